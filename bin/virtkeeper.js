@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The package's bin: runs the CLI from its TypeScript source (Node >= 22.19 strips types).
+import '../controller/cli/main.ts';

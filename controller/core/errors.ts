@@ -1,0 +1,79 @@
+// One base class with a stable code; providers classify their errors once into these kinds.
+
+export type ErrorKind = 'not-found' | 'locked' | 'transient' | 'auth' | 'invalid' | 'conflict' | 'internal';
+
+export interface VkErrorOptions {
+  cause?: unknown;
+  /** Extra context safe to show to a person (never credentials). */
+  details?: Record<string, unknown>;
+}
+
+export class VkError extends Error {
+  readonly code: string = 'VK_ERROR';
+  readonly kind: ErrorKind = 'internal';
+  readonly details: Record<string, unknown> | undefined;
+  constructor(message: string, options: VkErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.details = options.details;
+  }
+  /** Whether a retry with backoff may succeed. */
+  get retryable(): boolean {
+    return this.kind === 'locked' || this.kind === 'transient' || this.kind === 'conflict';
+  }
+}
+
+export class SpecInvalidError extends VkError {
+  override readonly code = 'VK_SPEC_INVALID';
+  override readonly kind = 'invalid';
+}
+
+/** A reconcile that must not be retried until the spec changes. */
+export class TerminalError extends VkError {
+  override readonly code: string = 'VK_TERMINAL';
+  override readonly kind: ErrorKind = 'invalid';
+}
+
+export class RefusedError extends TerminalError {
+  override readonly code = 'VK_REFUSED';
+}
+
+export class ProviderNotFoundError extends VkError {
+  override readonly code = 'VK_PROVIDER_NOT_FOUND';
+  override readonly kind = 'not-found';
+}
+
+export class ProviderLockedError extends VkError {
+  override readonly code = 'VK_PROVIDER_LOCKED';
+  override readonly kind = 'locked';
+}
+
+export class ProviderTransientError extends VkError {
+  override readonly code = 'VK_PROVIDER_TRANSIENT';
+  override readonly kind = 'transient';
+}
+
+export class ProviderConflictError extends VkError {
+  override readonly code = 'VK_PROVIDER_CONFLICT';
+  override readonly kind = 'conflict';
+}
+
+export class ProviderAuthError extends VkError {
+  override readonly code = 'VK_PROVIDER_AUTH';
+  override readonly kind = 'auth';
+}
+
+export class ProviderInvalidError extends VkError {
+  override readonly code = 'VK_PROVIDER_INVALID';
+  override readonly kind = 'invalid';
+}
+
+export function isVkError(e: unknown): e is VkError {
+  return e instanceof VkError;
+}
+
+/** Whether an unknown error should be retried with backoff (unknown errors are, as transient). */
+export function isRetryable(e: unknown): boolean {
+  if (e instanceof VkError) return e.retryable || e.kind === 'internal' || e.kind === 'auth';
+  return true;
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test suite. Provisions what the suites need first (each script under
+# scripts/provision/ prints `export NAME=value` lines on stdout and logs on stderr),
+# runs vitest once with a JSON report, then tears everything down.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p test-results
+started=()
+cleanup() {
+  for ((i=${#started[@]}-1; i>=0; i--)); do bash "${started[$i]}" stop >&2 || true; done
+}
+trap cleanup EXIT
+shopt -s nullglob
+for script in scripts/provision/*.sh; do
+  echo "== provisioning: $script" >&2
+  started+=("$script")
+  exports=$(bash "$script" start)
+  eval "$exports"
+done
+node --version >&2
+npx --no-install vitest run --reporter=default --reporter=json \
+  --outputFile.json=test-results/vitest.json "$@"
