@@ -1,0 +1,108 @@
+import { Type, type Static } from 'typebox';
+import { Conditions, Resource } from './common.ts';
+
+export const HypervisorType = Type.Union([Type.Literal('ovirt'), Type.Literal('proxmox'), Type.Literal('libvirt')]);
+
+export const CredentialsRef = Type.Object(
+  {
+    name: Type.Optional(Type.String({ description: 'Kubernetes: the Secret name (keys username/password or token).' })),
+    namespace: Type.Optional(Type.String({ description: 'Kubernetes: the Secret namespace.' })),
+    env: Type.Optional(Type.String({ description: 'Directory mode: an environment variable prefix; reads PREFIX_USERNAME, PREFIX_PASSWORD or PREFIX_TOKEN.' })),
+    file: Type.Optional(Type.String({ description: 'Directory mode: a JSON file outside the repository with username/password or token.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const HypervisorSpec = Type.Object(
+  {
+    type: HypervisorType,
+    endpoint: Type.Optional(Type.String({ description: 'oVirt API URL or Proxmox URL.', format: 'uri' })),
+    hosts: Type.Optional(
+      Type.Array(
+        Type.Object({ name: Type.String({ minLength: 1 }), uri: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+        { description: 'libvirt: one entry per host, each a placement node.' },
+      ),
+    ),
+    credentialsRef: Type.Optional(CredentialsRef),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          caBundle: Type.Optional(Type.String()),
+          caRef: Type.Optional(Type.Object({ name: Type.String(), namespace: Type.Optional(Type.String()), key: Type.Optional(Type.String()) }, { additionalProperties: false })),
+          insecureSkipVerify: Type.Optional(Type.Boolean({ default: false })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    defaults: Type.Optional(
+      Type.Object(
+        {
+          cluster: Type.Optional(Type.String()),
+          storageDomain: Type.Optional(Type.String()),
+          datacenter: Type.Optional(Type.String()),
+          node: Type.Optional(Type.String()),
+          storage: Type.Optional(Type.String()),
+          pool: Type.Optional(Type.String()),
+          bridge: Type.Optional(Type.String()),
+          storagePool: Type.Optional(Type.String()),
+          network: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          maxConcurrentActions: Type.Optional(Type.Integer({ minimum: 1, default: 8 })),
+          maxRequestsPerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          cloneConcurrencyPerNode: Type.Optional(Type.Integer({ minimum: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    resyncInterval: Type.Optional(Type.String({ pattern: '^[0-9]+(ms|s|m|h)$', description: 'Drift check period, e.g. 60s.' })),
+    migration: Type.Optional(
+      Type.Object(
+        {
+          sharedStorage: Type.Optional(Type.Boolean({ default: false })),
+          maxDowntime: Type.Optional(Type.String({ pattern: '^[0-9]+(ms|s)$' })),
+          bandwidth: Type.Optional(Type.Integer({ minimum: 1, description: 'MiB/s' })),
+          network: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const HypervisorNodeStatus = Type.Object(
+  {
+    name: Type.String(),
+    state: Type.String(),
+    cpu: Type.Optional(Type.Number()),
+    cpus: Type.Optional(Type.Integer()),
+    memory: Type.Optional(Type.Integer()),
+    memoryUsed: Type.Optional(Type.Integer()),
+    load: Type.Optional(Type.Number()),
+    vms: Type.Optional(Type.Integer()),
+  },
+  { additionalProperties: false },
+);
+
+export const HypervisorStatus = Type.Object(
+  {
+    conditions: Type.Optional(Conditions),
+    version: Type.Optional(Type.String()),
+    nodes: Type.Optional(Type.Array(HypervisorNodeStatus)),
+    observedVMs: Type.Optional(Type.Integer()),
+    lastSyncTime: Type.Optional(Type.String()),
+    observedGeneration: Type.Optional(Type.Integer()),
+  },
+  { additionalProperties: false },
+);
+
+export const Hypervisor = Resource('Hypervisor', HypervisorSpec, HypervisorStatus);
+export type Hypervisor = Static<typeof Hypervisor>;
+export type HypervisorSpec = Static<typeof HypervisorSpec>;
+export type HypervisorStatus = Static<typeof HypervisorStatus>;

@@ -1,0 +1,74 @@
+// Reads YAML manifests (several documents per file) keeping where each came from, so an
+// error can name file:line, the resource and the field.
+import { LineCounter, parseAllDocuments, isMap, isSeq, type Document, type Node } from 'yaml';
+
+export interface SourceRef {
+  file: string;
+  /** 1-based line of the document start. */
+  line: number;
+  /** Maps a JSON pointer-like path (`/spec/disks/0/size`) to a 1-based line. */
+  lineOf(path: string): number;
+}
+
+export interface LoadedDocument {
+  source: SourceRef;
+  value: unknown;
+}
+
+export interface ManifestProblem {
+  file: string;
+  line: number;
+  resource?: string;
+  path?: string;
+  message: string;
+}
+
+export interface LoadResult {
+  documents: LoadedDocument[];
+  problems: ManifestProblem[];
+}
+
+/** Parses one file's text. A broken file yields problems and no documents from its broken parts. */
+export function parseManifestText(file: string, text: string): LoadResult {
+  const problems: ManifestProblem[] = [];
+  if (text.includes('\u0000')) return { documents: [], problems: [{ file, line: 1, message: 'not a text file (binary content): expected YAML' }] };
+  if (text.trim() === '') return { documents: [], problems: [{ file, line: 1, message: 'empty file: expected at least one YAML document' }] };
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (!Array.isArray(docs)) {
+    return { documents: [], problems: [{ file, line: 1, message: 'could not parse YAML' }] };
+  }
+  const documents: LoadedDocument[] = [];
+  for (const doc of docs) {
+    const start = lines.linePos(doc.range[0]).line;
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) problems.push({ file, line: lines.linePos(e.pos[0]).line, message: `YAML syntax: ${e.message.split('\n')[0]}` });
+      continue;
+    }
+    if (doc.contents === null) continue; // `---` separators with nothing between
+    documents.push({ source: { file, line: start, lineOf: (p) => lineOfPath(doc, lines, p) ?? start }, value: doc.toJS({ maxAliasCount: 100 }) });
+  }
+  if (documents.length === 0 && problems.length === 0) problems.push({ file, line: 1, message: 'no YAML documents: expected at least one resource' });
+  return { documents, problems };
+}
+
+function lineOfPath(doc: Document, lines: LineCounter, path: string): number | undefined {
+  const parts = path.split('/').filter((s) => s !== '');
+  let node: unknown = doc.contents;
+  let best: number | undefined;
+  for (const part of parts) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => (it.key as { value?: unknown } | null)?.value === part);
+      if (!pair) break;
+      const keyNode = pair.key as Node | null;
+      if (keyNode?.range) best = lines.linePos(keyNode.range[0]).line;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      const item = node.items[Number(part)] as Node | undefined;
+      if (!item) break;
+      if (item.range) best = lines.linePos(item.range[0]).line;
+      node = item;
+    } else break;
+  }
+  return best;
+}

@@ -1,0 +1,11 @@
+// TypeScript types of every kind, derived from the schemas (never hand-kept).
+export type { Hypervisor, HypervisorSpec, HypervisorStatus } from './hypervisor.ts';
+export type { VirtualMachine, VirtualMachineSpec, VirtualMachineStatus, VMDisk, VMNetwork, CloudInit, Phase } from './virtualmachine.ts';
+export type { VirtualDisk, VirtualNetwork, VMTemplate, VirtualMachineSet } from './others.ts';
+export type { KindName } from './kinds.ts';
+import type { Hypervisor } from './hypervisor.ts';
+import type { VirtualDisk, VirtualMachineSet, VirtualNetwork, VMTemplate } from './others.ts';
+import type { VirtualMachine } from './virtualmachine.ts';
+
+export type AnyResource = Hypervisor | VirtualMachine | VirtualDisk | VirtualNetwork | VMTemplate | VirtualMachineSet;
+export type Condition = NonNullable<NonNullable<VirtualMachine['status']>['conditions']>[number];

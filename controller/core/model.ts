@@ -1,0 +1,171 @@
+// The provider-neutral model the pure core works on: desired state (normalised from the
+// specs) and observed state (mapped from each provider's list call).
+
+export interface OwnerRef {
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export interface CpuTopology {
+  sockets: number;
+  cores: number;
+  threads: number;
+}
+
+export type DiskInterface = 'virtio' | 'virtio-scsi' | 'sata' | 'ide';
+
+export interface DesiredDisk {
+  name: string;
+  sizeBytes: number;
+  storage?: string;
+  interface: DiskInterface;
+  bootable: boolean;
+  format?: 'raw' | 'qcow2';
+}
+
+export interface DesiredNic {
+  name: string;
+  /** Bridge / vNIC profile / network name on the hypervisor. */
+  network?: string;
+  vlan?: number;
+  model: string;
+  mac?: string;
+  ipv4?: { address: string; gateway?: string };
+  dnsServers?: string[];
+}
+
+export interface DesiredCloudInit {
+  hostname?: string;
+  user?: string;
+  sshAuthorizedKeys?: string[];
+  dnsServers?: string[];
+  dnsSearch?: string[];
+  userData?: string;
+  timezone?: string;
+}
+
+export type RunStrategy = 'Always' | 'Halted' | 'Manual';
+export type UpdatePolicy = 'Live' | 'RestartAllowed' | 'NextBoot';
+export type PlacementStrategy = 'LeastLoaded' | 'Spread' | 'Pinned';
+
+export interface DesiredVM {
+  /** Resource key, e.g. `VirtualMachine/default/web-1`. */
+  key: string;
+  owner: OwnerRef;
+  generation: number;
+  hypervisor: string;
+  /** Name on the hypervisor. */
+  name: string;
+  template?: string;
+  clone: 'full' | 'linked';
+  placement: { node?: string; cluster?: string; strategy: PlacementStrategy; allowedNodes?: string[] };
+  cpu: CpuTopology;
+  memoryBytes: number;
+  maxMemoryBytes?: number;
+  disks: DesiredDisk[];
+  nics: DesiredNic[];
+  cloudInit?: DesiredCloudInit;
+  runStrategy: RunStrategy;
+  autostart?: boolean;
+  guestAgent: boolean;
+  protection: boolean;
+  deletionPolicy: 'Delete' | 'Orphan';
+  updatePolicy: UpdatePolicy;
+  adopt: boolean;
+  tags: string[];
+  description?: string;
+  pool?: string;
+  /** The old aggregator's request metadata, carried to the provider's description/tags. */
+  metadata: Record<string, string>;
+}
+
+export type PowerState = 'running' | 'stopped' | 'paused' | 'starting' | 'stopping' | 'unknown';
+
+export interface ObservedDisk {
+  /** Provider slot or alias (`scsi0`, `vda`, a disk alias). */
+  name: string;
+  sizeBytes: number;
+  storage?: string;
+  interface?: string;
+  id?: string;
+}
+
+export interface ObservedNic {
+  name: string;
+  network?: string;
+  vlan?: number;
+  mac?: string;
+  model?: string;
+}
+
+export interface ObservedVM {
+  /** External id, e.g. `qemu/104`, an oVirt UUID, a libvirt UUID. */
+  providerID: string;
+  name: string;
+  node?: string;
+  power: PowerState;
+  cpu: CpuTopology;
+  memoryBytes: number;
+  maxMemoryBytes?: number;
+  /** Data disks in slot order, boot disk first; CD-ROMs and cloud-init drives excluded. */
+  disks: ObservedDisk[];
+  nics: ObservedNic[];
+  /** The ownership marker, when the VM carries one. */
+  owner?: OwnerRef;
+  isTemplate: boolean;
+  autostart?: boolean;
+  ipAddresses: string[];
+  guestOS?: string;
+  /** Configuration staged for the next boot (Proxmox pending, oVirt next_run, libvirt config ≠ live). */
+  pendingRestart: boolean;
+  /** A lock or long operation the VM is under (`clone`, `image_locked`, `migrate`...). */
+  busy?: string;
+  createdAt?: string;
+  migration?: { progress?: number; from?: string; to?: string };
+  tags?: string[];
+}
+
+export interface ObservedNode {
+  name: string;
+  state: 'online' | 'offline' | 'maintenance' | 'unknown';
+  cpus?: number;
+  /** 0..1 */
+  cpuUsage?: number;
+  memoryBytes?: number;
+  memoryUsedBytes?: number;
+  load?: number;
+  vms?: number;
+}
+
+export interface ObservedTemplate {
+  name: string;
+  providerID: string;
+  node?: string;
+}
+
+export interface Observation {
+  vms: ObservedVM[];
+  nodes: ObservedNode[];
+  templates: ObservedTemplate[];
+  version?: string;
+}
+
+/** What a provider can do without a restart, used by the planner to choose live or staged. */
+export interface Capabilities {
+  liveCpu: boolean;
+  /** Whether vCPUs can be removed live (most hypervisors: no). */
+  liveCpuDecrease: boolean;
+  /** Only sockets can change live (oVirt). */
+  liveCpuSocketsOnly: boolean;
+  liveMemory: boolean;
+  /** Live memory changes must be multiples of this (oVirt: 256 MiB). */
+  liveMemoryStepBytes?: number;
+  liveMigration: boolean;
+  diskGrow: boolean;
+  liveDiskAttach: boolean;
+  guestAgent: boolean;
+  linkedClone: boolean;
+  /** The provider can push change notifications between resyncs. */
+  events: boolean;
+}

@@ -1,0 +1,95 @@
+// The provider interface, after the Crossplane managed-resource model. Every provider
+// (proxmox, ovirt, libvirt) implements it and must pass the contract suite in
+// test/contract/provider-contract.ts. The contract:
+//
+// 1. `observe` NEVER mutates anything on the hypervisor, and serves every VM of the
+//    hypervisor from one list call (plus detail reads only for VMs that are new, changed
+//    since the last observation, or being acted on). It never waits on slow things such
+//    as a guest agent: what is not known yet is left out and filled in a later pass.
+// 2. `execute` is idempotent: running an action whose effect is already in place succeeds
+//    without changing anything (create finds the VM by name and marker and returns; delete
+//    of a missing VM succeeds; grow to a size already reached succeeds). A create that is
+//    retried after a lock or timeout never makes a second VM.
+// 3. `execute` re-checks the ownership marker before any destructive step (delete, stop,
+//    resize, migrate, detach, reconfigure) and throws a RefusedError for a VM it does not own.
+// 4. `execute` resolves when the hypervisor has finished the work (task/job done), reporting
+//    progress through `onProgress`; it never blocks the event loop, and honours `signal`.
+// 5. Errors are classified once, here, into the classes of controller/core/errors.ts:
+//    ProviderNotFoundError, ProviderLockedError (retry later), ProviderConflictError,
+//    ProviderTransientError, ProviderAuthError, ProviderInvalidError. Credentials never
+//    appear in an error message, a log line or a status.
+// 6. A `create` leaves the VM stopped, fully configured (CPU, memory, disks, NICs,
+//    cloud-init, autostart, tags, description, ownership marker); powering is separate.
+import type { Logger } from 'pino';
+import type { VMAction } from '../controller/core/actions.ts';
+import type { Capabilities, Observation, OwnerRef } from '../controller/core/model.ts';
+import type { HypervisorSpec } from '../controller/api/types.ts';
+
+export type { Capabilities, Observation, OwnerRef } from '../controller/core/model.ts';
+export type { VMAction } from '../controller/core/actions.ts';
+
+export type Credentials =
+  | { username: string; password: string }
+  | { token: string }
+  | { none: true };
+
+export interface Progress {
+  percent?: number;
+  message?: string;
+}
+
+export interface ActionContext {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface ObserveOptions {
+  signal?: AbortSignal;
+  /** Provider ids whose details must be re-read even if the list shows no change. */
+  refresh?: readonly string[];
+}
+
+export interface ProviderClient {
+  readonly capabilities: Capabilities;
+  observe(options?: ObserveOptions): Promise<Observation>;
+  execute(action: VMAction, context?: ActionContext): Promise<void>;
+  /** Subscribes to change notifications (VM names or provider ids); returns an unsubscribe function. */
+  watch?(onChange: (providerIDs: string[]) => void): () => void;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** The Hypervisor's name (used for logs and markers). */
+  name: string;
+  spec: HypervisorSpec;
+  credentials: Credentials;
+  logger: Logger;
+}
+
+export interface ProviderConnector {
+  readonly type: HypervisorSpec['type'];
+  connect(options: ConnectOptions): Promise<ProviderClient>;
+}
+
+/** The ownership marker, in its one text form: `virtkeeper.io/owner=VirtualMachine/default/web-1`. */
+export const MARKER_PREFIX = 'virtkeeper.io/owner=';
+
+export function formatOwner(owner: OwnerRef): string {
+  return `${MARKER_PREFIX}${owner.kind}/${owner.namespace ? `${owner.namespace}/` : ''}${owner.name}`;
+}
+
+/** Finds the marker in free text (a description, a comment, metadata) and parses it. */
+export function parseOwner(text: string | undefined): OwnerRef | undefined {
+  if (!text) return undefined;
+  const at = text.indexOf(MARKER_PREFIX);
+  if (at < 0) return undefined;
+  const rest = text.slice(at + MARKER_PREFIX.length).split(/[\s;,]/)[0] ?? '';
+  const parts = rest.split('/');
+  if (parts.length === 3) return { kind: parts[0] ?? '', namespace: parts[1] ?? '', name: parts[2] ?? '' };
+  if (parts.length === 2) return { kind: parts[0] ?? '', name: parts[1] ?? '' };
+  return undefined;
+}
+
+export function sameOwner(a: OwnerRef | undefined, b: OwnerRef | undefined): boolean {
+  return !!a && !!b && a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
+}
