@@ -1,0 +1,157 @@
+// The reusable contract suite every provider must pass (see providers/provider.ts).
+// A provider's test file calls `describeProviderContract` with a harness that starts the
+// real thing (a simulator over HTTP, a real libvirtd) and can plant a foreign VM.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Target } from '../../controller/core/actions.ts';
+import { VkError } from '../../controller/core/errors.ts';
+import type { DesiredVM, Observation, ObservedVM } from '../../controller/core/model.ts';
+import type { ProviderClient } from '../../providers/provider.ts';
+
+export interface ContractHarness {
+  client: ProviderClient;
+  /** A template the hypervisor can clone from, or undefined to create from scratch. */
+  template?: string;
+  /** Creates a VM by the hypervisor's own API, with no ownership marker; returns its name. */
+  createForeignVM(name: string): Promise<void>;
+  /** Disk size step the provider rounds to (e.g. 1 GiB on Proxmox). */
+  diskGranularityBytes?: number;
+  close(): Promise<void>;
+}
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+
+export function contractVM(name: string, template: string | undefined, overrides: Partial<DesiredVM> = {}): DesiredVM {
+  return {
+    key: `VirtualMachine/contract/${name}`,
+    owner: { kind: 'VirtualMachine', namespace: 'contract', name },
+    generation: 1,
+    hypervisor: 'contract',
+    name,
+    ...(template ? { template } : {}),
+    clone: 'full',
+    placement: { strategy: 'LeastLoaded' },
+    cpu: { sockets: 1, cores: 1, threads: 1 },
+    memoryBytes: 512 * MiB,
+    maxMemoryBytes: 2048 * MiB,
+    disks: [{ name: 'root', sizeBytes: 1 * GiB, interface: 'virtio', bootable: true }],
+    nics: [],
+    runStrategy: 'Always',
+    guestAgent: false,
+    protection: false,
+    deletionPolicy: 'Delete',
+    updatePolicy: 'RestartAllowed',
+    adopt: false,
+    tags: [],
+    metadata: {},
+    ...overrides,
+  };
+}
+
+function find(obs: Observation, name: string): ObservedVM | undefined {
+  return obs.vms.find((v) => v.name === name && !v.isTemplate);
+}
+
+function targetOf(vm: ObservedVM): Target {
+  return { providerID: vm.providerID, name: vm.name, ...(vm.node ? { node: vm.node } : {}), ...(vm.owner ? { owner: vm.owner } : {}) };
+}
+
+export function describeProviderContract(name: string, makeHarness: () => Promise<ContractHarness>, options: { skip?: boolean } = {}): void {
+  describe.skipIf(options.skip === true)(`provider contract: ${name}`, () => {
+    let h: ContractHarness;
+    const suffix = Math.random().toString(36).slice(2, 7);
+    const vmName = `vk-contract-${suffix}`;
+    const foreignName = `vk-foreign-${suffix}`;
+
+    beforeAll(async () => {
+      h = await makeHarness();
+      await h.createForeignVM(foreignName);
+    });
+    afterAll(async () => {
+      if (!h) return;
+      const obs = await h.client.observe().catch(() => undefined);
+      const mine = obs && find(obs, vmName);
+      if (mine) await h.client.execute({ type: 'delete', target: targetOf(mine) }).catch(() => undefined);
+      await h.close();
+    });
+
+    it('observe lists every VM, with owners read from markers, and never mutates', async () => {
+      const a = await h.client.observe();
+      const b = await h.client.observe();
+      expect(a.nodes.length).toBeGreaterThan(0);
+      const foreign = find(a, foreignName);
+      expect(foreign, 'the foreign VM is observed').toBeDefined();
+      expect(foreign?.owner).toBeUndefined();
+      expect(b.vms.map((v) => v.providerID).sort()).toEqual(a.vms.map((v) => v.providerID).sort());
+    });
+
+    it('create makes one stopped, configured VM with the marker, and is idempotent', async () => {
+      const vm = contractVM(vmName, h.template);
+      await h.client.execute({ type: 'create', vm });
+      await h.client.execute({ type: 'create', vm });
+      const obs = await h.client.observe();
+      const matches = obs.vms.filter((v) => v.name === vmName);
+      expect(matches).toHaveLength(1);
+      const got = matches[0] as ObservedVM;
+      expect(got.owner).toEqual(vm.owner);
+      expect(got.power).toBe('stopped');
+      expect(got.memoryBytes).toBe(vm.memoryBytes);
+      expect(got.cpu.sockets * got.cpu.cores * got.cpu.threads).toBe(1);
+      expect(got.disks[0]?.sizeBytes).toBeGreaterThanOrEqual(GiB);
+    });
+
+    it('start, and start again, leave the VM running', async () => {
+      const vm = find(await h.client.observe(), vmName) as ObservedVM;
+      await h.client.execute({ type: 'start', target: targetOf(vm) });
+      await h.client.execute({ type: 'start', target: targetOf(vm) });
+      expect(find(await h.client.observe(), vmName)?.power).toBe('running');
+    });
+
+    it('grows a disk, and growing to the same size again changes nothing', async () => {
+      const vm = find(await h.client.observe(), vmName) as ObservedVM;
+      const size = 2 * GiB;
+      await h.client.execute({ type: 'growDisk', target: targetOf(vm), disk: vm.disks[0]?.name ?? 'root', index: 0, sizeBytes: size });
+      await h.client.execute({ type: 'growDisk', target: targetOf(vm), disk: vm.disks[0]?.name ?? 'root', index: 0, sizeBytes: size });
+      expect(find(await h.client.observe(), vmName)?.disks[0]?.sizeBytes).toBe(size);
+    });
+
+    it('changes memory live when it can, else offline after a stop', async () => {
+      let vm = find(await h.client.observe(), vmName) as ObservedVM;
+      if (h.client.capabilities.liveMemory) {
+        await h.client.execute({ type: 'reconfigure', target: targetOf(vm), memoryBytes: 1024 * MiB, mode: 'live' });
+        expect(find(await h.client.observe(), vmName)?.memoryBytes).toBe(1024 * MiB);
+      }
+      await h.client.execute({ type: 'stop', target: targetOf(vm) });
+      await h.client.execute({ type: 'stop', target: targetOf(vm) });
+      vm = find(await h.client.observe(), vmName) as ObservedVM;
+      expect(vm.power).toBe('stopped');
+      await h.client.execute({ type: 'reconfigure', target: targetOf(vm), memoryBytes: 768 * MiB, cpu: { sockets: 1, cores: 2, threads: 1 }, mode: 'offline' });
+      vm = find(await h.client.observe(), vmName) as ObservedVM;
+      expect(vm.memoryBytes).toBe(768 * MiB);
+      expect(vm.cpu.sockets * vm.cpu.cores * vm.cpu.threads).toBe(2);
+    });
+
+    it('refuses destructive actions on a VM it does not own', async () => {
+      const foreign = find(await h.client.observe(), foreignName) as ObservedVM;
+      const target = { ...targetOf(foreign), owner: { kind: 'VirtualMachine', namespace: 'contract', name: foreignName } };
+      for (const action of [
+        { type: 'delete' as const, target },
+        { type: 'growDisk' as const, target, disk: foreign.disks[0]?.name ?? 'x', index: 0, sizeBytes: 100 * GiB },
+      ]) {
+        const err = await h.client.execute(action).then(() => undefined, (e: unknown) => e);
+        expect(err, `${action.type} of a foreign VM is refused`).toBeInstanceOf(VkError);
+      }
+      expect(find(await h.client.observe(), foreignName)).toBeDefined();
+    });
+
+    it('classifies a missing VM as not-found, and deleting it twice succeeds', async () => {
+      const vm = find(await h.client.observe(), vmName) as ObservedVM;
+      await h.client.execute({ type: 'delete', target: targetOf(vm) });
+      await h.client.execute({ type: 'delete', target: targetOf(vm) });
+      expect(find(await h.client.observe(), vmName)).toBeUndefined();
+      const err = await h.client.execute({ type: 'start', target: targetOf(vm) }).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(VkError);
+      expect((err as VkError).kind).toBe('not-found');
+    });
+  });
+}
