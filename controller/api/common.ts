@@ -11,6 +11,7 @@ export const Quantity = (description: string) =>
   Type.String({
     description,
     pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|K|M|G|T|P)?$',
+    'x-vk-expected': 'a quantity such as 20Gi, 512Mi or 40G',
   });
 
 export const Name = (description: string) =>

@@ -7,7 +7,7 @@ import { KINDS, KIND_NAMES, type KindInfo } from './kinds.ts';
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
 
-const DROP = new Set(['$id', '$schema', 'additionalProperties', 'patternProperties', 'const', 'minProperties', 'maxProperties']);
+const DROP = new Set(['$id', '$schema', 'additionalProperties', 'patternProperties', 'const', 'minProperties', 'maxProperties', 'x-vk-expected']);
 
 function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -15,7 +15,7 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 let validators: Map<KindName, ValidateFunction> | undefined;
 function validatorFor(kind: KindName): ValidateFunction {
   if (!validators) {
-    const ajv = new Ajv({ allErrors: true, strict: false });
+    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
     addFormats(ajv);
     validators = new Map(KIND_NAMES.map((k) => [k, ajv.compile(KINDS[k].schema)]));
   }
@@ -49,8 +49,11 @@ function describeAjvError(e: ErrorObject): string {
       return `missing required field "${String(p.missingProperty)}"`;
     case 'type':
       return `expected ${String(p.type)}`;
-    case 'pattern':
+    case 'pattern': {
+      const expected = (e.parentSchema as Record<string, unknown> | undefined)?.['x-vk-expected'];
+      if (typeof expected === 'string') return `expected ${expected}, got ${JSON.stringify(e.data)}`;
       return `value does not match the expected form ${String(p.pattern)}`;
+    }
     case 'anyOf':
       return 'value is not one of the allowed values';
     case 'const':

@@ -105,9 +105,10 @@ export const VirtualMachineSpec = Type.Object(
   { additionalProperties: false },
 );
 
-export const Phase = Type.Union(
-  ['Pending', 'Provisioning', 'Starting', 'Running', 'Stopped', 'Migrating', 'Updating', 'Deleting', 'Failed'].map((p) => Type.Literal(p)),
-);
+export const Phase = Type.Union([
+  Type.Literal('Pending'), Type.Literal('Provisioning'), Type.Literal('Starting'), Type.Literal('Running'), Type.Literal('Stopped'),
+  Type.Literal('Migrating'), Type.Literal('Updating'), Type.Literal('Deleting'), Type.Literal('Failed'),
+]);
 
 export const PlannedAction = Type.Object(
   { type: Type.String(), description: Type.String(), disruptive: Type.Optional(Type.Boolean()) },

@@ -1,0 +1,242 @@
+// plan(desired, observed) → steps: the pure heart of the reconciler. No I/O, no clock.
+import type { FieldChange, PlannedStep, Target, VMAction } from './actions.ts';
+import type { Capabilities, CpuTopology, DesiredNic, DesiredVM, Observation, ObservedNic, ObservedVM, OwnerRef } from './model.ts';
+import { chooseNode } from './placement.ts';
+import { formatBytes } from '../api/quantity.ts';
+
+export interface Refusal {
+  /** Stable code, e.g. VK_REFUSED_SHRINK. */
+  code: string;
+  message: string;
+  field?: string;
+}
+
+/** What is left of a resource that was removed from its source, enough to delete its VM. */
+export interface Removed {
+  key: string;
+  hypervisor: string;
+  owner: OwnerRef;
+  name: string;
+  deletionPolicy: 'Delete' | 'Orphan';
+  protection: boolean;
+}
+
+export interface PlanInput {
+  desired?: DesiredVM;
+  removed?: Removed;
+  observation: Observation;
+  capabilities: Capabilities;
+  planned?: ReadonlyMap<string, number>;
+}
+
+export interface PlanResult {
+  steps: PlannedStep[];
+  refusals: Refusal[];
+  /** Set when the VM is busy (a lock, a copy, a migration) and the pass should come back later. */
+  waiting?: string;
+  restartRequired?: { reason: string; message: string };
+  observed?: ObservedVM;
+}
+
+const sameOwnerRef = (a: OwnerRef | undefined, b: OwnerRef): boolean =>
+  !!a && a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
+
+export function findObserved(obs: Observation, owner: OwnerRef, name: string): { mine?: ObservedVM; clash?: ObservedVM } {
+  const candidates = obs.vms.filter((v) => !v.isTemplate);
+  const mine = candidates.find((v) => sameOwnerRef(v.owner, owner));
+  if (mine) return { mine };
+  const clash = candidates.find((v) => v.name === name);
+  return clash ? { clash } : {};
+}
+
+function targetOf(vm: ObservedVM): Target {
+  return { providerID: vm.providerID, name: vm.name, ...(vm.node ? { node: vm.node } : {}), ...(vm.owner ? { owner: vm.owner } : {}) };
+}
+
+const vcpus = (c: CpuTopology) => c.sockets * c.cores * c.threads;
+const cpuText = (c: CpuTopology) => `${c.sockets}x${c.cores}x${c.threads}`;
+
+function step(resource: string, hypervisor: string, action: VMAction, extra: Partial<PlannedStep> & Pick<PlannedStep, 'summary'>): PlannedStep {
+  const symbol = action.type === 'create' ? '+' : action.type === 'delete' ? '-' : ['start', 'stop', 'restart', 'migrate'].includes(action.type) ? '>' : '~';
+  return {
+    resource, hypervisor, action, symbol, changes: [],
+    disruptive: ['stop', 'restart', 'delete'].includes(action.type),
+    live: false,
+    ...extra,
+  };
+}
+
+export function plan(input: PlanInput): PlanResult {
+  if (input.desired) return planDesired(input.desired, input);
+  if (input.removed) return planRemoval(input.removed, input.observation);
+  return { steps: [], refusals: [] };
+}
+
+function planRemoval(r: Removed, obs: Observation): PlanResult {
+  const { mine } = findObserved(obs, r.owner, r.name);
+  if (!mine) return { steps: [], refusals: [] };
+  if (r.deletionPolicy === 'Orphan') return { steps: [], refusals: [], observed: mine };
+  if (r.protection) {
+    return { steps: [], refusals: [{ code: 'VK_REFUSED_PROTECTED', message: `VM ${mine.name} has protection: true; set protection: false before removing it, or deletionPolicy: Orphan to leave it` }], observed: mine };
+  }
+  const summary = `delete VM ${mine.name} (${mine.providerID})${mine.power === 'running' ? ', stopping it first' : ''}`;
+  return { steps: [step(r.key, r.hypervisor, { type: 'delete', target: targetOf(mine) }, { summary })], refusals: [], observed: mine };
+}
+
+function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
+  const obs = input.observation;
+  const { mine, clash } = findObserved(obs, d.owner, d.name);
+  const mk = (action: VMAction, extra: Partial<PlannedStep> & Pick<PlannedStep, 'summary'>) => step(d.key, d.hypervisor, action, extra);
+
+  if (!mine) {
+    if (clash) {
+      if (clash.owner) {
+        return { steps: [], refusals: [{ code: 'VK_REFUSED_OWNED_ELSEWHERE', message: `a VM named ${d.name} exists and is owned by ${clash.owner.kind} ${clash.owner.namespace ? `${clash.owner.namespace}/` : ''}${clash.owner.name}; choose another name` }] };
+      }
+      if (!d.adopt) {
+        return { steps: [], refusals: [{ code: 'VK_REFUSED_FOREIGN', field: 'spec.name', message: `a VM named ${d.name} already exists on ${d.hypervisor} and is not managed by virtkeeper; set spec.adopt: true to take it over, or choose another name` }] };
+      }
+      const adopted: ObservedVM = { ...clash, owner: d.owner };
+      const rest = planExisting(d, adopted, input);
+      return { ...rest, steps: [mk({ type: 'adopt', target: targetOf(clash), owner: d.owner, vm: d }, { summary: `adopt existing VM ${d.name} (${clash.providerID})` }), ...rest.steps] };
+    }
+    if (d.template && !obs.templates.some((t) => t.name === d.template)) {
+      return { steps: [], refusals: [], waiting: `template ${d.template} is not present on ${d.hypervisor}` };
+    }
+    const node = chooseNode({ vm: d, nodes: obs.nodes, ...(input.planned ? { planned: input.planned } : {}) });
+    if (!node && obs.nodes.length > 0) return { steps: [], refusals: [{ code: 'VK_REFUSED_NO_NODE', field: 'spec.placement', message: `no online node matches the placement of ${d.name}` }] };
+    const changes: FieldChange[] = [
+      ...(d.template ? [{ field: 'template', to: `${d.template} (${d.clone} clone)` }] : []),
+      ...(node ? [{ field: 'node', to: node }] : []),
+      { field: 'cpu', to: cpuText(d.cpu) },
+      { field: 'memory', to: formatBytes(d.memoryBytes) },
+      ...d.disks.map((x) => ({ field: `disk ${x.name}`, to: formatBytes(x.sizeBytes) })),
+      ...d.nics.map((n) => ({ field: `nic ${n.name}`, to: nicText(n) })),
+    ];
+    const steps = [mk({ type: 'create', vm: d, ...(node ? { node } : {}) }, { summary: `create VM ${d.name}${node ? ` on ${node}` : ''}`, changes })];
+    if (d.runStrategy === 'Always') {
+      const pending: Target = { providerID: '', name: d.name, ...(node ? { node } : {}), owner: d.owner };
+      steps.push(mk({ type: 'start', target: pending }, { summary: `start VM ${d.name}` }));
+    }
+    return { steps, refusals: [] };
+  }
+  return planExisting(d, mine, input);
+}
+
+function nicText(n: { network?: string; vlan?: number; model?: string }): string {
+  return `${n.model ?? 'virtio'} on ${n.network ?? 'default'}${n.vlan ? ` vlan ${n.vlan}` : ''}`;
+}
+
+function nicDiffers(want: DesiredNic, have: ObservedNic): boolean {
+  return (want.network !== undefined && want.network !== have.network) || (want.vlan ?? undefined) !== (have.vlan ?? undefined) || (want.mac !== undefined && want.mac !== have.mac?.toLowerCase()) || (have.model !== undefined && want.model !== have.model);
+}
+
+function planExisting(d: DesiredVM, vm: ObservedVM, input: PlanInput): PlanResult {
+  const caps = input.capabilities;
+  const steps: PlannedStep[] = [];
+  const refusals: Refusal[] = [];
+  const target = targetOf(vm);
+  const mk = (action: VMAction, extra: Partial<PlannedStep> & Pick<PlannedStep, 'summary'>) => step(d.key, d.hypervisor, action, extra);
+  if (vm.busy) return { steps, refusals, waiting: `VM ${vm.name} is busy (${vm.busy})`, observed: vm };
+
+  const running = vm.power === 'running';
+  let restartRequired: PlanResult['restartRequired'];
+  let needsRestart = false;
+
+  // Disks first: a shrink refuses the whole VM before anything is touched.
+  if (d.disks.length > 0) {
+    d.disks.forEach((want, i) => {
+      const have = vm.disks[i];
+      if (have && have.sizeBytes > want.sizeBytes * 1.01) {
+        refusals.push({ code: 'VK_REFUSED_SHRINK', field: `spec.disks[${i}].size`, message: `disk ${want.name} is ${formatBytes(have.sizeBytes)} on the hypervisor and the spec asks ${formatBytes(want.sizeBytes)}: disks only grow` });
+      }
+    });
+    if (refusals.length > 0) return { steps: [], refusals, observed: vm };
+  }
+
+  // CPU and memory: live when the hypervisor can, else per updatePolicy.
+  const cpuChanged = vcpus(d.cpu) !== vcpus(vm.cpu) || d.cpu.sockets !== vm.cpu.sockets || d.cpu.cores !== vm.cpu.cores;
+  const memChanged = d.memoryBytes !== vm.memoryBytes;
+  const maxChanged = d.maxMemoryBytes !== undefined && vm.maxMemoryBytes !== undefined && d.maxMemoryBytes !== vm.maxMemoryBytes;
+  if (cpuChanged || memChanged || maxChanged) {
+    const cpuLive = cpuChanged && running && caps.liveCpu && (vcpus(d.cpu) >= vcpus(vm.cpu) || caps.liveCpuDecrease) && (!caps.liveCpuSocketsOnly || (d.cpu.cores === vm.cpu.cores && d.cpu.threads === vm.cpu.threads));
+    const ceiling = vm.maxMemoryBytes ?? 0;
+    const memLive = memChanged && running && caps.liveMemory && d.memoryBytes > vm.memoryBytes && d.memoryBytes <= ceiling && (!caps.liveMemoryStepBytes || (d.memoryBytes - vm.memoryBytes) % caps.liveMemoryStepBytes === 0);
+    const live: FieldChange[] = [];
+    const cold: FieldChange[] = [];
+    const cpuChange = { field: 'cpu', from: cpuText(vm.cpu), to: cpuText(d.cpu) };
+    const memChange = { field: 'memory', from: formatBytes(vm.memoryBytes), to: formatBytes(d.memoryBytes) };
+    if (cpuChanged) (cpuLive ? live : cold).push(cpuChange);
+    if (memChanged) (memLive ? live : cold).push(memChange);
+    if (maxChanged) cold.push({ field: 'maxMemory', from: formatBytes(vm.maxMemoryBytes ?? 0), to: formatBytes(d.maxMemoryBytes ?? 0) });
+    if (!running) {
+      steps.push(mk({ type: 'reconfigure', target, ...(cpuChanged ? { cpu: d.cpu } : {}), ...(memChanged ? { memoryBytes: d.memoryBytes } : {}), ...(maxChanged ? { maxMemoryBytes: d.maxMemoryBytes } : {}), mode: 'offline' }, { summary: `reconfigure ${d.name} (stopped)`, changes: [...live, ...cold] }));
+    } else {
+      if (live.length > 0) {
+        steps.push(mk({ type: 'reconfigure', target, ...(cpuLive ? { cpu: d.cpu } : {}), ...(memLive ? { memoryBytes: d.memoryBytes } : {}), mode: 'live' }, { summary: `change ${live.map((c) => c.field).join(' and ')} of ${d.name} live`, changes: live, live: true }));
+      }
+      if (cold.length > 0) {
+        const fields = cold.map((c) => c.field).join(', ');
+        if (d.updatePolicy === 'Live') {
+          restartRequired = { reason: 'LiveUpdateNotPossible', message: `${fields} cannot change while ${d.name} runs; set updatePolicy: RestartAllowed or NextBoot, or stop the VM` };
+        } else {
+          steps.push(mk({ type: 'reconfigure', target, ...(cpuChanged && !cpuLive ? { cpu: d.cpu } : {}), ...(memChanged && !memLive ? { memoryBytes: d.memoryBytes } : {}), ...(maxChanged ? { maxMemoryBytes: d.maxMemoryBytes } : {}), mode: 'staged' }, { summary: `stage ${fields} of ${d.name} for the next boot`, changes: cold }));
+          if (d.updatePolicy === 'RestartAllowed') needsRestart = true;
+          else restartRequired = { reason: 'PendingNextBoot', message: `${fields} staged; applied at the next reboot of ${d.name}` };
+        }
+      }
+    }
+  }
+
+  if (d.disks.length > 0) {
+    d.disks.forEach((want, i) => {
+      const have = vm.disks[i];
+      if (!have) {
+        steps.push(mk({ type: 'attachDisk', target, disk: want, index: i }, { summary: `add disk ${want.name} to ${d.name}`, changes: [{ field: `disk ${want.name}`, to: formatBytes(want.sizeBytes) }], live: running }));
+      } else if (want.sizeBytes > have.sizeBytes) {
+        if (!caps.diskGrow) refusals.push({ code: 'VK_REFUSED_UNSUPPORTED', field: `spec.disks[${i}].size`, message: `this hypervisor cannot grow disks` });
+        else steps.push(mk({ type: 'growDisk', target, disk: have.name, index: i, sizeBytes: want.sizeBytes }, { summary: `grow disk ${want.name} of ${d.name}`, changes: [{ field: `disk ${want.name}`, from: formatBytes(have.sizeBytes), to: formatBytes(want.sizeBytes) }], live: running }));
+      }
+    });
+    vm.disks.slice(d.disks.length).forEach((have, j) => {
+      const index = d.disks.length + j;
+      steps.push(mk({ type: 'detachDisk', target, disk: have.name, index }, { summary: `detach disk ${have.name} from ${d.name}`, changes: [{ field: `disk ${have.name}`, from: formatBytes(have.sizeBytes) }], live: running }));
+    });
+  }
+
+  if (d.nics.length > 0) {
+    d.nics.forEach((want, i) => {
+      const have = vm.nics[i];
+      if (!have) steps.push(mk({ type: 'attachNic', target, nic: want, index: i }, { summary: `add nic ${want.name} to ${d.name}`, changes: [{ field: `nic ${want.name}`, to: nicText(want) }], live: running }));
+      else if (nicDiffers(want, have)) steps.push(mk({ type: 'updateNic', target, nic: want, index: i }, { summary: `change nic ${want.name} of ${d.name}`, changes: [{ field: `nic ${want.name}`, from: nicText(have), to: nicText(want) }], live: running }));
+    });
+    vm.nics.slice(d.nics.length).forEach((have, j) => {
+      steps.push(mk({ type: 'detachNic', target, nic: have.name, index: d.nics.length + j }, { summary: `remove nic ${have.name} from ${d.name}`, changes: [{ field: `nic ${have.name}`, from: nicText(have) }], live: running }));
+    });
+  }
+
+  // Placement: a pinned node that differs, or a node no longer allowed, means migration.
+  const wantNode = d.placement.node ?? (vm.node && d.placement.allowedNodes && !d.placement.allowedNodes.includes(vm.node) ? chooseNode({ vm: d, nodes: input.observation.nodes }) : undefined);
+  if (wantNode && vm.node && wantNode !== vm.node) {
+    if (running && !caps.liveMigration) refusals.push({ code: 'VK_REFUSED_UNSUPPORTED', field: 'spec.placement.node', message: `this hypervisor cannot migrate a running VM; stop ${d.name} first` });
+    else steps.push(mk({ type: 'migrate', target, to: wantNode }, { summary: `${running ? 'live-' : ''}migrate ${d.name} from ${vm.node} to ${wantNode}`, changes: [{ field: 'node', from: vm.node, to: wantNode }], live: running }));
+  }
+
+  if (d.autostart !== undefined && vm.autostart !== undefined && d.autostart !== vm.autostart) {
+    steps.push(mk({ type: 'setAutostart', target, enabled: d.autostart }, { summary: `${d.autostart ? 'enable' : 'disable'} autostart of ${d.name}`, changes: [{ field: 'autostart', from: String(vm.autostart), to: String(d.autostart) }], live: true }));
+  }
+
+  if (vm.pendingRestart && d.updatePolicy === 'RestartAllowed') needsRestart = true;
+  else if (vm.pendingRestart && !restartRequired && running) restartRequired = { reason: 'PendingChanges', message: `${d.name} has configuration waiting for a restart` };
+
+  if (d.runStrategy === 'Always' && vm.power !== 'running' && vm.power !== 'starting') {
+    steps.push(mk({ type: 'start', target }, { summary: `start VM ${d.name}` }));
+  } else if (d.runStrategy === 'Halted' && (vm.power === 'running' || vm.power === 'paused')) {
+    steps.push(mk({ type: 'stop', target }, { summary: `stop VM ${d.name}` }));
+  } else if (needsRestart && running) {
+    steps.push(mk({ type: 'restart', target }, { summary: `restart ${d.name} to apply staged changes (updatePolicy: RestartAllowed)` }));
+  }
+  const result: PlanResult = { steps: refusals.length > 0 ? [] : steps, refusals, observed: vm };
+  if (restartRequired) result.restartRequired = restartRequired;
+  return result;
+}

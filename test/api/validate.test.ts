@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseQuantity, formatBytes } from '../../controller/api/quantity.ts';
+import { sameSubnet } from '../../controller/api/validate.ts';
+import { formatProblem, loadFolder } from '../../controller/sources/load-folder.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+describe('quantities', () => {
+  it.each([
+    ['2Gi', 2 * 2 ** 30], ['40G', 40e9], ['512Mi', 512 * 2 ** 20], ['1.5Gi', 1.5 * 2 ** 30], ['1024', 1024], ['1k', 1000], ['3Ti', 3 * 2 ** 40],
+  ])('%s → %d bytes', (q, bytes) => expect(parseQuantity(q)).toBe(bytes));
+  it.each(['', 'Gi', '-1Gi', '2 GB', '2gb'])('rejects %j', (q) => expect(() => parseQuantity(q)).toThrow(/invalid quantity/));
+  it.each([[2 ** 31, '2Gi'], [1536 * 2 ** 20, '1536Mi'], [1000, '1000']])('formats %d as %s', (b, s) => expect(formatBytes(b)).toBe(s));
+});
+
+describe('subnets', () => {
+  it.each([
+    ['10.0.0.5/24', '10.0.0.1', true], ['10.0.0.5/24', '10.0.1.1', false], ['10.0.0.5/16', '10.0.200.1', true], ['192.168.1.10/30', '192.168.1.9', true], ['192.168.1.10/30', '192.168.1.13', false],
+  ])('%s with gateway %s → %s', (cidr, gw, ok) => expect(sameSubnet(cidr, gw)).toBe(ok));
+});
+
+describe('validate a corpus of broken manifests', () => {
+  const expected: [string, RegExp][] = [
+    ['bad-yaml.yaml', /^bad-yaml\.yaml:\d+: YAML syntax/],
+    ['wrong-type.yaml', /^wrong-type\.yaml:9: VirtualMachine default\/wrong-type spec\.cpu\.cores: expected integer/],
+    ['unknown-field.yaml', /^unknown-field\.yaml:8: VirtualMachine default\/unknown-field spec\.colour: unknown field "colour"/],
+    ['negative-size.yaml', /^negative-size\.yaml:10: VirtualMachine default\/negative-size spec\.disks\[0\]\.size: expected a quantity such as 20Gi/],
+    ['unknown-ref.yaml', /^unknown-ref\.yaml:6: VirtualMachine default\/unknown-ref spec\.hypervisor: unknown Hypervisor "nowhere"/],
+    ['duplicate.yaml', /^duplicate\.yaml:4: VirtualMachine default\/dup metadata\.name: duplicate name: also defined at duplicate\.yaml:\d+/],
+    ['binary.yaml', /^binary\.yaml:1: not a text file/],
+    ['empty.yaml', /^empty\.yaml:1: empty file/],
+    ['vlan-range.yaml', /^vlan-range\.yaml:6: VirtualNetwork vlan-big spec\.vlanId: must be <= 4094/],
+    ['gateway-subnet.yaml', /^gateway-subnet\.yaml:10: VirtualMachine default\/gw spec\.networks\[0\]\.ipv4\.gateway: gateway 10\.0\.1\.1 is not in the subnet/],
+    ['memory-above-max.yaml', /^memory-above-max\.yaml:7: VirtualMachine default\/mem spec\.memory: memory 8Gi is above maxMemory 4Gi/],
+    ['unknown-kind.yaml', /^unknown-kind\.yaml:2: kind: unknown kind "Gadget"/],
+  ];
+
+  it.each(expected)('%s gets one clear line', async (file, pattern) => {
+    const load = await loadFolder(join(root, 'test/fixtures/broken'));
+    const lines = load.problems.filter((p) => p.file === file).map(formatProblem);
+    expect(lines.length, lines.join('\n')).toBeGreaterThanOrEqual(1);
+    expect(lines.some((l) => pattern.test(l)), lines.join('\n')).toBe(true);
+  });
+
+  it('accepts the good resources beside the broken ones', async () => {
+    const load = await loadFolder(join(root, 'test/fixtures/broken'));
+    expect(load.resources.map((r) => r.key).sort()).toEqual(['Hypervisor/hv', 'VirtualMachine/default/shrink']);
+  });
+
+  it('refuses a disk shrink against the last applied spec', async () => {
+    const lastApplied = new Map([['VirtualMachine/default/shrink', { hypervisor: 'hv', memory: '1Gi', disks: [{ name: 'root', size: '20Gi' }] }]]);
+    const load = await loadFolder(join(root, 'test/fixtures/broken'), { lastApplied });
+    const lines = load.problems.filter((p) => p.file === 'shrink.yaml').map(formatProblem);
+    expect(lines).toEqual(['shrink.yaml:9: VirtualMachine default/shrink spec.disks[0].size: disk "root" cannot shrink from 20Gi to 10Gi: disks only grow']);
+  });
+
+  it('accepts every example', async () => {
+    const load = await loadFolder(join(root, 'examples'));
+    expect(load.problems.map(formatProblem)).toEqual([]);
+    expect(new Set(load.resources.map((r) => r.id.kind)).size).toBe(6);
+  });
+});

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { ActionType } from '../../controller/core/actions.ts';
+import type { Capabilities, DesiredVM, Observation, ObservedVM } from '../../controller/core/model.ts';
+import { plan, type PlanInput } from '../../controller/core/plan.ts';
+import { contractVM } from '../contract/provider-contract.ts';
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+const caps: Capabilities = {
+  liveCpu: true, liveCpuDecrease: false, liveCpuSocketsOnly: false, liveMemory: true, liveMigration: true,
+  diskGrow: true, liveDiskAttach: true, guestAgent: true, linkedClone: true, events: false,
+};
+const owner = { kind: 'VirtualMachine', namespace: 'contract', name: 'web' };
+const desired = (o: Partial<DesiredVM> = {}): DesiredVM => ({ ...contractVM('web', 'ubuntu', { key: 'VirtualMachine/contract/web' }), ...o });
+const observed = (o: Partial<ObservedVM> = {}): ObservedVM => ({
+  providerID: 'qemu/100', name: 'web', node: 'n1', power: 'running', cpu: { sockets: 1, cores: 1, threads: 1 },
+  memoryBytes: 512 * MiB, maxMemoryBytes: 2048 * MiB, disks: [{ name: 'scsi0', sizeBytes: GiB }], nics: [], owner,
+  isTemplate: false, ipAddresses: [], pendingRestart: false, autostart: false, ...o,
+});
+const obs = (vms: ObservedVM[]): Observation => ({
+  vms, templates: [{ name: 'ubuntu', providerID: 'qemu/9000' }],
+  nodes: [
+    { name: 'n1', state: 'online', memoryBytes: 64 * GiB, memoryUsedBytes: 60 * GiB, vms: 5 },
+    { name: 'n2', state: 'online', memoryBytes: 64 * GiB, memoryUsedBytes: 10 * GiB, vms: 9 },
+  ],
+});
+
+interface Case {
+  name: string;
+  input: PlanInput;
+  actions: ActionType[];
+  refusal?: string;
+  waiting?: boolean;
+  restartRequired?: string;
+  live?: boolean;
+}
+
+const cases: Case[] = [
+  { name: 'creates and starts a missing VM', input: { desired: desired(), observation: obs([]), capabilities: caps }, actions: ['create', 'start'] },
+  { name: 'creates without starting when Halted', input: { desired: desired({ runStrategy: 'Halted' }), observation: obs([]), capabilities: caps }, actions: ['create'] },
+  { name: 'waits for a missing template', input: { desired: desired({ template: 'nope' }), observation: obs([]), capabilities: caps }, actions: [], waiting: true },
+  { name: 'nothing to do when converged', input: { desired: desired(), observation: obs([observed()]), capabilities: caps }, actions: [] },
+  { name: 'starts a stopped VM (Always)', input: { desired: desired(), observation: obs([observed({ power: 'stopped' })]), capabilities: caps }, actions: ['start'] },
+  { name: 'stops a running VM (Halted)', input: { desired: desired({ runStrategy: 'Halted' }), observation: obs([observed()]), capabilities: caps }, actions: ['stop'] },
+  { name: 'leaves power alone (Manual)', input: { desired: desired({ runStrategy: 'Manual' }), observation: obs([observed({ power: 'stopped' })]), capabilities: caps }, actions: [] },
+  { name: 'memory up live', input: { desired: desired({ memoryBytes: 1024 * MiB }), observation: obs([observed()]), capabilities: caps }, actions: ['reconfigure'], live: true },
+  { name: 'cpu up live', input: { desired: desired({ cpu: { sockets: 2, cores: 1, threads: 1 } }), observation: obs([observed()]), capabilities: caps }, actions: ['reconfigure'], live: true },
+  { name: 'cpu down needs restart (Live policy → RestartRequired, nothing done)', input: { desired: desired({ cpu: { sockets: 1, cores: 1, threads: 1 }, updatePolicy: 'Live' }), observation: obs([observed({ cpu: { sockets: 2, cores: 1, threads: 1 } })]), capabilities: caps }, actions: [], restartRequired: 'LiveUpdateNotPossible' },
+  { name: 'cpu down staged (NextBoot)', input: { desired: desired({ updatePolicy: 'NextBoot' }), observation: obs([observed({ cpu: { sockets: 2, cores: 1, threads: 1 } })]), capabilities: caps }, actions: ['reconfigure'], restartRequired: 'PendingNextBoot' },
+  { name: 'cpu down staged then restart (RestartAllowed)', input: { desired: desired({ updatePolicy: 'RestartAllowed' }), observation: obs([observed({ cpu: { sockets: 2, cores: 1, threads: 1 } })]), capabilities: caps }, actions: ['reconfigure', 'restart'] },
+  { name: 'memory above the hot-plug ceiling is staged', input: { desired: desired({ memoryBytes: 4096 * MiB, updatePolicy: 'NextBoot' }), observation: obs([observed()]), capabilities: caps }, actions: ['reconfigure'], restartRequired: 'PendingNextBoot' },
+  { name: 'memory not in the live step is not live (oVirt 256 MiB)', input: { desired: desired({ memoryBytes: 600 * MiB, updatePolicy: 'Live' }), observation: obs([observed()]), capabilities: { ...caps, liveMemoryStepBytes: 256 * MiB } }, actions: [], restartRequired: 'LiveUpdateNotPossible' },
+  { name: 'cores change is not live on sockets-only hypervisors', input: { desired: desired({ cpu: { sockets: 1, cores: 2, threads: 1 }, updatePolicy: 'Live' }), observation: obs([observed()]), capabilities: { ...caps, liveCpuSocketsOnly: true } }, actions: [], restartRequired: 'LiveUpdateNotPossible' },
+  { name: 'stopped VM is reconfigured offline then started', input: { desired: desired({ memoryBytes: 4096 * MiB }), observation: obs([observed({ power: 'stopped' })]), capabilities: caps }, actions: ['reconfigure', 'start'] },
+  { name: 'grows a disk', input: { desired: desired({ disks: [{ name: 'root', sizeBytes: 10 * GiB, interface: 'virtio', bootable: true }] }), observation: obs([observed()]), capabilities: caps }, actions: ['growDisk'] },
+  { name: 'refuses a disk shrink and touches nothing', input: { desired: desired({ memoryBytes: 1024 * MiB, disks: [{ name: 'root', sizeBytes: GiB / 2, interface: 'virtio', bootable: true }] }), observation: obs([observed()]), capabilities: caps }, actions: [], refusal: 'VK_REFUSED_SHRINK' },
+  { name: 'refuses a grow the hypervisor cannot do', input: { desired: desired({ disks: [{ name: 'root', sizeBytes: 10 * GiB, interface: 'virtio', bootable: true }] }), observation: obs([observed()]), capabilities: { ...caps, diskGrow: false } }, actions: [], refusal: 'VK_REFUSED_UNSUPPORTED' },
+  { name: 'attaches a new disk', input: { desired: desired({ disks: [{ name: 'root', sizeBytes: GiB, interface: 'virtio', bootable: true }, { name: 'data', sizeBytes: 5 * GiB, interface: 'virtio', bootable: false }] }), observation: obs([observed()]), capabilities: caps }, actions: ['attachDisk'] },
+  { name: 'detaches a disk removed from the spec', input: { desired: desired(), observation: obs([observed({ disks: [{ name: 'scsi0', sizeBytes: GiB }, { name: 'scsi1', sizeBytes: GiB }] })]), capabilities: caps }, actions: ['detachDisk'] },
+  { name: 'adds a NIC', input: { desired: desired({ nics: [{ name: 'eth0', network: 'vmbr0', vlan: 100, model: 'virtio' }] }), observation: obs([observed()]), capabilities: caps }, actions: ['attachNic'] },
+  { name: 'changes a NIC VLAN', input: { desired: desired({ nics: [{ name: 'eth0', network: 'vmbr0', vlan: 200, model: 'virtio' }] }), observation: obs([observed({ nics: [{ name: 'net0', network: 'vmbr0', vlan: 100, model: 'virtio' }] })]), capabilities: caps }, actions: ['updateNic'] },
+  { name: 'removes a NIC', input: { desired: desired({ nics: [{ name: 'eth0', network: 'vmbr0', model: 'virtio' }] }), observation: obs([observed({ nics: [{ name: 'net0', network: 'vmbr0', model: 'virtio' }, { name: 'net1', network: 'vmbr1', model: 'virtio' }] })]), capabilities: caps }, actions: ['detachNic'] },
+  { name: 'migrates when the pinned node changes', input: { desired: desired({ placement: { strategy: 'Pinned', node: 'n2' } }), observation: obs([observed()]), capabilities: caps }, actions: ['migrate'] },
+  { name: 'refuses live migration where unsupported', input: { desired: desired({ placement: { strategy: 'Pinned', node: 'n2' } }), observation: obs([observed()]), capabilities: { ...caps, liveMigration: false } }, actions: [], refusal: 'VK_REFUSED_UNSUPPORTED' },
+  { name: 'toggles autostart', input: { desired: desired({ autostart: true }), observation: obs([observed()]), capabilities: caps }, actions: ['setAutostart'] },
+  { name: 'restarts for pending changes when allowed', input: { desired: desired({ updatePolicy: 'RestartAllowed' }), observation: obs([observed({ pendingRestart: true })]), capabilities: caps }, actions: ['restart'] },
+  { name: 'waits while the VM is busy', input: { desired: desired({ memoryBytes: GiB }), observation: obs([observed({ busy: 'clone' })]), capabilities: caps }, actions: [], waiting: true },
+  { name: 'refuses a foreign VM with the same name', input: { desired: desired(), observation: obs([observed({ owner: undefined })]), capabilities: caps }, actions: [], refusal: 'VK_REFUSED_FOREIGN' },
+  { name: 'refuses a VM owned by another resource', input: { desired: desired(), observation: obs([observed({ owner: { kind: 'VirtualMachine', namespace: 'other', name: 'web' } })]), capabilities: caps }, actions: [], refusal: 'VK_REFUSED_OWNED_ELSEWHERE' },
+  { name: 'adopts a foreign VM when asked', input: { desired: desired({ adopt: true }), observation: obs([observed({ owner: undefined })]), capabilities: caps }, actions: ['adopt'] },
+  { name: 'deletes an owned VM whose resource is gone', input: { removed: { key: 'VirtualMachine/contract/web', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: false }, observation: obs([observed()]), capabilities: caps }, actions: ['delete'] },
+  { name: 'orphans per deletionPolicy', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Orphan', protection: false }, observation: obs([observed()]), capabilities: caps }, actions: [] },
+  { name: 'refuses to delete a protected VM', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: true }, observation: obs([observed()]), capabilities: caps }, actions: [], refusal: 'VK_REFUSED_PROTECTED' },
+  { name: 'never deletes a foreign VM of the same name', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: false }, observation: obs([observed({ owner: undefined })]), capabilities: caps }, actions: [] },
+];
+
+describe('plan', () => {
+  it.each(cases)('$name', (c) => {
+    const r = plan(c.input);
+    expect(r.steps.map((s) => s.action.type)).toEqual(c.actions);
+    expect(r.refusals[0]?.code).toBe(c.refusal);
+    expect(!!r.waiting).toBe(c.waiting ?? false);
+    expect(r.restartRequired?.reason).toBe(c.restartRequired);
+    if (c.live !== undefined) expect(r.steps.every((s) => s.live === c.live)).toBe(true);
+  });
+
+  it('places new VMs on the node with the most free memory, spreading a burst', () => {
+    const r = plan({ desired: desired(), observation: obs([]), capabilities: caps });
+    expect(r.steps[0]?.action).toMatchObject({ type: 'create', node: 'n2' });
+    const spread = plan({ desired: desired({ placement: { strategy: 'Spread' } }), observation: obs([]), capabilities: caps });
+    expect(spread.steps[0]?.action).toMatchObject({ node: 'n1' });
+  });
+
+  it('every action type is covered by the table', () => {
+    const covered = new Set(cases.flatMap((c) => c.actions));
+    const all: ActionType[] = ['create', 'adopt', 'reconfigure', 'growDisk', 'attachDisk', 'detachDisk', 'attachNic', 'updateNic', 'detachNic', 'migrate', 'start', 'stop', 'restart', 'setAutostart', 'delete'];
+    expect(all.filter((a) => !covered.has(a))).toEqual([]);
+  });
+});
