@@ -1,0 +1,80 @@
+// Connections to the hypervisors, one client and one shared observation each, reconnected
+// when a Hypervisor's spec (or its credentials) change.
+import type { Logger } from 'pino';
+import type { Hypervisor } from '../api/types.ts';
+import { parseDuration } from '../api/quantity.ts';
+import type { ConnectorLoader } from '../../providers/registry.ts';
+import type { ProviderClient } from '../../providers/provider.ts';
+import type { CredentialsResolver } from './credentials.ts';
+import { Observer } from './observer.ts';
+
+export interface Connected {
+  name: string;
+  hypervisor: Hypervisor;
+  client: ProviderClient;
+  observer: Observer;
+  resyncMs: number;
+  /** Runs fn when a slot of the hypervisor's maxConcurrentActions is free. */
+  limit<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+export interface HypervisorPoolOptions {
+  loadConnector: ConnectorLoader;
+  credentials: CredentialsResolver;
+  logger: Logger;
+  now: () => number;
+  /** Observation reuse window (default 2s). */
+  observeMaxAgeMs?: number;
+}
+
+function limiter(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    if (active >= max) await new Promise<void>((r) => waiting.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+export class HypervisorPool {
+  private readonly conns = new Map<string, { fingerprint: string; conn: Promise<Connected> }>();
+  private readonly opts: HypervisorPoolOptions;
+  constructor(options: HypervisorPoolOptions) {
+    this.opts = options;
+  }
+
+  async get(hv: Hypervisor): Promise<Connected> {
+    const name = hv.metadata.name;
+    const credentials = await this.opts.credentials(hv);
+    const fingerprint = JSON.stringify([hv.spec, credentials]);
+    const existing = this.conns.get(name);
+    if (existing && existing.fingerprint === fingerprint) return existing.conn;
+    if (existing) void existing.conn.then((c) => c.client.close()).catch(() => undefined);
+    const conn = (async (): Promise<Connected> => {
+      const connector = await this.opts.loadConnector(hv.spec.type);
+      const logger = this.opts.logger.child({ hypervisor: name });
+      const client = await connector.connect({ name, spec: hv.spec, credentials, logger });
+      const observer = new Observer({ client, now: this.opts.now, ...(this.opts.observeMaxAgeMs !== undefined ? { maxAgeMs: this.opts.observeMaxAgeMs } : {}) });
+      return { name, hypervisor: hv, client, observer, resyncMs: parseDuration(hv.spec.resyncInterval ?? '60s'), limit: limiter(hv.spec.limits?.maxConcurrentActions ?? 8) };
+    })();
+    this.conns.set(name, { fingerprint, conn });
+    conn.catch(() => this.conns.delete(name));
+    return conn;
+  }
+
+  connected(): string[] {
+    return [...this.conns.keys()];
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.conns.values()];
+    this.conns.clear();
+    await Promise.all(all.map((c) => c.conn.then((x) => x.client.close()).catch(() => undefined)));
+  }
+}

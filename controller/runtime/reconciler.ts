@@ -1,0 +1,254 @@
+// reconcile(key): read the desired state → observe (shared list call) → plan → act →
+// observe again → write status. Level-based: it never trusts the event that woke it.
+import type { Logger } from 'pino';
+import { describeId, parseKey } from '../api/keys.ts';
+import type { AnyResource, Hypervisor, VirtualMachine, VirtualMachineStatus } from '../api/types.ts';
+import type { PlannedStep, Target } from '../core/actions.ts';
+import { normaliseVM } from '../core/desired.ts';
+import { isVkError, TerminalError, VkError } from '../core/errors.ts';
+import type { DesiredVM, Observation } from '../core/model.ts';
+import { findObserved, plan, type PlanResult, type Removed } from '../core/plan.ts';
+import { nextStatus, setCondition } from '../core/status.ts';
+import type { StatusRecord, StatusStore } from '../status/writer.ts';
+import type { EventSink } from './events.ts';
+import type { Connected, HypervisorPool } from './hypervisors.ts';
+import type { DesiredStore } from './store.ts';
+
+export interface ReconcilerOptions {
+  store: DesiredStore;
+  statuses: StatusStore;
+  hypervisors: HypervisorPool;
+  logger: Logger;
+  now: () => number;
+  emit?: EventSink;
+  /** Plan only: write plannedActions into status, change nothing. */
+  dryRun?: boolean;
+  /** Keys whose removal is allowed in this pass (the deletion guard decides). */
+  mayDelete?: (key: string) => boolean;
+}
+
+export interface ReconcileResult {
+  requeueAfter?: number;
+  ready?: boolean;
+  plan?: PlanResult;
+}
+
+export class HypervisorUnavailableError extends VkError {
+  override readonly code = 'VK_HYPERVISOR_UNAVAILABLE';
+  override readonly kind = 'transient';
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class Reconciler {
+  private readonly o: ReconcilerOptions;
+  constructor(options: ReconcilerOptions) {
+    this.o = options;
+  }
+
+  private emit: EventSink = (e) => this.o.emit?.(e);
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const id = parseKey(key);
+    const entry = this.o.store.get(key);
+    const previous = await this.o.statuses.read(key);
+    if (entry?.heldBecause) {
+      await this.writeRecord(key, entry.resource, previous?.status ?? {}, entry.source, entry.heldBecause, previous?.lastApplied);
+      return {};
+    }
+    if (id.kind === 'Hypervisor') return entry ? this.reconcileHypervisor(entry.resource as Hypervisor, entry.source) : this.forget(key, previous);
+    if (id.kind !== 'VirtualMachine') {
+      if (entry) await this.writeRecord(key, entry.resource, { ...(previous?.status ?? {}), observedGeneration: entry.resource.metadata.generation ?? 1 }, entry.source, undefined, entry.resource);
+      else if (previous) await this.o.statuses.remove(key);
+      return {};
+    }
+    if (!entry) return previous?.lastApplied ? this.reconcileRemoval(key, previous) : {};
+    return this.reconcileVM(key, entry.resource as VirtualMachine, entry.source, previous);
+  }
+
+  private async forget(key: string, previous: StatusRecord | undefined): Promise<ReconcileResult> {
+    if (previous) await this.o.statuses.remove(key);
+    return {};
+  }
+
+  private async connect(name: string): Promise<Connected> {
+    const hv = this.o.store.hypervisor(name);
+    if (!hv) throw new TerminalError(`Hypervisor ${name} is not defined`);
+    try {
+      return await this.o.hypervisors.get(hv);
+    } catch (e) {
+      if (isVkError(e)) throw e;
+      throw new HypervisorUnavailableError(`cannot connect to Hypervisor ${name}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  private async reconcileHypervisor(hv: Hypervisor, source: StatusRecord['source']): Promise<ReconcileResult> {
+    const key = `Hypervisor/${hv.metadata.name}`;
+    const gen = hv.metadata.generation ?? 1;
+    const prev = (await this.o.statuses.read(key))?.status as Hypervisor['status'] | undefined;
+    const now = iso(this.o.now());
+    try {
+      const conn = await this.connect(hv.metadata.name);
+      const obs = await conn.observer.get();
+      const status: NonNullable<Hypervisor['status']> = {
+        conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'True', reason: 'Connected', message: `${obs.nodes.length} node(s), ${obs.vms.length} VM(s)` }, gen, now),
+        nodes: obs.nodes.map((n) => ({ name: n.name, state: n.state, ...(n.cpus !== undefined ? { cpus: n.cpus } : {}), ...(n.cpuUsage !== undefined ? { cpu: n.cpuUsage } : {}), ...(n.memoryBytes !== undefined ? { memory: n.memoryBytes } : {}), ...(n.memoryUsedBytes !== undefined ? { memoryUsed: n.memoryUsedBytes } : {}), ...(n.load !== undefined ? { load: n.load } : {}), ...(n.vms !== undefined ? { vms: n.vms } : {}) })),
+        observedVMs: obs.vms.filter((v) => !v.isTemplate).length,
+        lastSyncTime: now,
+        observedGeneration: gen,
+        ...(obs.version ? { version: obs.version } : {}),
+      };
+      await this.writeRecord(key, hv, status, source, undefined, hv);
+      this.emit({ type: 'status', key, ready: 'True', message: status.conditions?.[0]?.message ?? '' });
+      return { requeueAfter: conn.resyncMs, ready: true };
+    } catch (e) {
+      const err = safeError(e);
+      const status = { ...(prev ?? {}), conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: err.code, message: err.message }, gen, now), observedGeneration: gen };
+      await this.writeRecord(key, hv, status, source, undefined, hv);
+      this.emit({ type: 'error', key, code: err.code, message: err.message, retrying: true });
+      throw e;
+    }
+  }
+
+  private desiredOf(vm: VirtualMachine): DesiredVM {
+    const hv = this.o.store.hypervisor(vm.spec.hypervisor);
+    if (!hv) throw new TerminalError(`Hypervisor ${vm.spec.hypervisor} is not defined`);
+    return normaliseVM(vm, { hypervisor: hv, networks: this.o.store.networks(), templates: this.o.store.templates() });
+  }
+
+  private async reconcileVM(key: string, vm: VirtualMachine, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
+    const desired = this.desiredOf(vm);
+    const prevStatus = previous?.status as VirtualMachineStatus | undefined;
+    const writeStatus = async (p: PlanResult, obs: Observation | undefined, extra: { error?: { code: string; message: string; retrying: boolean }; lastAction?: string } = {}) => {
+      const observed = obs ? findObserved(obs, desired.owner, desired.name).mine : undefined;
+      const status = nextStatus({ desired, plan: p, now: iso(this.o.now()), ...(prevStatus ? { previous: prevStatus } : {}), ...(observed ? { observed } : {}), ...extra });
+      const accepted = p.refusals.length === 0 ? vm : previous?.lastApplied;
+      await this.writeRecord(key, vm, status, source, undefined, accepted);
+      this.emit({ type: 'status', key, ...(status.phase ? { phase: status.phase } : {}), ready: status.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown', message: status.conditions?.find((c) => c.type === 'Ready')?.message ?? '' });
+      return status;
+    };
+
+    let conn: Connected;
+    let obs: Observation;
+    try {
+      conn = await this.connect(desired.hypervisor);
+      obs = await conn.observer.get();
+    } catch (e) {
+      const err = safeError(e);
+      await writeStatus({ steps: [], refusals: [] }, undefined, { error: { ...err, retrying: true } });
+      this.emit({ type: 'error', key, ...err, retrying: true });
+      throw e;
+    }
+    const first = plan({ desired, observation: obs, capabilities: conn.client.capabilities });
+    for (const r of first.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
+    if (this.o.dryRun || first.steps.length === 0) {
+      const status = await writeStatus(first, obs);
+      const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+      return { plan: first, ready, requeueAfter: first.refusals.length > 0 ? undefined : first.waiting ? 5000 : ready ? conn.resyncMs : 10_000 };
+    }
+    let lastAction: string | undefined;
+    try {
+      lastAction = await this.execute(key, conn, first.steps);
+    } catch (e) {
+      const err = safeError(e);
+      const retrying = !(e instanceof TerminalError) && !(isVkError(e) && e.kind === 'invalid');
+      conn.observer.invalidate();
+      const after = await conn.observer.get().catch(() => obs);
+      await writeStatus(plan({ desired, observation: after, capabilities: conn.client.capabilities }), after, { error: { ...err, retrying }, ...(lastAction ? { lastAction } : {}) });
+      this.emit({ type: 'error', key, ...err, retrying });
+      throw e;
+    }
+    conn.observer.invalidate();
+    const after = await conn.observer.get({ maxAgeMs: 0 });
+    const rest = plan({ desired, observation: after, capabilities: conn.client.capabilities });
+    const status = await writeStatus(rest, after, lastAction ? { lastAction } : {});
+    const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    return { plan: rest, ready, requeueAfter: ready ? conn.resyncMs : 2000 };
+  }
+
+  /** Runs a VM's steps in order; a step after `create` gets the new VM's id from a fresh observation. */
+  private async execute(key: string, conn: Connected, steps: PlannedStep[]): Promise<string | undefined> {
+    let last: string | undefined;
+    for (const s of steps) {
+      let action = s.action;
+      if ('target' in action && action.target.providerID === '') {
+        conn.observer.invalidate();
+        const obs = await conn.observer.get({ maxAgeMs: 0 });
+        const owner = action.target.owner;
+        const found = owner ? findObserved(obs, owner, action.target.name).mine : undefined;
+        if (!found) throw new HypervisorUnavailableError(`VM ${action.target.name} was created but is not visible yet`);
+        const target: Target = { providerID: found.providerID, name: found.name, ...(found.node ? { node: found.node } : {}), ...(found.owner ? { owner: found.owner } : {}) };
+        action = { ...action, target } as typeof action;
+      }
+      this.emit({ type: 'action', key, phase: 'start', action: action.type, summary: s.summary });
+      this.o.logger.info({ resource: key, action: action.type }, s.summary);
+      try {
+        await conn.limit(() => conn.client.execute(action, { onProgress: (p) => this.emit({ type: 'progress', key, action: action.type, ...(p.percent !== undefined ? { percent: p.percent } : {}), ...(p.message ? { message: p.message } : {}) }) }));
+      } catch (e) {
+        const err = safeError(e);
+        this.emit({ type: 'action', key, phase: 'failed', action: action.type, summary: s.summary, message: err.message });
+        throw e;
+      }
+      if ('target' in action) conn.observer.invalidate([action.target.providerID]);
+      else conn.observer.invalidate();
+      this.emit({ type: 'action', key, phase: 'done', action: action.type, summary: s.summary });
+      last = `${action.type}${s.live ? ' (live)' : ''}`;
+    }
+    return last;
+  }
+
+  private async reconcileRemoval(key: string, previous: StatusRecord): Promise<ReconcileResult> {
+    const last = previous.lastApplied;
+    if (!last || last.kind !== 'VirtualMachine') return {};
+    if (this.o.mayDelete && !this.o.mayDelete(key)) {
+      this.emit({ type: 'refused', key, code: 'VK_DELETE_GUARD', message: 'deletion held back by the deletion guard' });
+      return {};
+    }
+    const ns = last.metadata.namespace ?? 'default';
+    const removed: Removed = {
+      key, hypervisor: last.spec.hypervisor, owner: { kind: 'VirtualMachine', namespace: ns, name: last.metadata.name }, name: last.spec.name ?? last.metadata.name,
+      deletionPolicy: last.spec.deletionPolicy ?? 'Delete', protection: last.spec.protection ?? false,
+    };
+    if (!this.o.store.hypervisor(removed.hypervisor)) {
+      // The Hypervisor went too: nothing can be observed, so nothing is deleted; keep the record.
+      this.emit({ type: 'refused', key, code: 'VK_HYPERVISOR_GONE', message: `Hypervisor ${removed.hypervisor} is no longer defined; the VM is left as it is` });
+      return {};
+    }
+    const conn = await this.connect(removed.hypervisor);
+    const obs = await conn.observer.get();
+    const p = plan({ removed, observation: obs, capabilities: conn.client.capabilities });
+    for (const r of p.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
+    if (p.refusals.length > 0) {
+      await this.o.statuses.write({ ...previous, status: { ...previous.status, phase: 'Failed', plannedActions: [] }, problems: p.refusals.map((r) => r.message), updatedAt: iso(this.o.now()) });
+      return {};
+    }
+    if (this.o.dryRun) {
+      await this.o.statuses.write({ ...previous, status: { ...previous.status, plannedActions: p.steps.map((s) => ({ type: s.action.type, description: s.summary })) }, updatedAt: iso(this.o.now()) });
+      return { plan: p };
+    }
+    await this.execute(key, conn, p.steps);
+    await this.o.statuses.remove(key);
+    this.emit({ type: 'status', key, phase: removed.deletionPolicy === 'Orphan' ? 'Orphaned' : 'Deleted', ready: 'True', message: `${describeId(parseKey(key))} removed` });
+    return { plan: p, ready: true };
+  }
+
+  private async writeRecord(key: string, r: AnyResource, status: object, source: StatusRecord['source'], problems: string[] | undefined, lastApplied: AnyResource | undefined): Promise<void> {
+    const id = parseKey(key);
+    const record: StatusRecord = {
+      key, kind: id.kind, name: id.name, status: status as Record<string, unknown>, updatedAt: iso(this.o.now()),
+      ...(id.namespace ? { namespace: id.namespace } : {}),
+      ...('hypervisor' in r.spec && typeof r.spec.hypervisor === 'string' ? { hypervisor: r.spec.hypervisor } : {}),
+      ...(source ? { source } : {}),
+      ...(problems ? { problems } : {}),
+      ...(lastApplied ? { lastApplied: { ...lastApplied, status: undefined } as AnyResource } : {}),
+    };
+    await this.o.statuses.write(record);
+  }
+}
+
+/** An error as it may be shown: a stable code and a message with no credentials in it. */
+export function safeError(e: unknown): { code: string; message: string } {
+  if (e instanceof VkError) return { code: e.code, message: e.message };
+  const m = e instanceof Error ? e.message : String(e);
+  return { code: 'VK_INTERNAL', message: m.replace(/(password|token|ticket|secret)=[^&\s]+/gi, '$1=***') };
+}

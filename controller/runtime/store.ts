@@ -1,0 +1,95 @@
+// The desired state as the sources last delivered it, with what could not be read held as
+// it was. Sources (directory, Kubernetes) update it; the reconciler reads it by key.
+import { keyOf } from '../api/keys.ts';
+import type { ManifestProblem } from '../api/manifest.ts';
+import type { AnyResource, Hypervisor, VirtualMachine, VirtualNetwork, VMTemplate } from '../api/types.ts';
+import type { ValidResource } from '../api/validate.ts';
+import { expandSet } from '../core/vmset.ts';
+
+export interface Entry {
+  key: string;
+  resource: AnyResource;
+  source?: { file: string; line: number };
+  /** Set when the entry is held from an earlier read because its file is broken now. */
+  heldBecause?: string[];
+}
+
+export interface StoreUpdate {
+  resources: ValidResource[];
+  problems: ManifestProblem[];
+  brokenFiles: ReadonlySet<string>;
+}
+
+export class DesiredStore {
+  private entries = new Map<string, Entry>();
+  /** Files that could not be read in the last update, with their problems. */
+  broken = new Map<string, string[]>();
+
+  /** Replaces the desired state; returns the keys whose entry changed, appeared or vanished. */
+  update(u: StoreUpdate, format: (p: ManifestProblem) => string): Set<string> {
+    const next = new Map<string, Entry>();
+    this.broken = new Map();
+    for (const p of u.problems) this.broken.set(p.file, [...(this.broken.get(p.file) ?? []), format(p)]);
+    for (const r of u.resources) {
+      const source = { file: r.source.file, line: r.source.line };
+      next.set(r.key, { key: r.key, resource: r.resource, source });
+      if (r.resource.kind === 'VirtualMachineSet') {
+        for (const m of expandSet(r.resource)) {
+          const key = keyOf({ kind: 'VirtualMachine', namespace: m.metadata.namespace ?? 'default', name: m.metadata.name });
+          const { user: _user, ...vm } = m;
+          next.set(key, { key, resource: vm, source });
+        }
+      }
+    }
+    // Hold what came from a file that is broken now: never treat it as deleted.
+    for (const [key, e] of this.entries) {
+      if (!next.has(key) && e.source && this.broken.has(e.source.file)) next.set(key, { ...e, heldBecause: this.broken.get(e.source.file) ?? [] });
+    }
+    const changed = new Set<string>();
+    for (const [k, e] of next) {
+      const old = this.entries.get(k);
+      if (!old || JSON.stringify(old.resource) !== JSON.stringify(e.resource) || !!old.heldBecause !== !!e.heldBecause) changed.add(k);
+    }
+    for (const k of this.entries.keys()) if (!next.has(k)) changed.add(k);
+    this.entries = next;
+    return changed;
+  }
+
+  /** Whether a key could be coming from a broken file (so its absence proves nothing). */
+  isUncertain(sourceFile: string | undefined): boolean {
+    return sourceFile === undefined ? this.broken.size > 0 && false : this.broken.has(sourceFile);
+  }
+
+  get(key: string): Entry | undefined {
+    return this.entries.get(key);
+  }
+
+  all(): Entry[] {
+    return [...this.entries.values()];
+  }
+
+  keys(kind?: AnyResource['kind']): string[] {
+    return [...this.entries.values()].filter((e) => !kind || e.resource.kind === kind).map((e) => e.key);
+  }
+
+  hypervisor(name: string): Hypervisor | undefined {
+    const e = this.entries.get(`Hypervisor/${name}`);
+    return e?.resource.kind === 'Hypervisor' ? e.resource : undefined;
+  }
+
+  hypervisors(): Hypervisor[] {
+    return this.all().flatMap((e) => (e.resource.kind === 'Hypervisor' ? [e.resource] : []));
+  }
+
+  networks(): Map<string, VirtualNetwork> {
+    return new Map(this.all().flatMap((e) => (e.resource.kind === 'VirtualNetwork' ? [[e.resource.metadata.name, e.resource] as const] : [])));
+  }
+
+  templates(): Map<string, VMTemplate> {
+    return new Map(this.all().flatMap((e) => (e.resource.kind === 'VMTemplate' ? [[e.resource.metadata.name, e.resource] as const] : [])));
+  }
+
+  vms(): VirtualMachine[] {
+    return this.all().flatMap((e) => (e.resource.kind === 'VirtualMachine' ? [e.resource] : []));
+  }
+}
