@@ -58,7 +58,7 @@ export function checkConsistency(resources: ValidResource[], options: Consistenc
     if (group.length < 2) continue;
     for (const r of group) {
       refused.add(r);
-      const others = group.filter((o) => o !== r).map((o) => `${o.source.file}:${o.source.line}`);
+      const others = group.filter((o) => o !== r).map((o) => `${o.source.file}:${o.source.lineOf('/metadata/name')}`);
       problems.push(at(r, '/metadata/name', `duplicate name: also defined at ${others.join(', ')}`));
     }
   }

@@ -1,0 +1,60 @@
+// The `virtkeeper` command line: thin over the library. Parses arguments, wires the parts,
+// runs. Library code never exits the process; this file sets exit codes.
+import { Command, CommanderError } from 'commander';
+import { isVkError } from '../core/errors.ts';
+import { safeError } from '../runtime/reconciler.ts';
+import { applyCommand, planCommand } from './commands/apply.ts';
+import { crdsCommand } from './commands/crds.ts';
+import { getCommand } from './commands/get.ts';
+import { simCommand } from './commands/sim.ts';
+import { validateCommand } from './commands/validate.ts';
+import type { GlobalOptions } from './context.ts';
+import { EXIT } from './exit-codes.ts';
+
+const optional = async (path: string, name: string, program: Command, globals: () => GlobalOptions) => {
+  try {
+    const mod = (await import(path)) as Record<string, (p: Command, g: () => GlobalOptions) => void>;
+    mod[name]?.(program, globals);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  }
+};
+
+export async function buildProgram(): Promise<Command> {
+  const program = new Command('virtkeeper')
+    .description('Declarative VMs on oVirt, Proxmox VE and libvirt/KVM: from a git-ops folder or Kubernetes custom resources')
+    .option('--log-level <level>', 'trace | debug | info | warn | error')
+    .option('--state-dir <dir>', 'where directory mode keeps status (default: under $XDG_STATE_HOME/virtkeeper, keyed by the folder)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  validateCommand(program, globals);
+  planCommand(program, globals);
+  applyCommand(program, globals);
+  await optional('./commands/run.ts', 'runCommand', program, globals);
+  getCommand(program, globals);
+  crdsCommand(program);
+  simCommand(program);
+  await optional('./commands/quickstart.ts', 'quickstartCommand', program, globals);
+  await optional('./commands/convert.ts', 'convertCommand', program, globals);
+  await optional('./commands/exec.ts', 'execCommand', program, globals);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = await buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    const err = safeError(e);
+    process.stderr.write(`error: ${err.message} [${err.code}]\n`);
+    if (isVkError(e) && e.kind === 'auth') process.stderr.write('hint: check the Hypervisor\'s credentialsRef (environment variables or credentials file)\n');
+    process.exitCode = EXIT.failed;
+  }
+}
+
+if (import.meta.main) await main(process.argv);
