@@ -55,11 +55,6 @@ export class DesiredStore {
     return changed;
   }
 
-  /** Whether a key could be coming from a broken file (so its absence proves nothing). */
-  isUncertain(sourceFile: string | undefined): boolean {
-    return sourceFile === undefined ? this.broken.size > 0 && false : this.broken.has(sourceFile);
-  }
-
   get(key: string): Entry | undefined {
     return this.entries.get(key);
   }
