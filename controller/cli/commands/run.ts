@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { systemClock } from '../../runtime/clock.ts';
+import { deletionGuard } from '../../runtime/deletion-guard.ts';
+import { Manager } from '../../runtime/manager.ts';
+import { Reconciler } from '../../runtime/reconciler.ts';
+import { DesiredStore } from '../../runtime/store.ts';
+import { DirectorySource } from '../../sources/directory.ts';
+import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
+import { EXIT } from '../exit-codes.ts';
+import { progressPrinter } from '../progress.ts';
+import { styleFor } from '../style.ts';
+
+interface RunOpts { filename?: string; kubeconfig?: string; workers: string; maxDeleteShare: string; leaderElect?: boolean; hypervisorSelector?: string; namespace?: string; healthPort: string; progress?: boolean }
+
+export function runCommand(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('run')
+    .description('run the controller: watch a folder (-f) or Kubernetes (--kubeconfig, or in-cluster) and reconcile continuously')
+    .option('-f, --filename <dir>', 'folder of YAML manifests to watch (directory mode)')
+    .option('--kubeconfig <path>', 'Kubernetes mode with this kubeconfig (in-cluster config when neither -f nor --kubeconfig)')
+    .option('--workers <n>', 'concurrent reconciles', '8')
+    .option('--max-delete-share <share>', 'largest share of the fleet one reload may delete (0..1)', '0.3')
+    .option('--leader-elect', 'Kubernetes: elect one active replica with a Lease')
+    .option('--hypervisor-selector <selector>', 'Kubernetes: only reconcile Hypervisors matching this label selector')
+    .option('--namespace <ns>', 'Kubernetes: namespace for the Lease and Secrets', 'virtkeeper-system')
+    .option('--health-port <port>', 'Kubernetes: port for /healthz and /readyz', '8080')
+    .option('--progress', 'directory mode: print per-resource progress on stdout')
+    .addHelpText('after', '\nExamples:\n  virtkeeper run -f ./vms\n  virtkeeper run --kubeconfig ~/.kube/config --leader-elect')
+    .action(async (o: RunOpts) => {
+      const g = globals();
+      if (!o.filename) {
+        const { runKubernetes } = (await import('./run-kube.ts')) as { runKubernetes(x: object): Promise<void> };
+        await runKubernetes({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), namespace: o.namespace, leaderElect: !!o.leaderElect, healthPort: Number(o.healthPort), ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}), ...(g.logLevel ? { logLevel: g.logLevel } : {}) });
+        return;
+      }
+      const logger = makeLogger(g.logLevel, 'info');
+      const statuses = stateFor(o.filename, g);
+      const store = new DesiredStore();
+      const hypervisors = hypervisorPool(logger);
+      let allowDeletes = true;
+      const reconciler = new Reconciler({
+        store, statuses, hypervisors, logger, now: Date.now, mayDelete: () => allowDeletes,
+        ...(o.progress ? { emit: progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) } : {}),
+      });
+      const manager = new Manager({ reconciler, store, logger, clock: systemClock, workers: Number(o.workers) });
+      const source = new DirectorySource({
+        folder: o.filename, store, statuses, logger,
+        onChange: (keys) => {
+          void (async () => {
+            const records = await statuses.list();
+            const removed = records.filter((r) => r.kind === 'VirtualMachine' && r.lastApplied && !store.get(r.key) && !(r.source && store.broken.has(r.source.file)));
+            const guard = deletionGuard({ candidates: removed.map((r) => r.key), managed: records.filter((r) => r.kind === 'VirtualMachine' && r.lastApplied).length, maxShare: Number(o.maxDeleteShare) });
+            allowDeletes = guard.allowed;
+            if (!guard.allowed) logger.error({ folder: o.filename }, `deletion guard: ${guard.message}`);
+            manager.enqueue(keys);
+          })();
+        },
+      });
+      manager.start();
+      await source.start();
+      logger.info({ folder: o.filename, stateDir: statuses.dir, resources: store.keys().length }, 'watching');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      logger.info('stopping');
+      await source.stop();
+      await manager.stop();
+      await hypervisors.closeAll();
+      process.exitCode = EXIT.ok;
+    });
+}
