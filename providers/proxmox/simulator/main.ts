@@ -1,0 +1,68 @@
+// `virtkeeper sim proxmox`: runs the simulator until interrupted. Prints one JSON line with
+// its URL and credentials; --write-hypervisor writes a ready-to-apply Hypervisor manifest.
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { startProxmoxSimulator } from './index.ts';
+import type { SimState } from './model.ts';
+
+const USAGE = `usage: virtkeeper sim proxmox [--port 8006] [--nodes 3] [--templates ubuntu-24.04,redos-8]
+         [--latency MS] [--jitter MS] [--fault-500 SHARE] [--fault-lock SHARE] [--fault-drop SHARE]
+         [--task-ms MS] [--clone-ms MS] [--user root@pam --password PW] [--state FILE] [--write-hypervisor FILE]
+
+Example:
+  virtkeeper sim proxmox --nodes 3 --templates ubuntu-24.04,redos-8 --write-hypervisor hv.yaml
+`;
+
+export async function main(argv: string[]): Promise<void> {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' }, nodes: { type: 'string', default: '3' }, templates: { type: 'string', default: 'ubuntu-24.04,redos-8' },
+      latency: { type: 'string' }, jitter: { type: 'string' }, 'fault-500': { type: 'string' }, 'fault-lock': { type: 'string' }, 'fault-drop': { type: 'string' },
+      'task-ms': { type: 'string' }, 'clone-ms': { type: 'string' }, user: { type: 'string' }, password: { type: 'string' }, state: { type: 'string' },
+      'write-hypervisor': { type: 'string' }, name: { type: 'string', default: 'pve-sim' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const num = (x: string | undefined) => (x === undefined ? undefined : Number(x));
+  const sim = await startProxmoxSimulator({
+    ...(v.port ? { port: Number(v.port) } : {}),
+    nodes: Number(v.nodes),
+    templates: (v.templates ?? '').split(',').filter(Boolean),
+    ...(v.latency ? { latencyMs: Number(v.latency) } : {}),
+    ...(v.jitter ? { jitterMs: Number(v.jitter) } : {}),
+    faults: { error500Share: num(v['fault-500']) ?? 0, lockTimeoutShare: num(v['fault-lock']) ?? 0, dropShare: num(v['fault-drop']) ?? 0 },
+    taskDurations: { ...(v['task-ms'] ? { default: Number(v['task-ms']) } : {}), ...(v['clone-ms'] ? { qmclone: Number(v['clone-ms']) } : {}) },
+    ...(v.user && v.password ? { username: v.user, password: v.password } : {}),
+  });
+  if (v.state) {
+    try {
+      sim.load(JSON.parse(await readFile(v.state, 'utf8')) as SimState);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+  if (v['write-hypervisor']) {
+    const file = resolve(v['write-hypervisor']);
+    const cred = `${file.replace(/\.ya?ml$/, '')}.credentials.json`;
+    await writeFile(cred, JSON.stringify({ username: sim.credentials.username, password: sim.credentials.password }), { mode: 0o600 });
+    await writeFile(file, stringify({
+      apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name: v.name },
+      spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { file: cred }, defaults: { node: 'pve1', storage: 'local-lvm', bridge: 'vmbr0' } },
+    }));
+  }
+  process.stdout.write(`${JSON.stringify({ url: sim.url, username: sim.credentials.username, password: sim.credentials.password, tokenId: sim.credentials.tokenId, tokenSecret: sim.credentials.tokenSecret })}\n`);
+  await new Promise<void>((r) => {
+    process.once('SIGINT', r);
+    process.once('SIGTERM', r);
+  });
+  if (v.state) await writeFile(v.state, JSON.stringify(sim.dump()));
+  await sim.close();
+}
+
+if (import.meta.main) await main(process.argv.slice(2));

@@ -1,0 +1,360 @@
+// /nodes/{node}/qemu/...: create, clone, config (digest, pending, hot-plug), resize, power,
+// migrate, delete and the guest agent, each write a task as on a real node.
+import { ANY, BOOL, INT, NAME, PveError, paramError, truthy, type Check, type Params, type Route } from './http.ts';
+import { DISK_KEY, digestOf, diskSize, GiB, isDataDisk, withSize, type SimState, type SimVM } from './model.ts';
+import type { Tasks } from './tasks.ts';
+
+export interface QemuEnv {
+  state: () => SimState;
+  tasks: Tasks;
+  durations: Record<string, number>;
+  /** Seconds a started VM needs before its guest agent answers. */
+  agentDelayMs: number;
+}
+
+const SIZE = /^\+?\d+(\.\d+)?[KMGT]?$/;
+const CONFIG_PARAMS: Record<string, Check> = {
+  name: NAME, memory: INT, balloon: INT, cores: INT, sockets: INT, vcpus: INT, cpu: ANY, numa: BOOL, hotplug: /^[a-z,0-9]*$/,
+  'scsi*': ANY, 'virtio*': ANY, 'sata*': ANY, 'ide*': ANY, 'net*': ANY, 'ipconfig*': ANY, 'unused*': ANY,
+  scsihw: ANY, ostype: ANY, agent: ANY, onboot: BOOL, tags: /^[a-z0-9_+.;, -]*$/i, description: ANY, ciuser: ANY, cipassword: ANY,
+  sshkeys: ANY, nameserver: ANY, searchdomain: ANY, citype: ANY, boot: ANY, bootdisk: ANY, serial0: ANY, vga: ANY, bios: ANY, machine: ANY,
+  delete: ANY, digest: /^[a-f0-9]{40}$/, revert: ANY, skiplock: BOOL, template: BOOL, protection: BOOL, startup: ANY, kvm: BOOL,
+};
+/** Keys a running VM takes at once, given its hotplug setting. */
+function hotPluggable(vm: SimVM, key: string, value: string | undefined): boolean {
+  const hotplug = (vm.config.hotplug ?? 'network,disk,usb').split(',');
+  if (/^(name|description|tags|onboot|protection|startup|ipconfig\d+|ciuser|cipassword|sshkeys|nameserver|searchdomain|citype|boot|bootdisk|unused\d+)$/.test(key)) return true;
+  if (key === 'memory' || key === 'balloon') return hotplug.includes('memory') && truthy(vm.config.numa) && Number(value ?? 0) >= Number(vm.config[key] ?? 0);
+  if (key === 'vcpus') return hotplug.includes('cpu');
+  if (/^net\d+$/.test(key)) return hotplug.includes('network');
+  if (DISK_KEY.test(key)) return hotplug.includes('disk') && !(key in vm.config);
+  return false;
+}
+
+export function findVM(s: SimState, vmid: string, node?: string): SimVM {
+  const vm = s.vms.find((v) => String(v.vmid) === vmid);
+  if (!vm || (node && vm.node !== node)) throw new PveError(500, `Configuration file 'nodes/${node ?? 'localhost'}/qemu-server/${vmid}.conf' does not exist`);
+  return vm;
+}
+
+function checkLock(vm: SimVM, params: Params): void {
+  if (vm.lock && !truthy(params.skiplock)) throw new PveError(500, `VM is locked (${vm.lock})`);
+}
+
+/** Turns `local-lvm:32` (a new disk of 32 GiB) into the allocated volume entry. */
+function allocateDisks(vmid: number, config: Record<string, string>, params: Params): void {
+  let n = Object.keys(config).filter((k) => DISK_KEY.test(k)).length;
+  for (const [k, v] of Object.entries(params)) {
+    if (!DISK_KEY.test(k)) continue;
+    const m = /^([A-Za-z0-9_-]+):(\d+(?:\.\d+)?)(,.*)?$/.exec(v);
+    if (m && !/cloudinit/.test(v)) config[k] = `${m[1]}:vm-${vmid}-disk-${n++},size=${m[2]}G${m[3] ?? ''}`;
+    else if (/^([A-Za-z0-9_-]+):cloudinit/.test(v)) config[k] = `${v.split(':')[0]}:vm-${vmid}-cloudinit,media=cdrom`;
+    else config[k] = v;
+  }
+}
+
+const mac = (vmid: number, i: number) => `BC:24:11:${((vmid >> 8) & 255).toString(16).padStart(2, '0')}:${(vmid & 255).toString(16).padStart(2, '0')}:${i.toString(16).padStart(2, '0')}`.toUpperCase();
+function assignMacs(vmid: number, config: Record<string, string>): void {
+  for (const [k, v] of Object.entries(config)) {
+    const m = /^net(\d+)$/.exec(k);
+    if (m && /^(virtio|e1000|rtl8139|vmxnet3)(,|$)/.test(v)) config[k] = v.replace(/^(virtio|e1000|rtl8139|vmxnet3)/, `$1=${mac(vmid, Number(m[1]))}`);
+  }
+}
+
+/** Applies a config change now or, for what a running VM cannot take, as pending. */
+function applyConfig(vm: SimVM, params: Params): void {
+  if (params.digest && params.digest !== digestOf(vm.config)) throw new PveError(500, 'detected modified configuration - file changed by other user? Try again.');
+  const changes = Object.fromEntries(Object.entries(params).filter(([k]) => !['digest', 'delete', 'skiplock', 'revert'].includes(k)));
+  if (changes.memory && Number(changes.memory) < 16) throw paramError({ memory: `value must have a minimum value of 16` });
+  for (const k of (params.revert ?? '').split(',').filter(Boolean)) delete vm.pending[k];
+  const next: Record<string, string> = {};
+  allocateDisks(vm.vmid, next, changes);
+  for (const [k, v] of Object.entries(changes)) if (!DISK_KEY.test(k)) next[k] = v;
+  assignMacs(vm.vmid, next);
+  for (const [k, v] of Object.entries(next)) {
+    if (vm.status === 'running' && !hotPluggable(vm, k, v)) vm.pending[k] = v;
+    else {
+      vm.config[k] = v;
+      delete vm.pending[k];
+    }
+  }
+  for (const k of (params.delete ?? '').split(/[,;\s]+/).filter(Boolean)) {
+    if (vm.status === 'running' && !hotPluggable(vm, k, undefined) && !DISK_KEY.test(k)) vm.pendingDelete.push(k);
+    else if (DISK_KEY.test(k) && vm.config[k] && isDataDisk(k, vm.config[k] ?? '')) {
+      const free = Array.from({ length: 256 }, (_, i) => `unused${i}`).find((u) => !(u in vm.config)) ?? 'unused0';
+      vm.config[free] = (vm.config[k] ?? '').split(',')[0] ?? '';
+      delete vm.config[k];
+    } else delete vm.config[k];
+  }
+}
+
+function applyPending(vm: SimVM): void {
+  Object.assign(vm.config, vm.pending);
+  for (const k of vm.pendingDelete) delete vm.config[k];
+  vm.pending = {};
+  vm.pendingDelete = [];
+}
+
+function guestIP(vm: SimVM): string {
+  const m = /ip=([0-9.]+)\/\d+/.exec(vm.config.ipconfig0 ?? '');
+  return m?.[1] ?? `10.99.${(vm.vmid >> 8) & 255}.${vm.vmid & 255}`;
+}
+
+export function qemuRoutes(env: QemuEnv): Route[] {
+  const s = env.state;
+  const dur = (type: string) => env.durations[type] ?? env.durations.default ?? 200;
+  const task = (node: string, type: string, vmid: number | string, user: string, work: () => void) =>
+    env.tasks.start({ node, type, id: String(vmid), user, durationMs: dur(type), work });
+  const running = (vm: SimVM) => {
+    if (vm.status !== 'running') throw new PveError(500, `VM ${vm.vmid} not running`);
+  };
+  const agent = (vm: SimVM) => {
+    if (vm.status !== 'running' || !/^1|enabled=1/.test(vm.config.agent ?? '0') || Date.now() - (vm.startedAt ?? 0) < env.agentDelayMs) throw new PveError(500, 'QEMU guest agent is not running');
+  };
+  const newVM = (vmid: number, node: string) => {
+    if (s().vms.some((v) => v.vmid === vmid)) throw new PveError(500, `unable to create VM ${vmid} - VM ${vmid} already exists on node '${s().vms.find((v) => v.vmid === vmid)?.node}'`);
+    if (!s().nodes.some((n) => n.name === node)) throw new PveError(500, `no such cluster node '${node}'`);
+  };
+  const addToPool = (pool: string | undefined, vmid: number) => {
+    if (!pool) return;
+    const p = s().pools.find((x) => x.poolid === pool);
+    if (!p) throw new PveError(500, `pool '${pool}' does not exist`);
+    p.members.push(vmid);
+  };
+
+  return [
+    { method: 'GET', pattern: '/nodes/{node}/qemu', params: { full: BOOL }, handler: ({ path }) => s().vms.filter((v) => v.node === path.node).map((v) => listRow(v)) },
+    {
+      method: 'POST', pattern: '/nodes/{node}/qemu', required: ['vmid'], params: { ...CONFIG_PARAMS, vmid: INT, pool: NAME, storage: NAME, start: BOOL },
+      handler: ({ path, params, user }) => {
+        const vmid = Number(params.vmid);
+        if (s().vms.some((v) => v.vmid === vmid)) throw paramError({ vmid: `VM ${vmid} already exists` });
+        newVM(vmid, path.node ?? '');
+        const { vmid: _v, pool, start, storage: _s, ...rest } = params;
+        const vm: SimVM = { vmid, node: path.node ?? '', config: {}, pending: {}, pendingDelete: [], status: 'stopped', template: false, lock: 'create' };
+        applyConfig(vm, rest);
+        s().vms.push(vm);
+        addToPool(pool, vmid);
+        if (pool) vm.pool = pool;
+        return task(vm.node, 'qmcreate', vmid, user, () => {
+          delete vm.lock;
+          if (truthy(start)) { vm.status = 'running'; vm.startedAt = Date.now(); }
+        });
+      },
+    },
+    {
+      method: 'POST', pattern: '/nodes/{node}/qemu/{vmid}/clone', required: ['newid'],
+      params: { newid: INT, name: NAME, full: BOOL, target: NAME, storage: NAME, pool: NAME, description: ANY, format: /^(raw|qcow2|vmdk)$/, snapname: NAME, bwlimit: INT },
+      handler: ({ path, params, user }) => {
+        const src = findVM(s(), path.vmid ?? '', path.node);
+        checkLock(src, {});
+        const newid = Number(params.newid);
+        const target = params.target ?? src.node;
+        newVM(newid, target);
+        const full = params.full === undefined ? !src.template : truthy(params.full);
+        if (!src.template && !full) throw new PveError(500, 'Linked clone feature is not supported for drive \'scsi0\'');
+        if (target !== src.node && !full && !s().storages.find((x) => x.storage === 'local-lvm')?.shared) {
+          // Real nodes refuse a linked clone to another node on local storage.
+          throw new PveError(500, `Can't clone to non-shared storage 'local-lvm'`);
+        }
+        const config: Record<string, string> = {};
+        let n = 0;
+        for (const [k, v] of Object.entries(src.config)) {
+          if (k === 'template') continue;
+          if (isDataDisk(k, v)) config[k] = `${params.storage ?? v.split(':')[0]}:${full ? '' : `base-${src.vmid}-disk-${n}/`}vm-${newid}-disk-${n++},size=${v.match(/size=([^,]+)/)?.[1] ?? '8G'}`;
+          else if (/cloudinit/.test(v)) config[k] = `${v.split(':')[0]}:vm-${newid}-cloudinit,media=cdrom`;
+          else config[k] = v.replace(/=([0-9A-F]{2}:){5}[0-9A-F]{2}/i, '');
+        }
+        config.name = params.name ?? `Copy-of-VM-${src.config.name ?? src.vmid}`;
+        if (params.description !== undefined) config.description = params.description;
+        assignMacs(newid, config);
+        const vm: SimVM = { vmid: newid, node: target, config, pending: {}, pendingDelete: [], status: 'stopped', template: false, lock: 'clone' };
+        s().vms.push(vm);
+        addToPool(params.pool, newid);
+        if (params.pool) vm.pool = params.pool;
+        src.lock = 'clone';
+        return task(src.node, 'qmclone', src.vmid, user, () => {
+          delete src.lock;
+          delete vm.lock;
+        });
+      },
+    },
+    {
+      method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/config', params: { current: BOOL, snapshot: NAME },
+      handler: ({ path, params }) => {
+        const vm = findVM(s(), path.vmid ?? '', path.node);
+        const cfg = truthy(params.current) ? vm.config : { ...vm.config, ...vm.pending };
+        return { ...cfg, digest: digestOf(vm.config), ...(vm.lock ? { lock: vm.lock } : {}) };
+      },
+    },
+    {
+      method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/pending',
+      handler: ({ path }) => {
+        const vm = findVM(s(), path.vmid ?? '', path.node);
+        const keys = new Set([...Object.keys(vm.config), ...Object.keys(vm.pending), ...vm.pendingDelete]);
+        return [...keys].sort().map((key) => ({ key, ...(key in vm.config ? { value: vm.config[key] } : {}), ...(key in vm.pending ? { pending: vm.pending[key] } : {}), ...(vm.pendingDelete.includes(key) ? { delete: 1 } : {}) }));
+      },
+    },
+    ...(['POST', 'PUT'] as const).map((method): Route => ({
+      method, pattern: '/nodes/{node}/qemu/{vmid}/config', params: CONFIG_PARAMS,
+      handler: ({ path, params, user }) => {
+        const vm = findVM(s(), path.vmid ?? '', path.node);
+        checkLock(vm, params);
+        if (vm.lock === undefined && env.tasks.busy(vm.vmid)) throw new PveError(500, `can't lock file '/var/lock/qemu-server/lock-${vm.vmid}.conf' - got timeout`);
+        if (method === 'PUT') {
+          applyConfig(vm, params);
+          return null;
+        }
+        applyConfig(vm, params);
+        return task(vm.node, 'qmconfig', vm.vmid, user, () => undefined);
+      },
+    })),
+    {
+      method: 'PUT', pattern: '/nodes/{node}/qemu/{vmid}/resize', required: ['disk', 'size'], params: { disk: DISK_KEY, size: SIZE, digest: /^[a-f0-9]{40}$/, skiplock: BOOL },
+      handler: ({ path, params, user }) => {
+        const vm = findVM(s(), path.vmid ?? '', path.node);
+        checkLock(vm, params);
+        const entry = vm.config[params.disk ?? ''];
+        if (!entry) throw new PveError(500, `disk '${params.disk}' does not exist`);
+        const cur = diskSize(entry);
+        const m = /^(\+)?(\d+(?:\.\d+)?)([KMGT]?)$/.exec(params.size ?? '') as RegExpExecArray;
+        const amount = Number(m[2]) * ({ '': 1, K: 2 ** 10, M: 2 ** 20, G: GiB, T: 2 ** 40 }[m[3] as '' | 'K' | 'M' | 'G' | 'T']);
+        const next = m[1] ? cur + amount : amount;
+        if (next < cur) throw new PveError(500, `shrinking disks is not supported`);
+        return task(vm.node, 'resize', vm.vmid, user, () => {
+          vm.config[params.disk ?? ''] = withSize(vm.config[params.disk ?? ''] ?? entry, next);
+        });
+      },
+    },
+    ...(['start', 'stop', 'shutdown', 'reboot', 'reset', 'suspend', 'resume'] as const).map((action): Route => ({
+      method: 'POST', pattern: `/nodes/{node}/qemu/{vmid}/status/${action}`, params: { skiplock: BOOL, timeout: INT, forceStop: BOOL, keepActive: BOOL, 'migratedfrom': NAME, 'overrule-shutdown': BOOL },
+      handler: ({ path, params, user }) => {
+        const vm = findVM(s(), path.vmid ?? '', path.node);
+        checkLock(vm, params);
+        if (vm.template) throw new PveError(500, `you can't start a vm if it's a template`);
+        if (action === 'start' && vm.status === 'running') throw new PveError(500, `VM ${vm.vmid} already running`);
+        if (['shutdown', 'reboot', 'reset', 'suspend'].includes(action)) running(vm);
+        return task(vm.node, `qm${action}`, vm.vmid, user, () => {
+          if (action === 'start' || action === 'resume') {
+            if (vm.status !== 'running') applyPending(vm);
+            vm.status = 'running';
+            vm.startedAt = Date.now();
+          } else if (action === 'stop' || action === 'shutdown') {
+            vm.status = 'stopped';
+            delete vm.startedAt;
+          } else if (action === 'reboot' || action === 'reset') {
+            applyPending(vm);
+            vm.startedAt = Date.now();
+          }
+        });
+      },
+    })),
+    {
+      method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/status/current',
+      handler: ({ path }) => {
+        const vm = findVM(s(), path.vmid ?? '', path.node);
+        return { ...listRow(vm), qmpstatus: vm.status, agent: truthy(vm.config.agent?.split(',')[0]) ? 1 : 0, ...(vm.lock ? { lock: vm.lock } : {}) };
+      },
+    },
+    {
+      method: 'POST', pattern: '/nodes/{node}/qemu/{vmid}/migrate', required: ['target'], params: { target: NAME, online: BOOL, 'with-local-disks': BOOL, force: BOOL, targetstorage: ANY, bwlimit: INT },
+      handler: ({ path, params, user }) => {
+        const vm = findVM(s(), path.vmid ?? '', path.node);
+        checkLock(vm, {});
+        if (!s().nodes.some((n) => n.name === params.target)) throw paramError({ target: `no such cluster node '${params.target}'` });
+        if (params.target === vm.node) throw new PveError(500, `target is local node.`);
+        if (vm.status === 'running' && !truthy(params.online)) throw new PveError(500, `can't migrate running VM without --online`);
+        vm.lock = 'migrate';
+        return task(vm.node, 'qmigrate', vm.vmid, user, () => {
+          delete vm.lock;
+          vm.node = params.target ?? vm.node;
+        });
+      },
+    },
+    {
+      method: 'DELETE', pattern: '/nodes/{node}/qemu/{vmid}', params: { purge: BOOL, 'destroy-unreferenced-disks': BOOL, skiplock: BOOL },
+      handler: ({ path, params, user }) => {
+        const vm = findVM(s(), path.vmid ?? '', path.node);
+        checkLock(vm, params);
+        if (vm.status === 'running') throw new PveError(500, `VM ${vm.vmid} is running - destroy failed`);
+        if (truthy(vm.config.protection)) throw new PveError(500, `can't remove VM ${vm.vmid} - protection mode enabled`);
+        vm.lock = 'destroyed';
+        return task(vm.node, 'qmdestroy', vm.vmid, user, () => {
+          s().vms = s().vms.filter((v) => v !== vm);
+          for (const p of s().pools) p.members = p.members.filter((m) => m !== vm.vmid);
+        });
+      },
+    },
+    {
+      method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces',
+      handler: ({ path }) => {
+        const vm = findVM(s(), path.vmid ?? '', path.node);
+        agent(vm);
+        const hw = /=([0-9A-F:]{17})/i.exec(vm.config.net0 ?? '')?.[1]?.toLowerCase() ?? '00:00:00:00:00:00';
+        return {
+          result: [
+            { name: 'lo', 'hardware-address': '00:00:00:00:00:00', 'ip-addresses': [{ 'ip-address': '127.0.0.1', 'ip-address-type': 'ipv4', prefix: 8 }] },
+            { name: 'eth0', 'hardware-address': hw, 'ip-addresses': [{ 'ip-address': guestIP(vm), 'ip-address-type': 'ipv4', prefix: 24 }] },
+          ],
+        };
+      },
+    },
+    {
+      method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/agent/get-osinfo',
+      handler: ({ path }) => {
+        const vm = findVM(s(), path.vmid ?? '', path.node);
+        agent(vm);
+        return { result: { id: 'ubuntu', name: 'Ubuntu', 'pretty-name': 'Ubuntu 24.04 LTS', 'kernel-release': '6.8.0-31-generic', machine: 'x86_64' } };
+      },
+    },
+    {
+      method: 'POST', pattern: '/nodes/{node}/qemu/{vmid}/agent/exec', required: ['command'], params: { command: ANY, 'input-data': ANY },
+      handler: ({ path, params }) => {
+        const vm = findVM(s(), path.vmid ?? '', path.node);
+        agent(vm);
+        const pid = s().nextPid++;
+        const argv = (params.command ?? '').split(/\0|\s+/).filter(Boolean);
+        const r = emulateCommand(vm, argv, params['input-data'] ?? '');
+        s().agentExec.push({ pid, vmid: vm.vmid, ...r, doneAt: Date.now() + r.durationMs });
+        return { pid };
+      },
+    },
+    {
+      method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/agent/exec-status', required: ['pid'], params: { pid: INT },
+      handler: ({ path, params }) => {
+        const vm = findVM(s(), path.vmid ?? '', path.node);
+        agent(vm);
+        const e = s().agentExec.find((x) => x.pid === Number(params.pid) && x.vmid === vm.vmid);
+        if (!e) throw new PveError(500, `Agent error: no such process ${params.pid}`);
+        if (Date.now() < e.doneAt) return { exited: 0 };
+        return { exited: 1, exitcode: e.exitcode, ...(e.out ? { 'out-data': e.out } : {}), ...(e.err ? { 'err-data': e.err } : {}) };
+      },
+    },
+  ];
+}
+
+function emulateCommand(vm: SimVM, argv: string[], input: string): { out: string; err: string; exitcode: number; durationMs: number } {
+  const [cmd, ...args] = argv;
+  switch (cmd) {
+    case 'hostname': return { out: `${vm.config.name ?? 'localhost'}\n`, err: '', exitcode: 0, durationMs: 0 };
+    case 'echo': return { out: `${args.join(' ')}\n`, err: '', exitcode: 0, durationMs: 0 };
+    case 'cat': return args.length === 0 ? { out: input, err: '', exitcode: 0, durationMs: 0 } : { out: '', err: `cat: ${args[0]}: No such file or directory\n`, exitcode: 1, durationMs: 0 };
+    case 'uname': return { out: args.includes('-a') ? `Linux ${vm.config.name} 6.8.0-31-generic #31-Ubuntu SMP x86_64 GNU/Linux\n` : 'Linux\n', err: '', exitcode: 0, durationMs: 0 };
+    case 'sleep': return { out: '', err: '', exitcode: 0, durationMs: Number(args[0] ?? 1) * 1000 };
+    case 'true': return { out: '', err: '', exitcode: 0, durationMs: 0 };
+    case 'false': return { out: '', err: '', exitcode: 1, durationMs: 0 };
+    default: return { out: '', err: `sh: 1: ${cmd}: not found\n`, exitcode: 127, durationMs: 0 };
+  }
+}
+
+export function listRow(vm: SimVM): Record<string, unknown> {
+  const disks = Object.entries(vm.config).filter(([k, v]) => isDataDisk(k, v));
+  const maxmem = Number(vm.config.memory ?? 512) * 2 ** 20;
+  const cpus = Number(vm.config.vcpus ?? Number(vm.config.cores ?? 1) * Number(vm.config.sockets ?? 1));
+  const uptime = vm.status === 'running' ? Math.floor((Date.now() - (vm.startedAt ?? Date.now())) / 1000) : 0;
+  return {
+    vmid: vm.vmid, name: vm.config.name ?? `VM ${vm.vmid}`, status: vm.status, maxcpu: cpus, maxmem, mem: vm.status === 'running' ? Math.floor(maxmem * 0.4) : 0,
+    cpu: vm.status === 'running' ? 0.02 : 0, maxdisk: disks.reduce((a, [, v]) => a + diskSize(v), 0), disk: 0, uptime, template: vm.template ? 1 : 0,
+    ...(vm.config.tags ? { tags: vm.config.tags } : {}), ...(vm.lock ? { lock: vm.lock } : {}), netin: 0, netout: 0, diskread: 0, diskwrite: 0, pid: vm.status === 'running' ? 10000 + vm.vmid : undefined,
+  };
+}

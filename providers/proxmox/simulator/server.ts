@@ -1,0 +1,190 @@
+// The simulator's HTTP server: auth, the /api2/json envelope, parameter checks, latency,
+// faults and request counters, plus /_sim admin endpoints (stats, faults, state dump/load).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Auth } from './auth.ts';
+import { clusterRoutes } from './cluster.ts';
+import { checkParams, compile, PveError, type Params, type Route } from './http.ts';
+import { seedState, type SimState } from './model.ts';
+import { qemuRoutes } from './qemu.ts';
+import { Tasks } from './tasks.ts';
+
+export interface Faults {
+  /** Share (0..1) of requests answered `500 Internal Server Error`. */
+  error500Share?: number;
+  /** Share of writes to a guest refused with the config-lock timeout. */
+  lockTimeoutShare?: number;
+  /** Share of requests whose connection is dropped without an answer. */
+  dropShare?: number;
+}
+
+export interface ProxmoxSimulatorOptions {
+  port?: number;
+  nodes?: number;
+  templates?: string[];
+  latencyMs?: number;
+  jitterMs?: number;
+  faults?: Faults;
+  seed?: number;
+  /** Task durations by type (qmclone, qmcreate, qmstart, qmconfig, qmigrate, resize, qmdestroy…) and `default`. */
+  taskDurations?: Record<string, number>;
+  agentDelayMs?: number;
+  username?: string;
+  password?: string;
+  ticketLifetimeMs?: number;
+}
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function body(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseBody(text: string, type: string | undefined): Params {
+  if (!text) return {};
+  if (type?.includes('application/json')) {
+    const v = JSON.parse(text) as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === 'boolean' ? (x ? '1' : '0') : String(x)]));
+  }
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
+export class ProxmoxSimulator {
+  state: SimState;
+  readonly auth: Auth;
+  readonly tasks: Tasks;
+  faults: Faults;
+  private readonly routes: { route: Route; re: RegExp; keys: string[] }[];
+  private readonly counters = new Map<string, number>();
+  private readonly random: () => number;
+  private server: Server | undefined;
+  private readonly o: ProxmoxSimulatorOptions;
+
+  constructor(options: ProxmoxSimulatorOptions = {}) {
+    this.o = options;
+    this.state = seedState({ nodes: options.nodes ?? 3, templates: options.templates ?? ['ubuntu-24.04'] });
+    this.auth = new Auth({ ...(options.username && options.password ? { users: [{ userid: options.username, password: options.password }] } : {}), ...(options.ticketLifetimeMs ? { ticketLifetimeMs: options.ticketLifetimeMs } : {}) });
+    this.tasks = new Tasks(() => this.state);
+    this.faults = options.faults ?? {};
+    this.random = rng(options.seed ?? 42);
+    const durations = { default: 100, qmclone: 400, qmcreate: 300, qmstart: 200, qmstop: 100, qmshutdown: 200, qmreboot: 200, qmigrate: 500, qmdestroy: 100, qmconfig: 50, resize: 100, ...options.taskDurations };
+    const all = [...clusterRoutes(() => this.state, this.tasks), ...qemuRoutes({ state: () => this.state, tasks: this.tasks, durations, agentDelayMs: options.agentDelayMs ?? 500 })];
+    this.routes = all.map((route) => ({ route, ...compile(route) }));
+  }
+
+  async listen(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve) => this.server?.listen(this.o.port ?? 0, '127.0.0.1', () => resolve()));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    this.tasks.stop();
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  stats(): Record<string, number> {
+    return Object.fromEntries([...this.counters.entries()].sort());
+  }
+
+  resetStats(): void {
+    this.counters.clear();
+  }
+
+  private count(key: string): void {
+    this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
+  }
+
+  private send(res: ServerResponse, status: number, reason: string, payload: unknown, headers: Record<string, string> = {}): void {
+    const text = JSON.stringify(payload);
+    // The message travels in the reason phrase, as pveproxy sends it (single line, no control chars).
+    res.writeHead(status, reason.replace(/[\r\n]+/g, ' ').slice(0, 512), { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'http://sim');
+      if (url.pathname.startsWith('/_sim/')) return this.admin(req, res, url);
+      const lat = (this.o.latencyMs ?? 0) + (this.o.jitterMs ? this.random() * this.o.jitterMs : 0);
+      if (lat > 0) await new Promise((r) => setTimeout(r, lat));
+      const prefix = '/api2/json';
+      if (!url.pathname.startsWith(prefix)) return this.send(res, 404, 'Not Found', { data: null });
+      const path = url.pathname.slice(prefix.length).replace(/\/+$/, '') || '/';
+      const method = (req.method ?? 'GET').toUpperCase();
+      const params: Params = { ...Object.fromEntries(url.searchParams), ...parseBody(await body(req), req.headers['content-type']) };
+
+      if (path === '/access/ticket' && method === 'POST') {
+        this.count('POST /access/ticket');
+        const user = this.auth.login(params.username ?? '', params.password ?? '');
+        if (!user) return this.send(res, 401, 'authentication failure', { data: null, message: 'authentication failure\n' });
+        const { ticket, csrf } = this.auth.issue(user);
+        return this.send(res, 200, 'OK', { data: { username: user, ticket, CSRFPreventionToken: csrf, clustername: this.state.clusterName, cap: { vms: { 'VM.Allocate': 1 } } } });
+      }
+      const user = this.authenticate(req, method);
+      if (typeof user !== 'string') return this.send(res, 401, user.reason, { data: null, message: `${user.reason}\n` });
+
+      const match = this.routes.map((r) => ({ r, m: r.route.method === method ? r.re.exec(path) : null })).find((x) => x.m);
+      if (!match?.m) {
+        this.count(`${method} (unknown)`);
+        const exists = this.routes.some((r) => r.re.test(path));
+        return this.send(res, 501, exists ? `Method '${method} ${path}' not implemented` : `Method '${method} ${path}' not implemented`, { data: null });
+      }
+      const route = match.r.route;
+      this.count(`${method} ${route.pattern}`);
+      const pathParams = Object.fromEntries(match.r.keys.map((k, i) => [k, decodeURIComponent(match.m?.[i + 1] ?? '')]));
+      if (this.random() < (this.faults.dropShare ?? 0)) {
+        req.socket.destroy();
+        return;
+      }
+      if (this.random() < (this.faults.error500Share ?? 0)) return this.send(res, 500, 'Internal Server Error', { data: null, message: 'Internal Server Error\n' });
+      if (method !== 'GET' && pathParams.vmid && this.random() < (this.faults.lockTimeoutShare ?? 0)) {
+        const m = `can't lock file '/var/lock/qemu-server/lock-${pathParams.vmid}.conf' - got timeout`;
+        return this.send(res, 500, m, { data: null, message: `${m}\n` });
+      }
+      checkParams(route, params);
+      const data = await route.handler({ method, path: pathParams, params, user });
+      return this.send(res, 200, 'OK', { data: data ?? null });
+    } catch (e) {
+      if (e instanceof PveError) return this.send(res, e.status, e.message, { data: null, message: `${e.message}\n`, ...(e.errors ? { errors: e.errors } : {}) });
+      return this.send(res, 500, 'Internal Server Error', { data: null, message: `${(e as Error).message}\n` });
+    }
+  }
+
+  private authenticate(req: IncomingMessage, method: string): string | { reason: string } {
+    const authz = req.headers.authorization;
+    if (authz?.startsWith('PVEAPIToken')) return this.auth.verifyToken(authz) ?? { reason: 'invalid token value!' };
+    const cookie = /(?:^|;\s*)PVEAuthCookie=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+    if (!cookie) return { reason: 'No ticket' };
+    const user = this.auth.verifyTicket(decodeURIComponent(cookie));
+    if (!user) return { reason: 'invalid PVE ticket' };
+    if (method !== 'GET' && !this.auth.verifyCsrf(user, req.headers.csrfpreventiontoken as string | undefined)) return { reason: 'Permission denied - invalid csrf token' };
+    return user;
+  }
+
+  private async admin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const method = req.method ?? 'GET';
+    const text = await body(req);
+    switch (`${method} ${url.pathname}`) {
+      case 'GET /_sim/stats': return this.send(res, 200, 'OK', this.stats());
+      case 'POST /_sim/reset-stats': this.resetStats(); return this.send(res, 200, 'OK', {});
+      case 'GET /_sim/state': return this.send(res, 200, 'OK', this.state);
+      case 'PUT /_sim/state': this.state = JSON.parse(text) as SimState; return this.send(res, 200, 'OK', {});
+      case 'POST /_sim/faults': this.faults = JSON.parse(text || '{}') as Faults; return this.send(res, 200, 'OK', this.faults);
+      default: return this.send(res, 404, 'Not Found', {});
+    }
+  }
+}
