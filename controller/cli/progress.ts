@@ -4,7 +4,7 @@ import type { Style } from './style.ts';
 
 export function progressPrinter(stream: NodeJS.WriteStream, st: Style, json: boolean): (e: ReconcileEvent) => void {
   const lastStatus = new Map<string, string>();
-  const lastPercent = new Map<string, number>();
+  const lastProgress = new Map<string, string>();
   return (e) => {
     if (json) {
       stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
@@ -18,11 +18,12 @@ export function progressPrinter(stream: NodeJS.WriteStream, st: Style, json: boo
         else stream.write(`${who}  ${st.paint('red', '✗')} ${e.summary}: ${e.message ?? ''}\n`);
         break;
       case 'progress': {
-        const p = e.percent ?? -1;
+        // Only what moves: a new percentage step or a new message, never the same line again.
         const k = `${e.key}:${e.action}`;
-        if (p >= 0 && Math.abs(p - (lastPercent.get(k) ?? -100)) < 10 && p < 100) return;
-        lastPercent.set(k, p);
-        stream.write(`${who}    ${e.action} ${p >= 0 ? `${p}%` : ''} ${e.message ?? ''}\n`);
+        const text = `${e.percent !== undefined ? `${e.percent}% ` : ''}${e.message ?? ''}`;
+        if (lastProgress.get(k) === text || (e.percent === undefined && / running$/.test(e.message ?? ''))) return;
+        lastProgress.set(k, text);
+        stream.write(`${who}    ${st.paint('gray', `${e.action}: ${text}`)}\n`);
         break;
       }
       case 'status': {

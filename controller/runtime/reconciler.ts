@@ -146,6 +146,8 @@ export class Reconciler {
       const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
       return { plan: first, ready, requeueAfter: first.refusals.length > 0 ? undefined : first.waiting ? 5000 : ready ? conn.resyncMs : 10_000 };
     }
+    // Show where the VM stands before acting (Pending before a create), then act.
+    await writeStatus(first, obs);
     let lastAction: string | undefined;
     try {
       lastAction = await this.execute(key, conn, first.steps);

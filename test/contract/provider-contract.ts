@@ -109,7 +109,7 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
 
     it('grows a disk, and growing to the same size again changes nothing', async () => {
       const vm = find(await h.client.observe(), vmName) as ObservedVM;
-      const size = 2 * GiB;
+      const size = (vm.disks[0]?.sizeBytes ?? GiB) + GiB;
       await h.client.execute({ type: 'growDisk', target: targetOf(vm), disk: vm.disks[0]?.name ?? 'root', index: 0, sizeBytes: size });
       await h.client.execute({ type: 'growDisk', target: targetOf(vm), disk: vm.disks[0]?.name ?? 'root', index: 0, sizeBytes: size });
       expect(find(await h.client.observe(), vmName)?.disks[0]?.sizeBytes).toBe(size);

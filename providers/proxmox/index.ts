@@ -1,0 +1,13 @@
+// The Proxmox connector: builds the HTTP client and the provider for one Hypervisor.
+import type { ProviderConnector } from '../provider.ts';
+import { ProxmoxClient } from './client.ts';
+import { ProxmoxProvider } from './provider.ts';
+
+export const proxmoxConnector: ProviderConnector = {
+  type: 'proxmox',
+  async connect({ spec, credentials, logger }) {
+    if (!spec.endpoint) throw new Error('a proxmox Hypervisor needs spec.endpoint');
+    const client = new ProxmoxClient({ endpoint: spec.endpoint, credentials, logger, ...(spec.tls ? { tls: spec.tls } : {}) });
+    return new ProxmoxProvider({ client, logger, ...(spec.defaults ? { defaults: spec.defaults } : {}) });
+  },
+};

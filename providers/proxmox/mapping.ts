@@ -1,0 +1,188 @@
+// Pure mapping between Proxmox's API shapes and the neutral model: rows of
+// /cluster/resources + a guest's config → ObservedVM; DesiredVM → config parameters.
+import type { DesiredNic, DesiredVM, ObservedDisk, ObservedNic, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
+import { sanitizeTag } from '../../controller/core/desired.ts';
+import { formatOwner, parseOwner } from '../provider.ts';
+
+export const MiB = 2 ** 20;
+export const GiB = 2 ** 30;
+
+export interface ResourceRow {
+  id: string;
+  type: string;
+  vmid?: number;
+  name?: string;
+  node: string;
+  status?: string;
+  maxcpu?: number;
+  maxmem?: number;
+  maxdisk?: number;
+  mem?: number;
+  template?: number;
+  tags?: string;
+  lock?: string;
+  pool?: string;
+  uptime?: number;
+  cpu?: number;
+}
+
+/** One row of `GET …/pending`: the current value, and what waits for a restart. */
+export interface PendingRow {
+  key: string;
+  value?: string | number;
+  pending?: string | number;
+  delete?: number;
+}
+
+export const MAX_MEMORY_LINE = 'virtkeeper.io/max-memory=';
+
+/** The fields of a row whose change means the guest's config must be read again. */
+export function rowSignature(r: ResourceRow): string {
+  return [r.status, r.maxcpu, r.maxmem, r.maxdisk, r.tags ?? '', r.lock ?? '', r.node, r.name ?? '', r.template ?? 0, r.pool ?? ''].join('|');
+}
+
+export function configFromPending(rows: readonly PendingRow[]): { config: Record<string, string>; pending: boolean } {
+  const config: Record<string, string> = {};
+  let pending = false;
+  for (const r of rows) {
+    if (r.value !== undefined) config[r.key] = String(r.value);
+    if (r.pending !== undefined || r.delete) pending = true;
+  }
+  return { config, pending };
+}
+
+const BUS_RANK: Record<string, number> = { scsi: 0, virtio: 1, sata: 2, ide: 3 };
+const DISK = /^(scsi|virtio|sata|ide)(\d+)$/;
+
+export function parseSize(entry: string): number {
+  const m = /(?:^|,)size=(\d+(?:\.\d+)?)([KMGT]?)/.exec(entry);
+  if (!m) return 0;
+  return Math.round(Number(m[1]) * ({ '': 1, K: 2 ** 10, M: MiB, G: GiB, T: 2 ** 40 }[m[2] as '' | 'K' | 'M' | 'G' | 'T']));
+}
+
+export function dataDisks(config: Record<string, string>): ObservedDisk[] {
+  return Object.entries(config)
+    .filter(([k, v]) => DISK.test(k) && !/media=cdrom/.test(v) && !/cloudinit/.test(v))
+    .map(([k, v]) => {
+      const m = DISK.exec(k) as RegExpExecArray;
+      const bus = m[1] as string;
+      return { key: k, rank: (BUS_RANK[bus] ?? 9) * 1000 + Number(m[2]), disk: { name: k, sizeBytes: parseSize(v), storage: v.split(':')[0] ?? '', interface: bus === 'scsi' ? 'virtio-scsi' : bus } };
+    })
+    .sort((a, b) => a.rank - b.rank)
+    .map((x) => x.disk);
+}
+
+export function parseNic(key: string, value: string): ObservedNic {
+  const parts = value.split(',');
+  const [modelPart] = parts;
+  const [model, mac] = (modelPart ?? '').split('=');
+  const kv = Object.fromEntries(parts.slice(1).map((p) => p.split('=') as [string, string]));
+  return { name: key, ...(model ? { model } : {}), ...(mac ? { mac: mac.toLowerCase() } : {}), ...(kv.bridge ? { network: kv.bridge } : {}), ...(kv.tag ? { vlan: Number(kv.tag) } : {}) };
+}
+
+export function nics(config: Record<string, string>): ObservedNic[] {
+  return Object.entries(config)
+    .filter(([k]) => /^net\d+$/.test(k))
+    .sort(([a], [b]) => Number(a.slice(3)) - Number(b.slice(3)))
+    .map(([k, v]) => parseNic(k, v));
+}
+
+function power(status: string | undefined): PowerState {
+  return status === 'running' ? 'running' : status === 'stopped' ? 'stopped' : status === 'paused' ? 'paused' : 'unknown';
+}
+
+export function toObservedVM(row: ResourceRow, detail: { config: Record<string, string>; pending: boolean } | undefined, ipAddresses: string[]): ObservedVM {
+  const config = detail?.config ?? {};
+  const description = config.description ?? '';
+  const maxMem = new RegExp(`${MAX_MEMORY_LINE.replace(/\./g, '\\.')}(\\d+)`).exec(description)?.[1];
+  const owner = parseOwner(description);
+  const sockets = Number(config.sockets ?? 1);
+  const cores = Number(config.cores ?? (row.maxcpu ?? 1) / sockets);
+  const vm: ObservedVM = {
+    providerID: row.id,
+    name: row.name ?? config.name ?? `VM ${row.vmid}`,
+    node: row.node,
+    power: power(row.status),
+    cpu: { sockets, cores, threads: 1 },
+    memoryBytes: config.memory ? Number(config.memory) * MiB : row.maxmem ?? 0,
+    disks: dataDisks(config),
+    nics: nics(config),
+    isTemplate: row.template === 1,
+    ipAddresses,
+    pendingRestart: detail?.pending ?? false,
+    tags: (row.tags ?? '').split(/[;,\s]+/).filter(Boolean),
+  };
+  if (maxMem) vm.maxMemoryBytes = Number(maxMem);
+  if (owner) vm.owner = owner;
+  if (config.onboot !== undefined) vm.autostart = config.onboot === '1';
+  else if (detail) vm.autostart = false;
+  if (row.lock) vm.busy = row.lock;
+  return vm;
+}
+
+export function toObservedNode(row: ResourceRow & { maxcpu?: number }, vms: number): ObservedNode {
+  return {
+    name: row.node, state: row.status === 'online' ? 'online' : row.status === 'offline' ? 'offline' : 'unknown',
+    ...(row.maxcpu !== undefined ? { cpus: row.maxcpu } : {}), ...(row.cpu !== undefined ? { cpuUsage: row.cpu } : {}),
+    ...(row.maxmem !== undefined ? { memoryBytes: row.maxmem } : {}), ...(row.mem !== undefined ? { memoryUsedBytes: row.mem } : {}), vms,
+  };
+}
+
+/** The description: the ownership marker first, then the ceiling and request metadata. */
+export function description(vm: DesiredVM): string {
+  return [
+    formatOwner(vm.owner),
+    ...(vm.maxMemoryBytes ? [`${MAX_MEMORY_LINE}${vm.maxMemoryBytes}`] : []),
+    ...Object.entries(vm.metadata).map(([k, v]) => `${k}: ${v}`),
+    ...(vm.description ? ['', vm.description] : []),
+  ].join('\n');
+}
+
+export function tags(vm: DesiredVM): string {
+  return ['virtkeeper', ...vm.tags.map(sanitizeTag)].filter((t, i, a) => a.indexOf(t) === i).join(';');
+}
+
+export function nicValue(n: DesiredNic, keepMac?: string): string {
+  const mac = n.mac ?? keepMac;
+  return [`${n.model}${mac ? `=${mac.toUpperCase()}` : ''}`, `bridge=${n.network ?? 'vmbr0'}`, ...(n.vlan ? [`tag=${n.vlan}`] : [])].join(',');
+}
+
+export function ipconfig(n: DesiredNic): string | undefined {
+  if (!n.ipv4) return undefined;
+  return `ip=${n.ipv4.address}${n.ipv4.gateway ? `,gw=${n.ipv4.gateway}` : ''}`;
+}
+
+/** Proxmox wants sshkeys URL-encoded (spaces as %20) before the form encoding of the request. */
+export function encodeSshKeys(keys: readonly string[]): string {
+  return encodeURIComponent(keys.join('\n'));
+}
+
+export const BUS: Record<string, string> = { virtio: 'virtio', 'virtio-scsi': 'scsi', sata: 'sata', ide: 'ide' };
+
+/** The configuration a new VM gets after its clone (or with its create). */
+export function configParams(vm: DesiredVM): Record<string, string> {
+  const p: Record<string, string> = {
+    name: vm.name,
+    sockets: String(vm.cpu.sockets),
+    cores: String(vm.cpu.cores * vm.cpu.threads),
+    memory: String(Math.ceil(vm.memoryBytes / MiB)),
+    numa: '1',
+    hotplug: 'network,disk,usb,memory,cpu',
+    agent: vm.guestAgent ? '1' : '0',
+    tags: tags(vm),
+    description: description(vm),
+  };
+  if (vm.autostart !== undefined) p.onboot = vm.autostart ? '1' : '0';
+  vm.nics.forEach((n, i) => {
+    p[`net${i}`] = nicValue(n);
+    const ip = ipconfig(n);
+    if (ip) p[`ipconfig${i}`] = ip;
+  });
+  const ci = vm.cloudInit;
+  const dns = [...(ci?.dnsServers ?? []), ...vm.nics.flatMap((n) => n.dnsServers ?? [])];
+  if (dns.length > 0) p.nameserver = [...new Set(dns)].join(' ');
+  if (ci?.dnsSearch?.length) p.searchdomain = ci.dnsSearch.join(' ');
+  if (ci?.user) p.ciuser = ci.user;
+  if (ci?.sshAuthorizedKeys?.length) p.sshkeys = encodeSshKeys(ci.sshAuthorizedKeys);
+  return p;
+}

@@ -1,0 +1,362 @@
+// The Proxmox VE provider. Observation is one `GET /cluster/resources` per pass (guests and
+// nodes together), with a guest's config read only when its row changed, it is new, or it
+// is being acted on. Clones of one template are serialised (the source holds lock `clone`);
+// lock and timeout errors are retried here with backoff, and a create never clones twice.
+import type { Logger } from 'pino';
+import type { Target, VMAction } from '../../controller/core/actions.ts';
+import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
+import type { Capabilities, DesiredDisk, DesiredVM, Observation, ObservedTemplate, ObservedVM } from '../../controller/core/model.ts';
+import { sameOwner, type ActionContext, type ObserveOptions, type ProviderClient } from '../provider.ts';
+import type { ProxmoxClient } from './client.ts';
+import {
+  BUS, configFromPending, configParams, dataDisks, description, GiB, MAX_MEMORY_LINE, MiB, nics, nicValue, ipconfig, rowSignature, toObservedNode, toObservedVM,
+  type PendingRow, type ResourceRow,
+} from './mapping.ts';
+
+export interface ProxmoxProviderOptions {
+  client: ProxmoxClient;
+  logger: Logger;
+  defaults?: { node?: string; storage?: string; pool?: string; bridge?: string };
+  /** Attempts for lock/timeout errors before they surface (default 6). */
+  lockRetries?: number;
+}
+
+interface Detail {
+  signature: string;
+  config: Record<string, string>;
+  pending: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class ProxmoxProvider implements ProviderClient {
+  readonly capabilities: Capabilities = {
+    liveCpu: false, liveCpuDecrease: false, liveCpuSocketsOnly: false, liveMemory: true, liveMigration: true,
+    diskGrow: true, liveDiskAttach: true, guestAgent: true, linkedClone: true, events: false,
+  };
+  private readonly details = new Map<string, Detail>();
+  private readonly ips = new Map<string, string[]>();
+  private readonly ipFetching = new Set<string>();
+  private readonly cloneQueues = new Map<string, Promise<unknown>>();
+  private readonly o: ProxmoxProviderOptions;
+  private readonly api: ProxmoxClient;
+
+  constructor(options: ProxmoxProviderOptions) {
+    this.o = options;
+    this.api = options.client;
+  }
+
+  async close(): Promise<void> {
+    await this.api.close();
+  }
+
+  // ---- observation -------------------------------------------------------------------
+
+  async observe(options: ObserveOptions = {}): Promise<Observation> {
+    const rows = await this.api.get<ResourceRow[]>('/cluster/resources');
+    const refresh = new Set(options.refresh ?? []);
+    const guests = rows.filter((r) => r.type === 'qemu');
+    const seen = new Set<string>();
+    const reads: Promise<void>[] = [];
+    for (const row of guests) {
+      seen.add(row.id);
+      if (row.template === 1) continue;
+      const sig = rowSignature(row);
+      const cached = this.details.get(row.id);
+      if (cached && cached.signature === sig && !refresh.has(row.id)) continue;
+      reads.push(this.readDetail(row).catch((e: unknown) => {
+        // A guest that vanished between the list and the read is simply gone next pass.
+        if (!(e instanceof ProviderNotFoundError)) throw e;
+      }));
+    }
+    await Promise.all(reads);
+    for (const id of this.details.keys()) if (!seen.has(id)) this.details.delete(id);
+    const vms: ObservedVM[] = [];
+    const templates: ObservedTemplate[] = [];
+    for (const row of guests) {
+      if (row.template === 1) {
+        templates.push({ name: row.name ?? String(row.vmid), providerID: row.id, node: row.node });
+        vms.push(toObservedVM(row, undefined, []));
+        continue;
+      }
+      const d = this.details.get(row.id);
+      if (row.status !== 'running') this.ips.delete(row.id);
+      else if (!this.ips.has(row.id) && d?.config.agent?.startsWith('1')) this.fetchIPs(row);
+      vms.push(toObservedVM(row, d, this.ips.get(row.id) ?? []));
+    }
+    const nodes = rows.filter((r) => r.type === 'node').map((n) => toObservedNode(n, guests.filter((g) => g.node === n.node && g.template !== 1).length));
+    return { vms, nodes, templates, version: 'proxmox-ve' };
+  }
+
+  private async readDetail(row: ResourceRow): Promise<void> {
+    const pending = await this.api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`);
+    const { config, pending: hasPending } = configFromPending(pending);
+    this.details.set(row.id, { signature: rowSignature(row), config, pending: hasPending });
+  }
+
+  /** Guest-agent addresses, fetched in the background: observation never waits on an agent. */
+  private fetchIPs(row: ResourceRow): void {
+    if (this.ipFetching.has(row.id)) return;
+    this.ipFetching.add(row.id);
+    void this.api
+      .get<{ result: { name: string; 'ip-addresses'?: { 'ip-address': string; 'ip-address-type': string }[] }[] }>(`/nodes/${row.node}/qemu/${row.vmid}/agent/network-get-interfaces`)
+      .then((r) => {
+        const ips = r.result.filter((i) => i.name !== 'lo').flatMap((i) => (i['ip-addresses'] ?? []).filter((a) => a['ip-address-type'] === 'ipv4').map((a) => a['ip-address']));
+        if (ips.length > 0) this.ips.set(row.id, ips);
+      })
+      .catch(() => undefined)
+      .finally(() => this.ipFetching.delete(row.id));
+  }
+
+  // ---- actions -----------------------------------------------------------------------
+
+  async execute(action: VMAction, ctx: ActionContext = {}): Promise<void> {
+    if (action.type === 'create') return this.withLockRetry(() => this.create(action.vm, action.node, ctx), ctx);
+    let located: Awaited<ReturnType<ProxmoxProvider['locate']>>;
+    try {
+      located = await this.locate(action.target);
+    } catch (e) {
+      if (action.type === 'delete' && e instanceof ProviderNotFoundError) return;
+      throw e;
+    }
+    const { vmid, node, config } = located;
+    if (action.type !== 'adopt' && action.type !== 'start') this.checkOwner(action.target, config);
+    const path = `/nodes/${node}/qemu/${vmid}`;
+    const wait = (upid: string) => this.api.waitForTask(upid, { ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    const status = async () => (await this.api.get<{ status: string }>(`${path}/status/current`)).status;
+    const run = async (fn: () => Promise<void>) => {
+      await this.withLockRetry(fn, ctx);
+      this.details.delete(action.target.providerID);
+    };
+    switch (action.type) {
+      case 'adopt':
+        return run(async () => {
+          const tags = [...new Set(['virtkeeper', ...(config.tags ?? '').split(/[;,]/).filter(Boolean)])].join(';');
+          await wait(await this.api.post<string>(`${path}/config`, { description: `${description(action.vm)}\n${config.description ?? ''}`.trim(), tags }));
+        });
+      case 'start':
+        return run(async () => {
+          if ((await status()) !== 'running') await wait(await this.api.post<string>(`${path}/status/start`));
+        });
+      case 'stop':
+        return run(async () => {
+          if ((await status()) === 'running') await wait(await this.api.post<string>(`${path}/status/stop`));
+        });
+      case 'restart':
+        return run(async () => {
+          if ((await status()) === 'running') await wait(await this.api.post<string>(`${path}/status/reboot`));
+          else await wait(await this.api.post<string>(`${path}/status/start`));
+        });
+      case 'reconfigure':
+        return run(async () => {
+          const p: Record<string, string> = {};
+          if (action.cpu) {
+            p.sockets = String(action.cpu.sockets);
+            p.cores = String(action.cpu.cores * action.cpu.threads);
+          }
+          if (action.memoryBytes) p.memory = String(Math.ceil(action.memoryBytes / MiB));
+          if (action.maxMemoryBytes) {
+            const d = (config.description ?? '').split('\n').filter((l) => !l.startsWith(MAX_MEMORY_LINE));
+            d.splice(1, 0, `${MAX_MEMORY_LINE}${action.maxMemoryBytes}`);
+            p.description = d.join('\n');
+          }
+          await wait(await this.api.post<string>(`${path}/config`, p));
+        });
+      case 'growDisk':
+        return run(async () => {
+          const disk = dataDisks(config)[action.index];
+          if (!disk) throw new ProviderNotFoundError(`VM ${action.target.name} has no disk ${action.index}`);
+          if (disk.sizeBytes >= action.sizeBytes) return;
+          const size = action.sizeBytes % GiB === 0 ? `${action.sizeBytes / GiB}G` : `${Math.ceil(action.sizeBytes / MiB)}M`;
+          const r = await this.api.put<string | null>(`${path}/resize`, { disk: disk.name, size });
+          if (r) await wait(r);
+        });
+      case 'attachDisk':
+        return run(async () => {
+          if (dataDisks(config)[action.index]) return;
+          await wait(await this.api.post<string>(`${path}/config`, { [this.freeSlot(config, action.disk)]: this.newDisk(action.disk) }));
+        });
+      case 'detachDisk':
+        return run(async () => {
+          const disk = dataDisks(config)[action.index];
+          if (!disk) return;
+          await wait(await this.api.post<string>(`${path}/config`, { delete: disk.name }));
+          // The detached volume becomes unusedN; it belongs to this VM, so it goes too.
+          const after = configFromPending(await this.api.get<PendingRow[]>(`${path}/pending`)).config;
+          const unused = Object.entries(after).find(([k, v]) => /^unused\d+$/.test(k) && v.includes(`vm-${vmid}-`));
+          if (unused) await wait(await this.api.post<string>(`${path}/config`, { delete: unused[0] }));
+        });
+      case 'attachNic':
+      case 'updateNic':
+        return run(async () => {
+          const existing = nics(config)[action.index];
+          const key = existing?.name ?? `net${action.index}`;
+          const p: Record<string, string> = { [key]: nicValue(action.nic, existing?.mac) };
+          const ip = ipconfig(action.nic);
+          if (ip) p[`ipconfig${key.slice(3)}`] = ip;
+          await wait(await this.api.post<string>(`${path}/config`, p));
+        });
+      case 'detachNic':
+        return run(async () => {
+          const existing = nics(config)[action.index];
+          if (existing) await wait(await this.api.post<string>(`${path}/config`, { delete: existing.name }));
+        });
+      case 'migrate':
+        return run(async () => {
+          if (node === action.to) return;
+          const online = (await status()) === 'running';
+          await wait(await this.api.post<string>(`${path}/migrate`, { target: action.to, ...(online ? { online: 1 } : {}), 'with-local-disks': 1 }));
+        });
+      case 'setAutostart':
+        return run(async () => {
+          await wait(await this.api.post<string>(`${path}/config`, { onboot: action.enabled ? 1 : 0 }));
+        });
+      case 'delete':
+        return run(async () => {
+          if ((await status()) === 'running') await wait(await this.api.post<string>(`${path}/status/stop`));
+          await wait(await this.api.delete<string>(path, { purge: 1, 'destroy-unreferenced-disks': 1 }));
+        });
+    }
+  }
+
+  private freeSlot(config: Record<string, string>, disk: DesiredDisk): string {
+    const bus = BUS[disk.interface] ?? 'scsi';
+    for (let i = 0; i < 31; i++) if (!(`${bus}${i}` in config)) return `${bus}${i}`;
+    throw new ProviderConflictError(`no free ${bus} slot`);
+  }
+
+  private newDisk(disk: DesiredDisk): string {
+    const storage = disk.storage ?? this.o.defaults?.storage ?? 'local-lvm';
+    return `${storage}:${Math.max(1, Math.ceil(disk.sizeBytes / GiB))}${disk.format ? `,format=${disk.format}` : ''}`;
+  }
+
+  /** Finds a guest by its providerID (`qemu/104`) wherever it runs now, with its config. */
+  private async locate(target: Target): Promise<{ vmid: number; node: string; config: Record<string, string> }> {
+    const vmid = Number(target.providerID.split('/')[1]);
+    const rows = await this.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
+    const row = rows.find((r) => r.vmid === vmid);
+    if (!row) {
+      throw new ProviderNotFoundError(`VM ${target.name} (${target.providerID}) does not exist`);
+    }
+    const { config } = configFromPending(await this.api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${vmid}/pending`));
+    return { vmid, node: row.node, config };
+  }
+
+  private checkOwner(target: Target, config: Record<string, string>): void {
+    const have = toObservedVM({ id: target.providerID, type: 'qemu', node: '' }, { config, pending: false }, []).owner;
+    if (!target.owner || !sameOwner(have, target.owner)) {
+      throw new RefusedError(`VM ${target.name} (${target.providerID}) is not owned by ${target.owner ? `${target.owner.kind} ${target.owner.namespace ?? ''}/${target.owner.name}` : 'this resource'}; virtkeeper never changes a VM it did not create`);
+    }
+  }
+
+  /** Retries lock and config-lock timeouts with backoff; they are normal on a busy cluster. */
+  private async withLockRetry<T>(fn: () => Promise<T>, ctx: ActionContext): Promise<T> {
+    const attempts = this.o.lockRetries ?? 6;
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (e) {
+        const retry = e instanceof VkError && (e.kind === 'locked' || e.kind === 'transient') && i < attempts - 1;
+        if (!retry) throw e;
+        ctx.onProgress?.({ message: `retrying after: ${(e as Error).message}` });
+        this.o.logger.debug({ attempt: i + 1, code: (e as VkError).code }, `retrying: ${(e as Error).message}`);
+        await sleep(Math.min(5000, 150 * 2 ** i) * (0.75 + Math.random() * 0.5));
+      }
+    }
+  }
+
+  /** Runs clones of one source one after another: the source holds lock `clone` while copying. */
+  private serialise<T>(source: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.cloneQueues.get(source) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    this.cloneQueues.set(source, next.catch(() => undefined));
+    return next;
+  }
+
+  private async findByName(name: string): Promise<{ row: ResourceRow; config: Record<string, string> } | undefined> {
+    const rows = await this.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
+    const row = rows.find((r) => r.name === name && r.template !== 1);
+    if (!row) return undefined;
+    try {
+      return { row, config: configFromPending(await this.api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`)).config };
+    } catch (e) {
+      if (e instanceof ProviderNotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  private async create(vm: DesiredVM, node: string | undefined, ctx: ActionContext): Promise<void> {
+    const wait = (upid: string) => this.api.waitForTask(upid, { ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    let existing = await this.findByName(vm.name);
+    if (existing) {
+      const have = toObservedVM(existing.row, { config: existing.config, pending: false }, []);
+      if (!sameOwner(have.owner, vm.owner)) throw new RefusedError(`a VM named ${vm.name} already exists (${existing.row.id}) and is not owned by ${vm.key}`);
+      if (existing.row.lock) throw new ProviderLockedError(`VM ${vm.name} is still being created (lock ${existing.row.lock})`);
+    }
+    if (!existing) {
+      const params = configParams(vm);
+      const rows = await this.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
+      const template = vm.template ? rows.find((r) => r.template === 1 && (r.name === vm.template || String(r.vmid) === vm.template)) : undefined;
+      if (vm.template && !template) throw new ProviderNotFoundError(`template ${vm.template} does not exist`);
+      const target = node ?? this.o.defaults?.node ?? template?.node ?? rows[0]?.node ?? 'pve1';
+      const pool = vm.pool ?? this.o.defaults?.pool;
+      if (pool) await this.ensurePool(pool);
+      if (template) {
+        // A linked clone on local storage stays on the template's node, as Proxmox requires.
+        const onNode = vm.clone === 'linked' ? template.node : target;
+        await this.serialise(template.id, async () => {
+          // Re-check under the queue: an earlier attempt may have made the VM already.
+          if (await this.findByName(vm.name)) return;
+          const newid = Number(await this.api.get<string>('/cluster/nextid'));
+          ctx.onProgress?.({ percent: 0, message: `cloning ${vm.template} as ${newid} on ${onNode}` });
+          const upid = await this.api.post<string>(`/nodes/${template.node}/qemu/${template.vmid}/clone`, {
+            newid, name: vm.name, full: vm.clone === 'full' ? 1 : 0, target: onNode, description: params.description,
+            ...(vm.clone === 'full' && (vm.disks[0]?.storage ?? this.o.defaults?.storage) ? { storage: vm.disks[0]?.storage ?? this.o.defaults?.storage } : {}),
+            ...(pool ? { pool } : {}),
+          });
+          await wait(upid);
+        });
+      } else {
+        const newid = Number(await this.api.get<string>('/cluster/nextid'));
+        const disks = Object.fromEntries(vm.disks.map((d, i) => [`${BUS[d.interface] ?? 'scsi'}${i}`, this.newDisk(d)]));
+        await wait(await this.api.post<string>(`/nodes/${target}/qemu`, { vmid: newid, ...params, ...disks, scsihw: 'virtio-scsi-single', ...(pool ? { pool } : {}) }));
+      }
+      existing = await this.findByName(vm.name);
+      if (!existing) throw new ProviderConflictError(`VM ${vm.name} was not found after its creation task finished`);
+    }
+    // Configure (idempotent: a half-made VM is finished here on a retry).
+    const path = `/nodes/${existing.row.node}/qemu/${existing.row.vmid}`;
+    const params = configParams(vm);
+    const current = existing.config;
+    // A NIC keeps the MAC it got at clone time unless the spec names one.
+    vm.nics.forEach((n, i) => {
+      const mac = /=([0-9A-Fa-f:]{17})/.exec(current[`net${i}`] ?? '')?.[1];
+      params[`net${i}`] = nicValue(n, mac);
+    });
+    const changes = Object.fromEntries(Object.entries(params).filter(([k, v]) => current[k] !== v));
+    const extraNics = vm.nics.length > 0 ? Object.keys(current).filter((k) => /^net\d+$/.test(k) && Number(k.slice(3)) >= vm.nics.length) : [];
+    if (Object.keys(changes).length > 0 || extraNics.length > 0) await wait(await this.api.post<string>(`${path}/config`, { ...changes, ...(extraNics.length ? { delete: extraNics.join(',') } : {}) }));
+    const disks = dataDisks(current);
+    for (const [i, d] of vm.disks.entries()) {
+      const have = disks[i];
+      if (!have) {
+        const cfg = configFromPending(await this.api.get<PendingRow[]>(`${path}/pending`)).config;
+        await wait(await this.api.post<string>(`${path}/config`, { [this.freeSlot(cfg, d)]: this.newDisk(d) }));
+      } else if (have.sizeBytes < d.sizeBytes) {
+        const size = d.sizeBytes % GiB === 0 ? `${d.sizeBytes / GiB}G` : `${Math.ceil(d.sizeBytes / MiB)}M`;
+        const r = await this.api.put<string | null>(`${path}/resize`, { disk: have.name, size });
+        if (r) await wait(r);
+      }
+    }
+    this.details.delete(existing.row.id);
+    ctx.onProgress?.({ percent: 100, message: `VM ${vm.name} is ${existing.row.id}` });
+  }
+
+  private async ensurePool(pool: string): Promise<void> {
+    const pools = await this.api.get<{ poolid: string }[]>('/pools');
+    if (pools.some((p) => p.poolid === pool)) return;
+    await this.api.post('/pools', { poolid: pool, comment: 'created by virtkeeper' }).catch((e: unknown) => {
+      if (!(e instanceof VkError && /already exists/.test(e.message))) throw e;
+    });
+  }
+}
