@@ -148,7 +148,7 @@ export class ProxmoxClient {
   async waitForTask(upid: string, options: { onProgress?: (p: Progress) => void; signal?: AbortSignal; pollMs?: number; timeoutMs?: number } = {}): Promise<void> {
     const node = upid.split(':')[1] ?? '';
     const started = Date.now();
-    for (let i = 0; ; i++) {
+    for (;;) {
       options.signal?.throwIfAborted();
       const st = await this.get<TaskStatus>(`/nodes/${node}/tasks/${encodeURIComponent(upid)}/status`);
       if (st.status === 'stopped') {
@@ -161,7 +161,9 @@ export class ProxmoxClient {
       }
       options.onProgress?.({ message: `${st.type ?? 'task'} running` });
       if (options.timeoutMs && Date.now() - started > options.timeoutMs) throw new ProviderTransientError(`task ${upid} still running after ${options.timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, Math.min(options.pollMs ?? 100, 50 * 2 ** Math.min(i, 4))));
+      // Poll at a tenth of the time spent so far (20 ms..1 s): quick tasks end quickly, long
+      // ones are not hammered, and the overshoot stays near 10%.
+      await new Promise((r) => setTimeout(r, options.pollMs ?? Math.max(20, Math.min(1000, (Date.now() - started) / 10))));
     }
   }
 }

@@ -1,0 +1,7 @@
+// `npm run bench`: runs every benchmark in turn; each prints its own figures.
+const which = process.argv[2];
+const all = ['proxmox'];
+for (const name of which ? [which] : all) {
+  console.log(`\n== bench/${name}`);
+  await import(`./${name}.ts`);
+}
