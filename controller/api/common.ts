@@ -10,6 +10,7 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const Quantity = (description: string) =>
   Type.String({
     description,
+    maxLength: 32,
     pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|K|M|G|T|P)?$',
     'x-vk-expected': 'a quantity such as 20Gi, 512Mi or 40G',
   });

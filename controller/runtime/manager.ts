@@ -8,7 +8,7 @@ import type { Reconciler } from './reconciler.ts';
 import type { DesiredStore } from './store.ts';
 
 export interface ManagerOptions {
-  reconciler: Reconciler;
+  reconciler: Pick<Reconciler, 'reconcile'>;
   store: DesiredStore;
   logger: Logger;
   clock: Clock;

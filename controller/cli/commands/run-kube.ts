@@ -1,0 +1,126 @@
+// `virtkeeper run --kubeconfig PATH` (or in-cluster): the controller in Kubernetes mode.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { parseKey } from '../../api/keys.ts';
+import type { Hypervisor } from '../../api/types.ts';
+import type { Credentials } from '../../../providers/provider.ts';
+import { loadConnector } from '../../../providers/registry.ts';
+import { systemClock } from '../../runtime/clock.ts';
+import { CredentialsError } from '../../runtime/credentials.ts';
+import { HypervisorPool } from '../../runtime/hypervisors.ts';
+import { LeaderElector } from '../../runtime/leader.ts';
+import { Manager } from '../../runtime/manager.ts';
+import { Reconciler } from '../../runtime/reconciler.ts';
+import { DesiredStore } from '../../runtime/store.ts';
+import { kubeRest, loadKubeConfig } from '../../sources/kube-rest.ts';
+import { KubernetesSource } from '../../sources/kubernetes.ts';
+import { KubeEventRecorder } from '../../status/kube-events.ts';
+import { KubernetesStatusStore } from '../../status/kubernetes.ts';
+import { makeLogger } from '../context.ts';
+
+export interface RunKubernetesOptions {
+  kubeconfig?: string;
+  namespace?: string;
+  hypervisorSelector?: string;
+  leaderElect: boolean;
+  logLevel?: string;
+  /** 0 picks a free port (printed in the log). */
+  healthPort?: number;
+}
+
+export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
+  const logger = makeLogger(o.logLevel, 'info');
+  const namespace = o.namespace ?? 'virtkeeper-system';
+  const identity = `${hostname()}-${process.pid}`;
+  const kc = loadKubeConfig(o.kubeconfig);
+  const rest = await kubeRest(kc);
+  const store = new DesiredStore();
+  let manager: Manager | undefined;
+  let leading = !o.leaderElect;
+  const queued = new Set<string>();
+  const enqueue = (keys: Iterable<string>) => {
+    for (const k of keys) {
+      if (manager && leading) manager.enqueue([k]);
+      else queued.add(k);
+    }
+  };
+  const inShard = (key: string): boolean => {
+    const obj = source.object(key);
+    if (!obj) return true;
+    const kind = parseKey(key).kind;
+    if (kind === 'Hypervisor') return true;
+    const hv = (obj.spec as { hypervisor?: string } | undefined)?.hypervisor;
+    return !hv || !!store.hypervisor(hv) || !!source.object(`Hypervisor/${hv}`);
+  };
+  const source: KubernetesSource = new KubernetesSource({
+    kc, store, logger, namespace, ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}),
+    onChange: (keys) => enqueue([...keys].filter(inShard)),
+    onSecret: (name) => enqueue(store.hypervisors().filter((h) => h.spec.credentialsRef?.name === name).map((h) => `Hypervisor/${h.metadata.name}`)),
+  });
+  const credentials = async (hv: Hypervisor): Promise<Credentials> => {
+    const ref = hv.spec.credentialsRef;
+    if (!ref?.name) return { none: true };
+    if ((ref.namespace ?? namespace) !== namespace) throw new CredentialsError(`Hypervisor ${hv.metadata.name}: the Secret must be in ${namespace}, where the controller may read Secrets`);
+    const secret = source.secrets.get(ref.name);
+    if (!secret) throw new CredentialsError(`Hypervisor ${hv.metadata.name}: Secret ${namespace}/${ref.name} not found`);
+    const d = (k: string) => (secret.data?.[k] ? Buffer.from(secret.data[k] ?? '', 'base64').toString('utf8') : secret.stringData?.[k]);
+    const token = d('token');
+    if (token) return { token };
+    const username = d('username');
+    const password = d('password');
+    if (username && password) return { username, password };
+    throw new CredentialsError(`Hypervisor ${hv.metadata.name}: Secret ${namespace}/${ref.name} needs keys username and password, or token`);
+  };
+  const hypervisors = new HypervisorPool({ loadConnector, credentials, logger, now: Date.now });
+  const statuses = new KubernetesStatusStore({ source, rest });
+  const events = new KubeEventRecorder({ rest, source, logger, instance: identity });
+  const reconciler = new Reconciler({ store, statuses, hypervisors, logger, now: Date.now, emit: events.sink });
+
+  // Health: alive while the process runs; ready once the caches are synced.
+  const health = createServer((req, res) => {
+    const ok = req.url === '/healthz' || (req.url === '/readyz' && source.synced);
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok' : 'not ready');
+  });
+  await new Promise<void>((r) => health.listen(o.healthPort ?? 8080, o.healthPort === 0 ? '127.0.0.1' : '0.0.0.0', () => r()));
+  logger.info({ identity, namespace, health: (health.address() as AddressInfo).port }, 'starting in Kubernetes mode');
+
+  await source.start();
+  const startWork = () => {
+    leading = true;
+    manager = new Manager({
+      store, logger, clock: systemClock, workers: 8,
+      reconciler: {
+        reconcile: async (key: string) => {
+          if (parseKey(key).kind === 'VirtualMachine' && store.get(key)) await statuses.ensureFinalizer(key);
+          return reconciler.reconcile(key);
+        },
+      },
+    });
+    manager.start();
+    enqueue([...source.objects.keys()].filter(inShard));
+    enqueue(queued);
+    queued.clear();
+  };
+  const elector = o.leaderElect ? new LeaderElector({ rest, namespace, identity, logger }) : undefined;
+  const stop = async (code: number) => {
+    elector?.stop();
+    await manager?.stop();
+    await source.stop();
+    await hypervisors.closeAll();
+    await rest.close();
+    health.close();
+    process.exitCode = code;
+  };
+  if (elector) {
+    void elector.run(startWork, () => {
+      // As client-go does: a replica that lost its lease stops at once and restarts clean.
+      void stop(1).then(() => process.exit(1));
+    });
+  } else startWork();
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await stop(0);
+}

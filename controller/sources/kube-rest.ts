@@ -1,0 +1,67 @@
+// A small Kubernetes REST client over undici, configured from a KubeConfig (client
+// certificate, token, CA): status patches, finalizer patches, Events and Leases need exact
+// control of verbs, content types and conflicts.
+import { KubeConfig } from '@kubernetes/client-node';
+import type { RequestOptions } from 'node:https';
+import { Agent, request, type Dispatcher } from 'undici';
+import { ProviderAuthError, ProviderConflictError, ProviderNotFoundError, ProviderTransientError, VkError } from '../core/errors.ts';
+
+export class KubeError extends VkError {
+  override readonly code: string = 'VK_KUBE';
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export interface KubeRest {
+  server: string;
+  call<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+export function loadKubeConfig(path?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromCluster();
+  return kc;
+}
+
+export async function kubeRest(kc: KubeConfig): Promise<KubeRest> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new ProviderAuthError('the kubeconfig has no current cluster');
+  const opts: RequestOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  const headers = { ...((opts.headers as Record<string, string> | undefined) ?? {}) };
+  const dispatcher = new Agent({
+    connect: { ...(opts.ca ? { ca: opts.ca as string } : {}), ...(opts.cert ? { cert: opts.cert as string } : {}), ...(opts.key ? { key: opts.key as string } : {}), rejectUnauthorized: !cluster.skipTLSVerify },
+    keepAliveTimeout: 30_000,
+  });
+  const server = cluster.server.replace(/\/+$/, '');
+  return {
+    server,
+    async call<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(`${server}${path}`, {
+          method: method as Dispatcher.HttpMethod, dispatcher,
+          headers: { ...headers, accept: 'application/json', ...(body !== undefined ? { 'content-type': contentType } : {}) },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        });
+      } catch (e) {
+        throw new ProviderTransientError(`cannot reach the Kubernetes API at ${server}: ${(e as Error).message}`);
+      }
+      const text = await res.body.text();
+      const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      if (res.statusCode >= 200 && res.statusCode < 300) return json as T;
+      const message = `${method} ${path}: ${res.statusCode} ${String(json.message ?? text)}`;
+      if (res.statusCode === 404) throw new ProviderNotFoundError(message);
+      if (res.statusCode === 409) throw new ProviderConflictError(message);
+      if (res.statusCode === 401 || res.statusCode === 403) throw new ProviderAuthError(message);
+      if (res.statusCode >= 500 || res.statusCode === 429) throw new ProviderTransientError(message);
+      throw new KubeError(res.statusCode, message);
+    },
+    close: () => dispatcher.close(),
+  };
+}

@@ -1,0 +1,135 @@
+// Kubernetes as the source of desired state: informers (list, then watch from the last
+// resourceVersion, relist on 410) for every kind and for credentials Secrets. Events only
+// enqueue keys; the reconciler reads the current object. An object being deleted is absent
+// from the desired state, so its removal is planned, and its finalizer is released after.
+import { CoreV1Api, CustomObjectsApi, makeInformer, type KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { GROUP, VERSION } from '../api/common.ts';
+import { keyOf } from '../api/keys.ts';
+import { KINDS, type KindInfo } from '../api/kinds.ts';
+import type { AnyResource } from '../api/types.ts';
+import { validateDocuments } from '../api/validate.ts';
+import { formatProblem } from './load-folder.ts';
+import type { DesiredStore } from '../runtime/store.ts';
+
+export const FINALIZER = 'virtkeeper.io/finalizer';
+
+export type KubeObject = KubernetesObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
+
+type Informer = ReturnType<typeof makeInformer<KubeObject>>;
+
+export interface KubernetesSourceOptions {
+  kc: KubeConfig;
+  store: DesiredStore;
+  logger: Logger;
+  /** Namespace of the credentials Secrets (and the controller). */
+  namespace: string;
+  hypervisorSelector?: string;
+  onChange: (keys: Set<string>) => void;
+  /** Called when a Secret changes, with its name, so Hypervisors using it reconnect. */
+  onSecret?: (name: string) => void;
+}
+
+export class KubernetesSource {
+  readonly objects = new Map<string, KubeObject>();
+  readonly secrets = new Map<string, V1Secret>();
+  private readonly informers: Informer[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private pending = new Set<string>();
+  private stopped = false;
+  synced = false;
+  private readonly o: KubernetesSourceOptions;
+
+  constructor(options: KubernetesSourceOptions) {
+    this.o = options;
+  }
+
+  keyOf(info: KindInfo, obj: KubeObject): string {
+    return keyOf({ kind: info.kind, name: obj.metadata?.name ?? '', ...(info.scope === 'Namespaced' ? { namespace: obj.metadata?.namespace ?? 'default' } : {}) });
+  }
+
+  async start(): Promise<void> {
+    const custom = this.o.kc.makeApiClient(CustomObjectsApi);
+    for (const info of Object.values(KINDS)) {
+      const selector = info.kind === 'Hypervisor' ? this.o.hypervisorSelector : undefined;
+      const list = () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: info.plural, ...(selector ? { labelSelector: selector } : {}) }) as Promise<{ items: KubeObject[]; metadata: { resourceVersion?: string } }>;
+      const inf = makeInformer<KubeObject>(this.o.kc, `/apis/${GROUP}/${VERSION}/${info.plural}`, list, selector);
+      const put = (obj: KubeObject) => {
+        const key = this.keyOf(info, obj);
+        this.objects.set(key, obj);
+        this.touch(key);
+      };
+      inf.on('add', put);
+      inf.on('update', put);
+      inf.on('delete', (obj) => {
+        const key = this.keyOf(info, obj);
+        this.objects.delete(key);
+        this.touch(key);
+      });
+      this.watchErrors(inf, info.plural);
+      this.informers.push(inf);
+    }
+    const core = this.o.kc.makeApiClient(CoreV1Api);
+    const secrets = makeInformer<V1Secret>(this.o.kc, `/api/v1/namespaces/${this.o.namespace}/secrets`, () => core.listNamespacedSecret({ namespace: this.o.namespace }));
+    const putSecret = (s: V1Secret) => {
+      this.secrets.set(s.metadata?.name ?? '', s);
+      this.o.onSecret?.(s.metadata?.name ?? '');
+    };
+    secrets.on('add', putSecret);
+    secrets.on('update', putSecret);
+    secrets.on('delete', (s) => this.secrets.delete(s.metadata?.name ?? ''));
+    this.watchErrors(secrets as unknown as Informer, 'secrets');
+    this.informers.push(secrets as unknown as Informer);
+    await Promise.all(this.informers.map((i) => i.start()));
+    this.synced = true;
+    this.flush();
+  }
+
+  /** Informers stop on an error (a broken watch, a 410 after a long pause): start again, relisting. */
+  private watchErrors(inf: Informer, what: string): void {
+    inf.on('error', (err: unknown) => {
+      if (this.stopped) return;
+      this.o.logger.warn({ informer: what, err: (err as Error)?.message }, 'watch ended; relisting');
+      setTimeout(() => void inf.start().catch(() => undefined), 1000).unref();
+    });
+  }
+
+  private touch(key: string): void {
+    this.pending.add(key);
+    if (!this.synced) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.flush(), 20);
+  }
+
+  /** Rebuilds the desired state from the caches and reports what changed. */
+  private flush(): void {
+    const docs = [...this.objects.entries()]
+      .filter(([, o]) => !o.metadata?.deletionTimestamp)
+      .map(([key, o]) => ({ source: { file: `kubernetes:${key}`, line: 1, lineOf: () => 1 }, value: { ...o, metadata: { ...o.metadata, managedFields: undefined } } }));
+    const v = validateDocuments(docs);
+    for (const p of v.problems) this.o.logger.error({ resource: p.resource }, `invalid object: ${formatProblem(p)}`);
+    const changed = this.o.store.update({ resources: v.resources, problems: [], brokenFiles: new Set() }, formatProblem);
+    for (const k of this.pending) changed.add(k);
+    this.pending = new Set();
+    if (changed.size > 0) this.o.onChange(changed);
+  }
+
+  object(key: string): KubeObject | undefined {
+    return this.objects.get(key);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.all(this.informers.map((i) => i.stop().catch(() => undefined)));
+  }
+}
+
+export function pathOf(info: KindInfo, obj: KubeObject, sub = ''): string {
+  const ns = info.scope === 'Namespaced' ? `/namespaces/${obj.metadata?.namespace ?? 'default'}` : '';
+  return `/apis/${GROUP}/${VERSION}${ns}/${info.plural}/${obj.metadata?.name ?? ''}${sub}`;
+}
+
+export function asResource(obj: KubeObject): AnyResource {
+  return obj as unknown as AnyResource;
+}

@@ -1,0 +1,137 @@
+// Kubernetes mode end to end on a real kube-apiserver (scripts/provision/kube.sh) with
+// kubectl 1.32, the controller as a separate process bound only by manifests/rbac.yaml,
+// and the Proxmox simulator over HTTP.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..');
+const admin = process.env.VK_KUBECONFIG ?? '';
+const controllerConfig = process.env.VK_KUBECONFIG_CONTROLLER ?? '';
+
+async function kubectl(args: string[], input?: string): Promise<string> {
+  if (input === undefined) return (await run('kubectl', ['--kubeconfig', admin, ...args], { cwd: root })).stdout;
+  return new Promise((resolve, reject) => {
+    const p = spawn('kubectl', ['--kubeconfig', admin, ...args], { cwd: root });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(err || out))));
+    p.stdin.end(input);
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+function startController(): ChildProcess {
+  const p = spawn(process.execPath, ['bin/virtkeeper.js', 'run', '--kubeconfig', controllerConfig, '--namespace', 'virtkeeper-system', '--leader-elect', '--health-port', '0'], { cwd: root, env: { ...process.env, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  p.stderr?.on('data', (d: Buffer) => { logs.push(d.toString()); });
+  return p;
+}
+const logs: string[] = [];
+
+const vm = (name: string, extra = '') => `apiVersion: virtkeeper.io/v1alpha1
+kind: VirtualMachine
+metadata: {name: ${name}, namespace: default}
+spec:
+  hypervisor: pve
+  template: ubuntu-24.04
+  memory: 1Gi
+  maxMemory: 4Gi
+  disks: [{name: root, size: 10Gi}]
+${extra}`;
+
+describe.skipIf(!admin)('Kubernetes mode on a real kube-apiserver', () => {
+  let sim: RunningProxmoxSimulator;
+  const controllers: ChildProcess[] = [];
+  const simVMs = () => sim.dump().vms.filter((v) => !v.template);
+
+  beforeAll(async () => {
+    sim = await startProxmoxSimulator({ nodes: 2, templates: ['ubuntu-24.04'], taskDurations: { default: 20, qmclone: 60 }, agentDelayMs: 200 });
+    await kubectl(['apply', '-f', 'crds/']);
+    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+    await kubectl(['apply', '-f', 'manifests/namespace.yaml', '-f', 'manifests/serviceaccount.yaml', '-f', 'manifests/rbac.yaml']);
+    const secret = await kubectl(['-n', 'virtkeeper-system', 'create', 'secret', 'generic', 'pve-credentials', `--from-literal=username=${sim.credentials.username}`, `--from-literal=password=${sim.credentials.password}`, '--dry-run=client', '-o', 'yaml']);
+    await kubectl(['apply', '-f', '-'], secret);
+    await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1
+kind: Hypervisor
+metadata: {name: pve}
+spec:
+  type: proxmox
+  endpoint: ${sim.url}
+  credentialsRef: {name: pve-credentials, namespace: virtkeeper-system}
+  resyncInterval: 5s
+`);
+    controllers.push(startController(), startController());
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of controllers) c.kill('SIGKILL');
+    await sim?.close();
+  });
+
+  it('the CRDs are served with short names and the virtkeeper category; CEL refuses a disk shrink', async () => {
+    expect(await kubectl(['get', 'virtkeeper', '-A'])).toMatch(/hypervisor\.virtkeeper\.io\/pve/);
+    await kubectl(['apply', '-f', '-'], vm('shrinky'));
+    const err = await kubectl(['apply', '--dry-run=server', '-f', '-'], vm('shrinky').replace('size: 10Gi', 'size: 5Gi')).then(() => '', (e: Error) => e.message);
+    expect(err).toMatch(/a disk size may never decrease/);
+    await kubectl(['delete', 'vkvm', 'shrinky', '--wait=false']);
+  });
+
+  it('creates VMs from kubectl apply, shows them in kubectl get, changes memory live, deletes and orphans', async () => {
+    await kubectl(['apply', '-f', '-'], `${vm('web-1')}---\n${vm('keep-1', '  deletionPolicy: Orphan\n')}`);
+    const line = await until('web-1 Running and Ready', async () => {
+      const out = await kubectl(['get', 'vkvm', 'web-1', '--no-headers']);
+      return /Running/.test(out) && /True/.test(out) && /\b\d+\.\d+\.\d+\.\d+\b/.test(out) ? out : undefined;
+    });
+    // HYPERVISOR NODE PHASE CPU MEMORY IP READY AGE
+    expect(line).toMatch(/^web-1\s+pve\s+pve\d\s+Running\s+1\s+1Gi\s+\S+\s+True\s+/);
+    expect(simVMs().filter((v) => v.config.name === 'web-1')).toHaveLength(1);
+    const finalizers = await kubectl(['get', 'vkvm', 'web-1', '-o', 'jsonpath={.metadata.finalizers}']);
+    expect(finalizers).toContain('virtkeeper.io/finalizer');
+
+    await kubectl(['patch', 'vkvm', 'web-1', '--type=merge', '-p', '{"spec":{"memory":"2Gi"}}']);
+    await until('memory 2Gi in status', async () => (await kubectl(['get', 'vkvm', 'web-1', '-o', 'jsonpath={.status.memory}'])) === '2Gi');
+    const last = await kubectl(['get', 'vkvm', 'web-1', '-o', 'jsonpath={.status.lastAction}']);
+    expect(last).toBe('reconfigure (live)');
+    expect(simVMs().find((v) => v.config.name === 'web-1')?.config.memory).toBe('2048');
+
+    await until('keep-1 Running', async () => /Running/.test(await kubectl(['get', 'vkvm', 'keep-1', '--no-headers'])));
+    await kubectl(['delete', 'vkvm', 'web-1', 'keep-1', '--timeout=60s']);
+    expect(simVMs().map((v) => v.config.name)).toEqual(['keep-1']);
+    const events = await kubectl(['get', 'events.events.k8s.io', '-n', 'default', '-o', 'jsonpath={.items[*].reason}']);
+    expect(events).toMatch(/CreateSucceeded/);
+  });
+
+  it('killing the leader hands over: the other replica finishes the work, nothing twice', async () => {
+    const holder = await until('a lease held by one of our replicas', async () => {
+      const h = await kubectl(['-n', 'virtkeeper-system', 'get', 'lease', 'virtkeeper-controller', '-o', 'jsonpath={.spec.holderIdentity}']);
+      return controllers.some((c) => h.endsWith(`-${c.pid}`)) ? h : undefined;
+    });
+    const leader = controllers.find((c) => holder.endsWith(`-${c.pid}`));
+    expect(leader).toBeDefined();
+    leader?.kill('SIGKILL');
+    await kubectl(['apply', '-f', '-'], vm('after-failover'));
+    await until('after-failover Running under the new leader', async () => /Running/.test(await kubectl(['get', 'vkvm', 'after-failover', '--no-headers'])), 90_000);
+    const newHolder = await kubectl(['-n', 'virtkeeper-system', 'get', 'lease', 'virtkeeper-controller', '-o', 'jsonpath={.spec.holderIdentity}']);
+    expect(newHolder).not.toBe(holder);
+    expect(simVMs().filter((v) => v.config.name === 'after-failover')).toHaveLength(1);
+  }, 120_000);
+});
