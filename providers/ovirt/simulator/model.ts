@@ -1,0 +1,85 @@
+// The simulated engine's state: plain data, dumpable to JSON.
+import { randomUUID } from 'node:crypto';
+
+export const GiB = 2 ** 30;
+export const MiB = 2 ** 20;
+
+export interface Named { id: string; name: string }
+export interface SimHost extends Named { cluster: string; memory: number; cores: number; status: 'up' | 'maintenance'; load: number }
+export interface SimDisk extends Named { provisioned_size: number; actual_size: number; status: 'ok' | 'locked'; format: 'cow' | 'raw'; storage_domain: string; sparse: boolean }
+export interface SimAttachment { id: string; disk: string; interface: string; bootable: boolean; active: boolean }
+export interface SimNic { id: string; name: string; interface: string; mac: string; vnic_profile?: string; plugged: boolean; linked: boolean }
+export interface SimNetwork extends Named { data_center: string; vlan?: number; mtu: number; clusters: { id: string; required: boolean }[] }
+export interface SimTemplate extends Named { cluster: string; memory: number; sockets: number; cores: number; status: 'ok' | 'locked'; disks: { alias: string; size: number; interface: string }[] }
+
+export interface VmConfig {
+  memory: number;
+  max_memory: number;
+  sockets: number;
+  cores: number;
+  threads: number;
+  description: string;
+  comment: string;
+  delete_protected: boolean;
+}
+
+export interface SimVM extends Named {
+  cluster: string;
+  template: string;
+  status: string;
+  host?: string;
+  config: VmConfig;
+  next_run?: Partial<VmConfig>;
+  attachments: SimAttachment[];
+  nics: SimNic[];
+  initialization?: Record<string, unknown>;
+  started_once: boolean;
+  creation_time: number;
+  tags: string[];
+  migrating_to?: string;
+}
+
+export interface SimJob { id: string; description: string; status: 'started' | 'finished' | 'failed'; start_time: number; end_time?: number; correlation_id?: string }
+export interface SimEvent { id: string; index: number; code: number; severity: 'normal' | 'warning' | 'error'; time: number; description: string; vm?: string; correlation_id?: string }
+
+export interface EngineState {
+  name: string;
+  datacenters: Named[];
+  clusters: (Named & { data_center: string })[];
+  hosts: SimHost[];
+  storagedomains: (Named & { available: number; used: number; committed: number; type: string; status: string })[];
+  templates: SimTemplate[];
+  networks: SimNetwork[];
+  vnicprofiles: (Named & { network: string })[];
+  vms: SimVM[];
+  disks: SimDisk[];
+  jobs: SimJob[];
+  events: SimEvent[];
+  tags: Named[];
+  nextEvent: number;
+}
+
+export const id = () => randomUUID();
+
+export function seedEngine(o: { name: string; hosts: number; templates: string[]; storageGiB?: number }): EngineState {
+  const dc = { id: id(), name: 'Default' };
+  const cl = { id: id(), name: 'Default', data_center: dc.id };
+  const mgmt: SimNetwork = { id: id(), name: 'ovirtmgmt', data_center: dc.id, mtu: 1500, clusters: [{ id: cl.id, required: true }] };
+  const blank: SimTemplate = { id: '00000000-0000-0000-0000-000000000000', name: 'Blank', cluster: '', memory: GiB, sockets: 1, cores: 1, status: 'ok', disks: [] };
+  return {
+    name: o.name,
+    datacenters: [dc],
+    clusters: [cl],
+    hosts: Array.from({ length: o.hosts }, (_, i) => ({ id: id(), name: `host${i + 1}`, cluster: cl.id, memory: 256 * GiB, cores: 32, status: 'up', load: 0.1 * (i + 1) })),
+    storagedomains: [{ id: id(), name: 'data1', available: (o.storageGiB ?? 8192) * GiB, used: 0, committed: 0, type: 'data', status: 'active' }],
+    templates: [blank, ...o.templates.map((name) => ({ id: id(), name, cluster: cl.id, memory: 2 * GiB, sockets: 1, cores: 2, status: 'ok' as const, disks: [{ alias: `${name}_disk`, size: 10 * GiB, interface: 'virtio_scsi' }] }))],
+    networks: [mgmt],
+    vnicprofiles: [{ id: id(), name: 'ovirtmgmt', network: mgmt.id }],
+    vms: [],
+    disks: [],
+    jobs: [],
+    events: [],
+    tags: [],
+    nextEvent: 1000,
+  };
+}

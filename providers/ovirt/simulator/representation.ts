@@ -1,0 +1,55 @@
+// oVirt's two representations. JSON as engines send it (integers and booleans as strings,
+// times as epoch-ms numbers, singular collection keys) and XML (the SDKs' language: id and
+// href as attributes, `<fault>` for errors). Request bodies arrive in either.
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+
+export type Tree = { [k: string]: unknown };
+
+const TIME = /(^|_)time$|^time$|^exp$/;
+
+export function toJson(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => toJson(v, key));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toJson(v, k)]));
+  if (typeof value === 'number') return TIME.test(key) ? value : String(value);
+  if (typeof value === 'boolean') return String(value);
+  return value;
+}
+
+function attrs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(attrs);
+  if (!value || typeof value !== 'object') return value === undefined ? undefined : String(value);
+  const out: Tree = {};
+  const v0 = value as Tree;
+  // Attributes in the engine's order: href, then id.
+  for (const k of ['href', 'id', 'rel']) if (v0[k] !== undefined && typeof v0[k] !== 'object') out[`@_${k}`] = String(v0[k]);
+  for (const [k, v] of Object.entries(v0)) {
+    if (k === 'href' || k === 'id' || k === 'rel') continue;
+    if (v === undefined) continue;
+    out[k] = attrs(v);
+  }
+  return out;
+}
+
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
+
+export function toXml(root: string, value: unknown): string {
+  return `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n${builder.build({ [root]: attrs(value) })}`;
+}
+
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseTagValue: false, trimValues: true });
+
+/** Parses a request body; an XML body's root element is unwrapped (`<vm>…</vm>` → {…}). */
+export function parseBody(text: string, contentType: string | undefined): Tree {
+  if (!text.trim()) return {};
+  if (contentType?.includes('json')) return JSON.parse(text) as Tree;
+  const doc = parser.parse(text) as Tree;
+  const root = Object.keys(doc).find((k) => k !== '?xml');
+  const inner = root ? doc[root] : {};
+  return (typeof inner === 'object' && inner ? inner : {}) as Tree;
+}
+
+/** Reads a number that may come as a string. */
+export const num = (v: unknown): number | undefined => (v === undefined || v === null || v === '' ? undefined : Number(v));
+export const bool = (v: unknown): boolean | undefined => (v === undefined ? undefined : v === true || v === 'true');
+export const obj = (v: unknown): Tree => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Tree) : {});
+export const list = (v: unknown): Tree[] => (Array.isArray(v) ? (v as Tree[]) : v && typeof v === 'object' ? [v as Tree] : []);

@@ -1,0 +1,366 @@
+// The oVirt engine simulator's HTTP surface under /ovirt-engine/api: SSO, Bearer and Basic
+// auth, JSON and XML, search with wildcards/sortby/page/max, follow, the collections, VM
+// writes and actions, faults, latency, request counters and /_sim admin endpoints.
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { badRequest, Engine, Fault, mac, notFound } from './engine.ts';
+import { id, seedEngine, type EngineState, type SimVM } from './model.ts';
+import { bool, num, obj, parseBody, toJson, toXml, type Tree } from './representation.ts';
+import { API, attachmentView, diskView, hostView, link, networkView, nicView, templateView, vmView } from './views.ts';
+
+export interface OvirtFaults {
+  /** Share of API requests answered 503 (transient). */
+  errorShare?: number;
+  /** Share of writes refused 409 as if the VM were locked. */
+  lockShare?: number;
+}
+
+export interface OvirtSimulatorOptions {
+  name?: string;
+  port?: number;
+  hosts?: number;
+  templates?: string[];
+  username?: string;
+  password?: string;
+  tokenLifetimeMs?: number;
+  latencyMs?: number;
+  jitterMs?: number;
+  faults?: OvirtFaults;
+  seed?: number;
+  imageCopyMs?: number;
+  bootStepMs?: number;
+  migrateMs?: number;
+  diskResizeMs?: number;
+}
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `name=web* and status=up` → predicate over a VM-like object. */
+export function searchPredicate(search: string | null): (o: { name: string; status?: string }) => boolean {
+  const query = (search ?? '').replace(/\s*sortby\s+\w+(\s+(asc|desc))?/i, '').replace(/\s*page\s+\d+/i, '').trim();
+  if (!query) return () => true;
+  const terms = query.split(/\s+and\s+/i).map((t) => /^(\w+)\s*=\s*(.+)$/.exec(t.trim())).filter((m): m is RegExpExecArray => !!m);
+  return (o) => terms.every((m) => {
+    const field = m[1]?.toLowerCase() === 'status' ? o.status ?? '' : o.name;
+    const re = new RegExp(`^${(m[2] ?? '').replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
+    return re.test(field);
+  });
+}
+
+export class OvirtSimulator {
+  readonly engine: Engine;
+  readonly username: string;
+  readonly password: string;
+  faults: OvirtFaults;
+  private readonly tokens = new Map<string, number>();
+  private readonly counters = new Map<string, number>();
+  private readonly random: () => number;
+  private server: Server | undefined;
+  private readonly o: OvirtSimulatorOptions;
+
+  constructor(options: OvirtSimulatorOptions = {}) {
+    this.o = options;
+    this.engine = new Engine(seedEngine({ name: options.name ?? 'engine', hosts: options.hosts ?? 2, templates: options.templates ?? ['centos-9'] }), {
+      imageCopyMs: options.imageCopyMs ?? 300, bootStepMs: options.bootStepMs ?? 100, migrateMs: options.migrateMs ?? 300, diskResizeMs: options.diskResizeMs ?? 100,
+    });
+    this.username = options.username ?? 'admin@internal';
+    this.password = options.password ?? randomBytes(9).toString('base64url');
+    this.faults = options.faults ?? {};
+    this.random = rng(options.seed ?? 7);
+  }
+
+  async listen(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    // `Expect: 201-created` is the engine's synchronous mode, not an HTTP continue request.
+    this.server.on('checkExpectation', (req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server?.listen(this.o.port ?? 0, '127.0.0.1', () => r()));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${API}`;
+  }
+
+  async close(): Promise<void> {
+    this.engine.stop();
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  stats(): Record<string, number> {
+    return Object.fromEntries([...this.counters.entries()].sort());
+  }
+  resetStats(): void {
+    this.counters.clear();
+  }
+  /** Expires every token now (tests of re-login). */
+  expireTokens(): void {
+    for (const k of this.tokens.keys()) this.tokens.set(k, 0);
+  }
+
+  private count(k: string): void {
+    this.counters.set(k, (this.counters.get(k) ?? 0) + 1);
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, status: number, root: string, value: unknown): void {
+    const xml = !(req.headers.accept ?? '').includes('json');
+    if (status === 404 && value === undefined) {
+      res.writeHead(404, { 'content-length': 0 }).end();
+      return;
+    }
+    const text = xml ? toXml(root, value) : JSON.stringify(toJson(value));
+    res.writeHead(status, { 'content-type': xml ? 'application/xml;charset=UTF-8' : 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://sim');
+    try {
+      if (url.pathname.startsWith('/_sim/')) return this.admin(req, res, url, text);
+      if (url.pathname === '/ovirt-engine/sso/oauth/token') return this.sso(res, text);
+      if (url.pathname === '/ovirt-engine/services/sso-logout') {
+        this.tokens.delete(url.searchParams.get('token') ?? '');
+        res.writeHead(200).end();
+        return;
+      }
+      const lat = (this.o.latencyMs ?? 0) + (this.o.jitterMs ? this.random() * this.o.jitterMs : 0);
+      if (lat > 0) await new Promise((r) => setTimeout(r, lat));
+      if (!url.pathname.startsWith(API)) return this.send(req, res, 404, 'fault', undefined);
+      if (!this.authorized(req)) {
+        res.writeHead(401, { 'www-authenticate': 'Bearer realm="RESTAPI"', 'content-type': 'text/html' }).end('<html><head><title>Error</title></head><body>Unauthorized</body></html>');
+        return;
+      }
+      const method = req.method ?? 'GET';
+      const path = url.pathname.slice(API.length).replace(/\/+$/, '');
+      const pattern = path.replace(/\/[0-9a-f-]{36}(?=\/|$)/g, '/{id}');
+      this.count(`${method} ${pattern || '/'}`);
+      if (this.random() < (this.faults.errorShare ?? 0)) throw new Fault(503, 'Service Unavailable', 'The engine is busy');
+      if (method !== 'GET' && /^\/vms\/\{id\}/.test(pattern) && this.random() < (this.faults.lockShare ?? 0)) throw new Fault(409, 'Operation Failed', '[Cannot edit VM. Related operation is currently in progress. Please try again later.]');
+      const body = parseBody(text, req.headers['content-type']);
+      const [status, root, value] = await this.route(method, path, url.searchParams, body, req);
+      return this.send(req, res, status, root, value);
+    } catch (e) {
+      if (e instanceof Fault) {
+        if (e.status === 404) return this.send(req, res, 404, 'fault', undefined);
+        return this.send(req, res, e.status, 'fault', { reason: e.reason, detail: e.message });
+      }
+      return this.send(req, res, 500, 'fault', { reason: 'Operation Failed', detail: (e as Error).message });
+    }
+  }
+
+  private sso(res: ServerResponse, text: string): void {
+    const p = new URLSearchParams(text);
+    const reply = (status: number, body: object) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (!p.get('scope')) return void reply(400, { error_code: 'invalid_request', error: "The required parameter 'scope' is missing." });
+    if (p.get('grant_type') !== 'password') return void reply(400, { error_code: 'unsupported_grant_type', error: 'The grant type is not supported.' });
+    if (p.get('username') !== this.username || p.get('password') !== this.password) {
+      return void reply(400, { error_code: 'access_denied', error: `Cannot authenticate user '${p.get('username')}': The username or password is incorrect..` });
+    }
+    const token = randomBytes(32).toString('base64url');
+    const exp = Date.now() + (this.o.tokenLifetimeMs ?? 3600_000);
+    this.tokens.set(token, exp);
+    reply(200, { access_token: token, scope: p.get('scope') === 'ovirt-app-api' ? 'ovirt-app-api ovirt-ext=token-info:authz-search' : '', exp: String(exp), token_type: 'bearer' });
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    const h = req.headers.authorization ?? '';
+    if (h.startsWith('Bearer ')) return (this.tokens.get(h.slice(7)) ?? 0) > Date.now();
+    if (h.startsWith('Basic ')) {
+      const [u, ...rest] = Buffer.from(h.slice(6), 'base64').toString('utf8').split(':');
+      return u === this.username && rest.join(':') === this.password;
+    }
+    return false;
+  }
+
+  private async route(method: string, path: string, q: URLSearchParams, body: Tree, req: IncomingMessage): Promise<[number, string, unknown]> {
+    const s = this.engine.state;
+    const e = this.engine;
+    const follow = new Set((q.get('follow') ?? '').split(',').flatMap((f) => {
+      const parts = f.trim().split('.');
+      return parts.map((_, i) => parts.slice(0, i + 1).join('.'));
+    }).filter(Boolean));
+    const correlation = q.get('correlation_id') ?? undefined;
+    const page = <T extends { name: string; status?: string }>(items: T[]): T[] => {
+      let out = items.filter(searchPredicate(q.get('search')));
+      const search = q.get('search') ?? '';
+      if (/sortby\s+name/i.test(search)) out = [...out].sort((a, b) => a.name.localeCompare(b.name));
+      const pageNo = Number(/page\s+(\d+)/i.exec(search)?.[1] ?? 1);
+      const max = q.get('max') ? Number(q.get('max')) : undefined;
+      if (max !== undefined) out = out.slice((pageNo - 1) * max, pageNo * max);
+      return out;
+    };
+    const seg = path.split('/').filter(Boolean);
+    const [col, oid, sub, sid] = seg;
+    const one = <T>(items: T[], pred: (x: T) => boolean): T => {
+      const x = items.find(pred);
+      if (!x) throw notFound();
+      return x;
+    };
+    const coll = (key: string, items: unknown[]) => [200, `${key}s`, items.length ? { [key]: items } : {}] as [number, string, unknown];
+
+    if (!col) return [200, 'api', { product_info: { name: 'oVirt Engine', vendor: 'ovirt.org', version: { major: 4, minor: 5, build: 6, revision: 0, full_version: '4.5.6-1.el9' } }, special_objects: { blank_template: link('templates', '00000000-0000-0000-0000-000000000000') }, summary: { vms: { total: s.vms.length, active: s.vms.filter((v) => v.status === 'up').length }, hosts: { total: s.hosts.length, active: s.hosts.length } }, time: Date.now() }];
+
+    switch (col) {
+      case 'datacenters':
+        return oid ? [200, 'data_center', { ...one(s.datacenters, (d) => d.id === oid), href: `${API}/datacenters/${oid}` }] : coll('data_center', page(s.datacenters).map((d) => ({ ...d, href: `${API}/datacenters/${d.id}`, status: 'up' })));
+      case 'clusters':
+        if (oid && sub === 'networks' && method === 'POST') {
+          const cl = one(s.clusters, (c) => c.id === oid);
+          const net = one(s.networks, (n) => n.id === obj(body).id || n.name === obj(body).name);
+          if (!net.clusters.some((c) => c.id === cl.id)) net.clusters.push({ id: cl.id, required: bool(body.required) ?? false });
+          return [201, 'network', networkView(net)];
+        }
+        if (oid && sub === 'networks') return coll('network', s.networks.filter((n) => n.clusters.some((c) => c.id === oid)).map(networkView));
+        return oid ? [200, 'cluster', { ...one(s.clusters, (c) => c.id === oid), href: `${API}/clusters/${oid}` }] : coll('cluster', page(s.clusters).map((c) => ({ id: c.id, name: c.name, href: `${API}/clusters/${c.id}`, data_center: link('datacenters', c.data_center) })));
+      case 'hosts':
+        return oid ? [200, 'host', hostView(s, one(s.hosts, (h) => h.id === oid))] : coll('host', page(s.hosts).map((h) => hostView(s, h)));
+      case 'storagedomains':
+        return coll('storage_domain', page(s.storagedomains).map((d) => ({ ...d, href: `${API}/storagedomains/${d.id}` })));
+      case 'templates':
+        return oid ? [200, 'template', templateView(one(s.templates, (t) => t.id === oid))] : coll('template', page(s.templates).map(templateView));
+      case 'networks':
+        if (method === 'POST') {
+          const dcRef = obj(body.data_center);
+          const dc = s.datacenters.find((d) => d.id === dcRef.id || d.name === dcRef.name);
+          if (!body.name || !dc) throw badRequest('[Network [name, dataCenter.id|name] required for add]');
+          if (s.networks.some((n) => n.name === body.name && n.data_center === dc.id)) throw new Fault(409, 'Operation Failed', '[Cannot add Network. The network name is already in use.]');
+          const vlan = num(obj(body.vlan).id);
+          const net = { id: id(), name: String(body.name), data_center: dc.id, mtu: num(body.mtu) ?? 1500, clusters: [], ...(vlan ? { vlan } : {}) };
+          s.networks.push(net);
+          s.vnicprofiles.push({ id: id(), name: net.name, network: net.id });
+          return [201, 'network', networkView(net)];
+        }
+        if (oid && method === 'DELETE') {
+          s.networks = s.networks.filter((n) => n.id !== oid);
+          s.vnicprofiles = s.vnicprofiles.filter((p) => p.network !== oid);
+          return [200, 'action', { status: 'complete' }];
+        }
+        return oid ? [200, 'network', networkView(one(s.networks, (n) => n.id === oid))] : coll('network', page(s.networks).map(networkView));
+      case 'vnicprofiles':
+        return coll('vnic_profile', s.vnicprofiles.map((p) => ({ id: p.id, name: p.name, href: `${API}/vnicprofiles/${p.id}`, network: link('networks', p.network) })));
+      case 'disks':
+        if (oid && method === 'PUT') {
+          const vm = one(s.vms, (v) => v.attachments.some((a) => a.disk === oid));
+          e.growDisk(vm, one(vm.attachments, (a) => a.disk === oid).id, num(body.provisioned_size) ?? 0);
+          return [200, 'disk', diskView(one(s.disks, (d) => d.id === oid))];
+        }
+        return oid ? [200, 'disk', diskView(one(s.disks, (d) => d.id === oid))] : coll('disk', page(s.disks).map(diskView));
+      case 'jobs':
+        return coll('job', s.jobs.filter((j) => !q.get('search')?.includes('correlation_id') || q.get('search')?.includes(j.correlation_id ?? '\u0000')).map((j) => ({ ...j, href: `${API}/jobs/${j.id}` })));
+      case 'events': {
+        const from = Number(q.get('from') ?? 0);
+        const max = Number(q.get('max') ?? 100);
+        const items = s.events.filter((ev) => ev.index > from).sort((a, b) => b.index - a.index).slice(0, from ? undefined : max);
+        return coll('event', items.map((ev) => ({ ...ev, href: `${API}/events/${ev.id}`, ...(ev.vm ? { vm: link('vms', ev.vm) } : {}), origin: 'oVirt', custom_id: -1, flood_rate: 30 })));
+      }
+      case 'tags':
+        if (method === 'POST') {
+          const t = { id: id(), name: String(body.name ?? '') };
+          s.tags.push(t);
+          return [201, 'tag', { ...t, href: `${API}/tags/${t.id}` }];
+        }
+        return coll('tag', s.tags.map((t) => ({ ...t, href: `${API}/tags/${t.id}` })));
+      case 'vms':
+        return this.vms(method, oid, sub, sid, q, body, req, follow, correlation, page);
+      default:
+        throw notFound();
+    }
+  }
+
+  private vms(method: string, oid: string | undefined, sub: string | undefined, sid: string | undefined, q: URLSearchParams, body: Tree, req: IncomingMessage, follow: Set<string>, correlation: string | undefined, page: <T extends { name: string; status?: string }>(x: T[]) => T[]): Promise<[number, string, unknown]> | [number, string, unknown] {
+    const s = this.engine.state;
+    const e = this.engine;
+    if (!oid) {
+      if (method === 'POST') {
+        const vm = e.createVm(body, q.get('clone') === 'true', correlation);
+        if (req.headers.expect === '201-created') {
+          return new Promise((resolve) => {
+            const poll = () => (vm.status === 'image_locked' ? setTimeout(poll, 20) : resolve([201, 'vm', vmView(s, vm, follow)]));
+            poll();
+          });
+        }
+        return [202, 'vm', vmView(s, vm, follow)];
+      }
+      const items = page(s.vms).map((v) => vmView(s, v, follow));
+      return [200, 'vms', items.length ? { vm: items } : {}];
+    }
+    const vm = e.vm(oid);
+    if (!sub) {
+      if (method === 'PUT') {
+        e.updateVm(vm, body, q.get('next_run') === 'true');
+        return [200, 'vm', vmView(s, vm, follow)];
+      }
+      if (method === 'DELETE') {
+        e.deleteVm(vm);
+        return [200, 'action', { status: 'complete' }];
+      }
+      return [200, 'vm', vmView(s, vm, follow, q.get('next_run') === 'true')];
+    }
+    if (['start', 'stop', 'shutdown', 'reboot', 'migrate', 'cancelmigration'].includes(sub) && method === 'POST') {
+      e.action(vm, sub, body, correlation);
+      return [200, 'action', { status: 'complete', vm: link('vms', vm.id) }];
+    }
+    if (sub === 'diskattachments') {
+      if (method === 'POST') return [201, 'disk_attachment', attachmentView(s, vm, e.addDisk(vm, body), true)];
+      if (sid && method === 'PUT') {
+        e.growDisk(vm, sid, num(obj(body.disk).provisioned_size) ?? 0);
+        return [200, 'disk_attachment', attachmentView(s, vm, vm.attachments.find((a) => a.id === sid) as SimVM['attachments'][number], true)];
+      }
+      if (sid && method === 'DELETE') {
+        const a = vm.attachments.find((x) => x.id === sid);
+        if (!a) throw notFound();
+        vm.attachments = vm.attachments.filter((x) => x !== a);
+        if (q.get('detach_only') !== 'true') s.disks = s.disks.filter((d) => d.id !== a.disk);
+        return [200, 'action', { status: 'complete' }];
+      }
+      return [200, 'disk_attachments', vm.attachments.length ? { disk_attachment: vm.attachments.map((a) => attachmentView(s, vm, a, follow.has('disk'))) } : {}];
+    }
+    if (sub === 'nics') {
+      if (method === 'POST') {
+        const n = { id: id(), name: String(body.name ?? `nic${vm.nics.length + 1}`), interface: String(body.interface ?? 'virtio'), mac: String(obj(body.mac).address ?? mac()), ...(obj(body.vnic_profile).id ? { vnic_profile: String(obj(body.vnic_profile).id) } : {}), plugged: true, linked: true };
+        vm.nics.push(n);
+        return [201, 'nic', nicView(vm, n)];
+      }
+      const n = sid ? vm.nics.find((x) => x.id === sid) : undefined;
+      if (sid && !n) throw notFound();
+      if (n && method === 'PUT') {
+        const p = obj(body.vnic_profile).id;
+        if (p) n.vnic_profile = String(p);
+        if (body.interface) n.interface = String(body.interface);
+        return [200, 'nic', nicView(vm, n)];
+      }
+      if (n && method === 'DELETE') {
+        vm.nics = vm.nics.filter((x) => x !== n);
+        return [200, 'action', { status: 'complete' }];
+      }
+      return [200, 'nics', vm.nics.length ? { nic: vm.nics.map((x) => nicView(vm, x)) } : {}];
+    }
+    if (sub === 'tags' && method === 'POST') {
+      const t = s.tags.find((x) => x.id === obj(body).id || x.name === obj(body).name);
+      if (!t) throw badRequest('[Tag [id|name] required]');
+      if (!vm.tags.includes(t.id)) vm.tags.push(t.id);
+      return [201, 'tag', { ...t, href: `${API}/tags/${t.id}` }];
+    }
+    throw notFound();
+  }
+
+  private admin(req: IncomingMessage, res: ServerResponse, url: URL, text: string): void {
+    const json = (v: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(v));
+    switch (`${req.method} ${url.pathname}`) {
+      case 'GET /_sim/stats': return void json(this.stats());
+      case 'POST /_sim/reset-stats': this.resetStats(); return void json({});
+      case 'GET /_sim/state': return void json(this.engine.state);
+      case 'PUT /_sim/state': this.engine.state = JSON.parse(text) as EngineState; return void json({});
+      case 'POST /_sim/faults': this.faults = JSON.parse(text || '{}') as OvirtFaults; return void json(this.faults);
+      default: res.writeHead(404).end();
+    }
+  }
+}
