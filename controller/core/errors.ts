@@ -44,7 +44,7 @@ export class ProviderNotFoundError extends VkError {
 }
 
 export class ProviderLockedError extends VkError {
-  override readonly code = 'VK_PROVIDER_LOCKED';
+  override readonly code: string = 'VK_PROVIDER_LOCKED';
   override readonly kind = 'locked';
 }
 

@@ -119,8 +119,12 @@ export interface ObservedVM {
   guestOS?: string;
   /** Configuration staged for the next boot (Proxmox pending, oVirt next_run, libvirt config ≠ live). */
   pendingRestart: boolean;
+  /** What the staged configuration holds, where it differs from the running one. */
+  pending?: { cpu?: CpuTopology; memoryBytes?: number; maxMemoryBytes?: number };
   /** A lock or long operation the VM is under (`clone`, `image_locked`, `migrate`...). */
   busy?: string;
+  /** When the VM became busy, where the hypervisor tells (e.g. an oVirt disk copy). */
+  busySince?: string;
   createdAt?: string;
   migration?: { progress?: number; from?: string; to?: string };
   tags?: string[];

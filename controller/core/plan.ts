@@ -137,7 +137,7 @@ function planExisting(d: DesiredVM, vm: ObservedVM, input: PlanInput): PlanResul
   const refusals: Refusal[] = [];
   const target = targetOf(vm);
   const mk = (action: VMAction, extra: Partial<PlannedStep> & Pick<PlannedStep, 'summary'>) => step(d.key, d.hypervisor, action, extra);
-  if (vm.busy) return { steps, refusals, waiting: `VM ${vm.name} is busy (${vm.busy})`, observed: vm };
+  if (vm.busy) return { steps, refusals, waiting: `VM ${vm.name} is busy (${vm.busy})${vm.busySince ? ` since ${vm.busySince}` : ''}`, observed: vm };
 
   const running = vm.power === 'running';
   let restartRequired: PlanResult['restartRequired'];
@@ -154,10 +154,12 @@ function planExisting(d: DesiredVM, vm: ObservedVM, input: PlanInput): PlanResul
     if (refusals.length > 0) return { steps: [], refusals, observed: vm };
   }
 
-  // CPU and memory: live when the hypervisor can, else per updatePolicy.
-  const cpuChanged = vcpus(d.cpu) !== vcpus(vm.cpu) || d.cpu.sockets !== vm.cpu.sockets || d.cpu.cores !== vm.cpu.cores;
-  const memChanged = d.memoryBytes !== vm.memoryBytes;
-  const maxChanged = d.maxMemoryBytes !== undefined && vm.maxMemoryBytes !== undefined && d.maxMemoryBytes !== vm.maxMemoryBytes;
+  // CPU and memory: live when the hypervisor can, else per updatePolicy. What is already
+  // staged for the next boot counts as done: it is not staged again on every pass.
+  const next = { cpu: vm.pending?.cpu ?? vm.cpu, memoryBytes: vm.pending?.memoryBytes ?? vm.memoryBytes, maxMemoryBytes: vm.pending?.maxMemoryBytes ?? vm.maxMemoryBytes };
+  const cpuChanged = vcpus(d.cpu) !== vcpus(next.cpu) || d.cpu.sockets !== next.cpu.sockets || d.cpu.cores !== next.cpu.cores;
+  const memChanged = d.memoryBytes !== next.memoryBytes;
+  const maxChanged = d.maxMemoryBytes !== undefined && next.maxMemoryBytes !== undefined && d.maxMemoryBytes !== next.maxMemoryBytes;
   if (cpuChanged || memChanged || maxChanged) {
     const cpuLive = cpuChanged && running && caps.liveCpu && (vcpus(d.cpu) >= vcpus(vm.cpu) || caps.liveCpuDecrease) && (!caps.liveCpuSocketsOnly || (d.cpu.cores === vm.cpu.cores && d.cpu.threads === vm.cpu.threads));
     const ceiling = vm.maxMemoryBytes ?? 0;

@@ -53,6 +53,7 @@ export function toObservedVM(vm: Json, l: Lookups): ObservedVM {
   else if (lockedDisk) out.busy = 'disk locked';
   if (status === 'migrating') out.migration = { from: host ?? '' };
   if (vm.creation_time) out.createdAt = new Date(num(vm.creation_time)).toISOString();
+  if (status === 'image_locked' && out.createdAt) out.busySince = out.createdAt;
   return out;
 }
 

@@ -14,7 +14,10 @@ export interface OvirtProviderOptions {
   client: OvirtClient;
   logger: Logger;
   defaults?: { cluster?: string; storageDomain?: string; datacenter?: string };
-  /** Longest wait for a VM to leave image_locked before reporting it (default 10 min). */
+  /**
+   * How long a create waits for the disk copy (image_locked) before handing the worker back
+   * with a locked error that says since when (default 5 s); the retry picks the VM up again.
+   */
   imageLockTimeoutMs?: number;
   /** Passes between refreshes of hosts, templates and vNIC profiles (default 10). */
   slowRefreshEvery?: number;
@@ -22,6 +25,11 @@ export interface OvirtProviderOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A VM whose disks are still being copied: the runtime retries later; this provider does not spin on it. */
+export class ImageLockedError extends ProviderLockedError {
+  override readonly code = 'VK_PROVIDER_IMAGE_LOCKED';
+}
 
 export class OvirtProvider implements ProviderClient {
   readonly capabilities: Capabilities = {
@@ -67,6 +75,15 @@ export class OvirtProvider implements ProviderClient {
     const vms = arr((await this.api.get('/vms', { follow: 'disk_attachments.disk,nics' })).vm);
     const hostName = (id: string) => String(slow.hosts.find((h) => h.id === id)?.name ?? '') || undefined;
     const observed = vms.map((v) => toObservedVM(v, { hostName, profile: (id) => slow.profiles.get(id) }));
+    // The next-run configuration is read only for the VMs that have one.
+    await Promise.all(observed.filter((v) => v.pendingRestart).map(async (v) => {
+      const next = await this.api.get(`/vms/${v.providerID}`, { next_run: 'true' }).catch(() => undefined);
+      if (!next) return;
+      const topo = obj(obj(next.cpu).topology);
+      v.pending = { cpu: { sockets: num(topo.sockets) || 1, cores: num(topo.cores) || 1, threads: num(topo.threads) || 1 }, memoryBytes: num(next.memory) };
+      const max = num(obj(next.memory_policy).max);
+      if (max) v.pending.maxMemoryBytes = max;
+    }));
     return {
       vms: observed,
       nodes: slow.hosts.map((h) => toObservedNode(h, observed.filter((v) => v.node === h.name).length)),
@@ -104,7 +121,7 @@ export class OvirtProvider implements ProviderClient {
       try {
         return await fn();
       } catch (e) {
-        if (!(e instanceof VkError && (e.kind === 'locked' || e.kind === 'transient')) || i >= 5) throw e;
+        if (!(e instanceof VkError && (e.kind === 'locked' || e.kind === 'transient')) || e instanceof ImageLockedError || i >= 5) throw e;
         ctx.onProgress?.({ message: `retrying after: ${e.message}` });
         await sleep(Math.min(4000, 200 * 2 ** i));
       }
@@ -116,7 +133,7 @@ export class OvirtProvider implements ProviderClient {
   }
 
   /** Waits until the VM satisfies `done`, reporting progress; throws with the reason if it takes too long. */
-  private async waitVm(id: string, what: string, done: (vm: Json) => boolean, ctx: ActionContext, timeoutMs = this.o.imageLockTimeoutMs ?? 600_000): Promise<Json> {
+  private async waitVm(id: string, what: string, done: (vm: Json) => boolean, ctx: ActionContext, timeoutMs = 600_000): Promise<Json> {
     const since = Date.now();
     for (;;) {
       ctx.signal?.throwIfAborted();
@@ -263,7 +280,13 @@ export class OvirtProvider implements ProviderClient {
       current = r.data;
     }
     const id = String(current.id);
-    current = await this.waitVm(id, 'copy its disks', (v) => v.status !== 'image_locked' && this.disksReady(v), ctx);
+    const created = num(current.creation_time) || Date.now();
+    try {
+      current = await this.waitVm(id, 'copy its disks', (v) => v.status !== 'image_locked' && this.disksReady(v), ctx, this.o.imageLockTimeoutMs ?? 5000);
+    } catch (e) {
+      if (e instanceof ProviderLockedError) throw new ImageLockedError(`VM ${vm.name} is still image_locked: the engine has been copying its disks since ${new Date(created).toISOString()}`);
+      throw e;
+    }
     const attachments = arr(obj(current.disk_attachments).disk_attachment).sort((a, b) => Number(bool(b.bootable)) - Number(bool(a.bootable)));
     for (const [i, d] of vm.disks.entries()) {
       const a = attachments[i];

@@ -41,14 +41,16 @@ export function rowSignature(r: ResourceRow): string {
   return [r.status, r.maxcpu, r.maxmem, r.maxdisk, r.tags ?? '', r.lock ?? '', r.node, r.name ?? '', r.template ?? 0, r.pool ?? ''].join('|');
 }
 
-export function configFromPending(rows: readonly PendingRow[]): { config: Record<string, string>; pending: boolean } {
+export function configFromPending(rows: readonly PendingRow[]): { config: Record<string, string>; pending: boolean; staged: Record<string, string> } {
   const config: Record<string, string> = {};
+  const staged: Record<string, string> = {};
   let pending = false;
   for (const r of rows) {
     if (r.value !== undefined) config[r.key] = String(r.value);
+    if (r.pending !== undefined) staged[r.key] = String(r.pending);
     if (r.pending !== undefined || r.delete) pending = true;
   }
-  return { config, pending };
+  return { config, pending, staged };
 }
 
 const BUS_RANK: Record<string, number> = { scsi: 0, virtio: 1, sata: 2, ide: 3 };
@@ -91,7 +93,7 @@ function power(status: string | undefined): PowerState {
   return status === 'running' ? 'running' : status === 'stopped' ? 'stopped' : status === 'paused' ? 'paused' : 'unknown';
 }
 
-export function toObservedVM(row: ResourceRow, detail: { config: Record<string, string>; pending: boolean } | undefined, ipAddresses: string[]): ObservedVM {
+export function toObservedVM(row: ResourceRow, detail: { config: Record<string, string>; pending: boolean; staged?: Record<string, string> } | undefined, ipAddresses: string[]): ObservedVM {
   const config = detail?.config ?? {};
   const description = config.description ?? '';
   const maxMem = new RegExp(`${MAX_MEMORY_LINE.replace(/\./g, '\\.')}(\\d+)`).exec(description)?.[1];
@@ -113,6 +115,13 @@ export function toObservedVM(row: ResourceRow, detail: { config: Record<string, 
     tags: (row.tags ?? '').split(/[;,\s]+/).filter(Boolean),
   };
   if (maxMem) vm.maxMemoryBytes = Number(maxMem);
+  const st = detail?.staged ?? {};
+  if (st.sockets || st.cores || st.memory) {
+    vm.pending = {
+      ...(st.sockets || st.cores ? { cpu: { sockets: Number(st.sockets ?? sockets), cores: Number(st.cores ?? cores), threads: 1 } } : {}),
+      ...(st.memory ? { memoryBytes: Number(st.memory) * MiB } : {}),
+    };
+  }
   if (owner) vm.owner = owner;
   if (config.onboot !== undefined) vm.autostart = config.onboot === '1';
   else if (detail) vm.autostart = false;

@@ -25,6 +25,7 @@ interface Detail {
   signature: string;
   config: Record<string, string>;
   pending: boolean;
+  staged: Record<string, string>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -90,8 +91,8 @@ export class ProxmoxProvider implements ProviderClient {
 
   private async readDetail(row: ResourceRow): Promise<void> {
     const pending = await this.api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`);
-    const { config, pending: hasPending } = configFromPending(pending);
-    this.details.set(row.id, { signature: rowSignature(row), config, pending: hasPending });
+    const { config, pending: hasPending, staged } = configFromPending(pending);
+    this.details.set(row.id, { signature: rowSignature(row), config, pending: hasPending, staged });
   }
 
   /** Guest-agent addresses, fetched in the background: observation never waits on an agent. */
