@@ -162,6 +162,8 @@ export interface Capabilities {
   liveCpuDecrease: boolean;
   /** Only sockets can change live (oVirt). */
   liveCpuSocketsOnly: boolean;
+  /** Whether the sockets/cores/threads split is kept (false: only the vCPU count is, as libvirt's current vCPUs). */
+  cpuTopology?: boolean;
   liveMemory: boolean;
   /** Live memory changes must be multiples of this (oVirt: 256 MiB). */
   liveMemoryStepBytes?: number;

@@ -157,7 +157,7 @@ function planExisting(d: DesiredVM, vm: ObservedVM, input: PlanInput): PlanResul
   // CPU and memory: live when the hypervisor can, else per updatePolicy. What is already
   // staged for the next boot counts as done: it is not staged again on every pass.
   const next = { cpu: vm.pending?.cpu ?? vm.cpu, memoryBytes: vm.pending?.memoryBytes ?? vm.memoryBytes, maxMemoryBytes: vm.pending?.maxMemoryBytes ?? vm.maxMemoryBytes };
-  const cpuChanged = vcpus(d.cpu) !== vcpus(next.cpu) || d.cpu.sockets !== next.cpu.sockets || d.cpu.cores !== next.cpu.cores;
+  const cpuChanged = vcpus(d.cpu) !== vcpus(next.cpu) || (caps.cpuTopology !== false && (d.cpu.sockets !== next.cpu.sockets || d.cpu.cores !== next.cpu.cores));
   const memChanged = d.memoryBytes !== next.memoryBytes;
   const maxChanged = d.maxMemoryBytes !== undefined && next.maxMemoryBytes !== undefined && d.maxMemoryBytes !== next.maxMemoryBytes;
   if (cpuChanged || memChanged || maxChanged) {

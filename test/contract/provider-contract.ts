@@ -60,8 +60,8 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
   describe.skipIf(options.skip === true)(`provider contract: ${name}`, () => {
     let h: ContractHarness;
     const suffix = Math.random().toString(36).slice(2, 7);
-    const vmName = `vk-contract-${suffix}`;
-    const foreignName = `vk-foreign-${suffix}`;
+    const vmName = `vk-test-contract-${suffix}`;
+    const foreignName = `vk-test-foreign-${suffix}`;
 
     beforeAll(async () => {
       h = await makeHarness();

@@ -1,0 +1,14 @@
+// The libvirt connector: one provider per Hypervisor, one RPC connection per host.
+import type { ProviderConnector } from '../provider.ts';
+import { LibvirtProvider } from './provider.ts';
+
+export const libvirtConnector: ProviderConnector = {
+  type: 'libvirt',
+  async connect({ spec, logger }) {
+    return new LibvirtProvider({
+      hosts: spec.hosts ?? [], logger,
+      ...(spec.defaults ? { defaults: spec.defaults } : {}),
+      ...(spec.migration ? { migration: spec.migration } : {}),
+    });
+  },
+};

@@ -1,0 +1,364 @@
+// The libvirt provider: a Hypervisor lists hosts, each a placement node. Observation is one
+// list-all-domains and one bulk stats call per host; a domain's XML is read only when it is
+// new or its stats changed. Lifecycle events wake the reconciler at once.
+import { existsSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Target, VMAction } from '../../controller/core/actions.ts';
+import { ProviderNotFoundError, ProviderTransientError, RefusedError, VkError } from '../../controller/core/errors.ts';
+import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
+import type { HypervisorSpec } from '../../controller/api/types.ts';
+import { sameOwner, type ActionContext, type ProviderClient } from '../provider.ts';
+import { BUS, deviceXml, diskXml, domainXml, nicXml, parseDomain, targetDev, volumeName, volumeXml, type ParsedDomain } from './domain-xml.ts';
+import { LibvirtConnection, type NodeInfo } from './rpc/connection.ts';
+import { AffectFlags, DomainState, LibvirtError, MemoryFlags, MigrateFlags, StatsTypes, TypedParamType, UndefineFlags, VcpuFlags, type Domain } from './rpc/protocol.ts';
+import { parseLibvirtURI } from './rpc/uri.ts';
+
+export interface LibvirtProviderOptions {
+  hosts: { name: string; uri: string }[];
+  logger: Logger;
+  defaults?: { storagePool?: string; network?: string };
+  migration?: HypervisorSpec['migration'];
+  /** `kvm` or `qemu` (TCG); by default kvm when /dev/kvm exists here or VK_LIBVIRT_DOMAIN_TYPE says. */
+  domainType?: 'kvm' | 'qemu';
+}
+
+interface Cached {
+  signature: string;
+  parsed: ParsedDomain;
+  /** The persistent configuration: its currentMemory is what was asked, which a guest without a balloon driver never reports back. */
+  config: ParsedDomain;
+  autostart: boolean;
+  pending?: { vcpus?: number; memoryKiB?: number };
+}
+
+const uuidText = (b: Buffer) => b.toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+const POWER: Record<number, PowerState> = { [DomainState.RUNNING]: 'running', [DomainState.BLOCKED]: 'running', [DomainState.PAUSED]: 'paused', [DomainState.SHUTDOWN]: 'stopping', [DomainState.SHUTOFF]: 'stopped', [DomainState.CRASHED]: 'stopped', [DomainState.PMSUSPENDED]: 'paused' };
+const STATS = StatsTypes.STATE | StatsTypes.BALLOON | StatsTypes.VCPU | StatsTypes.BLOCK;
+
+
+export class LibvirtProvider implements ProviderClient {
+  readonly capabilities: Capabilities = {
+    liveCpu: true, liveCpuDecrease: false, liveCpuSocketsOnly: false, cpuTopology: false, liveMemory: true, liveMigration: true,
+    diskGrow: true, liveDiskAttach: true, guestAgent: true, linkedClone: true, events: true,
+  };
+  private readonly conns = new Map<string, Promise<LibvirtConnection>>();
+  private readonly cache = new Map<string, Cached>();
+  private readonly nodeInfo = new Map<string, NodeInfo>();
+  private readonly listeners = new Set<(ids: string[]) => void>();
+  private readonly o: LibvirtProviderOptions;
+  private readonly type: 'kvm' | 'qemu';
+
+  constructor(options: LibvirtProviderOptions) {
+    this.o = options;
+    const env = process.env.VK_LIBVIRT_DOMAIN_TYPE;
+    this.type = options.domainType ?? (env === 'qemu' || env === 'kvm' ? env : existsSync('/dev/kvm') ? 'kvm' : 'qemu');
+  }
+
+  private pool(): string {
+    return this.o.defaults?.storagePool ?? 'default';
+  }
+
+  /** The connection to a host, reconnecting after a daemon restart. */
+  async conn(host: string): Promise<LibvirtConnection> {
+    const existing = this.conns.get(host);
+    if (existing) {
+      const c = await existing.catch(() => undefined);
+      if (c && !c.isClosed) return c;
+      this.conns.delete(host);
+    }
+    const h = this.o.hosts.find((x) => x.name === host);
+    if (!h) throw new ProviderNotFoundError(`no host ${host} in this Hypervisor`);
+    const p = LibvirtConnection.connect(h.uri, { logger: this.o.logger }).then(async (c) => {
+      if (this.listeners.size > 0) await this.subscribe(c);
+      c.on('close', () => this.o.logger.warn({ host }, 'libvirt connection closed; reconnecting on next use'));
+      return c;
+    });
+    this.conns.set(host, p);
+    p.catch(() => this.conns.delete(host));
+    return p;
+  }
+
+  private async subscribe(c: LibvirtConnection): Promise<void> {
+    c.on('lifecycle', (e: { domain: Domain }) => {
+      const id = uuidText(e.domain.uuid);
+      this.cache.delete(id);
+      for (const l of this.listeners) l([id]);
+    });
+    await c.registerLifecycleEvents();
+  }
+
+  watch(onChange: (ids: string[]) => void): () => void {
+    this.listeners.add(onChange);
+    for (const h of this.o.hosts) void this.conn(h.name).then((c) => this.subscribe(c)).catch(() => undefined);
+    return () => this.listeners.delete(onChange);
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.conns.values()) await p.then((c) => c.close()).catch(() => undefined);
+    this.conns.clear();
+  }
+
+  // ---- observation ---------------------------------------------------------------------
+
+  async observe(): Promise<Observation> {
+    const vms: ObservedVM[] = [];
+    const nodes: ObservedNode[] = [];
+    await Promise.all(this.o.hosts.map(async (h) => {
+      let c: LibvirtConnection;
+      try {
+        c = await this.conn(h.name);
+      } catch {
+        nodes.push({ name: h.name, state: 'offline' });
+        return;
+      }
+      const [domains, stats] = await Promise.all([c.listAllDomains(), c.allDomainStats(STATS)]);
+      if (!this.nodeInfo.has(h.name)) this.nodeInfo.set(h.name, await c.nodeInfo());
+      const info = this.nodeInfo.get(h.name);
+      const byUuid = new Map(stats.map((s) => [uuidText(s.domain.uuid), s.params]));
+      let usedKiB = 0;
+      for (const d of domains) {
+        const id = uuidText(d.uuid);
+        const p = byUuid.get(id) ?? new Map();
+        const state = Number(p.get('state.state') ?? DomainState.NOSTATE);
+        const blocks = Number(p.get('block.count') ?? 0);
+        const sizes = Array.from({ length: blocks }, (_, i) => [String(p.get(`block.${i}.name`)), Number(p.get(`block.${i}.capacity`) ?? 0)] as const);
+        const signature = JSON.stringify([state, p.get('balloon.maximum'), p.get('vcpu.current'), p.get('vcpu.maximum'), sizes], (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+        let cached = this.cache.get(id);
+        if (!cached || cached.signature !== signature) {
+          cached = await this.readDetail(c, d, signature, state === DomainState.RUNNING);
+          this.cache.set(id, cached);
+        }
+        const parsed = cached.parsed;
+        const running = state === DomainState.RUNNING || state === DomainState.BLOCKED || state === DomainState.PAUSED;
+        const memKiB = cached.config.currentMemoryKiB;
+        if (running) usedKiB += memKiB;
+        const sizeOf = new Map(sizes);
+        const vm: ObservedVM = {
+          providerID: id, name: d.name, node: h.name, power: POWER[state] ?? 'unknown',
+          cpu: { sockets: running ? Number(p.get('vcpu.current') ?? parsed.vcpuCurrent) : parsed.vcpuCurrent, cores: 1, threads: 1 },
+          memoryBytes: memKiB * 1024, maxMemoryBytes: cached.config.maxMemoryKiB * 1024,
+          disks: parsed.disks.map((x) => ({ name: x.dev, sizeBytes: sizeOf.get(x.dev) || x.sizeBytes, ...(x.storage ? { storage: x.storage } : {}), ...(x.interface ? { interface: x.interface } : {}) })),
+          nics: parsed.nics, isTemplate: false, ipAddresses: [], autostart: cached.autostart,
+          pendingRestart: !!cached.pending,
+        };
+        if (cached.pending) vm.pending = { ...(cached.pending.vcpus ? { cpu: { sockets: cached.pending.vcpus, cores: 1, threads: 1 } } : {}), ...(cached.pending.memoryKiB ? { memoryBytes: cached.pending.memoryKiB * 1024 } : {}) };
+        if (parsed.owner) vm.owner = parsed.owner;
+        vms.push(vm);
+      }
+      nodes.push({
+        name: h.name, state: 'online', ...(info ? { cpus: info.cpus, memoryBytes: Number(info.memoryKiB) * 1024 } : {}),
+        memoryUsedBytes: usedKiB * 1024, vms: domains.length,
+      });
+    }));
+    return { vms, nodes, templates: [], version: 'libvirt' };
+  }
+
+  private async readDetail(c: LibvirtConnection, d: Domain, signature: string, running: boolean): Promise<Cached> {
+    const [xml, autostart] = await Promise.all([c.xmlDesc(d), c.getAutostart(d)]);
+    const parsed = parseDomain(xml);
+    // VIR_DOMAIN_XML_INACTIVE (2): the configuration the next boot uses.
+    const config = running ? parseDomain(await c.xmlDesc(d, 2)) : parsed;
+    const pending: Cached['pending'] = config.vcpuCurrent !== parsed.vcpuCurrent ? { vcpus: config.vcpuCurrent } : undefined;
+    if (!running) {
+      // An inactive domain has no block stats: its volumes tell their capacity.
+      for (const disk of parsed.disks) {
+        if (!disk.volume) continue;
+        const pool = await c.lookupPool(disk.pool ?? this.pool()).catch(() => undefined);
+        const vol = pool ? await c.lookupVolume(pool, disk.volume).catch(() => undefined) : undefined;
+        if (vol) disk.sizeBytes = Number((await c.volumeInfo(vol)).capacity);
+      }
+    }
+    return { signature, parsed, config, autostart, ...(pending ? { pending } : {}) };
+  }
+
+  // ---- actions -------------------------------------------------------------------------
+
+  /** Finds a domain by UUID on whichever host has it now. */
+  private async locate(target: Target): Promise<{ c: LibvirtConnection; d: Domain; host: string; parsed: ParsedDomain; running: boolean }> {
+    const uuid = Buffer.from(target.providerID.replace(/-/g, ''), 'hex');
+    const order = [...(target.node ? [target.node] : []), ...this.o.hosts.map((h) => h.name).filter((n) => n !== target.node)];
+    for (const host of order) {
+      const c = await this.conn(host).catch(() => undefined);
+      if (!c) continue;
+      try {
+        const d = await c.lookupDomainByUUID(uuid);
+        const { state } = await c.state(d);
+        return { c, d, host, parsed: parseDomain(await c.xmlDesc(d)), running: state === DomainState.RUNNING || state === DomainState.PAUSED || state === DomainState.BLOCKED };
+      } catch (e) {
+        if (!(e instanceof LibvirtError && e.kind === 'not-found')) throw e;
+      }
+    }
+    throw new ProviderNotFoundError(`domain ${target.name} (${target.providerID}) is on no host of this Hypervisor`);
+  }
+
+  async execute(action: VMAction, ctx: ActionContext = {}): Promise<void> {
+    if (action.type === 'create') return this.create(action.vm, action.node, ctx);
+    let loc: Awaited<ReturnType<LibvirtProvider['locate']>>;
+    try {
+      loc = await this.locate(action.target);
+    } catch (e) {
+      if (action.type === 'delete' && e instanceof ProviderNotFoundError) return;
+      throw e;
+    }
+    const { c, d, parsed, running } = loc;
+    if (action.type !== 'adopt' && action.type !== 'start' && !(action.target.owner && sameOwner(parsed.owner, action.target.owner))) {
+      throw new RefusedError(`domain ${action.target.name} is not owned by this resource; virtkeeper never changes a VM it did not create`);
+    }
+    this.cache.delete(action.target.providerID);
+    const affect = running ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG;
+    switch (action.type) {
+      case 'adopt':
+        throw new RefusedError('adopting an existing libvirt domain is not supported yet');
+      case 'start':
+        if (!running) await c.create(d);
+        return;
+      case 'stop':
+        if (running) await c.destroy(d);
+        return;
+      case 'restart':
+        if (running) await c.destroy(d);
+        await c.create(d);
+        return;
+      case 'reconfigure': {
+        const flags = action.mode === 'live' ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG;
+        if (action.maxMemoryBytes) await c.setMemory(d, Math.ceil(action.maxMemoryBytes / 1024), AffectFlags.CONFIG | MemoryFlags.MAXIMUM);
+        if (action.cpu) {
+          const n = action.cpu.sockets * action.cpu.cores * action.cpu.threads;
+          if (n > parsed.vcpuMax) await c.setVcpus(d, n, AffectFlags.CONFIG | VcpuFlags.MAXIMUM);
+          await c.setVcpus(d, n, flags);
+        }
+        if (action.memoryBytes) {
+          const kib = Math.ceil(action.memoryBytes / 1024);
+          if (kib > parsed.maxMemoryKiB && action.mode !== 'live') await c.setMemory(d, kib, AffectFlags.CONFIG | MemoryFlags.MAXIMUM);
+          await c.setMemory(d, kib, flags);
+        }
+        return;
+      }
+      case 'growDisk': {
+        const disk = parsed.disks.find((x) => x.dev === action.disk) ?? parsed.disks[action.index];
+        if (!disk) throw new ProviderNotFoundError(`domain ${action.target.name} has no disk ${action.disk}`);
+        if (running) await c.blockResize(d, disk.dev, action.sizeBytes);
+        else {
+          const vol = await c.lookupVolume(await c.lookupPool(disk.pool ?? this.pool()), disk.volume ?? '');
+          const info = await c.volumeInfo(vol);
+          if (Number(info.capacity) < action.sizeBytes) await c.resizeVolume(vol, action.sizeBytes);
+        }
+        return;
+      }
+      case 'attachDisk': {
+        const pool = await c.lookupPool(action.disk.storage ?? this.pool());
+        const name = volumeName(parsed.name, action.disk.name);
+        await c.lookupVolume(pool, name).catch(() => c.createVolume(pool, volumeXml(name, action.disk.sizeBytes)));
+        const bus = BUS[action.disk.interface] ?? 'virtio';
+        const used = parsed.disks.filter((x) => (BUS[x.interface ?? 'virtio'] ?? x.interface) === bus || x.interface === bus).length;
+        const xml = diskXml(action.disk, parsed.name, action.disk.storage ?? this.pool(), used);
+        await c.attachDevice(d, deviceXml('disk', { ...xml, target: { '@dev': targetDev(bus, used), '@bus': bus } }), affect);
+        return;
+      }
+      case 'detachDisk': {
+        const disk = parsed.disks.find((x) => x.dev === action.disk);
+        if (!disk) return;
+        await c.detachDevice(d, deviceXml('disk', { '@type': 'volume', '@device': 'disk', source: { '@pool': disk.pool, '@volume': disk.volume }, target: { '@dev': disk.dev } }), affect);
+        if (disk.volume?.startsWith(`${parsed.name}-`)) {
+          const vol = await c.lookupVolume(await c.lookupPool(disk.pool ?? this.pool()), disk.volume).catch(() => undefined);
+          if (vol) await c.deleteVolume(vol);
+        }
+        return;
+      }
+      case 'attachNic':
+      case 'updateNic': {
+        const have = parsed.nics[action.index];
+        if (have) await c.detachDevice(d, deviceXml('interface', { '@type': 'bridge', ...(have.mac ? { mac: { '@address': have.mac } } : {}), source: { '@bridge': have.network } }), affect);
+        await c.attachDevice(d, deviceXml('interface', nicXml({ ...action.nic, ...(have?.mac && !action.nic.mac ? { mac: have.mac } : {}) }, this.o.defaults?.network ?? 'br0')), affect);
+        return;
+      }
+      case 'detachNic': {
+        const have = parsed.nics.find((n) => n.name === action.nic);
+        if (have) await c.detachDevice(d, deviceXml('interface', { '@type': 'bridge', ...(have.mac ? { mac: { '@address': have.mac } } : {}), source: { '@bridge': have.network } }), affect);
+        return;
+      }
+      case 'migrate':
+        return this.migrate(c, d, loc.host, action.to, running, ctx);
+      case 'setAutostart':
+        await c.setAutostart(d, action.enabled);
+        return;
+      case 'delete': {
+        if (running) await c.destroy(d);
+        await c.undefine(d, UndefineFlags.MANAGED_SAVE | UndefineFlags.SNAPSHOTS_METADATA | UndefineFlags.NVRAM);
+        // Only the volumes this VM's creation made (named after it) are removed.
+        for (const disk of parsed.disks) {
+          if (!disk.volume?.startsWith(`${parsed.name}-`)) continue;
+          const vol = await c.lookupVolume(await c.lookupPool(disk.pool ?? this.pool()), disk.volume).catch(() => undefined);
+          if (vol) await c.deleteVolume(vol);
+        }
+        return;
+      }
+    }
+  }
+
+  private async migrate(c: LibvirtConnection, d: Domain, from: string, to: string, running: boolean, ctx: ActionContext): Promise<void> {
+    if (from === to) return;
+    const dest = this.o.hosts.find((h) => h.name === to);
+    if (!dest) throw new ProviderNotFoundError(`no host ${to} in this Hypervisor`);
+    if (!running) throw new RefusedError('a stopped libvirt domain is moved by redefining it on the other host, which is not supported yet; start it or pin it back');
+    const shared = this.o.migration?.sharedStorage ?? false;
+    const flags = MigrateFlags.LIVE | MigrateFlags.PEER2PEER | MigrateFlags.PERSIST_DEST | MigrateFlags.UNDEFINE_SOURCE | (shared ? MigrateFlags.UNSAFE : MigrateFlags.NON_SHARED_DISK);
+    const destHost = parseLibvirtURI(dest.uri).host;
+    const params = [
+      ...(destHost || this.o.migration?.network ? [{ field: 'migrate_uri', type: TypedParamType.STRING, value: `tcp://${this.o.migration?.network ?? destHost}` }] : []),
+      ...(this.o.migration?.bandwidth ? [{ field: 'bandwidth', type: TypedParamType.ULLONG, value: BigInt(this.o.migration.bandwidth) }] : []),
+    ];
+    const done = c.migratePerform3Params(d, dest.uri, params, flags);
+    let finished = false;
+    void done.finally(() => {
+      finished = true;
+    }).catch(() => undefined);
+    while (!finished) {
+      await new Promise((r) => setTimeout(r, 250));
+      if (finished) break;
+      const job = await c.jobInfo(d).catch(() => undefined);
+      if (job && job.dataTotal > 0n) ctx.onProgress?.({ percent: Math.min(99, Number((job.dataProcessed * 100n) / job.dataTotal)), message: `migrating to ${to}` });
+    }
+    await done;
+    ctx.onProgress?.({ percent: 100, message: `running on ${to}` });
+  }
+
+  private async create(vm: DesiredVM, node: string | undefined, ctx: ActionContext): Promise<void> {
+    const host = node ?? this.o.hosts[0]?.name;
+    if (!host) throw new ProviderNotFoundError('this Hypervisor lists no hosts');
+    // Idempotent: a domain with this name on any host is checked, never made twice.
+    for (const h of this.o.hosts) {
+      const c = await this.conn(h.name).catch(() => undefined);
+      const d = c ? await c.lookupDomain(vm.name).catch(() => undefined) : undefined;
+      if (c && d) {
+        const parsed = parseDomain(await c.xmlDesc(d));
+        if (!sameOwner(parsed.owner, vm.owner)) throw new RefusedError(`a domain named ${vm.name} exists on ${h.name} and is not owned by ${vm.key}`);
+        return;
+      }
+    }
+    const c = await this.conn(host);
+    for (const disk of vm.disks) {
+      const pool = await c.lookupPool(disk.storage ?? this.pool());
+      const name = volumeName(vm.name, disk.name);
+      const existing = await c.lookupVolume(pool, name).catch(() => undefined);
+      if (!existing) {
+        let backing: { path: string; format: string } | undefined;
+        if (vm.template && disk === vm.disks[0]) {
+          const tpl = await c.lookupVolume(pool, `${vm.template}.qcow2`).catch(() => undefined);
+          if (!tpl) throw new ProviderNotFoundError(`template volume ${vm.template}.qcow2 is not in pool ${pool.name} on ${host}`);
+          backing = { path: await c.volumePath(tpl), format: 'qcow2' };
+        }
+        await c.createVolume(pool, volumeXml(name, disk.sizeBytes, backing));
+      }
+    }
+    ctx.onProgress?.({ message: `defining ${vm.name} on ${host}` });
+    const vcpus = vm.cpu.sockets * vm.cpu.cores * vm.cpu.threads;
+    const d = await c.defineXML(domainXml({ vm, type: this.type, pool: this.pool(), bridge: this.o.defaults?.network ?? 'br0', maxVcpus: Math.max(8, vcpus * 2) }));
+    if (vm.autostart) await c.setAutostart(d, true);
+    ctx.onProgress?.({ percent: 100, message: `${vm.name} is ${uuidText(d.uuid)}` });
+  }
+}
+
+export function isTransient(e: unknown): boolean {
+  return e instanceof ProviderTransientError || (e instanceof VkError && e.kind === 'transient');
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Two real libvirt hosts on this machine for the libvirt suites (see the libvirt reference):
+# host 1 is the system libvirtd (Unix socket), host 2 a second libvirtd in its own mount and
+# UTS namespace on qemu+tcp://127.0.0.1:16510/system with its own images directory.
+#   start: installs the Debian packages when root and missing; prints `export VK_LIBVIRT_*`
+#   stop:  destroys test domains, stops both daemons
+# Logs go to stderr. Without root and without libvirt it prints nothing (the suites skip).
+set -uo pipefail
+NODE2=/tmp/virtkeeper-node2
+log() { echo "libvirt: $*" >&2; }
+
+install() {
+  command -v libvirtd >/dev/null && command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null && return 0
+  [[ $(id -u) -eq 0 ]] || { log "not root and libvirt is not installed; libvirt suites will skip"; return 1; }
+  log "installing libvirt and QEMU from Debian packages"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils genisoimage; } >&2 || return 1
+}
+
+configure() {
+  getent passwd libvirt-qemu >/dev/null || useradd -r libvirt-qemu 2>/dev/null
+  groupadd -f kvm; groupadd -f libvirt-qemu
+  local conf=/etc/libvirt/qemu.conf
+  grep -q '^security_driver = "none"' "$conf" 2>/dev/null || cat >> "$conf" <<'CONF'
+user = "root"
+group = "root"
+dynamic_ownership = 0
+security_driver = "none"
+CONF
+  mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/libvirt/images
+}
+
+up() { virsh -c "$1" version >/dev/null 2>&1; }
+
+start_host1() {
+  if up qemu:///system; then return 0; fi
+  pgrep -x virtlogd >/dev/null || virtlogd -d
+  libvirtd -d
+  for _ in $(seq 1 60); do up qemu:///system && return 0; sleep 0.5; done
+  log "host 1 did not come up"; return 1
+}
+
+start_host2() {
+  local uri=qemu+tcp://127.0.0.1:16510/system
+  if up "$uri"; then return 0; fi
+  mkdir -p "$NODE2"/{lib,etc,log,cache,images}
+  cp -r /etc/libvirt/* "$NODE2/etc/" 2>/dev/null; rm -f "$NODE2"/etc/qemu/*.xml
+  cat > "$NODE2/etc/libvirtd.conf" <<'CONF'
+listen_tls = 0
+listen_tcp = 1
+tcp_port = "16510"
+listen_addr = "127.0.0.1"
+auth_tcp = "none"
+host_uuid = "11111111-2222-3333-4444-555555555555"
+CONF
+  grep -q '^cgroup_controllers' "$NODE2/etc/qemu.conf" || echo 'cgroup_controllers = [ ]' >> "$NODE2/etc/qemu.conf"
+  cat > "$NODE2/start.sh" <<SCRIPT
+mount -t tmpfs tmpfs /run; mkdir -p /run/libvirt
+mount --bind $NODE2/lib /var/lib/libvirt/qemu
+mount --bind $NODE2/images /var/lib/libvirt/images
+mount --bind $NODE2/etc /etc/libvirt
+mount --bind $NODE2/log /var/log/libvirt
+hostname node2; virtlogd -d; exec libvirtd --listen -f /etc/libvirt/libvirtd.conf
+SCRIPT
+  setsid unshare --mount --uts --propagation private bash "$NODE2/start.sh" > "$NODE2/daemon.log" 2>&1 &
+  echo $! > "$NODE2/pid"
+  for _ in $(seq 1 60); do up "$uri" && return 0; sleep 0.5; done
+  log "host 2 did not come up; see $NODE2/daemon.log"; return 1
+}
+
+pool() { # uri dir
+  virsh -c "$1" pool-info default >/dev/null 2>&1 || { virsh -c "$1" pool-define-as default dir --target "$2" >/dev/null && virsh -c "$1" pool-autostart default >/dev/null; }
+  virsh -c "$1" pool-start default >/dev/null 2>&1 || true
+}
+
+start() {
+  install || exit 0
+  configure
+  start_host1 || exit 0
+  start_host2 || exit 0
+  pool qemu:///system /var/lib/libvirt/images
+  pool qemu+tcp://127.0.0.1:16510/system /var/lib/libvirt/images
+  local type=qemu
+  [[ -r /dev/kvm && -w /dev/kvm ]] && type=kvm
+  log "two hosts up (domain type $type)"
+  echo "export VK_LIBVIRT_URI_1=qemu:///system"
+  echo "export VK_LIBVIRT_URI_2=qemu+tcp://127.0.0.1:16510/system"
+  echo "export VK_LIBVIRT_DOMAIN_TYPE=$type"
+}
+
+stop() {
+  for uri in qemu:///system qemu+tcp://127.0.0.1:16510/system; do
+    up "$uri" || continue
+    for d in $(virsh -c "$uri" list --all --name 2>/dev/null | grep -E '^vk-' ); do
+      virsh -c "$uri" destroy "$d" >/dev/null 2>&1; virsh -c "$uri" undefine "$d" --remove-all-storage >/dev/null 2>&1
+    done
+  done
+  [[ -f $NODE2/pid ]] && pkill -f "libvirtd --listen -f /etc/libvirt/libvirtd.conf" 2>/dev/null
+  pkill -x libvirtd 2>/dev/null; pkill -x virtlogd 2>/dev/null
+  rm -rf "$NODE2"
+}
+
+case "${1:-start}" in start) start ;; stop) stop ;; *) echo "usage: $0 start|stop" >&2; exit 64 ;; esac
