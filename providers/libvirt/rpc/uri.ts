@@ -18,7 +18,7 @@ export class LibvirtURIError extends Error {}
 const DEFAULT_PORT = { tcp: 16509, tls: 16514, ssh: 22 } as const;
 
 export function parseLibvirtURI(uri: string): LibvirtURI {
-  const m = /^([a-z0-9]+)(?:\+(unix|tcp|tls|ssh))?:\/\/(?:([^@/]*)@)?([^/:?]*)(?::(\d+))?(\/[^?]*)?(?:\?(.*))?$/.exec(uri);
+  const m = /^(qemu|test|lxc|xen|libxl|ch|vz|bhyve|vbox)(?:\+(unix|tcp|tls|ssh))?:\/\/(?:([^@/]*)@)?([^/:?]*)(?::(\d+))?(\/[^?]*)?(?:\?(.*))?$/.exec(uri);
   if (!m) throw new LibvirtURIError(`not a libvirt URI: ${uri} (expected e.g. qemu:///system or qemu+tcp://host/system)`);
   const [, driver = 'qemu', t, user, host, port, path = '/system', query] = m;
   const transport = (t ?? (host ? 'tls' : 'unix')) as LibvirtURI['transport'];

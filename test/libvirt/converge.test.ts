@@ -1,0 +1,114 @@
+// Declarative VMs on two real libvirt hosts: create, live vCPU/memory, grow, autostart,
+// live migration to the other host, stop, delete; a domain without the marker is untouched.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
+import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
+import { StateDir } from '../../controller/status/state-dir.ts';
+import { LibvirtConnection } from '../../providers/libvirt/rpc/connection.ts';
+import { DomainState } from '../../providers/libvirt/rpc/protocol.ts';
+import { loadConnector } from '../../providers/registry.ts';
+
+const uri1 = process.env.VK_LIBVIRT_URI_1 ?? '';
+const uri2 = process.env.VK_LIBVIRT_URI_2 ?? '';
+const suffix = Math.random().toString(36).slice(2, 6);
+const A = `vk-test-a-${suffix}`;
+const B = `vk-test-b-${suffix}`;
+const F = `vk-test-foreign-${suffix}`;
+
+describe.skipIf(!uri1 || !uri2)('libvirt end to end on two real hosts', () => {
+  let dir: string;
+  let opts: ConvergeOptions;
+  let pool: HypervisorPool;
+  let h1: LibvirtConnection;
+  let h2: LibvirtConnection;
+  const hv = `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: kvm}\nspec:\n  type: libvirt\n  hosts: [{name: host1, uri: "${uri1}"}, {name: host2, uri: "${uri2}"}]\n  defaults: {storagePool: default}\n  migration: {sharedStorage: false}\n`;
+  const vm = (name: string, extra = '') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec:\n  hypervisor: kvm\n  cpu: {cores: 1}\n  memory: 256Mi\n  maxMemory: 1Gi\n  disks: [{name: root, size: 1Gi}]\n  guestAgent: false\n${extra}`;
+  const write = (...docs: string[]) => writeFile(join(dir, 'all.yaml'), [hv, ...docs].join('---\n'));
+  const where = async (name: string) => {
+    for (const [host, c] of [['host1', h1], ['host2', h2]] as const) {
+      const d = await c.lookupDomain(name).catch(() => undefined);
+      if (d) return { host, c, d, state: (await c.state(d)).state };
+    }
+    return undefined;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vk-libvirt-'));
+    const logger = pino({ level: 'silent' });
+    pool = new HypervisorPool({ loadConnector, credentials: async () => ({ none: true }), logger, now: Date.now, observeMaxAgeMs: 0 });
+    opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger, now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))), wait: true, timeoutMs: 60_000, maxDeleteShare: 1 };
+    h1 = await LibvirtConnection.connect(uri1);
+    h2 = await LibvirtConnection.connect(uri2);
+    await h1.defineXML(`<domain type='qemu'><name>${F}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>`);
+  });
+  afterAll(async () => {
+    await write();
+    await converge(opts).catch(() => undefined);
+    for (const n of [A, B, F]) {
+      const w = await where(n);
+      if (w) {
+        if (w.state === DomainState.RUNNING) await w.c.destroy(w.d).catch(() => undefined);
+        await w.c.undefine(w.d).catch(() => undefined);
+      }
+    }
+    await pool.closeAll();
+    await h1.close();
+    await h2.close();
+    await rm(dir, { recursive: true, force: true });
+    await rm(`${dir}-state`, { recursive: true, force: true });
+  });
+
+  it('creates two VMs declaratively, one pinned to host1', async () => {
+    await write(vm(A, '  placement: {node: host1}\n'), vm(B));
+    const r = await converge(opts);
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    expect((await where(A))?.host).toBe('host1');
+    expect((await where(A))?.state).toBe(DomainState.RUNNING);
+    expect((await where(B))?.state).toBe(DomainState.RUNNING);
+  }, 90_000);
+
+  it('adds a vCPU and memory live, grows the disk, turns on autostart', async () => {
+    await write(vm(A, '  placement: {node: host1}\n  autostart: true\n').replace('cores: 1', 'cores: 2').replace('memory: 256Mi', 'memory: 512Mi').replace('size: 1Gi', 'size: 2Gi'), vm(B));
+    const r = await converge(opts);
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    const a = await where(A);
+    expect(a?.state).toBe(DomainState.RUNNING);
+    const stats = (await h1.allDomainStats(8 | 32)).find((s) => s.domain.name === A);
+    expect(Number(stats?.params.get('vcpu.current'))).toBe(2);
+    expect(Number(stats?.params.get('block.0.capacity'))).toBe(2 * 2 ** 30);
+    expect(await h1.getAutostart(a?.d ?? { name: A, uuid: Buffer.alloc(16), id: 0 })).toBe(true);
+    const st = await opts.statuses.read(`VirtualMachine/default/${A}`);
+    expect(st?.status.lastAction).toMatch(/setAutostart|growDisk|reconfigure/);
+  }, 90_000);
+
+  it('migrates the running VM live to host2 when its pinned node changes', async () => {
+    const events: number[] = [];
+    await h1.registerLifecycleEvents();
+    h1.on('lifecycle', (e: { domain: { name: string }; event: number }) => {
+      if (e.domain.name === A) events.push(e.event);
+    });
+    await write(vm(A, '  placement: {node: host2}\n  autostart: true\n').replace('cores: 1', 'cores: 2').replace('memory: 256Mi', 'memory: 512Mi').replace('size: 1Gi', 'size: 2Gi'), vm(B));
+    const r = await converge(opts);
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    const a = await where(A);
+    expect([a?.host, a?.state]).toEqual(['host2', DomainState.RUNNING]);
+    // VIR_DOMAIN_EVENT_STOPPED (5) with reason MIGRATED on the source, never a plain shutdown.
+    expect(events).not.toContain(0);
+  }, 120_000);
+
+  it('stops on Halted, deletes what it owns, and never touches the foreign domain', async () => {
+    await write(vm(A, '  placement: {node: host2}\n  autostart: true\n  runStrategy: Halted\n').replace('cores: 1', 'cores: 2').replace('memory: 256Mi', 'memory: 512Mi').replace('size: 1Gi', 'size: 2Gi'), vm(F));
+    const r = await converge({ ...opts, wait: false });
+    expect((await where(A))?.state).toBe(DomainState.SHUTOFF);
+    expect(r.outcomes.find((o) => o.key === `VirtualMachine/default/${F}`)?.error?.code).toBe('VK_REFUSED_FOREIGN');
+    expect(await where(B)).toBeUndefined();
+    await write();
+    await converge(opts);
+    expect(await where(A)).toBeUndefined();
+    expect((await where(F))?.host).toBe('host1');
+  }, 90_000);
+});
