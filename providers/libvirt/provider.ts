@@ -278,7 +278,7 @@ export class LibvirtProvider implements ProviderClient {
         return;
       }
       case 'migrate':
-        return this.migrate(c, d, loc.host, action.to, running, ctx);
+        return this.migrate(c, d, loc.host, action.to, running, ctx, parsed);
       case 'setAutostart':
         await c.setAutostart(d, action.enabled);
         return;
@@ -296,7 +296,7 @@ export class LibvirtProvider implements ProviderClient {
     }
   }
 
-  private async migrate(c: LibvirtConnection, d: Domain, from: string, to: string, running: boolean, ctx: ActionContext): Promise<void> {
+  private async migrate(c: LibvirtConnection, d: Domain, from: string, to: string, running: boolean, ctx: ActionContext, parsed: ParsedDomain): Promise<void> {
     if (from === to) return;
     const dest = this.o.hosts.find((h) => h.name === to);
     if (!dest) throw new ProviderNotFoundError(`no host ${to} in this Hypervisor`);
@@ -320,6 +320,14 @@ export class LibvirtProvider implements ProviderClient {
       if (job && job.dataTotal > 0n) ctx.onProgress?.({ percent: Math.min(99, Number((job.dataProcessed * 100n) / job.dataTotal)), message: `migrating to ${to}` });
     }
     await done;
+    if (!shared) {
+      // The disks were copied: the source's copies of this VM's own volumes are now garbage.
+      for (const disk of parsed.disks) {
+        if (!disk.volume?.startsWith(`${parsed.name}-`)) continue;
+        const vol = await c.lookupVolume(await c.lookupPool(disk.pool ?? this.pool()), disk.volume).catch(() => undefined);
+        if (vol) await c.deleteVolume(vol).catch((e: unknown) => this.o.logger.warn({ volume: disk.volume, err: (e as Error).message }, 'could not remove the source copy after migration'));
+      }
+    }
     ctx.onProgress?.({ percent: 100, message: `running on ${to}` });
   }
 
