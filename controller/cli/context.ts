@@ -22,8 +22,8 @@ export function stateFor(folder: string, g: GlobalOptions): StateDir {
   return new StateDir(g.stateDir ?? defaultStateDir(folder));
 }
 
-export function hypervisorPool(logger: Logger): HypervisorPool {
-  return new HypervisorPool({ loadConnector, credentials: directoryCredentials(), logger, now: Date.now });
+export function hypervisorPool(logger: Logger, onChange?: (hypervisor: string, providerIDs: string[]) => void): HypervisorPool {
+  return new HypervisorPool({ loadConnector, credentials: directoryCredentials(), logger, now: Date.now, ...(onChange ? { onChange } : {}) });
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

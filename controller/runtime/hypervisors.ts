@@ -25,6 +25,8 @@ export interface HypervisorPoolOptions {
   now: () => number;
   /** Observation reuse window (default 2s). */
   observeMaxAgeMs?: number;
+  /** Called when a provider reports changes between resyncs (oVirt events, libvirt lifecycle events). */
+  onChange?: (hypervisor: string, providerIDs: string[]) => void;
 }
 
 function limiter(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
@@ -61,6 +63,13 @@ export class HypervisorPool {
       const logger = this.opts.logger.child({ hypervisor: name });
       const client = await connector.connect({ name, spec: hv.spec, credentials, logger });
       const observer = new Observer({ client, now: this.opts.now, ...(this.opts.observeMaxAgeMs !== undefined ? { maxAgeMs: this.opts.observeMaxAgeMs } : {}) });
+      const onChange = this.opts.onChange;
+      if (onChange && client.watch) {
+        client.watch((ids) => {
+          observer.invalidate(ids);
+          onChange(name, ids);
+        });
+      }
       return { name, hypervisor: hv, client, observer, resyncMs: parseDuration(hv.spec.resyncInterval ?? '60s'), limit: limiter(hv.spec.limits?.maxConcurrentActions ?? 8) };
     })();
     this.conns.set(name, { fingerprint, conn });

@@ -72,7 +72,8 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
     if (username && password) return { username, password };
     throw new CredentialsError(`Hypervisor ${hv.metadata.name}: Secret ${namespace}/${ref.name} needs keys username and password, or token`);
   };
-  const hypervisors = new HypervisorPool({ loadConnector, credentials, logger, now: Date.now });
+  const wake = (hypervisor: string) => enqueue(store.vms().filter((v) => v.spec.hypervisor === hypervisor).map((v) => `VirtualMachine/${v.metadata.namespace ?? 'default'}/${v.metadata.name}`));
+  const hypervisors = new HypervisorPool({ loadConnector, credentials, logger, now: Date.now, onChange: (name) => wake(name) });
   const statuses = new KubernetesStatusStore({ source, rest });
   const events = new KubeEventRecorder({ rest, source, logger, instance: identity });
   const reconciler = new Reconciler({ store, statuses, hypervisors, logger, now: Date.now, emit: events.sink });

@@ -36,7 +36,9 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       const logger = makeLogger(g.logLevel, 'info');
       const statuses = stateFor(o.filename, g);
       const store = new DesiredStore();
-      const hypervisors = hypervisorPool(logger);
+      // Events between resyncs wake the VMs of that hypervisor at once (level-based: a pass re-reads everything).
+      const wake = (hypervisor: string) => manager.enqueue(store.vms().filter((v) => v.spec.hypervisor === hypervisor).map((v) => `VirtualMachine/${v.metadata.namespace ?? 'default'}/${v.metadata.name}`));
+      const hypervisors = hypervisorPool(logger, (name) => wake(name));
       let allowDeletes = true;
       const reconciler = new Reconciler({
         store, statuses, hypervisors, logger, now: Date.now, mayDelete: () => allowDeletes,

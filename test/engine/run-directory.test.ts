@@ -1,0 +1,62 @@
+// `virtkeeper run -f DIR` as a user runs it: a separate process watching a folder, against
+// the Proxmox simulator over HTTP; edits and deletions in the folder converge.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StateDir } from '../../controller/status/state-dir.ts';
+import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('virtkeeper run -f (directory mode controller)', () => {
+  let sim: RunningProxmoxSimulator;
+  let dir: string;
+  let state: StateDir;
+  let proc: ChildProcess;
+  let stderr = '';
+  const vm = (mem: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: watched}\nspec:\n  hypervisor: pve\n  template: ubuntu-24.04\n  memory: ${mem}\n  maxMemory: 4Gi\n  disks: [{name: root, size: 10Gi}]\n`;
+
+  beforeAll(async () => {
+    sim = await startProxmoxSimulator({ nodes: 2, templates: ['ubuntu-24.04'], taskDurations: { default: 10, qmclone: 30 } });
+    dir = await mkdtemp(join(tmpdir(), 'vk-run-'));
+    state = new StateDir(`${dir}-state`);
+    await writeFile(join(dir, 'hv.yaml'), `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}, resyncInterval: 2s}\n`);
+    proc = spawn(process.execPath, ['bin/virtkeeper.js', '--state-dir', state.dir, 'run', '-f', dir], {
+      cwd: root, env: { ...process.env, PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  });
+  afterAll(async () => {
+    proc?.kill('SIGTERM');
+    await sim?.close();
+    await rm(dir, { recursive: true, force: true });
+    await rm(state.dir, { recursive: true, force: true });
+  });
+
+  it('creates a VM when its manifest appears, applies an edit, deletes it when the file goes', async () => {
+    await writeFile(join(dir, 'vm.yaml'), vm('1Gi'));
+    await until('the VM Running in the state dir', async () => (await state.read('VirtualMachine/default/watched'))?.status.phase === 'Running');
+    await writeFile(join(dir, 'vm.yaml'), vm('2Gi'));
+    await until('memory 2Gi', async () => (await state.read('VirtualMachine/default/watched'))?.status.memory === '2Gi');
+    expect(sim.dump().vms.find((v) => v.config.name === 'watched')?.config.memory).toBe('2048');
+    await writeFile(join(dir, 'vm.yaml'), 'kind: [broken');
+    await until('the broken file reported', async () => stderr.includes('invalid manifest: vm.yaml:1'));
+    expect(sim.dump().vms.some((v) => v.config.name === 'watched')).toBe(true);
+    await unlink(join(dir, 'vm.yaml'));
+    await until('the VM deleted', async () => !sim.dump().vms.some((v) => v.config.name === 'watched'));
+    expect(await state.read('VirtualMachine/default/watched')).toBeUndefined();
+    expect(stderr).not.toContain(sim.credentials.tokenSecret);
+  }, 60_000);
+});
