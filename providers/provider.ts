@@ -49,8 +49,22 @@ export interface ObserveOptions {
   refresh?: readonly string[];
 }
 
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  input?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 export interface ProviderClient {
   readonly capabilities: Capabilities;
+  /** Runs a command in the guest through the QEMU guest agent, polling until it exits. */
+  exec?(target: import('../controller/core/actions.ts').Target, command: string[], options?: ExecOptions): Promise<ExecResult>;
   observe(options?: ObserveOptions): Promise<Observation>;
   execute(action: VMAction, context?: ActionContext): Promise<void>;
   /** Subscribes to change notifications (VM names or provider ids); returns an unsubscribe function. */

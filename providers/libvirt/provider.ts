@@ -296,6 +296,28 @@ export class LibvirtProvider implements ProviderClient {
     }
   }
 
+  async exec(target: Target, command: string[], options: { input?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const { c, d } = await this.locate(target);
+    const [path, ...arg] = command;
+    const started = await c.agentCommand(d, JSON.stringify({
+      execute: 'guest-exec',
+      arguments: { path, arg, 'capture-output': true, ...(options.input !== undefined ? { 'input-data': Buffer.from(options.input).toString('base64') } : {}) },
+    }));
+    const pid = (JSON.parse(started ?? '{}') as { return?: { pid?: number } }).return?.pid;
+    if (pid === undefined) throw new ProviderTransientError('the guest agent did not start the command');
+    const t0 = Date.now();
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const st = (JSON.parse((await c.agentCommand(d, JSON.stringify({ execute: 'guest-exec-status', arguments: { pid } }))) ?? '{}') as { return?: { exited?: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string } }).return;
+      if (st?.exited) {
+        const b64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
+        return { exitCode: st.exitcode ?? 0, stdout: b64(st['out-data']), stderr: b64(st['err-data']) };
+      }
+      if (options.timeoutMs && Date.now() - t0 > options.timeoutMs) throw new ProviderTransientError(`command still running in ${target.name} after ${options.timeoutMs} ms (pid ${pid})`);
+      await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(50, (Date.now() - t0) / 10))));
+    }
+  }
+
   private async migrate(c: LibvirtConnection, d: Domain, from: string, to: string, running: boolean, ctx: ActionContext, parsed: ParsedDomain): Promise<void> {
     if (from === to) return;
     const dest = this.o.hosts.find((h) => h.name === to);

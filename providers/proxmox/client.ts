@@ -20,7 +20,7 @@ export interface ProxmoxClientOptions {
   onRequest?: (method: string, path: string) => void;
 }
 
-type Params = Record<string, string | number | boolean | undefined>;
+type Params = Record<string, string | number | boolean | undefined | string[]>;
 
 export interface TaskStatus {
   status: 'running' | 'stopped';
@@ -100,7 +100,12 @@ export class ProxmoxClient {
 
   private async raw(method: string, path: string, params: Params, headers: Record<string, string>): Promise<{ status: number; reason: string; json: unknown }> {
     const form = new URLSearchParams();
-    for (const [k, v] of Object.entries(params)) if (v !== undefined) form.set(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+    for (const [k, v] of Object.entries(params)) {
+      if (v === undefined) continue;
+      // Array parameters (the agent's `command`) repeat the key, as Proxmox expects.
+      if (Array.isArray(v)) for (const item of v) form.append(k, item);
+      else form.set(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+    }
     const qs = method === 'GET' || method === 'DELETE' ? (form.size > 0 ? `?${form}` : '') : '';
     const body = method === 'POST' || method === 'PUT' ? form.toString() : undefined;
     this.requests++;

@@ -220,6 +220,20 @@ export class ProxmoxProvider implements ProviderClient {
     }
   }
 
+  async exec(target: Target, command: string[], options: { input?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const { vmid, node } = await this.locate(target);
+    const path = `/nodes/${node}/qemu/${vmid}/agent`;
+    const { pid } = await this.api.post<{ pid: number }>(`${path}/exec`, { command, ...(options.input !== undefined ? { 'input-data': options.input } : {}) });
+    const started = Date.now();
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const st = await this.api.get<{ exited: number; exitcode?: number; 'out-data'?: string; 'err-data'?: string }>(`${path}/exec-status`, { pid });
+      if (st.exited) return { exitCode: st.exitcode ?? 0, stdout: st['out-data'] ?? '', stderr: st['err-data'] ?? '' };
+      if (options.timeoutMs && Date.now() - started > options.timeoutMs) throw new ProviderLockedError(`command still running in ${target.name} after ${options.timeoutMs} ms (pid ${pid})`);
+      await sleep(Math.min(1000, Math.max(50, (Date.now() - started) / 10)));
+    }
+  }
+
   private freeSlot(config: Record<string, string>, disk: DesiredDisk): string {
     const bus = BUS[disk.interface] ?? 'scsi';
     for (let i = 0; i < 31; i++) if (!(`${bus}${i}` in config)) return `${bus}${i}`;

@@ -107,3 +107,29 @@ describe('Proxmox end to end (simulator over HTTP)', () => {
     expect(JSON.stringify(sim.dump().vms.find((v) => v.vmid === 500))).toBe(before);
   });
 });
+
+describe('virtkeeper exec through the guest agent (Proxmox simulator)', () => {
+  it('runs a command in a converged VM, passes stdin, returns the exit code', async () => {
+    const { execFile } = await import('node:child_process');
+    const sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
+    const dir = await mkdtemp(join(tmpdir(), 'vk-exec-'));
+    const stateDir = `${dir}-state`;
+    const env = { ...process.env, PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` };
+    await writeFile(join(dir, 'all.yaml'), `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n---\napiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: shell}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi}\n`);
+    const cli = (args: string[], input?: string) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
+      const p = execFile(process.execPath, ['bin/virtkeeper.js', '--state-dir', stateDir, ...args], { cwd: root, env }, (e, out, err) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }));
+      if (input !== undefined) p.stdin?.end(input);
+      else p.stdin?.end();
+    });
+    expect((await cli(['apply', '-f', dir, '--wait', '-o', 'json'])).code).toBe(0);
+    const host = await cli(['exec', 'shell', '-f', dir, '--', 'hostname']);
+    expect([host.code, host.out]).toEqual([0, 'shell\n']);
+    const cat = await cli(['exec', 'shell', '-f', dir, '--', 'cat'], 'from stdin');
+    expect(cat.out).toBe('from stdin');
+    const missing = await cli(['exec', 'shell', '-f', dir, '--', 'nosuchcommand']);
+    expect([missing.code, missing.err]).toEqual([127, 'sh: 1: nosuchcommand: not found\n']);
+    await sim.close();
+    await rm(dir, { recursive: true, force: true });
+    await rm(stateDir, { recursive: true, force: true });
+  }, 60_000);
+});

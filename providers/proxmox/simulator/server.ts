@@ -57,7 +57,10 @@ function parseBody(text: string, type: string | undefined): Params {
     const v = JSON.parse(text) as Record<string, unknown>;
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === 'boolean' ? (x ? '1' : '0') : String(x)]));
   }
-  return Object.fromEntries(new URLSearchParams(text));
+  // A repeated key is an array parameter (the agent's `command`): kept NUL-separated.
+  const out: Params = {};
+  for (const [k, v] of new URLSearchParams(text)) out[k] = k in out ? `${out[k]}\0${v}` : v;
+  return out;
 }
 
 export class ProxmoxSimulator {

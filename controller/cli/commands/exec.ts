@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { parseKey } from '../../api/keys.ts';
+import type { Hypervisor } from '../../api/types.ts';
+import { formatProblem, loadFolder } from '../../sources/load-folder.ts';
+import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
+import { EXIT } from '../exit-codes.ts';
+
+async function readStdin(): Promise<string | undefined> {
+  if (process.stdin.isTTY) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function execCommand(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('exec')
+    .description('run a command in a VM through the QEMU guest agent (Proxmox and libvirt VMs); stdin is passed when piped')
+    .argument('<vm>', 'VirtualMachine name')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .option('-f, --filename <dir>', 'the manifests folder the VM is declared in', '.')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .option('--timeout <seconds>', 'give up waiting after this long', '300')
+    .addHelpText('after', '\nExample:\n  virtkeeper exec web-1 -f ./vms -- cat /etc/os-release\n  echo hello | virtkeeper exec web-1 -f ./vms -- cat\n\nExit status: the command\'s own exit code; 1 when it could not be run.')
+    .action(async (vmName: string, command: string[], o: { filename: string; namespace: string; timeout: string }) => {
+      const g = globals();
+      const logger = makeLogger(g.logLevel, 'warn');
+      const key = `VirtualMachine/${o.namespace}/${vmName}`;
+      const record = await stateFor(o.filename, g).read(key);
+      const providerID = record?.status.providerID as string | undefined;
+      if (!record || !providerID) {
+        process.stderr.write(`error: ${key} has no VM on a hypervisor yet; run \`virtkeeper apply -f ${o.filename}\` first [VK_NOT_FOUND]\n`);
+        process.exitCode = EXIT.failed;
+        return;
+      }
+      const load = await loadFolder(o.filename);
+      const hv = load.resources.find((r) => r.key === `Hypervisor/${record.hypervisor}`)?.resource as Hypervisor | undefined;
+      if (!hv) {
+        process.stderr.write(`error: Hypervisor ${record.hypervisor} is not declared in ${o.filename}${load.problems.length ? ` (${formatProblem(load.problems[0] ?? { file: '', line: 0, message: '' })})` : ''} [VK_NOT_FOUND]\n`);
+        process.exitCode = EXIT.failed;
+        return;
+      }
+      const pool = hypervisorPool(logger);
+      try {
+        const conn = await pool.get(hv);
+        if (!conn.client.exec) {
+          process.stderr.write(`error: the ${hv.spec.type} provider has no guest agent exec [VK_UNSUPPORTED]\n`);
+          process.exitCode = EXIT.failed;
+          return;
+        }
+        const id = parseKey(key);
+        const input = await readStdin();
+        const r = await conn.client.exec(
+          { providerID, name: vmName, ...(record.status.node ? { node: String(record.status.node) } : {}), owner: { kind: 'VirtualMachine', namespace: id.namespace ?? 'default', name: id.name } },
+          command,
+          { timeoutMs: Number(o.timeout) * 1000, ...(input !== undefined ? { input } : {}) },
+        );
+        process.stdout.write(r.stdout);
+        process.stderr.write(r.stderr);
+        process.exitCode = r.exitCode;
+      } finally {
+        await pool.closeAll();
+      }
+    });
+}
