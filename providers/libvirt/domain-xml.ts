@@ -23,6 +23,10 @@ export function volumeName(vm: string, disk: string): string {
   return `${vm}-${disk}.qcow2`;
 }
 
+export function seedVolumeName(vm: string): string {
+  return `${vm}-cidata.iso`;
+}
+
 export function diskXml(d: DesiredDisk, vmName: string, pool: string, index: number): X {
   const bus = BUS[d.interface] ?? 'virtio';
   return {
@@ -49,6 +53,8 @@ export function deviceXml(root: 'disk' | 'interface', body: X): string {
 
 export interface DomainSpec {
   vm: DesiredVM;
+  /** The cloud-init seed volume, attached as a read-only CD-ROM. */
+  seedVolume?: string;
   type: 'kvm' | 'qemu';
   pool: string;
   bridge: string;
@@ -72,7 +78,10 @@ export function domainXml(s: DomainSpec): string {
       features: { acpi: '', apic: '' },
       on_poweroff: 'destroy', on_reboot: 'restart', on_crash: 'destroy',
       devices: {
-        disk: vm.disks.map((d, i) => diskXml(d, vm.name, d.storage ?? s.pool, vm.disks.slice(0, i).filter((x) => (BUS[x.interface] ?? 'virtio') === (BUS[d.interface] ?? 'virtio')).length)),
+        disk: [
+          ...vm.disks.map((d, i) => diskXml(d, vm.name, d.storage ?? s.pool, vm.disks.slice(0, i).filter((x) => (BUS[x.interface] ?? 'virtio') === (BUS[d.interface] ?? 'virtio')).length)),
+          ...(s.seedVolume ? [{ '@type': 'volume', '@device': 'cdrom', driver: { '@name': 'qemu', '@type': 'raw' }, source: { '@pool': s.pool, '@volume': s.seedVolume }, target: { '@dev': 'sdz', '@bus': 'sata' }, readonly: '' }] : []),
+        ],
         ...(vm.nics.length ? { interface: vm.nics.map((n) => nicXml(n, s.bridge)) } : {}),
         ...(vm.guestAgent ? { channel: { '@type': 'unix', target: { '@type': 'virtio', '@name': 'org.qemu.guest_agent.0' } } } : {}),
         memballoon: { '@model': 'virtio' },
@@ -83,12 +92,12 @@ export function domainXml(s: DomainSpec): string {
   }) as string;
 }
 
-export function volumeXml(name: string, bytes: number, backing?: { path: string; format: string }): string {
+export function volumeXml(name: string, bytes: number, backing?: { path: string; format: string }, format = 'qcow2'): string {
   return builder.build({
     volume: {
       name,
       capacity: { '@unit': 'bytes', '#text': String(bytes) },
-      target: { format: { '@type': 'qcow2' } },
+      target: { format: { '@type': format } },
       ...(backing ? { backingStore: { path: backing.path, format: { '@type': backing.format } } } : {}),
     },
   }) as string;
@@ -104,6 +113,8 @@ export interface ParsedDomain {
   vcpuCurrent: number;
   disks: (ObservedDisk & { dev: string; pool?: string; volume?: string; path?: string })[];
   nics: ObservedNic[];
+  /** Volumes attached as CD-ROMs (the cloud-init seed). */
+  cdroms: string[];
 }
 
 export function parseDomain(xml: string): ParsedDomain {
@@ -114,7 +125,9 @@ export function parseDomain(xml: string): ParsedDomain {
   const vcpu = d.vcpu;
   const vcpuMax = Number(typeof vcpu === 'object' ? asObj(vcpu)['#text'] : vcpu);
   const devices = asObj(d.devices);
-  const disks = asArr(devices.disk)
+  const all = asArr(devices.disk);
+  const cdroms = all.filter((x) => x['@device'] === 'cdrom').map((x) => String(asObj(x.source)['@volume'] ?? '')).filter(Boolean);
+  const disks = all
     .filter((x) => x['@device'] === 'disk')
     .map((x) => {
       const src = asObj(x.source);
@@ -136,6 +149,6 @@ export function parseDomain(xml: string): ParsedDomain {
   return {
     name: String(d.name), uuid: String(d.uuid), ...(owner ? { owner } : {}),
     maxMemoryKiB: Number(asObj(d.memory)['#text'] ?? d.memory), currentMemoryKiB: Number(asObj(d.currentMemory)['#text'] ?? d.currentMemory),
-    vcpuMax, vcpuCurrent: Number(typeof vcpu === 'object' ? asObj(vcpu)['@current'] ?? vcpuMax : vcpuMax), disks, nics,
+    vcpuMax, vcpuCurrent: Number(typeof vcpu === 'object' ? asObj(vcpu)['@current'] ?? vcpuMax : vcpuMax), disks, nics, cdroms,
   };
 }

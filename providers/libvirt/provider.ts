@@ -8,7 +8,8 @@ import { ProviderNotFoundError, ProviderTransientError, RefusedError, VkError } 
 import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import type { HypervisorSpec } from '../../controller/api/types.ts';
 import { sameOwner, type ActionContext, type ProviderClient } from '../provider.ts';
-import { BUS, deviceXml, diskXml, domainXml, nicXml, parseDomain, targetDev, volumeName, volumeXml, type ParsedDomain } from './domain-xml.ts';
+import { buildSeedIso, seedFiles, wantsSeed } from './cloud-init.ts';
+import { BUS, deviceXml, diskXml, domainXml, nicXml, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, type ParsedDomain } from './domain-xml.ts';
 import { LibvirtConnection, type NodeInfo } from './rpc/connection.ts';
 import { AffectFlags, DomainState, LibvirtError, MemoryFlags, MigrateFlags, StatsTypes, TypedParamType, UndefineFlags, VcpuFlags, type Domain } from './rpc/protocol.ts';
 import { parseLibvirtURI } from './rpc/uri.ts';
@@ -285,8 +286,9 @@ export class LibvirtProvider implements ProviderClient {
       case 'delete': {
         if (running) await c.destroy(d);
         await c.undefine(d, UndefineFlags.MANAGED_SAVE | UndefineFlags.SNAPSHOTS_METADATA | UndefineFlags.NVRAM);
-        // Only the volumes this VM's creation made (named after it) are removed.
-        for (const disk of parsed.disks) {
+        // Only the volumes this VM's creation made (named after it) are removed, its seed too.
+        const owned = [...parsed.disks.map((x) => ({ pool: x.pool, volume: x.volume })), ...parsed.cdroms.map((v) => ({ pool: undefined, volume: v }))];
+        for (const disk of owned) {
           if (!disk.volume?.startsWith(`${parsed.name}-`)) continue;
           const vol = await c.lookupVolume(await c.lookupPool(disk.pool ?? this.pool()), disk.volume).catch(() => undefined);
           if (vol) await c.deleteVolume(vol);
@@ -381,9 +383,20 @@ export class LibvirtProvider implements ProviderClient {
         await c.createVolume(pool, volumeXml(name, disk.sizeBytes, backing));
       }
     }
+    let seedVolume: string | undefined;
+    if (wantsSeed(vm)) {
+      // The NoCloud seed goes up through an RPC upload stream, so remote hosts work the same.
+      seedVolume = seedVolumeName(vm.name);
+      const pool = await c.lookupPool(this.pool());
+      const old = await c.lookupVolume(pool, seedVolume).catch(() => undefined);
+      if (old) await c.deleteVolume(old);
+      const iso = await buildSeedIso(seedFiles(vm));
+      const vol = await c.createVolume(pool, volumeXml(seedVolume, iso.length, undefined, 'raw'));
+      await c.uploadVolume(vol, iso);
+    }
     ctx.onProgress?.({ message: `defining ${vm.name} on ${host}` });
     const vcpus = vm.cpu.sockets * vm.cpu.cores * vm.cpu.threads;
-    const d = await c.defineXML(domainXml({ vm, type: this.type, pool: this.pool(), bridge: this.o.defaults?.network ?? 'br0', maxVcpus: Math.max(8, vcpus * 2) }));
+    const d = await c.defineXML(domainXml({ vm, type: this.type, pool: this.pool(), bridge: this.o.defaults?.network ?? 'br0', maxVcpus: Math.max(8, vcpus * 2), ...(seedVolume ? { seedVolume } : {}) }));
     if (vm.autostart) await c.setAutostart(d, true);
     ctx.onProgress?.({ percent: 100, message: `${vm.name} is ${uuidText(d.uuid)}` });
   }

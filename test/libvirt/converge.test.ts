@@ -1,6 +1,6 @@
 // Declarative VMs on two real libvirt hosts: create, live vCPU/memory, grow, autostart,
 // live migration to the other host, stop, delete; a domain without the marker is untouched.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -63,9 +63,17 @@ describe.skipIf(!uri1 || !uri2)('libvirt end to end on two real hosts', () => {
   });
 
   it('creates two VMs declaratively, one pinned to host1', async () => {
-    await write(vm(A, '  placement: {node: host1}\n'), vm(B));
+    await write(vm(A, '  placement: {node: host1}\n'), vm(B, '  placement: {node: host1}\n  cloudInit: {hostname: b-host, user: ops, sshAuthorizedKeys: ["ssh-ed25519 AAAAtest ops@x"]}\n'));
     const r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    // The NoCloud seed was uploaded over the RPC stream and attached as a CD-ROM.
+    const b = await where(B);
+    expect(await b?.c.xmlDesc(b.d)).toContain(`${B}-cidata.iso`);
+    const seed = await h1.volumePath(await h1.lookupVolume(await h1.lookupPool('default'), `${B}-cidata.iso`));
+    const iso = await readFile(seed);
+    expect(iso.subarray(0x8001, 0x8006).toString()).toBe('CD001');
+    expect(iso.includes(Buffer.from('local-hostname: b-host'))).toBe(true);
+    expect(iso.includes(Buffer.from('ssh-ed25519 AAAAtest ops@x'))).toBe(true);
     expect((await where(A))?.host).toBe('host1');
     expect((await where(A))?.state).toBe(DomainState.RUNNING);
     expect((await where(B))?.state).toBe(DomainState.RUNNING);
@@ -112,6 +120,7 @@ describe.skipIf(!uri1 || !uri2)('libvirt end to end on two real hosts', () => {
     expect((await where(A))?.state).toBe(DomainState.SHUTOFF);
     expect(r.outcomes.find((o) => o.key === `VirtualMachine/default/${F}`)?.error?.code).toBe('VK_REFUSED_FOREIGN');
     expect(await where(B)).toBeUndefined();
+    expect(await h1.lookupVolume(await h1.lookupPool('default'), `${B}-cidata.iso`).then(() => 'left', () => 'removed')).toBe('removed');
     await write();
     await converge(opts);
     expect(await where(A)).toBeUndefined();
