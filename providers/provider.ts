@@ -61,8 +61,33 @@ export interface ExecOptions {
   signal?: AbortSignal;
 }
 
+/** A VLAN made available on one hypervisor (one binding of a VirtualNetwork). */
+export interface DesiredNetwork {
+  key: string;
+  owner: OwnerRef;
+  name: string;
+  vlanId: number;
+  mtu?: number;
+  bridge?: string;
+  sdn?: { zone: string; vnet: string };
+  datacenter?: string;
+  clusters?: { name: string; required?: boolean }[];
+  nodes?: string[];
+}
+
+export interface NetworkState {
+  present: boolean;
+  providerIDs: string[];
+  /** What is missing, when not present (`bridge vmbr0 is not VLAN-aware on pve2`). */
+  message?: string;
+}
+
 export interface ProviderClient {
   readonly capabilities: Capabilities;
+  /** Makes the VLAN available (verifies what must pre-exist, creates what it may); idempotent. */
+  ensureNetwork?(n: DesiredNetwork): Promise<NetworkState>;
+  /** Removes a network this controller created (by its marker); never one it did not, or one still in use. */
+  deleteNetwork?(n: DesiredNetwork): Promise<void>;
   /** Runs a command in the guest through the QEMU guest agent, polling until it exits. */
   exec?(target: import('../controller/core/actions.ts').Target, command: string[], options?: ExecOptions): Promise<ExecResult>;
   observe(options?: ObserveOptions): Promise<Observation>;

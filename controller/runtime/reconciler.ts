@@ -2,7 +2,8 @@
 // observe again → write status. Level-based: it never trusts the event that woke it.
 import type { Logger } from 'pino';
 import { describeId, parseKey } from '../api/keys.ts';
-import type { AnyResource, Hypervisor, VirtualMachine, VirtualMachineStatus } from '../api/types.ts';
+import type { AnyResource, Hypervisor, VirtualMachine, VirtualMachineStatus, VirtualNetwork } from '../api/types.ts';
+import type { DesiredNetwork, NetworkState } from '../../providers/provider.ts';
 import type { PlannedStep, Target } from '../core/actions.ts';
 import { normaliseVM } from '../core/desired.ts';
 import { isVkError, TerminalError, VkError } from '../core/errors.ts';
@@ -57,6 +58,10 @@ export class Reconciler {
       return {};
     }
     if (id.kind === 'Hypervisor') return entry ? this.reconcileHypervisor(entry.resource as Hypervisor, entry.source) : this.forget(key, previous);
+    if (id.kind === 'VirtualNetwork') {
+      if (entry) return this.reconcileNetwork(key, entry.resource as VirtualNetwork, entry.source, previous);
+      return previous?.lastApplied?.kind === 'VirtualNetwork' ? this.removeNetwork(key, previous) : {};
+    }
     if (id.kind !== 'VirtualMachine') {
       if (entry) await this.writeRecord(key, entry.resource, { ...(previous?.status ?? {}), observedGeneration: entry.resource.metadata.generation ?? 1 }, entry.source, undefined, entry.resource);
       else if (previous) await this.o.statuses.remove(key);
@@ -110,6 +115,69 @@ export class Reconciler {
     }
   }
 
+  private networkFor(net: VirtualNetwork, b: VirtualNetwork['spec']['hypervisors'][number], key: string): DesiredNetwork {
+    return {
+      key, owner: { kind: 'VirtualNetwork', name: net.metadata.name }, name: net.metadata.name, vlanId: net.spec.vlanId,
+      ...(net.spec.mtu ? { mtu: net.spec.mtu } : {}), ...(b.bridge ? { bridge: b.bridge } : {}), ...(b.sdn ? { sdn: b.sdn } : {}),
+      ...(b.datacenter ? { datacenter: b.datacenter } : {}), ...(b.clusters ? { clusters: b.clusters } : {}), ...(b.nodes ? { nodes: b.nodes } : {}),
+    };
+  }
+
+  /** A VLAN on every hypervisor the VirtualNetwork lists; status says per hypervisor what is missing. */
+  private async reconcileNetwork(key: string, net: VirtualNetwork, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
+    const gen = net.metadata.generation ?? 1;
+    const results: ({ name: string } & NetworkState)[] = [];
+    for (const b of net.spec.hypervisors) {
+      try {
+        const conn = await this.connect(b.hypervisor);
+        if (!conn.client.ensureNetwork) results.push({ name: b.hypervisor, present: false, providerIDs: [], message: `the ${conn.hypervisor.spec.type} provider does not manage VLAN networks yet` });
+        else if (this.o.dryRun) results.push({ name: b.hypervisor, present: false, providerIDs: [], message: 'not checked (plan)' });
+        else results.push({ name: b.hypervisor, ...(await conn.client.ensureNetwork(this.networkFor(net, b, key))) });
+      } catch (e) {
+        results.push({ name: b.hypervisor, present: false, providerIDs: [], message: safeError(e).message });
+      }
+    }
+    const missing = results.filter((r) => !r.present);
+    const now = iso(this.o.now());
+    const prev = previous?.status as VirtualNetwork['status'] | undefined;
+    const status: NonNullable<VirtualNetwork['status']> = {
+      hypervisors: results.map((r) => ({ name: r.name, present: r.present, providerIDs: r.providerIDs, ...(r.message ? { message: r.message } : {}) })),
+      conditions: setCondition(prev?.conditions, missing.length === 0
+        ? { type: 'Ready', status: 'True', reason: 'Present', message: `VLAN ${net.spec.vlanId} present on ${results.map((r) => r.name).join(', ')}` }
+        : { type: 'Ready', status: 'False', reason: 'Missing', message: missing.map((r) => `${r.name}: ${r.message ?? 'missing'}`).join('; ') }, gen, now),
+      observedGeneration: gen,
+    };
+    if (!this.o.dryRun) await this.writeRecord(key, net, status, source, undefined, net);
+    this.emit({ type: 'status', key, ready: missing.length === 0 ? 'True' : 'False', message: status.conditions?.[0]?.message ?? '' });
+    return { ready: missing.length === 0, requeueAfter: missing.length === 0 ? 60_000 : 10_000 };
+  }
+
+  private async removeNetwork(key: string, previous: StatusRecord): Promise<ReconcileResult> {
+    const net = previous.lastApplied as VirtualNetwork;
+    if (this.o.dryRun) return {};
+    if ((net.spec.deletionPolicy ?? 'Delete') === 'Delete') {
+      for (const b of net.spec.hypervisors) {
+        if (!this.o.store.hypervisor(b.hypervisor)) continue;
+        const conn = await this.connect(b.hypervisor);
+        await conn.client.deleteNetwork?.(this.networkFor(net, b, key));
+      }
+    }
+    await this.o.statuses.remove(key);
+    return { ready: true };
+  }
+
+  /** A VM whose VirtualNetworks are not Ready waits, with their reason: it never half-creates. */
+  private async networksNotReady(vm: VirtualMachine): Promise<string | undefined> {
+    const names = [...new Set((vm.spec.networks ?? []).map((n) => n.network).filter((n): n is string => !!n && this.o.store.networks().has(n)))];
+    const waiting: string[] = [];
+    for (const n of names) {
+      const st = (await this.o.statuses.read(`VirtualNetwork/${n}`))?.status as VirtualNetwork['status'] | undefined;
+      const ready = st?.conditions?.find((c) => c.type === 'Ready');
+      if (ready?.status !== 'True') waiting.push(`VirtualNetwork ${n} is not Ready${ready?.message ? ` (${ready.message})` : ''}`);
+    }
+    return waiting.length ? waiting.join('; ') : undefined;
+  }
+
   private desiredOf(vm: VirtualMachine): DesiredVM {
     const hv = this.o.store.hypervisor(vm.spec.hypervisor);
     if (!hv) throw new TerminalError(`Hypervisor ${vm.spec.hypervisor} is not defined`);
@@ -141,6 +209,14 @@ export class Reconciler {
     }
     const first = plan({ desired, observation: obs, capabilities: conn.client.capabilities });
     for (const r of first.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
+    const waitingFor = this.o.dryRun ? undefined : await this.networksNotReady(vm);
+    if (waitingFor && first.steps.some((s) => s.action.type === 'create' || s.action.type === 'attachNic' || s.action.type === 'updateNic')) {
+      const observed = findObserved(obs, desired.owner, desired.name).mine;
+      const status = nextStatus({ desired, plan: first, now: iso(this.o.now()), waitingFor, ...(prevStatus ? { previous: prevStatus } : {}), ...(observed ? { observed } : {}) });
+      await this.writeRecord(key, vm, status, source, undefined, previous?.lastApplied);
+      this.emit({ type: 'status', key, ...(status.phase ? { phase: status.phase } : {}), ready: 'False', message: waitingFor });
+      return { plan: { ...first, steps: [], waiting: waitingFor }, ready: false, requeueAfter: 5000 };
+    }
     if (this.o.dryRun || first.steps.length === 0) {
       const status = await writeStatus(first, obs);
       const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';

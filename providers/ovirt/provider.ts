@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredNic, DesiredVM, Observation } from '../../controller/core/model.ts';
-import { formatOwner, parseOwner, sameOwner, type ActionContext, type ProviderClient } from '../provider.ts';
+import { formatOwner, parseOwner, sameOwner, type ActionContext, type DesiredNetwork, type NetworkState, type ProviderClient } from '../provider.ts';
 import { arr, bool, num, obj, type Json, type OvirtClient } from './client.ts';
 import { createBody, toObservedNode, toObservedVM, TO_IFACE } from './mapping.ts';
 
@@ -49,6 +49,38 @@ export class OvirtProvider implements ProviderClient {
 
   async close(): Promise<void> {
     await this.api.close();
+  }
+
+  /** A logical network with the VLAN in the data center, attached to the clusters that need it, with its vNIC profile. */
+  async ensureNetwork(n: DesiredNetwork): Promise<NetworkState> {
+    const dcName = n.datacenter ?? this.o.defaults?.datacenter ?? 'Default';
+    const dcs = arr((await this.api.get('/datacenters')).data_center);
+    const dc = dcs.find((d) => d.name === dcName);
+    if (!dc) return { present: false, providerIDs: [], message: `data center ${dcName} does not exist on this engine` };
+    let net = arr((await this.api.get('/networks')).network).find((x) => x.name === n.name && String(obj(x.data_center).id) === String(dc.id));
+    if (net && num(obj(net.vlan).id) !== n.vlanId) return { present: false, providerIDs: [String(net.id)], message: `network ${n.name} exists with VLAN ${num(obj(net.vlan).id) || 'none'}, not ${n.vlanId}; virtkeeper does not change a network it did not create` };
+    if (!net) {
+      net = (await this.api.call<Json>('POST', '/networks', { body: { name: n.name, data_center: { id: dc.id }, vlan: { id: n.vlanId }, ...(n.mtu ? { mtu: n.mtu } : {}), description: formatOwner(n.owner), usages: { usage: ['vm'] } } })).data;
+    }
+    const clusters = arr((await this.api.get('/clusters')).cluster);
+    for (const want of n.clusters ?? [{ name: this.o.defaults?.cluster ?? 'Default' }]) {
+      const cl = clusters.find((c) => c.name === want.name);
+      if (!cl) return { present: false, providerIDs: [String(net.id)], message: `cluster ${want.name} does not exist on this engine` };
+      const attached = arr((await this.api.get(`/clusters/${String(cl.id)}/networks`)).network).some((x) => String(x.id) === String(net?.id));
+      if (!attached) await this.api.call('POST', `/clusters/${String(cl.id)}/networks`, { body: { id: net.id, required: want.required ?? false } });
+    }
+    this.slow = undefined; // the new vNIC profile must be seen by the next VM
+    return { present: true, providerIDs: [String(net.id)] };
+  }
+
+  async deleteNetwork(n: DesiredNetwork): Promise<void> {
+    const net = arr((await this.api.get('/networks')).network).find((x) => x.name === n.name);
+    if (!net || !sameOwner(parseOwner(String(net.description ?? '')), n.owner)) return;
+    const slow = await this.lookups(true);
+    const profiles = new Set([...slow.profiles.entries()].filter(([, p]) => p.network === n.name).map(([id]) => id));
+    const users = arr((await this.api.get('/vms', { follow: 'nics' })).vm).filter((v) => arr(obj(v.nics).nic).some((x) => profiles.has(String(obj(x.vnic_profile).id))));
+    if (users.length > 0) throw new RefusedError(`network ${n.name} is still used by ${users.map((v) => String(v.name)).join(', ')}; it stays until no VM uses it`);
+    await this.api.call('DELETE', `/networks/${String(net.id)}`);
   }
 
   private async lookups(force = false) {

@@ -51,6 +51,14 @@ export class ProxmoxProvider implements ProviderClient {
     await this.api.close();
   }
 
+  ensureNetwork(n: import('../provider.ts').DesiredNetwork) {
+    return ensureProxmoxNetwork(this.api, n);
+  }
+
+  deleteNetwork(n: import('../provider.ts').DesiredNetwork) {
+    return deleteProxmoxNetwork(this.api, n);
+  }
+
   // ---- observation -------------------------------------------------------------------
 
   async observe(options: ObserveOptions = {}): Promise<Observation> {
@@ -374,4 +382,57 @@ export class ProxmoxProvider implements ProviderClient {
       if (!(e instanceof VkError && /already exists/.test(e.message))) throw e;
     });
   }
+}
+
+type SdnZone = { zone: string; type: string; bridge?: string };
+type SdnVnet = { vnet: string; zone: string; tag?: number; alias?: string };
+
+/** VLANs on Proxmox: a VLAN-aware bridge on every listed node, or an SDN vnet with the tag in a VLAN zone. */
+export async function ensureProxmoxNetwork(api: ProxmoxClient, n: import('../provider.ts').DesiredNetwork): Promise<import('../provider.ts').NetworkState> {
+  if (n.sdn) {
+    const zones = await api.get<SdnZone[]>('/cluster/sdn/zones');
+    let changed = false;
+    if (!zones.some((z) => z.zone === n.sdn?.zone)) {
+      await api.post('/cluster/sdn/zones', { zone: n.sdn.zone, type: 'vlan', bridge: n.bridge ?? 'vmbr0' });
+      changed = true;
+    }
+    const vnets = await api.get<SdnVnet[]>('/cluster/sdn/vnets');
+    const have = vnets.find((v) => v.vnet === n.sdn?.vnet);
+    if (have && have.tag !== n.vlanId) return { present: false, providerIDs: [`sdn/${have.vnet}`], message: `SDN vnet ${have.vnet} exists with tag ${have.tag ?? 'none'}, not ${n.vlanId}; it is not changed by virtkeeper` };
+    if (!have) {
+      await api.post('/cluster/sdn/vnets', { vnet: n.sdn.vnet, zone: n.sdn.zone, tag: n.vlanId, alias: `virtkeeper ${n.key}`.slice(0, 64).replace(/[^\w .-]/g, '-') });
+      changed = true;
+    }
+    if (changed) await api.waitForTask(await api.put<string>('/cluster/sdn'));
+    return { present: true, providerIDs: [`sdn/${n.sdn.vnet}`] };
+  }
+  const bridge = (n.bridge ?? 'vmbr0').split('.')[0] ?? 'vmbr0';
+  const nodes = n.nodes ?? (await api.get<{ node: string }[]>('/nodes')).map((x) => x.node);
+  const lacking: string[] = [];
+  for (const node of nodes) {
+    const ifs = await api.get<{ iface: string; type: string; bridge_vlan_aware?: number }[]>(`/nodes/${node}/network`);
+    const br = ifs.find((i) => i.iface === bridge && i.type === 'bridge');
+    if (!br) lacking.push(`${node} (no bridge ${bridge})`);
+    else if (!br.bridge_vlan_aware) lacking.push(`${node} (bridge ${bridge} is not VLAN-aware)`);
+  }
+  return lacking.length === 0
+    ? { present: true, providerIDs: nodes.map((x) => `${x}/${bridge}`) }
+    : { present: false, providerIDs: [], message: `VLAN ${n.vlanId} needs a VLAN-aware ${bridge} on: ${lacking.join(', ')}` };
+}
+
+export async function deleteProxmoxNetwork(api: ProxmoxClient, n: import('../provider.ts').DesiredNetwork): Promise<void> {
+  if (!n.sdn) return; // a host bridge is never removed: virtkeeper only verified it
+  const vnets = await api.get<SdnVnet[]>('/cluster/sdn/vnets');
+  const have = vnets.find((v) => v.vnet === n.sdn?.vnet);
+  if (!have || !(have.alias ?? '').includes(`virtkeeper ${n.key}`.slice(0, 64).replace(/[^\w .-]/g, '-'))) return;
+  // Never remove a vnet a guest still uses.
+  const rows = (await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' })).filter((r) => r.template !== 1);
+  for (const r of rows) {
+    const cfg = await api.get<Record<string, string>>(`/nodes/${r.node}/qemu/${r.vmid}/config`);
+    if (Object.entries(cfg).some(([k, v]) => /^net\d+$/.test(k) && v.includes(`bridge=${have.vnet}`))) {
+      throw new RefusedError(`SDN vnet ${have.vnet} is still used by VM ${r.name ?? r.vmid}; it stays until no VM uses it`);
+    }
+  }
+  await api.delete(`/cluster/sdn/vnets/${have.vnet}`);
+  await api.waitForTask(await api.put<string>('/cluster/sdn'));
 }

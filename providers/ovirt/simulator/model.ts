@@ -9,7 +9,7 @@ export interface SimHost extends Named { cluster: string; memory: number; cores:
 export interface SimDisk extends Named { provisioned_size: number; actual_size: number; status: 'ok' | 'locked'; format: 'cow' | 'raw'; storage_domain: string; sparse: boolean }
 export interface SimAttachment { id: string; disk: string; interface: string; bootable: boolean; active: boolean }
 export interface SimNic { id: string; name: string; interface: string; mac: string; vnic_profile?: string; plugged: boolean; linked: boolean }
-export interface SimNetwork extends Named { data_center: string; vlan?: number; mtu: number; clusters: { id: string; required: boolean }[] }
+export interface SimNetwork extends Named { data_center: string; vlan?: number; mtu: number; description?: string; clusters: { id: string; required: boolean }[] }
 export interface SimTemplate extends Named { cluster: string; memory: number; sockets: number; cores: number; status: 'ok' | 'locked'; disks: { alias: string; size: number; interface: string }[] }
 
 export interface VmConfig {

@@ -233,7 +233,7 @@ export class OvirtSimulator {
           if (!body.name || !dc) throw badRequest('[Network [name, dataCenter.id|name] required for add]');
           if (s.networks.some((n) => n.name === body.name && n.data_center === dc.id)) throw new Fault(409, 'Operation Failed', '[Cannot add Network. The network name is already in use.]');
           const vlan = num(obj(body.vlan).id);
-          const net = { id: id(), name: String(body.name), data_center: dc.id, mtu: num(body.mtu) ?? 1500, clusters: [], ...(vlan ? { vlan } : {}) };
+          const net = { id: id(), name: String(body.name), data_center: dc.id, mtu: num(body.mtu) ?? 1500, clusters: [], ...(vlan ? { vlan } : {}), ...(body.description ? { description: String(body.description) } : {}) };
           s.networks.push(net);
           s.vnicprofiles.push({ id: id(), name: net.name, network: net.id });
           return [201, 'network', networkView(net)];

@@ -66,7 +66,7 @@ export function templateView(t: EngineState['templates'][number]) {
 }
 
 export function networkView(n: EngineState['networks'][number]) {
-  return { id: n.id, href: `${API}/networks/${n.id}`, name: n.name, mtu: n.mtu, data_center: link('datacenters', n.data_center), ...(n.vlan ? { vlan: { id: n.vlan } } : {}), usages: { usage: ['vm'] } };
+  return { id: n.id, href: `${API}/networks/${n.id}`, name: n.name, mtu: n.mtu, ...(n.description ? { description: n.description } : {}), data_center: link('datacenters', n.data_center), ...(n.vlan ? { vlan: { id: n.vlan } } : {}), usages: { usage: ['vm'] } };
 }
 
 export { link };

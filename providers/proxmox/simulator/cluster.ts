@@ -142,7 +142,7 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks): Route[] {
       handler: ({ params }) => {
         if (!s().sdn.zones.some((z) => z.zone === params.zone)) throw paramError({ zone: `zone '${params.zone}' does not exist` });
         if (s().sdn.vnets.some((v) => v.vnet === params.vnet)) throw new PveError(500, `sdn vnet object ID '${params.vnet}' already defined`);
-        s().sdn.vnets.push({ vnet: params.vnet ?? '', zone: params.zone ?? '', ...(params.tag ? { tag: Number(params.tag) } : {}) });
+        s().sdn.vnets.push({ vnet: params.vnet ?? '', zone: params.zone ?? '', ...(params.tag ? { tag: Number(params.tag) } : {}), ...(params.alias ? { alias: params.alias } : {}) });
         s().sdn.pending = true;
         return null;
       },

@@ -43,7 +43,7 @@ export interface SimState {
   vms: SimVM[];
   pools: { poolid: string; comment?: string; members: number[] }[];
   acl: { path: string; users: string; roles: string }[];
-  sdn: { zones: { zone: string; type: string; bridge?: string }[]; vnets: { vnet: string; zone: string; tag?: number }[]; pending: boolean };
+  sdn: { zones: { zone: string; type: string; bridge?: string }[]; vnets: { vnet: string; zone: string; tag?: number; alias?: string }[]; pending: boolean };
   agentExec: { pid: number; vmid: number; out: string; err: string; exitcode: number; doneAt: number }[];
   nextPid: number;
 }
