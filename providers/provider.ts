@@ -82,8 +82,20 @@ export interface NetworkState {
   message?: string;
 }
 
+/** What a template offers, as far as the hypervisor tells (undefined: it cannot tell). */
+export interface TemplateFacts {
+  found: boolean;
+  providerID?: string;
+  node?: string;
+  guestAgent?: boolean;
+  cloudInit?: boolean;
+  diskBytes?: number;
+}
+
 export interface ProviderClient {
   readonly capabilities: Capabilities;
+  /** Looks a template up by name and reports what it offers; never changes it. */
+  inspectTemplate?(name: string): Promise<TemplateFacts>;
   /** Makes the VLAN available (verifies what must pre-exist, creates what it may); idempotent. */
   ensureNetwork?(n: DesiredNetwork): Promise<NetworkState>;
   /** Removes a network this controller created (by its marker); never one it did not, or one still in use. */

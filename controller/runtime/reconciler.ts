@@ -2,7 +2,9 @@
 // observe again → write status. Level-based: it never trusts the event that woke it.
 import type { Logger } from 'pino';
 import { describeId, parseKey } from '../api/keys.ts';
-import type { AnyResource, Hypervisor, VirtualMachine, VirtualMachineStatus, VirtualNetwork } from '../api/types.ts';
+import type { AnyResource, Hypervisor, VirtualMachine, VirtualMachineStatus, VirtualNetwork, VMTemplate } from '../api/types.ts';
+import { parseQuantity, formatBytes } from '../api/quantity.ts';
+import { templateName } from '../core/desired.ts';
 import type { DesiredNetwork, NetworkState } from '../../providers/provider.ts';
 import type { PlannedStep, Target } from '../core/actions.ts';
 import { normaliseVM } from '../core/desired.ts';
@@ -58,6 +60,11 @@ export class Reconciler {
       return {};
     }
     if (id.kind === 'Hypervisor') return entry ? this.reconcileHypervisor(entry.resource as Hypervisor, entry.source) : this.forget(key, previous);
+    if (id.kind === 'VMTemplate') {
+      if (entry) return this.reconcileTemplate(key, entry.resource as VMTemplate, entry.source, previous);
+      if (previous) await this.o.statuses.remove(key); // an adopted template is never deleted
+      return {};
+    }
     if (id.kind === 'VirtualNetwork') {
       if (entry) return this.reconcileNetwork(key, entry.resource as VirtualNetwork, entry.source, previous);
       return previous?.lastApplied?.kind === 'VirtualNetwork' ? this.removeNetwork(key, previous) : {};
@@ -166,14 +173,65 @@ export class Reconciler {
     return { ready: true };
   }
 
-  /** A VM whose VirtualNetworks are not Ready waits, with their reason: it never half-creates. */
-  private async networksNotReady(vm: VirtualMachine): Promise<string | undefined> {
+  /** Adopts an existing template and validates it: one condition per requirement, and Ready. */
+  private async reconcileTemplate(key: string, t: VMTemplate, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
+    const gen = t.metadata.generation ?? 1;
+    const now = iso(this.o.now());
+    const prev = previous?.status as VMTemplate['status'] | undefined;
+    let conditions = prev?.conditions;
+    const set = (type: string, ok: boolean | undefined, reason: string, message: string) => {
+      conditions = setCondition(conditions, { type, status: ok === undefined ? 'Unknown' : ok ? 'True' : 'False', reason, message }, gen, now);
+    };
+    const name = templateName(t);
+    let facts: import('../../providers/provider.ts').TemplateFacts = { found: false };
+    let problem: string | undefined;
+    if (!t.spec.source.existing) problem = 'only source.existing is supported yet (fromVirtualMachine and image are not)';
+    else {
+      try {
+        const conn = await this.connect(t.spec.hypervisor);
+        if (!conn.client.inspectTemplate) problem = `the ${conn.hypervisor.spec.type} provider cannot inspect templates yet`;
+        else facts = await conn.client.inspectTemplate(name);
+      } catch (e) {
+        problem = safeError(e).message;
+      }
+    }
+    const req = t.spec.require ?? {};
+    const failed: string[] = [];
+    if (req.guestAgent) {
+      set('GuestAgent', facts.guestAgent, facts.guestAgent ? 'Enabled' : facts.guestAgent === false ? 'Disabled' : 'Unknown', facts.guestAgent === false ? `template ${name} does not enable the QEMU guest agent` : '');
+      if (facts.guestAgent === false) failed.push('guest agent disabled');
+    }
+    if (req.cloudInit) {
+      set('CloudInit', facts.cloudInit, facts.cloudInit ? 'DrivePresent' : facts.cloudInit === false ? 'NoDrive' : 'Unknown', facts.cloudInit === false ? `template ${name} has no cloud-init drive` : '');
+      if (facts.cloudInit === false) failed.push('no cloud-init drive');
+    }
+    if (req.minDisk) {
+      const min = parseQuantity(req.minDisk);
+      const ok = facts.diskBytes === undefined ? undefined : facts.diskBytes >= min;
+      set('MinDisk', ok, ok ? 'LargeEnough' : ok === false ? 'TooSmall' : 'Unknown', ok === false ? `disk is ${formatBytes(facts.diskBytes ?? 0)}, less than ${req.minDisk}` : '');
+      if (ok === false) failed.push(`disk smaller than ${req.minDisk}`);
+    }
+    const ready = !problem && facts.found && failed.length === 0;
+    set('Ready', ready, ready ? 'Valid' : problem ? 'Unsupported' : !facts.found ? 'NotFound' : 'RequirementsNotMet', ready ? `template ${name} is fit for cloning` : problem ?? (!facts.found ? `template ${name} does not exist on ${t.spec.hypervisor}` : `template ${name}: ${failed.join(', ')}`));
+    const status: NonNullable<VMTemplate['status']> = { conditions, observedGeneration: gen, ...(facts.providerID ? { providerID: facts.providerID } : {}), ...(facts.node ? { availability: [{ node: facts.node }] } : {}) };
+    if (!this.o.dryRun) await this.writeRecord(key, t, status, source, undefined, t);
+    this.emit({ type: 'status', key, ready: ready ? 'True' : 'False', message: conditions?.find((c) => c.type === 'Ready')?.message ?? '' });
+    return { ready, requeueAfter: ready ? 300_000 : 30_000 };
+  }
+
+  /** A VM whose VirtualNetworks or VMTemplate are not Ready waits, with their reason: it never half-creates. */
+  private async dependenciesNotReady(vm: VirtualMachine): Promise<string | undefined> {
     const names = [...new Set((vm.spec.networks ?? []).map((n) => n.network).filter((n): n is string => !!n && this.o.store.networks().has(n)))];
     const waiting: string[] = [];
     for (const n of names) {
       const st = (await this.o.statuses.read(`VirtualNetwork/${n}`))?.status as VirtualNetwork['status'] | undefined;
       const ready = st?.conditions?.find((c) => c.type === 'Ready');
       if (ready?.status !== 'True') waiting.push(`VirtualNetwork ${n} is not Ready${ready?.message ? ` (${ready.message})` : ''}`);
+    }
+    if (vm.spec.template && this.o.store.templates().has(vm.spec.template)) {
+      const st = (await this.o.statuses.read(`VMTemplate/${vm.spec.template}`))?.status as VMTemplate['status'] | undefined;
+      const ready = st?.conditions?.find((c) => c.type === 'Ready');
+      if (ready?.status !== 'True') waiting.push(`VMTemplate ${vm.spec.template} is not Ready${ready?.message ? ` (${ready.message})` : ''}`);
     }
     return waiting.length ? waiting.join('; ') : undefined;
   }
@@ -209,8 +267,9 @@ export class Reconciler {
     }
     const first = plan({ desired, observation: obs, capabilities: conn.client.capabilities });
     for (const r of first.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
-    const waitingFor = this.o.dryRun ? undefined : await this.networksNotReady(vm);
+    const waitingFor = this.o.dryRun ? undefined : await this.dependenciesNotReady(vm);
     if (waitingFor && first.steps.some((s) => s.action.type === 'create' || s.action.type === 'attachNic' || s.action.type === 'updateNic')) {
+      // Networks and templates first: never a half-made VM.
       const observed = findObserved(obs, desired.owner, desired.name).mine;
       const status = nextStatus({ desired, plan: first, now: iso(this.o.now()), waitingFor, ...(prevStatus ? { previous: prevStatus } : {}), ...(observed ? { observed } : {}) });
       await this.writeRecord(key, vm, status, source, undefined, previous?.lastApplied);

@@ -51,6 +51,13 @@ export class OvirtProvider implements ProviderClient {
     await this.api.close();
   }
 
+  async inspectTemplate(name: string): Promise<import('../provider.ts').TemplateFacts> {
+    const t = arr((await this.api.get('/templates', { search: `name=${name}` })).template).find((x) => x.name === name);
+    if (!t) return { found: false };
+    // The engine does not say whether the image has an agent or cloud-init: those stay unknown.
+    return { found: String(t.status) !== 'illegal', providerID: String(t.id) };
+  }
+
   /** A logical network with the VLAN in the data center, attached to the clusters that need it, with its vNIC profile. */
   async ensureNetwork(n: DesiredNetwork): Promise<NetworkState> {
     const dcName = n.datacenter ?? this.o.defaults?.datacenter ?? 'Default';

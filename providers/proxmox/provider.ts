@@ -51,6 +51,20 @@ export class ProxmoxProvider implements ProviderClient {
     await this.api.close();
   }
 
+  async inspectTemplate(name: string): Promise<import('../provider.ts').TemplateFacts> {
+    const rows = await this.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
+    const row = rows.find((r) => r.template === 1 && (r.name === name || String(r.vmid) === name));
+    if (!row) return { found: false };
+    const { config } = configFromPending(await this.api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`));
+    const disks = dataDisks(config);
+    return {
+      found: true, providerID: row.id, node: row.node,
+      guestAgent: /^(1|enabled=1)/.test(config.agent ?? '0'),
+      cloudInit: Object.entries(config).some(([k, v]) => /^(ide|scsi|sata)\d+$/.test(k) && v.includes('cloudinit')),
+      ...(disks[0] ? { diskBytes: disks[0].sizeBytes } : {}),
+    };
+  }
+
   ensureNetwork(n: import('../provider.ts').DesiredNetwork) {
     return ensureProxmoxNetwork(this.api, n);
   }
