@@ -2,7 +2,8 @@
 // observe again → write status. Level-based: it never trusts the event that woke it.
 import type { Logger } from 'pino';
 import { describeId, parseKey } from '../api/keys.ts';
-import type { AnyResource, Hypervisor, VirtualMachine, VirtualMachineStatus, VirtualNetwork, VMTemplate } from '../api/types.ts';
+import type { AnyResource, Hypervisor, VirtualMachine, VirtualMachineSet, VirtualMachineStatus, VirtualNetwork, VMTemplate } from '../api/types.ts';
+import { expandSet } from '../core/vmset.ts';
 import { parseQuantity, formatBytes } from '../api/quantity.ts';
 import { templateName } from '../core/desired.ts';
 import type { DesiredNetwork, NetworkState } from '../../providers/provider.ts';
@@ -65,6 +66,7 @@ export class Reconciler {
       if (previous) await this.o.statuses.remove(key); // an adopted template is never deleted
       return {};
     }
+    if (id.kind === 'VirtualMachineSet' && entry) return this.reconcileSet(key, entry.resource as VirtualMachineSet, entry.source);
     if (id.kind === 'VirtualNetwork') {
       if (entry) return this.reconcileNetwork(key, entry.resource as VirtualNetwork, entry.source, previous);
       return previous?.lastApplied?.kind === 'VirtualNetwork' ? this.removeNetwork(key, previous) : {};
@@ -171,6 +173,27 @@ export class Reconciler {
     }
     await this.o.statuses.remove(key);
     return { ready: true };
+  }
+
+  /** A set's status: desired and ready counts, and each member's phase (members reconcile as VMs). */
+  private async reconcileSet(key: string, set: VirtualMachineSet, source: StatusRecord['source']): Promise<ReconcileResult> {
+    const gen = set.metadata.generation ?? 1;
+    const members = await Promise.all(expandSet(set).map(async (m) => {
+      const st = (await this.o.statuses.read(`VirtualMachine/${m.metadata.namespace ?? 'default'}/${m.metadata.name}`))?.status as VirtualMachineStatus | undefined;
+      const ready = st?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+      return { name: m.metadata.name, ...(st?.phase ? { phase: st.phase } : {}), ...(m.user ? { user: m.user } : {}), ready };
+    }));
+    const readyCount = members.filter((m) => m.ready).length;
+    const prev = (await this.o.statuses.read(key))?.status as VirtualMachineSet['status'] | undefined;
+    const status: NonNullable<VirtualMachineSet['status']> = {
+      desired: members.length, ready: readyCount, observedGeneration: gen,
+      members: members.map(({ ready: _r, ...m }) => m),
+      conditions: setCondition(prev?.conditions, readyCount === members.length
+        ? { type: 'Ready', status: 'True', reason: 'AllReady', message: `${readyCount}/${members.length} ready` }
+        : { type: 'Ready', status: 'False', reason: 'MembersNotReady', message: `${readyCount}/${members.length} ready` }, gen, iso(this.o.now())),
+    };
+    if (!this.o.dryRun) await this.writeRecord(key, set, status, source, undefined, set);
+    return { ready: readyCount === members.length, requeueAfter: 10_000 };
   }
 
   /** Adopts an existing template and validates it: one condition per requirement, and Ready. */

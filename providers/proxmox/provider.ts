@@ -337,7 +337,7 @@ export class ProxmoxProvider implements ProviderClient {
       if (vm.template && !template) throw new ProviderNotFoundError(`template ${vm.template} does not exist`);
       const target = node ?? this.o.defaults?.node ?? template?.node ?? rows[0]?.node ?? 'pve1';
       const pool = vm.pool ?? this.o.defaults?.pool;
-      if (pool) await this.ensurePool(pool);
+      if (pool) await this.ensurePool(pool, vm.metadata.owner);
       if (template) {
         // A linked clone on local storage stays on the template's node, as Proxmox requires.
         const onNode = vm.clone === 'linked' ? template.node : target;
@@ -389,12 +389,18 @@ export class ProxmoxProvider implements ProviderClient {
     ctx.onProgress?.({ percent: 100, message: `VM ${vm.name} is ${existing.row.id}` });
   }
 
-  private async ensurePool(pool: string): Promise<void> {
+  /** The pool a stand's VMs go to, and (for a Proxmox user such as alice@pve) that user's access to it. */
+  private async ensurePool(pool: string, user?: string): Promise<void> {
     const pools = await this.api.get<{ poolid: string }[]>('/pools');
-    if (pools.some((p) => p.poolid === pool)) return;
-    await this.api.post('/pools', { poolid: pool, comment: 'created by virtkeeper' }).catch((e: unknown) => {
-      if (!(e instanceof VkError && /already exists/.test(e.message))) throw e;
-    });
+    if (!pools.some((p) => p.poolid === pool)) {
+      await this.api.post('/pools', { poolid: pool, comment: 'created by virtkeeper' }).catch((e: unknown) => {
+        if (!(e instanceof VkError && /already exists/.test(e.message))) throw e;
+      });
+    }
+    if (!user || !/^[^@\s]+@[^@\s]+$/.test(user)) return;
+    const acl = await this.api.get<{ path: string; ugid: string; roleid: string }[]>('/access/acl');
+    if (acl.some((a) => a.path === `/pool/${pool}` && a.ugid === user)) return;
+    await this.api.put('/access/acl', { path: `/pool/${pool}`, users: user, roles: 'PVEVMUser' });
   }
 }
 
