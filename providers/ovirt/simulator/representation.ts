@@ -15,8 +15,14 @@ export function toJson(value: unknown, key = ''): unknown {
   return value;
 }
 
-function attrs(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(attrs);
+/** XML dates are xsd:dateTime, as engines send them (`2026-11-24T01:08:33.316+00:00`). */
+function xmlDate(ms: number): string {
+  return new Date(ms).toISOString().replace('Z', '+00:00');
+}
+
+function attrs(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => attrs(v, key));
+  if (typeof value === 'number' && TIME.test(key) && key !== 'exp') return xmlDate(value);
   if (!value || typeof value !== 'object') return value === undefined ? undefined : String(value);
   const out: Tree = {};
   const v0 = value as Tree;
@@ -25,7 +31,7 @@ function attrs(value: unknown): unknown {
   for (const [k, v] of Object.entries(v0)) {
     if (k === 'href' || k === 'id' || k === 'rel') continue;
     if (v === undefined) continue;
-    out[k] = attrs(v);
+    out[k] = attrs(v, k);
   }
   return out;
 }

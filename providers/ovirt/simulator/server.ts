@@ -127,8 +127,9 @@ export class OvirtSimulator {
       if (url.pathname.startsWith('/_sim/')) return this.admin(req, res, url, text);
       if (url.pathname === '/ovirt-engine/sso/oauth/token') return this.sso(res, text);
       if (url.pathname === '/ovirt-engine/services/sso-logout') {
-        this.tokens.delete(url.searchParams.get('token') ?? '');
-        res.writeHead(200).end();
+        // The token comes in the query or the form body; the answer is JSON, as the SDKs check.
+        this.tokens.delete(url.searchParams.get('token') ?? new URLSearchParams(text).get('token') ?? '');
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         return;
       }
       const lat = (this.o.latencyMs ?? 0) + (this.o.jitterMs ? this.random() * this.o.jitterMs : 0);

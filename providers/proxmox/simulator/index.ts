@@ -8,6 +8,8 @@ export { ProxmoxSimulator } from './server.ts';
 
 export interface RunningProxmoxSimulator {
   url: string;
+  /** The server certificate (PEM) when started with `tls: true`. */
+  caBundle?: string;
   credentials: { username: string; password: string; tokenId: string; tokenSecret: string };
   sim: ProxmoxSimulator;
   stats(): Record<string, number>;
@@ -25,6 +27,7 @@ export async function startProxmoxSimulator(options: ProxmoxSimulatorOptions = {
   const token = sim.auth.tokens[0] ?? { tokenid: 'root@pam!virtkeeper', secret: '' };
   return {
     url,
+    ...(sim.certificate ? { caBundle: sim.certificate } : {}),
     credentials: { username: user.userid, password: user.password, tokenId: token.tokenid, tokenSecret: token.secret },
     sim,
     stats: () => sim.stats(),

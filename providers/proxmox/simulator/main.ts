@@ -9,7 +9,7 @@ import type { SimState } from './model.ts';
 
 const USAGE = `usage: virtkeeper sim proxmox [--port 8006] [--nodes 3] [--templates ubuntu-24.04,redos-8]
          [--latency MS] [--jitter MS] [--fault-500 SHARE] [--fault-lock SHARE] [--fault-drop SHARE]
-         [--task-ms MS] [--clone-ms MS] [--user root@pam --password PW] [--state FILE] [--write-hypervisor FILE]
+         [--task-ms MS] [--clone-ms MS] [--user root@pam --password PW] [--tls] [--state FILE] [--write-hypervisor FILE]
 
 Example:
   virtkeeper sim proxmox --nodes 3 --templates ubuntu-24.04,redos-8 --write-hypervisor hv.yaml
@@ -22,7 +22,7 @@ export async function main(argv: string[]): Promise<void> {
       port: { type: 'string' }, nodes: { type: 'string', default: '3' }, templates: { type: 'string', default: 'ubuntu-24.04,redos-8' },
       latency: { type: 'string' }, jitter: { type: 'string' }, 'fault-500': { type: 'string' }, 'fault-lock': { type: 'string' }, 'fault-drop': { type: 'string' },
       'task-ms': { type: 'string' }, 'clone-ms': { type: 'string' }, user: { type: 'string' }, password: { type: 'string' }, state: { type: 'string' },
-      'write-hypervisor': { type: 'string' }, name: { type: 'string', default: 'pve-sim' }, help: { type: 'boolean', short: 'h' },
+      'write-hypervisor': { type: 'string' }, name: { type: 'string', default: 'pve-sim' }, tls: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -39,6 +39,7 @@ export async function main(argv: string[]): Promise<void> {
     faults: { error500Share: num(v['fault-500']) ?? 0, lockTimeoutShare: num(v['fault-lock']) ?? 0, dropShare: num(v['fault-drop']) ?? 0 },
     taskDurations: { ...(v['task-ms'] ? { default: Number(v['task-ms']) } : {}), ...(v['clone-ms'] ? { qmclone: Number(v['clone-ms']) } : {}) },
     ...(v.user && v.password ? { username: v.user, password: v.password } : {}),
+    ...(v.tls ? { tls: true } : {}),
   });
   if (v.state) {
     try {
@@ -53,7 +54,7 @@ export async function main(argv: string[]): Promise<void> {
     await writeFile(cred, JSON.stringify({ username: sim.credentials.username, password: sim.credentials.password }), { mode: 0o600 });
     await writeFile(file, stringify({
       apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name: v.name },
-      spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { file: cred }, defaults: { node: 'pve1', storage: 'local-lvm', bridge: 'vmbr0' } },
+      spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { file: cred }, ...(sim.caBundle ? { tls: { caBundle: sim.caBundle } } : {}), defaults: { node: 'pve1', storage: 'local-lvm', bridge: 'vmbr0' } },
     }));
   }
   process.stdout.write(`${JSON.stringify({ url: sim.url, username: sim.credentials.username, password: sim.credentials.password, tokenId: sim.credentials.tokenId, tokenSecret: sim.credentials.tokenSecret })}\n`);

@@ -1,6 +1,11 @@
 // The simulator's HTTP server: auth, the /api2/json envelope, parameter checks, latency,
 // faults and request counters, plus /_sim admin endpoints (stats, faults, state dump/load).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Auth } from './auth.ts';
 import { clusterRoutes } from './cluster.ts';
@@ -32,6 +37,19 @@ export interface ProxmoxSimulatorOptions {
   username?: string;
   password?: string;
   ticketLifetimeMs?: number;
+  /** Serve HTTPS with a self-signed certificate for 127.0.0.1 (as pveproxy does on 8006). */
+  tls?: boolean;
+}
+
+/** A throwaway self-signed certificate for 127.0.0.1/localhost, made with openssl. */
+export function selfSignedCertificate(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'vk-sim-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+    return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function rng(seed: number): () => number {
@@ -73,6 +91,8 @@ export class ProxmoxSimulator {
   private readonly random: () => number;
   private server: Server | undefined;
   private readonly o: ProxmoxSimulatorOptions;
+  /** The PEM certificate when serving HTTPS, for clients that verify. */
+  certificate: string | undefined;
 
   constructor(options: ProxmoxSimulatorOptions = {}) {
     this.o = options;
@@ -87,10 +107,15 @@ export class ProxmoxSimulator {
   }
 
   async listen(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    if (this.o.tls) {
+      const { key, cert } = selfSignedCertificate();
+      this.certificate = cert;
+      this.server = createHttpsServer({ key, cert }, handler);
+    } else this.server = createServer(handler);
     this.server.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve) => this.server?.listen(this.o.port ?? 0, '127.0.0.1', () => resolve()));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `${this.o.tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async close(): Promise<void> {
