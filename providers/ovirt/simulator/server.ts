@@ -1,6 +1,7 @@
 // The oVirt engine simulator's HTTP surface under /ovirt-engine/api: SSO, Bearer and Basic
 // auth, JSON and XML, search with wildcards/sortby/page/max, follow, the collections, VM
 // writes and actions, faults, latency, request counters and /_sim admin endpoints.
+import { RequestCounter, seededRandom } from '../../simulator-kit.ts';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,16 +35,6 @@ export interface OvirtSimulatorOptions {
   diskResizeMs?: number;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `name=web* and status=up` → predicate over a VM-like object. */
 export function searchPredicate(search: string | null): (o: { name: string; status?: string }) => boolean {
@@ -63,7 +54,7 @@ export class OvirtSimulator {
   readonly password: string;
   faults: OvirtFaults;
   private readonly tokens = new Map<string, number>();
-  private readonly counters = new Map<string, number>();
+  private readonly counters = new RequestCounter();
   private readonly random: () => number;
   private server: Server | undefined;
   private readonly o: OvirtSimulatorOptions;
@@ -76,7 +67,7 @@ export class OvirtSimulator {
     this.username = options.username ?? 'admin@internal';
     this.password = options.password ?? randomBytes(9).toString('base64url');
     this.faults = options.faults ?? {};
-    this.random = rng(options.seed ?? 7);
+    this.random = seededRandom(options.seed ?? 7);
   }
 
   async listen(): Promise<string> {
@@ -94,18 +85,19 @@ export class OvirtSimulator {
   }
 
   stats(): Record<string, number> {
-    return Object.fromEntries([...this.counters.entries()].sort());
+    return this.counters.stats();
   }
+
   resetStats(): void {
-    this.counters.clear();
+    this.counters.reset();
   }
   /** Expires every token now (tests of re-login). */
   expireTokens(): void {
     for (const k of this.tokens.keys()) this.tokens.set(k, 0);
   }
 
-  private count(k: string): void {
-    this.counters.set(k, (this.counters.get(k) ?? 0) + 1);
+  private count(key: string): void {
+    this.counters.count(key);
   }
 
   private send(req: IncomingMessage, res: ServerResponse, status: number, root: string, value: unknown): void {

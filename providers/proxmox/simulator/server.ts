@@ -1,5 +1,6 @@
 // The simulator's HTTP server: auth, the /api2/json envelope, parameter checks, latency,
 // faults and request counters, plus /_sim admin endpoints (stats, faults, state dump/load).
+import { RequestCounter, seededRandom } from '../../simulator-kit.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -52,16 +53,6 @@ export function selfSignedCertificate(): { key: string; cert: string } {
   }
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function body(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -87,7 +78,7 @@ export class ProxmoxSimulator {
   readonly tasks: Tasks;
   faults: Faults;
   private readonly routes: { route: Route; re: RegExp; keys: string[] }[];
-  private readonly counters = new Map<string, number>();
+  private readonly counters = new RequestCounter();
   private readonly random: () => number;
   private server: Server | undefined;
   private readonly o: ProxmoxSimulatorOptions;
@@ -100,7 +91,7 @@ export class ProxmoxSimulator {
     this.auth = new Auth({ ...(options.username && options.password ? { users: [{ userid: options.username, password: options.password }] } : {}), ...(options.ticketLifetimeMs ? { ticketLifetimeMs: options.ticketLifetimeMs } : {}) });
     this.tasks = new Tasks(() => this.state);
     this.faults = options.faults ?? {};
-    this.random = rng(options.seed ?? 42);
+    this.random = seededRandom(options.seed ?? 42);
     const durations = { default: 100, qmclone: 400, qmcreate: 300, qmstart: 200, qmstop: 100, qmshutdown: 200, qmreboot: 200, qmigrate: 500, qmdestroy: 100, qmconfig: 50, resize: 100, ...options.taskDurations };
     const all = [...clusterRoutes(() => this.state, this.tasks), ...qemuRoutes({ state: () => this.state, tasks: this.tasks, durations, agentDelayMs: options.agentDelayMs ?? 500 })];
     this.routes = all.map((route) => ({ route, ...compile(route) }));
@@ -125,15 +116,15 @@ export class ProxmoxSimulator {
   }
 
   stats(): Record<string, number> {
-    return Object.fromEntries([...this.counters.entries()].sort());
+    return this.counters.stats();
   }
 
   resetStats(): void {
-    this.counters.clear();
+    this.counters.reset();
   }
 
   private count(key: string): void {
-    this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
+    this.counters.count(key);
   }
 
   private send(res: ServerResponse, status: number, reason: string, payload: unknown, headers: Record<string, string> = {}): void {
