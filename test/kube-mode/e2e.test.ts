@@ -120,6 +120,18 @@ spec:
     expect(events).toMatch(/CreateSucceeded/);
   });
 
+  it('picks up a rotated Secret without a restart', async () => {
+    // The engine's password changes, then the Secret: the controller must use the new one.
+    const user = sim.sim.auth.users[0];
+    if (user) user.password = 'rotated-Pa55word';
+    sim.sim.auth.revokeTickets(); // the controller's ticket is void: only the new password works now
+    const secret = await kubectl(['-n', 'virtkeeper-system', 'create', 'secret', 'generic', 'pve-credentials', `--from-literal=username=${sim.credentials.username}`, '--from-literal=password=rotated-Pa55word', '--dry-run=client', '-o', 'yaml']);
+    await kubectl(['apply', '-f', '-'], secret);
+    await kubectl(['apply', '-f', '-'], vm('after-rotation'));
+    await until('after-rotation Running with the new credentials', async () => /Running/.test(await kubectl(['get', 'vkvm', 'after-rotation', '--no-headers'])), 60_000);
+    expect(logs.join('')).not.toContain('rotated-Pa55word');
+  }, 90_000);
+
   it('killing the leader hands over: the other replica finishes the work, nothing twice', async () => {
     const holder = await until('a lease held by one of our replicas', async () => {
       const h = await kubectl(['-n', 'virtkeeper-system', 'get', 'lease', 'virtkeeper-controller', '-o', 'jsonpath={.spec.holderIdentity}']);

@@ -14,7 +14,7 @@ export interface SimToken {
 }
 
 export class Auth {
-  private readonly key = randomBytes(32);
+  private key = randomBytes(32);
   readonly users: SimUser[];
   readonly tokens: SimToken[];
   ticketLifetimeMs: number;
@@ -23,6 +23,11 @@ export class Auth {
     this.users = options.users ?? [{ userid: 'root@pam', password: randomBytes(9).toString('base64url') }];
     this.tokens = options.tokens ?? [{ tokenid: `${this.users[0]?.userid ?? 'root@pam'}!virtkeeper`, secret: randomUUID() }];
     this.ticketLifetimeMs = options.ticketLifetimeMs ?? 2 * 3600_000;
+  }
+
+  /** Invalidates every ticket issued so far (as a changed password or a restarted cluster would). */
+  revokeTickets(): void {
+    this.key = randomBytes(32);
   }
 
   private sign(text: string): string {
