@@ -82,6 +82,28 @@ export interface NetworkState {
   message?: string;
 }
 
+/** A disk with a life of its own (a VirtualDisk). */
+export interface DesiredStandaloneDisk {
+  key: string;
+  owner: OwnerRef;
+  /** Name on the hypervisor (volume or alias), derived from the resource. */
+  name: string;
+  sizeBytes: number;
+  storage?: string;
+  format?: 'raw' | 'qcow2';
+  interface: 'virtio' | 'virtio-scsi' | 'sata' | 'ide';
+  /** The hypervisor-side name of the VM it should be attached to, if any. */
+  attachTo?: string;
+}
+
+export interface DiskState {
+  providerID: string;
+  sizeBytes: number;
+  attachedTo?: string;
+  /** Why it is not as asked (a VM on another host, a VM not owned). */
+  message?: string;
+}
+
 /** What a template offers, as far as the hypervisor tells (undefined: it cannot tell). */
 export interface TemplateFacts {
   found: boolean;
@@ -94,6 +116,10 @@ export interface TemplateFacts {
 
 export interface ProviderClient {
   readonly capabilities: Capabilities;
+  /** Creates, grows, attaches and detaches a standalone disk until it matches; idempotent. */
+  ensureDisk?(d: DesiredStandaloneDisk, context?: ActionContext): Promise<DiskState>;
+  /** Detaches (from VMs it owns) and deletes a standalone disk it created. */
+  deleteDisk?(d: DesiredStandaloneDisk): Promise<void>;
   /** Looks a template up by name and reports what it offers; never changes it. */
   inspectTemplate?(name: string): Promise<TemplateFacts>;
   /** Makes the VLAN available (verifies what must pre-exist, creates what it may); idempotent. */

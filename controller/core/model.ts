@@ -85,6 +85,8 @@ export type PowerState = 'running' | 'stopped' | 'paused' | 'starting' | 'stoppi
 export interface ObservedDisk {
   /** Provider slot or alias (`scsi0`, `vda`, a disk alias). */
   name: string;
+  /** A disk with a life of its own (a VirtualDisk): the VM's own disk list leaves it alone. */
+  standalone?: boolean;
   sizeBytes: number;
   storage?: string;
   interface?: string;

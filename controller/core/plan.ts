@@ -131,7 +131,9 @@ function nicDiffers(want: DesiredNic, have: ObservedNic): boolean {
   return (want.network !== undefined && want.network !== have.network) || (want.vlan ?? undefined) !== (have.vlan ?? undefined) || (want.mac !== undefined && want.mac !== have.mac?.toLowerCase()) || (have.model !== undefined && want.model !== have.model);
 }
 
-function planExisting(d: DesiredVM, vm: ObservedVM, input: PlanInput): PlanResult {
+function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): PlanResult {
+  // Disks that are VirtualDisks of their own are theirs to manage, not this VM's.
+  const vm: ObservedVM = { ...observedVM, disks: observedVM.disks.filter((x) => !x.standalone) };
   const caps = input.capabilities;
   const steps: PlannedStep[] = [];
   const refusals: Refusal[] = [];

@@ -67,7 +67,7 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
   const problems = load.problems.map(formatProblem);
 
   // Removals: records of VMs no longer declared, unless their file could not be read.
-  const removed = records.filter((r) => (r.kind === 'VirtualMachine' || r.kind === 'VirtualNetwork') && r.lastApplied && !store.get(r.key) && !(r.source && store.broken.has(r.source.file))).map((r) => r.key);
+  const removed = records.filter((r) => (r.kind === 'VirtualMachine' || r.kind === 'VirtualNetwork' || r.kind === 'VirtualDisk') && r.lastApplied && !store.get(r.key) && !(r.source && store.broken.has(r.source.file))).map((r) => r.key);
   const managed = records.filter((r) => r.kind === 'VirtualMachine' && r.lastApplied).length;
   const guard = deletionGuard({ candidates: removed.filter((k) => k.startsWith('VirtualMachine/')), managed, maxShare: o.maxDeleteShare ?? 0.3 });
   const reconciler = new Reconciler({
@@ -93,9 +93,9 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
   const first = keys.filter((k) => parseKey(k).kind === 'Hypervisor');
   const rest = keys.filter((k) => parseKey(k).kind !== 'Hypervisor' && !removed.includes(k));
   await pool(first, o.concurrency ?? 16, runKey);
-  for (const kind of ['VirtualNetwork', 'VMTemplate', 'VirtualDisk', 'VirtualMachine', 'VirtualMachineSet']) await pool(rest.filter((k) => parseKey(k).kind === kind), o.concurrency ?? 16, runKey);
+  for (const kind of ['VirtualNetwork', 'VMTemplate', 'VirtualMachine', 'VirtualDisk', 'VirtualMachineSet']) await pool(rest.filter((k) => parseKey(k).kind === kind), o.concurrency ?? 16, runKey);
   const removals = [...removed].sort((a, b) => byDependency(b, a));
-  for (const kind of ['VirtualMachine', 'VirtualNetwork']) await pool(removals.filter((k) => parseKey(k).kind === kind), o.concurrency ?? 16, runKey);
+  for (const kind of ['VirtualDisk', 'VirtualMachine', 'VirtualNetwork']) await pool(removals.filter((k) => parseKey(k).kind === kind), o.concurrency ?? 16, runKey);
 
   let timedOut = false;
   if (o.wait && !o.dryRun) {

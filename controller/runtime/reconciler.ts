@@ -2,11 +2,11 @@
 // observe again → write status. Level-based: it never trusts the event that woke it.
 import type { Logger } from 'pino';
 import { describeId, parseKey } from '../api/keys.ts';
-import type { AnyResource, Hypervisor, VirtualMachine, VirtualMachineSet, VirtualMachineStatus, VirtualNetwork, VMTemplate } from '../api/types.ts';
+import type { AnyResource, Hypervisor, VirtualDisk, VirtualMachine, VirtualMachineSet, VirtualMachineStatus, VirtualNetwork, VMTemplate } from '../api/types.ts';
 import { expandSet } from '../core/vmset.ts';
 import { parseQuantity, formatBytes } from '../api/quantity.ts';
 import { templateName } from '../core/desired.ts';
-import type { DesiredNetwork, NetworkState } from '../../providers/provider.ts';
+import type { DesiredNetwork, DesiredStandaloneDisk, NetworkState } from '../../providers/provider.ts';
 import type { PlannedStep, Target } from '../core/actions.ts';
 import { normaliseVM } from '../core/desired.ts';
 import { isVkError, TerminalError, VkError } from '../core/errors.ts';
@@ -67,6 +67,10 @@ export class Reconciler {
       return {};
     }
     if (id.kind === 'VirtualMachineSet' && entry) return this.reconcileSet(key, entry.resource as VirtualMachineSet, entry.source);
+    if (id.kind === 'VirtualDisk') {
+      if (entry) return this.reconcileDisk(key, entry.resource as VirtualDisk, entry.source, previous);
+      return previous?.lastApplied?.kind === 'VirtualDisk' ? this.removeDisk(key, previous) : {};
+    }
     if (id.kind === 'VirtualNetwork') {
       if (entry) return this.reconcileNetwork(key, entry.resource as VirtualNetwork, entry.source, previous);
       return previous?.lastApplied?.kind === 'VirtualNetwork' ? this.removeNetwork(key, previous) : {};
@@ -170,6 +174,57 @@ export class Reconciler {
         const conn = await this.connect(b.hypervisor);
         await conn.client.deleteNetwork?.(this.networkFor(net, b, key));
       }
+    }
+    await this.o.statuses.remove(key);
+    return { ready: true };
+  }
+
+  private diskFor(key: string, disk: VirtualDisk): DesiredStandaloneDisk {
+    const ns = disk.metadata.namespace ?? 'default';
+    const vm = disk.spec.attachTo ? this.o.store.get(`VirtualMachine/${ns}/${disk.spec.attachTo.vm}`)?.resource as VirtualMachine | undefined : undefined;
+    return {
+      key, owner: { kind: 'VirtualDisk', namespace: ns, name: disk.metadata.name }, name: `vkdisk-${ns}-${disk.metadata.name}`,
+      sizeBytes: parseQuantity(disk.spec.size), interface: disk.spec.interface ?? 'virtio',
+      ...(disk.spec.storage ? { storage: disk.spec.storage } : {}), ...(disk.spec.format ? { format: disk.spec.format } : {}),
+      ...(disk.spec.attachTo ? { attachTo: vm?.spec.name ?? disk.spec.attachTo.vm } : {}),
+    };
+  }
+
+  /** A disk with its own life: made in its storage, grown, attached to and moved between VMs. */
+  private async reconcileDisk(key: string, disk: VirtualDisk, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
+    const gen = disk.metadata.generation ?? 1;
+    const prev = previous?.status as VirtualDisk['status'] | undefined;
+    const last = previous?.lastApplied as VirtualDisk | undefined;
+    if (last && parseQuantity(disk.spec.size) < parseQuantity(last.spec.size)) throw new TerminalError(`VirtualDisk ${disk.metadata.name}: cannot shrink from ${last.spec.size} to ${disk.spec.size}; disks only grow`);
+    if (this.o.dryRun) return {};
+    const conn = await this.connect(disk.spec.hypervisor);
+    let message: string | undefined;
+    let state: Awaited<ReturnType<NonNullable<typeof conn.client.ensureDisk>>> | undefined;
+    if (!conn.client.ensureDisk) message = `the ${conn.hypervisor.spec.type} provider does not manage standalone disks yet`;
+    else {
+      this.emit({ type: 'action', key, phase: 'start', action: 'ensureDisk', summary: `disk ${disk.metadata.name}${disk.spec.attachTo ? ` on ${disk.spec.attachTo.vm}` : ''}` });
+      state = await conn.client.ensureDisk(this.diskFor(key, disk));
+      message = state.message;
+      conn.observer.invalidate();
+      this.emit({ type: 'action', key, phase: 'done', action: 'ensureDisk', summary: `disk ${disk.metadata.name}` });
+    }
+    const ready = !message;
+    const status: NonNullable<VirtualDisk['status']> = {
+      phase: !ready ? 'Pending' : state?.attachedTo ? 'Attached' : 'Available', observedGeneration: gen,
+      ...(state?.providerID ? { providerID: state.providerID } : {}), ...(state?.attachedTo ? { attachedTo: state.attachedTo } : {}),
+      ...(state?.sizeBytes ? { actualSize: formatBytes(state.sizeBytes) } : {}),
+      conditions: setCondition(prev?.conditions, ready ? { type: 'Ready', status: 'True', reason: 'InPlace', message: `disk ${disk.metadata.name} is ${state?.attachedTo ? `attached to ${state.attachedTo}` : 'available'}` } : { type: 'Ready', status: 'False', reason: 'NotInPlace', message: message ?? '' }, gen, iso(this.o.now())),
+    };
+    await this.writeRecord(key, disk, status, source, undefined, disk);
+    return { ready, requeueAfter: ready ? 60_000 : 10_000 };
+  }
+
+  private async removeDisk(key: string, previous: StatusRecord): Promise<ReconcileResult> {
+    const disk = previous.lastApplied as VirtualDisk;
+    if (this.o.dryRun) return {};
+    if ((disk.spec.deletionPolicy ?? 'Delete') === 'Delete' && this.o.store.hypervisor(disk.spec.hypervisor)) {
+      const conn = await this.connect(disk.spec.hypervisor);
+      await conn.client.deleteDisk?.(this.diskFor(key, disk));
     }
     await this.o.statuses.remove(key);
     return { ready: true };

@@ -7,7 +7,7 @@ import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderNotFoundError, ProviderTransientError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import type { HypervisorSpec } from '../../controller/api/types.ts';
-import { sameOwner, type ActionContext, type ProviderClient } from '../provider.ts';
+import { sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ProviderClient } from '../provider.ts';
 import { buildSeedIso, seedFiles, wantsSeed } from './cloud-init.ts';
 import { BUS, deviceXml, diskXml, domainXml, nicXml, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, type ParsedDomain } from './domain-xml.ts';
 import { LibvirtConnection, type NodeInfo } from './rpc/connection.ts';
@@ -34,6 +34,8 @@ interface Cached {
 
 const uuidText = (b: Buffer) => b.toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
 const POWER: Record<number, PowerState> = { [DomainState.RUNNING]: 'running', [DomainState.BLOCKED]: 'running', [DomainState.PAUSED]: 'paused', [DomainState.SHUTDOWN]: 'stopping', [DomainState.SHUTOFF]: 'stopped', [DomainState.CRASHED]: 'stopped', [DomainState.PMSUSPENDED]: 'paused' };
+/** Volumes of VirtualDisks carry this prefix: the naming is their ownership marker. */
+export const STANDALONE = 'vkdisk-';
 const STATS = StatsTypes.STATE | StatsTypes.BALLOON | StatsTypes.VCPU | StatsTypes.BLOCK;
 
 
@@ -138,7 +140,7 @@ export class LibvirtProvider implements ProviderClient {
           providerID: id, name: d.name, node: h.name, power: POWER[state] ?? 'unknown',
           cpu: { sockets: running ? Number(p.get('vcpu.current') ?? parsed.vcpuCurrent) : parsed.vcpuCurrent, cores: 1, threads: 1 },
           memoryBytes: memKiB * 1024, maxMemoryBytes: cached.config.maxMemoryKiB * 1024,
-          disks: parsed.disks.map((x) => ({ name: x.dev, sizeBytes: sizeOf.get(x.dev) || x.sizeBytes, ...(x.storage ? { storage: x.storage } : {}), ...(x.interface ? { interface: x.interface } : {}) })),
+          disks: parsed.disks.map((x) => ({ name: x.dev, sizeBytes: sizeOf.get(x.dev) || x.sizeBytes, ...(x.storage ? { storage: x.storage } : {}), ...(x.interface ? { interface: x.interface } : {}), ...(x.volume?.startsWith(STANDALONE) ? { standalone: true } : {}) })),
           nics: parsed.nics, isTemplate: false, ipAddresses: [], autostart: cached.autostart,
           pendingRestart: !!cached.pending,
         };
@@ -295,6 +297,101 @@ export class LibvirtProvider implements ProviderClient {
         }
         return;
       }
+    }
+  }
+
+  /** Where a volume is attached now: the domain (on any host) whose XML references it. */
+  private async attachment(volume: string): Promise<{ host: string; c: LibvirtConnection; d: Domain; parsed: ParsedDomain; dev: string; running: boolean } | undefined> {
+    for (const h of this.o.hosts) {
+      const c = await this.conn(h.name).catch(() => undefined);
+      if (!c) continue;
+      for (const d of await c.listAllDomains()) {
+        const parsed = parseDomain(await c.xmlDesc(d));
+        const disk = parsed.disks.find((x) => x.volume === volume);
+        if (disk) return { host: h.name, c, d, parsed, dev: disk.dev, running: (await c.state(d)).state === DomainState.RUNNING };
+      }
+    }
+    return undefined;
+  }
+
+  private async findDomain(name: string): Promise<{ host: string; c: LibvirtConnection; d: Domain; parsed: ParsedDomain; running: boolean } | undefined> {
+    for (const h of this.o.hosts) {
+      const c = await this.conn(h.name).catch(() => undefined);
+      const d = c ? await c.lookupDomain(name).catch(() => undefined) : undefined;
+      if (c && d) return { host: h.name, c, d, parsed: parseDomain(await c.xmlDesc(d)), running: (await c.state(d)).state === DomainState.RUNNING };
+    }
+    return undefined;
+  }
+
+  async ensureDisk(want: DesiredStandaloneDisk): Promise<DiskState> {
+    const volume = `${want.name}.${want.format === 'raw' ? 'raw' : 'qcow2'}`;
+    const poolName = want.storage ?? this.pool();
+    const target = want.attachTo ? await this.findDomain(want.attachTo) : undefined;
+    if (want.attachTo && !target) return { providerID: '', sizeBytes: 0, message: `VM ${want.attachTo} does not exist (yet) on this Hypervisor` };
+    if (target && !target.parsed.owner) return { providerID: '', sizeBytes: 0, message: `VM ${want.attachTo} is not managed by virtkeeper; a VirtualDisk is only attached to VMs it owns` };
+    // The volume lives on one host: find it, or make it where it is needed.
+    let home: { host: string; c: LibvirtConnection } | undefined;
+    for (const h of this.o.hosts) {
+      const c = await this.conn(h.name).catch(() => undefined);
+      if (c && (await c.lookupVolume(await c.lookupPool(poolName), volume).catch(() => undefined))) home = { host: h.name, c };
+    }
+    if (home && target && home.host !== target.host) return { providerID: `${home.host}/${poolName}/${volume}`, sizeBytes: 0, message: `the disk lives on ${home.host} and VM ${want.attachTo} on ${target.host}; moving a disk between hosts is not supported` };
+    const c = home?.c ?? target?.c ?? (await this.conn(this.o.hosts[0]?.name ?? ''));
+    const host = home?.host ?? target?.host ?? this.o.hosts[0]?.name ?? '';
+    const pool = await c.lookupPool(poolName);
+    let vol = await c.lookupVolume(pool, volume).catch(() => undefined);
+    if (!vol) vol = await c.createVolume(pool, volumeXml(volume, want.sizeBytes, undefined, want.format === 'raw' ? 'raw' : 'qcow2'));
+    // Where it is attached now, and whether that must change.
+    let current = await this.attachment(volume);
+    if (current && current.parsed.name !== want.attachTo) {
+      if (!current.parsed.owner) return { providerID: `${host}/${poolName}/${volume}`, sizeBytes: 0, attachedTo: current.parsed.name, message: `attached to ${current.parsed.name}, which virtkeeper does not manage: it is not detached` };
+      if (!(await this.detachVolume(current, poolName, volume))) {
+        return { providerID: `${host}/${poolName}/${volume}`, sizeBytes: 0, attachedTo: current.parsed.name, message: `waiting for the guest of ${current.parsed.name} to release the disk (a live detach needs the guest's cooperation)` };
+      }
+      current = undefined;
+    }
+    const info = await c.volumeInfo(vol);
+    if (Number(info.capacity) < want.sizeBytes) {
+      if (current?.running) await current.c.blockResize(current.d, current.dev, want.sizeBytes);
+      else await c.resizeVolume(vol, want.sizeBytes);
+    }
+    if (!current && target) {
+      const bus = BUS[want.interface] ?? 'virtio';
+      const used = new Set(target.parsed.disks.map((x) => x.dev));
+      let i = 0;
+      while (used.has(targetDev(bus, i))) i++;
+      const xml = { '@type': 'volume', '@device': 'disk', driver: { '@name': 'qemu', '@type': want.format === 'raw' ? 'raw' : 'qcow2' }, source: { '@pool': poolName, '@volume': volume }, target: { '@dev': targetDev(bus, i), '@bus': bus } };
+      await target.c.attachDevice(target.d, deviceXml('disk', xml), target.running ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG);
+      this.cache.delete(uuidText(target.d.uuid));
+    }
+    const size = Number((await c.volumeInfo(vol)).capacity);
+    return { providerID: `${host}/${poolName}/${volume}`, sizeBytes: size, ...(want.attachTo ? { attachedTo: want.attachTo } : {}) };
+  }
+
+  /** Detaches a volume; a live detach completes only when the guest lets go, so wait a little and say. */
+  private async detachVolume(at: { c: LibvirtConnection; d: Domain; dev: string; running: boolean }, pool: string, volume: string): Promise<boolean> {
+    await at.c.detachDevice(at.d, deviceXml('disk', { '@type': 'volume', '@device': 'disk', source: { '@pool': pool, '@volume': volume }, target: { '@dev': at.dev } }), at.running ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG);
+    this.cache.delete(uuidText(at.d.uuid));
+    for (let i = 0; i < 20; i++) {
+      if (!(await at.c.xmlDesc(at.d)).includes(`volume='${volume}'`)) return true;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return false;
+  }
+
+  async deleteDisk(want: DesiredStandaloneDisk): Promise<void> {
+    const volume = `${want.name}.${want.format === 'raw' ? 'raw' : 'qcow2'}`;
+    if (!volume.startsWith(STANDALONE)) return;
+    const poolName = want.storage ?? this.pool();
+    const current = await this.attachment(volume);
+    if (current) {
+      if (!current.parsed.owner) throw new RefusedError(`disk ${volume} is attached to ${current.parsed.name}, which virtkeeper does not manage; it is not detached or deleted`);
+      if (!(await this.detachVolume(current, poolName, volume))) throw new ProviderTransientError(`waiting for the guest of ${current.parsed.name} to release disk ${volume}`);
+    }
+    for (const h of this.o.hosts) {
+      const c = await this.conn(h.name).catch(() => undefined);
+      const vol = c ? await c.lookupVolume(await c.lookupPool(poolName), volume).catch(() => undefined) : undefined;
+      if (c && vol) await c.deleteVolume(vol);
     }
   }
 
