@@ -55,8 +55,9 @@ export function renderPlan(outcomes: readonly KeyOutcome[], st: Style): string {
   for (const o of outcomes) {
     const steps = o.plan?.steps ?? [];
     const refusals = o.plan?.refusals ?? [];
-    if (steps.length === 0 && refusals.length === 0 && !o.plan?.waiting && !o.plan?.restartRequired && !o.error) continue;
+    if (steps.length === 0 && refusals.length === 0 && !o.plan?.waiting && !o.plan?.restartRequired && !o.error && !o.intents?.length) continue;
     out.push(st.paint('bold', `# ${describeId(parseKey(o.key))}${steps[0] ? ` (${steps[0].hypervisor})` : ''}`));
+    for (const i of o.intents ?? []) out.push(`  ${st.paint(COLORS[i.symbol], i.symbol)} ${i.summary}`);
     for (const s of steps) out.push(...stepLines(s, st));
     for (const r of refusals) out.push(`  ${st.paint('red', '!')} refused: ${r.message} [${r.code}]`);
     if (o.error && refusals.length === 0) out.push(`  ${st.paint('red', '!')} ${o.error.message} [${o.error.code}]`);
@@ -72,9 +73,10 @@ export function renderPlan(outcomes: readonly KeyOutcome[], st: Style): string {
 /** The machine-readable plan: `{actions: [...]}`. */
 export function planJson(outcomes: readonly KeyOutcome[]): { actions: object[]; refusals: object[]; summary: PlanSummary } {
   return {
-    actions: outcomes.flatMap((o) =>
-      (o.plan?.steps ?? []).map((s) => ({ resource: s.resource, hypervisor: s.hypervisor, type: s.action.type, symbol: s.symbol, summary: s.summary, changes: s.changes, live: s.live, disruptive: s.disruptive })),
-    ),
+    actions: outcomes.flatMap((o) => [
+      ...(o.intents ?? []).map((i) => ({ resource: o.key, type: 'ensure', symbol: i.symbol, summary: i.summary })),
+      ...(o.plan?.steps ?? []).map((s) => ({ resource: s.resource, hypervisor: s.hypervisor, type: s.action.type, symbol: s.symbol, summary: s.summary, changes: s.changes, live: s.live, disruptive: s.disruptive })),
+    ]),
     refusals: outcomes.flatMap((o) => [...(o.plan?.refusals ?? []).map((r) => ({ resource: o.key, ...r })), ...(o.error && !o.plan ? [{ resource: o.key, ...o.error }] : [])]),
     summary: summarize(outcomes),
   };

@@ -11,7 +11,7 @@ import type { StatusStore } from '../status/writer.ts';
 import { deletionGuard } from './deletion-guard.ts';
 import type { EventSink } from './events.ts';
 import type { HypervisorPool } from './hypervisors.ts';
-import { Reconciler, safeError } from './reconciler.ts';
+import { Reconciler, safeError, type Intent } from './reconciler.ts';
 import { DesiredStore } from './store.ts';
 
 export interface ConvergeOptions {
@@ -33,6 +33,7 @@ export interface KeyOutcome {
   key: string;
   ready: boolean;
   plan?: PlanResult;
+  intents?: Intent[];
   error?: { code: string; message: string };
   removal?: boolean;
 }
@@ -82,7 +83,7 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
     try {
       const r = await reconciler.reconcile(key);
       const refused = (r.plan?.refusals.length ?? 0) > 0;
-      outcomes.set(key, { key, ready: r.ready ?? !refused, ...(r.plan ? { plan: r.plan } : {}), ...(refused ? { error: { code: r.plan?.refusals[0]?.code ?? 'VK_REFUSED', message: r.plan?.refusals[0]?.message ?? '' } } : {}), ...(removed.includes(key) ? { removal: true } : {}) });
+      outcomes.set(key, { key, ready: r.ready ?? !refused, ...(r.plan ? { plan: r.plan } : {}), ...(r.intents?.length ? { intents: r.intents } : {}), ...(refused ? { error: { code: r.plan?.refusals[0]?.code ?? 'VK_REFUSED', message: r.plan?.refusals[0]?.message ?? '' } } : {}), ...(removed.includes(key) ? { removal: true } : {}) });
     } catch (e) {
       outcomes.set(key, { key, ready: false, error: safeError(e), ...(removed.includes(key) ? { removal: true } : {}) });
     }

@@ -35,6 +35,13 @@ export interface ReconcileResult {
   requeueAfter?: number;
   ready?: boolean;
   plan?: PlanResult;
+  /** What a pass would do to a resource that is not a VM (networks, disks, templates), for `plan`. */
+  intents?: Intent[];
+}
+
+export interface Intent {
+  symbol: '+' | '~' | '-';
+  summary: string;
 }
 
 export class HypervisorUnavailableError extends VkError {
@@ -160,14 +167,15 @@ export class Reconciler {
         : { type: 'Ready', status: 'False', reason: 'Missing', message: missing.map((r) => `${r.name}: ${r.message ?? 'missing'}`).join('; ') }, gen, now),
       observedGeneration: gen,
     };
-    if (!this.o.dryRun) await this.writeRecord(key, net, status, source, undefined, net);
+    if (this.o.dryRun) return { intents: [{ symbol: previous ? '~' : '+', summary: `make VLAN ${net.spec.vlanId} available on ${net.spec.hypervisors.map((b) => b.hypervisor).join(', ')}${previous ? ' (verify)' : ''}` }] };
+    await this.writeRecord(key, net, status, source, undefined, net);
     this.emit({ type: 'status', key, ready: missing.length === 0 ? 'True' : 'False', message: status.conditions?.[0]?.message ?? '' });
     return { ready: missing.length === 0, requeueAfter: missing.length === 0 ? 60_000 : 10_000 };
   }
 
   private async removeNetwork(key: string, previous: StatusRecord): Promise<ReconcileResult> {
     const net = previous.lastApplied as VirtualNetwork;
-    if (this.o.dryRun) return {};
+    if (this.o.dryRun) return { intents: [{ symbol: '-', summary: (net.spec.deletionPolicy ?? 'Delete') === 'Delete' ? `remove VLAN ${net.spec.vlanId} networks virtkeeper made, once no VM uses them` : `forget VLAN ${net.spec.vlanId} (deletionPolicy: Orphan)` }] };
     if ((net.spec.deletionPolicy ?? 'Delete') === 'Delete') {
       for (const b of net.spec.hypervisors) {
         if (!this.o.store.hypervisor(b.hypervisor)) continue;
@@ -196,7 +204,7 @@ export class Reconciler {
     const prev = previous?.status as VirtualDisk['status'] | undefined;
     const last = previous?.lastApplied as VirtualDisk | undefined;
     if (last && parseQuantity(disk.spec.size) < parseQuantity(last.spec.size)) throw new TerminalError(`VirtualDisk ${disk.metadata.name}: cannot shrink from ${last.spec.size} to ${disk.spec.size}; disks only grow`);
-    if (this.o.dryRun) return {};
+    if (this.o.dryRun) return { intents: [{ symbol: previous ? '~' : '+', summary: `${previous ? 'keep' : 'create'} disk ${disk.metadata.name} of ${disk.spec.size}${disk.spec.attachTo ? ` attached to ${disk.spec.attachTo.vm}` : ''}` }] };
     const conn = await this.connect(disk.spec.hypervisor);
     let message: string | undefined;
     let state: Awaited<ReturnType<NonNullable<typeof conn.client.ensureDisk>>> | undefined;
@@ -221,7 +229,7 @@ export class Reconciler {
 
   private async removeDisk(key: string, previous: StatusRecord): Promise<ReconcileResult> {
     const disk = previous.lastApplied as VirtualDisk;
-    if (this.o.dryRun) return {};
+    if (this.o.dryRun) return { intents: [{ symbol: '-', summary: (disk.spec.deletionPolicy ?? 'Delete') === 'Delete' ? `detach and delete disk ${disk.metadata.name}` : `forget disk ${disk.metadata.name} (deletionPolicy: Orphan)` }] };
     if ((disk.spec.deletionPolicy ?? 'Delete') === 'Delete' && this.o.store.hypervisor(disk.spec.hypervisor)) {
       const conn = await this.connect(disk.spec.hypervisor);
       await conn.client.deleteDisk?.(this.diskFor(key, disk));
@@ -292,7 +300,8 @@ export class Reconciler {
     const ready = !problem && facts.found && failed.length === 0;
     set('Ready', ready, ready ? 'Valid' : problem ? 'Unsupported' : !facts.found ? 'NotFound' : 'RequirementsNotMet', ready ? `template ${name} is fit for cloning` : problem ?? (!facts.found ? `template ${name} does not exist on ${t.spec.hypervisor}` : `template ${name}: ${failed.join(', ')}`));
     const status: NonNullable<VMTemplate['status']> = { conditions, observedGeneration: gen, ...(facts.providerID ? { providerID: facts.providerID } : {}), ...(facts.node ? { availability: [{ node: facts.node }] } : {}) };
-    if (!this.o.dryRun) await this.writeRecord(key, t, status, source, undefined, t);
+    if (this.o.dryRun) return { ready, intents: ready ? [] : [{ symbol: '~', summary: `template ${name} is not fit for cloning: ${conditions?.find((c) => c.type === 'Ready')?.message ?? ''}` }] };
+    await this.writeRecord(key, t, status, source, undefined, t);
     this.emit({ type: 'status', key, ready: ready ? 'True' : 'False', message: conditions?.find((c) => c.type === 'Ready')?.message ?? '' });
     return { ready, requeueAfter: ready ? 300_000 : 30_000 };
   }

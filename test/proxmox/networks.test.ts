@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
+import { renderPlan } from '../../controller/cli/render-plan.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
 import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
 import { StateDir } from '../../controller/status/state-dir.ts';
@@ -45,6 +46,12 @@ describe('VirtualNetwork on Proxmox and oVirt', () => {
       net('vlan130', 130, '    - {hypervisor: pve, sdn: {zone: vkzone, vnet: vlan130}}\n    - {hypervisor: e15, clusters: [{name: Default, required: false}]}\n'),
       vm('pve-app', 'pve', 'ubuntu-24.04', 'vlan130'), vm('ovirt-app', 'e15', 'centos-9', 'vlan130'),
     );
+    // The plan lists the network before the VMs that use it, and changes nothing.
+    const planned = await converge({ ...opts, dryRun: true, wait: false });
+    const text = renderPlan(planned.outcomes, { color: false, paint: (_f, t) => t });
+    expect(text.indexOf('+ make VLAN 130 available on pve, e15')).toBeGreaterThan(-1);
+    expect(text.indexOf('+ make VLAN 130')).toBeLessThan(text.indexOf('+ create VM ovirt-app'));
+    expect(pve.dump().sdn.vnets).toEqual([]);
     const r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.plan?.waiting ?? o.key)).toEqual([]);
     expect(pve.dump().sdn.vnets).toMatchObject([{ vnet: 'vlan130', zone: 'vkzone', tag: 130 }]);
