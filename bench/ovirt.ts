@@ -8,6 +8,7 @@ import { converge } from '../controller/runtime/converge.ts';
 import { directoryCredentials } from '../controller/runtime/credentials.ts';
 import { HypervisorPool } from '../controller/runtime/hypervisors.ts';
 import { StateDir } from '../controller/status/state-dir.ts';
+import type { Hypervisor } from '../controller/api/types.ts';
 import { id } from '../providers/ovirt/simulator/model.ts';
 import { formatOwner } from '../providers/provider.ts';
 import { loadConnector } from '../providers/registry.ts';
@@ -17,9 +18,12 @@ const GiB = 2 ** 30;
 const logger = pino({ level: 'silent' });
 const engines = await Promise.all(['e15', 'n32'].map((name) => startOvirtSimulator({ name, hosts: 4, templates: ['centos-9'] })));
 const docs: object[] = [];
+const hypervisors: Hypervisor[] = [];
 engines.forEach((e, k) => {
   const name = k === 0 ? 'e15' : 'n32';
-  docs.push({ apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name }, spec: { type: 'ovirt', endpoint: e.url, credentialsRef: { env: name.toUpperCase() } } });
+  const hv: Hypervisor = { apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name }, spec: { type: 'ovirt', endpoint: e.url, credentialsRef: { env: name.toUpperCase() } } };
+  hypervisors.push(hv);
+  docs.push(hv);
   const s = e.dump();
   for (let i = 0; i < 500; i++) {
     const vmName = `${name}-vm-${i}`;
@@ -42,7 +46,7 @@ const opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors:
 const first = await converge(opts);
 await new Promise((r) => setTimeout(r, 2100));
 for (const e of engines) e.resetStats();
-const conns = await Promise.all([pool.get(docs[0] as never), pool.get(docs[501] as never)]);
+const conns = await Promise.all(hypervisors.map((h) => pool.get(h)));
 // Between resyncs the provider polls events; one poll per engine is part of a resync's cost.
 const t0 = performance.now();
 await converge(opts);

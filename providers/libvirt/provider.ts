@@ -499,6 +499,3 @@ export class LibvirtProvider implements ProviderClient {
   }
 }
 
-export function isTransient(e: unknown): boolean {
-  return e instanceof ProviderTransientError || (e instanceof VkError && e.kind === 'transient');
-}

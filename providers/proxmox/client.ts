@@ -6,7 +6,7 @@
 // speaks HTTP itself with undici.
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
-import { ProviderTransientError, VkError } from '../../controller/core/errors.ts';
+import { ProviderTransientError } from '../../controller/core/errors.ts';
 import type { Credentials, Progress } from '../provider.ts';
 import { classifyProxmox } from './errors.ts';
 
@@ -173,6 +173,3 @@ export class ProxmoxClient {
   }
 }
 
-export function isVk(e: unknown): e is VkError {
-  return e instanceof VkError;
-}
