@@ -122,6 +122,8 @@ export interface ProviderClient {
   deleteDisk?(d: DesiredStandaloneDisk): Promise<void>;
   /** Looks a template up by name and reports what it offers; never changes it. */
   inspectTemplate?(name: string): Promise<TemplateFacts>;
+  /** Imports a qcow2/raw image (a local path) as a template of this name; idempotent. */
+  importTemplate?(name: string, image: string, options?: { storage?: string; onProgress?: (p: Progress) => void }): Promise<TemplateFacts>;
   /** Makes the VLAN available (verifies what must pre-exist, creates what it may); idempotent. */
   ensureNetwork?(n: DesiredNetwork): Promise<NetworkState>;
   /** Removes a network this controller created (by its marker); never one it did not, or one still in use. */

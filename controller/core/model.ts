@@ -176,4 +176,6 @@ export interface Capabilities {
   linkedClone: boolean;
   /** The provider can push change notifications between resyncs. */
   events: boolean;
+  /** Whether observation lists templates (false: a missing one is found out at create time). */
+  listsTemplates?: boolean;
 }

@@ -100,7 +100,7 @@ function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
       const rest = planExisting(d, adopted, input);
       return { ...rest, steps: [mk({ type: 'adopt', target: targetOf(clash), owner: d.owner, vm: d }, { summary: `adopt existing VM ${d.name} (${clash.providerID})` }), ...rest.steps] };
     }
-    if (d.template && !obs.templates.some((t) => t.name === d.template)) {
+    if (d.template && input.capabilities.listsTemplates !== false && !obs.templates.some((t) => t.name === d.template)) {
       return { steps: [], refusals: [], waiting: `template ${d.template} is not present on ${d.hypervisor}` };
     }
     const node = chooseNode({ vm: d, nodes: obs.nodes, ...(input.planned ? { planned: input.planned } : {}) });

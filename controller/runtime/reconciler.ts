@@ -271,11 +271,16 @@ export class Reconciler {
     const name = templateName(t);
     let facts: import('../../providers/provider.ts').TemplateFacts = { found: false };
     let problem: string | undefined;
-    if (!t.spec.source.existing) problem = 'only source.existing is supported yet (fromVirtualMachine and image are not)';
+    if (t.spec.source.fromVirtualMachine) problem = 'source.fromVirtualMachine is not supported yet';
     else {
       try {
         const conn = await this.connect(t.spec.hypervisor);
-        if (!conn.client.inspectTemplate) problem = `the ${conn.hypervisor.spec.type} provider cannot inspect templates yet`;
+        const image = t.spec.source.image;
+        if (image) {
+          if (!conn.client.importTemplate) problem = `the ${conn.hypervisor.spec.type} provider cannot import images yet`;
+          else if (this.o.dryRun) facts = conn.client.inspectTemplate ? await conn.client.inspectTemplate(name) : { found: false };
+          else facts = await conn.client.importTemplate(name, image, { ...(t.spec.storage ? { storage: t.spec.storage } : {}), onProgress: (p) => this.emit({ type: 'progress', key, action: 'import', ...(p.message ? { message: p.message } : {}) }) });
+        } else if (!conn.client.inspectTemplate) problem = `the ${conn.hypervisor.spec.type} provider cannot inspect templates yet`;
         else facts = await conn.client.inspectTemplate(name);
       } catch (e) {
         problem = safeError(e).message;

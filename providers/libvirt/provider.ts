@@ -7,7 +7,8 @@ import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderNotFoundError, ProviderTransientError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import type { HypervisorSpec } from '../../controller/api/types.ts';
-import { sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ProviderClient } from '../provider.ts';
+import { sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { readFile } from 'node:fs/promises';
 import { buildSeedIso, seedFiles, wantsSeed } from './cloud-init.ts';
 import { BUS, deviceXml, diskXml, domainXml, nicXml, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, type ParsedDomain } from './domain-xml.ts';
 import { LibvirtConnection, type NodeInfo } from './rpc/connection.ts';
@@ -42,7 +43,7 @@ const STATS = StatsTypes.STATE | StatsTypes.BALLOON | StatsTypes.VCPU | StatsTyp
 export class LibvirtProvider implements ProviderClient {
   readonly capabilities: Capabilities = {
     liveCpu: true, liveCpuDecrease: false, liveCpuSocketsOnly: false, cpuTopology: false, liveMemory: true, liveMigration: true,
-    diskGrow: true, liveDiskAttach: true, guestAgent: true, linkedClone: true, events: true,
+    diskGrow: true, liveDiskAttach: true, guestAgent: true, linkedClone: true, events: true, listsTemplates: false,
   };
   private readonly conns = new Map<string, Promise<LibvirtConnection>>();
   private readonly cache = new Map<string, Cached>();
@@ -298,6 +299,33 @@ export class LibvirtProvider implements ProviderClient {
         return;
       }
     }
+  }
+
+  /** A template is a volume `<name>.qcow2` in the pool of the first host (VMs clone it as a backing file). */
+  async inspectTemplate(name: string): Promise<TemplateFacts> {
+    const host = this.o.hosts[0]?.name ?? '';
+    const c = await this.conn(host);
+    const vol = await c.lookupVolume(await c.lookupPool(this.pool()), `${name}.qcow2`).catch(() => undefined);
+    if (!vol) return { found: false };
+    const info = await c.volumeInfo(vol);
+    // Whether the image carries an agent or cloud-init cannot be told from outside it.
+    return { found: true, providerID: `${host}/${this.pool()}/${name}.qcow2`, node: host, diskBytes: Number(info.capacity) };
+  }
+
+  /** Uploads an image file over the RPC stream into the pool as the template volume. */
+  async importTemplate(name: string, image: string, options: { storage?: string; onProgress?: (p: Progress) => void } = {}): Promise<TemplateFacts> {
+    const existing = await this.inspectTemplate(name);
+    if (existing.found) return existing;
+    const data = await readFile(image);
+    const host = this.o.hosts[0]?.name ?? '';
+    const c = await this.conn(host);
+    const pool = await c.lookupPool(options.storage ?? this.pool());
+    const format = data.subarray(0, 4).toString('latin1') === 'QFI\xfb' ? 'qcow2' : 'raw';
+    const vol = await c.createVolume(pool, volumeXml(`${name}.qcow2`, data.length, undefined, format));
+    options.onProgress?.({ message: `uploading ${data.length} bytes of ${image}` });
+    await c.uploadVolume(vol, data);
+    await c.refreshPool(pool);
+    return this.inspectTemplate(name);
   }
 
   /** Where a volume is attached now: the domain (on any host) whose XML references it. */

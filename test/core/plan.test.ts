@@ -39,6 +39,7 @@ const cases: Case[] = [
   { name: 'creates and starts a missing VM', input: { desired: desired(), observation: obs([]), capabilities: caps }, actions: ['create', 'start'] },
   { name: 'creates without starting when Halted', input: { desired: desired({ runStrategy: 'Halted' }), observation: obs([]), capabilities: caps }, actions: ['create'] },
   { name: 'waits for a missing template', input: { desired: desired({ template: 'nope' }), observation: obs([]), capabilities: caps }, actions: [], waiting: true },
+  { name: 'does not wait on a template the provider cannot list', input: { desired: desired({ template: 'nope' }), observation: obs([]), capabilities: { ...caps, listsTemplates: false } }, actions: ['create', 'start'] },
   { name: 'nothing to do when converged', input: { desired: desired(), observation: obs([observed()]), capabilities: caps }, actions: [] },
   { name: 'starts a stopped VM (Always)', input: { desired: desired(), observation: obs([observed({ power: 'stopped' })]), capabilities: caps }, actions: ['start'] },
   { name: 'stops a running VM (Halted)', input: { desired: desired({ runStrategy: 'Halted' }), observation: obs([observed()]), capabilities: caps }, actions: ['stop'] },
