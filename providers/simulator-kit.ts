@@ -25,3 +25,45 @@ export class RequestCounter {
     this.counts.clear();
   }
 }
+
+/** What a simulator's command line does around the server: state file, Hypervisor manifest, run until a signal. */
+export interface SimulatorSession<S> {
+  load(state: S): void;
+  dump(): S;
+  close(): Promise<void>;
+}
+
+/** Loads a state file if it exists (a missing file is a fresh start). */
+export async function loadStateFile<S>(sim: SimulatorSession<S>, path: string | undefined): Promise<void> {
+  if (!path) return;
+  const { readFile } = await import('node:fs/promises');
+  try {
+    sim.load(JSON.parse(await readFile(path, 'utf8')) as S);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+/** Writes a ready-to-apply Hypervisor manifest, its credentials beside it in a 0600 file. */
+export async function writeHypervisorManifest(path: string, options: { name: string; spec: Record<string, unknown>; credentials: { username: string; password: string } }): Promise<void> {
+  const { writeFile } = await import('node:fs/promises');
+  const { resolve } = await import('node:path');
+  const { stringify } = await import('yaml');
+  const file = resolve(path);
+  const cred = `${file.replace(/\.ya?ml$/, '')}.credentials.json`;
+  await writeFile(cred, JSON.stringify(options.credentials), { mode: 0o600 });
+  await writeFile(file, stringify({ apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name: options.name }, spec: { ...options.spec, credentialsRef: { file: cred } } }));
+}
+
+/** Runs until SIGINT/SIGTERM, then saves the state (if asked) and closes. */
+export async function runUntilSignal<S>(sim: SimulatorSession<S>, statePath: string | undefined): Promise<void> {
+  await new Promise<void>((r) => {
+    process.once('SIGINT', r);
+    process.once('SIGTERM', r);
+  });
+  if (statePath) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(statePath, JSON.stringify(sim.dump()));
+  }
+  await sim.close();
+}

@@ -1,11 +1,8 @@
 // `virtkeeper sim ovirt`: runs an engine simulator until interrupted. Prints one JSON line
 // with its URL and credentials; --write-hypervisor writes a ready-to-apply manifest.
-import { readFile, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
+import { loadStateFile, runUntilSignal, writeHypervisorManifest } from '../../simulator-kit.ts';
 import { startOvirtSimulator } from './index.ts';
-import type { EngineState } from './model.ts';
 
 const USAGE = `usage: virtkeeper sim ovirt [--name e15-test] [--port N] [--hosts 2] [--templates centos-9,redos-8]
          [--latency MS] [--jitter MS] [--fault-share SHARE] [--image-copy-ms MS] [--password PW]
@@ -31,26 +28,12 @@ export async function main(argv: string[]): Promise<void> {
     ...(v['fault-share'] ? { faults: { errorShare: Number(v['fault-share']) } } : {}), ...(v['image-copy-ms'] ? { imageCopyMs: Number(v['image-copy-ms']) } : {}),
     ...(v.password ? { password: v.password } : {}),
   });
-  if (v.state) {
-    try {
-      sim.load(JSON.parse(await readFile(v.state, 'utf8')) as EngineState);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  }
+  await loadStateFile(sim, v.state);
   if (v['write-hypervisor']) {
-    const file = resolve(v['write-hypervisor']);
-    const cred = `${file.replace(/\.ya?ml$/, '')}.credentials.json`;
-    await writeFile(cred, JSON.stringify(sim.credentials), { mode: 0o600 });
-    await writeFile(file, stringify({ apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name: v.name }, spec: { type: 'ovirt', endpoint: sim.url, credentialsRef: { file: cred }, defaults: { cluster: 'Default', storageDomain: 'data1', datacenter: 'Default' } } }));
+    await writeHypervisorManifest(v['write-hypervisor'], { name: v.name ?? 'engine', credentials: sim.credentials, spec: { type: 'ovirt', endpoint: sim.url, defaults: { cluster: 'Default', storageDomain: 'data1', datacenter: 'Default' } } });
   }
   process.stdout.write(`${JSON.stringify({ url: sim.url, ...sim.credentials })}\n`);
-  await new Promise<void>((r) => {
-    process.once('SIGINT', r);
-    process.once('SIGTERM', r);
-  });
-  if (v.state) await writeFile(v.state, JSON.stringify(sim.dump()));
-  await sim.close();
+  await runUntilSignal(sim, v.state);
 }
 
 if (import.meta.main) await main(process.argv.slice(2));

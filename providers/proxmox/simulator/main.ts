@@ -1,11 +1,8 @@
 // `virtkeeper sim proxmox`: runs the simulator until interrupted. Prints one JSON line with
 // its URL and credentials; --write-hypervisor writes a ready-to-apply Hypervisor manifest.
-import { readFile, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
+import { loadStateFile, runUntilSignal, writeHypervisorManifest } from '../../simulator-kit.ts';
 import { startProxmoxSimulator } from './index.ts';
-import type { SimState } from './model.ts';
 
 const USAGE = `usage: virtkeeper sim proxmox [--port 8006] [--nodes 3] [--templates ubuntu-24.04,redos-8]
          [--latency MS] [--jitter MS] [--fault-500 SHARE] [--fault-lock SHARE] [--fault-drop SHARE]
@@ -41,29 +38,15 @@ export async function main(argv: string[]): Promise<void> {
     ...(v.user && v.password ? { username: v.user, password: v.password } : {}),
     ...(v.tls ? { tls: true } : {}),
   });
-  if (v.state) {
-    try {
-      sim.load(JSON.parse(await readFile(v.state, 'utf8')) as SimState);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  }
+  await loadStateFile(sim, v.state);
   if (v['write-hypervisor']) {
-    const file = resolve(v['write-hypervisor']);
-    const cred = `${file.replace(/\.ya?ml$/, '')}.credentials.json`;
-    await writeFile(cred, JSON.stringify({ username: sim.credentials.username, password: sim.credentials.password }), { mode: 0o600 });
-    await writeFile(file, stringify({
-      apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name: v.name },
-      spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { file: cred }, ...(sim.caBundle ? { tls: { caBundle: sim.caBundle } } : {}), defaults: { node: 'pve1', storage: 'local-lvm', bridge: 'vmbr0' } },
-    }));
+    await writeHypervisorManifest(v['write-hypervisor'], {
+      name: v.name ?? 'pve-sim', credentials: { username: sim.credentials.username, password: sim.credentials.password },
+      spec: { type: 'proxmox', endpoint: sim.url, ...(sim.caBundle ? { tls: { caBundle: sim.caBundle } } : {}), defaults: { node: 'pve1', storage: 'local-lvm', bridge: 'vmbr0' } },
+    });
   }
   process.stdout.write(`${JSON.stringify({ url: sim.url, username: sim.credentials.username, password: sim.credentials.password, tokenId: sim.credentials.tokenId, tokenSecret: sim.credentials.tokenSecret })}\n`);
-  await new Promise<void>((r) => {
-    process.once('SIGINT', r);
-    process.once('SIGTERM', r);
-  });
-  if (v.state) await writeFile(v.state, JSON.stringify(sim.dump()));
-  await sim.close();
+  await runUntilSignal(sim, v.state);
 }
 
 if (import.meta.main) await main(process.argv.slice(2));
