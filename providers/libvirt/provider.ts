@@ -154,6 +154,7 @@ export class LibvirtProvider implements ProviderClient {
         memoryUsedBytes: usedKiB * 1024, vms: domains.length,
       });
     }));
+    nodes.sort((a, b) => a.name.localeCompare(b.name));
     return { vms, nodes, templates: [], version: 'libvirt' };
   }
 

@@ -33,8 +33,9 @@ CONF
 up() { virsh -c "$1" version >/dev/null 2>&1; }
 
 start_host1() {
+  # Host 1's virtlogd is known by its socket here: host 2 runs a virtlogd of its own in its namespace.
+  [[ -S /run/libvirt/virtlogd-sock ]] || virtlogd -d
   if up qemu:///system; then return 0; fi
-  pgrep -x virtlogd >/dev/null || virtlogd -d
   libvirtd -d
   for _ in $(seq 1 60); do up qemu:///system && return 0; sleep 0.5; done
   log "host 1 did not come up"; return 1
@@ -62,6 +63,14 @@ mount --bind $NODE2/etc /etc/libvirt
 mount --bind $NODE2/log /var/log/libvirt
 hostname node2; virtlogd -d; exec libvirtd --listen -f /etc/libvirt/libvirtd.conf
 SCRIPT
+  cat > "$NODE2/restart.sh" <<SCRIPT
+# Restarts host 2's daemon (tests of reconnection); its running domains survive, as on a real host.
+pkill -f "libvirtd --listen -f /etc/libvirt/libvirtd.conf"
+for _ in \$(seq 1 40); do pgrep -f "libvirtd --listen -f /etc/libvirt/libvirtd.conf" >/dev/null || break; sleep 0.25; done
+setsid unshare --mount --uts --propagation private bash $NODE2/start.sh >> $NODE2/daemon.log 2>&1 < /dev/null &
+for _ in \$(seq 1 80); do virsh -c qemu+tcp://127.0.0.1:16510/system version >/dev/null 2>&1 && exit 0; sleep 0.25; done
+exit 1
+SCRIPT
   setsid unshare --mount --uts --propagation private bash "$NODE2/start.sh" > "$NODE2/daemon.log" 2>&1 &
   echo $! > "$NODE2/pid"
   for _ in $(seq 1 60); do up "$uri" && return 0; sleep 0.5; done
@@ -86,6 +95,7 @@ start() {
   echo "export VK_LIBVIRT_URI_1=qemu:///system"
   echo "export VK_LIBVIRT_URI_2=qemu+tcp://127.0.0.1:16510/system"
   echo "export VK_LIBVIRT_DOMAIN_TYPE=$type"
+  echo "export VK_LIBVIRT_RESTART_2=$NODE2/restart.sh"
 }
 
 stop() {
@@ -97,6 +107,8 @@ stop() {
   done
   [[ -f $NODE2/pid ]] && pkill -f "libvirtd --listen -f /etc/libvirt/libvirtd.conf" 2>/dev/null
   pkill -x libvirtd 2>/dev/null; pkill -x virtlogd 2>/dev/null
+  for _ in $(seq 1 40); do pgrep -x libvirtd >/dev/null || pgrep -x virtlogd >/dev/null || break; sleep 0.25; done
+  rm -f /run/libvirt/virtlogd-sock
   rm -rf "$NODE2"
 }
 

@@ -93,26 +93,15 @@ describe.skipIf(!uri1 || !uri2)('libvirt end to end on two real hosts', () => {
     expect(st?.status.lastAction).toMatch(/setAutostart|growDisk|reconfigure/);
   }, 90_000);
 
-  it.skipIf(process.getuid?.() !== 0)('reconnects after host1\'s libvirtd restarts and converges', async () => {
-    const { execFileSync, spawnSync } = await import('node:child_process');
-    execFileSync('pkill', ['-f', '^libvirtd -d$']);
-    spawnSync('libvirtd', ['-d']);
-    h1 = await (async () => {
-      for (let i = 0; i < 60; i++) {
-        const c = await LibvirtConnection.connect(uri1).catch(() => undefined);
-        if (c) return c;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      throw new Error('libvirtd did not come back');
-    })();
-    // The running domain survived the daemon; the provider's old connection is dead and must be replaced.
-    expect((await where(A))?.state).toBe(DomainState.RUNNING);
-    await write(vm(A, '  placement: {node: host1}\n  autostart: true\n').replace('cores: 1', 'cores: 3').replace('memory: 256Mi', 'memory: 512Mi').replace('size: 1Gi', 'size: 2Gi'), vm(B));
+  it.skipIf(!process.env.VK_LIBVIRT_RESTART_2)('reconnects after host2\'s libvirtd restarts (the next pass uses it)', async () => {
+    // Only host 2 is restarted: other suites share host 1 and run at the same time.
+    await (await import('node:child_process')).execFileSync('bash', [process.env.VK_LIBVIRT_RESTART_2 ?? '']);
+    h2 = await LibvirtConnection.connect(uri2);
     const r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
-    const stats = (await h1.allDomainStats(8)).find((s) => s.domain.name === A);
-    expect(Number(stats?.params.get('vcpu.current'))).toBe(3);
-  }, 90_000);
+    const hv = await opts.statuses.read('Hypervisor/kvm');
+    expect((hv?.status.nodes as { name: string; state: string }[]).map((n) => [n.name, n.state])).toEqual([['host1', 'online'], ['host2', 'online']]);
+  }, 60_000);
 
   it('migrates the running VM live to host2 when its pinned node changes', async () => {
     const events: [number, number][] = [];
