@@ -40,8 +40,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
-function startController(): ChildProcess {
-  const p = spawn(process.execPath, ['bin/virtkeeper.js', 'run', '--kubeconfig', controllerConfig, '--namespace', 'virtkeeper-system', '--leader-elect', '--health-port', '0'], { cwd: root, env: { ...process.env, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+function startController(extra: string[] = ['--leader-elect']): ChildProcess {
+  const p = spawn(process.execPath, ['bin/virtkeeper.js', 'run', '--kubeconfig', controllerConfig, '--namespace', 'virtkeeper-system', '--health-port', '0', ...extra], { cwd: root, env: { ...process.env, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   p.stderr?.on('data', (d: Buffer) => { logs.push(d.toString()); });
   return p;
 }
@@ -145,5 +145,22 @@ spec:
     const newHolder = await kubectl(['-n', 'virtkeeper-system', 'get', 'lease', 'virtkeeper-controller', '-o', 'jsonpath={.spec.holderIdentity}']);
     expect(newHolder).not.toBe(holder);
     expect(simVMs().filter((v) => v.config.name === 'after-failover')).toHaveLength(1);
+  }, 120_000);
+
+  it('shards by --hypervisor-selector: a replica only reconciles the Hypervisors it selects', async () => {
+    for (const c of controllers) c.kill('SIGKILL');
+    const other = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 10 } });
+    try {
+      await kubectl(['label', 'hv', 'pve', 'shard=a', '--overwrite']);
+      await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve-b, labels: {shard: b}}\nspec:\n  type: proxmox\n  endpoint: ${other.url}\n  credentialsRef: {name: pve-credentials, namespace: virtkeeper-system}\n`);
+      controllers.push(startController(['--hypervisor-selector', 'shard=a']));
+      await kubectl(['apply', '-f', '-'], `${vm('shard-a-vm')}---\n${vm('shard-b-vm').replace('hypervisor: pve', 'hypervisor: pve-b')}`);
+      await until('shard-a-vm Running', async () => /Running/.test(await kubectl(['get', 'vkvm', 'shard-a-vm', '--no-headers'])), 60_000);
+      // The replica that selects shard=a never touches shard b: no VM there, no status written.
+      expect(other.dump().vms.filter((v) => !v.template)).toEqual([]);
+      expect(await kubectl(['get', 'vkvm', 'shard-b-vm', '-o', 'jsonpath={.status}'])).toBe('');
+    } finally {
+      await other.close();
+    }
   }, 120_000);
 });
