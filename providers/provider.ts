@@ -124,6 +124,8 @@ export interface ProviderClient {
   inspectTemplate?(name: string): Promise<TemplateFacts>;
   /** Imports a qcow2/raw image (a local path) as a template of this name; idempotent. */
   importTemplate?(name: string, image: string, options?: { storage?: string; onProgress?: (p: Progress) => void }): Promise<TemplateFacts>;
+  /** Makes a template of this name from an owned, stopped VM (Proxmox converts the VM; oVirt and libvirt copy its disks); idempotent. */
+  templateFromVM?(target: import('../controller/core/actions.ts').Target, name: string, options?: { storage?: string; onProgress?: (p: Progress) => void }): Promise<TemplateFacts>;
   /** Makes the VLAN available (verifies what must pre-exist, creates what it may); idempotent. */
   ensureNetwork?(n: DesiredNetwork): Promise<NetworkState>;
   /** Removes a network this controller created (by its marker); never one it did not, or one still in use. */

@@ -6,6 +6,7 @@ import type { AnyResource, Hypervisor, VirtualDisk, VirtualMachine, VirtualMachi
 import { expandSet } from '../core/vmset.ts';
 import { parseQuantity, formatBytes } from '../api/quantity.ts';
 import { templateName } from '../core/desired.ts';
+import { resolveTemplateSource, vmRefKey } from './template-source.ts';
 import type { DesiredNetwork, DesiredStandaloneDisk, NetworkState } from '../../providers/provider.ts';
 import type { PlannedStep, Target } from '../core/actions.ts';
 import { normaliseVM } from '../core/desired.ts';
@@ -271,20 +272,21 @@ export class Reconciler {
     const name = templateName(t);
     let facts: import('../../providers/provider.ts').TemplateFacts = { found: false };
     let problem: string | undefined;
-    if (t.spec.source.fromVirtualMachine) problem = 'source.fromVirtualMachine is not supported yet';
-    else {
-      try {
-        const conn = await this.connect(t.spec.hypervisor);
-        const image = t.spec.source.image;
-        if (image) {
-          if (!conn.client.importTemplate) problem = `the ${conn.hypervisor.spec.type} provider cannot import images yet`;
-          else if (this.o.dryRun) facts = conn.client.inspectTemplate ? await conn.client.inspectTemplate(name) : { found: false };
-          else facts = await conn.client.importTemplate(name, image, { ...(t.spec.storage ? { storage: t.spec.storage } : {}), onProgress: (p) => this.emit({ type: 'progress', key, action: 'import', ...(p.message ? { message: p.message } : {}) }) });
-        } else if (!conn.client.inspectTemplate) problem = `the ${conn.hypervisor.spec.type} provider cannot inspect templates yet`;
-        else facts = await conn.client.inspectTemplate(name);
-      } catch (e) {
-        problem = safeError(e).message;
-      }
+    let problemReason = 'Unsupported';
+    let intent: string | undefined;
+    try {
+      const conn = await this.connect(t.spec.hypervisor);
+      const r = await resolveTemplateSource(t, {
+        conn, store: this.o.store, dryRun: !!this.o.dryRun,
+        onProgress: (p) => this.emit({ type: 'progress', key, action: 'template', ...(p.percent !== undefined ? { percent: p.percent } : {}), ...(p.message ? { message: p.message } : {}) }),
+      });
+      facts = r.facts;
+      problem = r.problem;
+      problemReason = r.reason ?? problemReason;
+      intent = r.intent;
+    } catch (e) {
+      problem = safeError(e).message;
+      problemReason = safeError(e).code;
     }
     const req = t.spec.require ?? {};
     const failed: string[] = [];
@@ -303,12 +305,12 @@ export class Reconciler {
       if (ok === false) failed.push(`disk smaller than ${req.minDisk}`);
     }
     const ready = !problem && facts.found && failed.length === 0;
-    set('Ready', ready, ready ? 'Valid' : problem ? 'Unsupported' : !facts.found ? 'NotFound' : 'RequirementsNotMet', ready ? `template ${name} is fit for cloning` : problem ?? (!facts.found ? `template ${name} does not exist on ${t.spec.hypervisor}` : `template ${name}: ${failed.join(', ')}`));
+    set('Ready', ready, ready ? 'Valid' : problem ? problemReason : !facts.found ? 'NotFound' : 'RequirementsNotMet', ready ? `template ${name} is fit for cloning` : problem ?? (!facts.found ? `template ${name} does not exist on ${t.spec.hypervisor}` : `template ${name}: ${failed.join(', ')}`));
     const status: NonNullable<VMTemplate['status']> = { conditions, observedGeneration: gen, ...(facts.providerID ? { providerID: facts.providerID } : {}), ...(facts.node ? { availability: [{ node: facts.node }] } : {}) };
-    if (this.o.dryRun) return { ready, intents: ready ? [] : [{ symbol: '~', summary: `template ${name} is not fit for cloning: ${conditions?.find((c) => c.type === 'Ready')?.message ?? ''}` }] };
+    if (this.o.dryRun) return { ready, intents: intent ? [{ symbol: '+', summary: intent }] : ready ? [] : [{ symbol: '~', summary: `template ${name} is not fit for cloning: ${conditions?.find((c) => c.type === 'Ready')?.message ?? ''}` }] };
     await this.writeRecord(key, t, status, source, undefined, t);
     this.emit({ type: 'status', key, ready: ready ? 'True' : 'False', message: conditions?.find((c) => c.type === 'Ready')?.message ?? '' });
-    return { ready, requeueAfter: ready ? 300_000 : 30_000 };
+    return { ready, requeueAfter: ready ? 300_000 : problemReason === 'Waiting' ? 3000 : 30_000 };
   }
 
   /** A VM whose VirtualNetworks or VMTemplate are not Ready waits, with their reason: it never half-creates. */
@@ -326,6 +328,18 @@ export class Reconciler {
       if (ready?.status !== 'True') waiting.push(`VMTemplate ${vm.spec.template} is not Ready${ready?.message ? ` (${ready.message})` : ''}`);
     }
     return waiting.length ? waiting.join('; ') : undefined;
+  }
+
+  /** The template this VM was turned into, if a VMTemplate made from it exists on the hypervisor. */
+  private convertedInto(vm: VirtualMachine, obs: Observation): string | undefined {
+    const ns = vm.metadata.namespace ?? 'default';
+    for (const t of this.o.store.templates().values()) {
+      const ref = t.spec.source.fromVirtualMachine;
+      if (!ref || t.spec.hypervisor !== vm.spec.hypervisor) continue;
+      const id = vmRefKey(ref);
+      if (id.namespace === ns && id.name === vm.metadata.name && obs.templates.some((x) => x.name === templateName(t))) return templateName(t);
+    }
+    return undefined;
   }
 
   private desiredOf(vm: VirtualMachine): DesiredVM {
@@ -359,6 +373,16 @@ export class Reconciler {
     }
     const first = plan({ desired, observation: obs, capabilities: conn.client.capabilities });
     for (const r of first.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
+    const template = first.steps.some((s) => s.action.type === 'create') ? this.convertedInto(vm, obs) : undefined;
+    if (template) {
+      // Proxmox turned this VM into the template a VMTemplate asked for: it is not made again.
+      const status = nextStatus({ desired, plan: { steps: [], refusals: [] }, now: iso(this.o.now()), ...(prevStatus ? { previous: prevStatus } : {}) });
+      status.phase = 'Stopped';
+      status.plannedActions = [];
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'ConvertedToTemplate', message: `VM ${desired.name} became template ${template}; remove this VirtualMachine from the manifests` }, desired.generation, iso(this.o.now()));
+      await this.writeRecord(key, vm, status, source, undefined, previous?.lastApplied ?? vm);
+      return { plan: { steps: [], refusals: [] }, ready: false };
+    }
     const waitingFor = this.o.dryRun ? undefined : await this.dependenciesNotReady(vm);
     if (waitingFor && first.steps.some((s) => s.action.type === 'create' || s.action.type === 'attachNic' || s.action.type === 'updateNic')) {
       // Networks and templates first: never a half-made VM.

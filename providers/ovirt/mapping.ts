@@ -33,7 +33,7 @@ export function toObservedVM(vm: Json, l: Lookups): ObservedVM {
     memoryBytes: num(vm.memory),
     disks: ordered.map((a) => {
       const d = obj(a.disk);
-      return { name: String(a.id), sizeBytes: num(d.provisioned_size), id: String(d.id ?? a.id), interface: IFACE[String(a.interface)] ?? String(a.interface) };
+      return { name: String(a.id), sizeBytes: num(d.provisioned_size), id: String(d.id ?? a.id), interface: IFACE[String(a.interface)] ?? String(a.interface), ...(String(d.alias ?? '').startsWith('vkdisk-') ? { standalone: true } : {}) };
     }),
     nics: arr(obj(vm.nics).nic).map((n) => {
       const p = l.profile(String(obj(n.vnic_profile).id ?? ''));

@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredNic, DesiredVM, Observation } from '../../controller/core/model.ts';
-import { formatOwner, parseOwner, sameOwner, type ActionContext, type DesiredNetwork, type NetworkState, type ProviderClient } from '../provider.ts';
+import { formatOwner, parseOwner, sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { deleteOvirtDisk, ensureOvirtDisk, ovirtTemplateFromVM } from './disks.ts';
 import { arr, bool, num, obj, type Json, type OvirtClient } from './client.ts';
 import { createBody, toObservedNode, toObservedVM, TO_IFACE } from './mapping.ts';
 
@@ -51,11 +52,29 @@ export class OvirtProvider implements ProviderClient {
     await this.api.close();
   }
 
-  async inspectTemplate(name: string): Promise<import('../provider.ts').TemplateFacts> {
+  async inspectTemplate(name: string): Promise<TemplateFacts> {
     const t = arr((await this.api.get('/templates', { search: `name=${name}` })).template).find((x) => x.name === name);
     if (!t) return { found: false };
     // The engine does not say whether the image has an agent or cloud-init: those stay unknown.
     return { found: String(t.status) !== 'illegal', providerID: String(t.id) };
+  }
+
+  private diskOptions() {
+    return { api: this.api, ...(this.o.defaults?.storageDomain ? { storageDomain: this.o.defaults.storageDomain } : {}), ...(this.o.pollMs ? { pollMs: this.o.pollMs } : {}) };
+  }
+
+  ensureDisk(d: DesiredStandaloneDisk, ctx?: ActionContext): Promise<DiskState> {
+    return ensureOvirtDisk(this.diskOptions(), d, ctx);
+  }
+
+  deleteDisk(d: DesiredStandaloneDisk): Promise<void> {
+    return deleteOvirtDisk(this.diskOptions(), d);
+  }
+
+  async templateFromVM(target: Target, name: string, options: { onProgress?: (p: Progress) => void } = {}): Promise<TemplateFacts> {
+    const facts = await ovirtTemplateFromVM(this.diskOptions(), target, name, options.onProgress ? { onProgress: options.onProgress } : {});
+    this.slow = undefined; // VMs cloned from it must see the new template
+    return facts;
   }
 
   /** A logical network with the VLAN in the data center, attached to the clusters that need it, with its vNIC profile. */

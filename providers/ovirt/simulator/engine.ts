@@ -1,7 +1,7 @@
 // The engine's behaviour: VM lifecycle with its asynchrony (image_locked while disks copy,
 // wait_for_launch → powering_up → up, migrating), hot-plug rules and next-run staging,
 // disk growth, jobs and events.
-import { GiB, id, MiB, type EngineState, type SimVM, type VmConfig } from './model.ts';
+import { GiB, id, MiB, type EngineState, type SimDisk, type SimTemplate, type SimVM, type VmConfig } from './model.ts';
 import { bool, list, num, obj, type Tree } from './representation.ts';
 
 export class Fault extends Error {
@@ -250,6 +250,34 @@ export class Engine {
     const a = vm.attachments.find((x) => x.id === attachmentId);
     const d = a && this.state.disks.find((x) => x.id === a.disk);
     if (!a || !d) throw notFound();
+    this.growFloating(d, size);
+  }
+
+  /** A disk of its own (`POST /disks`), or one made by a disk attachment. */
+  newDisk(disk: Tree, fallbackName: string): SimDisk {
+    const size = num(disk.provisioned_size);
+    if (!size) throw badRequest('[Disk [provisionedSize] required for add]');
+    const sdRef = obj(list(obj(disk.storage_domains).storage_domain)[0]);
+    const sd = this.state.storagedomains.find((x) => x.id === sdRef.id || x.name === sdRef.name) ?? (sdRef.id || sdRef.name ? undefined : this.state.storagedomains[0]);
+    if (!sd) throw badRequest(`[Cannot add Virtual Disk. Storage Domain doesn't exist.]`);
+    const d: SimDisk = {
+      id: id(), name: String(disk.alias ?? disk.name ?? fallbackName), provisioned_size: size, actual_size: GiB, status: 'locked', format: disk.format === 'raw' ? 'raw' : 'cow',
+      storage_domain: sd.id, sparse: disk.format !== 'raw', ...(disk.description ? { description: String(disk.description) } : {}),
+    };
+    this.state.disks.push(d);
+    this.later(this.t.diskResizeMs, () => {
+      d.status = 'ok';
+    });
+    return d;
+  }
+
+  /** The VM a disk is attached to, if any (disks here are not shareable). */
+  holderOf(diskId: string): SimVM | undefined {
+    return this.state.vms.find((v) => v.attachments.some((a) => a.disk === diskId));
+  }
+
+  /** Grows a disk, attached or not (`PUT /disks/{id}` or through its attachment). */
+  growFloating(d: SimDisk, size: number): void {
     if (d.status === 'locked') throw conflict('[Cannot edit Virtual Disk. Disk is locked. Please try again later.]');
     if (size < d.provisioned_size) throw new Fault(400, 'Operation Failed', '[Cannot edit Virtual Disk. New disk size cannot be smaller than the current.]');
     if (size === d.provisioned_size) return;
@@ -257,24 +285,62 @@ export class Engine {
     this.job(`Extending disk ${d.name}`, undefined, this.t.diskResizeMs, () => {
       d.provisioned_size = size;
       d.status = 'ok';
-      this.event(371, `Size of the disk '${d.name}' was successfully updated to ${size / GiB} GB by admin@internal-authz.`, vm.id);
+      this.event(371, `Size of the disk '${d.name}' was successfully updated to ${size / GiB} GB by admin@internal-authz.`, this.holderOf(d.id)?.id);
     });
   }
 
+  removeDisk(d: SimDisk): void {
+    const vm = this.holderOf(d.id);
+    if (d.status === 'locked') throw conflict('[Cannot remove Virtual Disk. Disk is locked. Please try again later.]');
+    if (vm && vm.status !== 'down') throw conflict(`[Cannot remove Virtual Disk. At least one of the VMs is not down.]`);
+    if (vm) vm.attachments = vm.attachments.filter((a) => a.disk !== d.id);
+    this.state.disks = this.state.disks.filter((x) => x !== d);
+    this.event(2014, `Disk ${d.name} was successfully removed from domain by admin@internal-authz.`, vm?.id);
+  }
+
+  /** `POST /vms/{id}/diskattachments`: a new disk, or an existing floating one by id (hot-plugged when the VM is up). */
   addDisk(vm: SimVM, body: Tree): SimVM['attachments'][number] {
     const disk = obj(body.disk);
-    const size = num(disk.provisioned_size);
-    if (!size) throw badRequest('[DiskAttachment [disk.provisionedSize] required for add]');
-    const sdRef = obj(list(obj(disk.storage_domains).storage_domain)[0]);
-    const sd = this.state.storagedomains.find((x) => x.id === sdRef.id || x.name === sdRef.name) ?? this.state.storagedomains[0];
-    const d = { id: id(), name: String(disk.alias ?? disk.name ?? `${vm.name}_Disk${vm.attachments.length + 1}`), provisioned_size: size, actual_size: GiB, status: 'locked' as 'locked' | 'ok', format: (disk.format === 'raw' ? 'raw' : 'cow') as 'raw' | 'cow', storage_domain: sd?.id ?? '', sparse: disk.format !== 'raw' };
-    this.state.disks.push(d);
+    let d: SimDisk | undefined;
+    if (disk.id) {
+      d = this.state.disks.find((x) => x.id === disk.id);
+      if (!d) throw notFound();
+      const holder = this.holderOf(d.id);
+      if (holder) throw conflict(`[Cannot attach Virtual Disk. The disk is not shareable and it is already attached to VM ${holder.name}.]`);
+      if (d.status === 'locked') throw conflict('[Cannot attach Virtual Disk. Disk is locked. Please try again later.]');
+    } else {
+      if (!num(disk.provisioned_size)) throw badRequest('[DiskAttachment [disk.provisionedSize] required for add]');
+      d = this.newDisk(disk, `${vm.name}_Disk${vm.attachments.length + 1}`);
+    }
     const a = { id: d.id, disk: d.id, interface: String(body.interface ?? 'virtio'), bootable: bool(body.bootable) ?? false, active: bool(body.active) ?? true };
     vm.attachments.push(a);
-    this.later(this.t.diskResizeMs, () => {
-      d.status = 'ok';
-    });
+    if (disk.id) this.event(97, `The disk ${d.name} was successfully attached to VM ${vm.name} by admin@internal-authz.`, vm.id);
     return a;
+  }
+
+  /** `POST /templates` with a VM: the VM must be down; the template is locked while its disks copy. */
+  templateFromVm(body: Tree, vm: SimVM, correlation: string | undefined): SimTemplate {
+    const name = typeof body.name === 'string' ? body.name : undefined;
+    if (!name) throw badRequest('[Template [name] required for add]');
+    if (this.state.templates.some((t) => t.name === name)) throw conflict('[Cannot add Template. The given name is already in use. Please choose a unique name and try again.]');
+    this.locked(vm, 'add Template');
+    if (vm.status !== 'down') throw conflict('[Cannot add Template. VM is not down.]');
+    const disks = vm.attachments.map((a) => {
+      const d = this.state.disks.find((x) => x.id === a.disk);
+      return { alias: d?.name ?? a.id, size: d?.provisioned_size ?? 0, interface: a.interface };
+    });
+    const t: SimTemplate = {
+      id: id(), name, cluster: vm.cluster, memory: vm.config.memory, sockets: vm.config.sockets, cores: vm.config.cores, status: 'locked', disks,
+      ...(body.description ? { description: String(body.description) } : {}),
+    };
+    this.state.templates.push(t);
+    vm.status = 'image_locked';
+    this.job(`Creating Template ${name} from VM ${vm.name}`, correlation, this.t.imageCopyMs, () => {
+      t.status = 'ok';
+      vm.status = 'down';
+      this.event(52, `Creation of Template ${name} from VM ${vm.name} has been completed.`, vm.id);
+    });
+    return t;
   }
 }
 

@@ -6,11 +6,11 @@ export const MiB = 2 ** 20;
 
 export interface Named { id: string; name: string }
 export interface SimHost extends Named { cluster: string; memory: number; cores: number; status: 'up' | 'maintenance'; load: number }
-export interface SimDisk extends Named { provisioned_size: number; actual_size: number; status: 'ok' | 'locked'; format: 'cow' | 'raw'; storage_domain: string; sparse: boolean }
+export interface SimDisk extends Named { provisioned_size: number; actual_size: number; status: 'ok' | 'locked'; format: 'cow' | 'raw'; storage_domain: string; sparse: boolean; description?: string }
 export interface SimAttachment { id: string; disk: string; interface: string; bootable: boolean; active: boolean }
 export interface SimNic { id: string; name: string; interface: string; mac: string; vnic_profile?: string; plugged: boolean; linked: boolean }
 export interface SimNetwork extends Named { data_center: string; vlan?: number; mtu: number; description?: string; clusters: { id: string; required: boolean }[] }
-export interface SimTemplate extends Named { cluster: string; memory: number; sockets: number; cores: number; status: 'ok' | 'locked'; disks: { alias: string; size: number; interface: string }[] }
+export interface SimTemplate extends Named { cluster: string; memory: number; sockets: number; cores: number; status: 'ok' | 'locked'; disks: { alias: string; size: number; interface: string }[]; description?: string }
 
 export interface VmConfig {
   memory: number;

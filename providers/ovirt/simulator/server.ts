@@ -218,6 +218,12 @@ export class OvirtSimulator {
       case 'storagedomains':
         return coll('storage_domain', page(s.storagedomains).map((d) => ({ ...d, href: `${API}/storagedomains/${d.id}` })));
       case 'templates':
+        if (!oid && method === 'POST') {
+          const vmRef = obj(body.vm);
+          const vm = s.vms.find((v) => v.id === vmRef.id || v.name === vmRef.name);
+          if (!vm) throw badRequest('[Template [vm.id|name] required for add]');
+          return [201, 'template', templateView(e.templateFromVm(body, vm, correlation))];
+        }
         return oid ? [200, 'template', templateView(one(s.templates, (t) => t.id === oid))] : coll('template', page(s.templates).map(templateView));
       case 'networks':
         if (method === 'POST') {
@@ -239,13 +245,19 @@ export class OvirtSimulator {
         return oid ? [200, 'network', networkView(one(s.networks, (n) => n.id === oid))] : coll('network', page(s.networks).map(networkView));
       case 'vnicprofiles':
         return coll('vnic_profile', s.vnicprofiles.map((p) => ({ id: p.id, name: p.name, href: `${API}/vnicprofiles/${p.id}`, network: link('networks', p.network) })));
-      case 'disks':
-        if (oid && method === 'PUT') {
-          const vm = one(s.vms, (v) => v.attachments.some((a) => a.disk === oid));
-          e.growDisk(vm, one(vm.attachments, (a) => a.disk === oid).id, num(body.provisioned_size) ?? 0);
-          return [200, 'disk', diskView(one(s.disks, (d) => d.id === oid))];
+      case 'disks': {
+        if (!oid && method === 'POST') return [201, 'disk', diskView(e.newDisk(body, 'disk'))];
+        const d = oid ? one(s.disks, (x) => x.id === oid) : undefined;
+        if (d && method === 'PUT') {
+          e.growFloating(d, num(body.provisioned_size) ?? d.provisioned_size);
+          return [200, 'disk', diskView(d)];
         }
-        return oid ? [200, 'disk', diskView(one(s.disks, (d) => d.id === oid))] : coll('disk', page(s.disks).map(diskView));
+        if (d && method === 'DELETE') {
+          e.removeDisk(d);
+          return [200, 'action', { status: 'complete' }];
+        }
+        return d ? [200, 'disk', diskView(d)] : coll('disk', page(s.disks).map(diskView));
+      }
       case 'jobs':
         return coll('job', s.jobs.filter((j) => !q.get('search')?.includes('correlation_id') || q.get('search')?.includes(j.correlation_id ?? '\u0000')).map((j) => ({ ...j, href: `${API}/jobs/${j.id}` })));
       case 'events': {
@@ -304,14 +316,19 @@ export class OvirtSimulator {
     if (sub === 'diskattachments') {
       if (method === 'POST') return [201, 'disk_attachment', attachmentView(s, vm, e.addDisk(vm, body), true)];
       if (sid && method === 'PUT') {
-        e.growDisk(vm, sid, num(obj(body.disk).provisioned_size) ?? 0);
+        const a = vm.attachments.find((x) => x.id === sid);
+        if (!a) throw notFound();
+        if (bool(body.active) !== undefined) a.active = bool(body.active) ?? a.active;
+        const size = num(obj(body.disk).provisioned_size);
+        if (size !== undefined) e.growDisk(vm, sid, size);
         return [200, 'disk_attachment', attachmentView(s, vm, vm.attachments.find((a) => a.id === sid) as SimVM['attachments'][number], true)];
       }
       if (sid && method === 'DELETE') {
         const a = vm.attachments.find((x) => x.id === sid);
         if (!a) throw notFound();
         vm.attachments = vm.attachments.filter((x) => x !== a);
-        if (q.get('detach_only') !== 'true') s.disks = s.disks.filter((d) => d.id !== a.disk);
+        // v4: a disk attachment's removal only detaches, unless detach_only=false.
+        if (q.get('detach_only') === 'false') s.disks = s.disks.filter((d) => d.id !== a.disk);
         return [200, 'action', { status: 'complete' }];
       }
       return [200, 'disk_attachments', vm.attachments.length ? { disk_attachment: vm.attachments.map((a) => attachmentView(s, vm, a, follow.has('disk'))) } : {}];

@@ -8,7 +8,7 @@ export function diskView(d: SimDisk) {
   return {
     id: d.id, href: `${API}/disks/${d.id}`, name: d.name, alias: d.name, provisioned_size: d.provisioned_size, actual_size: d.actual_size, total_size: d.actual_size,
     status: d.status, format: d.format, sparse: d.sparse, storage_type: 'image', content_type: 'data',
-    storage_domains: { storage_domain: [link('storagedomains', d.storage_domain)] },
+    storage_domains: { storage_domain: [link('storagedomains', d.storage_domain)] }, ...(d.description ? { description: d.description } : {}),
   };
 }
 
@@ -62,7 +62,7 @@ export function hostView(s: EngineState, h: EngineState['hosts'][number]) {
 }
 
 export function templateView(t: EngineState['templates'][number]) {
-  return { id: t.id, href: `${API}/templates/${t.id}`, name: t.name, status: t.status, memory: t.memory, cpu: { topology: { sockets: t.sockets, cores: t.cores, threads: 1 } }, ...(t.cluster ? { cluster: link('clusters', t.cluster) } : {}) };
+  return { id: t.id, href: `${API}/templates/${t.id}`, name: t.name, status: t.status, ...(t.description ? { description: t.description } : {}), memory: t.memory, cpu: { topology: { sockets: t.sockets, cores: t.cores, threads: 1 } }, ...(t.cluster ? { cluster: link('clusters', t.cluster) } : {}) };
 }
 
 export function networkView(n: EngineState['networks'][number]) {

@@ -1,0 +1,123 @@
+// VirtualDisks and templates made from VMs on an oVirt engine. A standalone disk is a floating
+// disk (`POST /disks`) whose alias is the resource's disk name and whose description carries
+// the ownership marker; it is attached with a disk attachment (hot-plugged when the VM is up)
+// and detached without being removed (a v4 attachment removal only detaches).
+import { ProviderLockedError, RefusedError } from '../../controller/core/errors.ts';
+import { formatOwner, parseOwner, sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type TemplateFacts } from '../provider.ts';
+import type { Target } from '../../controller/core/actions.ts';
+import { arr, num, obj, type Json, type OvirtClient } from './client.ts';
+import { TO_IFACE } from './mapping.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface OvirtDiskOptions {
+  api: OvirtClient;
+  storageDomain?: string;
+  pollMs?: number;
+  timeoutMs?: number;
+}
+
+async function waitFor(what: string, read: () => Promise<Json>, done: (x: Json) => boolean, o: OvirtDiskOptions, ctx: ActionContext = {}): Promise<Json> {
+  const since = Date.now();
+  for (;;) {
+    ctx.signal?.throwIfAborted();
+    const x = await read();
+    if (done(x)) return x;
+    if (Date.now() - since > (o.timeoutMs ?? 600_000)) throw new ProviderLockedError(`${what}: still ${String(x.status)} after ${Math.round((Date.now() - since) / 1000)}s`);
+    ctx.onProgress?.({ message: `${what}: ${String(x.status)}` });
+    await sleep(o.pollMs ?? 100);
+  }
+}
+
+const owned = (vm: Json) => parseOwner(String(vm.comment ?? '')) !== undefined;
+
+async function findDisk(o: OvirtDiskOptions, name: string): Promise<Json | undefined> {
+  return arr((await o.api.get('/disks', { search: `name=${name}` })).disk).find((d) => d.alias === name || d.name === name);
+}
+
+/** The VM holding a disk, from one list of every VM's attachments. */
+async function holderOf(o: OvirtDiskOptions, diskId: string): Promise<{ vm: Json; attachment: Json } | undefined> {
+  for (const vm of arr((await o.api.get('/vms', { follow: 'disk_attachments' })).vm)) {
+    const attachment = arr(obj(vm.disk_attachments).disk_attachment).find((a) => String(obj(a.disk).id ?? a.id) === diskId);
+    if (attachment) return { vm, attachment };
+  }
+  return undefined;
+}
+
+async function detach(o: OvirtDiskOptions, vm: Json, attachment: Json): Promise<void> {
+  const path = `/vms/${String(vm.id)}/diskattachments/${String(attachment.id)}`;
+  // A running VM's disk is unplugged (deactivated) before its attachment goes.
+  if (String(vm.status) !== 'down' && String(attachment.active) !== 'false') await o.api.call('PUT', path, { body: { active: false } });
+  await o.api.call('DELETE', path);
+}
+
+export async function ensureOvirtDisk(o: OvirtDiskOptions, d: DesiredStandaloneDisk, ctx: ActionContext = {}): Promise<DiskState> {
+  let disk = await findDisk(o, d.name);
+  if (disk && !sameOwner(parseOwner(String(disk.description ?? '')), d.owner)) {
+    return { providerID: String(disk.id), sizeBytes: num(disk.provisioned_size), message: `a disk named ${d.name} exists on the engine and is not owned by ${d.key}; it is left as it is` };
+  }
+  const reread = (id: string) => () => o.api.get(`/disks/${id}`);
+  if (!disk) {
+    const sd = d.storage ?? o.storageDomain;
+    ctx.onProgress?.({ message: `creating disk ${d.name}` });
+    disk = (await o.api.call<Json>('POST', '/disks', {
+      body: {
+        alias: d.name, description: formatOwner(d.owner), provisioned_size: d.sizeBytes, format: d.format === 'raw' ? 'raw' : 'cow', sparse: d.format !== 'raw',
+        ...(sd ? { storage_domains: { storage_domain: [{ name: sd }] } } : {}),
+      },
+    })).data;
+  }
+  const id = String(disk.id);
+  disk = await waitFor(`disk ${d.name}`, reread(id), (x) => x.status !== 'locked', o, ctx);
+  if (num(disk.provisioned_size) < d.sizeBytes) {
+    ctx.onProgress?.({ message: `growing disk ${d.name}` });
+    await o.api.call('PUT', `/disks/${id}`, { body: { provisioned_size: d.sizeBytes } });
+    disk = await waitFor(`grow disk ${d.name}`, reread(id), (x) => x.status !== 'locked' && num(x.provisioned_size) >= d.sizeBytes, o, ctx);
+  }
+  const state = (attachedTo?: string, message?: string): DiskState => ({ providerID: id, sizeBytes: num(disk?.provisioned_size), ...(attachedTo ? { attachedTo } : {}), ...(message ? { message } : {}) });
+  const holder = await holderOf(o, id);
+  const holderName = holder ? String(holder.vm.name) : undefined;
+  if (holderName === d.attachTo) return state(holderName);
+  if (holder && !owned(holder.vm)) return state(holderName, `disk ${d.name} is attached to VM ${holderName}, which virtkeeper does not own; it is never detached from it`);
+  let target: Json | undefined;
+  if (d.attachTo) {
+    target = arr((await o.api.get('/vms', { search: `name=${d.attachTo}` })).vm).find((v) => v.name === d.attachTo);
+    if (!target) return state(holderName, `VM ${d.attachTo} does not exist yet`);
+    if (!owned(target)) return state(holderName, `VM ${d.attachTo} is not managed by virtkeeper; a disk is never attached to it`);
+  }
+  if (holder) {
+    ctx.onProgress?.({ message: `detaching disk ${d.name} from ${holderName}` });
+    await detach(o, holder.vm, holder.attachment);
+  }
+  if (!target) return state();
+  ctx.onProgress?.({ message: `attaching disk ${d.name} to ${d.attachTo}` });
+  await o.api.call('POST', `/vms/${String(target.id)}/diskattachments`, { body: { disk: { id }, interface: TO_IFACE[d.interface] ?? 'virtio', active: true, bootable: false } });
+  return state(d.attachTo);
+}
+
+export async function deleteOvirtDisk(o: OvirtDiskOptions, d: DesiredStandaloneDisk): Promise<void> {
+  const disk = await findDisk(o, d.name);
+  if (!disk || !sameOwner(parseOwner(String(disk.description ?? '')), d.owner)) return;
+  const holder = await holderOf(o, String(disk.id));
+  if (holder && !owned(holder.vm)) throw new RefusedError(`disk ${d.name} is attached to VM ${String(holder.vm.name)}, which virtkeeper does not own; it is not deleted`);
+  if (holder) await detach(o, holder.vm, holder.attachment);
+  await waitFor(`disk ${d.name}`, () => o.api.get(`/disks/${String(disk.id)}`), (x) => x.status !== 'locked', o);
+  await o.api.call('DELETE', `/disks/${String(disk.id)}`);
+}
+
+/** `POST /templates` from an owned, stopped VM; waits while the engine copies its disks. */
+export async function ovirtTemplateFromVM(o: OvirtDiskOptions, target: Target, name: string, ctx: ActionContext = {}): Promise<TemplateFacts> {
+  const existing = arr((await o.api.get('/templates', { search: `name=${name}` })).template).find((t) => t.name === name);
+  let t = existing;
+  if (!t) {
+    const vm = await o.api.get(`/vms/${target.providerID}`);
+    if (!target.owner || !sameOwner(parseOwner(String(vm.comment ?? '')), target.owner)) throw new RefusedError(`VM ${target.name} is not owned by this resource; it is never made a template`);
+    if (String(vm.status) !== 'down') throw new RefusedError(`VM ${target.name} is ${String(vm.status)}; a template is made only from a stopped VM (set runStrategy: Halted)`);
+    ctx.onProgress?.({ percent: 0, message: `making template ${name} from VM ${target.name}` });
+    t = (await o.api.call<Json>('POST', '/templates', { body: { name, vm: { id: target.providerID }, description: `made by virtkeeper from VM ${target.name}` }, query: { correlation_id: `vk-template-${name}` } })).data;
+  }
+  const id = String(t.id);
+  t = await waitFor(`template ${name}`, () => o.api.get(`/templates/${id}`), (x) => x.status !== 'locked', o, ctx);
+  ctx.onProgress?.({ percent: 100, message: `template ${name} is ${id}` });
+  return { found: String(t.status) !== 'illegal', providerID: id };
+}
