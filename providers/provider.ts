@@ -123,7 +123,7 @@ export interface ProviderClient {
   /** Looks a template up by name and reports what it offers; never changes it. */
   inspectTemplate?(name: string): Promise<TemplateFacts>;
   /** Imports a qcow2/raw image (a local path) as a template of this name; idempotent. */
-  importTemplate?(name: string, image: string, options?: { storage?: string; onProgress?: (p: Progress) => void }): Promise<TemplateFacts>;
+  importTemplate?(name: string, image: string, options?: { storage?: string; node?: string; owner?: OwnerRef; onProgress?: (p: Progress) => void }): Promise<TemplateFacts>;
   /** Makes a template of this name from an owned, stopped VM (Proxmox converts the VM; oVirt and libvirt copy its disks); idempotent. */
   templateFromVM?(target: import('../controller/core/actions.ts').Target, name: string, options?: { storage?: string; onProgress?: (p: Progress) => void }): Promise<TemplateFacts>;
   /** Makes the VLAN available (verifies what must pre-exist, creates what it may); idempotent. */

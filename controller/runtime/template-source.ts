@@ -44,7 +44,7 @@ export async function resolveTemplateSource(t: VMTemplate, o: TemplateSourceOpti
       const facts = await inspect();
       return facts.found ? { facts } : { facts, intent: `import ${image} as template ${name}` };
     }
-    return { facts: await client.importTemplate(name, image, { ...storage, onProgress: o.onProgress }) };
+    return { facts: await client.importTemplate(name, image, { ...storage, ...(t.spec.node ? { node: t.spec.node } : {}), owner: { kind: 'VMTemplate', name: t.metadata.name }, onProgress: o.onProgress }) };
   }
   if (ref) {
     // Made once: a template of that name that exists is the result of an earlier pass.

@@ -4,9 +4,10 @@
 // lock and timeout errors are retried here with backoff, and a create never clones twice.
 import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
-import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
+import { ProviderConflictError, ProviderInvalidError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredDisk, DesiredVM, Observation, ObservedTemplate, ObservedVM } from '../../controller/core/model.ts';
-import { sameOwner, type ActionContext, type ObserveOptions, type ProviderClient } from '../provider.ts';
+import { sameOwner, type ActionContext, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
 import type { ProxmoxClient } from './client.ts';
 import {
   BUS, configFromPending, configParams, dataDisks, description, GiB, MAX_MEMORY_LINE, MiB, nics, nicValue, ipconfig, rowSignature, toObservedNode, toObservedVM,
@@ -51,7 +52,7 @@ export class ProxmoxProvider implements ProviderClient {
     await this.api.close();
   }
 
-  async inspectTemplate(name: string): Promise<import('../provider.ts').TemplateFacts> {
+  async inspectTemplate(name: string): Promise<TemplateFacts> {
     const rows = await this.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
     const row = rows.find((r) => r.template === 1 && (r.name === name || String(r.vmid) === name));
     if (!row) return { found: false };
@@ -63,6 +64,21 @@ export class ProxmoxProvider implements ProviderClient {
       cloudInit: Object.entries(config).some(([k, v]) => /^(ide|scsi|sata)\d+$/.test(k) && v.includes('cloudinit')),
       ...(disks[0] ? { diskBytes: disks[0].sizeBytes } : {}),
     };
+  }
+
+  async templateFromVM(target: Target, name: string, options: { onProgress?: (p: Progress) => void } = {}): Promise<TemplateFacts> {
+    await proxmoxTemplateFromVM({ api: this.api, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }, target, name);
+    this.details.delete(target.providerID);
+    return this.inspectTemplate(name);
+  }
+
+  async importTemplate(name: string, image: string, options: { storage?: string; node?: string; owner?: OwnerRef; onProgress?: (p: Progress) => void } = {}): Promise<TemplateFacts> {
+    if (/^[a-z]+:\/\//i.test(image)) throw new ProviderInvalidError(`Proxmox imports an image file on the node (import-from); download ${image} to the node first`);
+    await proxmoxImportTemplate({ api: this.api, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }, {
+      name, image, owner: options.owner ?? { kind: 'VMTemplate', name }, storage: options.storage ?? this.o.defaults?.storage ?? 'local-lvm',
+      ...(options.node ?? this.o.defaults?.node ? { node: options.node ?? this.o.defaults?.node } : {}),
+    });
+    return this.inspectTemplate(name);
   }
 
   ensureNetwork(n: import('../provider.ts').DesiredNetwork) {

@@ -1,6 +1,8 @@
 // VMTemplate source.existing on the Proxmox simulator: adopted and validated, a condition per
-// requirement; a VM on a template that fails one waits with the reason.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// requirement; a VM on a template that fails one waits with the reason. source.image (an
+// image file imported with import-from) and source.fromVirtualMachine (converted in place).
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -41,5 +43,50 @@ describe('VMTemplate (existing) on Proxmox', () => {
     expect(big.find((c) => c.type === 'Ready')?.status).toBe('False');
     expect(r.outcomes.find((o) => o.key === 'VirtualMachine/default/held-vm')?.plan?.waiting).toMatch(/VMTemplate ubuntu-big is not Ready \(template ubuntu-24.04: disk smaller than 20Gi\)/);
     expect(sim.dump().vms.filter((v) => !v.template).map((v) => v.config.name)).toEqual(['ok-vm']);
+  });
+
+  it('imports an image made here as a template, makes a template from a stopped VM, and clones from both', async () => {
+    // A qcow2 when qemu-img is here, else a sparse raw image: both are what import-from takes.
+    let image = join(dir, 'small.raw');
+    let size = 64 * 2 ** 20;
+    try {
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'small.qcow2'), '96M']);
+      image = join(dir, 'small.qcow2');
+      size = 96 * 2 ** 20;
+    } catch {
+      await truncate(image, size).catch(async () => {
+        await writeFile(image, '');
+        await truncate(image, size);
+      });
+    }
+    const hv = `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`;
+    const vm = (name: string, template: string, extra = '') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ${template}, memory: 1Gi${extra}}\n`;
+    const imported = `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: cloud}\nspec: {hypervisor: pve, storage: local-lvm, source: {image: "${image}"}, require: {cloudInit: true, guestAgent: true}}\n`;
+    const golden = `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: golden}\nspec: {hypervisor: pve, source: {fromVirtualMachine: builder}}\n`;
+    const write = (...docs: string[]) => writeFile(join(dir, 'all.yaml'), [hv, ...docs].join('---\n'));
+    const statuses = new StateDir(`${dir}-state2`);
+    const run = () => converge({ folder: dir, statuses, hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))), wait: true, timeoutMs: 20_000 });
+
+    await write(imported, vm('builder', 'cloud', ', runStrategy: Halted'), golden, vm('web', 'golden'));
+    const r = await run();
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    const guests = sim.dump().vms;
+    const cloud = guests.find((v) => v.config.name === 'cloud');
+    expect(cloud?.template).toBe(true);
+    expect(cloud?.config.scsi0).toMatch(new RegExp(`^local-lvm:base-${cloud?.vmid}-disk-0,size=${size / 2 ** 20}M`));
+    expect(cloud?.config.ide2).toMatch(/cloudinit/);
+    expect((await statuses.read('VMTemplate/cloud'))?.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Ready', status: 'True' })]));
+    // The builder became the golden template in place, and is not made again; web is its clone.
+    expect(guests.filter((v) => v.config.name === 'builder')).toHaveLength(0);
+    const gold = guests.find((v) => v.config.name === 'golden');
+    expect(gold?.template).toBe(true);
+    expect(gold?.config.description).toMatch(/virtkeeper.io\/owner=VirtualMachine\/default\/builder/);
+    expect(guests.find((v) => v.config.name === 'web')?.template).toBe(false);
+    expect(guests.filter((v) => v.template).map((v) => v.config.name).sort()).toEqual(['cloud', 'golden', 'ubuntu-24.04']);
+    // Another pass changes nothing: the converted builder is reported, not re-created.
+    await run();
+    expect(sim.dump().vms.length).toBe(guests.length);
+    expect((await statuses.read('VirtualMachine/default/builder'))?.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Ready', reason: 'ConvertedToTemplate' })]));
+    await rm(`${dir}-state2`, { recursive: true, force: true });
   });
 });

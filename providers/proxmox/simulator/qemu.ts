@@ -1,5 +1,7 @@
 // /nodes/{node}/qemu/...: create, clone, config (digest, pending, hot-plug), resize, power,
 // migrate, delete and the guest agent, each write a task as on a real node.
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { ANY, BOOL, INT, NAME, PveError, paramError, truthy, type Check, type Params, type Route } from './http.ts';
 import { DISK_KEY, digestOf, diskSize, GiB, isDataDisk, withSize, type SimState, type SimVM } from './model.ts';
 import type { Tasks } from './tasks.ts';
@@ -41,13 +43,31 @@ function checkLock(vm: SimVM, params: Params): void {
   if (vm.lock && !truthy(params.skiplock)) throw new PveError(500, `VM is locked (${vm.lock})`);
 }
 
-/** Turns `local-lvm:32` (a new disk of 32 GiB) into the allocated volume entry. */
+/** The virtual size of an image file: a qcow2 header says it; a raw file is its own size. */
+function imageSize(path: string): number {
+  if (!isAbsolute(path) || !existsSync(path)) throw new PveError(500, `import-from: unable to parse volume ID '${path}'`);
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(32);
+    readSync(fd, head, 0, 32, 0);
+    return head.readUInt32BE(0) === 0x514649fb ? Number(head.readBigUInt64BE(24)) : statSync(path).size;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Turns `local-lvm:32` (a new disk of 32 GiB) or `local-lvm:0,import-from=/img.qcow2` into the allocated volume entry. */
 function allocateDisks(vmid: number, config: Record<string, string>, params: Params): void {
   let n = Object.keys(config).filter((k) => DISK_KEY.test(k)).length;
   for (const [k, v] of Object.entries(params)) {
     if (!DISK_KEY.test(k)) continue;
     const m = /^([A-Za-z0-9_-]+):(\d+(?:\.\d+)?)(,.*)?$/.exec(v);
-    if (m && !/cloudinit/.test(v)) config[k] = `${m[1]}:vm-${vmid}-disk-${n++},size=${m[2]}G${m[3] ?? ''}`;
+    const from = /(?:^|,)import-from=([^,]+)/.exec(v)?.[1];
+    if (m && from) {
+      const bytes = imageSize(from);
+      const rest = (m[3] ?? '').replace(/,import-from=[^,]+/, '');
+      config[k] = `${m[1]}:vm-${vmid}-disk-${n++},size=${bytes % GiB === 0 ? `${bytes / GiB}G` : `${Math.ceil(bytes / 2 ** 20)}M`}${rest}`;
+    } else if (m && !/cloudinit/.test(v)) config[k] = `${m[1]}:vm-${vmid}-disk-${n++},size=${m[2]}G${m[3] ?? ''}`;
     else if (/^([A-Za-z0-9_-]+):cloudinit/.test(v)) config[k] = `${v.split(':')[0]}:vm-${vmid}-cloudinit,media=cdrom`;
     else config[k] = v;
   }
@@ -249,6 +269,23 @@ export function qemuRoutes(env: QemuEnv): Route[] {
         });
       },
     })),
+    {
+      method: 'POST', pattern: '/nodes/{node}/qemu/{vmid}/template', params: { disk: DISK_KEY },
+      handler: ({ path, params, user }) => {
+        const vm = findVM(s(), path.vmid ?? '', path.node);
+        checkLock(vm, {});
+        if (vm.template) throw new PveError(500, `you can't convert a template to a template`);
+        if (vm.status === 'running') throw new PveError(500, `you can't convert a VM to template if VM is running`);
+        vm.lock = 'template';
+        return task(vm.node, 'qmtemplate', vm.vmid, user, () => {
+          // Every data disk becomes a read-only base volume that linked clones share.
+          for (const [k, v] of Object.entries(vm.config)) if (isDataDisk(k, v)) vm.config[k] = v.replace(/:vm-(\d+)-disk-/, ':base-$1-disk-');
+          vm.config.template = '1';
+          vm.template = true;
+          delete vm.lock;
+        });
+      },
+    },
     {
       method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/status/current',
       handler: ({ path }) => {

@@ -1,0 +1,75 @@
+// Templates made on a Proxmox cluster: from an owned, stopped VM (converted in place with
+// `POST .../template`, as Proxmox does) or from a qcow2/raw image on the node (a VM whose
+// disk is created with `import-from`, then converted). Both resume where an earlier,
+// interrupted attempt stopped: nothing is made twice.
+import { ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
+import type { Target } from '../../controller/core/actions.ts';
+import { formatOwner, parseOwner, sameOwner, type OwnerRef, type Progress } from '../provider.ts';
+import type { ProxmoxClient } from './client.ts';
+import { configFromPending, type PendingRow, type ResourceRow } from './mapping.ts';
+
+export interface TemplateWork {
+  api: ProxmoxClient;
+  onProgress?: (p: Progress) => void;
+}
+
+async function configOf(api: ProxmoxClient, row: ResourceRow): Promise<Record<string, string>> {
+  return configFromPending(await api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`)).config;
+}
+
+async function convert(w: TemplateWork, row: ResourceRow, name: string): Promise<void> {
+  const path = `/nodes/${row.node}/qemu/${row.vmid}`;
+  const wait = (upid: string) => w.api.waitForTask(upid, w.onProgress ? { onProgress: w.onProgress } : {});
+  if (row.name !== name) await wait(await w.api.post<string>(`${path}/config`, { name }));
+  w.onProgress?.({ message: `converting ${row.id} into template ${name}` });
+  await wait(await w.api.post<string>(`${path}/template`, {}));
+}
+
+/** Converts an owned, stopped VM into the template `name`. */
+export async function proxmoxTemplateFromVM(w: TemplateWork, target: Target, name: string): Promise<void> {
+  const vmid = Number(target.providerID.split('/')[1]);
+  const row = (await w.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' })).find((r) => r.vmid === vmid);
+  if (!row) throw new ProviderNotFoundError(`VM ${target.name} (${target.providerID}) does not exist`);
+  if (row.template === 1) return;
+  if (!target.owner || !sameOwner(parseOwner((await configOf(w.api, row)).description), target.owner)) {
+    throw new RefusedError(`VM ${target.name} (${target.providerID}) is not owned by this resource; it is never made a template`);
+  }
+  if (row.status !== 'stopped') throw new RefusedError(`VM ${target.name} is ${row.status}; a template is made only from a stopped VM (set runStrategy: Halted)`);
+  await convert(w, row, name);
+}
+
+export interface ImportOptions {
+  name: string;
+  image: string;
+  owner: OwnerRef;
+  storage: string;
+  node?: string;
+}
+
+/** A template from an image file on the node: a VM with an `import-from` disk and a cloud-init drive, then converted. */
+export async function proxmoxImportTemplate(w: TemplateWork, o: ImportOptions): Promise<void> {
+  const rows = await w.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
+  const same = rows.filter((r) => r.name === o.name);
+  if (same.some((r) => r.template === 1)) return;
+  let row: ResourceRow | undefined;
+  for (const r of same) {
+    if (sameOwner(parseOwner((await configOf(w.api, r)).description), o.owner)) row = r;
+    else throw new RefusedError(`a VM named ${o.name} exists (${r.id}) and is not owned by ${o.owner.kind} ${o.owner.name}; no template is imported over it`);
+  }
+  if (!row) {
+    const nodes = (await w.api.get<{ node: string; status: string }[]>('/nodes')).filter((n) => n.status === 'online').map((n) => n.node).sort();
+    const node = o.node ?? nodes[0];
+    if (!node) throw new ProviderNotFoundError('no online node to import the image on');
+    const vmid = Number(await w.api.get<string | number>('/cluster/nextid'));
+    w.onProgress?.({ percent: 0, message: `importing ${o.image} into ${o.storage} on ${node} as VM ${vmid}` });
+    const upid = await w.api.post<string>(`/nodes/${node}/qemu`, {
+      vmid: String(vmid), name: o.name, memory: '1024', cores: '1', ostype: 'l26', agent: '1', scsihw: 'virtio-scsi-single',
+      scsi0: `${o.storage}:0,import-from=${o.image}`, ide2: `${o.storage}:cloudinit`, boot: 'order=scsi0', serial0: 'socket', vga: 'serial0',
+      description: formatOwner(o.owner),
+    });
+    await w.api.waitForTask(upid, w.onProgress ? { onProgress: w.onProgress } : {});
+    row = (await w.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' })).find((r) => r.vmid === vmid);
+    if (!row) throw new ProviderNotFoundError(`VM ${vmid} made for the import is not visible`);
+  }
+  await convert(w, row, o.name);
+}
