@@ -61,15 +61,20 @@ export function normaliseVM(vm: VirtualMachine, ctx: DesiredContext): DesiredVM 
     nics: (s.networks ?? []).map((n) => {
       const vnet = n.network ? ctx.networks.get(n.network) : undefined;
       const binding = vnet?.spec.hypervisors.find((b) => b.hypervisor === s.hypervisor);
-      const network = vnet
+      // On libvirt a VirtualNetwork is a libvirt <network> of its own name that carries the VLAN.
+      const libvirtNet = !!vnet && ctx.hypervisor.spec.type === 'libvirt';
+      const network = libvirtNet
+        ? vnet.metadata.name
+        : vnet
         ? binding?.sdn?.vnet ?? binding?.vnicProfile ?? binding?.bridge?.split('.')[0] ?? (ctx.hypervisor.spec.type === 'ovirt' ? vnet.metadata.name : hvDefaults.bridge ?? hvDefaults.network)
         : n.network ?? hvDefaults.bridge ?? hvDefaults.network;
-      const vlan = n.vlan ?? (binding?.sdn ? undefined : vnet?.spec.vlanId);
+      const vlan = n.vlan ?? (binding?.sdn || libvirtNet ? undefined : vnet?.spec.vlanId);
       return {
         name: n.name,
         model: n.model ?? 'virtio',
         ...(network ? { network } : {}),
         ...(vlan !== undefined ? { vlan } : {}),
+        ...(libvirtNet ? { virtualNetwork: true } : {}),
         ...(n.mac ? { mac: n.mac.toLowerCase() } : {}),
         ...(n.ipv4 ? { ipv4: { ...n.ipv4 } } : {}),
         ...(n.dnsServers ? { dnsServers: [...n.dnsServers] } : {}),

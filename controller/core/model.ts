@@ -29,6 +29,8 @@ export interface DesiredNic {
   /** Bridge / vNIC profile / network name on the hypervisor. */
   network?: string;
   vlan?: number;
+  /** libvirt: `network` is a libvirt network made for a VirtualNetwork (it carries the VLAN), not a host bridge. */
+  virtualNetwork?: boolean;
   model: string;
   mac?: string;
   ipv4?: { address: string; gateway?: string };

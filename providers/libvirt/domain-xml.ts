@@ -38,6 +38,9 @@ export function diskXml(d: DesiredDisk, vmName: string, pool: string, index: num
 }
 
 export function nicXml(n: DesiredNic, defaultBridge: string): X {
+  if (n.virtualNetwork && n.network) {
+    return { '@type': 'network', ...(n.mac ? { mac: { '@address': n.mac } } : {}), source: { '@network': n.network }, model: { '@type': n.model === 'virtio' ? 'virtio' : n.model } };
+  }
   return {
     '@type': 'bridge',
     ...(n.mac ? { mac: { '@address': n.mac } } : {}),

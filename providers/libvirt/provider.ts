@@ -7,7 +7,8 @@ import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderNotFoundError, ProviderTransientError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import type { HypervisorSpec } from '../../controller/api/types.ts';
-import { sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { deleteHostNetwork, ensureHostNetwork } from './networks.ts';
 import { readFile } from 'node:fs/promises';
 import { buildSeedIso, seedFiles, wantsSeed } from './cloud-init.ts';
 import { BUS, deviceXml, diskXml, domainXml, nicXml, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, type ParsedDomain } from './domain-xml.ts';
@@ -302,6 +303,27 @@ export class LibvirtProvider implements ProviderClient {
     }
   }
 
+  /** The VLAN's libvirt network on every host the binding lists (all hosts by default). */
+  async ensureNetwork(n: DesiredNetwork): Promise<NetworkState> {
+    const hosts = n.nodes?.length ? n.nodes : this.o.hosts.map((h) => h.name);
+    const results: NetworkState[] = [];
+    for (const host of hosts) {
+      if (!this.o.hosts.some((h) => h.name === host)) {
+        results.push({ present: false, providerIDs: [], message: `host ${host} is not a host of this Hypervisor` });
+        continue;
+      }
+      results.push(await ensureHostNetwork(await this.conn(host), host, n));
+    }
+    const missing = results.filter((r) => !r.present);
+    return { present: missing.length === 0, providerIDs: results.flatMap((r) => r.providerIDs), ...(missing.length ? { message: missing.map((r) => r.message).join('; ') } : {}) };
+  }
+
+  async deleteNetwork(n: DesiredNetwork): Promise<void> {
+    for (const host of n.nodes?.length ? n.nodes : this.o.hosts.map((h) => h.name)) {
+      if (this.o.hosts.some((h) => h.name === host)) await deleteHostNetwork(await this.conn(host), host, n);
+    }
+  }
+
   /** A template is a volume `<name>.qcow2` in the pool of the first host (VMs clone it as a backing file). */
   async inspectTemplate(name: string): Promise<TemplateFacts> {
     const host = this.o.hosts[0]?.name ?? '';
@@ -326,6 +348,28 @@ export class LibvirtProvider implements ProviderClient {
     options.onProgress?.({ message: `uploading ${data.length} bytes of ${image}` });
     await c.uploadVolume(vol, data);
     await c.refreshPool(pool);
+    return this.inspectTemplate(name);
+  }
+
+  /** Copies an owned, stopped VM's boot disk into the template volume `<name>.qcow2` (clones use it as a read-only backing file). */
+  async templateFromVM(target: Target, name: string, options: { storage?: string; onProgress?: (p: Progress) => void } = {}): Promise<TemplateFacts> {
+    const existing = await this.inspectTemplate(name);
+    if (existing.found) return existing;
+    const { c, host, parsed, running } = await this.locate(target);
+    if (!target.owner || !sameOwner(parsed.owner, target.owner)) throw new RefusedError(`domain ${target.name} is not owned by this resource; it is never made a template`);
+    if (running) throw new RefusedError(`domain ${target.name} is running; a template is made only from a stopped VM (set runStrategy: Halted)`);
+    const templateHost = this.o.hosts[0]?.name ?? '';
+    if (host !== templateHost) throw new RefusedError(`domain ${target.name} is on ${host}; templates live on ${templateHost}, migrate the VM there first`);
+    const boot = parsed.disks.find((d) => d.volume && d.pool);
+    if (!boot?.volume || !boot.pool) throw new ProviderNotFoundError(`domain ${target.name} has no pool volume to make a template from`);
+    const pool = await c.lookupPool(boot.pool);
+    const source = await c.lookupVolume(pool, boot.volume);
+    const info = await c.volumeInfo(source);
+    const into = await c.lookupPool(options.storage ?? this.pool());
+    options.onProgress?.({ message: `copying ${boot.volume} into template volume ${name}.qcow2` });
+    // A full copy (backing chains flattened): the template stands on its own.
+    await c.cloneVolume(into, volumeXml(`${name}.qcow2`, Number(info.capacity)), source);
+    await c.refreshPool(into);
     return this.inspectTemplate(name);
   }
 

@@ -7,7 +7,7 @@ import { ProviderTransientError } from '../../../controller/core/errors.ts';
 import {
   decodeHeader, frame, HEADER_SIZE, KEEPALIVE_PROC, LibvirtError, MessageStatus, MessageType, PROC, PROGRAM, PROTOCOL_VERSION, QEMU_PROC,
   readDomain, readPool, readRemoteError, readTypedParam, readVol, writeDomain, writePool, writeTypedParam, writeVol,
-  type Domain, type Header, type StoragePool, type StorageVol, type TypedParam,
+  type Domain, type Header, type Network, type StoragePool, type StorageVol, type TypedParam,
 } from './protocol.ts';
 import { openTransport, type TlsFiles } from './transport.ts';
 import { parseLibvirtURI, type LibvirtURI } from './uri.ts';
@@ -348,6 +348,48 @@ export class LibvirtConnection extends EventEmitter {
     await this.call(PROC.STORAGE_VOL_RESIZE, (w) => {
       writeVol(w, v);
       w.uhyper(bytes).uint(0);
+    });
+  }
+  /** A new volume made as a full copy of another (virStorageVolCreateXMLFrom). */
+  async cloneVolume(p: StoragePool, xml: string, from: StorageVol, flags = 0): Promise<StorageVol> {
+    return readVol(await this.call(PROC.STORAGE_VOL_CREATE_XML_FROM, (w) => {
+      writePool(w, p);
+      w.string(xml);
+      writeVol(w, from);
+      w.uint(flags);
+    }));
+  }
+  async lookupNetwork(name: string): Promise<Network> {
+    return readPool(await this.call(PROC.NETWORK_LOOKUP_BY_NAME, (w) => w.string(name)));
+  }
+  async defineNetwork(xml: string): Promise<Network> {
+    return readPool(await this.call(PROC.NETWORK_DEFINE_XML, (w) => w.string(xml)));
+  }
+  async startNetwork(n: Network): Promise<void> {
+    await this.call(PROC.NETWORK_CREATE, (w) => writePool(w, n));
+  }
+  async stopNetwork(n: Network): Promise<void> {
+    await this.call(PROC.NETWORK_DESTROY, (w) => writePool(w, n));
+  }
+  async undefineNetwork(n: Network): Promise<void> {
+    await this.call(PROC.NETWORK_UNDEFINE, (w) => writePool(w, n));
+  }
+  async networkXml(n: Network): Promise<string> {
+    return (await this.call(PROC.NETWORK_GET_XML_DESC, (w) => {
+      writePool(w, n);
+      w.uint(0);
+    })).string();
+  }
+  async networkActive(n: Network): Promise<boolean> {
+    return (await this.call(PROC.NETWORK_IS_ACTIVE, (w) => writePool(w, n))).int() === 1;
+  }
+  async networkAutostart(n: Network): Promise<boolean> {
+    return (await this.call(PROC.NETWORK_GET_AUTOSTART, (w) => writePool(w, n))).int() === 1;
+  }
+  async setNetworkAutostart(n: Network, on: boolean): Promise<void> {
+    await this.call(PROC.NETWORK_SET_AUTOSTART, (w) => {
+      writePool(w, n);
+      w.int(on ? 1 : 0);
     });
   }
   /** Uploads bytes into a volume through an RPC stream (the cloud-init seed, an image). */
