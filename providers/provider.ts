@@ -94,6 +94,10 @@ export interface DesiredStandaloneDisk {
   interface: 'virtio' | 'virtio-scsi' | 'sata' | 'ide';
   /** The hypervisor-side name of the VM it should be attached to, if any. */
   attachTo?: string;
+  /** The provider id last reported (a Proxmox volume is renamed when it moves between VMs). */
+  knownID?: string;
+  /** The VM it was last attached to. */
+  knownHolder?: string;
 }
 
 export interface DiskState {

@@ -188,7 +188,8 @@ export class Reconciler {
     return { ready: true };
   }
 
-  private diskFor(key: string, disk: VirtualDisk): DesiredStandaloneDisk {
+  private diskFor(key: string, disk: VirtualDisk, previous?: StatusRecord): DesiredStandaloneDisk {
+    const known = previous?.status as VirtualDisk['status'] | undefined;
     const ns = disk.metadata.namespace ?? 'default';
     const vm = disk.spec.attachTo ? this.o.store.get(`VirtualMachine/${ns}/${disk.spec.attachTo.vm}`)?.resource as VirtualMachine | undefined : undefined;
     return {
@@ -196,6 +197,7 @@ export class Reconciler {
       sizeBytes: parseQuantity(disk.spec.size), interface: disk.spec.interface ?? 'virtio',
       ...(disk.spec.storage ? { storage: disk.spec.storage } : {}), ...(disk.spec.format ? { format: disk.spec.format } : {}),
       ...(disk.spec.attachTo ? { attachTo: vm?.spec.name ?? disk.spec.attachTo.vm } : {}),
+      ...(known?.providerID ? { knownID: known.providerID } : {}), ...(known?.attachedTo ? { knownHolder: known.attachedTo } : {}),
     };
   }
 
@@ -212,7 +214,7 @@ export class Reconciler {
     if (!conn.client.ensureDisk) message = `the ${conn.hypervisor.spec.type} provider does not manage standalone disks yet`;
     else {
       this.emit({ type: 'action', key, phase: 'start', action: 'ensureDisk', summary: `disk ${disk.metadata.name}${disk.spec.attachTo ? ` on ${disk.spec.attachTo.vm}` : ''}` });
-      state = await conn.client.ensureDisk(this.diskFor(key, disk));
+      state = await conn.client.ensureDisk(this.diskFor(key, disk, previous), { onProgress: (p) => this.emit({ type: 'progress', key, action: 'ensureDisk', ...(p.message ? { message: p.message } : {}) }) });
       message = state.message;
       conn.observer.invalidate();
       this.emit({ type: 'action', key, phase: 'done', action: 'ensureDisk', summary: `disk ${disk.metadata.name}` });
@@ -233,7 +235,7 @@ export class Reconciler {
     if (this.o.dryRun) return { intents: [{ symbol: '-', summary: (disk.spec.deletionPolicy ?? 'Delete') === 'Delete' ? `detach and delete disk ${disk.metadata.name}` : `forget disk ${disk.metadata.name} (deletionPolicy: Orphan)` }] };
     if ((disk.spec.deletionPolicy ?? 'Delete') === 'Delete' && this.o.store.hypervisor(disk.spec.hypervisor)) {
       const conn = await this.connect(disk.spec.hypervisor);
-      await conn.client.deleteDisk?.(this.diskFor(key, disk));
+      await conn.client.deleteDisk?.(this.diskFor(key, disk, previous));
     }
     await this.o.statuses.remove(key);
     return { ready: true };
@@ -330,6 +332,18 @@ export class Reconciler {
     return waiting.length ? waiting.join('; ') : undefined;
   }
 
+  /** Marks the disks VirtualDisks own (by the volume ids in their status) so a VM's own disk list never detaches them. */
+  private async markStandalone(obs: Observation, hypervisor: string): Promise<Observation> {
+    const ids = new Set<string>();
+    for (const key of this.o.store.keys('VirtualDisk')) {
+      const st = await this.o.statuses.read(key);
+      const id = (st?.status as VirtualDisk['status'] | undefined)?.providerID;
+      if (id && st?.hypervisor === hypervisor) ids.add(id);
+    }
+    if (ids.size === 0) return obs;
+    return { ...obs, vms: obs.vms.map((v) => (v.disks.some((x) => x.id && ids.has(x.id)) ? { ...v, disks: v.disks.map((x) => (x.id && ids.has(x.id) ? { ...x, standalone: true } : x)) } : v)) };
+  }
+
   /** The template this VM was turned into, if a VMTemplate made from it exists on the hypervisor. */
   private convertedInto(vm: VirtualMachine, obs: Observation): string | undefined {
     const ns = vm.metadata.namespace ?? 'default';
@@ -371,6 +385,7 @@ export class Reconciler {
       this.emit({ type: 'error', key, ...err, retrying: true });
       throw e;
     }
+    obs = await this.markStandalone(obs, desired.hypervisor);
     const first = plan({ desired, observation: obs, capabilities: conn.client.capabilities });
     for (const r of first.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
     const template = first.steps.some((s) => s.action.type === 'create') ? this.convertedInto(vm, obs) : undefined;

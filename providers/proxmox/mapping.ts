@@ -68,7 +68,7 @@ export function dataDisks(config: Record<string, string>): ObservedDisk[] {
     .map(([k, v]) => {
       const m = DISK.exec(k) as RegExpExecArray;
       const bus = m[1] as string;
-      return { key: k, rank: (BUS_RANK[bus] ?? 9) * 1000 + Number(m[2]), disk: { name: k, sizeBytes: parseSize(v), storage: v.split(':')[0] ?? '', interface: bus === 'scsi' ? 'virtio-scsi' : bus } };
+      return { key: k, rank: (BUS_RANK[bus] ?? 9) * 1000 + Number(m[2]), disk: { name: k, id: v.split(',')[0] ?? '', sizeBytes: parseSize(v), storage: v.split(':')[0] ?? '', interface: bus === 'scsi' ? 'virtio-scsi' : bus, ...(/vkdisk-/.test(v.split(',')[0] ?? '') ? { standalone: true } : {}) } };
     })
     .sort((a, b) => a.rank - b.rank)
     .map((x) => x.disk);

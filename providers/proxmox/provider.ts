@@ -6,8 +6,9 @@ import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderConflictError, ProviderInvalidError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredDisk, DesiredVM, Observation, ObservedTemplate, ObservedVM } from '../../controller/core/model.ts';
-import { sameOwner, type ActionContext, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
+import { deleteProxmoxDisk, ensureProxmoxDisk } from './disks.ts';
 import type { ProxmoxClient } from './client.ts';
 import {
   BUS, configFromPending, configParams, dataDisks, description, GiB, MAX_MEMORY_LINE, MiB, nics, nicValue, ipconfig, rowSignature, toObservedNode, toObservedVM,
@@ -64,6 +65,14 @@ export class ProxmoxProvider implements ProviderClient {
       cloudInit: Object.entries(config).some(([k, v]) => /^(ide|scsi|sata)\d+$/.test(k) && v.includes('cloudinit')),
       ...(disks[0] ? { diskBytes: disks[0].sizeBytes } : {}),
     };
+  }
+
+  ensureDisk(d: DesiredStandaloneDisk, ctx?: ActionContext): Promise<DiskState> {
+    return ensureProxmoxDisk({ api: this.api, defaultStorage: this.o.defaults?.storage ?? 'local-lvm' }, d, ctx);
+  }
+
+  deleteDisk(d: DesiredStandaloneDisk): Promise<void> {
+    return deleteProxmoxDisk({ api: this.api, defaultStorage: this.o.defaults?.storage ?? 'local-lvm' }, d);
   }
 
   async templateFromVM(target: Target, name: string, options: { onProgress?: (p: Progress) => void } = {}): Promise<TemplateFacts> {
@@ -203,8 +212,9 @@ export class ProxmoxProvider implements ProviderClient {
         });
       case 'growDisk':
         return run(async () => {
-          const disk = dataDisks(config)[action.index];
-          if (!disk) throw new ProviderNotFoundError(`VM ${action.target.name} has no disk ${action.index}`);
+          // By slot name: the plan's indexes skip standalone disks (VirtualDisks) that the config lists.
+          const disk = dataDisks(config).find((x) => x.name === action.disk);
+          if (!disk) throw new ProviderNotFoundError(`VM ${action.target.name} has no disk ${action.disk}`);
           if (disk.sizeBytes >= action.sizeBytes) return;
           const size = action.sizeBytes % GiB === 0 ? `${action.sizeBytes / GiB}G` : `${Math.ceil(action.sizeBytes / MiB)}M`;
           const r = await this.api.put<string | null>(`${path}/resize`, { disk: disk.name, size });
@@ -212,13 +222,13 @@ export class ProxmoxProvider implements ProviderClient {
         });
       case 'attachDisk':
         return run(async () => {
-          if (dataDisks(config)[action.index]) return;
+          if (dataDisks(config).filter((x) => !x.standalone)[action.index]) return;
           await wait(await this.api.post<string>(`${path}/config`, { [this.freeSlot(config, action.disk)]: this.newDisk(action.disk) }));
         });
       case 'detachDisk':
         return run(async () => {
-          const disk = dataDisks(config)[action.index];
-          if (!disk) return;
+          const disk = dataDisks(config).find((x) => x.name === action.disk);
+          if (!disk || disk.standalone) return;
           await wait(await this.api.post<string>(`${path}/config`, { delete: disk.name }));
           // The detached volume becomes unusedN; it belongs to this VM, so it goes too.
           const after = configFromPending(await this.api.get<PendingRow[]>(`${path}/pending`)).config;

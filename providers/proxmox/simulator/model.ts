@@ -46,6 +46,8 @@ export interface SimState {
   sdn: { zones: { zone: string; type: string; bridge?: string }[]; vnets: { vnet: string; zone: string; tag?: number; alias?: string }[]; pending: boolean };
   agentExec: { pid: number; vmid: number; out: string; err: string; exitcode: number; doneAt: number }[];
   nextPid: number;
+  /** Sizes of volumes that are in no disk entry (allocated, or unused after a detach). */
+  volumeSizes?: Record<string, number>;
 }
 
 export const GiB = 2 ** 30;

@@ -4,6 +4,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { ANY, BOOL, INT, NAME, PveError, paramError, truthy, type Check, type Params, type Route } from './http.ts';
 import { DISK_KEY, digestOf, diskSize, GiB, isDataDisk, withSize, type SimState, type SimVM } from './model.ts';
+import { volumeSizes } from './storage.ts';
 import type { Tasks } from './tasks.ts';
 
 export interface QemuEnv {
@@ -73,6 +74,19 @@ function allocateDisks(vmid: number, config: Record<string, string>, params: Par
   }
 }
 
+/** An existing volume put in a disk entry takes its known size, and leaves the unused list. */
+function adoptVolumes(s: SimState, vm: SimVM, next: Record<string, string>): void {
+  for (const [k, v] of Object.entries(next)) {
+    if (!DISK_KEY.test(k) || /(?:^|,)size=/.test(v) || /media=cdrom|cloudinit/.test(v)) continue;
+    const volid = v.split(',')[0] ?? '';
+    const size = volumeSizes(s)[volid];
+    if (size === undefined) continue;
+    next[k] = withSize(v, size);
+    delete volumeSizes(s)[volid];
+    for (const [u, uv] of Object.entries(vm.config)) if (/^unused\d+$/.test(u) && uv === volid) delete vm.config[u];
+  }
+}
+
 const mac = (vmid: number, i: number) => `BC:24:11:${((vmid >> 8) & 255).toString(16).padStart(2, '0')}:${(vmid & 255).toString(16).padStart(2, '0')}:${i.toString(16).padStart(2, '0')}`.toUpperCase();
 function assignMacs(vmid: number, config: Record<string, string>): void {
   for (const [k, v] of Object.entries(config)) {
@@ -82,13 +96,14 @@ function assignMacs(vmid: number, config: Record<string, string>): void {
 }
 
 /** Applies a config change now or, for what a running VM cannot take, as pending. */
-function applyConfig(vm: SimVM, params: Params): void {
+function applyConfig(s: SimState, vm: SimVM, params: Params): void {
   if (params.digest && params.digest !== digestOf(vm.config)) throw new PveError(500, 'detected modified configuration - file changed by other user? Try again.');
   const changes = Object.fromEntries(Object.entries(params).filter(([k]) => !['digest', 'delete', 'skiplock', 'revert'].includes(k)));
   if (changes.memory && Number(changes.memory) < 16) throw paramError({ memory: `value must have a minimum value of 16` });
   for (const k of (params.revert ?? '').split(',').filter(Boolean)) delete vm.pending[k];
   const next: Record<string, string> = {};
   allocateDisks(vm.vmid, next, changes);
+  adoptVolumes(s, vm, next);
   for (const [k, v] of Object.entries(changes)) if (!DISK_KEY.test(k)) next[k] = v;
   assignMacs(vm.vmid, next);
   for (const [k, v] of Object.entries(next)) {
@@ -102,9 +117,15 @@ function applyConfig(vm: SimVM, params: Params): void {
     if (vm.status === 'running' && !hotPluggable(vm, k, undefined) && !DISK_KEY.test(k)) vm.pendingDelete.push(k);
     else if (DISK_KEY.test(k) && vm.config[k] && isDataDisk(k, vm.config[k] ?? '')) {
       const free = Array.from({ length: 256 }, (_, i) => `unused${i}`).find((u) => !(u in vm.config)) ?? 'unused0';
-      vm.config[free] = (vm.config[k] ?? '').split(',')[0] ?? '';
+      const volid = (vm.config[k] ?? '').split(',')[0] ?? '';
+      vm.config[free] = volid;
+      volumeSizes(s)[volid] = diskSize(vm.config[k] ?? '');
       delete vm.config[k];
-    } else delete vm.config[k];
+    } else {
+      // Deleting an unused entry frees its volume, as on a real node.
+      if (/^unused\d+$/.test(k)) delete volumeSizes(s)[vm.config[k] ?? ''];
+      delete vm.config[k];
+    }
   }
 }
 
@@ -152,7 +173,7 @@ export function qemuRoutes(env: QemuEnv): Route[] {
         newVM(vmid, path.node ?? '');
         const { vmid: _v, pool, start, storage: _s, ...rest } = params;
         const vm: SimVM = { vmid, node: path.node ?? '', config: {}, pending: {}, pendingDelete: [], status: 'stopped', template: false, lock: 'create' };
-        applyConfig(vm, rest);
+        applyConfig(s(), vm, rest);
         s().vms.push(vm);
         addToPool(pool, vmid);
         if (pool) vm.pool = pool;
@@ -222,10 +243,10 @@ export function qemuRoutes(env: QemuEnv): Route[] {
         checkLock(vm, params);
         if (vm.lock === undefined && env.tasks.busy(vm.vmid)) throw new PveError(500, `can't lock file '/var/lock/qemu-server/lock-${vm.vmid}.conf' - got timeout`);
         if (method === 'PUT') {
-          applyConfig(vm, params);
+          applyConfig(s(), vm, params);
           return null;
         }
-        applyConfig(vm, params);
+        applyConfig(s(), vm, params);
         return task(vm.node, 'qmconfig', vm.vmid, user, () => undefined);
       },
     })),

@@ -12,6 +12,7 @@ import { Auth } from './auth.ts';
 import { clusterRoutes } from './cluster.ts';
 import { checkParams, compile, PveError, type Params, type Route } from './http.ts';
 import { seedState, type SimState } from './model.ts';
+import { storageRoutes } from './storage.ts';
 import { qemuRoutes } from './qemu.ts';
 import { Tasks } from './tasks.ts';
 
@@ -92,8 +93,8 @@ export class ProxmoxSimulator {
     this.tasks = new Tasks(() => this.state);
     this.faults = options.faults ?? {};
     this.random = seededRandom(options.seed ?? 42);
-    const durations = { default: 100, qmclone: 400, qmcreate: 300, qmstart: 200, qmstop: 100, qmshutdown: 200, qmreboot: 200, qmigrate: 500, qmdestroy: 100, qmconfig: 50, resize: 100, ...options.taskDurations };
-    const all = [...clusterRoutes(() => this.state, this.tasks), ...qemuRoutes({ state: () => this.state, tasks: this.tasks, durations, agentDelayMs: options.agentDelayMs ?? 500 })];
+    const durations: Record<string, number> = { default: 100, qmclone: 400, qmcreate: 300, qmstart: 200, qmstop: 100, qmshutdown: 200, qmreboot: 200, qmigrate: 500, qmdestroy: 100, qmconfig: 50, resize: 100, ...options.taskDurations };
+    const all = [...clusterRoutes(() => this.state, this.tasks), ...qemuRoutes({ state: () => this.state, tasks: this.tasks, durations, agentDelayMs: options.agentDelayMs ?? 500 }), ...storageRoutes(() => this.state, this.tasks, (t) => durations[t] ?? durations.default ?? 200)];
     this.routes = all.map((route) => ({ route, ...compile(route) }));
   }
 

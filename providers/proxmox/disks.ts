@@ -1,0 +1,156 @@
+// VirtualDisks on Proxmox. A volume there always belongs to a VM id, so a standalone disk is
+// allocated (`POST /nodes/{node}/storage/{storage}/content`, named `vm-<id>-vkdisk-…`) for the
+// VM it is first attached to and put in a free slot (hot-plugged when the VM runs). It moves
+// by being unplugged (it becomes `unusedN`) and reassigned with `move_disk target-vmid`, which
+// renames it to the target's next `vm-<id>-disk-<n>`: from then on the volume id kept in the
+// resource's status is what identifies it. It is never detached from, or deleted out of, a VM
+// virtkeeper does not own.
+import { RefusedError } from '../../controller/core/errors.ts';
+import { parseOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState } from '../provider.ts';
+import type { ProxmoxClient } from './client.ts';
+import { BUS, configFromPending, GiB, MiB, type PendingRow, type ResourceRow } from './mapping.ts';
+
+const SLOT = /^(scsi|virtio|sata|ide)\d+$/;
+const UNUSED = /^unused\d+$/;
+
+export interface DiskWork {
+  api: ProxmoxClient;
+  defaultStorage: string;
+}
+
+interface Place {
+  row: ResourceRow;
+  config: Record<string, string>;
+}
+
+interface Location extends Place {
+  key: string;
+  volid: string;
+}
+
+const sizeText = (bytes: number) => (bytes % GiB === 0 ? `${bytes / GiB}G` : `${Math.ceil(bytes / MiB)}M`);
+const sizeOf = (entry: string) => {
+  const m = /(?:^|,)size=(\d+(?:\.\d+)?)([KMGT]?)/.exec(entry);
+  return m ? Math.round(Number(m[1]) * { '': 1, K: 2 ** 10, M: MiB, G: GiB, T: 2 ** 40 }[m[2] as '' | 'K' | 'M' | 'G' | 'T']) : 0;
+};
+const owned = (p: Place) => parseOwner(p.config.description) !== undefined;
+
+async function configOf(api: ProxmoxClient, row: ResourceRow): Promise<Record<string, string>> {
+  return configFromPending(await api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`)).config;
+}
+
+function slotOf(config: Record<string, string>, d: DesiredStandaloneDisk, volid: string): string | undefined {
+  return Object.entries(config).find(([k, v]) => (SLOT.test(k) || UNUSED.test(k)) && (v.split(',')[0] ?? '') === volid)?.[0];
+}
+
+const matches = (d: DesiredStandaloneDisk, volid: string) => volid === d.knownID || (volid.split(':')[1] ?? '').endsWith(`-${d.name}`);
+
+/** Where the disk is: first on the VMs it was last seen on or should be on, else on any VM. */
+async function locate(api: ProxmoxClient, d: DesiredStandaloneDisk, rows: ResourceRow[]): Promise<Location | undefined> {
+  const guests = rows.filter((r) => r.template !== 1);
+  const likely = new Set([d.knownHolder, d.attachTo].filter(Boolean));
+  const order = [...guests.filter((r) => likely.has(r.name)), ...guests.filter((r) => !likely.has(r.name))];
+  for (const row of order) {
+    const config = await configOf(api, row);
+    for (const [key, value] of Object.entries(config)) {
+      const volid = value.split(',')[0] ?? '';
+      if ((SLOT.test(key) || UNUSED.test(key)) && matches(d, volid)) return { row, config, key, volid };
+    }
+  }
+  return undefined;
+}
+
+async function sizeOfVolume(api: ProxmoxClient, at: Location): Promise<number> {
+  if (SLOT.test(at.key)) return sizeOf(at.config[at.key] ?? '');
+  const storage = at.volid.split(':')[0] ?? '';
+  const list = await api.get<{ volid: string; size: number }[]>(`/nodes/${at.row.node}/storage/${storage}/content`, { vmid: String(at.row.vmid) });
+  return list.find((v) => v.volid === at.volid)?.size ?? 0;
+}
+
+function freeSlot(config: Record<string, string>, d: DesiredStandaloneDisk): string {
+  const bus = BUS[d.interface] ?? 'scsi';
+  for (let i = 1; i < 31; i++) if (!(`${bus}${i}` in config)) return `${bus}${i}`;
+  throw new RefusedError(`no free ${bus} slot`);
+}
+
+export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, ctx: ActionContext = {}): Promise<DiskState> {
+  const { api } = w;
+  const wait = async (upid: string | null) => {
+    if (upid) await api.waitForTask(upid, ctx.onProgress ? { onProgress: ctx.onProgress } : {});
+  };
+  const rows = await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
+  const targetRow = d.attachTo ? rows.find((r) => r.template !== 1 && r.name === d.attachTo) : undefined;
+  const target: Place | undefined = targetRow ? { row: targetRow, config: await configOf(api, targetRow) } : undefined;
+  const at = await locate(api, d, rows);
+  const state = (providerID: string, sizeBytes: number, attachedTo?: string, message?: string): DiskState => ({ providerID, sizeBytes, ...(attachedTo ? { attachedTo } : {}), ...(message ? { message } : {}) });
+
+  if (!at) {
+    if (!d.attachTo) return state('', 0, undefined, 'on Proxmox a volume belongs to a VM: a VirtualDisk is created attached to one (set attachTo)');
+    if (!target) return state('', 0, undefined, `VM ${d.attachTo} does not exist yet`);
+    if (!owned(target)) return state('', 0, undefined, `VM ${d.attachTo} is not managed by virtkeeper; a disk is never attached to it`);
+    const storage = d.storage ?? w.defaultStorage;
+    ctx.onProgress?.({ message: `allocating ${d.name} on ${storage}` });
+    const volid = await api.post<string>(`/nodes/${target.row.node}/storage/${storage}/content`, {
+      vmid: String(target.row.vmid), filename: `vm-${target.row.vmid}-${d.name}`, size: sizeText(d.sizeBytes), ...(d.format ? { format: d.format } : {}),
+    });
+    await wait(await api.post<string>(`/nodes/${target.row.node}/qemu/${target.row.vmid}/config`, { [freeSlot(target.config, d)]: volid }));
+    return state(volid, d.sizeBytes, d.attachTo);
+  }
+
+  const holder = at.row.name ?? String(at.row.vmid);
+  const attached = SLOT.test(at.key);
+  let size = await sizeOfVolume(api, at);
+  const grow = async (p: Place, key: string) => {
+    if (size >= d.sizeBytes) return;
+    ctx.onProgress?.({ message: `growing ${key} of ${p.row.name} to ${sizeText(d.sizeBytes)}` });
+    await wait(await api.put<string | null>(`/nodes/${p.row.node}/qemu/${p.row.vmid}/resize`, { disk: key, size: sizeText(d.sizeBytes) }));
+    size = d.sizeBytes;
+  };
+  if (attached && holder === d.attachTo) {
+    await grow(at, at.key);
+    return state(at.volid, size, holder);
+  }
+  if (!owned(at)) return state(at.volid, size, attached ? holder : undefined, `disk ${d.name} is on VM ${holder}, which virtkeeper does not own; it is never detached from it`);
+  if (d.attachTo) {
+    if (!target) return state(at.volid, size, attached ? holder : undefined, `VM ${d.attachTo} does not exist yet`);
+    if (!owned(target)) return state(at.volid, size, attached ? holder : undefined, `VM ${d.attachTo} is not managed by virtkeeper; a disk is never attached to it`);
+    if (target.row.node !== at.row.node) return state(at.volid, size, attached ? holder : undefined, `VM ${d.attachTo} is on ${target.row.node} and the disk on ${at.row.node}; Proxmox reassigns disks between VMs of one node`);
+  }
+  let unusedKey = at.key;
+  if (attached) {
+    ctx.onProgress?.({ message: `unplugging ${at.key} from ${holder}` });
+    await wait(await api.post<string>(`/nodes/${at.row.node}/qemu/${at.row.vmid}/config`, { delete: at.key }));
+    unusedKey = slotOf(await configOf(api, at.row), d, at.volid) ?? at.key;
+  }
+  if (!target) return state(at.volid, size);
+  const slot = freeSlot(target.config, d);
+  if (target.row.vmid === at.row.vmid) {
+    await wait(await api.post<string>(`/nodes/${at.row.node}/qemu/${at.row.vmid}/config`, { [slot]: at.volid }));
+    await grow(target, slot);
+    return state(at.volid, size, d.attachTo);
+  }
+  ctx.onProgress?.({ message: `reassigning ${d.name} from ${holder} to ${d.attachTo} as ${slot}` });
+  await wait(await api.post<string>(`/nodes/${at.row.node}/qemu/${at.row.vmid}/move_disk`, { disk: unusedKey, 'target-vmid': String(target.row.vmid), 'target-disk': slot }));
+  const now = await configOf(api, target.row);
+  const volid = (now[slot] ?? '').split(',')[0] ?? at.volid;
+  await grow({ row: target.row, config: now }, slot);
+  return state(volid, size, d.attachTo);
+}
+
+export async function deleteProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk): Promise<void> {
+  const { api } = w;
+  const wait = async (upid: string | null) => {
+    if (upid) await api.waitForTask(upid);
+  };
+  const at = await locate(api, d, await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' }));
+  if (!at) return;
+  if (!owned(at)) throw new RefusedError(`disk ${d.name} is on VM ${at.row.name ?? at.row.vmid}, which virtkeeper does not own; it is not deleted`);
+  let key = at.key;
+  const path = `/nodes/${at.row.node}/qemu/${at.row.vmid}/config`;
+  if (SLOT.test(key)) {
+    await wait(await api.post<string>(path, { delete: key }));
+    key = slotOf(await configOf(api, at.row), d, at.volid) ?? key;
+  }
+  // Deleting the unused entry frees the volume.
+  if (UNUSED.test(key)) await wait(await api.post<string>(path, { delete: key }));
+}

@@ -1,0 +1,103 @@
+// Volumes outside a VM's own disk entries: `POST /nodes/{node}/storage/{storage}/content`
+// allocates a volume for a VM id (as `pvesm alloc`), the content list shows every volume of a
+// storage, and `move_disk` with `target-vmid` reassigns a disk (renamed, as Proxmox does, to the
+// target's next free `vm-<id>-disk-<n>`). Sizes of volumes not in a disk entry are kept here.
+import { ANY, BOOL, INT, NAME, PveError, paramError, type Route } from './http.ts';
+import { DISK_KEY, GiB, diskSize, isDataDisk, withSize, type SimState } from './model.ts';
+import { findVM } from './qemu.ts';
+import type { Tasks } from './tasks.ts';
+
+const SIZE = /^\d+(\.\d+)?[KMG]?$/;
+
+export function volumeSizes(s: SimState): Record<string, number> {
+  s.volumeSizes ??= {};
+  return s.volumeSizes;
+}
+
+function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([KMG]?)$/.exec(text);
+  if (!m) return 0;
+  return Math.round(Number(m[1]) * ({ '': 1024, K: 1024, M: 2 ** 20, G: GiB }[m[2] as '' | 'K' | 'M' | 'G']));
+}
+
+/** Every volume of a storage on a node: disk entries, unused entries and allocated volumes. */
+function contentOf(s: SimState, node: string, storage: string): { volid: string; vmid: number; size: number }[] {
+  const out = new Map<string, { volid: string; vmid: number; size: number }>();
+  for (const vm of s.vms.filter((v) => v.node === node)) {
+    for (const [k, v] of Object.entries(vm.config)) {
+      const volid = v.split(',')[0] ?? '';
+      if (!volid.startsWith(`${storage}:`) || !(isDataDisk(k, v) || /^unused\d+$/.test(k))) continue;
+      out.set(volid, { volid, vmid: vm.vmid, size: isDataDisk(k, v) ? diskSize(v) : volumeSizes(s)[volid] ?? 0 });
+    }
+  }
+  for (const [volid, size] of Object.entries(volumeSizes(s))) {
+    const vmid = Number(/:(?:.*\/)?(?:vm|base)-(\d+)-/.exec(volid)?.[1] ?? 0);
+    if (volid.startsWith(`${storage}:`) && !out.has(volid)) out.set(volid, { volid, vmid, size });
+  }
+  return [...out.values()];
+}
+
+export function storageRoutes(state: () => SimState, tasks: Tasks, duration: (type: string) => number): Route[] {
+  const s = state;
+  return [
+    {
+      method: 'GET', pattern: '/nodes/{node}/storage/{storage}/content', params: { content: ANY, vmid: INT },
+      handler: ({ path, params }) => contentOf(s(), path.node ?? '', path.storage ?? '')
+        .filter((v) => !params.vmid || v.vmid === Number(params.vmid))
+        .map((v) => ({ volid: v.volid, vmid: v.vmid, size: v.size, format: 'raw', content: 'images', used: 0 })),
+    },
+    {
+      method: 'POST', pattern: '/nodes/{node}/storage/{storage}/content', required: ['vmid', 'filename', 'size'],
+      params: { vmid: INT, filename: /^[A-Za-z0-9._-]+$/, size: SIZE, format: /^(raw|qcow2|subvol)$/ },
+      handler: ({ path, params }) => {
+        const st = s().storages.find((x) => x.storage === path.storage);
+        if (!st) throw new PveError(500, `storage '${path.storage}' does not exist`);
+        if (!st.content.includes('images')) throw new PveError(500, `storage '${path.storage}' does not support vm images`);
+        const name = params.filename ?? '';
+        if (!new RegExp(`^(vm|base)-${params.vmid}-[a-z0-9._-]+$`).test(name)) throw paramError({ filename: `illegal name '${name}' - should be 'vm-${params.vmid}-*'` });
+        const volid = `${path.storage}:${name}`;
+        if (contentOf(s(), path.node ?? '', path.storage ?? '').some((v) => v.volid === volid)) throw new PveError(500, `volume '${volid}' already exists`);
+        volumeSizes(s())[volid] = parseSize(params.size ?? '0');
+        return volid;
+      },
+    },
+    {
+      method: 'POST', pattern: '/nodes/{node}/qemu/{vmid}/move_disk', required: ['disk'],
+      params: { disk: /^((scsi|virtio|sata|ide)\d+|unused\d+)$/, 'target-vmid': INT, 'target-disk': /^((scsi|virtio|sata|ide)\d+|unused\d+)$/, storage: NAME, delete: BOOL, format: ANY, digest: ANY, 'target-digest': ANY, bwlimit: INT },
+      handler: ({ path, params, user }) => {
+        const src = findVM(s(), path.vmid ?? '', path.node);
+        if (src.lock) throw new PveError(500, `VM is locked (${src.lock})`);
+        const key = params.disk ?? '';
+        const entry = src.config[key];
+        if (!entry) throw new PveError(500, `disk '${key}' does not exist`);
+        if (!params['target-vmid']) throw new PveError(500, 'moving a disk to another storage is not simulated; pass target-vmid');
+        const dst = findVM(s(), params['target-vmid'], path.node);
+        if (dst.vmid === src.vmid) throw new PveError(500, 'source and target VM are the same');
+        const tkey = params['target-disk'] ?? key;
+        if (src.status === 'running' && DISK_KEY.test(key)) throw new PveError(500, `cannot move disk '${key}' of a running VM to another VM: unplug it first`);
+        if (dst.config[tkey]) throw new PveError(500, `target disk '${tkey}' already exists in VM ${dst.vmid}`);
+        if (dst.status === 'running' && DISK_KEY.test(tkey) && !(dst.config.hotplug ?? 'network,disk,usb').split(',').includes('disk')) throw new PveError(500, `cannot hotplug '${tkey}': disk hotplug is off`);
+        const volid = entry.split(',')[0] ?? '';
+        const storage = volid.split(':')[0] ?? '';
+        const size = DISK_KEY.test(key) ? diskSize(entry) : volumeSizes(s())[volid] ?? 0;
+        const used = new Set(contentOf(s(), dst.node, storage).map((v) => v.volid));
+        let n = 0;
+        while (used.has(`${storage}:vm-${dst.vmid}-disk-${n}`)) n++;
+        const renamed = `${storage}:vm-${dst.vmid}-disk-${n}`;
+        src.lock = 'disk';
+        return tasks.start({
+          node: src.node, type: 'qmmove', id: String(src.vmid), user, durationMs: duration('qmmove'), work: () => {
+            delete src.lock;
+            delete src.config[key];
+            delete volumeSizes(s())[volid];
+            if (DISK_KEY.test(tkey)) dst.config[tkey] = withSize(renamed, size);
+            else {
+              dst.config[tkey] = renamed;
+              volumeSizes(s())[renamed] = size;
+            }
+          },
+        });
+      },
+    },
+  ];
+}

@@ -1,0 +1,97 @@
+// VirtualDisk on the Proxmox simulator over HTTP: allocated for the VM it is attached to and
+// hot-plugged into it while it runs, grown, unplugged and reassigned to a second VM (renamed by
+// Proxmox, followed by its volume id), kept as unused, then freed; never taken from a VM
+// virtkeeper does not own, and never detached by the VMs' own disk lists.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
+import { directoryCredentials } from '../../controller/runtime/credentials.ts';
+import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
+import { StateDir } from '../../controller/status/state-dir.ts';
+import { loadConnector } from '../../providers/registry.ts';
+import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
+
+describe('VirtualDisk on Proxmox', () => {
+  let sim: RunningProxmoxSimulator;
+  let dir: string;
+  let opts: ConvergeOptions;
+  let pool: HypervisorPool;
+  const hv = () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`;
+  const vm = (name: string, extra = '') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, disks: [{name: root, size: 8Gi}]${extra}}\n`;
+  const disk = (size: string, attachTo?: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data}\nspec: {hypervisor: pve, size: ${size}, storage: local-lvm${attachTo ? `, attachTo: {vm: ${attachTo}}` : ''}}\n`;
+  const write = (...docs: string[]) => writeFile(join(dir, 'all.yaml'), [hv(), ...docs].join('---\n'));
+  const guest = (name: string) => sim.dump().vms.find((v) => v.config.name === name);
+  const status = async () => (await opts.statuses.read('VirtualDisk/default/data'))?.status as { providerID?: string; attachedTo?: string; phase?: string; actualSize?: string } | undefined;
+
+  beforeAll(async () => {
+    sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
+    dir = await mkdtemp(join(tmpdir(), 'vk-pdisk-'));
+    pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials({ PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), logger: pino({ level: 'silent' }), now: Date.now, observeMaxAgeMs: 0 });
+    opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))), wait: true, timeoutMs: 20_000, maxDeleteShare: 1 };
+  });
+  afterAll(async () => {
+    await pool.closeAll();
+    await sim.close();
+    await rm(dir, { recursive: true, force: true });
+    await rm(`${dir}-state`, { recursive: true, force: true });
+  });
+
+  it('hot-plugs, grows, moves to another VM, detaches and deletes', async () => {
+    await write(vm('pa'), vm('pb'), disk('2Gi', 'pa'));
+    let r = await converge(opts);
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    const a = guest('pa');
+    expect(a?.status).toBe('running');
+    const slot = Object.entries(a?.config ?? {}).find(([, v]) => v.includes('vkdisk-default-data'));
+    expect(slot?.[1]).toBe(`local-lvm:vm-${a?.vmid}-vkdisk-default-data,size=2G`);
+    expect(await status()).toMatchObject({ phase: 'Attached', attachedTo: 'pa', actualSize: '2Gi', providerID: `local-lvm:vm-${a?.vmid}-vkdisk-default-data` });
+
+    r = await converge(opts);
+    expect(r.outcomes.flatMap((o) => o.plan?.steps.map((x) => x.action.type) ?? [])).toEqual([]);
+
+    await write(vm('pa'), vm('pb'), disk('3Gi', 'pa'));
+    await converge(opts);
+    expect(guest('pa')?.config[slot?.[0] ?? '']).toMatch(/size=3G$/);
+
+    // Moved: unplugged from the running pa, reassigned to pb (Proxmox renames it).
+    await write(vm('pa'), vm('pb'), disk('3Gi', 'pb'));
+    r = await converge(opts);
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    const b = guest('pb');
+    expect(Object.values(guest('pa')?.config ?? {}).some((v) => v.includes('vkdisk') || /^local-lvm:vm-\d+-disk-1/.test(v))).toBe(false);
+    const moved = Object.entries(b?.config ?? {}).find(([k, v]) => /^(scsi|virtio)[1-9]/.test(k) && v.startsWith(`local-lvm:vm-${b?.vmid}-disk-`));
+    expect(moved?.[1]).toMatch(/size=3G$/);
+    expect(await status()).toMatchObject({ attachedTo: 'pb', providerID: moved?.[1].split(',')[0] });
+
+    // The VMs' own passes leave the renamed disk alone (their status knows it by volume id).
+    r = await converge(opts);
+    expect(r.outcomes.flatMap((o) => o.plan?.steps.map((x) => x.action.type) ?? [])).toEqual([]);
+    expect(guest('pb')?.config[moved?.[0] ?? '']).toBe(moved?.[1]);
+
+    // Detached: it stays as an unused volume of pb; deleted with the resource.
+    await write(vm('pa'), vm('pb'), disk('3Gi'));
+    await converge(opts);
+    expect(Object.entries(guest('pb')?.config ?? {}).find(([k]) => k.startsWith('unused'))?.[1]).toBe(moved?.[1].split(',')[0]);
+    expect(await status()).toMatchObject({ phase: 'Available' });
+    await write(vm('pa'), vm('pb'));
+    await converge(opts);
+    expect(Object.keys(guest('pb')?.config ?? {}).filter((k) => k.startsWith('unused'))).toEqual([]);
+    expect(sim.dump().volumeSizes ?? {}).toEqual({});
+  }, 60_000);
+
+  it('never takes a disk from a VM virtkeeper does not own', async () => {
+    await write(vm('pa'), vm('pb'), disk('1Gi', 'pa'));
+    await converge(opts);
+    const s = sim.dump();
+    const a = s.vms.find((v) => v.config.name === 'pa');
+    if (a) a.config.description = 'hand-made';
+    await fetch(`${sim.url.replace(/\/$/, '')}/_sim/state`, { method: 'PUT', body: JSON.stringify(s) });
+    await write(vm('pb'), disk('1Gi', 'pb'));
+    await converge({ ...opts, timeoutMs: 1500 });
+    expect(Object.values(guest('pa')?.config ?? {}).some((v) => v.includes('vkdisk-default-data'))).toBe(true);
+    expect(JSON.stringify(await status())).toMatch(/on VM pa, which virtkeeper does not own/);
+  }, 60_000);
+});
