@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Target } from '../../controller/core/actions.ts';
 import { VkError } from '../../controller/core/errors.ts';
 import type { DesiredVM, Observation, ObservedVM } from '../../controller/core/model.ts';
-import type { ProviderClient } from '../../providers/provider.ts';
+import type { DesiredNetwork, DesiredStandaloneDisk, ProviderClient } from '../../providers/provider.ts';
 
 export interface ContractHarness {
   client: ProviderClient;
@@ -15,6 +15,10 @@ export interface ContractHarness {
   createForeignVM(name: string): Promise<void>;
   /** Disk size step the provider rounds to (e.g. 1 GiB on Proxmox). */
   diskGranularityBytes?: number;
+  /** What a VirtualNetwork binding on this hypervisor needs (an SDN zone, a data center…). */
+  networkBinding?: Partial<DesiredNetwork>;
+  /** Removes a template the suite made (a real host keeps no leftovers). */
+  removeTemplate?(name: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -107,6 +111,49 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       expect(find(await h.client.observe(), vmName)?.power).toBe('running');
     });
 
+    const standalone = (attachTo?: string, sizeBytes = GiB): DesiredStandaloneDisk => ({
+      key: `VirtualDisk/contract/data-${suffix}`, owner: { kind: 'VirtualDisk', namespace: 'contract', name: `data-${suffix}` }, name: `vkdisk-contract-data-${suffix}`,
+      sizeBytes, interface: 'virtio', ...(attachTo ? { attachTo } : {}),
+    });
+    let diskID = '';
+
+    it('ensureDisk makes a standalone disk attached to a running VM it owns, once, and grows it', async (ctx) => {
+      const ensure = h.client.ensureDisk?.bind(h.client);
+      if (!ensure) return ctx.skip();
+      const a = await ensure(standalone(vmName));
+      const b = await ensure({ ...standalone(vmName), knownID: a.providerID, knownHolder: vmName });
+      expect([a.message, b.message]).toEqual([undefined, undefined]);
+      expect([a.attachedTo, b.attachedTo]).toEqual([vmName, vmName]);
+      expect(b.providerID).toBe(a.providerID);
+      const grown = await ensure({ ...standalone(vmName, 2 * GiB), knownID: a.providerID, knownHolder: vmName });
+      expect(grown.sizeBytes).toBe(2 * GiB);
+      diskID = grown.providerID;
+      const vm = find(await h.client.observe(), vmName) as ObservedVM;
+      expect(vm.power).toBe('running');
+      expect(vm.disks.filter((d) => d.standalone), 'the VM sees the disk as not its own').toHaveLength(1);
+    });
+
+    it('ensureDisk never attaches a disk to a VM it does not own', async (ctx) => {
+      const ensure = h.client.ensureDisk?.bind(h.client);
+      if (!ensure) return ctx.skip();
+      const r = await ensure({ ...standalone(foreignName, 2 * GiB), key: `VirtualDisk/contract/other-${suffix}`, owner: { kind: 'VirtualDisk', namespace: 'contract', name: `other-${suffix}` }, name: `vkdisk-contract-other-${suffix}` });
+      expect(r.message).toMatch(/not managed by virtkeeper|not owned|does not own/);
+      expect((find(await h.client.observe(), foreignName) as ObservedVM).disks.some((d) => d.standalone)).toBe(false);
+    });
+
+    it('ensureNetwork makes the VLAN available, idempotently, and deleteNetwork removes what it made', async (ctx) => {
+      const ensure = h.client.ensureNetwork?.bind(h.client);
+      if (!ensure || !h.client.deleteNetwork) return ctx.skip();
+      const net: DesiredNetwork = { key: `VirtualNetwork/vkc${suffix}`, owner: { kind: 'VirtualNetwork', name: `vkc${suffix}` }, name: `vkc${suffix}`, vlanId: 3000 + Math.floor(Math.random() * 900), ...h.networkBinding };
+      if (net.sdn) net.sdn = { zone: net.sdn.zone, vnet: net.name };
+      const a = await ensure(net);
+      const b = await ensure(net);
+      expect([a.present, b.present, a.message]).toEqual([true, true, undefined]);
+      expect(b.providerIDs).toEqual(a.providerIDs);
+      await h.client.deleteNetwork(net);
+      await h.client.deleteNetwork(net);
+    });
+
     it('grows a disk, and growing to the same size again changes nothing', async () => {
       const vm = find(await h.client.observe(), vmName) as ObservedVM;
       const size = (vm.disks[0]?.sizeBytes ?? GiB) + GiB;
@@ -129,6 +176,41 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       vm = find(await h.client.observe(), vmName) as ObservedVM;
       expect(vm.memoryBytes).toBe(768 * MiB);
       expect(vm.cpu.sockets * vm.cpu.cores * vm.cpu.threads).toBe(2);
+    });
+
+    it('ensureDisk detaches the disk from a stopped VM it owns; deleteDisk removes it, twice', async (ctx) => {
+      const ensure = h.client.ensureDisk?.bind(h.client);
+      if (!ensure || !h.client.deleteDisk || !diskID) return ctx.skip();
+      const r = await ensure({ ...standalone(undefined, 2 * GiB), knownID: diskID, knownHolder: vmName });
+      expect([r.attachedTo, r.message]).toEqual([undefined, undefined]);
+      expect((find(await h.client.observe(), vmName) as ObservedVM).disks.filter((d) => d.standalone)).toHaveLength(0);
+      await h.client.deleteDisk({ ...standalone(undefined, 2 * GiB), knownID: r.providerID });
+      await h.client.deleteDisk({ ...standalone(undefined, 2 * GiB), knownID: r.providerID });
+    });
+
+    it('templateFromVM makes a template from a stopped VM it owns, once; never from a foreign one', async (ctx) => {
+      const make = h.client.templateFromVM?.bind(h.client);
+      if (!make || !h.client.inspectTemplate) return ctx.skip();
+      const src = `vk-test-tplsrc-${suffix}`;
+      const tpl = `vk-test-tpl-${suffix}`;
+      const vm = contractVM(src, h.template);
+      await h.client.execute({ type: 'create', vm });
+      const made = find(await h.client.observe(), src) as ObservedVM;
+      try {
+        const foreign = find(await h.client.observe(), foreignName) as ObservedVM;
+        const refused = await make({ ...targetOf(foreign), owner: vm.owner }, `${tpl}-x`).then(() => undefined, (e: unknown) => e);
+        expect(refused).toBeInstanceOf(VkError);
+        const a = await make(targetOf(made), tpl);
+        const b = await make(targetOf(made), tpl);
+        expect([a.found, b.found]).toEqual([true, true]);
+        expect(b.providerID).toBe(a.providerID);
+        expect((await h.client.inspectTemplate(tpl)).found).toBe(true);
+        expect((await h.client.inspectTemplate(`${tpl}-x`)).found).toBe(false);
+      } finally {
+        const left = find(await h.client.observe(), src);
+        if (left) await h.client.execute({ type: 'delete', target: targetOf(left) });
+        await h.removeTemplate?.(tpl);
+      }
     });
 
     it('refuses destructive actions on a VM it does not own', async () => {

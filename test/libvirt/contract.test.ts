@@ -12,6 +12,10 @@ describeProviderContract('libvirt (real libvirtd)', async () => {
   const foreign: string[] = [];
   return {
     client: provider,
+    removeTemplate: async (name) => {
+      const vol = await raw.lookupVolume(await raw.lookupPool('default'), `${name}.qcow2`).catch(() => undefined);
+      if (vol) await raw.deleteVolume(vol);
+    },
     createForeignVM: async (name) => {
       foreign.push(name);
       await raw.defineXML(`<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>`);

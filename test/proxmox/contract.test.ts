@@ -12,6 +12,7 @@ describeProviderContract('proxmox (simulator over HTTP)', async () => {
   return {
     client: provider,
     template: 'ubuntu-24.04',
+    networkBinding: { sdn: { zone: 'vkzone', vnet: '' } },
     createForeignVM: async (name) => {
       const vmid = Number(await raw.get<string>('/cluster/nextid'));
       await raw.waitForTask(await raw.post<string>('/nodes/pve1/qemu', { vmid, name, memory: 512, scsi0: 'local-lvm:4' }));
