@@ -207,7 +207,7 @@ export class Reconciler {
     const prev = previous?.status as VirtualDisk['status'] | undefined;
     const last = previous?.lastApplied as VirtualDisk | undefined;
     if (last && parseQuantity(disk.spec.size) < parseQuantity(last.spec.size)) throw new TerminalError(`VirtualDisk ${disk.metadata.name}: cannot shrink from ${last.spec.size} to ${disk.spec.size}; disks only grow`);
-    if (this.o.dryRun) return { intents: [{ symbol: previous ? '~' : '+', summary: `${previous ? 'keep' : 'create'} disk ${disk.metadata.name} of ${disk.spec.size}${disk.spec.attachTo ? ` attached to ${disk.spec.attachTo.vm}` : ''}` }] };
+    if (this.o.dryRun) return { intents: diskIntents(disk, prev, this.diskFor(key, disk, previous).attachTo) };
     const conn = await this.connect(disk.spec.hypervisor);
     let message: string | undefined;
     let state: Awaited<ReturnType<NonNullable<typeof conn.client.ensureDisk>>> | undefined;
@@ -512,6 +512,17 @@ export class Reconciler {
     };
     await this.o.statuses.write(record);
   }
+}
+
+/** What an apply would do to a VirtualDisk, step by step: a move shows its detach, then its attach. */
+export function diskIntents(disk: VirtualDisk, known: VirtualDisk['status'] | undefined, want: string | undefined): Intent[] {
+  const name = disk.metadata.name;
+  if (!known?.providerID) return [{ symbol: '+', summary: `create disk ${name} of ${disk.spec.size}${want ? `, attached to ${want}` : ''}` }];
+  const out: Intent[] = [];
+  if (known.actualSize && parseQuantity(disk.spec.size) > parseQuantity(known.actualSize)) out.push({ symbol: '~', summary: `grow disk ${name} from ${known.actualSize} to ${disk.spec.size}` });
+  if (known.attachedTo && known.attachedTo !== want) out.push({ symbol: '~', summary: `detach disk ${name} from ${known.attachedTo}` });
+  if (want && known.attachedTo !== want) out.push({ symbol: '~', summary: `attach disk ${name} to ${want}` });
+  return out;
 }
 
 /** An error as it may be shown: a stable code and a message with no credentials in it. */
