@@ -276,12 +276,22 @@ export class Reconciler {
     let problem: string | undefined;
     let problemReason = 'Unsupported';
     let intent: string | undefined;
+    // An import or a copy shows its progress in status, written at most once a second.
+    let progressWrite: Promise<void> = Promise.resolve();
+    let lastProgressAt = 0;
+    const onProgress = (p: import('../../providers/provider.ts').Progress) => {
+      this.emit({ type: 'progress', key, action: 'template', ...(p.percent !== undefined ? { percent: p.percent } : {}), ...(p.message ? { message: p.message } : {}) });
+      if (this.o.dryRun || p.percent === undefined || this.o.now() - lastProgressAt < 1000) return;
+      lastProgressAt = this.o.now();
+      const st: NonNullable<VMTemplate['status']> = {
+        ...(prev ?? {}), progress: p.percent, observedGeneration: gen,
+        conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: 'InProgress', message: p.message ?? `${p.percent}%` }, gen, iso(this.o.now())),
+      };
+      progressWrite = progressWrite.then(() => this.writeRecord(key, t, st, source, undefined, previous?.lastApplied)).catch(() => undefined);
+    };
     try {
       const conn = await this.connect(t.spec.hypervisor);
-      const r = await resolveTemplateSource(t, {
-        conn, store: this.o.store, dryRun: !!this.o.dryRun,
-        onProgress: (p) => this.emit({ type: 'progress', key, action: 'template', ...(p.percent !== undefined ? { percent: p.percent } : {}), ...(p.message ? { message: p.message } : {}) }),
-      });
+      const r = await resolveTemplateSource(t, { conn, store: this.o.store, dryRun: !!this.o.dryRun, onProgress });
       facts = r.facts;
       problem = r.problem;
       problemReason = r.reason ?? problemReason;
@@ -308,7 +318,11 @@ export class Reconciler {
     }
     const ready = !problem && facts.found && failed.length === 0;
     set('Ready', ready, ready ? 'Valid' : problem ? problemReason : !facts.found ? 'NotFound' : 'RequirementsNotMet', ready ? `template ${name} is fit for cloning` : problem ?? (!facts.found ? `template ${name} does not exist on ${t.spec.hypervisor}` : `template ${name}: ${failed.join(', ')}`));
-    const status: NonNullable<VMTemplate['status']> = { conditions, observedGeneration: gen, ...(facts.providerID ? { providerID: facts.providerID } : {}), ...(facts.node ? { availability: [{ node: facts.node }] } : {}) };
+    await progressWrite;
+    const status: NonNullable<VMTemplate['status']> = {
+      conditions, observedGeneration: gen, ...(facts.providerID ? { providerID: facts.providerID } : {}), ...(facts.node ? { availability: [{ node: facts.node, ...(t.spec.storage ? { storage: t.spec.storage } : {}) }] } : {}),
+      ...(facts.found && (t.spec.source.image || t.spec.source.fromVirtualMachine) ? { progress: 100 } : {}),
+    };
     if (this.o.dryRun) return { ready, intents: intent ? [{ symbol: '+', summary: intent }] : ready ? [] : [{ symbol: '~', summary: `template ${name} is not fit for cloning: ${conditions?.find((c) => c.type === 'Ready')?.message ?? ''}` }] };
     await this.writeRecord(key, t, status, source, undefined, t);
     this.emit({ type: 'status', key, ready: ready ? 'True' : 'False', message: conditions?.find((c) => c.type === 'Ready')?.message ?? '' });

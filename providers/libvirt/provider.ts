@@ -9,8 +9,8 @@ import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM, Po
 import type { HypervisorSpec } from '../../controller/api/types.ts';
 import { sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { deleteHostNetwork, ensureHostNetwork } from './networks.ts';
-import { readFile } from 'node:fs/promises';
 import { buildSeedIso, seedFiles, wantsSeed } from './cloud-init.ts';
+import { openImage } from './image-source.ts';
 import { BUS, deviceXml, diskXml, domainXml, nicXml, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, type ParsedDomain } from './domain-xml.ts';
 import { LibvirtConnection, type NodeInfo } from './rpc/connection.ts';
 import { AffectFlags, DomainState, LibvirtError, MemoryFlags, MigrateFlags, StatsTypes, TypedParamType, UndefineFlags, VcpuFlags, type Domain } from './rpc/protocol.ts';
@@ -335,18 +335,28 @@ export class LibvirtProvider implements ProviderClient {
     return { found: true, providerID: `${host}/${this.pool()}/${name}.qcow2`, node: host, diskBytes: Number(info.capacity) };
   }
 
-  /** Uploads an image file over the RPC stream into the pool as the template volume. */
+  /** Streams an image (a local path or an http(s) URL) over the RPC upload stream into the pool as the template volume. */
   async importTemplate(name: string, image: string, options: { storage?: string; onProgress?: (p: Progress) => void } = {}): Promise<TemplateFacts> {
     const existing = await this.inspectTemplate(name);
     if (existing.found) return existing;
-    const data = await readFile(image);
+    const src = await openImage(image);
     const host = this.o.hosts[0]?.name ?? '';
     const c = await this.conn(host);
     const pool = await c.lookupPool(options.storage ?? this.pool());
-    const format = data.subarray(0, 4).toString('latin1') === 'QFI\xfb' ? 'qcow2' : 'raw';
-    const vol = await c.createVolume(pool, volumeXml(`${name}.qcow2`, data.length, undefined, format));
-    options.onProgress?.({ message: `uploading ${data.length} bytes of ${image}` });
-    await c.uploadVolume(vol, data);
+    const vol = await c.createVolume(pool, volumeXml(`${name}.qcow2`, src.length, undefined, src.format));
+    let shown = -1;
+    try {
+      await c.uploadStream(vol, src.chunks, src.length, (sent) => {
+        const percent = src.length ? Math.floor((sent / src.length) * 100) : 100;
+        if (percent === shown) return;
+        shown = percent;
+        options.onProgress?.({ percent, message: `uploading ${image} to ${host}: ${percent}%` });
+      });
+    } catch (e) {
+      // A half-written volume would pass for a template next time: it goes.
+      await c.deleteVolume(vol).catch(() => undefined);
+      throw e;
+    }
     await c.refreshPool(pool);
     return this.inspectTemplate(name);
   }

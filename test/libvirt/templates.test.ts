@@ -1,7 +1,9 @@
 // VMTemplate on libvirt: a small qcow2 made here is imported over the RPC stream as a
 // template, validated, and a VM is cloned from it as a linked clone (a backing file).
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -16,6 +18,7 @@ const uri = process.env.VK_LIBVIRT_URI_1 ?? '';
 const s = Math.random().toString(36).slice(2, 6);
 const TPL = `vk-test-tpl-${s}`;
 const VM = `vk-test-cloned-${s}`;
+const TPL2 = `vk-test-tplurl-${s}`;
 
 describe.skipIf(!uri)('VMTemplate on libvirt', () => {
   let dir: string;
@@ -33,8 +36,10 @@ describe.skipIf(!uri)('VMTemplate on libvirt', () => {
     await writeFile(join(dir, 'manifests', 'all.yaml'), `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: kvm}\nspec: {type: libvirt, hosts: [{name: host1, uri: "${uri}"}]}\n`).catch(() => undefined);
     await converge(opts).catch(() => undefined);
     const p = await c.lookupPool('default');
-    const vol = await c.lookupVolume(p, `${TPL}.qcow2`).catch(() => undefined);
-    if (vol) await c.deleteVolume(vol);
+    for (const name of [TPL, TPL2]) {
+      const vol = await c.lookupVolume(p, `${name}.qcow2`).catch(() => undefined);
+      if (vol) await c.deleteVolume(vol);
+    }
     await pool.closeAll();
     await c.close();
     await rm(dir, { recursive: true, force: true });
@@ -57,5 +62,38 @@ describe.skipIf(!uri)('VMTemplate on libvirt', () => {
     const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output', 'json', path]).toString()) as { 'backing-filename'?: string; 'virtual-size': number };
     expect(info['backing-filename']).toMatch(new RegExp(`${TPL}\\.qcow2$`));
     expect(info['virtual-size']).toBe(128 * 2 ** 20);
+  }, 90_000);
+
+  it('imports an image from a URL as a stream, with its progress in status', async () => {
+    // A loopback HTTP server stands in for a cloud-image mirror.
+    const image = await readFile(join(dir, 'small.qcow2'));
+    const server = createServer((req, res) => {
+      if (req.url !== '/small.qcow2') return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': image.length });
+      res.end(image);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await writeFile(join(dir, 'manifests', 'all.yaml'), [
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: kvm}\nspec: {type: libvirt, hosts: [{name: host1, uri: "${uri}"}]}\n`,
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${TPL2}}\nspec: {hypervisor: kvm, source: {image: "${url}/small.qcow2"}}\n`,
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${TPL2}-missing}\nspec: {hypervisor: kvm, source: {image: "${url}/nothing.qcow2"}}\n`,
+      ].join('---\n'));
+      const events: { type: string; percent?: number }[] = [];
+      await converge({ ...opts, timeoutMs: 3000, emit: (e) => events.push(e as { type: string; percent?: number }) });
+      const st = await opts.statuses.read(`VMTemplate/${TPL2}`);
+      expect(st?.status).toMatchObject({ progress: 100 });
+      expect((st?.status.conditions as { type: string; status: string }[]).find((x) => x.type === 'Ready')?.status).toBe('True');
+      expect(events.filter((e) => e.type === 'progress').map((e) => e.percent).at(-1)).toBe(100);
+      const vol = await c.lookupVolume(await c.lookupPool('default'), `${TPL2}.qcow2`);
+      const path = await c.volumePath(vol);
+      const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output', 'json', path]).toString()) as { format: string; 'virtual-size': number };
+      expect([info.format, info['virtual-size']]).toEqual(['qcow2', 64 * 2 ** 20]);
+      const missing = await opts.statuses.read(`VMTemplate/${TPL2}-missing`);
+      expect(JSON.stringify(missing?.status)).toMatch(/cannot download .*nothing\.qcow2: HTTP 404/);
+    } finally {
+      server.close();
+    }
   }, 90_000);
 });

@@ -1,6 +1,6 @@
 // A connection to one libvirtd over its remote protocol: framed packets, concurrent calls
 // matched by serial, keepalive, typed errors, lifecycle events, and upload streams.
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ProviderTransientError } from '../../../controller/core/errors.ts';
@@ -392,21 +392,40 @@ export class LibvirtConnection extends EventEmitter {
       w.int(on ? 1 : 0);
     });
   }
-  /** Uploads bytes into a volume through an RPC stream (the cloud-init seed, an image). */
+  /** Uploads bytes into a volume through an RPC stream (the cloud-init seed, a small image). */
   async uploadVolume(v: StorageVol, data: Buffer): Promise<void> {
+    await this.uploadStream(v, [data], data.length);
+  }
+
+  /**
+   * Streams `length` bytes into a volume (virStorageVolUpload), in packets of 256 KiB, waiting
+   * for the socket to drain so a large image never piles up in memory; `onProgress` gets the
+   * bytes sent so far.
+   */
+  async uploadStream(v: StorageVol, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, length: number, onProgress?: (sent: number) => void): Promise<void> {
     const serial = this.serial++;
     const w = new XdrWriter();
     writeVol(w, v);
-    w.uhyper(0).uhyper(data.length).uint(0);
+    w.uhyper(0).uhyper(length).uint(0);
+    const header = (status: number) => ({ prog: PROGRAM.REMOTE, vers: PROTOCOL_VERSION, proc: PROC.STORAGE_VOL_UPLOAD, type: MessageType.STREAM, serial, status });
     const started = this.await(serial);
     this.send({ prog: PROGRAM.REMOTE, vers: PROTOCOL_VERSION, proc: PROC.STORAGE_VOL_UPLOAD, type: MessageType.CALL, serial, status: MessageStatus.OK }, w.bytes());
     await started;
     const finished = this.await(serial);
-    const chunk = 256 * 1024;
-    for (let off = 0; off < data.length; off += chunk) {
-      this.send({ prog: PROGRAM.REMOTE, vers: PROTOCOL_VERSION, proc: PROC.STORAGE_VOL_UPLOAD, type: MessageType.STREAM, serial, status: MessageStatus.CONTINUE }, data.subarray(off, off + chunk));
+    finished.catch(() => undefined); // an early error reply is read below, after the loop
+    const packet = 256 * 1024;
+    let sent = 0;
+    for await (const chunk of chunks) {
+      const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      for (let off = 0; off < buf.length; off += packet) {
+        if (this.closed) throw new ProviderTransientError(`connection to ${this.uri.host ?? this.uri.socket} closed during an upload`);
+        const part = buf.subarray(off, off + packet);
+        if (!this.stream.write(frame(header(MessageStatus.CONTINUE), part))) await once(this.stream, 'drain');
+        sent += part.length;
+        onProgress?.(sent);
+      }
     }
-    this.send({ prog: PROGRAM.REMOTE, vers: PROTOCOL_VERSION, proc: PROC.STORAGE_VOL_UPLOAD, type: MessageType.STREAM, serial, status: MessageStatus.OK });
+    this.send(header(MessageStatus.OK));
     await finished;
   }
   /** Subscribes to lifecycle events of every domain; they arrive as 'lifecycle' events. */
