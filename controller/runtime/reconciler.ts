@@ -408,9 +408,10 @@ export class Reconciler {
       const status = nextStatus({ desired, plan: { steps: [], refusals: [] }, now: iso(this.o.now()), ...(prevStatus ? { previous: prevStatus } : {}) });
       status.phase = 'Stopped';
       status.plannedActions = [];
-      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'ConvertedToTemplate', message: `VM ${desired.name} became template ${template}; remove this VirtualMachine from the manifests` }, desired.generation, iso(this.o.now()));
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: 'ConvertedToTemplate', message: `VM ${desired.name} became template ${template}; this VirtualMachine can be removed from the manifests` }, desired.generation, iso(this.o.now()));
       await this.writeRecord(key, vm, status, source, undefined, previous?.lastApplied ?? vm);
-      return { plan: { steps: [], refusals: [] }, ready: false };
+      // Done, not failed: nothing is left to do for it (waiting on it would never end).
+      return { plan: { steps: [], refusals: [] }, ready: true };
     }
     const waitingFor = this.o.dryRun ? undefined : await this.dependenciesNotReady(vm);
     if (waitingFor && first.steps.some((s) => s.action.type === 'create' || s.action.type === 'attachNic' || s.action.type === 'updateNic')) {

@@ -7,7 +7,7 @@ import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderConflictError, ProviderInvalidError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredDisk, DesiredVM, Observation, ObservedTemplate, ObservedVM } from '../../controller/core/model.ts';
 import { sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
-import { proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
+import { downloadImage, firstOnlineNode, proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
 import { deleteProxmoxDisk, ensureProxmoxDisk } from './disks.ts';
 import type { ProxmoxClient } from './client.ts';
 import {
@@ -18,7 +18,7 @@ import {
 export interface ProxmoxProviderOptions {
   client: ProxmoxClient;
   logger: Logger;
-  defaults?: { node?: string; storage?: string; pool?: string; bridge?: string };
+  defaults?: { node?: string; storage?: string; pool?: string; bridge?: string; importStorage?: string };
   /** Attempts for lock/timeout errors before they surface (default 6). */
   lockRetries?: number;
 }
@@ -82,11 +82,13 @@ export class ProxmoxProvider implements ProviderClient {
   }
 
   async importTemplate(name: string, image: string, options: { storage?: string; node?: string; owner?: OwnerRef; onProgress?: (p: Progress) => void } = {}): Promise<TemplateFacts> {
-    if (/^[a-z]+:\/\//i.test(image)) throw new ProviderInvalidError(`Proxmox imports an image file on the node (import-from); download ${image} to the node first`);
-    await proxmoxImportTemplate({ api: this.api, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }, {
-      name, image, owner: options.owner ?? { kind: 'VMTemplate', name }, storage: options.storage ?? this.o.defaults?.storage ?? 'local-lvm',
-      ...(options.node ?? this.o.defaults?.node ? { node: options.node ?? this.o.defaults?.node } : {}),
-    });
+    const w = { api: this.api, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+    const existing = await this.inspectTemplate(name);
+    if (existing.found) return existing;
+    const node = options.node ?? this.o.defaults?.node ?? (await firstOnlineNode(this.api));
+    // A URL is first downloaded by the node itself into its import store (`local` unless set).
+    const source = /^https?:\/\//i.test(image) ? await downloadImage(w, image, node, this.o.defaults?.importStorage ?? 'local') : image;
+    await proxmoxImportTemplate(w, { name, image: source, owner: options.owner ?? { kind: 'VMTemplate', name }, storage: options.storage ?? this.o.defaults?.storage ?? 'local-lvm', node });
     return this.inspectTemplate(name);
   }
 

@@ -2,7 +2,7 @@
 // `POST .../template`, as Proxmox does) or from a qcow2/raw image on the node (a VM whose
 // disk is created with `import-from`, then converted). Both resume where an earlier,
 // interrupted attempt stopped: nothing is made twice.
-import { ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
+import { ProviderInvalidError, ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
 import type { Target } from '../../controller/core/actions.ts';
 import { formatOwner, parseOwner, sameOwner, type OwnerRef, type Progress } from '../provider.ts';
 import type { ProxmoxClient } from './client.ts';
@@ -57,9 +57,7 @@ export async function proxmoxImportTemplate(w: TemplateWork, o: ImportOptions): 
     else throw new RefusedError(`a VM named ${o.name} exists (${r.id}) and is not owned by ${o.owner.kind} ${o.owner.name}; no template is imported over it`);
   }
   if (!row) {
-    const nodes = (await w.api.get<{ node: string; status: string }[]>('/nodes')).filter((n) => n.status === 'online').map((n) => n.node).sort();
-    const node = o.node ?? nodes[0];
-    if (!node) throw new ProviderNotFoundError('no online node to import the image on');
+    const node = o.node ?? (await firstOnlineNode(w.api));
     const vmid = Number(await w.api.get<string | number>('/cluster/nextid'));
     w.onProgress?.({ percent: 0, message: `importing ${o.image} into ${o.storage} on ${node} as VM ${vmid}` });
     const upid = await w.api.post<string>(`/nodes/${node}/qemu`, {
@@ -72,4 +70,23 @@ export async function proxmoxImportTemplate(w: TemplateWork, o: ImportOptions): 
     if (!row) throw new ProviderNotFoundError(`VM ${vmid} made for the import is not visible`);
   }
   await convert(w, row, o.name);
+}
+
+/** The first online node, by name: where an image is downloaded and imported unless one is named. */
+export async function firstOnlineNode(api: ProxmoxClient): Promise<string> {
+  const node = (await api.get<{ node: string; status: string }[]>('/nodes')).filter((n) => n.status === 'online').map((n) => n.node).sort()[0];
+  if (!node) throw new ProviderNotFoundError('no online node to import the image on');
+  return node;
+}
+
+/** Downloads an image URL into a node's import store (`download-url`), once; returns its volume id for import-from. */
+export async function downloadImage(w: TemplateWork, url: string, node: string, store: string): Promise<string> {
+  const file = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+  if (!/^[A-Za-z0-9._-]+\.(qcow2|raw|img)$/.test(file)) throw new ProviderInvalidError(`${url}: Proxmox imports files named *.qcow2, *.raw or *.img; this one is '${file}'`);
+  const volid = `${store}:import/${file}`;
+  const have = await w.api.get<{ volid: string }[]>(`/nodes/${node}/storage/${store}/content`, { content: 'import' });
+  if (have.some((v) => v.volid === volid)) return volid;
+  w.onProgress?.({ message: `downloading ${url} to ${volid} on ${node}` });
+  await w.api.waitForTask(await w.api.post<string>(`/nodes/${node}/storage/${store}/download-url`, { content: 'import', filename: file, url }), w.onProgress ? { onProgress: w.onProgress } : {});
+  return volid;
 }

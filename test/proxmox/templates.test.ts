@@ -3,6 +3,8 @@
 // image file imported with import-from) and source.fromVirtualMachine (converted in place).
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -88,5 +90,39 @@ describe('VMTemplate (existing) on Proxmox', () => {
     expect(sim.dump().vms.length).toBe(guests.length);
     expect((await statuses.read('VirtualMachine/default/builder'))?.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Ready', reason: 'ConvertedToTemplate' })]));
     await rm(`${dir}-state2`, { recursive: true, force: true });
+  });
+
+  it('imports an image from a URL: the node downloads it once into its import store, then import-from', async () => {
+    const image = Buffer.alloc(32);
+    image.writeUInt32BE(0x514649fb, 0); // a qcow2 header declaring 2 GiB
+    image.writeUInt32BE(3, 4);
+    image.writeBigUInt64BE(2n * 2n ** 30n, 24);
+    let downloads = 0;
+    const server = createServer((req, res) => {
+      if (req.url !== '/images/noble.qcow2') return void res.writeHead(404).end();
+      downloads++;
+      res.writeHead(200, { 'content-length': image.length }).end(image);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/images/noble.qcow2`;
+    const statuses = new StateDir(`${dir}-state3`);
+    try {
+      await writeFile(join(dir, 'all.yaml'), [
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`,
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: noble}\nspec: {hypervisor: pve, storage: local-lvm, source: {image: "${url}"}, require: {minDisk: 2Gi}}\n`,
+      ].join('---\n'));
+      const run = () => converge({ folder: dir, statuses, hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))), wait: true, timeoutMs: 20_000 });
+      const r = await run();
+      expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+      const t = sim.dump().vms.find((v) => v.config.name === 'noble');
+      expect(t?.template).toBe(true);
+      expect(t?.config.scsi0).toMatch(/^local-lvm:base-\d+-disk-0,size=2G/);
+      expect(sim.dump().importImages).toEqual({ 'local:import/noble.qcow2': 2 * 2 ** 30 });
+      await run();
+      expect(downloads).toBe(1);
+    } finally {
+      server.close();
+      await rm(`${dir}-state3`, { recursive: true, force: true });
+    }
   });
 });

@@ -48,6 +48,8 @@ export interface SimState {
   nextPid: number;
   /** Sizes of volumes that are in no disk entry (allocated, or unused after a detach). */
   volumeSizes?: Record<string, number>;
+  /** Images downloaded into an import store (`local:import/x.qcow2`) and their virtual sizes. */
+  importImages?: Record<string, number>;
 }
 
 export const GiB = 2 ** 30;

@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { ANY, BOOL, INT, NAME, PveError, paramError, truthy, type Check, type Params, type Route } from './http.ts';
 import { DISK_KEY, digestOf, diskSize, GiB, isDataDisk, withSize, type SimState, type SimVM } from './model.ts';
-import { volumeSizes } from './storage.ts';
+import { importImages, volumeSizes } from './storage.ts';
 import type { Tasks } from './tasks.ts';
 
 export interface QemuEnv {
@@ -45,7 +45,9 @@ function checkLock(vm: SimVM, params: Params): void {
 }
 
 /** The virtual size of an image file: a qcow2 header says it; a raw file is its own size. */
-function imageSize(path: string): number {
+function imageSize(s: SimState, path: string): number {
+  const downloaded = importImages(s)[path];
+  if (downloaded !== undefined) return downloaded;
   if (!isAbsolute(path) || !existsSync(path)) throw new PveError(500, `import-from: unable to parse volume ID '${path}'`);
   const fd = openSync(path, 'r');
   try {
@@ -58,14 +60,14 @@ function imageSize(path: string): number {
 }
 
 /** Turns `local-lvm:32` (a new disk of 32 GiB) or `local-lvm:0,import-from=/img.qcow2` into the allocated volume entry. */
-function allocateDisks(vmid: number, config: Record<string, string>, params: Params): void {
+function allocateDisks(s: SimState, vmid: number, config: Record<string, string>, params: Params): void {
   let n = Object.keys(config).filter((k) => DISK_KEY.test(k)).length;
   for (const [k, v] of Object.entries(params)) {
     if (!DISK_KEY.test(k)) continue;
     const m = /^([A-Za-z0-9_-]+):(\d+(?:\.\d+)?)(,.*)?$/.exec(v);
     const from = /(?:^|,)import-from=([^,]+)/.exec(v)?.[1];
     if (m && from) {
-      const bytes = imageSize(from);
+      const bytes = imageSize(s, from);
       const rest = (m[3] ?? '').replace(/,import-from=[^,]+/, '');
       config[k] = `${m[1]}:vm-${vmid}-disk-${n++},size=${bytes % GiB === 0 ? `${bytes / GiB}G` : `${Math.ceil(bytes / 2 ** 20)}M`}${rest}`;
     } else if (m && !/cloudinit/.test(v)) config[k] = `${m[1]}:vm-${vmid}-disk-${n++},size=${m[2]}G${m[3] ?? ''}`;
@@ -102,7 +104,7 @@ function applyConfig(s: SimState, vm: SimVM, params: Params): void {
   if (changes.memory && Number(changes.memory) < 16) throw paramError({ memory: `value must have a minimum value of 16` });
   for (const k of (params.revert ?? '').split(',').filter(Boolean)) delete vm.pending[k];
   const next: Record<string, string> = {};
-  allocateDisks(vm.vmid, next, changes);
+  allocateDisks(s, vm.vmid, next, changes);
   adoptVolumes(s, vm, next);
   for (const [k, v] of Object.entries(changes)) if (!DISK_KEY.test(k)) next[k] = v;
   assignMacs(vm.vmid, next);

@@ -30,6 +30,7 @@ function contentOf(s: SimState, node: string, storage: string): { volid: string;
       out.set(volid, { volid, vmid: vm.vmid, size: isDataDisk(k, v) ? diskSize(v) : volumeSizes(s)[volid] ?? 0 });
     }
   }
+  for (const [volid, size] of Object.entries(importImages(s))) if (volid.startsWith(`${storage}:`)) out.set(volid, { volid, vmid: 0, size });
   for (const [volid, size] of Object.entries(volumeSizes(s))) {
     const vmid = Number(/:(?:.*\/)?(?:vm|base)-(\d+)-/.exec(volid)?.[1] ?? 0);
     if (volid.startsWith(`${storage}:`) && !out.has(volid)) out.set(volid, { volid, vmid, size });
@@ -37,14 +38,55 @@ function contentOf(s: SimState, node: string, storage: string): { volid: string;
   return [...out.values()];
 }
 
+/** Images a node downloaded (`download-url`, content import): volid → virtual size. */
+export function importImages(s: SimState): Record<string, number> {
+  s.importImages ??= {};
+  return s.importImages;
+}
+
+/** The virtual size an image's bytes declare: a qcow2 header says it; raw is its length. */
+export function virtualSize(head: Buffer, length: number): number {
+  return head.length >= 32 && head.readUInt32BE(0) === 0x514649fb ? Number(head.readBigUInt64BE(24)) : length;
+}
+
 export function storageRoutes(state: () => SimState, tasks: Tasks, duration: (type: string) => number): Route[] {
   const s = state;
   return [
     {
+      // As a real node does, the download runs as a task that fetches the URL itself.
+      method: 'POST', pattern: '/nodes/{node}/storage/{storage}/download-url', required: ['content', 'filename', 'url'],
+      params: { content: /^(iso|vztmpl|import)$/, filename: /^[A-Za-z0-9._-]+\.(qcow2|raw|img|vmdk|iso)$/, url: /^https?:\/\/\S+$/, checksum: ANY, 'checksum-algorithm': ANY, 'verify-certificates': BOOL, compression: ANY },
+      handler: async ({ path, params, user }) => {
+        const st = s().storages.find((x) => x.storage === path.storage);
+        if (!st) throw new PveError(500, `storage '${path.storage}' does not exist`);
+        if (!st.content.split(',').includes(params.content ?? '')) throw new PveError(500, `storage '${path.storage}' is not configured for content-type '${params.content}'`);
+        const volid = `${path.storage}:${params.content}/${params.filename}`;
+        let size = 0;
+        let failure: string | undefined;
+        try {
+          const res = await fetch(params.url ?? '');
+          if (!res.ok) failure = `download failed: ${res.status} ${res.statusText}`;
+          else {
+            const body = Buffer.from(await res.arrayBuffer());
+            size = virtualSize(body, body.length);
+          }
+        } catch (e) {
+          failure = `download failed: ${(e as Error).message}`;
+        }
+        return tasks.start({
+          node: path.node ?? '', type: 'download', id: path.storage ?? '', user, durationMs: duration('download'),
+          work: () => {
+            if (failure) throw new PveError(500, failure);
+            importImages(s())[volid] = size;
+          },
+        });
+      },
+    },
+    {
       method: 'GET', pattern: '/nodes/{node}/storage/{storage}/content', params: { content: ANY, vmid: INT },
       handler: ({ path, params }) => contentOf(s(), path.node ?? '', path.storage ?? '')
         .filter((v) => !params.vmid || v.vmid === Number(params.vmid))
-        .map((v) => ({ volid: v.volid, vmid: v.vmid, size: v.size, format: 'raw', content: 'images', used: 0 })),
+        .map((v) => ({ volid: v.volid, ...(v.vmid ? { vmid: v.vmid } : {}), size: v.size, format: /\.qcow2$/.test(v.volid) ? 'qcow2' : 'raw', content: /:import\//.test(v.volid) ? 'import' : 'images', used: 0 })),
     },
     {
       method: 'POST', pattern: '/nodes/{node}/storage/{storage}/content', required: ['vmid', 'filename', 'size'],
