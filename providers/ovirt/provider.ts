@@ -56,7 +56,11 @@ export class OvirtProvider implements ProviderClient {
     const t = arr((await this.api.get('/templates', { search: `name=${name}` })).template).find((x) => x.name === name);
     if (!t) return { found: false };
     // The engine does not say whether the image has an agent or cloud-init: those stay unknown.
-    return { found: String(t.status) !== 'illegal', providerID: String(t.id) };
+    // Its boot disk's size it does say.
+    const attachments = arr((await this.api.get(`/templates/${String(t.id)}/diskattachments`, { follow: 'disk' })).disk_attachment);
+    const boot = attachments.find((a) => bool(a.bootable)) ?? attachments[0];
+    const size = boot ? num(obj(boot.disk).provisioned_size) : 0;
+    return { found: String(t.status) !== 'illegal', providerID: String(t.id), ...(size ? { diskBytes: size } : {}) };
   }
 
   private diskOptions() {

@@ -224,6 +224,14 @@ export class OvirtSimulator {
           if (!vm) throw badRequest('[Template [vm.id|name] required for add]');
           return [201, 'template', templateView(e.templateFromVm(body, vm, correlation))];
         }
+        if (oid && sub === 'diskattachments') {
+          const t = one(s.templates, (x) => x.id === oid);
+          return coll('disk_attachment', t.disks.map((d, i) => {
+            const diskId = `${t.id.slice(0, 24)}${String(i).padStart(12, '0')}`;
+            const disk = { id: diskId, href: `${API}/disks/${diskId}`, alias: d.alias, name: d.alias, provisioned_size: d.size, status: t.status === 'locked' ? 'locked' : 'ok', format: 'cow', content_type: 'data' };
+            return { id: diskId, href: `${API}/templates/${t.id}/diskattachments/${diskId}`, bootable: i === 0, active: true, interface: d.interface, disk: follow.has('disk') ? disk : { id: diskId, href: disk.href }, template: { id: t.id, href: `${API}/templates/${t.id}` } };
+          }));
+        }
         return oid ? [200, 'template', templateView(one(s.templates, (t) => t.id === oid))] : coll('template', page(s.templates).map(templateView));
       case 'networks':
         if (method === 'POST') {
