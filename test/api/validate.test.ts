@@ -1,3 +1,5 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseQuantity, formatBytes } from '../../controller/api/quantity.ts';
@@ -53,6 +55,21 @@ describe('validate a corpus of broken manifests', () => {
     const load = await loadFolder(join(root, 'test/fixtures/broken'), { lastApplied });
     const lines = load.problems.filter((p) => p.file === 'shrink.yaml').map(formatProblem);
     expect(lines).toEqual(['shrink.yaml:9: VirtualMachine default/shrink spec.disks[0].size: disk "root" cannot shrink from 20Gi to 10Gi: disks only grow']);
+  });
+
+  it('refuses a VirtualDisk shrink against the last applied spec, and lets a grow through', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vk-vdshrink-'));
+    try {
+      await writeFile(join(dir, 'hv.yaml'), 'apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "https://pve:8006"}\n');
+      await writeFile(join(dir, 'disk.yaml'), 'apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data}\nspec:\n  hypervisor: pve\n  size: 2Gi\n');
+      const shrink = await loadFolder(dir, { lastApplied: new Map([['VirtualDisk/default/data', { hypervisor: 'pve', size: '3Gi' }]]) });
+      expect(shrink.problems.map(formatProblem)).toEqual(['disk.yaml:6: VirtualDisk default/data spec.size: cannot shrink from 3Gi to 2Gi: disks only grow']);
+      expect(shrink.resources.map((r) => r.key)).toEqual(['Hypervisor/pve']);
+      const grow = await loadFolder(dir, { lastApplied: new Map([['VirtualDisk/default/data', { hypervisor: 'pve', size: '1Gi' }]]) });
+      expect(grow.problems).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('accepts every example', async () => {

@@ -1,9 +1,9 @@
 // An in-memory provider for tests of the core and runtime. It follows the same contract as
 // the real ones (it passes test/contract) and counts calls, so tests can assert on them.
-import type { VMAction } from '../../controller/core/actions.ts';
+import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
 import type { Capabilities, Observation, ObservedNode, ObservedVM } from '../../controller/core/model.ts';
-import { sameOwner, type ActionContext, type ProviderClient } from '../../providers/provider.ts';
+import { sameOwner, type ActionContext, type ProviderClient, type TemplateFacts } from '../../providers/provider.ts';
 
 export interface MemoryProviderOptions {
   nodes?: string[];
@@ -109,6 +109,23 @@ export class MemoryProvider implements ProviderClient {
         this.vms.delete(vm.providerID);
         break;
     }
+  }
+
+  async inspectTemplate(name: string): Promise<TemplateFacts> {
+    const i = this.templates.indexOf(name);
+    return i < 0 ? { found: false } : { found: true, providerID: `mem/tpl${i}` };
+  }
+
+  /** Copies a stopped VM it owns into a template (as oVirt and libvirt do; the VM stays). */
+  async templateFromVM(target: Target, name: string): Promise<TemplateFacts> {
+    if (!this.templates.includes(name)) {
+      const vm = this.vms.get(target.providerID);
+      if (!vm) throw new ProviderNotFoundError(`VM ${target.providerID} not found`);
+      if (!sameOwner(vm.owner, target.owner)) throw new RefusedError(`VM ${vm.name} is not owned by virtkeeper`);
+      if (vm.power !== 'stopped') throw new RefusedError(`VM ${vm.name} is ${vm.power}`);
+      this.templates.push(name);
+    }
+    return this.inspectTemplate(name);
   }
 
   async close(): Promise<void> {}
