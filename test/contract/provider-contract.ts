@@ -17,6 +17,8 @@ export interface ContractHarness {
   diskGranularityBytes?: number;
   /** What a VirtualNetwork binding on this hypervisor needs (an SDN zone, a data center…). */
   networkBinding?: Partial<DesiredNetwork>;
+  /** A small image file the hypervisor can import (a path it can read), when it imports images. */
+  imageFile?: string;
   /** Removes a template the suite made (a real host keeps no leftovers). */
   removeTemplate?(name: string): Promise<void>;
   close(): Promise<void>;
@@ -209,6 +211,24 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       } finally {
         const left = find(await h.client.observe(), src);
         if (left) await h.client.execute({ type: 'delete', target: targetOf(left) });
+        await h.removeTemplate?.(tpl);
+      }
+    });
+
+    it('importTemplate makes a template from an image once, and a missing image is not-found', async (ctx) => {
+      const imp = h.client.importTemplate?.bind(h.client);
+      if (!imp || !h.imageFile) return ctx.skip();
+      const tpl = `vk-test-img-${suffix}`;
+      try {
+        const a = await imp(tpl, h.imageFile, { owner: { kind: 'VMTemplate', name: tpl } });
+        const b = await imp(tpl, h.imageFile, { owner: { kind: 'VMTemplate', name: tpl } });
+        expect([a.found, b.found]).toEqual([true, true]);
+        expect(b.providerID).toBe(a.providerID);
+        expect(a.diskBytes).toBeGreaterThan(0);
+        const missing = await imp(`${tpl}-x`, `${h.imageFile}.missing`, { owner: { kind: 'VMTemplate', name: `${tpl}-x` } }).then(() => undefined, (e: unknown) => e);
+        expect(missing).toBeInstanceOf(VkError);
+        expect((await h.client.inspectTemplate?.(`${tpl}-x`))?.found).toBe(false);
+      } finally {
         await h.removeTemplate?.(tpl);
       }
     });

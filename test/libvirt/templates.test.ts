@@ -62,6 +62,14 @@ describe.skipIf(!uri)('VMTemplate on libvirt', () => {
     const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output', 'json', path]).toString()) as { 'backing-filename'?: string; 'virtual-size': number };
     expect(info['backing-filename']).toMatch(new RegExp(`${TPL}\\.qcow2$`));
     expect(info['virtual-size']).toBe(128 * 2 ** 20);
+
+    // The same volume adopted with a requirement it fails: the condition says which.
+    await writeFile(join(dir, 'manifests', 'big.yaml'), `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${TPL}-big}\nspec: {hypervisor: kvm, source: {existing: ${TPL}}, require: {minDisk: 1Gi}}\n`);
+    await converge({ ...opts, timeoutMs: 1500 });
+    const big = (await opts.statuses.read(`VMTemplate/${TPL}-big`))?.status.conditions as { type: string; status: string; message: string }[];
+    expect(big.find((x) => x.type === 'MinDisk')).toMatchObject({ status: 'False', message: 'disk is 64Mi, less than 1Gi' });
+    expect(big.find((x) => x.type === 'Ready')).toMatchObject({ status: 'False', reason: 'RequirementsNotMet' });
+    await rm(join(dir, 'manifests', 'big.yaml'));
   }, 90_000);
 
   it('imports an image from a URL as a stream, with its progress in status', async () => {

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { ProxmoxClient } from '../../providers/proxmox/client.ts';
 import { ProxmoxProvider } from '../../providers/proxmox/provider.ts';
@@ -5,12 +8,18 @@ import { startProxmoxSimulator } from '../../providers/proxmox/simulator/index.t
 import { describeProviderContract } from '../contract/provider-contract.ts';
 
 describeProviderContract('proxmox (simulator over HTTP)', async () => {
+  // A small raw image the contract imports as a template.
+  const imageDir = await mkdtemp(join(tmpdir(), 'vk-contract-img-'));
+  const imageFile = join(imageDir, 'tiny.raw');
+  await writeFile(imageFile, '');
+  await truncate(imageFile, 8 * 2 ** 20);
   const sim = await startProxmoxSimulator({ nodes: 2, templates: ['ubuntu-24.04'], taskDurations: { default: 20, qmclone: 60 } });
   const client = new ProxmoxClient({ endpoint: sim.url, credentials: { username: sim.credentials.username, password: sim.credentials.password } });
   const provider = new ProxmoxProvider({ client, logger: pino({ level: 'silent' }) });
   const raw = new ProxmoxClient({ endpoint: sim.url, credentials: { token: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` } });
   return {
     client: provider,
+    imageFile,
     template: 'ubuntu-24.04',
     networkBinding: { sdn: { zone: 'vkzone', vnet: '' } },
     createForeignVM: async (name) => {
@@ -18,6 +27,7 @@ describeProviderContract('proxmox (simulator over HTTP)', async () => {
       await raw.waitForTask(await raw.post<string>('/nodes/pve1/qemu', { vmid, name, memory: 512, scsi0: 'local-lvm:4' }));
     },
     close: async () => {
+      await rm(imageDir, { recursive: true, force: true });
       await raw.close();
       await provider.close();
       await sim.close();
