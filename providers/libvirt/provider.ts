@@ -47,6 +47,8 @@ export class LibvirtProvider implements ProviderClient {
     diskGrow: true, liveDiskAttach: true, guestAgent: true, linkedClone: true, events: true, listsTemplates: false,
   };
   private readonly conns = new Map<string, Promise<LibvirtConnection>>();
+  /** Set by close(): connections closing then are not news worth a warning. */
+  private closing = false;
   private readonly cache = new Map<string, Cached>();
   private readonly nodeInfo = new Map<string, NodeInfo>();
   private readonly listeners = new Set<(ids: string[]) => void>();
@@ -75,7 +77,9 @@ export class LibvirtProvider implements ProviderClient {
     if (!h) throw new ProviderNotFoundError(`no host ${host} in this Hypervisor`);
     const p = LibvirtConnection.connect(h.uri, { logger: this.o.logger }).then(async (c) => {
       if (this.listeners.size > 0) await this.subscribe(c);
-      c.on('close', () => this.o.logger.warn({ host }, 'libvirt connection closed; reconnecting on next use'));
+      c.on('close', () => {
+        if (!this.closing) this.o.logger.warn({ host }, 'libvirt connection closed; reconnecting on next use');
+      });
       return c;
     });
     this.conns.set(host, p);
@@ -99,6 +103,7 @@ export class LibvirtProvider implements ProviderClient {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     for (const p of this.conns.values()) await p.then((c) => c.close()).catch(() => undefined);
     this.conns.clear();
   }

@@ -17,13 +17,41 @@ import { styleFor } from '../style.ts';
 const EXAMPLE = join(import.meta.dirname, '..', '..', '..', 'examples', 'quickstart');
 
 /**
+ * A local libvirtd the quickstart may use as well: VIRTKEEPER_QUICKSTART_LIBVIRT names its
+ * URI (or `off`); by default qemu:///system, when it answers within two seconds.
+ */
+async function localLibvirt(): Promise<string | undefined> {
+  const wanted = process.env.VIRTKEEPER_QUICKSTART_LIBVIRT;
+  if (wanted === 'off') return undefined;
+  const uri = wanted || 'qemu:///system';
+  const { LibvirtConnection } = await import('../../../providers/libvirt/rpc/connection.ts');
+  const probe = LibvirtConnection.connect(uri, { callTimeoutMs: 2000 }).then(async (c) => {
+    await c.hostname();
+    await c.lookupPool('default');
+    await c.close();
+    return uri;
+  });
+  const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref());
+  return Promise.race([probe.catch(() => undefined), timeout]);
+}
+
+/** A tiny VM (no OS) on the local libvirtd: shown with the others, removed at the end. */
+function localVM(name: string) {
+  return {
+    apiVersion: API_VERSION, kind: 'VirtualMachine', metadata: { name: 'quickstart-kvm', namespace: 'default' },
+    spec: { hypervisor: 'local-kvm', name, memory: '128Mi', disks: [{ name: 'root', size: '64Mi' }], guestAgent: false, runStrategy: 'Always', description: 'made by virtkeeper quickstart; removed when it ends' },
+  };
+}
+
+/**
  * The quickstart: a simulated 3-node Proxmox cluster on loopback, examples/quickstart
- * applied to it, the VMs shown going from Pending to Running. Offline, no credentials.
+ * applied to it, and a tiny VM on the local libvirtd when there is one; the VMs shown going
+ * from Pending to Running. Offline, no credentials.
  */
 export function quickstartCommand(program: Command, globals: () => GlobalOptions): void {
   program
     .command('quickstart')
-    .description('converge examples/quickstart on a built-in Proxmox simulator, offline, and show the result')
+    .description('converge examples/quickstart on a built-in Proxmox simulator (and one small VM on a local libvirtd when there is one), offline, and show the result')
     .option('--keep', 'keep the simulator running afterwards (Ctrl-C to stop)')
     .addHelpText('after', '\nExample:\n  npm run quickstart\n  virtkeeper quickstart --keep')
     .action(async (o: { keep?: boolean }) => {
@@ -35,6 +63,9 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
       const work = await mkdtemp(join(tmpdir(), 'virtkeeper-quickstart-'));
       const folder = join(work, 'manifests');
       const hypervisors = hypervisorPool(logger);
+      const libvirtURI = await localLibvirt();
+      const localName = `vk-quickstart-${Math.random().toString(36).slice(2, 6)}`;
+      let statusesForCleanup: StateDir | undefined;
       try {
         out(st.paint('bold', `Proxmox simulator: ${sim.url} (3 nodes, templates ubuntu-24.04 and redos-8)`));
         await import('node:fs/promises').then((fs) => fs.mkdir(folder));
@@ -43,7 +74,13 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
         await writeFile(credFile, JSON.stringify({ username: sim.credentials.username, password: sim.credentials.password }), { mode: 0o600 });
         const hv = { apiVersion: API_VERSION, kind: 'Hypervisor', metadata: { name: 'pve-sim' }, spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { file: credFile }, defaults: { node: 'pve1', storage: 'local-lvm', bridge: 'vmbr0' }, resyncInterval: '30s' } };
         await writeFile(join(folder, 'hypervisor.yaml'), stringify(hv));
+        if (libvirtURI) {
+          out(st.paint('bold', `Local libvirt: ${libvirtURI} (one small VM without an OS, ${localName}; removed at the end)`));
+          const kvm = { apiVersion: API_VERSION, kind: 'Hypervisor', metadata: { name: 'local-kvm' }, spec: { type: 'libvirt', hosts: [{ name: 'local', uri: libvirtURI }] } };
+          await writeFile(join(folder, 'local-kvm.yaml'), [stringify(kvm), stringify(localVM(localName))].join('---\n'));
+        }
         const statuses = new StateDir(join(work, 'state'));
+        statusesForCleanup = statuses;
         const base = { folder, statuses, hypervisors, logger, now: Date.now, sleep };
 
         out(st.paint('bold', '\n$ virtkeeper plan -f examples/quickstart'));
@@ -58,7 +95,8 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
 
         // Guest agents answer a moment after boot: a few more passes pick up their IPs.
         for (let i = 0; i < 8; i++) {
-          const vms = (await statuses.list()).filter((r) => r.kind === 'VirtualMachine');
+          // (the local libvirt VM has no OS, so no agent and no IP to wait for)
+          const vms = (await statuses.list()).filter((r) => r.kind === 'VirtualMachine' && r.hypervisor === 'pve-sim');
           if (vms.every((r) => r.status.ip)) break;
           await sleep(500);
           await converge({ ...base });
@@ -71,6 +109,15 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
           await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
         }
       } finally {
+        if (libvirtURI && statusesForCleanup) {
+          // The local VM goes: the Hypervisor stays declared, the VM is removed from the folder.
+          await rm(join(folder, 'local-kvm.yaml'), { force: true });
+          const kvm = { apiVersion: API_VERSION, kind: 'Hypervisor', metadata: { name: 'local-kvm' }, spec: { type: 'libvirt', hosts: [{ name: 'local', uri: libvirtURI }] } };
+          await writeFile(join(folder, 'local-kvm.yaml'), stringify(kvm));
+          const gone = await converge({ folder, statuses: statusesForCleanup, hypervisors, logger, now: Date.now, sleep, maxDeleteShare: 1 }).catch((e: unknown) => e as Error);
+          const failedRemoval = gone instanceof Error ? gone.message : gone.outcomes.find((x) => x.key === 'VirtualMachine/default/quickstart-kvm' && x.error)?.error?.message;
+          out(failedRemoval ? `could not remove ${localName} from ${libvirtURI}: ${failedRemoval}` : `removed ${localName} from ${libvirtURI}`);
+        }
         await hypervisors.closeAll();
         await sim.close();
         await rm(work, { recursive: true, force: true });
