@@ -43,7 +43,19 @@ function slotOf(config: Record<string, string>, d: DesiredStandaloneDisk, volid:
   return Object.entries(config).find(([k, v]) => (SLOT.test(k) || UNUSED.test(k)) && (v.split(',')[0] ?? '') === volid)?.[0];
 }
 
-const matches = (d: DesiredStandaloneDisk, volid: string) => volid === d.knownID || (volid.split(':')[1] ?? '').endsWith(`-${d.name}`);
+/** The line a VM's description carries for each VirtualDisk attached to it: it survives renames and a lost state. */
+export const DISK_LINE = 'virtkeeper.io/disk=';
+const diskLine = (volid: string, d: DesiredStandaloneDisk) => `${DISK_LINE}${volid} ${d.owner.kind}/${d.owner.namespace ?? 'default'}/${d.owner.name}`;
+const ownerSuffix = (d: DesiredStandaloneDisk) => ` ${d.owner.kind}/${d.owner.namespace ?? 'default'}/${d.owner.name}`;
+
+/** The description with this disk's line set to `volid` (or removed when undefined). */
+function withDiskLine(description: string | undefined, d: DesiredStandaloneDisk, volid: string | undefined): string {
+  const lines = (description ?? '').split('\n').filter((l) => !(l.startsWith(DISK_LINE) && l.endsWith(ownerSuffix(d))));
+  return [...lines, ...(volid ? [diskLine(volid, d)] : [])].join('\n').trim();
+}
+
+const matches = (d: DesiredStandaloneDisk, volid: string, config: Record<string, string>) =>
+  volid === d.knownID || (volid.split(':')[1] ?? '').endsWith(`-${d.name}`) || (config.description ?? '').split('\n').includes(diskLine(volid, d));
 
 /** Where the disk is: first on the VMs it was last seen on or should be on, else on any VM. */
 async function locate(api: ProxmoxClient, d: DesiredStandaloneDisk, rows: ResourceRow[]): Promise<Location | undefined> {
@@ -54,7 +66,7 @@ async function locate(api: ProxmoxClient, d: DesiredStandaloneDisk, rows: Resour
     const config = await configOf(api, row);
     for (const [key, value] of Object.entries(config)) {
       const volid = value.split(',')[0] ?? '';
-      if ((SLOT.test(key) || UNUSED.test(key)) && matches(d, volid)) return { row, config, key, volid };
+      if ((SLOT.test(key) || UNUSED.test(key)) && matches(d, volid, config)) return { row, config, key, volid };
     }
   }
   return undefined;
@@ -93,7 +105,7 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
     const volid = await api.post<string>(`/nodes/${target.row.node}/storage/${storage}/content`, {
       vmid: String(target.row.vmid), filename: `vm-${target.row.vmid}-${d.name}`, size: sizeText(d.sizeBytes), ...(d.format ? { format: d.format } : {}),
     });
-    await wait(await api.post<string>(`/nodes/${target.row.node}/qemu/${target.row.vmid}/config`, { [freeSlot(target.config, d)]: volid }));
+    await wait(await api.post<string>(`/nodes/${target.row.node}/qemu/${target.row.vmid}/config`, { [freeSlot(target.config, d)]: volid, description: withDiskLine(target.config.description, d, volid) }));
     return state(volid, d.sizeBytes, d.attachTo);
   }
 
@@ -108,6 +120,9 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
   };
   if (attached && holder === d.attachTo) {
     await grow(at, at.key);
+    if (owned(at) && !(at.config.description ?? '').split('\n').includes(diskLine(at.volid, d))) {
+      await wait(await api.post<string>(`/nodes/${at.row.node}/qemu/${at.row.vmid}/config`, { description: withDiskLine(at.config.description, d, at.volid) }));
+    }
     return state(at.volid, size, holder);
   }
   if (!owned(at)) return state(at.volid, size, attached ? holder : undefined, `disk ${d.name} is on VM ${holder}, which virtkeeper does not own; it is never detached from it`);
@@ -119,7 +134,8 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
   let unusedKey = at.key;
   if (attached) {
     ctx.onProgress?.({ message: `unplugging ${at.key} from ${holder}` });
-    await wait(await api.post<string>(`/nodes/${at.row.node}/qemu/${at.row.vmid}/config`, { delete: at.key }));
+    // The unused volume stays marked on the VM that holds it: its own disk list never takes it.
+    await wait(await api.post<string>(`/nodes/${at.row.node}/qemu/${at.row.vmid}/config`, { delete: at.key, description: withDiskLine(at.config.description, d, at.volid) }));
     unusedKey = slotOf(await configOf(api, at.row), d, at.volid) ?? at.key;
   }
   if (!target) return state(at.volid, size);
@@ -133,6 +149,9 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
   await wait(await api.post<string>(`/nodes/${at.row.node}/qemu/${at.row.vmid}/move_disk`, { disk: unusedKey, 'target-vmid': String(target.row.vmid), 'target-disk': slot }));
   const now = await configOf(api, target.row);
   const volid = (now[slot] ?? '').split(',')[0] ?? at.volid;
+  await wait(await api.post<string>(`/nodes/${target.row.node}/qemu/${target.row.vmid}/config`, { description: withDiskLine(now.description, d, volid) }));
+  const before = await configOf(api, at.row);
+  await wait(await api.post<string>(`/nodes/${at.row.node}/qemu/${at.row.vmid}/config`, { description: withDiskLine(before.description, d, undefined) }));
   await grow({ row: target.row, config: now }, slot);
   return state(volid, size, d.attachTo);
 }
@@ -152,5 +171,5 @@ export async function deleteProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk): 
     key = slotOf(await configOf(api, at.row), d, at.volid) ?? key;
   }
   // Deleting the unused entry frees the volume.
-  if (UNUSED.test(key)) await wait(await api.post<string>(path, { delete: key }));
+  if (UNUSED.test(key)) await wait(await api.post<string>(path, { delete: key, description: withDiskLine(at.config.description, d, undefined) }));
 }

@@ -63,12 +63,14 @@ export function parseSize(entry: string): number {
 }
 
 export function dataDisks(config: Record<string, string>): ObservedDisk[] {
+  // VirtualDisks on this VM: named vkdisk-… when made, or listed in the description after a move.
+  const listed = new Set((config.description ?? '').split('\n').filter((l) => l.startsWith('virtkeeper.io/disk=')).map((l) => l.slice('virtkeeper.io/disk='.length).split(' ')[0] ?? ''));
   return Object.entries(config)
     .filter(([k, v]) => DISK.test(k) && !/media=cdrom/.test(v) && !/cloudinit/.test(v))
     .map(([k, v]) => {
       const m = DISK.exec(k) as RegExpExecArray;
       const bus = m[1] as string;
-      return { key: k, rank: (BUS_RANK[bus] ?? 9) * 1000 + Number(m[2]), disk: { name: k, id: v.split(',')[0] ?? '', sizeBytes: parseSize(v), storage: v.split(':')[0] ?? '', interface: bus === 'scsi' ? 'virtio-scsi' : bus, ...(/vkdisk-/.test(v.split(',')[0] ?? '') ? { standalone: true } : {}) } };
+      return { key: k, rank: (BUS_RANK[bus] ?? 9) * 1000 + Number(m[2]), disk: { name: k, id: v.split(',')[0] ?? '', sizeBytes: parseSize(v), storage: v.split(':')[0] ?? '', interface: bus === 'scsi' ? 'virtio-scsi' : bus, ...(/vkdisk-/.test(v.split(',')[0] ?? '') || listed.has(v.split(',')[0] ?? '') ? { standalone: true } : {}) } };
     })
     .sort((a, b) => a.rank - b.rank)
     .map((x) => x.disk);

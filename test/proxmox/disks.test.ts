@@ -45,7 +45,7 @@ describe('VirtualDisk on Proxmox', () => {
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
     const a = guest('pa');
     expect(a?.status).toBe('running');
-    const slot = Object.entries(a?.config ?? {}).find(([, v]) => v.includes('vkdisk-default-data'));
+    const slot = Object.entries(a?.config ?? {}).find(([k, v]) => /^(scsi|virtio)\d+$/.test(k) && v.includes('vkdisk-default-data'));
     expect(slot?.[1]).toBe(`local-lvm:vm-${a?.vmid}-vkdisk-default-data,size=2G`);
     expect(await status()).toMatchObject({ phase: 'Attached', attachedTo: 'pa', actualSize: '2Gi', providerID: `local-lvm:vm-${a?.vmid}-vkdisk-default-data` });
 
@@ -61,7 +61,8 @@ describe('VirtualDisk on Proxmox', () => {
     r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
     const b = guest('pb');
-    expect(Object.values(guest('pa')?.config ?? {}).some((v) => v.includes('vkdisk') || /^local-lvm:vm-\d+-disk-1/.test(v))).toBe(false);
+    expect(Object.entries(guest('pa')?.config ?? {}).some(([k, v]) => k !== 'description' && (v.includes('vkdisk') || /^local-lvm:vm-\d+-disk-1/.test(v)))).toBe(false);
+    expect(guest('pa')?.config.description).not.toContain('virtkeeper.io/disk=');
     const moved = Object.entries(b?.config ?? {}).find(([k, v]) => /^(scsi|virtio)[1-9]/.test(k) && v.startsWith(`local-lvm:vm-${b?.vmid}-disk-`));
     expect(moved?.[1]).toMatch(/size=3G$/);
     expect(await status()).toMatchObject({ attachedTo: 'pb', providerID: moved?.[1].split(',')[0] });
@@ -70,6 +71,14 @@ describe('VirtualDisk on Proxmox', () => {
     r = await converge(opts);
     expect(r.outcomes.flatMap((o) => o.plan?.steps.map((x) => x.action.type) ?? [])).toEqual([]);
     expect(guest('pb')?.config[moved?.[0] ?? '']).toBe(moved?.[1]);
+
+    // The state is lost: the disk is found again by the line on pb's description, not made twice.
+    await opts.statuses.remove('VirtualDisk/default/data');
+    r = await converge(opts);
+    expect(r.outcomes.flatMap((o) => o.plan?.steps.map((x) => x.action.type) ?? [])).toEqual([]);
+    expect(await status()).toMatchObject({ attachedTo: 'pb', providerID: moved?.[1].split(',')[0] });
+    expect(JSON.stringify(sim.dump().vms.map((v) => v.config))).not.toMatch(/vkdisk-default-data/);
+    expect(guest('pb')?.config.description).toContain(`virtkeeper.io/disk=${moved?.[1].split(',')[0]} VirtualDisk/default/data`);
 
     // Detached: it stays as an unused volume of pb; deleted with the resource.
     await write(vm('pa'), vm('pb'), disk('3Gi'));
