@@ -118,6 +118,22 @@ spec:
     expect(simVMs().map((v) => v.config.name)).toEqual(['keep-1']);
     const events = await kubectl(['get', 'events.events.k8s.io', '-n', 'default', '-o', 'jsonpath={.items[*].reason}']);
     expect(events).toMatch(/CreateSucceeded/);
+
+    // Prometheus metrics on the health port: the leader counted its reconciles and actions.
+    const ports = logs.join('').split('\n').flatMap((l) => {
+      try {
+        const j = JSON.parse(l) as { msg?: string; health?: number };
+        return j.msg === 'starting in Kubernetes mode' && j.health ? [j.health] : [];
+      } catch {
+        return [];
+      }
+    });
+    expect(ports.length).toBeGreaterThan(0);
+    const scraped = await Promise.all(ports.map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.text()).catch(() => '')));
+    const all = scraped.join('\n');
+    expect(all).toMatch(/^virtkeeper_reconcile_total\{kind="VirtualMachine",result="success"\} [1-9]/m);
+    expect(all).toMatch(/^virtkeeper_actions_total\{action="create",result="success"\} [1-9]/m);
+    expect(scraped.filter((t) => /^virtkeeper_leader 1$/m.test(t))).toHaveLength(1);
   });
 
   it('picks up a rotated Secret without a restart', async () => {

@@ -11,6 +11,7 @@ import { CredentialsError } from '../../runtime/credentials.ts';
 import { HypervisorPool } from '../../runtime/hypervisors.ts';
 import { LeaderElector } from '../../runtime/leader.ts';
 import { Manager } from '../../runtime/manager.ts';
+import { Metrics } from '../../runtime/metrics.ts';
 import { Reconciler } from '../../runtime/reconciler.ts';
 import { DesiredStore } from '../../runtime/store.ts';
 import { kubeRest, loadKubeConfig } from '../../sources/kube-rest.ts';
@@ -76,10 +77,22 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
   const hypervisors = new HypervisorPool({ loadConnector, credentials, logger, now: Date.now, onChange: (name) => wake(name) });
   const statuses = new KubernetesStatusStore({ source, rest });
   const events = new KubeEventRecorder({ rest, source, logger, instance: identity });
-  const reconciler = new Reconciler({ store, statuses, hypervisors, logger, now: Date.now, emit: events.sink });
+  const metrics = new Metrics();
+  const reconciler = new Reconciler({ store, statuses, hypervisors, logger, now: Date.now, emit: (e) => { events.sink(e); metrics.sink(e); } });
+  metrics.gauge('virtkeeper_workqueue_depth', 'Keys waiting for a worker.', () => [{ labels: {}, value: manager?.queue.len() ?? 0 }]);
+  metrics.gauge('virtkeeper_leader', '1 on the replica that holds the lease and does the work.', () => [{ labels: {}, value: leading && manager ? 1 : 0 }]);
+  metrics.gauge('virtkeeper_resources', 'Declared resources this replica sees, by kind.', () => {
+    const counts = new Map<string, number>();
+    for (const e of store.all()) counts.set(e.resource.kind, (counts.get(e.resource.kind) ?? 0) + 1);
+    return [...counts].map(([kind, value]) => ({ labels: { kind }, value }));
+  });
 
-  // Health: alive while the process runs; ready once the caches are synced.
+  // Health: alive while the process runs; ready once the caches are synced; /metrics for Prometheus.
   const health = createServer((req, res) => {
+    if (req.url === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(metrics.render());
+      return;
+    }
     const ok = req.url === '/healthz' || (req.url === '/readyz' && source.synced);
     res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok' : 'not ready');
   });
@@ -93,8 +106,10 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
       store, logger, clock: systemClock, workers: 8,
       reconciler: {
         reconcile: async (key: string) => {
-          if (parseKey(key).kind === 'VirtualMachine' && store.get(key)) await statuses.ensureFinalizer(key);
-          return reconciler.reconcile(key);
+          return metrics.time(parseKey(key).kind, async () => {
+            if (parseKey(key).kind === 'VirtualMachine' && store.get(key)) await statuses.ensureFinalizer(key);
+            return reconciler.reconcile(key);
+          });
         },
       },
     });

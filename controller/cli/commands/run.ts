@@ -23,7 +23,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
     .option('--leader-elect', 'Kubernetes: elect one active replica with a Lease')
     .option('--hypervisor-selector <selector>', 'Kubernetes: only reconcile Hypervisors matching this label selector')
     .option('--namespace <ns>', 'Kubernetes: namespace for the Lease and Secrets', 'virtkeeper-system')
-    .option('--health-port <port>', 'Kubernetes: port for /healthz and /readyz', '8080')
+    .option('--health-port <port>', 'Kubernetes: port for /healthz, /readyz and /metrics (Prometheus)', '8080')
     .option('--progress', 'directory mode: print per-resource progress on stdout')
     .addHelpText('after', '\nExamples:\n  virtkeeper run -f ./vms\n  virtkeeper run --kubeconfig ~/.kube/config --leader-elect')
     .action(async (o: RunOpts) => {
