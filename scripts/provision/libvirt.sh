@@ -41,13 +41,44 @@ start_host1() {
   log "host 1 did not come up"; return 1
 }
 
+# A CA, a server certificate for localhost/127.0.0.1 and a client certificate, as libvirt's
+# TLS transport wants them; the client's files sit in one directory (the URI's pkipath).
+make_pki() { # dir
+  local d=$1 ext
+  mkdir -p "$d/server" "$d/client" "$d/other"
+  ext=$(mktemp)
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=virtkeeper test CA" -keyout "$d/cakey.pem" -out "$d/cacert.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null || return 1
+  for role in server client; do
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=${role}.virtkeeper.test" -keyout "$d/$role/${role}key.pem" -out "$d/$role.csr" 2>/dev/null || return 1
+    if [[ $role == server ]]; then
+      printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$ext"
+    else
+      printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > "$ext"
+    fi
+    openssl x509 -req -in "$d/$role.csr" -CA "$d/cacert.pem" -CAkey "$d/cakey.pem" -CAcreateserial -days 2 -extfile "$ext" -out "$d/$role/${role}cert.pem" 2>/dev/null || return 1
+  done
+  cp "$d/cacert.pem" "$d/client/cacert.pem"
+  # A CA the server does not trust, for the refusal test.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=someone else" -keyout "$d/other/clientkey.pem" -out "$d/other/clientcert.pem" 2>/dev/null
+  cp "$d/cacert.pem" "$d/other/cacert.pem"
+  rm -f "$ext" "$d"/*.csr
+}
+
 start_host2() {
   local uri=qemu+tcp://127.0.0.1:16510/system
   if up "$uri"; then return 0; fi
   mkdir -p "$NODE2"/{lib,etc,log,cache,images}
   cp -r /etc/libvirt/* "$NODE2/etc/" 2>/dev/null; rm -f "$NODE2"/etc/qemu/*.xml
-  cat > "$NODE2/etc/libvirtd.conf" <<'CONF'
-listen_tls = 0
+  local tls=0
+  make_pki "$NODE2/pki" && tls=1 || log "no openssl: host 2 listens without TLS"
+  cat > "$NODE2/etc/libvirtd.conf" <<CONF
+listen_tls = $tls
+tls_port = "16511"
+key_file = "$NODE2/pki/server/serverkey.pem"
+cert_file = "$NODE2/pki/server/servercert.pem"
+ca_file = "$NODE2/pki/cacert.pem"
+auth_tls = "none"
 listen_tcp = 1
 tcp_port = "16510"
 listen_addr = "127.0.0.1"
@@ -96,6 +127,10 @@ start() {
   echo "export VK_LIBVIRT_URI_2=qemu+tcp://127.0.0.1:16510/system"
   echo "export VK_LIBVIRT_DOMAIN_TYPE=$type"
   echo "export VK_LIBVIRT_RESTART_2=$NODE2/restart.sh"
+  if up "qemu+tls://localhost:16511/system?pkipath=$NODE2/pki/client"; then
+    echo "export VK_LIBVIRT_URI_2_TLS=qemu+tls://localhost:16511/system?pkipath=$NODE2/pki/client"
+    echo "export VK_LIBVIRT_PKI_OTHER=$NODE2/pki/other"
+  fi
 }
 
 stop() {

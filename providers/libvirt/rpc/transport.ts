@@ -2,7 +2,8 @@
 // (libvirt's default pki paths), or SSH through the system `ssh` to the remote socket.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, isIP } from 'node:net';
+import { ProviderAuthError, ProviderInvalidError } from '../../../controller/core/errors.ts';
 import { connect as tlsConnect } from 'node:tls';
 import { Duplex } from 'node:stream';
 import type { LibvirtURI } from './uri.ts';
@@ -45,6 +46,33 @@ function sshStream(u: LibvirtURI): Duplex {
   return d;
 }
 
+/**
+ * After the TLS handshake a libvirtd checks the client's certificate and sends one byte: 1 when
+ * it accepts the client. Anything else (or a close) means it turned the client away.
+ */
+function checkByte(s: Duplex): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      s.destroy();
+      reject(new ProviderAuthError(`libvirt TLS: the daemon refused this client (${why}); check that the client certificate in pkipath is signed by a CA the daemon trusts`));
+    };
+    const onReadable = () => {
+      const b = s.read(1) as Buffer | null;
+      if (b === null) return;
+      s.off('readable', onReadable);
+      s.off('end', onEnd);
+      s.off('error', onError);
+      if (b[0] === 1) resolve(s);
+      else fail(`check byte ${b[0]}`);
+    };
+    const onEnd = () => fail('connection closed');
+    const onError = (e: Error) => fail(e.message);
+    s.on('readable', onReadable);
+    s.once('end', onEnd);
+    s.once('error', onError);
+  });
+}
+
 export async function openTransport(u: LibvirtURI, tls: TlsFiles = {}): Promise<Duplex> {
   switch (u.transport) {
     case 'unix':
@@ -52,16 +80,28 @@ export async function openTransport(u: LibvirtURI, tls: TlsFiles = {}): Promise<
     case 'tcp':
       return once(netConnect({ host: u.host ?? '127.0.0.1', port: u.port ?? 16509 }), 'connect');
     case 'tls': {
-      const pki = '/etc/pki';
-      const read = (p: string | undefined, fallback: string) => readFileSync(p ?? fallback);
-      return once(
+      // As libvirt's client: `pkipath=DIR` holds cacert.pem, clientcert.pem and clientkey.pem;
+      // without it, the system-wide /etc/pki locations.
+      const dir = u.params.pkipath;
+      const read = (p: string | undefined, fallback: string) => {
+        const path = p ?? fallback;
+        try {
+          return readFileSync(path);
+        } catch {
+          throw new ProviderInvalidError(`libvirt TLS: cannot read ${path}; put cacert.pem, clientcert.pem and clientkey.pem in a directory and add ?pkipath=DIR to the URI`);
+        }
+      };
+      const socket = await once(
         tlsConnect({
-          host: u.host ?? 'localhost', port: u.port ?? 16514, servername: u.host,
-          ca: read(tls.ca, `${pki}/CA/cacert.pem`), cert: read(tls.cert, `${pki}/libvirt/clientcert.pem`), key: read(tls.key, `${pki}/libvirt/private/clientkey.pem`),
+          host: u.host ?? 'localhost', port: u.port ?? 16514, ...(u.host && !isIP(u.host) ? { servername: u.host } : {}),
+          ca: read(tls.ca, dir ? `${dir}/cacert.pem` : '/etc/pki/CA/cacert.pem'),
+          cert: read(tls.cert, dir ? `${dir}/clientcert.pem` : '/etc/pki/libvirt/clientcert.pem'),
+          key: read(tls.key, dir ? `${dir}/clientkey.pem` : '/etc/pki/libvirt/private/clientkey.pem'),
           rejectUnauthorized: u.params.no_verify !== '1',
         }),
         'secureConnect',
       );
+      return checkByte(socket);
     }
     case 'ssh':
       return once(sshStream(u), 'connect');
