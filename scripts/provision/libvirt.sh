@@ -10,11 +10,11 @@ NODE2=/tmp/virtkeeper-node2
 log() { echo "libvirt: $*" >&2; }
 
 install() {
-  command -v libvirtd >/dev/null && command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null && return 0
+  command -v libvirtd >/dev/null && command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null && [[ -x /usr/sbin/sshd ]] && command -v nc >/dev/null && return 0
   [[ $(id -u) -eq 0 ]] || { log "not root and libvirt is not installed; libvirt suites will skip"; return 1; }
   log "installing libvirt and QEMU from Debian packages"
   export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq && apt-get install -y -qq libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils genisoimage; } >&2 || return 1
+  { apt-get update -qq && apt-get install -y -qq libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils genisoimage openssh-server netcat-openbsd; } >&2 || return 1
 }
 
 configure() {
@@ -108,6 +108,37 @@ SCRIPT
   log "host 2 did not come up; see $NODE2/daemon.log"; return 1
 }
 
+# An sshd on 127.0.0.1:2222 that lets a generated key in as root, for the qemu+ssh transport
+# (it reaches host 1's socket through `nc -U`, as on a real host).
+start_sshd() { # dir
+  local d=$1
+  [[ -x /usr/sbin/sshd ]] || { log "no sshd: the ssh transport test will skip"; return 1; }
+  mkdir -p "$d" /run/sshd
+  [[ -f $d/host_key ]] || ssh-keygen -q -t ed25519 -N '' -f "$d/host_key" || return 1
+  [[ -f $d/client_key ]] || ssh-keygen -q -t ed25519 -N '' -f "$d/client_key" || return 1
+  cp "$d/client_key.pub" "$d/authorized_keys"; chmod 600 "$d/authorized_keys"
+  echo "[127.0.0.1]:2222 $(cut -d' ' -f1,2 "$d/host_key.pub")" > "$d/known_hosts"
+  cat > "$d/sshd_config" <<CONF
+Port 2222
+ListenAddress 127.0.0.1
+HostKey $d/host_key
+PidFile $d/sshd.pid
+AuthorizedKeysFile $d/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+CONF
+  [[ -f $d/sshd.pid ]] && kill "$(cat "$d/sshd.pid")" 2>/dev/null
+  /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log" || return 1
+  for _ in $(seq 1 20); do
+    ssh -T -o BatchMode=yes -o UserKnownHostsFile="$d/known_hosts" -i "$d/client_key" -p 2222 root@127.0.0.1 true 2>/dev/null && return 0
+    sleep 0.25
+  done
+  log "sshd did not let the test key in; see $d/sshd.log"; return 1
+}
+
 pool() { # uri dir
   virsh -c "$1" pool-info default >/dev/null 2>&1 || { virsh -c "$1" pool-define-as default dir --target "$2" >/dev/null && virsh -c "$1" pool-autostart default >/dev/null; }
   virsh -c "$1" pool-start default >/dev/null 2>&1 || true
@@ -127,6 +158,9 @@ start() {
   echo "export VK_LIBVIRT_URI_2=qemu+tcp://127.0.0.1:16510/system"
   echo "export VK_LIBVIRT_DOMAIN_TYPE=$type"
   echo "export VK_LIBVIRT_RESTART_2=$NODE2/restart.sh"
+  if start_sshd "$NODE2/ssh"; then
+    echo "export VK_LIBVIRT_URI_SSH='qemu+ssh://root@127.0.0.1:2222/system?keyfile=$NODE2/ssh/client_key&known_hosts=$NODE2/ssh/known_hosts'"
+  fi
   if up "qemu+tls://localhost:16511/system?pkipath=$NODE2/pki/client"; then
     echo "export VK_LIBVIRT_URI_2_TLS=qemu+tls://localhost:16511/system?pkipath=$NODE2/pki/client"
     echo "export VK_LIBVIRT_PKI_OTHER=$NODE2/pki/other"
@@ -140,6 +174,7 @@ stop() {
       virsh -c "$uri" destroy "$d" >/dev/null 2>&1; virsh -c "$uri" undefine "$d" --remove-all-storage >/dev/null 2>&1
     done
   done
+  [[ -f $NODE2/ssh/sshd.pid ]] && kill "$(cat "$NODE2/ssh/sshd.pid")" 2>/dev/null
   [[ -f $NODE2/pid ]] && pkill -f "libvirtd --listen -f /etc/libvirt/libvirtd.conf" 2>/dev/null
   pkill -x libvirtd 2>/dev/null; pkill -x virtlogd 2>/dev/null
   for _ in $(seq 1 40); do pgrep -x libvirtd >/dev/null || pgrep -x virtlogd >/dev/null || break; sleep 0.25; done

@@ -1,6 +1,7 @@
 // libvirt's TLS transport against a real libvirtd listening with TLS (host 2): a client
 // certificate from the URI's pkipath, the server's name checked; an untrusted client is
-// turned away; a provider observes the host over TLS.
+// turned away; a provider observes the host over TLS. And the SSH transport through a real
+// sshd to host 1's socket.
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
@@ -57,5 +58,27 @@ describe.skipIf(!tlsURI)('libvirt over TLS', () => {
     } finally {
       await p.close();
     }
+  });
+});
+
+const sshURI = process.env.VK_LIBVIRT_URI_SSH ?? '';
+
+describe.skipIf(!sshURI)('libvirt over SSH', () => {
+  it('tunnels RPC through ssh to the socket of the host, with the key and known_hosts from the URI', async () => {
+    const c = await LibvirtConnection.connect(sshURI);
+    try {
+      expect(await c.hostname()).toBeTruthy();
+      expect(await c.lookupPool('default')).toMatchObject({ name: 'default' });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('fails with what ssh said when the host key is not known', async () => {
+    const err = await LibvirtConnection.connect(sshURI.replace(/&known_hosts=[^&]+/, '&known_hosts=/dev/null')).then(async (c) => {
+      await c.close();
+      return undefined;
+    }, (e: unknown) => e as Error);
+    expect(err?.message).toMatch(/Host key verification failed/);
   });
 });

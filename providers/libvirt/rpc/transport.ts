@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, isIP } from 'node:net';
-import { ProviderAuthError, ProviderInvalidError } from '../../../controller/core/errors.ts';
+import { ProviderAuthError, ProviderInvalidError, ProviderTransientError } from '../../../controller/core/errors.ts';
 import { connect as tlsConnect } from 'node:tls';
 import { Duplex } from 'node:stream';
 import type { LibvirtURI } from './uri.ts';
@@ -24,7 +24,10 @@ function once(s: Duplex, ok: string): Promise<Duplex> {
 /** An ssh child process as a duplex stream: stdin out, stdout in. */
 function sshStream(u: LibvirtURI): Duplex {
   const target = `${u.user ? `${u.user}@` : ''}${u.host}`;
-  const args = ['-T', '-o', 'BatchMode=yes', ...(u.port && u.port !== 22 ? ['-p', String(u.port)] : []), ...(u.params.keyfile ? ['-i', u.params.keyfile] : []), target, `nc -U ${u.socket} 2>/dev/null || virt-ssh-helper ${u.remoteName}`];
+  // libvirt's own ssh URI parameters: keyfile, known_hosts, no_verify.
+  const args = [
+    '-T', '-o', 'BatchMode=yes', ...(u.port && u.port !== 22 ? ['-p', String(u.port)] : []), ...(u.params.keyfile ? ['-i', u.params.keyfile] : []),
+    ...(u.params.known_hosts ? ['-o', `UserKnownHostsFile=${u.params.known_hosts}`] : []), ...(u.params.no_verify === '1' ? ['-o', 'StrictHostKeyChecking=no'] : []), target, `nc -U ${u.socket} 2>/dev/null || virt-ssh-helper ${u.remoteName}`];
   const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const d = new Duplex({
     write(chunk, _enc, cb) {
@@ -40,7 +43,15 @@ function sshStream(u: LibvirtURI): Duplex {
     },
   });
   child.stdout.on('data', (b: Buffer) => d.push(b));
-  child.on('exit', () => d.push(null));
+  // What ssh says on failure (host key, authentication, no route) is the error's text.
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => {
+    stderr = `${stderr}${b.toString()}`.slice(-2000);
+  });
+  child.on('exit', (code) => {
+    if (code) d.destroy(new ProviderTransientError(`ssh to ${target} ended (exit ${code}): ${stderr.trim().split('\n').slice(-2).join('; ') || 'no message'}`));
+    else d.push(null);
+  });
   child.on('error', (e) => d.destroy(e));
   queueMicrotask(() => d.emit('connect'));
   return d;
