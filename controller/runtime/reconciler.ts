@@ -358,14 +358,19 @@ export class Reconciler {
     return { ...obs, vms: obs.vms.map((v) => (v.disks.some((x) => x.id && ids.has(x.id)) ? { ...v, disks: v.disks.map((x) => (x.id && ids.has(x.id) ? { ...x, standalone: true } : x)) } : v)) };
   }
 
-  /** The template this VM was turned into, if a VMTemplate made from it exists on the hypervisor. */
-  private convertedInto(vm: VirtualMachine, obs: Observation): string | undefined {
+  /**
+   * The template this VM was turned into in place (Proxmox): a VMTemplate made from it exists,
+   * with the VM's own id when that is known (where the VM was copied, as on oVirt, a missing VM
+   * is a VM to make again).
+   */
+  private convertedInto(vm: VirtualMachine, obs: Observation, knownID: string | undefined): string | undefined {
     const ns = vm.metadata.namespace ?? 'default';
     for (const t of this.o.store.templates().values()) {
       const ref = t.spec.source.fromVirtualMachine;
       if (!ref || t.spec.hypervisor !== vm.spec.hypervisor) continue;
       const id = vmRefKey(ref);
-      if (id.namespace === ns && id.name === vm.metadata.name && obs.templates.some((x) => x.name === templateName(t))) return templateName(t);
+      const made = obs.templates.find((x) => x.name === templateName(t));
+      if (id.namespace === ns && id.name === vm.metadata.name && made && (!knownID || made.providerID === knownID)) return templateName(t);
     }
     return undefined;
   }
@@ -402,7 +407,7 @@ export class Reconciler {
     obs = await this.markStandalone(obs, desired.hypervisor);
     const first = plan({ desired, observation: obs, capabilities: conn.client.capabilities });
     for (const r of first.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
-    const template = first.steps.some((s) => s.action.type === 'create') ? this.convertedInto(vm, obs) : undefined;
+    const template = first.steps.some((s) => s.action.type === 'create') ? this.convertedInto(vm, obs, prevStatus?.providerID) : undefined;
     if (template) {
       // Proxmox turned this VM into the template a VMTemplate asked for: it is not made again.
       const status = nextStatus({ desired, plan: { steps: [], refusals: [] }, now: iso(this.o.now()), ...(prevStatus ? { previous: prevStatus } : {}) });
