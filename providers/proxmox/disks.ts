@@ -16,7 +16,11 @@ const UNUSED = /^unused\d+$/;
 export interface DiskWork {
   api: ProxmoxClient;
   defaultStorage: string;
+  /** When each disk last needed a read of every VM's config and was not found: not repeated for 10 minutes. */
+  fullScans?: Map<string, number>;
 }
+
+const FULL_SCAN_EVERY_MS = 10 * 60_000;
 
 interface Place {
   row: ResourceRow;
@@ -58,10 +62,16 @@ const matches = (d: DesiredStandaloneDisk, volid: string, config: Record<string,
   volid === d.knownID || (volid.split(':')[1] ?? '').endsWith(`-${d.name}`) || (config.description ?? '').split('\n').includes(diskLine(volid, d));
 
 /** Where the disk is: first on the VMs it was last seen on or should be on, else on any VM. */
-async function locate(api: ProxmoxClient, d: DesiredStandaloneDisk, rows: ResourceRow[]): Promise<Location | undefined> {
+async function locate(w: DiskWork, d: DesiredStandaloneDisk, rows: ResourceRow[]): Promise<Location | undefined> {
+  const { api } = w;
   const guests = rows.filter((r) => r.template !== 1);
   const likely = new Set([d.knownHolder, d.attachTo].filter(Boolean));
-  const order = [...guests.filter((r) => likely.has(r.name)), ...guests.filter((r) => !likely.has(r.name))];
+  // Where it was or should be first; every other VM only now and then (a disk moved by hand,
+  // or state lost): a disk waiting for its VM must not read a thousand configs every pass.
+  const last = w.fullScans?.get(d.key);
+  const scanAll = last === undefined || Date.now() - last > FULL_SCAN_EVERY_MS;
+  const order = [...guests.filter((r) => likely.has(r.name)), ...(scanAll ? guests.filter((r) => !likely.has(r.name)) : [])];
+  if (scanAll) w.fullScans?.set(d.key, Date.now());
   for (const row of order) {
     const config = await configOf(api, row);
     for (const [key, value] of Object.entries(config)) {
@@ -93,7 +103,7 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
   const rows = await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
   const targetRow = d.attachTo ? rows.find((r) => r.template !== 1 && r.name === d.attachTo) : undefined;
   const target: Place | undefined = targetRow ? { row: targetRow, config: await configOf(api, targetRow) } : undefined;
-  const at = await locate(api, d, rows);
+  const at = await locate(w, d, rows);
   const state = (providerID: string, sizeBytes: number, attachedTo?: string, message?: string): DiskState => ({ providerID, sizeBytes, ...(attachedTo ? { attachedTo } : {}), ...(message ? { message } : {}) });
 
   if (!at) {
@@ -161,7 +171,8 @@ export async function deleteProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk): 
   const wait = async (upid: string | null) => {
     if (upid) await api.waitForTask(upid);
   };
-  const at = await locate(api, d, await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' }));
+  // Deleting looks everywhere: a disk is never left behind for want of a look.
+  const at = await locate({ ...w, fullScans: new Map() }, d, await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' }));
   if (!at) return;
   if (!owned(at)) throw new RefusedError(`disk ${d.name} is on VM ${at.row.name ?? at.row.vmid}, which virtkeeper does not own; it is not deleted`);
   let key = at.key;

@@ -41,6 +41,7 @@ export class ProxmoxProvider implements ProviderClient {
   private readonly ips = new Map<string, string[]>();
   private readonly ipFetching = new Set<string>();
   private readonly cloneQueues = new Map<string, Promise<unknown>>();
+  private readonly diskScans = new Map<string, number>();
   private readonly o: ProxmoxProviderOptions;
   private readonly api: ProxmoxClient;
 
@@ -68,7 +69,7 @@ export class ProxmoxProvider implements ProviderClient {
   }
 
   ensureDisk(d: DesiredStandaloneDisk, ctx?: ActionContext): Promise<DiskState> {
-    return ensureProxmoxDisk({ api: this.api, defaultStorage: this.o.defaults?.storage ?? 'local-lvm' }, d, ctx);
+    return ensureProxmoxDisk({ api: this.api, defaultStorage: this.o.defaults?.storage ?? 'local-lvm', fullScans: this.diskScans }, d, ctx);
   }
 
   deleteDisk(d: DesiredStandaloneDisk): Promise<void> {
