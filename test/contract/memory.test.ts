@@ -9,4 +9,4 @@ describeProviderContract('memory (test double)', async () => {
     createForeignVM: async (name) => void client.plant({ name }),
     close: async () => {},
   };
-});
+}, { covers: ['templatesFromVM'] });

@@ -54,6 +54,11 @@ export function contractVM(name: string, template: string | undefined, overrides
   };
 }
 
+function required<T>(f: T | undefined, name: string): T {
+  expect(f, `the provider declares this capability, so it has ${name}`).toBeDefined();
+  return f as T;
+}
+
 function find(obs: Observation, name: string): ObservedVM | undefined {
   return obs.vms.find((v) => v.name === name && !v.isTemplate);
 }
@@ -62,7 +67,13 @@ function targetOf(vm: ObservedVM): Target {
   return { providerID: vm.providerID, name: vm.name, ...(vm.node ? { node: vm.node } : {}), ...(vm.owner ? { owner: vm.owner } : {}) };
 }
 
-export function describeProviderContract(name: string, makeHarness: () => Promise<ContractHarness>, options: { skip?: boolean } = {}): void {
+/** Capabilities beyond VMs a provider declares it has: the suite then requires them. */
+export type ContractCovers = 'disks' | 'networks' | 'templatesFromVM' | 'imageImport';
+
+export function describeProviderContract(name: string, makeHarness: () => Promise<ContractHarness>, options: { skip?: boolean; covers?: ContractCovers[] } = {}): void {
+  const covers = new Set(options.covers ?? []);
+  // A capability declared is tested (and must be there); one not declared has no test at all.
+  const itIf = (c: ContractCovers) => (covers.has(c) ? it : undefined);
   describe.skipIf(options.skip === true)(`provider contract: ${name}`, () => {
     let h: ContractHarness;
     const suffix = Math.random().toString(36).slice(2, 7);
@@ -119,9 +130,8 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
     });
     let diskID = '';
 
-    it('ensureDisk makes a standalone disk attached to a running VM it owns, once, and grows it', async (ctx) => {
-      const ensure = h.client.ensureDisk?.bind(h.client);
-      if (!ensure) return ctx.skip();
+    itIf('disks')?.('ensureDisk makes a standalone disk attached to a running VM it owns, once, and grows it', async () => {
+      const ensure = required(h.client.ensureDisk?.bind(h.client), 'ensureDisk');
       const a = await ensure(standalone(vmName));
       const b = await ensure({ ...standalone(vmName), knownID: a.providerID, knownHolder: vmName });
       expect([a.message, b.message]).toEqual([undefined, undefined]);
@@ -135,25 +145,24 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       expect(vm.disks.filter((d) => d.standalone), 'the VM sees the disk as not its own').toHaveLength(1);
     });
 
-    it('ensureDisk never attaches a disk to a VM it does not own', async (ctx) => {
-      const ensure = h.client.ensureDisk?.bind(h.client);
-      if (!ensure) return ctx.skip();
+    itIf('disks')?.('ensureDisk never attaches a disk to a VM it does not own', async () => {
+      const ensure = required(h.client.ensureDisk?.bind(h.client), 'ensureDisk');
       const r = await ensure({ ...standalone(foreignName, 2 * GiB), key: `VirtualDisk/contract/other-${suffix}`, owner: { kind: 'VirtualDisk', namespace: 'contract', name: `other-${suffix}` }, name: `vkdisk-contract-other-${suffix}` });
       expect(r.message).toMatch(/not managed by virtkeeper|not owned|does not own/);
       expect((find(await h.client.observe(), foreignName) as ObservedVM).disks.some((d) => d.standalone)).toBe(false);
     });
 
-    it('ensureNetwork makes the VLAN available, idempotently, and deleteNetwork removes what it made', async (ctx) => {
-      const ensure = h.client.ensureNetwork?.bind(h.client);
-      if (!ensure || !h.client.deleteNetwork) return ctx.skip();
+    itIf('networks')?.('ensureNetwork makes the VLAN available, idempotently, and deleteNetwork removes what it made', async () => {
+      const ensure = required(h.client.ensureNetwork?.bind(h.client), 'ensureNetwork');
+      const remove = required(h.client.deleteNetwork?.bind(h.client), 'deleteNetwork');
       const net: DesiredNetwork = { key: `VirtualNetwork/vkc${suffix}`, owner: { kind: 'VirtualNetwork', name: `vkc${suffix}` }, name: `vkc${suffix}`, vlanId: 3000 + Math.floor(Math.random() * 900), ...h.networkBinding };
       if (net.sdn) net.sdn = { zone: net.sdn.zone, vnet: net.name };
       const a = await ensure(net);
       const b = await ensure(net);
       expect([a.present, b.present, a.message]).toEqual([true, true, undefined]);
       expect(b.providerIDs).toEqual(a.providerIDs);
-      await h.client.deleteNetwork(net);
-      await h.client.deleteNetwork(net);
+      await remove(net);
+      await remove(net);
     });
 
     it('grows a disk, and growing to the same size again changes nothing', async () => {
@@ -180,19 +189,20 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       expect(vm.cpu.sockets * vm.cpu.cores * vm.cpu.threads).toBe(2);
     });
 
-    it('ensureDisk detaches the disk from a stopped VM it owns; deleteDisk removes it, twice', async (ctx) => {
-      const ensure = h.client.ensureDisk?.bind(h.client);
-      if (!ensure || !h.client.deleteDisk || !diskID) return ctx.skip();
+    itIf('disks')?.('ensureDisk detaches the disk from a stopped VM it owns; deleteDisk removes it, twice', async () => {
+      const ensure = required(h.client.ensureDisk?.bind(h.client), 'ensureDisk');
+      const remove = required(h.client.deleteDisk?.bind(h.client), 'deleteDisk');
+      expect(diskID, 'the disk made earlier in this suite').not.toBe('');
       const r = await ensure({ ...standalone(undefined, 2 * GiB), knownID: diskID, knownHolder: vmName });
       expect([r.attachedTo, r.message]).toEqual([undefined, undefined]);
       expect((find(await h.client.observe(), vmName) as ObservedVM).disks.filter((d) => d.standalone)).toHaveLength(0);
-      await h.client.deleteDisk({ ...standalone(undefined, 2 * GiB), knownID: r.providerID });
-      await h.client.deleteDisk({ ...standalone(undefined, 2 * GiB), knownID: r.providerID });
+      await remove({ ...standalone(undefined, 2 * GiB), knownID: r.providerID });
+      await remove({ ...standalone(undefined, 2 * GiB), knownID: r.providerID });
     });
 
-    it('templateFromVM makes a template from a stopped VM it owns, once; never from a foreign one', async (ctx) => {
-      const make = h.client.templateFromVM?.bind(h.client);
-      if (!make || !h.client.inspectTemplate) return ctx.skip();
+    itIf('templatesFromVM')?.('templateFromVM makes a template from a stopped VM it owns, once; never from a foreign one', async () => {
+      const make = required(h.client.templateFromVM?.bind(h.client), 'templateFromVM');
+      const inspect = required(h.client.inspectTemplate?.bind(h.client), 'inspectTemplate');
       const src = `vk-test-tplsrc-${suffix}`;
       const tpl = `vk-test-tpl-${suffix}`;
       const vm = contractVM(src, h.template);
@@ -206,8 +216,8 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
         const b = await make(targetOf(made), tpl);
         expect([a.found, b.found]).toEqual([true, true]);
         expect(b.providerID).toBe(a.providerID);
-        expect((await h.client.inspectTemplate(tpl)).found).toBe(true);
-        expect((await h.client.inspectTemplate(`${tpl}-x`)).found).toBe(false);
+        expect((await inspect(tpl)).found).toBe(true);
+        expect((await inspect(`${tpl}-x`)).found).toBe(false);
       } finally {
         const left = find(await h.client.observe(), src);
         if (left) await h.client.execute({ type: 'delete', target: targetOf(left) });
@@ -215,19 +225,21 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       }
     });
 
-    it('importTemplate makes a template from an image once, and a missing image is not-found', async (ctx) => {
-      const imp = h.client.importTemplate?.bind(h.client);
-      if (!imp || !h.imageFile) return ctx.skip();
+    itIf('imageImport')?.('importTemplate makes a template from an image once, and a missing image is refused', async () => {
+      const imp = required(h.client.importTemplate?.bind(h.client), 'importTemplate');
+      const inspect = required(h.client.inspectTemplate?.bind(h.client), 'inspectTemplate');
+      expect(h.imageFile, 'the harness gives an image file').toBeDefined();
+      const image = h.imageFile ?? '';
       const tpl = `vk-test-img-${suffix}`;
       try {
-        const a = await imp(tpl, h.imageFile, { owner: { kind: 'VMTemplate', name: tpl } });
-        const b = await imp(tpl, h.imageFile, { owner: { kind: 'VMTemplate', name: tpl } });
+        const a = await imp(tpl, image, { owner: { kind: 'VMTemplate', name: tpl } });
+        const b = await imp(tpl, image, { owner: { kind: 'VMTemplate', name: tpl } });
         expect([a.found, b.found]).toEqual([true, true]);
         expect(b.providerID).toBe(a.providerID);
         expect(a.diskBytes).toBeGreaterThan(0);
-        const missing = await imp(`${tpl}-x`, `${h.imageFile}.missing`, { owner: { kind: 'VMTemplate', name: `${tpl}-x` } }).then(() => undefined, (e: unknown) => e);
+        const missing = await imp(`${tpl}-x`, `${image}.missing`, { owner: { kind: 'VMTemplate', name: `${tpl}-x` } }).then(() => undefined, (e: unknown) => e);
         expect(missing).toBeInstanceOf(VkError);
-        expect((await h.client.inspectTemplate?.(`${tpl}-x`))?.found).toBe(false);
+        expect((await inspect(`${tpl}-x`)).found).toBe(false);
       } finally {
         await h.removeTemplate?.(tpl);
       }

@@ -39,4 +39,4 @@ describeProviderContract('libvirt (real libvirtd)', async () => {
       await provider.close();
     },
   };
-}, { skip: !uri });
+}, { skip: !uri, covers: ['disks', 'networks', 'templatesFromVM', 'imageImport'] });

@@ -20,4 +20,4 @@ describeProviderContract('ovirt (simulator over HTTP)', async () => {
       await sim.close();
     },
   };
-});
+}, { covers: ['disks', 'networks', 'templatesFromVM'] });

@@ -33,4 +33,4 @@ describeProviderContract('proxmox (simulator over HTTP)', async () => {
       await sim.close();
     },
   };
-});
+}, { covers: ['disks', 'networks', 'templatesFromVM', 'imageImport'] });
