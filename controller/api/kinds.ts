@@ -27,6 +27,8 @@ export type KindName = (typeof KIND_NAMES)[number];
 
 const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
 const ready: PrinterColumn = { name: 'Ready', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].status" };
+/** Why it is (not) Ready: a template's failed requirement, a network's missing piece. */
+const reason: PrinterColumn = { name: 'Reason', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].reason" };
 
 export const KINDS: Record<KindName, KindInfo> = {
   Hypervisor: {
@@ -41,11 +43,14 @@ export const KINDS: Record<KindName, KindInfo> = {
   },
   VirtualNetwork: {
     kind: 'VirtualNetwork', plural: 'virtualnetworks', singular: 'virtualnetwork', shortNames: ['vknet'], scope: 'Cluster', schema: VirtualNetwork,
-    columns: [{ name: 'VLAN', type: 'integer', jsonPath: '.spec.vlanId' }, { name: 'MTU', type: 'integer', jsonPath: '.spec.mtu', priority: 1 }, ready, age],
+    columns: [{ name: 'VLAN', type: 'integer', jsonPath: '.spec.vlanId' }, { name: 'MTU', type: 'integer', jsonPath: '.spec.mtu', priority: 1 }, ready, reason, age],
   },
   VMTemplate: {
     kind: 'VMTemplate', plural: 'vmtemplates', singular: 'vmtemplate', shortNames: ['vktpl'], scope: 'Cluster', schema: VMTemplate,
-    columns: [{ name: 'Hypervisor', type: 'string', jsonPath: '.spec.hypervisor' }, { name: 'ID', type: 'string', jsonPath: '.status.providerID' }, ready, age],
+    columns: [
+      { name: 'Hypervisor', type: 'string', jsonPath: '.spec.hypervisor' }, { name: 'ID', type: 'string', jsonPath: '.status.providerID' }, ready, reason,
+      { name: 'Progress', type: 'integer', jsonPath: '.status.progress', priority: 1 }, age,
+    ],
   },
   VirtualDisk: {
     kind: 'VirtualDisk', plural: 'virtualdisks', singular: 'virtualdisk', shortNames: ['vkdisk'], scope: 'Namespaced', schema: VirtualDisk,
