@@ -6,7 +6,7 @@ import { formatOwner, parseOwner } from '../provider.ts';
 
 export const NS = 'https://virtkeeper.io/xmlns/libvirt/1';
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', format: true, suppressEmptyNode: true });
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (name) => ['disk', 'interface', 'tag'].includes(name) });
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (name) => ['disk', 'interface', 'tag', 'channel'].includes(name) });
 
 type X = Record<string, unknown>;
 const asObj = (v: unknown): X => (v && typeof v === 'object' && !Array.isArray(v) ? (v as X) : {});
@@ -118,6 +118,8 @@ export interface ParsedDomain {
   nics: ObservedNic[];
   /** Volumes attached as CD-ROMs (the cloud-init seed). */
   cdroms: string[];
+  /** Whether the domain has the QEMU guest agent's channel. */
+  guestAgent: boolean;
 }
 
 export function parseDomain(xml: string): ParsedDomain {
@@ -149,8 +151,9 @@ export function parseDomain(xml: string): ParsedDomain {
       ...(tag ? { vlan: Number(tag['@id']) } : {}), ...(asObj(x.model)['@type'] ? { model: String(asObj(x.model)['@type']) } : {}),
     };
   });
+  const guestAgent = asArr(devices.channel).some((x) => asObj(x.target)['@name'] === 'org.qemu.guest_agent.0');
   return {
-    name: String(d.name), uuid: String(d.uuid), ...(owner ? { owner } : {}),
+    name: String(d.name), uuid: String(d.uuid), ...(owner ? { owner } : {}), guestAgent,
     maxMemoryKiB: Number(asObj(d.memory)['#text'] ?? d.memory), currentMemoryKiB: Number(asObj(d.currentMemory)['#text'] ?? d.currentMemory),
     vcpuMax, vcpuCurrent: Number(typeof vcpu === 'object' ? asObj(vcpu)['@current'] ?? vcpuMax : vcpuMax), disks, nics, cdroms,
   };

@@ -41,6 +41,14 @@ export const STANDALONE = 'vkdisk-';
 const STATS = StatsTypes.STATE | StatsTypes.BALLOON | StatsTypes.VCPU | StatsTypes.BLOCK;
 
 
+/** The addresses a guest agent reports, loopback and link-local left out, IPv4 first. */
+export function guestAddresses(agentReply: string | undefined): string[] {
+  type Iface = { name?: string; 'ip-addresses'?: { 'ip-address': string; 'ip-address-type': string }[] };
+  const ifaces = ((JSON.parse(agentReply ?? '{}') as { return?: Iface[] }).return ?? []).filter((i) => i.name !== 'lo');
+  const all = ifaces.flatMap((i) => i['ip-addresses'] ?? []).filter((a) => !/^(127\.|::1$|fe80:)/i.test(a['ip-address']));
+  return [...all.filter((a) => a['ip-address-type'] === 'ipv4'), ...all.filter((a) => a['ip-address-type'] !== 'ipv4')].map((a) => a['ip-address']);
+}
+
 export class LibvirtProvider implements ProviderClient {
   readonly capabilities: Capabilities = {
     liveCpu: true, liveCpuDecrease: false, liveCpuSocketsOnly: false, cpuTopology: false, liveMemory: true, liveMigration: true,
@@ -52,6 +60,8 @@ export class LibvirtProvider implements ProviderClient {
   private readonly cache = new Map<string, Cached>();
   private readonly nodeInfo = new Map<string, NodeInfo>();
   private readonly listeners = new Set<(ids: string[]) => void>();
+  private readonly ips = new Map<string, { at: number; list: string[] }>();
+  private readonly ipFetching = new Set<string>();
   private readonly o: LibvirtProviderOptions;
   private readonly type: 'kvm' | 'qemu';
 
@@ -148,11 +158,13 @@ export class LibvirtProvider implements ProviderClient {
           cpu: { sockets: running ? Number(p.get('vcpu.current') ?? parsed.vcpuCurrent) : parsed.vcpuCurrent, cores: 1, threads: 1 },
           memoryBytes: memKiB * 1024, maxMemoryBytes: cached.config.maxMemoryKiB * 1024,
           disks: parsed.disks.map((x) => ({ name: x.dev, sizeBytes: sizeOf.get(x.dev) || x.sizeBytes, ...(x.storage ? { storage: x.storage } : {}), ...(x.interface ? { interface: x.interface } : {}), ...(x.volume?.startsWith(STANDALONE) ? { standalone: true } : {}) })),
-          nics: parsed.nics, isTemplate: false, ipAddresses: [], autostart: cached.autostart,
+          nics: parsed.nics, isTemplate: false, ipAddresses: running ? this.ips.get(id)?.list ?? [] : [], autostart: cached.autostart,
           pendingRestart: !!cached.pending,
         };
         if (cached.pending) vm.pending = { ...(cached.pending.vcpus ? { cpu: { sockets: cached.pending.vcpus, cores: 1, threads: 1 } } : {}), ...(cached.pending.memoryKiB ? { memoryBytes: cached.pending.memoryKiB * 1024 } : {}) };
         if (parsed.owner) vm.owner = parsed.owner;
+        if (!running) this.ips.delete(id);
+        else if (parsed.guestAgent) this.fetchIPs(c, d, id);
         vms.push(vm);
       }
       nodes.push({
@@ -162,6 +174,25 @@ export class LibvirtProvider implements ProviderClient {
     }));
     nodes.sort((a, b) => a.name.localeCompare(b.name));
     return { vms, nodes, templates: [], version: 'libvirt' };
+  }
+
+  /**
+   * Guest addresses from the agent, fetched in the background (observation never waits on a
+   * guest) at most every 30 s per domain; a change wakes the domain's reconcile.
+   */
+  private fetchIPs(c: LibvirtConnection, d: Domain, id: string): void {
+    const known = this.ips.get(id);
+    if (this.ipFetching.has(id) || (known && Date.now() - known.at < 30_000)) return;
+    this.ipFetching.add(id);
+    void c.agentCommand(d, JSON.stringify({ execute: 'guest-network-get-interfaces' }), 2)
+      .then((text) => {
+        const list = guestAddresses(text);
+        const changed = JSON.stringify(list) !== JSON.stringify(known?.list ?? []);
+        this.ips.set(id, { at: Date.now(), list });
+        if (changed) for (const l of this.listeners) l([id]);
+      })
+      .catch(() => this.ips.set(id, { at: Date.now() - 20_000, list: known?.list ?? [] })) // no agent yet: try again in 10 s
+      .finally(() => this.ipFetching.delete(id));
   }
 
   private async readDetail(c: LibvirtConnection, d: Domain, signature: string, running: boolean): Promise<Cached> {
@@ -348,7 +379,10 @@ export class LibvirtProvider implements ProviderClient {
     const host = this.o.hosts[0]?.name ?? '';
     const c = await this.conn(host);
     const pool = await c.lookupPool(options.storage ?? this.pool());
-    const vol = await c.createVolume(pool, volumeXml(`${name}.qcow2`, src.length, undefined, src.format));
+    // Clones name their template as a qcow2 backing file: a raw image is uploaded beside it
+    // and converted by the daemon (StorageVolCreateXMLFrom), then the raw upload goes.
+    const raw = src.format === 'raw';
+    const vol = await c.createVolume(pool, volumeXml(raw ? `${name}.import.raw` : `${name}.qcow2`, src.length, undefined, src.format));
     let shown = -1;
     try {
       await c.uploadStream(vol, src.chunks, src.length, (sent) => {
@@ -361,6 +395,14 @@ export class LibvirtProvider implements ProviderClient {
       // A half-written volume would pass for a template next time: it goes.
       await c.deleteVolume(vol).catch(() => undefined);
       throw e;
+    }
+    if (raw) {
+      options.onProgress?.({ message: `converting ${image} to qcow2` });
+      try {
+        await c.cloneVolume(pool, volumeXml(`${name}.qcow2`, src.length), vol);
+      } finally {
+        await c.deleteVolume(vol).catch(() => undefined);
+      }
     }
     await c.refreshPool(pool);
     return this.inspectTemplate(name);

@@ -158,6 +158,11 @@ start() {
   echo "export VK_LIBVIRT_URI_2=qemu+tcp://127.0.0.1:16510/system"
   echo "export VK_LIBVIRT_DOMAIN_TYPE=$type"
   echo "export VK_LIBVIRT_RESTART_2=$NODE2/restart.sh"
+  # A tiny bootable guest with the QEMU guest agent, for exec and agent-reported addresses.
+  local build gimg
+  build="$(dirname "${BASH_SOURCE[0]}")/../guest-image/build.sh"
+  gimg=$(bash "$build" "$HOME/.cache/virtkeeper/guest") || { [[ $(id -u) -eq 0 ]] && apt-get update -qq >&2 && gimg=$(bash "$build" "$HOME/.cache/virtkeeper/guest"); } || gimg=""
+  if [[ -n $gimg ]]; then echo "export VK_GUEST_IMAGE=$gimg"; else log "no guest image: the guest suite will skip"; fi
   if start_sshd "$NODE2/ssh"; then
     echo "export VK_LIBVIRT_URI_SSH='qemu+ssh://root@127.0.0.1:2222/system?keyfile=$NODE2/ssh/client_key&known_hosts=$NODE2/ssh/known_hosts'"
   fi
