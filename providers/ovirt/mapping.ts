@@ -18,6 +18,12 @@ const BUSY = new Set(['image_locked', 'migrating', 'wait_for_launch', 'powering_
 const IFACE: Record<string, string> = { virtio: 'virtio', virtio_scsi: 'virtio-scsi', sata: 'sata', ide: 'ide' };
 export const TO_IFACE: Record<string, string> = { virtio: 'virtio', 'virtio-scsi': 'virtio_scsi', sata: 'sata', ide: 'ide' };
 
+function reportedIPs(vm: Json): string[] {
+  const ips = arr(obj(vm.nics).nic).flatMap((n) => arr(obj(n.reported_devices).reported_device)).flatMap((d) => arr(obj(d.ips).ip));
+  const text = (v: 'v4' | 'v6') => ips.filter((i) => String(i.version ?? 'v4') === v).map((i) => String(i.address ?? '')).filter((a) => a && !/^(127\.|::1$|fe80:)/i.test(a));
+  return [...new Set([...text('v4'), ...text('v6')])];
+}
+
 export function toObservedVM(vm: Json, l: Lookups): ObservedVM {
   const status = String(vm.status ?? 'unknown');
   const topo = obj(obj(vm.cpu).topology);
@@ -40,7 +46,8 @@ export function toObservedVM(vm: Json, l: Lookups): ObservedVM {
       return { name: String(n.name), model: String(n.interface ?? 'virtio'), ...(obj(n.mac).address ? { mac: String(obj(n.mac).address).toLowerCase() } : {}), ...(p ? { network: p.network, ...(p.vlan ? { vlan: p.vlan } : {}) } : {}) };
     }),
     isTemplate: false,
-    ipAddresses: [],
+    // What the guest agent reported per NIC (the engine's reported devices), IPv4 first.
+    ipAddresses: reportedIPs(vm),
     pendingRestart: bool(vm.next_run_configuration_exists),
   };
   const max = num(obj(vm.memory_policy).max);

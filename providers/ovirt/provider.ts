@@ -134,7 +134,7 @@ export class OvirtProvider implements ProviderClient {
   async observe(): Promise<Observation> {
     const slow = await this.lookups();
     this.passes++;
-    const vms = arr((await this.api.get('/vms', { follow: 'disk_attachments.disk,nics' })).vm);
+    const vms = arr((await this.api.get('/vms', { follow: 'disk_attachments.disk,nics.reporteddevices' })).vm);
     const hostName = (id: string) => String(slow.hosts.find((h) => h.id === id)?.name ?? '') || undefined;
     const observed = vms.map((v) => toObservedVM(v, { hostName, profile: (id) => slow.profiles.get(id) }));
     // The next-run configuration is read only for the VMs that have one.

@@ -135,4 +135,13 @@ describe('oVirt VirtualDisk and VMTemplate', () => {
     expect(await cond('centos-small')).toMatchObject({ status: 'True' });
     expect(await cond('centos-big')).toMatchObject({ status: 'False', message: 'disk is 10Gi, less than 20Gi' });
   }, 30_000);
+
+  it('shows the address the guest agent reports (reported devices) in status', async () => {
+    await write(vm('withip', '  networks: [{name: nic1, network: ovirtmgmt, ipv4: {address: 10.1.2.3/24, gateway: 10.1.2.1}}]\n'));
+    const r = await converge(opts);
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    expect((await opts.statuses.read('VirtualMachine/default/withip'))?.status).toMatchObject({ phase: 'Running', ip: '10.1.2.3' });
+    await write();
+    await converge(opts);
+  }, 30_000);
 });

@@ -1,5 +1,6 @@
 // How each object looks on the wire (before the JSON/XML rendering).
 import type { EngineState, SimDisk, SimVM } from './model.ts';
+import { list, obj } from './representation.ts';
 
 export const API = '/ovirt-engine/api';
 const link = (kind: string, id: string | undefined) => (id ? { id, href: `${API}/${kind}/${id}` } : undefined);
@@ -28,7 +29,7 @@ export function vmView(s: EngineState, vm: SimVM, follow: Set<string>, nextRun =
     actions: { link: ['start', 'stop', 'shutdown', 'reboot', 'migrate', 'cancelmigration'].map((a) => ({ rel: a, href: `${base}/${a}` })) },
     link: ['diskattachments', 'nics', 'tags', 'statistics'].map((r) => ({ rel: r, href: `${base}/${r}` })),
     ...(follow.has('disk_attachments') ? { disk_attachments: { disk_attachment: vm.attachments.map((a) => attachmentView(s, vm, a, follow.has('disk_attachments.disk'))) } } : {}),
-    ...(follow.has('nics') ? { nics: { nic: vm.nics.map((n) => nicView(vm, n)) } } : {}),
+    ...(follow.has('nics') ? { nics: { nic: vm.nics.map((n) => ({ ...nicView(vm, n), ...(follow.has('nics.reporteddevices') ? { reported_devices: reportedDevices(vm, n) } : {}) })) } } : {}),
     ...(follow.has('tags') ? { tags: { tag: vm.tags.map((t) => ({ ...link('tags', t), name: s.tags.find((x) => x.id === t)?.name })) } } : {}),
   };
 }
@@ -39,6 +40,16 @@ export function attachmentView(s: EngineState, vm: SimVM, a: SimVM['attachments'
     id: a.id, href: `${API}/vms/${vm.id}/diskattachments/${a.id}`, bootable: a.bootable, active: a.active, interface: a.interface, pass_discard: false,
     disk: withDisk && d ? diskView(d) : link('disks', a.disk), vm: link('vms', vm.id),
   };
+}
+
+/** What the guest agent reports for a NIC of a running VM: its static address from cloud-init, else one derived from the MAC. */
+export function reportedDevices(vm: SimVM, n: SimVM['nics'][number]) {
+  if (vm.status !== 'up') return {};
+  const configs = list(obj(obj(vm.initialization).nic_configurations).nic_configuration).map((c) => obj(c));
+  const fixed = configs.find((c) => c.name === n.name);
+  const bytes = n.mac.split(':').map((x) => parseInt(x, 16));
+  const address = fixed ? String(obj(fixed.ip).address ?? '') : `10.${bytes[3] ?? 0}.${bytes[4] ?? 0}.${bytes[5] ?? 1}`;
+  return { reported_device: [{ name: 'eth0', type: 'network', description: 'guest reported data', mac: { address: n.mac }, ips: { ip: [{ address, version: 'v4' }] } }] };
 }
 
 export function nicView(vm: SimVM, n: SimVM['nics'][number]) {
