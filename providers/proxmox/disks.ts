@@ -62,7 +62,7 @@ const matches = (d: DesiredStandaloneDisk, volid: string, config: Record<string,
   volid === d.knownID || (volid.split(':')[1] ?? '').endsWith(`-${d.name}`) || (config.description ?? '').split('\n').includes(diskLine(volid, d));
 
 /** Where the disk is: first on the VMs it was last seen on or should be on, else on any VM. */
-async function locate(w: DiskWork, d: DesiredStandaloneDisk, rows: ResourceRow[]): Promise<Location | undefined> {
+async function locate(w: DiskWork, d: DesiredStandaloneDisk, rows: ResourceRow[], known?: Place): Promise<Location | undefined> {
   const { api } = w;
   const guests = rows.filter((r) => r.template !== 1);
   const likely = new Set([d.knownHolder, d.attachTo].filter(Boolean));
@@ -73,7 +73,8 @@ async function locate(w: DiskWork, d: DesiredStandaloneDisk, rows: ResourceRow[]
   const order = [...guests.filter((r) => likely.has(r.name)), ...(scanAll ? guests.filter((r) => !likely.has(r.name)) : [])];
   if (scanAll) w.fullScans?.set(d.key, Date.now());
   for (const row of order) {
-    const config = await configOf(api, row);
+    // The target's config, read already, serves again.
+    const config = known && known.row.vmid === row.vmid ? known.config : await configOf(api, row);
     for (const [key, value] of Object.entries(config)) {
       const volid = value.split(',')[0] ?? '';
       if ((SLOT.test(key) || UNUSED.test(key)) && matches(d, volid, config)) return { row, config, key, volid };
@@ -103,7 +104,7 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
   const rows = await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
   const targetRow = d.attachTo ? rows.find((r) => r.template !== 1 && r.name === d.attachTo) : undefined;
   const target: Place | undefined = targetRow ? { row: targetRow, config: await configOf(api, targetRow) } : undefined;
-  const at = await locate(w, d, rows);
+  const at = await locate(w, d, rows, target);
   const state = (providerID: string, sizeBytes: number, attachedTo?: string, message?: string): DiskState => ({ providerID, sizeBytes, ...(attachedTo ? { attachedTo } : {}), ...(message ? { message } : {}) });
 
   if (!at) {
