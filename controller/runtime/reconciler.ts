@@ -302,6 +302,12 @@ export class Reconciler {
     }
     const req = t.spec.require ?? {};
     const failed: string[] = [];
+    if (t.spec.node && facts.found && facts.node) {
+      // Adopted "on the named node": a template elsewhere is not the one asked for.
+      const here = facts.node === t.spec.node;
+      set('Node', here, here ? 'OnNode' : 'OtherNode', here ? '' : `template ${name} is on ${facts.node}, not ${t.spec.node}`);
+      if (!here) failed.push(`on ${facts.node}, not ${t.spec.node}`);
+    }
     if (req.guestAgent) {
       set('GuestAgent', facts.guestAgent, facts.guestAgent ? 'Enabled' : facts.guestAgent === false ? 'Disabled' : 'Unknown', facts.guestAgent === false ? `template ${name} does not enable the QEMU guest agent` : '');
       if (facts.guestAgent === false) failed.push('guest agent disabled');

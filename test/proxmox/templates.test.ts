@@ -45,6 +45,14 @@ describe('VMTemplate (existing) on Proxmox', () => {
     expect(big.find((c) => c.type === 'Ready')?.status).toBe('False');
     expect(r.outcomes.find((o) => o.key === 'VirtualMachine/default/held-vm')?.plan?.waiting).toMatch(/VMTemplate ubuntu-big is not Ready \(template ubuntu-24.04: disk smaller than 20Gi\)/);
     expect(sim.dump().vms.filter((v) => !v.template).map((v) => v.config.name)).toEqual(['ok-vm']);
+
+    // Adopted on a named node: the template is on pve1, so asking for pve2 says so.
+    await writeFile(join(dir, 'all.yaml'), [`apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`,
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: elsewhere}\nspec: {hypervisor: pve, node: pve2, source: {existing: ubuntu-24.04}}\n`].join('---\n'));
+    await converge({ folder: dir, statuses, hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: async () => {} });
+    const elsewhere = (await statuses.read('VMTemplate/elsewhere'))?.status.conditions as { type: string; status: string; message: string }[];
+    expect(elsewhere.find((c) => c.type === 'Node')).toMatchObject({ status: 'False', message: 'template ubuntu-24.04 is on pve1, not pve2' });
+    expect(elsewhere.find((c) => c.type === 'Ready')?.status).toBe('False');
   });
 
   it('imports an image made here as a template, makes a template from a stopped VM, and clones from both', async () => {
