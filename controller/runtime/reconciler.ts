@@ -214,7 +214,16 @@ export class Reconciler {
     if (!conn.client.ensureDisk) message = `the ${conn.hypervisor.spec.type} provider does not manage standalone disks yet`;
     else {
       this.emit({ type: 'action', key, phase: 'start', action: 'ensureDisk', summary: `disk ${disk.metadata.name}${disk.spec.attachTo ? ` on ${disk.spec.attachTo.vm}` : ''}` });
-      state = await conn.client.ensureDisk(this.diskFor(key, disk, previous), { onProgress: (p) => this.emit({ type: 'progress', key, action: 'ensureDisk', ...(p.message ? { message: p.message } : {}) }) });
+      try {
+        state = await conn.client.ensureDisk(this.diskFor(key, disk, previous), { onProgress: (p) => this.emit({ type: 'progress', key, action: 'ensureDisk', ...(p.message ? { message: p.message } : {}) }) });
+      } catch (e) {
+        // The failure is shown where people look (status), then retried.
+        const err = safeError(e);
+        conn.observer.invalidate();
+        await this.writeRecord(key, disk, { ...(prev ?? {}), phase: prev?.phase ?? 'Pending', observedGeneration: gen, conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: err.code, message: err.message }, gen, iso(this.o.now())) }, source, undefined, previous?.lastApplied ?? disk);
+        this.emit({ type: 'action', key, phase: 'failed', action: 'ensureDisk', summary: `disk ${disk.metadata.name}`, message: err.message });
+        throw e;
+      }
       message = state.message;
       conn.observer.invalidate();
       this.emit({ type: 'action', key, phase: 'done', action: 'ensureDisk', summary: `disk ${disk.metadata.name}` });

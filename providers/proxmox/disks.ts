@@ -111,11 +111,18 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
     if (!d.attachTo) return state('', 0, undefined, 'on Proxmox a volume belongs to a VM: a VirtualDisk is created attached to one (set attachTo)');
     if (!target) return state('', 0, undefined, `VM ${d.attachTo} does not exist yet`);
     if (!owned(target)) return state('', 0, undefined, `VM ${d.attachTo} is not managed by virtkeeper; a disk is never attached to it`);
+    if (target.row.lock) return state('', 0, undefined, `VM ${d.attachTo} is busy (lock ${target.row.lock}); the disk is made when it is free`);
     const storage = d.storage ?? w.defaultStorage;
-    ctx.onProgress?.({ message: `allocating ${d.name} on ${storage}` });
-    const volid = await api.post<string>(`/nodes/${target.row.node}/storage/${storage}/content`, {
-      vmid: String(target.row.vmid), filename: `vm-${target.row.vmid}-${d.name}`, size: sizeText(d.sizeBytes), ...(d.format ? { format: d.format } : {}),
-    });
+    // A volume allocated by an attempt whose attach failed is taken up, not allocated twice.
+    const filename = `vm-${target.row.vmid}-${d.name}`;
+    const content = await api.get<{ volid: string }[]>(`/nodes/${target.row.node}/storage/${storage}/content`, { vmid: String(target.row.vmid) });
+    let volid = content.find((v) => v.volid === `${storage}:${filename}` || v.volid.endsWith(`/${filename}`))?.volid;
+    if (!volid) {
+      ctx.onProgress?.({ message: `allocating ${d.name} on ${storage}` });
+      volid = await api.post<string>(`/nodes/${target.row.node}/storage/${storage}/content`, {
+        vmid: String(target.row.vmid), filename, size: sizeText(d.sizeBytes), ...(d.format ? { format: d.format } : {}),
+      });
+    }
     await wait(await api.post<string>(`/nodes/${target.row.node}/qemu/${target.row.vmid}/config`, { [freeSlot(target.config, d)]: volid, description: withDiskLine(target.config.description, d, volid) }));
     return state(volid, d.sizeBytes, d.attachTo);
   }

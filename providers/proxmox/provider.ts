@@ -68,8 +68,9 @@ export class ProxmoxProvider implements ProviderClient {
     };
   }
 
-  ensureDisk(d: DesiredStandaloneDisk, ctx?: ActionContext): Promise<DiskState> {
-    return ensureProxmoxDisk({ api: this.api, defaultStorage: this.o.defaults?.storage ?? 'local-lvm', fullScans: this.diskScans }, d, ctx);
+  ensureDisk(d: DesiredStandaloneDisk, ctx: ActionContext = {}): Promise<DiskState> {
+    // A VM that is locked (a clone or config task running) is waited for, as for VM actions.
+    return this.withLockRetry(() => ensureProxmoxDisk({ api: this.api, defaultStorage: this.o.defaults?.storage ?? 'local-lvm', fullScans: this.diskScans }, d, ctx), ctx);
   }
 
   deleteDisk(d: DesiredStandaloneDisk): Promise<void> {

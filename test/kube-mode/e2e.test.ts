@@ -148,6 +148,37 @@ spec:
     expect(logs.join('')).not.toContain('rotated-Pa55word');
   }, 90_000);
 
+  it('templates and disks: requirement conditions and attachments in kubectl get', async () => {
+    await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1
+kind: VMTemplate
+metadata: {name: ubuntu-big}
+spec: {hypervisor: pve, source: {existing: ubuntu-24.04}, require: {guestAgent: true, minDisk: 20Gi}}
+---
+${vm('disk-host')}---
+apiVersion: virtkeeper.io/v1alpha1
+kind: VirtualDisk
+metadata: {name: scratch, namespace: default}
+spec: {hypervisor: pve, size: 2Gi, storage: local-lvm, attachTo: {vm: disk-host}}
+`);
+    // NAME HYPERVISOR ID READY REASON AGE
+    const tpl = await until('ubuntu-big validated', async () => {
+      const out = await kubectl(['get', 'vktpl', 'ubuntu-big', '--no-headers']);
+      return /RequirementsNotMet/.test(out) ? out : undefined;
+    });
+    expect(tpl).toMatch(/^ubuntu-big\s+pve\s+qemu\/\d+\s+False\s+RequirementsNotMet\s+/);
+    const minDisk = await kubectl(['get', 'vktpl', 'ubuntu-big', '-o', "jsonpath={.status.conditions[?(@.type=='MinDisk')].message}"]);
+    expect(minDisk).toBe('disk is 8Gi, less than 20Gi');
+    // NAME HYPERVISOR SIZE ATTACHED PHASE READY AGE
+    const disk = await until('scratch attached', async () => {
+      const out = await kubectl(['get', 'vkdisk', 'scratch', '--no-headers']);
+      return /Attached/.test(out) ? out : undefined;
+    }, 60_000);
+    expect(disk).toMatch(/^scratch\s+pve\s+2Gi\s+disk-host\s+Attached\s+True\s+/);
+    expect(simVMs().find((v) => v.config.name === 'disk-host')?.config).toEqual(expect.objectContaining({ virtio1: expect.stringMatching(/vkdisk-default-scratch,size=2G$/) }));
+    await kubectl(['delete', 'vkdisk', 'scratch', '--timeout=60s']);
+    await kubectl(['delete', 'vktpl', 'ubuntu-big', 'vkvm/disk-host', '--timeout=60s']).catch(() => kubectl(['delete', 'vkvm', 'disk-host', '--timeout=60s']));
+  }, 120_000);
+
   it('killing the leader hands over: the other replica finishes the work, nothing twice', async () => {
     const holder = await until('a lease held by one of our replicas', async () => {
       const h = await kubectl(['-n', 'virtkeeper-system', 'get', 'lease', 'virtkeeper-controller', '-o', 'jsonpath={.spec.holderIdentity}']);

@@ -103,4 +103,32 @@ describe('VirtualDisk on Proxmox', () => {
     expect(Object.values(guest('pa')?.config ?? {}).some((v) => v.includes('vkdisk-default-data'))).toBe(true);
     expect(JSON.stringify(await status())).toMatch(/on VM pa, which virtkeeper does not own/);
   }, 60_000);
+
+  it('waits for a locked VM, and takes up a volume an interrupted attempt allocated', async () => {
+    await write(vm('pc'));
+    await converge(opts);
+    const c = guest('pc');
+    // An earlier attempt allocated the volume, then failed to attach it; and the VM is busy.
+    await fetch(`${sim.url.replace(/\/$/, '')}/api2/json/nodes/${c?.node}/storage/local-lvm/content`, {
+      method: 'POST', headers: { authorization: `PVEAPIToken=${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ vmid: String(c?.vmid), filename: `vm-${c?.vmid}-vkdisk-default-data2`, size: '1G' }).toString(),
+    }).then((r) => expect(r.status).toBe(200));
+    const s = sim.dump();
+    const locked = s.vms.find((v) => v.config.name === 'pc');
+    if (locked) locked.lock = 'backup';
+    await fetch(`${sim.url.replace(/\/$/, '')}/_sim/state`, { method: 'PUT', body: JSON.stringify(s) });
+    await write(vm('pc'), disk('1Gi', 'pc').replace('name: data}', 'name: data2}'));
+    await converge({ ...opts, timeoutMs: 1500 });
+    expect(JSON.stringify((await opts.statuses.read('VirtualDisk/default/data2'))?.status)).toMatch(/VM pc is busy \(lock backup\)/);
+    const free = sim.dump();
+    const unlocked = free.vms.find((v) => v.config.name === 'pc');
+    if (unlocked) delete unlocked.lock;
+    await fetch(`${sim.url.replace(/\/$/, '')}/_sim/state`, { method: 'PUT', body: JSON.stringify(free) });
+    const r = await converge(opts);
+    // (The disk of the test before stays on the VM someone took over: its removal is refused.)
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error?.message ?? o.key)).toEqual(['disk vkdisk-default-data is on VM pa, which virtkeeper does not own; it is not deleted']);
+    expect((await opts.statuses.read('VirtualDisk/default/data2'))?.status).toMatchObject({ attachedTo: 'pc', providerID: `local-lvm:vm-${c?.vmid}-vkdisk-default-data2` });
+    await write();
+    await converge(opts);
+  }, 60_000);
 });
