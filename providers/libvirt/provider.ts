@@ -382,6 +382,9 @@ export class LibvirtProvider implements ProviderClient {
     // Clones name their template as a qcow2 backing file: a raw image is uploaded beside it
     // and converted by the daemon (StorageVolCreateXMLFrom), then the raw upload goes.
     const raw = src.format === 'raw';
+    // A raw upload an interrupted import left behind (a name only this import uses) goes first.
+    const stale = raw ? await c.lookupVolume(pool, `${name}.import.raw`).catch(() => undefined) : undefined;
+    if (stale) await c.deleteVolume(stale);
     const vol = await c.createVolume(pool, volumeXml(raw ? `${name}.import.raw` : `${name}.qcow2`, src.length, undefined, src.format));
     let shown = -1;
     try {
