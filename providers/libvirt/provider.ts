@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
-import { ProviderNotFoundError, ProviderTransientError, RefusedError, VkError } from '../../controller/core/errors.ts';
+import { ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import type { HypervisorSpec } from '../../controller/api/types.ts';
 import { sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';

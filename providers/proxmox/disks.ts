@@ -43,7 +43,7 @@ async function configOf(api: ProxmoxClient, row: ResourceRow): Promise<Record<st
   return configFromPending(await api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`)).config;
 }
 
-function slotOf(config: Record<string, string>, d: DesiredStandaloneDisk, volid: string): string | undefined {
+function slotOf(config: Record<string, string>, volid: string): string | undefined {
   return Object.entries(config).find(([k, v]) => (SLOT.test(k) || UNUSED.test(k)) && (v.split(',')[0] ?? '') === volid)?.[0];
 }
 
@@ -154,7 +154,7 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
     ctx.onProgress?.({ message: `unplugging ${at.key} from ${holder}` });
     // The unused volume stays marked on the VM that holds it: its own disk list never takes it.
     await wait(await api.post<string>(`/nodes/${at.row.node}/qemu/${at.row.vmid}/config`, { delete: at.key, description: withDiskLine(at.config.description, d, at.volid) }));
-    unusedKey = slotOf(await configOf(api, at.row), d, at.volid) ?? at.key;
+    unusedKey = slotOf(await configOf(api, at.row), at.volid) ?? at.key;
   }
   if (!target) return state(at.volid, size);
   const slot = freeSlot(target.config, d);
@@ -187,7 +187,7 @@ export async function deleteProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk): 
   const path = `/nodes/${at.row.node}/qemu/${at.row.vmid}/config`;
   if (SLOT.test(key)) {
     await wait(await api.post<string>(path, { delete: key }));
-    key = slotOf(await configOf(api, at.row), d, at.volid) ?? key;
+    key = slotOf(await configOf(api, at.row), at.volid) ?? key;
   }
   // Deleting the unused entry frees the volume.
   if (UNUSED.test(key)) await wait(await api.post<string>(path, { delete: key, description: withDiskLine(at.config.description, d, undefined) }));

@@ -4,7 +4,7 @@
 // lock and timeout errors are retried here with backoff, and a create never clones twice.
 import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
-import { ProviderConflictError, ProviderInvalidError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
+import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredDisk, DesiredVM, Observation, ObservedTemplate, ObservedVM } from '../../controller/core/model.ts';
 import { sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { downloadImage, firstOnlineNode, proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';

@@ -1,7 +1,7 @@
 // `virtkeeper run -f DIR` as a user runs it: a separate process watching a folder, against
 // the Proxmox simulator over HTTP; edits and deletions in the folder converge.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

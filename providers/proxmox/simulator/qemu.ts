@@ -294,7 +294,7 @@ export function qemuRoutes(env: QemuEnv): Route[] {
     })),
     {
       method: 'POST', pattern: '/nodes/{node}/qemu/{vmid}/template', params: { disk: DISK_KEY },
-      handler: ({ path, params, user }) => {
+      handler: ({ path, user }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         checkLock(vm, {});
         if (vm.template) throw new PveError(500, `you can't convert a template to a template`);
