@@ -365,6 +365,8 @@ export class Reconciler {
   private async markStandalone(obs: Observation, hypervisor: string): Promise<Observation> {
     const ids = new Set<string>();
     for (const key of this.o.store.keys('VirtualDisk')) {
+      // Only the disks declared on this hypervisor have their status read.
+      if ((this.o.store.get(key)?.resource as VirtualDisk | undefined)?.spec.hypervisor !== hypervisor) continue;
       const st = await this.o.statuses.read(key);
       const id = (st?.status as VirtualDisk['status'] | undefined)?.providerID;
       if (id && st?.hypervisor === hypervisor) ids.add(id);
