@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderPlan } from '../../controller/cli/render-plan.ts';
 import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
 import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
@@ -56,8 +57,13 @@ describe('VirtualDisk on Proxmox', () => {
     await converge(opts);
     expect(guest('pa')?.config[slot?.[0] ?? '']).toMatch(/size=3G$/);
 
-    // Moved: unplugged from the running pa, reassigned to pb (Proxmox renames it).
+    // Moved: unplugged from the running pa, reassigned to pb (Proxmox renames it). The plan
+    // shows both steps and touches nothing.
     await write(vm('pa'), vm('pb'), disk('3Gi', 'pb'));
+    const planned = await converge({ ...opts, dryRun: true, wait: false });
+    const text = renderPlan(planned.outcomes, { color: false, paint: (_f, t) => t });
+    expect(text).toMatch(/~ detach disk data from pa\n.*~ attach disk data to pb/s);
+    expect(Object.values(guest('pa')?.config ?? {}).some((v) => v.startsWith('local-lvm:vm-') && v.includes('vkdisk'))).toBe(true);
     r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
     const b = guest('pb');
