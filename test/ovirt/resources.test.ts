@@ -82,6 +82,19 @@ describe('oVirt VirtualDisk and VMTemplate', () => {
     await write(vm('a'), vm('b'));
     await converge(opts);
     expect(state().disks.some((d) => d.name === 'vkdisk-default-data')).toBe(false);
+
+    // deletionPolicy: Orphan: the resource goes, the disk stays (and stays attached).
+    await write(vm('a'), vm('b'), disk('1Gi', 'a').replace('storage: data1', 'storage: data1, deletionPolicy: Orphan'));
+    await converge(opts);
+    expect(holder('vkdisk-default-data')).toBe('a');
+    await write(vm('a'), vm('b'));
+    await converge(opts);
+    expect(holder('vkdisk-default-data')).toBe('a');
+    expect(await opts.statuses.read('VirtualDisk/default/data')).toBeUndefined();
+    const left = state();
+    left.disks = left.disks.filter((d) => d.name !== 'vkdisk-default-data');
+    for (const v of left.vms) v.attachments = v.attachments.filter((x) => left.disks.some((d) => d.id === x.disk));
+    await fetch(sim.url.replace(/\/ovirt-engine\/api$/, '/_sim/state'), { method: 'PUT', body: JSON.stringify(left) });
   }, 60_000);
 
   it('never detaches a disk from a VM it does not own', async () => {
