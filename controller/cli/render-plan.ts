@@ -19,6 +19,12 @@ export function summarize(outcomes: readonly KeyOutcome[]): PlanSummary {
   const s: PlanSummary = { create: 0, changeLive: 0, needsRestart: 0, delete: 0, power: 0, refused: 0, waiting: 0 };
   for (const o of outcomes) {
     const steps = o.plan?.steps ?? [];
+    // Networks, disks and templates count as VMs do: made, changed, removed, or holding back.
+    const intents = o.intents ?? [];
+    if (intents.some((i) => i.blocking)) s.waiting++;
+    else if (intents.some((i) => i.symbol === '+')) s.create++;
+    else if (intents.some((i) => i.symbol === '-')) s.delete++;
+    else if (intents.some((i) => i.symbol === '~')) s.changeLive++;
     if (steps.some((x) => x.action.type === 'create')) s.create++;
     else if (steps.some((x) => x.action.type === 'delete')) s.delete++;
     else if (steps.some((x) => x.action.type === 'restart' || (x.action.type === 'reconfigure' && x.action.mode === 'staged')) || o.plan?.restartRequired) s.needsRestart++;

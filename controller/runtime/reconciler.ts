@@ -43,6 +43,8 @@ export interface ReconcileResult {
 export interface Intent {
   symbol: '+' | '~' | '-';
   summary: string;
+  /** Not a change: something that holds others back (a template not fit for cloning). */
+  blocking?: boolean;
 }
 
 export class HypervisorUnavailableError extends VkError {
@@ -338,7 +340,7 @@ export class Reconciler {
       conditions, observedGeneration: gen, ...(facts.providerID ? { providerID: facts.providerID } : {}), ...(facts.node ? { availability: [{ node: facts.node, ...(t.spec.storage ? { storage: t.spec.storage } : {}) }] } : {}),
       ...(facts.found && (t.spec.source.image || t.spec.source.fromVirtualMachine) ? { progress: 100 } : {}),
     };
-    if (this.o.dryRun) return { ready, intents: intent ? [{ symbol: '+', summary: intent }] : ready ? [] : [{ symbol: '~', summary: `template ${name} is not fit for cloning: ${conditions?.find((c) => c.type === 'Ready')?.message ?? ''}` }] };
+    if (this.o.dryRun) return { ready, intents: intent ? [{ symbol: '+', summary: intent }] : ready ? [] : [{ symbol: '~', summary: `template ${name} is not fit for cloning: ${conditions?.find((c) => c.type === 'Ready')?.message ?? ''}`, blocking: true }] };
     await this.writeRecord(key, t, status, source, undefined, t);
     this.emit({ type: 'status', key, ready: ready ? 'True' : 'False', message: conditions?.find((c) => c.type === 'Ready')?.message ?? '' });
     return { ready, requeueAfter: ready ? 300_000 : problemReason === 'Waiting' ? 3000 : 30_000 };
