@@ -93,6 +93,8 @@ spec:
     const err = await kubectl(['apply', '--dry-run=server', '-f', '-'], vm('shrinky').replace('size: 10Gi', 'size: 5Gi')).then(() => '', (e: Error) => e.message);
     expect(err).toMatch(/a disk size may never decrease/);
     await kubectl(['delete', 'vkvm', 'shrinky', '--wait=false']);
+    // The Deployment and the whole kustomization are accepted by the real API server.
+    expect(await kubectl(['apply', '--dry-run=server', '-k', 'manifests/'])).toMatch(/deployment\.apps\/virtkeeper\S* (created|configured|unchanged) \(server dry run\)/);
   });
 
   it('creates VMs from kubectl apply, shows them in kubectl get, changes memory live, deletes and orphans', async () => {
