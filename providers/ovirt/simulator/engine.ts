@@ -303,6 +303,7 @@ export class Engine {
     const disk = obj(body.disk);
     let d: SimDisk | undefined;
     if (disk.id) {
+      this.locked(vm, 'attach Virtual Disk');
       d = this.state.disks.find((x) => x.id === disk.id);
       if (!d) throw notFound();
       const holder = this.holderOf(d.id);
