@@ -116,6 +116,8 @@ export interface TemplateFacts {
   guestAgent?: boolean;
   cloudInit?: boolean;
   diskBytes?: number;
+  /** Every node (and storage) that has it, where the provider keeps copies per node. */
+  availability?: { node: string; storage?: string }[];
 }
 
 export interface ProviderClient {

@@ -337,7 +337,7 @@ export class Reconciler {
     set('Ready', ready, ready ? 'Valid' : problem ? problemReason : !facts.found ? 'NotFound' : 'RequirementsNotMet', ready ? `template ${name} is fit for cloning` : problem ?? (!facts.found ? `template ${name} does not exist on ${t.spec.hypervisor}` : `template ${name}: ${failed.join(', ')}`));
     await progressWrite;
     const status: NonNullable<VMTemplate['status']> = {
-      conditions, observedGeneration: gen, ...(facts.providerID ? { providerID: facts.providerID } : {}), ...(facts.node ? { availability: [{ node: facts.node, ...(t.spec.storage ? { storage: t.spec.storage } : {}) }] } : {}),
+      conditions, observedGeneration: gen, ...(facts.providerID ? { providerID: facts.providerID } : {}), ...(facts.availability?.length ? { availability: facts.availability } : facts.node ? { availability: [{ node: facts.node, ...(t.spec.storage ? { storage: t.spec.storage } : {}) }] } : {}),
       ...(facts.found && (t.spec.source.image || t.spec.source.fromVirtualMachine) ? { progress: 100 } : {}),
     };
     if (this.o.dryRun) return { ready, intents: intent ? [{ symbol: '+', summary: intent }] : ready ? [] : [{ symbol: '~', summary: `template ${name} is not fit for cloning: ${conditions?.find((c) => c.type === 'Ready')?.message ?? ''}`, blocking: true }] };

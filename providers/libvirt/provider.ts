@@ -13,7 +13,7 @@ import { buildSeedIso, seedFiles, wantsSeed } from './cloud-init.ts';
 import { openImage } from './image-source.ts';
 import { BUS, deviceXml, diskXml, domainXml, nicXml, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, type ParsedDomain } from './domain-xml.ts';
 import { LibvirtConnection, type NodeInfo } from './rpc/connection.ts';
-import { AffectFlags, DomainState, LibvirtError, MemoryFlags, MigrateFlags, StatsTypes, TypedParamType, UndefineFlags, VcpuFlags, type Domain } from './rpc/protocol.ts';
+import { AffectFlags, DomainState, LibvirtError, MemoryFlags, MigrateFlags, StatsTypes, TypedParamType, UndefineFlags, VcpuFlags, type Domain, type StoragePool, type StorageVol } from './rpc/protocol.ts';
 import { parseLibvirtURI } from './rpc/uri.ts';
 
 export interface LibvirtProviderOptions {
@@ -360,15 +360,68 @@ export class LibvirtProvider implements ProviderClient {
     }
   }
 
-  /** A template is a volume `<name>.qcow2` in the pool of the first host (VMs clone it as a backing file). */
+  /**
+   * A template is a volume `<name>.qcow2` in the pool of the first host (VMs clone it as a
+   * backing file); the other hosts get a copy when a VM there first needs it. Availability
+   * lists every host that has it.
+   */
   async inspectTemplate(name: string): Promise<TemplateFacts> {
     const host = this.o.hosts[0]?.name ?? '';
     const c = await this.conn(host);
     const vol = await c.lookupVolume(await c.lookupPool(this.pool()), `${name}.qcow2`).catch(() => undefined);
     if (!vol) return { found: false };
     const info = await c.volumeInfo(vol);
+    const copies: string[] = [];
+    for (const h of this.o.hosts.slice(1)) {
+      const other = await this.conn(h.name).catch(() => undefined);
+      const pool = other ? await other.lookupPool(this.pool()).catch(() => undefined) : undefined;
+      if (other && pool && (await other.lookupVolume(pool, `${name}.qcow2`).then(() => true, () => false))) copies.push(h.name);
+    }
     // Whether the image carries an agent or cloud-init cannot be told from outside it.
-    return { found: true, providerID: `${host}/${this.pool()}/${name}.qcow2`, node: host, diskBytes: Number(info.capacity) };
+    return {
+      found: true, providerID: `${host}/${this.pool()}/${name}.qcow2`, node: host, diskBytes: Number(info.capacity),
+      availability: [host, ...copies].map((node) => ({ node, storage: this.pool() })),
+    };
+  }
+
+  /**
+   * The template volume on `host`: there already, or copied from the first host through the
+   * RPC streams (download there, upload here) into a `.partial` volume, which the daemon then
+   * copies under the template's name, so a copy cut short is never taken for a template.
+   */
+  private async templateOn(host: string, c: LibvirtConnection, pool: StoragePool, name: string, ctx: ActionContext): Promise<StorageVol> {
+    const here = await c.lookupVolume(pool, `${name}.qcow2`).catch(() => undefined);
+    if (here) return here;
+    const home = this.o.hosts[0];
+    if (!home || home.name === host) throw new ProviderNotFoundError(`template volume ${name}.qcow2 is not in pool ${pool.name} on ${host}`);
+    // A connection of its own: the download pauses its socket while the upload catches up.
+    const src = await LibvirtConnection.connect(home.uri, { logger: this.o.logger });
+    try {
+      const from = await src.lookupVolume(await src.lookupPool(pool.name), `${name}.qcow2`).catch(() => undefined);
+      if (!from) throw new ProviderNotFoundError(`template volume ${name}.qcow2 is on neither ${host} nor ${home.name}`);
+      const info = await src.volumeInfo(from);
+      // The bytes of the file (a qcow2's physical size), not its virtual capacity.
+      const physical = Number(/<physical[^>]*>(\d+)<\/physical>/.exec(await src.volumeXml(from))?.[1] ?? info.allocation);
+      const stale = await c.lookupVolume(pool, `${name}.partial.qcow2`).catch(() => undefined);
+      if (stale) await c.deleteVolume(stale);
+      const partial = await c.createVolume(pool, volumeXml(`${name}.partial.qcow2`, Number(info.capacity)));
+      let shown = -1;
+      try {
+        await c.uploadStream(partial, src.downloadVolume(from, physical), physical, (sent) => {
+          const percent = Math.min(99, Math.floor((sent / physical) * 100));
+          if (percent === shown) return;
+          shown = percent;
+          ctx.onProgress?.({ percent, message: `copying template ${name} from ${home.name} to ${host}: ${percent}%` });
+        });
+        await c.cloneVolume(pool, volumeXml(`${name}.qcow2`, Number(info.capacity)), partial);
+      } finally {
+        await c.deleteVolume(partial).catch(() => undefined);
+      }
+      await c.refreshPool(pool);
+      return await c.lookupVolume(pool, `${name}.qcow2`);
+    } finally {
+      await src.close();
+    }
   }
 
   /** Streams an image (a local path or an http(s) URL) over the RPC upload stream into the pool as the template volume. */
@@ -606,8 +659,7 @@ export class LibvirtProvider implements ProviderClient {
       if (!existing) {
         let backing: { path: string; format: string } | undefined;
         if (vm.template && disk === vm.disks[0]) {
-          const tpl = await c.lookupVolume(pool, `${vm.template}.qcow2`).catch(() => undefined);
-          if (!tpl) throw new ProviderNotFoundError(`template volume ${vm.template}.qcow2 is not in pool ${pool.name} on ${host}`);
+          const tpl = await this.templateOn(host, c, pool, vm.template, ctx);
           backing = { path: await c.volumePath(tpl), format: 'qcow2' };
         }
         await c.createVolume(pool, volumeXml(name, disk.sizeBytes, backing));

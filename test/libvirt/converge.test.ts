@@ -137,3 +137,67 @@ describe.skipIf(!uri1 || !uri2)('libvirt end to end on two real hosts', () => {
     expect((await where(F))?.host).toBe('host1');
   }, 90_000);
 });
+
+// Same file as the host-2 restart above, so the copy never races it.
+describe.skipIf(!uri1 || !uri2)('libvirt templates on a second host', () => {
+  const s = Math.random().toString(36).slice(2, 6);
+  const TPL = `vk-test-tpl2-${s}`;
+  const C = `vk-test-on2-${s}`;
+  let dir: string;
+  let opts: ConvergeOptions;
+  let pool: HypervisorPool;
+  let h1: LibvirtConnection;
+  let h2: LibvirtConnection;
+  const hv = `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: kvm}\nspec:\n  type: libvirt\n  hosts: [{name: host1, uri: "${uri1}"}, {name: host2, uri: "${uri2}"}]\n`;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vk-tpl2-'));
+    const logger = pino({ level: 'silent' });
+    pool = new HypervisorPool({ loadConnector, credentials: async () => ({ none: true }), logger, now: Date.now, observeMaxAgeMs: 0 });
+    opts = { folder: join(dir, 'm'), statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger, now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))), wait: true, timeoutMs: 60_000, maxDeleteShare: 1 };
+    h1 = await LibvirtConnection.connect(uri1);
+    h2 = await LibvirtConnection.connect(uri2);
+  });
+  afterAll(async () => {
+    await writeFile(join(dir, 'm', 'all.yaml'), hv).catch(() => undefined);
+    await converge(opts).catch(() => undefined);
+    for (const c of [h1, h2]) {
+      const p = await c.lookupPool('default');
+      const vol = await c.lookupVolume(p, `${TPL}.qcow2`).catch(() => undefined);
+      if (vol) await c.deleteVolume(vol);
+    }
+    await pool.closeAll();
+    await h1.close();
+    await h2.close();
+    await rm(dir, { recursive: true, force: true });
+    await rm(`${dir}-state`, { recursive: true, force: true });
+  });
+
+  it('a VM on host2 clones a template that lives on host1: copied over the RPC streams, checked byte for byte', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, 'm'));
+    // A qcow2 with real data in it, so the copy is checked byte for byte.
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'base.qcow2'), '64M']);
+    execFileSync('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x5a 1M 3M', join(dir, 'base.qcow2')], { stdio: 'ignore' });
+    await writeFile(join(dir, 'm', 'all.yaml'), [hv,
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${TPL}}\nspec: {hypervisor: kvm, source: {image: "${join(dir, 'base.qcow2')}"}}\n`,
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${C}}\nspec: {hypervisor: kvm, template: ${TPL}, clone: linked, placement: {node: host2}, memory: 128Mi, disks: [{name: root, size: 64Mi}], guestAgent: false, runStrategy: Halted}\n`,
+    ].join('---\n'));
+    const r = await converge(opts);
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.plan?.waiting ?? o.key)).toEqual([]);
+    const p2 = await h2.lookupPool('default');
+    const copy = await h2.volumePath(await h2.lookupVolume(p2, `${TPL}.qcow2`));
+    const original = await h1.volumePath(await h1.lookupVolume(await h1.lookupPool('default'), `${TPL}.qcow2`));
+    // Host 2 is this machine in another mount namespace; its images directory is its own.
+    const cmp = execFileSync('qemu-img', ['compare', '-q', '-U', original, `/tmp/virtkeeper-node2/images/${copy.split('/').pop()}`]).toString();
+    expect(cmp).toBe('');
+    const clone = await h2.volumePath(await h2.lookupVolume(p2, `${C}-root.qcow2`));
+    const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output', 'json', `/tmp/virtkeeper-node2/images/${clone.split('/').pop()}`]).toString()) as { 'backing-filename'?: string };
+    expect(info['backing-filename']).toBe(copy);
+    await expect(h2.lookupVolume(p2, `${TPL}.partial.qcow2`)).rejects.toThrow();
+    // The template's status lists both hosts now.
+    await converge(opts);
+    expect((await opts.statuses.read(`VMTemplate/${TPL}`))?.status.availability).toEqual([{ node: 'host1', storage: 'default' }, { node: 'host2', storage: 'default' }]);
+  }, 90_000);
+});

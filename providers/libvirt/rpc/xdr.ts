@@ -83,6 +83,12 @@ export class XdrReader {
   constructor(buf: Buffer) {
     this.buf = buf;
   }
+  /** What is left unread (a stream packet's raw data). */
+  rest(): Buffer {
+    const out = this.buf.subarray(this.off);
+    this.off = this.buf.length;
+    return out;
+  }
   private need(n: number): void {
     if (this.off + n > this.buf.length) throw new XdrError(`XDR: need ${n} bytes at ${this.off}, have ${this.buf.length - this.off}`);
   }
