@@ -180,3 +180,17 @@ export function parseOwner(text: string | undefined): OwnerRef | undefined {
 export function sameOwner(a: OwnerRef | undefined, b: OwnerRef | undefined): boolean {
   return !!a && !!b && a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
 }
+
+/**
+ * An image location as it may be shown (status, events, logs, errors): a URL loses its
+ * user:password and its query (tokens travel there); a path is shown as is.
+ */
+export function displayImage(image: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(image)) return image;
+  try {
+    const u = new URL(image);
+    return `${u.protocol}//${u.username || u.password ? '***@' : ''}${u.host}${u.pathname}${u.search ? '?***' : ''}`;
+  } catch {
+    return '(an image URL that does not parse)';
+  }
+}

@@ -4,7 +4,7 @@
 import type { VirtualMachine, VMTemplate } from '../api/types.ts';
 import { templateName } from '../core/desired.ts';
 import { findObserved } from '../core/plan.ts';
-import type { Progress, TemplateFacts } from '../../providers/provider.ts';
+import { displayImage, type Progress, type TemplateFacts } from '../../providers/provider.ts';
 import type { Connected } from './hypervisors.ts';
 import type { DesiredStore } from './store.ts';
 
@@ -42,7 +42,7 @@ export async function resolveTemplateSource(t: VMTemplate, o: TemplateSourceOpti
     if (!client.importTemplate) return { facts: { found: false }, problem: `the ${type} provider cannot import images yet`, reason: 'Unsupported' };
     if (o.dryRun) {
       const facts = await inspect();
-      return facts.found ? { facts } : { facts, intent: `import ${image} as template ${name}` };
+      return facts.found ? { facts } : { facts, intent: `import ${displayImage(image)} as template ${name}` };
     }
     return { facts: await client.importTemplate(name, image, { ...storage, ...(t.spec.node ? { node: t.spec.node } : {}), owner: { kind: 'VMTemplate', name: t.metadata.name }, onProgress: o.onProgress }) };
   }

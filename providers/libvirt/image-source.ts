@@ -3,6 +3,7 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { ProviderInvalidError, ProviderNotFoundError } from '../../controller/core/errors.ts';
+import { displayImage } from '../provider.ts';
 
 export interface ImageStream {
   length: number;
@@ -30,11 +31,11 @@ async function fromFile(path: string): Promise<ImageStream> {
 
 async function fromURL(url: string): Promise<ImageStream> {
   const res = await fetch(url).catch((e: unknown) => {
-    throw new ProviderNotFoundError(`cannot download ${url}: ${(e as Error).message}`);
+    throw new ProviderNotFoundError(`cannot download ${displayImage(url)}: ${(e as Error).message.replaceAll(url, displayImage(url))}`);
   });
-  if (!res.ok || !res.body) throw new ProviderNotFoundError(`cannot download ${url}: HTTP ${res.status}`);
+  if (!res.ok || !res.body) throw new ProviderNotFoundError(`cannot download ${displayImage(url)}: HTTP ${res.status}`);
   const length = Number(res.headers.get('content-length') ?? NaN);
-  if (!Number.isFinite(length)) throw new ProviderInvalidError(`${url} sends no Content-Length; libvirt needs the size before the upload`);
+  if (!Number.isFinite(length)) throw new ProviderInvalidError(`${displayImage(url)} sends no Content-Length; libvirt needs the size before the upload`);
   const it = (res.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
   const first = await it.next();
   const head = first.done ? new Uint8Array() : first.value;

@@ -7,7 +7,7 @@ import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import type { HypervisorSpec } from '../../controller/api/types.ts';
-import { sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { displayImage, sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { deleteHostNetwork, ensureHostNetwork } from './networks.ts';
 import { buildSeedIso, seedFiles, wantsSeed } from './cloud-init.ts';
 import { openImage } from './image-source.ts';
@@ -445,7 +445,7 @@ export class LibvirtProvider implements ProviderClient {
         const percent = src.length ? Math.floor((sent / src.length) * 100) : 100;
         if (percent === shown) return;
         shown = percent;
-        options.onProgress?.({ percent, message: `uploading ${image} to ${host}: ${percent}%` });
+        options.onProgress?.({ percent, message: `uploading ${displayImage(image)} to ${host}: ${percent}%` });
       });
     } catch (e) {
       // A half-written volume would pass for a template next time: it goes.
@@ -453,7 +453,7 @@ export class LibvirtProvider implements ProviderClient {
       throw e;
     }
     if (raw) {
-      options.onProgress?.({ message: `converting ${image} to qcow2` });
+      options.onProgress?.({ message: `converting ${displayImage(image)} to qcow2` });
       try {
         await c.cloneVolume(pool, volumeXml(`${name}.qcow2`, src.length), vol);
       } finally {

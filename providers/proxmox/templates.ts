@@ -4,7 +4,7 @@
 // interrupted attempt stopped: nothing is made twice.
 import { ProviderInvalidError, ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
 import type { Target } from '../../controller/core/actions.ts';
-import { formatOwner, parseOwner, sameOwner, type OwnerRef, type Progress } from '../provider.ts';
+import { displayImage, formatOwner, parseOwner, sameOwner, type OwnerRef, type Progress } from '../provider.ts';
 import type { ProxmoxClient } from './client.ts';
 import { configFromPending, type PendingRow, type ResourceRow } from './mapping.ts';
 
@@ -82,11 +82,11 @@ export async function firstOnlineNode(api: ProxmoxClient): Promise<string> {
 /** Downloads an image URL into a node's import store (`download-url`), once; returns its volume id for import-from. */
 export async function downloadImage(w: TemplateWork, url: string, node: string, store: string): Promise<string> {
   const file = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
-  if (!/^[A-Za-z0-9._-]+\.(qcow2|raw|img)$/.test(file)) throw new ProviderInvalidError(`${url}: Proxmox imports files named *.qcow2, *.raw or *.img; this one is '${file}'`);
+  if (!/^[A-Za-z0-9._-]+\.(qcow2|raw|img)$/.test(file)) throw new ProviderInvalidError(`${displayImage(url)}: Proxmox imports files named *.qcow2, *.raw or *.img; this one is '${file}'`);
   const volid = `${store}:import/${file}`;
   const have = await w.api.get<{ volid: string }[]>(`/nodes/${node}/storage/${store}/content`, { content: 'import' });
   if (have.some((v) => v.volid === volid)) return volid;
-  w.onProgress?.({ message: `downloading ${url} to ${volid} on ${node}` });
+  w.onProgress?.({ message: `downloading ${displayImage(url)} to ${volid} on ${node}` });
   await w.api.waitForTask(await w.api.post<string>(`/nodes/${node}/storage/${store}/download-url`, { content: 'import', filename: file, url }), w.onProgress ? { onProgress: w.onProgress } : {});
   return volid;
 }
