@@ -385,43 +385,49 @@ export class LibvirtProvider implements ProviderClient {
   }
 
   /**
-   * The template volume on `host`: there already, or copied from the first host through the
-   * RPC streams (download there, upload here) into a `.partial` volume, which the daemon then
-   * copies under the template's name, so a copy cut short is never taken for a template.
+   * Copies a volume from one host's pool to another's through the RPC streams: download
+   * there (a connection of its own, paused while the upload catches up), upload here into a
+   * `.partial` volume, which the daemon then copies under the final name, so a copy cut short
+   * is never taken for the real thing. The source must stand on its own (no backing file).
    */
+  private async copyAcross(from: { uri: string; host: string; pool: string; volume: string }, to: { host: string; c: LibvirtConnection; pool: StoragePool; name: string }, what: string, ctx: { onProgress?: (p: Progress) => void }): Promise<StorageVol> {
+    const src = await LibvirtConnection.connect(from.uri, { logger: this.o.logger });
+    try {
+      const vol = await src.lookupVolume(await src.lookupPool(from.pool), from.volume).catch(() => undefined);
+      if (!vol) throw new ProviderNotFoundError(`volume ${from.volume} is not in pool ${from.pool} on ${from.host}`);
+      const info = await src.volumeInfo(vol);
+      // The bytes of the file (a qcow2's physical size), not its virtual capacity.
+      const physical = Number(/<physical[^>]*>(\d+)<\/physical>/.exec(await src.volumeXml(vol))?.[1] ?? info.allocation);
+      const partialName = to.name.replace(/\.qcow2$/, '.partial.qcow2');
+      const stale = await to.c.lookupVolume(to.pool, partialName).catch(() => undefined);
+      if (stale) await to.c.deleteVolume(stale);
+      const partial = await to.c.createVolume(to.pool, volumeXml(partialName, Number(info.capacity)));
+      let shown = -1;
+      try {
+        await to.c.uploadStream(partial, src.downloadVolume(vol, physical), physical, (sent) => {
+          const percent = Math.min(99, Math.floor((sent / physical) * 100));
+          if (percent === shown) return;
+          shown = percent;
+          ctx.onProgress?.({ percent, message: `copying ${what} from ${from.host} to ${to.host}: ${percent}%` });
+        });
+        await to.c.cloneVolume(to.pool, volumeXml(to.name, Number(info.capacity)), partial);
+      } finally {
+        await to.c.deleteVolume(partial).catch(() => undefined);
+      }
+      await to.c.refreshPool(to.pool);
+      return await to.c.lookupVolume(to.pool, to.name);
+    } finally {
+      await src.close();
+    }
+  }
+
+  /** The template volume on `host`: there already, or copied from the first host. */
   private async templateOn(host: string, c: LibvirtConnection, pool: StoragePool, name: string, ctx: ActionContext): Promise<StorageVol> {
     const here = await c.lookupVolume(pool, `${name}.qcow2`).catch(() => undefined);
     if (here) return here;
     const home = this.o.hosts[0];
     if (!home || home.name === host) throw new ProviderNotFoundError(`template volume ${name}.qcow2 is not in pool ${pool.name} on ${host}`);
-    // A connection of its own: the download pauses its socket while the upload catches up.
-    const src = await LibvirtConnection.connect(home.uri, { logger: this.o.logger });
-    try {
-      const from = await src.lookupVolume(await src.lookupPool(pool.name), `${name}.qcow2`).catch(() => undefined);
-      if (!from) throw new ProviderNotFoundError(`template volume ${name}.qcow2 is on neither ${host} nor ${home.name}`);
-      const info = await src.volumeInfo(from);
-      // The bytes of the file (a qcow2's physical size), not its virtual capacity.
-      const physical = Number(/<physical[^>]*>(\d+)<\/physical>/.exec(await src.volumeXml(from))?.[1] ?? info.allocation);
-      const stale = await c.lookupVolume(pool, `${name}.partial.qcow2`).catch(() => undefined);
-      if (stale) await c.deleteVolume(stale);
-      const partial = await c.createVolume(pool, volumeXml(`${name}.partial.qcow2`, Number(info.capacity)));
-      let shown = -1;
-      try {
-        await c.uploadStream(partial, src.downloadVolume(from, physical), physical, (sent) => {
-          const percent = Math.min(99, Math.floor((sent / physical) * 100));
-          if (percent === shown) return;
-          shown = percent;
-          ctx.onProgress?.({ percent, message: `copying template ${name} from ${home.name} to ${host}: ${percent}%` });
-        });
-        await c.cloneVolume(pool, volumeXml(`${name}.qcow2`, Number(info.capacity)), partial);
-      } finally {
-        await c.deleteVolume(partial).catch(() => undefined);
-      }
-      await c.refreshPool(pool);
-      return await c.lookupVolume(pool, `${name}.qcow2`);
-    } finally {
-      await src.close();
-    }
+    return this.copyAcross({ uri: home.uri, host: home.name, pool: pool.name, volume: `${name}.qcow2` }, { host, c, pool, name: `${name}.qcow2` }, `template ${name}`, ctx);
   }
 
   /** Streams an image (a local path or an http(s) URL) over the RPC upload stream into the pool as the template volume. */
@@ -464,27 +470,45 @@ export class LibvirtProvider implements ProviderClient {
     return this.inspectTemplate(name);
   }
 
-  /** Copies an owned, stopped VM's boot disk into the template volume `<name>.qcow2` (clones use it as a read-only backing file). */
+  /**
+   * Copies an owned, stopped VM's boot disk into the template volume `<name>.qcow2` on the
+   * first host (clones use it as a read-only backing file). A VM on another host has its disk
+   * flattened there first, then copied across.
+   */
   async templateFromVM(target: Target, name: string, options: { storage?: string; onProgress?: (p: Progress) => void } = {}): Promise<TemplateFacts> {
     const existing = await this.inspectTemplate(name);
     if (existing.found) return existing;
     const { c, host, parsed, running } = await this.locate(target);
     if (!target.owner || !sameOwner(parsed.owner, target.owner)) throw new RefusedError(`domain ${target.name} is not owned by this resource; it is never made a template`);
     if (running) throw new RefusedError(`domain ${target.name} is running; a template is made only from a stopped VM (set runStrategy: Halted)`);
-    const templateHost = this.o.hosts[0]?.name ?? '';
-    if (host !== templateHost) throw new RefusedError(`domain ${target.name} is on ${host}; templates live on ${templateHost}, migrate the VM there first`);
     const boot = parsed.disks.find((d) => d.volume && d.pool);
     if (!boot?.volume || !boot.pool) throw new ProviderNotFoundError(`domain ${target.name} has no pool volume to make a template from`);
     const pool = await c.lookupPool(boot.pool);
     const source = await c.lookupVolume(pool, boot.volume);
     const info = await c.volumeInfo(source);
-    const into = await c.lookupPool(options.storage ?? this.pool());
+    const home = this.o.hosts[0];
+    const homeConn = await this.conn(home?.name ?? host);
+    const into = await homeConn.lookupPool(options.storage ?? this.pool());
     options.onProgress?.({ message: `copying ${boot.volume} into template volume ${name}.qcow2` });
-    // A full copy (backing chains flattened): the template stands on its own.
-    await c.cloneVolume(into, volumeXml(`${name}.qcow2`, Number(info.capacity)), source);
-    await c.refreshPool(into);
+    if (!home || home.name === host) {
+      // A full copy (backing chains flattened): the template stands on its own.
+      await c.cloneVolume(into, volumeXml(`${name}.qcow2`, Number(info.capacity)), source);
+      await c.refreshPool(into);
+      return this.inspectTemplate(name);
+    }
+    const flat = `${name}.flat.qcow2`;
+    const stale = await c.lookupVolume(pool, flat).catch(() => undefined);
+    if (stale) await c.deleteVolume(stale);
+    const flattened = await c.cloneVolume(pool, volumeXml(flat, Number(info.capacity)), source);
+    try {
+      const uri = this.o.hosts.find((h) => h.name === host)?.uri ?? '';
+      await this.copyAcross({ uri, host, pool: pool.name, volume: flat }, { host: home.name, c: homeConn, pool: into, name: `${name}.qcow2` }, `VM ${target.name}'s disk`, options);
+    } finally {
+      await c.deleteVolume(flattened).catch(() => undefined);
+    }
     return this.inspectTemplate(name);
   }
+
 
   /** Where a volume is attached now: the domain (on any host) whose XML references it. */
   private async attachment(volume: string): Promise<{ host: string; c: LibvirtConnection; d: Domain; parsed: ParsedDomain; dev: string; running: boolean } | undefined> {

@@ -200,4 +200,35 @@ describe.skipIf(!uri1 || !uri2)('libvirt templates on a second host', () => {
     await converge(opts);
     expect((await opts.statuses.read(`VMTemplate/${TPL}`))?.status.availability).toEqual([{ node: 'host1', storage: 'default' }, { node: 'host2', storage: 'default' }]);
   }, 90_000);
+
+  it('a template made from a stopped VM on host2 lands on host1, flattened, and a VM there clones it', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const GOLD = `vk-test-gold2-${s}`;
+    const BUILD = `vk-test-build2-${s}`;
+    const USE = `vk-test-use1-${s}`;
+    await writeFile(join(dir, 'm', 'all.yaml'), [hv,
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${TPL}}\nspec: {hypervisor: kvm, source: {image: "${join(dir, 'base.qcow2')}"}}\n`,
+      // The builder is itself a linked clone on host2: its disk has a backing file there.
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${BUILD}}\nspec: {hypervisor: kvm, template: ${TPL}, clone: linked, placement: {node: host2}, memory: 128Mi, disks: [{name: root, size: 64Mi}], guestAgent: false, runStrategy: Halted}\n`,
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${GOLD}}\nspec: {hypervisor: kvm, source: {fromVirtualMachine: ${BUILD}}}\n`,
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${USE}}\nspec: {hypervisor: kvm, template: ${GOLD}, clone: linked, placement: {node: host1}, memory: 128Mi, disks: [{name: root, size: 64Mi}], guestAgent: false, runStrategy: Halted}\n`,
+    ].join('---\n'));
+    const r = await converge(opts);
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.plan?.waiting ?? o.key)).toEqual([]);
+    const p1 = await h1.lookupPool('default');
+    const gold = await h1.volumePath(await h1.lookupVolume(p1, `${GOLD}.qcow2`));
+    const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output', 'json', gold]).toString()) as { 'backing-filename'?: string };
+    expect(info['backing-filename']).toBeUndefined();
+    // Flattened: the builder's data (written into the base image) is in the template itself.
+    expect(execFileSync('qemu-img', ['compare', '-q', '-U', join(dir, 'base.qcow2'), gold]).toString()).toBe('');
+    const use = await h1.volumePath(await h1.lookupVolume(p1, `${USE}-root.qcow2`));
+    expect((JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output', 'json', use]).toString()) as { 'backing-filename'?: string })['backing-filename']).toBe(gold);
+    // No working copies left on either host.
+    await expect(h2.lookupVolume(await h2.lookupPool('default'), `${GOLD}.flat.qcow2`)).rejects.toThrow();
+    await expect(h1.lookupVolume(p1, `${GOLD}.partial.qcow2`)).rejects.toThrow();
+    await writeFile(join(dir, 'm', 'all.yaml'), hv);
+    await converge(opts);
+    const vol = await h1.lookupVolume(p1, `${GOLD}.qcow2`).catch(() => undefined);
+    if (vol) await h1.deleteVolume(vol);
+  }, 90_000);
 });
