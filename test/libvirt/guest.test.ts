@@ -51,6 +51,7 @@ describe.skipIf(!uri || !image)('a booted guest on libvirt', () => {
   afterAll(async () => {
     await writeFile(join(dir, 'all.yaml'), hv);
     await converge(opts).catch(() => undefined);
+    if (c.isClosed) c = await LibvirtConnection.connect(uri); // a long, busy test may outlast it
     const vol = await c.lookupVolume(await c.lookupPool('default'), `${TPL}.qcow2`).catch(() => undefined);
     if (vol) await c.deleteVolume(vol);
     await pool.closeAll();

@@ -95,7 +95,10 @@ export class LibvirtConnection extends EventEmitter {
 
   private startKeepalive(every: number): void {
     this.keepalive = setInterval(() => {
-      if (Date.now() - this.lastSeen > every * 3) {
+      // Dead after six intervals of silence (libvirt's own client: 5 s × 5); a socket paused
+      // on purpose (a download waiting for its upload) is not silence.
+      if (this.stream.isPaused()) this.lastSeen = Date.now();
+      if (Date.now() - this.lastSeen > every * 6) {
         this.stream.destroy();
         return;
       }
