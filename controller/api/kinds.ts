@@ -49,7 +49,8 @@ export const KINDS: Record<KindName, KindInfo> = {
     kind: 'VMTemplate', plural: 'vmtemplates', singular: 'vmtemplate', shortNames: ['vktpl'], scope: 'Cluster', schema: VMTemplate,
     columns: [
       { name: 'Hypervisor', type: 'string', jsonPath: '.spec.hypervisor' }, { name: 'ID', type: 'string', jsonPath: '.status.providerID' }, ready, reason,
-      { name: 'Progress', type: 'integer', jsonPath: '.status.progress', priority: 1 }, age,
+      { name: 'Progress', type: 'integer', jsonPath: '.status.progress', priority: 1 },
+      { name: 'Nodes', type: 'string', jsonPath: '.status.availability[*].node', priority: 1 }, age,
     ],
   },
   VirtualDisk: {

@@ -2,8 +2,15 @@
 import { KINDS, type KindInfo, type PrinterColumn } from '../api/kinds.ts';
 import type { StatusRecord } from '../status/writer.ts';
 
-/** Evaluates the small JSONPath subset printer columns use: `.a.b` and `[?(@.k=='v')].f`. */
+/** Evaluates the small JSONPath subset printer columns use: `.a.b`, `[?(@.k=='v')].f` and `[*].f` (values joined by commas, as kubectl prints them). */
 export function evalPath(obj: unknown, path: string): unknown {
+  const star = path.indexOf('[*]');
+  if (star >= 0) {
+    const list = evalPath(obj, path.slice(0, star));
+    if (!Array.isArray(list)) return undefined;
+    const values = list.map((x) => evalPath(x, path.slice(star + 3))).filter((v) => v !== undefined && v !== null);
+    return values.length ? values.join(',') : undefined;
+  }
   let cur: unknown = obj;
   const re = /\.([A-Za-z0-9_]+)|\[\?\(@\.([A-Za-z0-9_]+)=='([^']*)'\)\]/g;
   for (const m of path.matchAll(re)) {
