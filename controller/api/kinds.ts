@@ -43,7 +43,10 @@ export const KINDS: Record<KindName, KindInfo> = {
   },
   VirtualNetwork: {
     kind: 'VirtualNetwork', plural: 'virtualnetworks', singular: 'virtualnetwork', shortNames: ['vknet'], scope: 'Cluster', schema: VirtualNetwork,
-    columns: [{ name: 'VLAN', type: 'integer', jsonPath: '.spec.vlanId' }, { name: 'MTU', type: 'integer', jsonPath: '.spec.mtu', priority: 1 }, ready, reason, age],
+    columns: [
+      { name: 'VLAN', type: 'integer', jsonPath: '.spec.vlanId' }, { name: 'MTU', type: 'integer', jsonPath: '.spec.mtu', priority: 1 }, ready, reason,
+      { name: 'Hypervisors', type: 'string', jsonPath: '.status.hypervisors[*].name', priority: 1 }, age,
+    ],
   },
   VMTemplate: {
     kind: 'VMTemplate', plural: 'vmtemplates', singular: 'vmtemplate', shortNames: ['vktpl'], scope: 'Cluster', schema: VMTemplate,
@@ -61,6 +64,7 @@ export const KINDS: Record<KindName, KindInfo> = {
       { name: 'Attached', type: 'string', jsonPath: '.status.attachedTo' },
       { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
       ready, age,
+      { name: 'ID', type: 'string', jsonPath: '.status.providerID', priority: 1 },
     ],
   },
   VirtualMachine: {
