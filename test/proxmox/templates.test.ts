@@ -128,6 +128,14 @@ describe('VMTemplate (existing) on Proxmox', () => {
       expect(sim.dump().importImages).toEqual({ 'local:import/noble.qcow2': 2 * 2 ** 30 });
       await run();
       expect(downloads).toBe(1);
+
+      // A download that fails fails its task, and the template says why.
+      await writeFile(join(dir, 'all.yaml'), [
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`,
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: gone}\nspec: {hypervisor: pve, source: {image: "${url.replace('noble', 'gone')}"}}\n`,
+      ].join('---\n'));
+      await converge({ folder: dir, statuses, hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: async () => {}, wait: true, timeoutMs: 1500 });
+      expect(JSON.stringify((await statuses.read('VMTemplate/gone'))?.status)).toMatch(/download failed: 404/);
     } finally {
       server.close();
       await rm(`${dir}-state3`, { recursive: true, force: true });

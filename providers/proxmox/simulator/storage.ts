@@ -56,27 +56,23 @@ export function storageRoutes(state: () => SimState, tasks: Tasks, duration: (ty
       // As a real node does, the download runs as a task that fetches the URL itself.
       method: 'POST', pattern: '/nodes/{node}/storage/{storage}/download-url', required: ['content', 'filename', 'url'],
       params: { content: /^(iso|vztmpl|import)$/, filename: /^[A-Za-z0-9._-]+\.(qcow2|raw|img|vmdk|iso)$/, url: /^https?:\/\/\S+$/, checksum: ANY, 'checksum-algorithm': ANY, 'verify-certificates': BOOL, compression: ANY },
-      handler: async ({ path, params, user }) => {
+      handler: ({ path, params, user }) => {
         const st = s().storages.find((x) => x.storage === path.storage);
         if (!st) throw new PveError(500, `storage '${path.storage}' does not exist`);
         if (!st.content.split(',').includes(params.content ?? '')) throw new PveError(500, `storage '${path.storage}' is not configured for content-type '${params.content}'`);
         const volid = `${path.storage}:${params.content}/${params.filename}`;
         let size = 0;
-        let failure: string | undefined;
-        try {
-          const res = await fetch(params.url ?? '');
-          if (!res.ok) failure = `download failed: ${res.status} ${res.statusText}`;
-          else {
-            const body = Buffer.from(await res.arrayBuffer());
-            size = virtualSize(body, body.length);
-          }
-        } catch (e) {
-          failure = `download failed: ${(e as Error).message}`;
-        }
+        // As on a node: the UPID comes back at once, the task runs while the URL downloads.
+        const download = fetch(params.url ?? '').then(async (res) => {
+          if (!res.ok) throw new PveError(500, `download failed: ${res.status} ${res.statusText}`);
+          const body = Buffer.from(await res.arrayBuffer());
+          size = virtualSize(body, body.length);
+        }, (e: unknown) => {
+          throw new PveError(500, `download failed: ${(e as Error).message}`);
+        });
         return tasks.start({
-          node: path.node ?? '', type: 'download', id: path.storage ?? '', user, durationMs: duration('download'),
+          node: path.node ?? '', type: 'download', id: path.storage ?? '', user, durationMs: duration('download'), until: download,
           work: () => {
-            if (failure) throw new PveError(500, failure);
             importImages(s())[volid] = size;
           },
         });

@@ -17,7 +17,7 @@ export class Tasks {
    * Starts a task. `work` runs when it finishes; throwing a PveError makes the task fail with
    * that text. `onStart` runs at once (locks, placeholders).
    */
-  start(o: { node: string; type: string; id: string; user: string; durationMs: number; work: () => void; log?: string[] }): string {
+  start(o: { node: string; type: string; id: string; user: string; durationMs: number; work: () => void; log?: string[]; until?: Promise<unknown> }): string {
     const s = this.state();
     const now = Date.now();
     const pid = s.nextPid++;
@@ -35,7 +35,23 @@ export class Tasks {
       }
       task.status = 'stopped';
     };
-    if (o.durationMs <= 0) finish();
+    if (o.until) {
+      // Work the task really waits for (a download): it ends when that does, and no sooner.
+      const started = Date.now();
+      void o.until.then(() => undefined, (e: unknown) => e).then((err) => {
+        const rest = Math.max(0, o.durationMs - (Date.now() - started));
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          if (err === undefined) finish();
+          else {
+            task.exitstatus = err instanceof PveError ? err.message : String((err as Error).message ?? err);
+            task.log.push(`TASK ERROR: ${task.exitstatus}`);
+            task.status = 'stopped';
+          }
+        }, rest);
+        this.timers.add(t);
+      });
+    } else if (o.durationMs <= 0) finish();
     else {
       const t = setTimeout(() => {
         this.timers.delete(t);
