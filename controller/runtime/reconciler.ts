@@ -7,7 +7,8 @@ import { expandSet } from '../core/vmset.ts';
 import { parseQuantity, formatBytes } from '../api/quantity.ts';
 import { templateName } from '../core/desired.ts';
 import { resolveTemplateSource, vmRefKey } from './template-source.ts';
-import type { DesiredNetwork, DesiredStandaloneDisk, NetworkState } from '../../providers/provider.ts';
+import { reconcileDisk, removeDisk } from './reconcile-disk.ts';
+import { reconcileNetwork, removeNetwork } from './reconcile-network.ts';
 import type { PlannedStep, Target } from '../core/actions.ts';
 import { normaliseVM } from '../core/desired.ts';
 import { isVkError, TerminalError, VkError } from '../core/errors.ts';
@@ -47,6 +48,14 @@ export interface Intent {
   blocking?: boolean;
 }
 
+/** What the reconcilers of networks and disks use of the Reconciler. */
+export interface ReconcileKit {
+  o: ReconcilerOptions;
+  connect(name: string): Promise<Connected>;
+  emit: EventSink;
+  writeRecord(key: string, r: AnyResource, status: object, source: StatusRecord['source'], problems: string[] | undefined, lastApplied: AnyResource | undefined): Promise<void>;
+}
+
 export class HypervisorUnavailableError extends VkError {
   override readonly code = 'VK_HYPERVISOR_UNAVAILABLE';
   override readonly kind = 'transient';
@@ -56,8 +65,10 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export class Reconciler {
   private readonly o: ReconcilerOptions;
+  private readonly kit: ReconcileKit;
   constructor(options: ReconcilerOptions) {
     this.o = options;
+    this.kit = { o: options, connect: (name) => this.connect(name), emit: (e) => this.emit(e), writeRecord: (...args) => this.writeRecord(...args) };
   }
 
   private emit: EventSink = (e) => this.o.emit?.(e);
@@ -78,12 +89,12 @@ export class Reconciler {
     }
     if (id.kind === 'VirtualMachineSet' && entry) return this.reconcileSet(key, entry.resource as VirtualMachineSet, entry.source);
     if (id.kind === 'VirtualDisk') {
-      if (entry) return this.reconcileDisk(key, entry.resource as VirtualDisk, entry.source, previous);
-      return previous?.lastApplied?.kind === 'VirtualDisk' ? this.removeDisk(key, previous) : {};
+      if (entry) return reconcileDisk(this.kit, key, entry.resource as VirtualDisk, entry.source, previous);
+      return previous?.lastApplied?.kind === 'VirtualDisk' ? removeDisk(this.kit, key, previous) : {};
     }
     if (id.kind === 'VirtualNetwork') {
-      if (entry) return this.reconcileNetwork(key, entry.resource as VirtualNetwork, entry.source, previous);
-      return previous?.lastApplied?.kind === 'VirtualNetwork' ? this.removeNetwork(key, previous) : {};
+      if (entry) return reconcileNetwork(this.kit, key, entry.resource as VirtualNetwork, entry.source, previous);
+      return previous?.lastApplied?.kind === 'VirtualNetwork' ? removeNetwork(this.kit, key, previous) : {};
     }
     if (id.kind !== 'VirtualMachine') {
       if (entry) await this.writeRecord(key, entry.resource, { ...(previous?.status ?? {}), observedGeneration: entry.resource.metadata.generation ?? 1 }, entry.source, undefined, entry.resource);
@@ -136,120 +147,6 @@ export class Reconciler {
       this.emit({ type: 'error', key, code: err.code, message: err.message, retrying: true });
       throw e;
     }
-  }
-
-  private networkFor(net: VirtualNetwork, b: VirtualNetwork['spec']['hypervisors'][number], key: string): DesiredNetwork {
-    return {
-      key, owner: { kind: 'VirtualNetwork', name: net.metadata.name }, name: net.metadata.name, vlanId: net.spec.vlanId,
-      ...(net.spec.mtu ? { mtu: net.spec.mtu } : {}), ...(b.bridge ? { bridge: b.bridge } : {}), ...(b.sdn ? { sdn: b.sdn } : {}),
-      ...(b.datacenter ? { datacenter: b.datacenter } : {}), ...(b.clusters ? { clusters: b.clusters } : {}), ...(b.nodes ? { nodes: b.nodes } : {}),
-    };
-  }
-
-  /** A VLAN on every hypervisor the VirtualNetwork lists; status says per hypervisor what is missing. */
-  private async reconcileNetwork(key: string, net: VirtualNetwork, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
-    const gen = net.metadata.generation ?? 1;
-    const results: ({ name: string } & NetworkState)[] = [];
-    for (const b of net.spec.hypervisors) {
-      try {
-        const conn = await this.connect(b.hypervisor);
-        if (!conn.client.ensureNetwork) results.push({ name: b.hypervisor, present: false, providerIDs: [], message: `the ${conn.hypervisor.spec.type} provider does not manage VLAN networks yet` });
-        else if (this.o.dryRun) results.push({ name: b.hypervisor, present: false, providerIDs: [], message: 'not checked (plan)' });
-        else results.push({ name: b.hypervisor, ...(await conn.client.ensureNetwork(this.networkFor(net, b, key))) });
-      } catch (e) {
-        results.push({ name: b.hypervisor, present: false, providerIDs: [], message: safeError(e).message });
-      }
-    }
-    const missing = results.filter((r) => !r.present);
-    const now = iso(this.o.now());
-    const prev = previous?.status as VirtualNetwork['status'] | undefined;
-    const status: NonNullable<VirtualNetwork['status']> = {
-      hypervisors: results.map((r) => ({ name: r.name, present: r.present, providerIDs: r.providerIDs, ...(r.message ? { message: r.message } : {}) })),
-      conditions: setCondition(prev?.conditions, missing.length === 0
-        ? { type: 'Ready', status: 'True', reason: 'Present', message: `VLAN ${net.spec.vlanId} present on ${results.map((r) => r.name).join(', ')}` }
-        : { type: 'Ready', status: 'False', reason: 'Missing', message: missing.map((r) => `${r.name}: ${r.message ?? 'missing'}`).join('; ') }, gen, now),
-      observedGeneration: gen,
-    };
-    if (this.o.dryRun) return { intents: [{ symbol: previous ? '~' : '+', summary: `make VLAN ${net.spec.vlanId} available on ${net.spec.hypervisors.map((b) => b.hypervisor).join(', ')}${previous ? ' (verify)' : ''}` }] };
-    await this.writeRecord(key, net, status, source, undefined, net);
-    this.emit({ type: 'status', key, ready: missing.length === 0 ? 'True' : 'False', message: status.conditions?.[0]?.message ?? '' });
-    return { ready: missing.length === 0, requeueAfter: missing.length === 0 ? 60_000 : 10_000 };
-  }
-
-  private async removeNetwork(key: string, previous: StatusRecord): Promise<ReconcileResult> {
-    const net = previous.lastApplied as VirtualNetwork;
-    if (this.o.dryRun) return { intents: [{ symbol: '-', summary: (net.spec.deletionPolicy ?? 'Delete') === 'Delete' ? `remove VLAN ${net.spec.vlanId} networks virtkeeper made, once no VM uses them` : `forget VLAN ${net.spec.vlanId} (deletionPolicy: Orphan)` }] };
-    if ((net.spec.deletionPolicy ?? 'Delete') === 'Delete') {
-      for (const b of net.spec.hypervisors) {
-        if (!this.o.store.hypervisor(b.hypervisor)) continue;
-        const conn = await this.connect(b.hypervisor);
-        await conn.client.deleteNetwork?.(this.networkFor(net, b, key));
-      }
-    }
-    await this.o.statuses.remove(key);
-    return { ready: true };
-  }
-
-  private diskFor(key: string, disk: VirtualDisk, previous?: StatusRecord): DesiredStandaloneDisk {
-    const known = previous?.status as VirtualDisk['status'] | undefined;
-    const ns = disk.metadata.namespace ?? 'default';
-    const vm = disk.spec.attachTo ? this.o.store.get(`VirtualMachine/${ns}/${disk.spec.attachTo.vm}`)?.resource as VirtualMachine | undefined : undefined;
-    return {
-      key, owner: { kind: 'VirtualDisk', namespace: ns, name: disk.metadata.name }, name: `vkdisk-${ns}-${disk.metadata.name}`,
-      sizeBytes: parseQuantity(disk.spec.size), interface: disk.spec.interface ?? 'virtio',
-      ...(disk.spec.storage ? { storage: disk.spec.storage } : {}), ...(disk.spec.format ? { format: disk.spec.format } : {}),
-      ...(disk.spec.attachTo ? { attachTo: vm?.spec.name ?? disk.spec.attachTo.vm } : {}),
-      ...(known?.providerID ? { knownID: known.providerID } : {}), ...(known?.attachedTo ? { knownHolder: known.attachedTo } : {}),
-    };
-  }
-
-  /** A disk with its own life: made in its storage, grown, attached to and moved between VMs. */
-  private async reconcileDisk(key: string, disk: VirtualDisk, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
-    const gen = disk.metadata.generation ?? 1;
-    const prev = previous?.status as VirtualDisk['status'] | undefined;
-    const last = previous?.lastApplied as VirtualDisk | undefined;
-    if (last && parseQuantity(disk.spec.size) < parseQuantity(last.spec.size)) throw new TerminalError(`VirtualDisk ${disk.metadata.name}: cannot shrink from ${last.spec.size} to ${disk.spec.size}; disks only grow`);
-    if (this.o.dryRun) return { intents: diskIntents(disk, prev, this.diskFor(key, disk, previous).attachTo) };
-    const conn = await this.connect(disk.spec.hypervisor);
-    let message: string | undefined;
-    let state: Awaited<ReturnType<NonNullable<typeof conn.client.ensureDisk>>> | undefined;
-    if (!conn.client.ensureDisk) message = `the ${conn.hypervisor.spec.type} provider does not manage standalone disks yet`;
-    else {
-      this.emit({ type: 'action', key, phase: 'start', action: 'ensureDisk', summary: `disk ${disk.metadata.name}${disk.spec.attachTo ? ` on ${disk.spec.attachTo.vm}` : ''}` });
-      try {
-        state = await conn.client.ensureDisk(this.diskFor(key, disk, previous), { onProgress: (p) => this.emit({ type: 'progress', key, action: 'ensureDisk', ...(p.message ? { message: p.message } : {}) }) });
-      } catch (e) {
-        // The failure is shown where people look (status), then retried.
-        const err = safeError(e);
-        conn.observer.invalidate();
-        await this.writeRecord(key, disk, { ...(prev ?? {}), phase: prev?.phase ?? 'Pending', observedGeneration: gen, conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: err.code, message: err.message }, gen, iso(this.o.now())) }, source, undefined, previous?.lastApplied ?? disk);
-        this.emit({ type: 'action', key, phase: 'failed', action: 'ensureDisk', summary: `disk ${disk.metadata.name}`, message: err.message });
-        throw e;
-      }
-      message = state.message;
-      conn.observer.invalidate();
-      this.emit({ type: 'action', key, phase: 'done', action: 'ensureDisk', summary: `disk ${disk.metadata.name}` });
-    }
-    const ready = !message;
-    const status: NonNullable<VirtualDisk['status']> = {
-      phase: !ready ? 'Pending' : state?.attachedTo ? 'Attached' : 'Available', observedGeneration: gen,
-      ...(state?.providerID ? { providerID: state.providerID } : {}), ...(state?.attachedTo ? { attachedTo: state.attachedTo } : {}),
-      ...(state?.sizeBytes ? { actualSize: formatBytes(state.sizeBytes) } : {}),
-      conditions: setCondition(prev?.conditions, ready ? { type: 'Ready', status: 'True', reason: 'InPlace', message: `disk ${disk.metadata.name} is ${state?.attachedTo ? `attached to ${state.attachedTo}` : 'available'}` } : { type: 'Ready', status: 'False', reason: 'NotInPlace', message: message ?? '' }, gen, iso(this.o.now())),
-    };
-    await this.writeRecord(key, disk, status, source, undefined, disk);
-    return { ready, requeueAfter: ready ? 60_000 : 10_000 };
-  }
-
-  private async removeDisk(key: string, previous: StatusRecord): Promise<ReconcileResult> {
-    const disk = previous.lastApplied as VirtualDisk;
-    if (this.o.dryRun) return { intents: [{ symbol: '-', summary: (disk.spec.deletionPolicy ?? 'Delete') === 'Delete' ? `detach and delete disk ${disk.metadata.name}` : `forget disk ${disk.metadata.name} (deletionPolicy: Orphan)` }] };
-    if ((disk.spec.deletionPolicy ?? 'Delete') === 'Delete' && this.o.store.hypervisor(disk.spec.hypervisor)) {
-      const conn = await this.connect(disk.spec.hypervisor);
-      await conn.client.deleteDisk?.(this.diskFor(key, disk, previous));
-    }
-    await this.o.statuses.remove(key);
-    return { ready: true };
   }
 
   /** A set's status: desired and ready counts, and each member's phase (members reconcile as VMs). */
@@ -551,17 +448,6 @@ export class Reconciler {
     };
     await this.o.statuses.write(record);
   }
-}
-
-/** What an apply would do to a VirtualDisk, step by step: a move shows its detach, then its attach. */
-export function diskIntents(disk: VirtualDisk, known: VirtualDisk['status'] | undefined, want: string | undefined): Intent[] {
-  const name = disk.metadata.name;
-  if (!known?.providerID) return [{ symbol: '+', summary: `create disk ${name} of ${disk.spec.size}${want ? `, attached to ${want}` : ''}` }];
-  const out: Intent[] = [];
-  if (known.actualSize && parseQuantity(disk.spec.size) > parseQuantity(known.actualSize)) out.push({ symbol: '~', summary: `grow disk ${name} from ${known.actualSize} to ${disk.spec.size}` });
-  if (known.attachedTo && known.attachedTo !== want) out.push({ symbol: '~', summary: `detach disk ${name} from ${known.attachedTo}` });
-  if (want && known.attachedTo !== want) out.push({ symbol: '~', summary: `attach disk ${name} to ${want}` });
-  return out;
 }
 
 /** An error as it may be shown: a stable code and a message with no credentials in it. */

@@ -1,0 +1,85 @@
+// VirtualDisks: a disk with its own life, made in its storage, grown (never shrunk), attached to
+// and moved between VMs virtkeeper owns, deleted or orphaned with its resource.
+import { parseQuantity, formatBytes } from '../api/quantity.ts';
+import type { VirtualDisk, VirtualMachine } from '../api/types.ts';
+import { TerminalError } from '../core/errors.ts';
+import { setCondition } from '../core/status.ts';
+import type { DesiredStandaloneDisk } from '../../providers/provider.ts';
+import type { StatusRecord } from '../status/writer.ts';
+import { safeError, type Intent, type ReconcileKit, type ReconcileResult } from './reconciler.ts';
+import type { DesiredStore } from './store.ts';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function diskFor(store: DesiredStore, key: string, disk: VirtualDisk, previous?: StatusRecord): DesiredStandaloneDisk {
+  const known = previous?.status as VirtualDisk['status'] | undefined;
+  const ns = disk.metadata.namespace ?? 'default';
+  const vm = disk.spec.attachTo ? store.get(`VirtualMachine/${ns}/${disk.spec.attachTo.vm}`)?.resource as VirtualMachine | undefined : undefined;
+  return {
+    key, owner: { kind: 'VirtualDisk', namespace: ns, name: disk.metadata.name }, name: `vkdisk-${ns}-${disk.metadata.name}`,
+    sizeBytes: parseQuantity(disk.spec.size), interface: disk.spec.interface ?? 'virtio',
+    ...(disk.spec.storage ? { storage: disk.spec.storage } : {}), ...(disk.spec.format ? { format: disk.spec.format } : {}),
+    ...(disk.spec.attachTo ? { attachTo: vm?.spec.name ?? disk.spec.attachTo.vm } : {}),
+    ...(known?.providerID ? { knownID: known.providerID } : {}), ...(known?.attachedTo ? { knownHolder: known.attachedTo } : {}),
+  };
+}
+
+/** A disk with its own life: made in its storage, grown, attached to and moved between VMs. */
+export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualDisk, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
+  const gen = disk.metadata.generation ?? 1;
+  const prev = previous?.status as VirtualDisk['status'] | undefined;
+  const last = previous?.lastApplied as VirtualDisk | undefined;
+  if (last && parseQuantity(disk.spec.size) < parseQuantity(last.spec.size)) throw new TerminalError(`VirtualDisk ${disk.metadata.name}: cannot shrink from ${last.spec.size} to ${disk.spec.size}; disks only grow`);
+  if (k.o.dryRun) return { intents: diskIntents(disk, prev, diskFor(k.o.store, key, disk, previous).attachTo) };
+  const conn = await k.connect(disk.spec.hypervisor);
+  let message: string | undefined;
+  let state: Awaited<ReturnType<NonNullable<typeof conn.client.ensureDisk>>> | undefined;
+  if (!conn.client.ensureDisk) message = `the ${conn.hypervisor.spec.type} provider does not manage standalone disks yet`;
+  else {
+    k.emit({ type: 'action', key, phase: 'start', action: 'ensureDisk', summary: `disk ${disk.metadata.name}${disk.spec.attachTo ? ` on ${disk.spec.attachTo.vm}` : ''}` });
+    try {
+      state = await conn.client.ensureDisk(diskFor(k.o.store, key, disk, previous), { onProgress: (p) => k.emit({ type: 'progress', key, action: 'ensureDisk', ...(p.message ? { message: p.message } : {}) }) });
+    } catch (e) {
+      // The failure is shown where people look (status), then retried.
+      const err = safeError(e);
+      conn.observer.invalidate();
+      await k.writeRecord(key, disk, { ...(prev ?? {}), phase: prev?.phase ?? 'Pending', observedGeneration: gen, conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: err.code, message: err.message }, gen, iso(k.o.now())) }, source, undefined, previous?.lastApplied ?? disk);
+      k.emit({ type: 'action', key, phase: 'failed', action: 'ensureDisk', summary: `disk ${disk.metadata.name}`, message: err.message });
+      throw e;
+    }
+    message = state.message;
+    conn.observer.invalidate();
+    k.emit({ type: 'action', key, phase: 'done', action: 'ensureDisk', summary: `disk ${disk.metadata.name}` });
+  }
+  const ready = !message;
+  const status: NonNullable<VirtualDisk['status']> = {
+    phase: !ready ? 'Pending' : state?.attachedTo ? 'Attached' : 'Available', observedGeneration: gen,
+    ...(state?.providerID ? { providerID: state.providerID } : {}), ...(state?.attachedTo ? { attachedTo: state.attachedTo } : {}),
+    ...(state?.sizeBytes ? { actualSize: formatBytes(state.sizeBytes) } : {}),
+    conditions: setCondition(prev?.conditions, ready ? { type: 'Ready', status: 'True', reason: 'InPlace', message: `disk ${disk.metadata.name} is ${state?.attachedTo ? `attached to ${state.attachedTo}` : 'available'}` } : { type: 'Ready', status: 'False', reason: 'NotInPlace', message: message ?? '' }, gen, iso(k.o.now())),
+  };
+  await k.writeRecord(key, disk, status, source, undefined, disk);
+  return { ready, requeueAfter: ready ? 60_000 : 10_000 };
+}
+
+export async function removeDisk(k: ReconcileKit, key: string, previous: StatusRecord): Promise<ReconcileResult> {
+  const disk = previous.lastApplied as VirtualDisk;
+  if (k.o.dryRun) return { intents: [{ symbol: '-', summary: (disk.spec.deletionPolicy ?? 'Delete') === 'Delete' ? `detach and delete disk ${disk.metadata.name}` : `forget disk ${disk.metadata.name} (deletionPolicy: Orphan)` }] };
+  if ((disk.spec.deletionPolicy ?? 'Delete') === 'Delete' && k.o.store.hypervisor(disk.spec.hypervisor)) {
+    const conn = await k.connect(disk.spec.hypervisor);
+    await conn.client.deleteDisk?.(diskFor(k.o.store, key, disk, previous));
+  }
+  await k.o.statuses.remove(key);
+  return { ready: true };
+}
+
+/** What an apply would do to a VirtualDisk, step by step: a move shows its detach, then its attach. */
+export function diskIntents(disk: VirtualDisk, known: VirtualDisk['status'] | undefined, want: string | undefined): Intent[] {
+  const name = disk.metadata.name;
+  if (!known?.providerID) return [{ symbol: '+', summary: `create disk ${name} of ${disk.spec.size}${want ? `, attached to ${want}` : ''}` }];
+  const out: Intent[] = [];
+  if (known.actualSize && parseQuantity(disk.spec.size) > parseQuantity(known.actualSize)) out.push({ symbol: '~', summary: `grow disk ${name} from ${known.actualSize} to ${disk.spec.size}` });
+  if (known.attachedTo && known.attachedTo !== want) out.push({ symbol: '~', summary: `detach disk ${name} from ${known.attachedTo}` });
+  if (want && known.attachedTo !== want) out.push({ symbol: '~', summary: `attach disk ${name} to ${want}` });
+  return out;
+}

@@ -1,0 +1,61 @@
+// VirtualNetworks: a VLAN made available on every hypervisor a network lists (verified where it
+// must pre-exist, made where the provider may), and removed only where virtkeeper made it.
+import type { VirtualNetwork } from '../api/types.ts';
+import { setCondition } from '../core/status.ts';
+import type { DesiredNetwork, NetworkState } from '../../providers/provider.ts';
+import type { StatusRecord } from '../status/writer.ts';
+import { safeError, type ReconcileKit, type ReconcileResult } from './reconciler.ts';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function networkFor(net: VirtualNetwork, b: VirtualNetwork['spec']['hypervisors'][number], key: string): DesiredNetwork {
+  return {
+    key, owner: { kind: 'VirtualNetwork', name: net.metadata.name }, name: net.metadata.name, vlanId: net.spec.vlanId,
+    ...(net.spec.mtu ? { mtu: net.spec.mtu } : {}), ...(b.bridge ? { bridge: b.bridge } : {}), ...(b.sdn ? { sdn: b.sdn } : {}),
+    ...(b.datacenter ? { datacenter: b.datacenter } : {}), ...(b.clusters ? { clusters: b.clusters } : {}), ...(b.nodes ? { nodes: b.nodes } : {}),
+  };
+}
+
+/** A VLAN on every hypervisor the VirtualNetwork lists; status says per hypervisor what is missing. */
+export async function reconcileNetwork(k: ReconcileKit, key: string, net: VirtualNetwork, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
+  const gen = net.metadata.generation ?? 1;
+  const results: ({ name: string } & NetworkState)[] = [];
+  for (const b of net.spec.hypervisors) {
+    try {
+      const conn = await k.connect(b.hypervisor);
+      if (!conn.client.ensureNetwork) results.push({ name: b.hypervisor, present: false, providerIDs: [], message: `the ${conn.hypervisor.spec.type} provider does not manage VLAN networks yet` });
+      else if (k.o.dryRun) results.push({ name: b.hypervisor, present: false, providerIDs: [], message: 'not checked (plan)' });
+      else results.push({ name: b.hypervisor, ...(await conn.client.ensureNetwork(networkFor(net, b, key))) });
+    } catch (e) {
+      results.push({ name: b.hypervisor, present: false, providerIDs: [], message: safeError(e).message });
+    }
+  }
+  const missing = results.filter((r) => !r.present);
+  const now = iso(k.o.now());
+  const prev = previous?.status as VirtualNetwork['status'] | undefined;
+  const status: NonNullable<VirtualNetwork['status']> = {
+    hypervisors: results.map((r) => ({ name: r.name, present: r.present, providerIDs: r.providerIDs, ...(r.message ? { message: r.message } : {}) })),
+    conditions: setCondition(prev?.conditions, missing.length === 0
+      ? { type: 'Ready', status: 'True', reason: 'Present', message: `VLAN ${net.spec.vlanId} present on ${results.map((r) => r.name).join(', ')}` }
+      : { type: 'Ready', status: 'False', reason: 'Missing', message: missing.map((r) => `${r.name}: ${r.message ?? 'missing'}`).join('; ') }, gen, now),
+    observedGeneration: gen,
+  };
+  if (k.o.dryRun) return { intents: [{ symbol: previous ? '~' : '+', summary: `make VLAN ${net.spec.vlanId} available on ${net.spec.hypervisors.map((b) => b.hypervisor).join(', ')}${previous ? ' (verify)' : ''}` }] };
+  await k.writeRecord(key, net, status, source, undefined, net);
+  k.emit({ type: 'status', key, ready: missing.length === 0 ? 'True' : 'False', message: status.conditions?.[0]?.message ?? '' });
+  return { ready: missing.length === 0, requeueAfter: missing.length === 0 ? 60_000 : 10_000 };
+}
+
+export async function removeNetwork(k: ReconcileKit, key: string, previous: StatusRecord): Promise<ReconcileResult> {
+  const net = previous.lastApplied as VirtualNetwork;
+  if (k.o.dryRun) return { intents: [{ symbol: '-', summary: (net.spec.deletionPolicy ?? 'Delete') === 'Delete' ? `remove VLAN ${net.spec.vlanId} networks virtkeeper made, once no VM uses them` : `forget VLAN ${net.spec.vlanId} (deletionPolicy: Orphan)` }] };
+  if ((net.spec.deletionPolicy ?? 'Delete') === 'Delete') {
+    for (const b of net.spec.hypervisors) {
+      if (!k.o.store.hypervisor(b.hypervisor)) continue;
+      const conn = await k.connect(b.hypervisor);
+      await conn.client.deleteNetwork?.(networkFor(net, b, key));
+    }
+  }
+  await k.o.statuses.remove(key);
+  return { ready: true };
+}
