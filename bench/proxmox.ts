@@ -49,49 +49,47 @@ async function fleet() {
   return { sim, hv, docs };
 }
 
-async function disksSteadyState(): Promise<void> {
-  const { sim, hv, docs } = await fleet();
-  const disks = Array.from({ length: 20 }, (_, i) => ({ apiVersion: 'virtkeeper.io/v1alpha1', kind: 'VirtualDisk', metadata: { name: `data-${i}`, namespace: 'bench' }, spec: { hypervisor: 'pve', size: '2Gi', attachTo: { vm: `vm-${String(i * 50).padStart(4, '0')}` } } }));
-  const b = await setup(sim, [hv, ...docs, ...disks]);
+/**
+ * Converges a folder once (cold), lets the shared observation age out (`settle` passes more,
+ * for guests changed by the first), then counts the requests of one steady pass.
+ */
+async function steadyPass(sim: Awaited<ReturnType<typeof startProxmoxSimulator>>, docs: object[], settle = 0) {
+  const b = await setup(sim, docs);
   const t0 = performance.now();
   const first = await converge(b.opts);
   const firstMs = performance.now() - t0;
-  await new Promise((r) => setTimeout(r, 2100));
-  await converge(b.opts); // VMs whose config changed (a disk hot-plugged) are read once more
-  await new Promise((r) => setTimeout(r, 2100));
+  for (let i = 0; i <= settle; i++) {
+    await new Promise((r) => setTimeout(r, 2100));
+    if (i < settle) await converge(b.opts);
+  }
   sim.resetStats();
   const t1 = performance.now();
   await converge(b.opts);
   const steadyMs = performance.now() - t1;
   const stats = sim.stats();
-  const total = Object.values(stats).reduce((a, n) => a + n, 0);
-  console.log(`steady-state resync, 1000 VMs and 20 VirtualDisks attached to 20 of them:`);
-  console.log(`  first pass (disks allocated and hot-plugged): ${firstMs.toFixed(0)} ms, ${first.outcomes.filter((o) => !o.ready).length} not ready`);
-  console.log(`  steady pass: ${total} request(s) in ${steadyMs.toFixed(0)} ms (${((total - 1) / disks.length).toFixed(1)} per disk): ${JSON.stringify(stats)}`);
-  console.log(`  target: the list, then the VM it is on, per disk (2 requests a disk; never every VM's config) → ${(total - 1) / disks.length <= 2 ? 'met' : 'NOT met'}`);
   await b.cleanup();
+  return { firstMs, notReady: first.outcomes.filter((o) => !o.ready).length, steadyMs, stats, total: Object.values(stats).reduce((a, n) => a + n, 0) };
+}
+
+async function disksSteadyState(): Promise<void> {
+  const { sim, hv, docs } = await fleet();
+  const disks = Array.from({ length: 20 }, (_, i) => ({ apiVersion: 'virtkeeper.io/v1alpha1', kind: 'VirtualDisk', metadata: { name: `data-${i}`, namespace: 'bench' }, spec: { hypervisor: 'pve', size: '2Gi', attachTo: { vm: `vm-${String(i * 50).padStart(4, '0')}` } } }));
+  // One pass more to settle: the VMs a disk was hot-plugged into are read once more.
+  const r = await steadyPass(sim, [hv, ...docs, ...disks], 1);
+  console.log(`steady-state resync, 1000 VMs and 20 VirtualDisks attached to 20 of them:`);
+  console.log(`  first pass (disks allocated and hot-plugged): ${r.firstMs.toFixed(0)} ms, ${r.notReady} not ready`);
+  console.log(`  steady pass: ${r.total} request(s) in ${r.steadyMs.toFixed(0)} ms (${((r.total - 1) / disks.length).toFixed(1)} per disk): ${JSON.stringify(r.stats)}`);
+  console.log(`  target: the list, then the VM it is on, per disk (2 requests a disk; never every VM's config) → ${(r.total - 1) / disks.length <= 2 ? 'met' : 'NOT met'}`);
   await sim.close();
 }
 
 async function steadyState(): Promise<void> {
   const { sim, hv, docs } = await fleet();
-  const b = await setup(sim, [hv, ...docs]);
-  const t0 = performance.now();
-  const first = await converge(b.opts);
-  const firstMs = performance.now() - t0;
-  const notReady = first.outcomes.filter((o) => !o.ready).length;
-  await new Promise((r) => setTimeout(r, 2100));
-  sim.resetStats();
-  const t1 = performance.now();
-  await converge(b.opts);
-  const steadyMs = performance.now() - t1;
-  const stats = sim.stats();
-  const total = Object.values(stats).reduce((a, n) => a + n, 0);
+  const r = await steadyPass(sim, [hv, ...docs]);
   console.log(`steady-state resync, 1000 VMs on 4 nodes:`);
-  console.log(`  first pass (cold cache, reads every config): ${firstMs.toFixed(0)} ms, ${notReady} not ready`);
-  console.log(`  steady pass: ${total} request(s) in ${steadyMs.toFixed(0)} ms: ${JSON.stringify(stats)}`);
-  console.log(`  target: 1 list call plus nothing for unchanged VMs → ${total === 1 ? 'met' : 'NOT met'}`);
-  await b.cleanup();
+  console.log(`  first pass (cold cache, reads every config): ${r.firstMs.toFixed(0)} ms, ${r.notReady} not ready`);
+  console.log(`  steady pass: ${r.total} request(s) in ${r.steadyMs.toFixed(0)} ms: ${JSON.stringify(r.stats)}`);
+  console.log(`  target: 1 list call plus nothing for unchanged VMs → ${r.total === 1 ? 'met' : 'NOT met'}`);
   await sim.close();
 }
 
