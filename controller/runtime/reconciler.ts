@@ -4,9 +4,9 @@ import type { Logger } from 'pino';
 import { describeId, parseKey } from '../api/keys.ts';
 import type { AnyResource, Hypervisor, VirtualDisk, VirtualMachine, VirtualMachineSet, VirtualMachineStatus, VirtualNetwork, VMTemplate } from '../api/types.ts';
 import { expandSet } from '../core/vmset.ts';
-import { parseQuantity, formatBytes } from '../api/quantity.ts';
 import { templateName } from '../core/desired.ts';
-import { resolveTemplateSource, vmRefKey } from './template-source.ts';
+import { vmRefKey } from './template-source.ts';
+import { reconcileTemplate } from './reconcile-template.ts';
 import { reconcileDisk, removeDisk } from './reconcile-disk.ts';
 import { reconcileNetwork, removeNetwork } from './reconcile-network.ts';
 import type { PlannedStep, Target } from '../core/actions.ts';
@@ -83,7 +83,7 @@ export class Reconciler {
     }
     if (id.kind === 'Hypervisor') return entry ? this.reconcileHypervisor(entry.resource as Hypervisor, entry.source) : this.forget(key, previous);
     if (id.kind === 'VMTemplate') {
-      if (entry) return this.reconcileTemplate(key, entry.resource as VMTemplate, entry.source, previous);
+      if (entry) return reconcileTemplate(this.kit, key, entry.resource as VMTemplate, entry.source, previous);
       if (previous) await this.o.statuses.remove(key); // an adopted template is never deleted
       return {};
     }
@@ -168,79 +168,6 @@ export class Reconciler {
     };
     if (!this.o.dryRun) await this.writeRecord(key, set, status, source, undefined, set);
     return { ready: readyCount === members.length, requeueAfter: 10_000 };
-  }
-
-  /** Adopts an existing template and validates it: one condition per requirement, and Ready. */
-  private async reconcileTemplate(key: string, t: VMTemplate, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
-    const gen = t.metadata.generation ?? 1;
-    const now = iso(this.o.now());
-    const prev = previous?.status as VMTemplate['status'] | undefined;
-    let conditions = prev?.conditions;
-    const set = (type: string, ok: boolean | undefined, reason: string, message: string) => {
-      conditions = setCondition(conditions, { type, status: ok === undefined ? 'Unknown' : ok ? 'True' : 'False', reason, message }, gen, now);
-    };
-    const name = templateName(t);
-    let facts: import('../../providers/provider.ts').TemplateFacts = { found: false };
-    let problem: string | undefined;
-    let problemReason = 'Unsupported';
-    let intent: string | undefined;
-    // An import or a copy shows its progress in status, written at most once a second.
-    let progressWrite: Promise<void> = Promise.resolve();
-    let lastProgressAt = 0;
-    const onProgress = (p: import('../../providers/provider.ts').Progress) => {
-      this.emit({ type: 'progress', key, action: 'template', ...(p.percent !== undefined ? { percent: p.percent } : {}), ...(p.message ? { message: p.message } : {}) });
-      if (this.o.dryRun || p.percent === undefined || this.o.now() - lastProgressAt < 1000) return;
-      lastProgressAt = this.o.now();
-      const st: NonNullable<VMTemplate['status']> = {
-        ...(prev ?? {}), progress: p.percent, observedGeneration: gen,
-        conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: 'InProgress', message: p.message ?? `${p.percent}%` }, gen, iso(this.o.now())),
-      };
-      progressWrite = progressWrite.then(() => this.writeRecord(key, t, st, source, undefined, previous?.lastApplied)).catch(() => undefined);
-    };
-    try {
-      const conn = await this.connect(t.spec.hypervisor);
-      const r = await resolveTemplateSource(t, { conn, store: this.o.store, dryRun: !!this.o.dryRun, onProgress });
-      facts = r.facts;
-      problem = r.problem;
-      problemReason = r.reason ?? problemReason;
-      intent = r.intent;
-    } catch (e) {
-      problem = safeError(e).message;
-      problemReason = safeError(e).code;
-    }
-    const req = t.spec.require ?? {};
-    const failed: string[] = [];
-    if (t.spec.node && facts.found && facts.node) {
-      // Adopted "on the named node": a template elsewhere is not the one asked for.
-      const here = facts.node === t.spec.node;
-      set('Node', here, here ? 'OnNode' : 'OtherNode', here ? '' : `template ${name} is on ${facts.node}, not ${t.spec.node}`);
-      if (!here) failed.push(`on ${facts.node}, not ${t.spec.node}`);
-    }
-    if (req.guestAgent) {
-      set('GuestAgent', facts.guestAgent, facts.guestAgent ? 'Enabled' : facts.guestAgent === false ? 'Disabled' : 'Unknown', facts.guestAgent === false ? `template ${name} does not enable the QEMU guest agent` : '');
-      if (facts.guestAgent === false) failed.push('guest agent disabled');
-    }
-    if (req.cloudInit) {
-      set('CloudInit', facts.cloudInit, facts.cloudInit ? 'DrivePresent' : facts.cloudInit === false ? 'NoDrive' : 'Unknown', facts.cloudInit === false ? `template ${name} has no cloud-init drive` : '');
-      if (facts.cloudInit === false) failed.push('no cloud-init drive');
-    }
-    if (req.minDisk) {
-      const min = parseQuantity(req.minDisk);
-      const ok = facts.diskBytes === undefined ? undefined : facts.diskBytes >= min;
-      set('MinDisk', ok, ok ? 'LargeEnough' : ok === false ? 'TooSmall' : 'Unknown', ok === false ? `disk is ${formatBytes(facts.diskBytes ?? 0)}, less than ${req.minDisk}` : '');
-      if (ok === false) failed.push(`disk smaller than ${req.minDisk}`);
-    }
-    const ready = !problem && facts.found && failed.length === 0;
-    set('Ready', ready, ready ? 'Valid' : problem ? problemReason : !facts.found ? 'NotFound' : 'RequirementsNotMet', ready ? `template ${name} is fit for cloning` : problem ?? (!facts.found ? `template ${name} does not exist on ${t.spec.hypervisor}` : `template ${name}: ${failed.join(', ')}`));
-    await progressWrite;
-    const status: NonNullable<VMTemplate['status']> = {
-      conditions, observedGeneration: gen, ...(facts.providerID ? { providerID: facts.providerID } : {}), ...(facts.availability?.length ? { availability: facts.availability } : facts.node ? { availability: [{ node: facts.node, ...(t.spec.storage ? { storage: t.spec.storage } : {}) }] } : {}),
-      ...(facts.found && (t.spec.source.image || t.spec.source.fromVirtualMachine) ? { progress: 100 } : {}),
-    };
-    if (this.o.dryRun) return { ready, intents: intent ? [{ symbol: '+', summary: intent }] : ready ? [] : [{ symbol: '~', summary: `template ${name} is not fit for cloning: ${conditions?.find((c) => c.type === 'Ready')?.message ?? ''}`, blocking: true }] };
-    await this.writeRecord(key, t, status, source, undefined, t);
-    this.emit({ type: 'status', key, ready: ready ? 'True' : 'False', message: conditions?.find((c) => c.type === 'Ready')?.message ?? '' });
-    return { ready, requeueAfter: ready ? 300_000 : problemReason === 'Waiting' ? 3000 : 30_000 };
   }
 
   /** A VM whose VirtualNetworks or VMTemplate are not Ready waits, with their reason: it never half-creates. */
