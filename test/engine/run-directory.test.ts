@@ -33,7 +33,7 @@ describe('virtkeeper run -f (directory mode controller)', () => {
     dir = await mkdtemp(join(tmpdir(), 'vk-run-'));
     state = new StateDir(`${dir}-state`);
     await writeFile(join(dir, 'hv.yaml'), `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}, resyncInterval: 2s}\n`);
-    proc = spawn(process.execPath, ['bin/virtkeeper.js', '--state-dir', state.dir, 'run', '-f', dir], {
+    proc = spawn(process.execPath, ['bin/virtkeeper.js', '--state-dir', state.dir, 'run', '-f', dir, '--metrics-port', '0'], {
       cwd: root, env: { ...process.env, PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -58,5 +58,11 @@ describe('virtkeeper run -f (directory mode controller)', () => {
     await until('the VM deleted', async () => !sim.dump().vms.some((v) => v.config.name === 'watched'));
     expect(await state.read('VirtualMachine/default/watched')).toBeUndefined();
     expect(stderr).not.toContain(sim.credentials.tokenSecret);
+    // Prometheus metrics on the port the log names: the create and the delete were counted.
+    const port = stderr.split('\n').map((l) => { try { return (JSON.parse(l) as { metrics?: number }).metrics; } catch { return undefined; } }).find(Boolean);
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toMatch(/^virtkeeper_actions_total\{action="create",result="success"\} 1$/m);
+    expect(text).toMatch(/^virtkeeper_actions_total\{action="delete",result="success"\} 1$/m);
+    expect(text).toMatch(/^virtkeeper_reconcile_total\{kind="VirtualMachine",result="success"\} [1-9]/m);
   }, 60_000);
 });

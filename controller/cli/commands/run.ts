@@ -1,4 +1,8 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
+import { parseKey } from '../../api/keys.ts';
+import { Metrics } from '../../runtime/metrics.ts';
 import { systemClock } from '../../runtime/clock.ts';
 import { deletionGuard } from '../../runtime/deletion-guard.ts';
 import { Manager } from '../../runtime/manager.ts';
@@ -10,7 +14,7 @@ import { EXIT } from '../exit-codes.ts';
 import { progressPrinter } from '../progress.ts';
 import { styleFor } from '../style.ts';
 
-interface RunOpts { filename?: string; kubeconfig?: string; workers: string; maxDeleteShare: string; leaderElect?: boolean; hypervisorSelector?: string; namespace?: string; healthPort: string; progress?: boolean }
+interface RunOpts { filename?: string; kubeconfig?: string; workers: string; maxDeleteShare: string; leaderElect?: boolean; hypervisorSelector?: string; namespace?: string; healthPort: string; metricsPort?: string; progress?: boolean }
 
 export function runCommand(program: Command, globals: () => GlobalOptions): void {
   program
@@ -25,7 +29,8 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
     .option('--namespace <ns>', 'Kubernetes: namespace for the Lease and Secrets', 'virtkeeper-system')
     .option('--health-port <port>', 'Kubernetes: port for /healthz, /readyz and /metrics (Prometheus)', '8080')
     .option('--progress', 'directory mode: print per-resource progress on stdout')
-    .addHelpText('after', '\nExamples:\n  virtkeeper run -f ./vms\n  virtkeeper run --kubeconfig ~/.kube/config --leader-elect')
+    .option('--metrics-port <port>', 'directory mode: serve /metrics (Prometheus) and /healthz on 127.0.0.1:PORT (0 picks one, logged)')
+    .addHelpText('after', '\nExamples:\n  virtkeeper run -f ./vms\n  virtkeeper run -f ./vms --metrics-port 9464\n  virtkeeper run --kubeconfig ~/.kube/config --leader-elect')
     .action(async (o: RunOpts) => {
       const g = globals();
       if (!o.filename) {
@@ -40,11 +45,30 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       const wake = (hypervisor: string) => manager.enqueue(store.vms().filter((v) => v.spec.hypervisor === hypervisor).map((v) => `VirtualMachine/${v.metadata.namespace ?? 'default'}/${v.metadata.name}`));
       const hypervisors = hypervisorPool(logger, (name) => wake(name));
       let allowDeletes = true;
+      const metrics = new Metrics();
+      const printer = o.progress ? progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) : undefined;
       const reconciler = new Reconciler({
         store, statuses, hypervisors, logger, now: Date.now, mayDelete: () => allowDeletes,
-        ...(o.progress ? { emit: progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) } : {}),
+        emit: (e) => {
+          metrics.sink(e);
+          printer?.(e);
+        },
       });
-      const manager = new Manager({ reconciler, store, logger, clock: systemClock, workers: Number(o.workers) });
+      const manager = new Manager({ reconciler: { reconcile: (key) => metrics.time(parseKey(key).kind, () => reconciler.reconcile(key)) }, store, logger, clock: systemClock, workers: Number(o.workers) });
+      metrics.gauge('virtkeeper_workqueue_depth', 'Keys waiting for a worker.', () => [{ labels: {}, value: manager.queue.len() }]);
+      metrics.gauge('virtkeeper_resources', 'Declared resources, by kind.', () => {
+        const counts = new Map<string, number>();
+        for (const e of store.all()) counts.set(e.resource.kind, (counts.get(e.resource.kind) ?? 0) + 1);
+        return [...counts].map(([kind, value]) => ({ labels: { kind }, value }));
+      });
+      const server = o.metricsPort === undefined ? undefined : createServer((req, res) => {
+        if (req.url === '/metrics') res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(metrics.render());
+        else res.writeHead(req.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' }).end(req.url === '/healthz' ? 'ok' : 'not found');
+      });
+      if (server) {
+        await new Promise<void>((r) => server.listen(Number(o.metricsPort), '127.0.0.1', () => r()));
+        logger.info({ metrics: (server.address() as AddressInfo).port }, 'serving /metrics');
+      }
       const source = new DirectorySource({
         folder: o.filename, store, statuses, logger,
         onChange: (keys) => {
@@ -68,6 +92,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       logger.info('stopping');
       await source.stop();
       await manager.stop();
+      server?.close();
       await hypervisors.closeAll();
       process.exitCode = EXIT.ok;
     });
