@@ -77,3 +77,10 @@ export function isRetryable(e: unknown): boolean {
   if (e instanceof VkError) return e.retryable || e.kind === 'internal' || e.kind === 'auth';
   return true;
 }
+
+/** An error as it may be shown: a stable code and a message with no credentials in it. */
+export function safeError(e: unknown): { code: string; message: string } {
+  if (e instanceof VkError) return { code: e.code, message: e.message };
+  const m = e instanceof Error ? e.message : String(e);
+  return { code: 'VK_INTERNAL', message: m.replace(/(password|token|ticket|secret)=[^&\s]+/gi, '$1=***') };
+}

@@ -24,6 +24,9 @@ export interface StatusInput {
 
 type Cond = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
 
+/** A clock reading as status times are written. */
+export const isoTime = (ms: number): string => new Date(ms).toISOString();
+
 export function setCondition(list: Condition[] | undefined, c: Cond, generation: number, now: string): Condition[] {
   const prev = list?.find((x) => x.type === c.type);
   const changed = !prev || prev.status !== c.status;

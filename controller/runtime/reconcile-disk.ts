@@ -2,14 +2,12 @@
 // and moved between VMs virtkeeper owns, deleted or orphaned with its resource.
 import { parseQuantity, formatBytes } from '../api/quantity.ts';
 import type { VirtualDisk, VirtualMachine } from '../api/types.ts';
-import { TerminalError } from '../core/errors.ts';
-import { setCondition } from '../core/status.ts';
+import { safeError, TerminalError } from '../core/errors.ts';
+import { isoTime as iso, setCondition } from '../core/status.ts';
 import type { DesiredStandaloneDisk } from '../../providers/provider.ts';
 import type { StatusRecord } from '../status/writer.ts';
-import { safeError, type Intent, type ReconcileKit, type ReconcileResult } from './reconciler.ts';
+import type { Intent, ReconcileKit, ReconcileResult } from './reconciler.ts';
 import type { DesiredStore } from './store.ts';
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export function diskFor(store: DesiredStore, key: string, disk: VirtualDisk, previous?: StatusRecord): DesiredStandaloneDisk {
   const known = previous?.status as VirtualDisk['status'] | undefined;

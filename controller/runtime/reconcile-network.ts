@@ -1,12 +1,11 @@
 // VirtualNetworks: a VLAN made available on every hypervisor a network lists (verified where it
 // must pre-exist, made where the provider may), and removed only where virtkeeper made it.
 import type { VirtualNetwork } from '../api/types.ts';
-import { setCondition } from '../core/status.ts';
+import { isoTime as iso, setCondition } from '../core/status.ts';
 import type { DesiredNetwork, NetworkState } from '../../providers/provider.ts';
 import type { StatusRecord } from '../status/writer.ts';
-import { safeError, type ReconcileKit, type ReconcileResult } from './reconciler.ts';
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { safeError } from '../core/errors.ts';
+import type { ReconcileKit, ReconcileResult } from './reconciler.ts';
 
 export function networkFor(net: VirtualNetwork, b: VirtualNetwork['spec']['hypervisors'][number], key: string): DesiredNetwork {
   return {

@@ -3,13 +3,12 @@
 import { formatBytes, parseQuantity } from '../api/quantity.ts';
 import type { VMTemplate } from '../api/types.ts';
 import { templateName } from '../core/desired.ts';
-import { setCondition } from '../core/status.ts';
+import { isoTime as iso, setCondition } from '../core/status.ts';
 import type { Progress, TemplateFacts } from '../../providers/provider.ts';
 import type { StatusRecord } from '../status/writer.ts';
-import { safeError, type ReconcileKit, type ReconcileResult } from './reconciler.ts';
+import { safeError } from '../core/errors.ts';
+import type { ReconcileKit, ReconcileResult } from './reconciler.ts';
 import { resolveTemplateSource } from './template-source.ts';
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A template from its source, validated: one condition per requirement, and Ready (with its progress while it is made). */
 export async function reconcileTemplate(k: ReconcileKit, key: string, t: VMTemplate, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {

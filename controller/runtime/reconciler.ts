@@ -11,10 +11,10 @@ import { reconcileDisk, removeDisk } from './reconcile-disk.ts';
 import { reconcileNetwork, removeNetwork } from './reconcile-network.ts';
 import type { PlannedStep, Target } from '../core/actions.ts';
 import { normaliseVM } from '../core/desired.ts';
-import { isVkError, TerminalError, VkError } from '../core/errors.ts';
+import { isVkError, safeError, TerminalError, VkError } from '../core/errors.ts';
 import type { DesiredVM, Observation } from '../core/model.ts';
 import { findObserved, plan, type PlanResult, type Removed } from '../core/plan.ts';
-import { nextStatus, setCondition } from '../core/status.ts';
+import { isoTime as iso, nextStatus, setCondition } from '../core/status.ts';
 import type { StatusRecord, StatusStore } from '../status/writer.ts';
 import type { EventSink } from './events.ts';
 import type { Connected, HypervisorPool } from './hypervisors.ts';
@@ -61,7 +61,6 @@ export class HypervisorUnavailableError extends VkError {
   override readonly kind = 'transient';
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export class Reconciler {
   private readonly o: ReconcilerOptions;
@@ -377,9 +376,4 @@ export class Reconciler {
   }
 }
 
-/** An error as it may be shown: a stable code and a message with no credentials in it. */
-export function safeError(e: unknown): { code: string; message: string } {
-  if (e instanceof VkError) return { code: e.code, message: e.message };
-  const m = e instanceof Error ? e.message : String(e);
-  return { code: 'VK_INTERNAL', message: m.replace(/(password|token|ticket|secret)=[^&\s]+/gi, '$1=***') };
-}
+export { safeError } from '../core/errors.ts';
