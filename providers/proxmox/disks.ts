@@ -8,7 +8,8 @@
 import { RefusedError } from '../../controller/core/errors.ts';
 import { parseOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState } from '../provider.ts';
 import type { ProxmoxClient } from './client.ts';
-import { BUS, configFromPending, GiB, MiB, type PendingRow, type ResourceRow } from './mapping.ts';
+import { readGuestConfig } from './guest-config.ts';
+import { BUS, GiB, MiB, type ResourceRow } from './mapping.ts';
 
 const SLOT = /^(scsi|virtio|sata|ide)\d+$/;
 const UNUSED = /^unused\d+$/;
@@ -38,10 +39,6 @@ const sizeOf = (entry: string) => {
   return m ? Math.round(Number(m[1]) * { '': 1, K: 2 ** 10, M: MiB, G: GiB, T: 2 ** 40 }[m[2] as '' | 'K' | 'M' | 'G' | 'T']) : 0;
 };
 const owned = (p: Place) => parseOwner(p.config.description) !== undefined;
-
-async function configOf(api: ProxmoxClient, row: ResourceRow): Promise<Record<string, string>> {
-  return configFromPending(await api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`)).config;
-}
 
 function slotOf(config: Record<string, string>, volid: string): string | undefined {
   return Object.entries(config).find(([k, v]) => (SLOT.test(k) || UNUSED.test(k)) && (v.split(',')[0] ?? '') === volid)?.[0];
@@ -74,7 +71,7 @@ async function locate(w: DiskWork, d: DesiredStandaloneDisk, rows: ResourceRow[]
   if (scanAll) w.fullScans?.set(d.key, Date.now());
   for (const row of order) {
     // The target's config, read already, serves again.
-    const config = known && known.row.vmid === row.vmid ? known.config : await configOf(api, row);
+    const config = known && known.row.vmid === row.vmid ? known.config : await readGuestConfig(api, row.node, row.vmid);
     for (const [key, value] of Object.entries(config)) {
       const volid = value.split(',')[0] ?? '';
       if ((SLOT.test(key) || UNUSED.test(key)) && matches(d, volid, config)) return { row, config, key, volid };
@@ -103,7 +100,7 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
   };
   const rows = await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
   const targetRow = d.attachTo ? rows.find((r) => r.template !== 1 && r.name === d.attachTo) : undefined;
-  const target: Place | undefined = targetRow ? { row: targetRow, config: await configOf(api, targetRow) } : undefined;
+  const target: Place | undefined = targetRow ? { row: targetRow, config: await readGuestConfig(api, targetRow.node, targetRow.vmid) } : undefined;
   const at = await locate(w, d, rows, target);
   const state = (providerID: string, sizeBytes: number, attachedTo?: string, message?: string): DiskState => ({ providerID, sizeBytes, ...(attachedTo ? { attachedTo } : {}), ...(message ? { message } : {}) });
 
@@ -154,7 +151,7 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
     ctx.onProgress?.({ message: `unplugging ${at.key} from ${holder}` });
     // The unused volume stays marked on the VM that holds it: its own disk list never takes it.
     await wait(await api.post<string>(`/nodes/${at.row.node}/qemu/${at.row.vmid}/config`, { delete: at.key, description: withDiskLine(at.config.description, d, at.volid) }));
-    unusedKey = slotOf(await configOf(api, at.row), at.volid) ?? at.key;
+    unusedKey = slotOf(await readGuestConfig(api, at.row.node, at.row.vmid), at.volid) ?? at.key;
   }
   if (!target) return state(at.volid, size);
   const slot = freeSlot(target.config, d);
@@ -165,10 +162,10 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
   }
   ctx.onProgress?.({ message: `reassigning ${d.name} from ${holder} to ${d.attachTo} as ${slot}` });
   await wait(await api.post<string>(`/nodes/${at.row.node}/qemu/${at.row.vmid}/move_disk`, { disk: unusedKey, 'target-vmid': String(target.row.vmid), 'target-disk': slot }));
-  const now = await configOf(api, target.row);
+  const now = await readGuestConfig(api, target.row.node, target.row.vmid);
   const volid = (now[slot] ?? '').split(',')[0] ?? at.volid;
   await wait(await api.post<string>(`/nodes/${target.row.node}/qemu/${target.row.vmid}/config`, { description: withDiskLine(now.description, d, volid) }));
-  const before = await configOf(api, at.row);
+  const before = await readGuestConfig(api, at.row.node, at.row.vmid);
   await wait(await api.post<string>(`/nodes/${at.row.node}/qemu/${at.row.vmid}/config`, { description: withDiskLine(before.description, d, undefined) }));
   await grow({ row: target.row, config: now }, slot);
   return state(volid, size, d.attachTo);
@@ -187,7 +184,7 @@ export async function deleteProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk): 
   const path = `/nodes/${at.row.node}/qemu/${at.row.vmid}/config`;
   if (SLOT.test(key)) {
     await wait(await api.post<string>(path, { delete: key }));
-    key = slotOf(await configOf(api, at.row), at.volid) ?? key;
+    key = slotOf(await readGuestConfig(api, at.row.node, at.row.vmid), at.volid) ?? key;
   }
   // Deleting the unused entry frees the volume.
   if (UNUSED.test(key)) await wait(await api.post<string>(path, { delete: key, description: withDiskLine(at.config.description, d, undefined) }));

@@ -9,6 +9,7 @@ import type { Capabilities, DesiredDisk, DesiredVM, Observation, ObservedTemplat
 import { sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { downloadImage, firstOnlineNode, proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
 import { deleteProxmoxDisk, ensureProxmoxDisk } from './disks.ts';
+import { readGuestConfig } from './guest-config.ts';
 import type { ProxmoxClient } from './client.ts';
 import {
   BUS, configFromPending, configParams, dataDisks, description, GiB, MAX_MEMORY_LINE, MiB, nics, nicValue, ipconfig, rowSignature, toObservedNode, toObservedVM,
@@ -58,7 +59,7 @@ export class ProxmoxProvider implements ProviderClient {
     const rows = await this.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
     const row = rows.find((r) => r.template === 1 && (r.name === name || String(r.vmid) === name));
     if (!row) return { found: false };
-    const { config } = configFromPending(await this.api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`));
+    const config = await readGuestConfig(this.api, row.node, row.vmid);
     const disks = dataDisks(config);
     return {
       found: true, providerID: row.id, node: row.node,
@@ -235,7 +236,7 @@ export class ProxmoxProvider implements ProviderClient {
           if (!disk || disk.standalone) return;
           await wait(await this.api.post<string>(`${path}/config`, { delete: disk.name }));
           // The detached volume becomes unusedN; it belongs to this VM, so it goes too.
-          const after = configFromPending(await this.api.get<PendingRow[]>(`${path}/pending`)).config;
+          const after = await readGuestConfig(this.api, node, vmid);
           const unused = Object.entries(after).find(([k, v]) => /^unused\d+$/.test(k) && v.includes(`vm-${vmid}-`));
           if (unused) await wait(await this.api.post<string>(`${path}/config`, { delete: unused[0] }));
         });
@@ -305,7 +306,7 @@ export class ProxmoxProvider implements ProviderClient {
     if (!row) {
       throw new ProviderNotFoundError(`VM ${target.name} (${target.providerID}) does not exist`);
     }
-    const { config } = configFromPending(await this.api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${vmid}/pending`));
+    const config = await readGuestConfig(this.api, row.node, vmid);
     return { vmid, node: row.node, config };
   }
 
@@ -345,7 +346,7 @@ export class ProxmoxProvider implements ProviderClient {
     const row = rows.find((r) => r.name === name && r.template !== 1);
     if (!row) return undefined;
     try {
-      return { row, config: configFromPending(await this.api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`)).config };
+      return { row, config: await readGuestConfig(this.api, row.node, row.vmid) };
     } catch (e) {
       if (e instanceof ProviderNotFoundError) return undefined;
       throw e;

@@ -6,15 +6,12 @@ import { ProviderInvalidError, ProviderNotFoundError, RefusedError } from '../..
 import type { Target } from '../../controller/core/actions.ts';
 import { displayImage, formatOwner, parseOwner, sameOwner, type OwnerRef, type Progress } from '../provider.ts';
 import type { ProxmoxClient } from './client.ts';
-import { configFromPending, type PendingRow, type ResourceRow } from './mapping.ts';
+import { readGuestConfig } from './guest-config.ts';
+import type { ResourceRow } from './mapping.ts';
 
 export interface TemplateWork {
   api: ProxmoxClient;
   onProgress?: (p: Progress) => void;
-}
-
-async function configOf(api: ProxmoxClient, row: ResourceRow): Promise<Record<string, string>> {
-  return configFromPending(await api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`)).config;
 }
 
 async function convert(w: TemplateWork, row: ResourceRow, name: string): Promise<void> {
@@ -31,7 +28,7 @@ export async function proxmoxTemplateFromVM(w: TemplateWork, target: Target, nam
   const row = (await w.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' })).find((r) => r.vmid === vmid);
   if (!row) throw new ProviderNotFoundError(`VM ${target.name} (${target.providerID}) does not exist`);
   if (row.template === 1) return;
-  if (!target.owner || !sameOwner(parseOwner((await configOf(w.api, row)).description), target.owner)) {
+  if (!target.owner || !sameOwner(parseOwner((await readGuestConfig(w.api, row.node, row.vmid)).description), target.owner)) {
     throw new RefusedError(`VM ${target.name} (${target.providerID}) is not owned by this resource; it is never made a template`);
   }
   if (row.status !== 'stopped') throw new RefusedError(`VM ${target.name} is ${row.status}; a template is made only from a stopped VM (set runStrategy: Halted)`);
@@ -53,7 +50,7 @@ export async function proxmoxImportTemplate(w: TemplateWork, o: ImportOptions): 
   if (same.some((r) => r.template === 1)) return;
   let row: ResourceRow | undefined;
   for (const r of same) {
-    if (sameOwner(parseOwner((await configOf(w.api, r)).description), o.owner)) row = r;
+    if (sameOwner(parseOwner((await readGuestConfig(w.api, r.node, r.vmid)).description), o.owner)) row = r;
     else throw new RefusedError(`a VM named ${o.name} exists (${r.id}) and is not owned by ${o.owner.kind} ${o.owner.name}; no template is imported over it`);
   }
   if (!row) {
