@@ -186,20 +186,6 @@ export class Reconciler {
     return waiting.length ? waiting.join('; ') : undefined;
   }
 
-  /** Marks the disks VirtualDisks own (by the volume ids in their status) so a VM's own disk list never detaches them. */
-  private async markStandalone(obs: Observation, hypervisor: string): Promise<Observation> {
-    const ids = new Set<string>();
-    for (const key of this.o.store.keys('VirtualDisk')) {
-      // Only the disks declared on this hypervisor have their status read.
-      if ((this.o.store.get(key)?.resource as VirtualDisk | undefined)?.spec.hypervisor !== hypervisor) continue;
-      const st = await this.o.statuses.read(key);
-      const id = (st?.status as VirtualDisk['status'] | undefined)?.providerID;
-      if (id && st?.hypervisor === hypervisor) ids.add(id);
-    }
-    if (ids.size === 0) return obs;
-    return { ...obs, vms: obs.vms.map((v) => (v.disks.some((x) => x.id && ids.has(x.id)) ? { ...v, disks: v.disks.map((x) => (x.id && ids.has(x.id) ? { ...x, standalone: true } : x)) } : v)) };
-  }
-
   /**
    * The template this VM was turned into in place (Proxmox): a VMTemplate made from it exists,
    * with the VM's own id when that is known (where the VM was copied, as on oVirt, a missing VM
@@ -246,7 +232,6 @@ export class Reconciler {
       this.emit({ type: 'error', key, ...err, retrying: true });
       throw e;
     }
-    obs = await this.markStandalone(obs, desired.hypervisor);
     const first = plan({ desired, observation: obs, capabilities: conn.client.capabilities });
     for (const r of first.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
     const template = first.steps.some((s) => s.action.type === 'create') ? this.convertedInto(vm, obs, prevStatus?.providerID) : undefined;

@@ -73,7 +73,7 @@ describe('VirtualDisk on Proxmox', () => {
     expect(moved?.[1]).toMatch(/size=3G$/);
     expect(await status()).toMatchObject({ attachedTo: 'pb', providerID: moved?.[1].split(',')[0] });
 
-    // The VMs' own passes leave the renamed disk alone (their status knows it by volume id).
+    // The VMs' own passes leave the renamed disk alone: the line on pb's description marks it.
     r = await converge(opts);
     expect(r.outcomes.flatMap((o) => o.plan?.steps.map((x) => x.action.type) ?? [])).toEqual([]);
     expect(guest('pb')?.config[moved?.[0] ?? '']).toBe(moved?.[1]);
