@@ -19,6 +19,8 @@ export interface DiskWork {
   defaultStorage: string;
   /** When each disk last needed a read of every VM's config and was not found: not repeated for 10 minutes. */
   fullScans?: Map<string, number>;
+  /** The guests as the provider's last list call saw them, when that is recent: no list call per disk. */
+  guests?: () => Promise<ResourceRow[]>;
 }
 
 const FULL_SCAN_EVERY_MS = 10 * 60_000;
@@ -98,7 +100,7 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
   const wait = async (upid: string | null) => {
     if (upid) await api.waitForTask(upid, ctx.onProgress ? { onProgress: ctx.onProgress } : {});
   };
-  const rows = await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
+  const rows = w.guests ? await w.guests() : await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
   const targetRow = d.attachTo ? rows.find((r) => r.template !== 1 && r.name === d.attachTo) : undefined;
   const target: Place | undefined = targetRow ? { row: targetRow, config: await readGuestConfig(api, targetRow.node, targetRow.vmid) } : undefined;
   const at = await locate(w, d, rows, target);

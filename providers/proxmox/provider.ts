@@ -43,6 +43,8 @@ export class ProxmoxProvider implements ProviderClient {
   private readonly ipFetching = new Set<string>();
   private readonly cloneQueues = new Map<string, Promise<unknown>>();
   private readonly diskScans = new Map<string, number>();
+  /** The guests of the last observation: disk reconciles in the same pass read them, not the API. */
+  private lastGuests: { at: number; rows: ResourceRow[] } | undefined;
   private readonly o: ProxmoxProviderOptions;
   private readonly api: ProxmoxClient;
 
@@ -71,7 +73,15 @@ export class ProxmoxProvider implements ProviderClient {
 
   ensureDisk(d: DesiredStandaloneDisk, ctx: ActionContext = {}): Promise<DiskState> {
     // A VM that is locked (a clone or config task running) is waited for, as for VM actions.
-    return this.withLockRetry(() => ensureProxmoxDisk({ api: this.api, defaultStorage: this.o.defaults?.storage ?? 'local-lvm', fullScans: this.diskScans }, d, ctx), ctx);
+    // The first attempt may use the last observation's list (a few seconds old at most); a retry
+    // after a lock reads it afresh.
+    let attempt = 0;
+    const guests = async () => {
+      const seen = this.lastGuests;
+      if (attempt++ === 0 && seen && Date.now() - seen.at < 3000) return seen.rows;
+      return this.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
+    };
+    return this.withLockRetry(() => ensureProxmoxDisk({ api: this.api, defaultStorage: this.o.defaults?.storage ?? 'local-lvm', fullScans: this.diskScans, guests }, d, ctx), ctx);
   }
 
   deleteDisk(d: DesiredStandaloneDisk): Promise<void> {
@@ -107,6 +117,7 @@ export class ProxmoxProvider implements ProviderClient {
 
   async observe(options: ObserveOptions = {}): Promise<Observation> {
     const rows = await this.api.get<ResourceRow[]>('/cluster/resources');
+    this.lastGuests = { at: Date.now(), rows: rows.filter((r) => r.type === 'qemu') };
     const refresh = new Set(options.refresh ?? []);
     const guests = rows.filter((r) => r.type === 'qemu');
     const seen = new Set<string>();
