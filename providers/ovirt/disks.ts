@@ -15,6 +15,8 @@ export interface OvirtDiskOptions {
   storageDomain?: string;
   pollMs?: number;
   timeoutMs?: number;
+  /** Every VM with its disk attachments: the provider's last list call when recent, else a new one. */
+  vms?: () => Promise<Json[]>;
 }
 
 async function waitFor(what: string, read: () => Promise<Json>, done: (x: Json) => boolean, o: OvirtDiskOptions, ctx: ActionContext = {}): Promise<Json> {
@@ -35,9 +37,11 @@ async function findDisk(o: OvirtDiskOptions, name: string): Promise<Json | undef
   return arr((await o.api.get('/disks', { search: `name=${name}` })).disk).find((d) => d.alias === name || d.name === name);
 }
 
+const listVms = async (o: OvirtDiskOptions): Promise<Json[]> => (o.vms ? o.vms() : arr((await o.api.get('/vms', { follow: 'disk_attachments' })).vm));
+
 /** The VM holding a disk, from one list of every VM's attachments. */
-async function holderOf(o: OvirtDiskOptions, diskId: string): Promise<{ vm: Json; attachment: Json } | undefined> {
-  for (const vm of arr((await o.api.get('/vms', { follow: 'disk_attachments' })).vm)) {
+async function holderOf(vms: Json[], diskId: string): Promise<{ vm: Json; attachment: Json } | undefined> {
+  for (const vm of vms) {
     const attachment = arr(obj(vm.disk_attachments).disk_attachment).find((a) => String(obj(a.disk).id ?? a.id) === diskId);
     if (attachment) return { vm, attachment };
   }
@@ -75,13 +79,14 @@ export async function ensureOvirtDisk(o: OvirtDiskOptions, d: DesiredStandaloneD
     disk = await waitFor(`grow disk ${d.name}`, reread(id), (x) => x.status !== 'locked' && num(x.provisioned_size) >= d.sizeBytes, o, ctx);
   }
   const state = (attachedTo?: string, message?: string): DiskState => ({ providerID: id, sizeBytes: num(disk?.provisioned_size), ...(attachedTo ? { attachedTo } : {}), ...(message ? { message } : {}) });
-  const holder = await holderOf(o, id);
+  const vms = await listVms(o);
+  const holder = await holderOf(vms, id);
   const holderName = holder ? String(holder.vm.name) : undefined;
   if (holderName === d.attachTo) return state(holderName);
   if (holder && !owned(holder.vm)) return state(holderName, `disk ${d.name} is attached to VM ${holderName}, which virtkeeper does not own; it is never detached from it`);
   let target: Json | undefined;
   if (d.attachTo) {
-    target = arr((await o.api.get('/vms', { search: `name=${d.attachTo}` })).vm).find((v) => v.name === d.attachTo);
+    target = vms.find((v) => v.name === d.attachTo);
     if (!target) return state(holderName, `VM ${d.attachTo} does not exist yet`);
     if (!owned(target)) return state(holderName, `VM ${d.attachTo} is not managed by virtkeeper; a disk is never attached to it`);
   }
@@ -98,7 +103,7 @@ export async function ensureOvirtDisk(o: OvirtDiskOptions, d: DesiredStandaloneD
 export async function deleteOvirtDisk(o: OvirtDiskOptions, d: DesiredStandaloneDisk): Promise<void> {
   const disk = await findDisk(o, d.name);
   if (!disk || !sameOwner(parseOwner(String(disk.description ?? '')), d.owner)) return;
-  const holder = await holderOf(o, String(disk.id));
+  const holder = await holderOf(await listVms(o), String(disk.id));
   if (holder && !owned(holder.vm)) throw new RefusedError(`disk ${d.name} is attached to VM ${String(holder.vm.name)}, which virtkeeper does not own; it is not deleted`);
   if (holder) await detach(o, holder.vm, holder.attachment);
   await waitFor(`disk ${d.name}`, () => o.api.get(`/disks/${String(disk.id)}`), (x) => x.status !== 'locked', o);

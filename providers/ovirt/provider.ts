@@ -63,16 +63,25 @@ export class OvirtProvider implements ProviderClient {
     return { found: String(t.status) !== 'illegal', providerID: String(t.id), ...(size ? { diskBytes: size } : {}) };
   }
 
+  /** The VMs of the last observation (a few seconds old at most): a disk reconcile reads them, not the API. */
+  private lastVms: { at: number; vms: Json[] } | undefined;
+
   private diskOptions() {
-    return { api: this.api, ...(this.o.defaults?.storageDomain ? { storageDomain: this.o.defaults.storageDomain } : {}), ...(this.o.pollMs ? { pollMs: this.o.pollMs } : {}) };
+    const vms = async () => {
+      const seen = this.lastVms;
+      if (seen && Date.now() - seen.at < 3000) return seen.vms;
+      return arr((await this.api.get('/vms', { follow: 'disk_attachments' })).vm);
+    };
+    return { api: this.api, vms, ...(this.o.defaults?.storageDomain ? { storageDomain: this.o.defaults.storageDomain } : {}), ...(this.o.pollMs ? { pollMs: this.o.pollMs } : {}) };
   }
 
+  // What a disk step changes, the last observation no longer shows: it is not read again.
   ensureDisk(d: DesiredStandaloneDisk, ctx?: ActionContext): Promise<DiskState> {
-    return ensureOvirtDisk(this.diskOptions(), d, ctx);
+    return ensureOvirtDisk(this.diskOptions(), d, ctx).finally(() => (this.lastVms = undefined));
   }
 
   deleteDisk(d: DesiredStandaloneDisk): Promise<void> {
-    return deleteOvirtDisk(this.diskOptions(), d);
+    return deleteOvirtDisk(this.diskOptions(), d).finally(() => (this.lastVms = undefined));
   }
 
   async templateFromVM(target: Target, name: string, options: { onProgress?: (p: Progress) => void } = {}): Promise<TemplateFacts> {
@@ -135,6 +144,7 @@ export class OvirtProvider implements ProviderClient {
     const slow = await this.lookups();
     this.passes++;
     const vms = arr((await this.api.get('/vms', { follow: 'disk_attachments.disk,nics.reporteddevices' })).vm);
+    this.lastVms = { at: Date.now(), vms };
     const hostName = (id: string) => String(slow.hosts.find((h) => h.id === id)?.name ?? '') || undefined;
     const observed = vms.map((v) => toObservedVM(v, { hostName, profile: (id) => slow.profiles.get(id) }));
     // The next-run configuration is read only for the VMs that have one.
@@ -210,6 +220,7 @@ export class OvirtProvider implements ProviderClient {
   private disksReady = (vm: Json) => arr(obj(vm.disk_attachments).disk_attachment).every((a) => obj(a.disk).status !== 'locked');
 
   async execute(action: VMAction, ctx: ActionContext = {}): Promise<void> {
+    this.lastVms = undefined;
     if (action.type === 'create') return this.retry(() => this.create(action.vm, ctx), ctx);
     let vm: Json;
     try {

@@ -81,6 +81,7 @@ export class ProxmoxProvider implements ProviderClient {
       if (attempt++ === 0 && seen && Date.now() - seen.at < 3000) return seen.rows;
       return this.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
     };
+    // (The list holds names, nodes and locks, which a disk step leaves as they were; a VM action clears it.)
     return this.withLockRetry(() => ensureProxmoxDisk({ api: this.api, defaultStorage: this.o.defaults?.storage ?? 'local-lvm', fullScans: this.diskScans, guests }, d, ctx), ctx);
   }
 
@@ -175,6 +176,7 @@ export class ProxmoxProvider implements ProviderClient {
   // ---- actions -----------------------------------------------------------------------
 
   async execute(action: VMAction, ctx: ActionContext = {}): Promise<void> {
+    this.lastGuests = undefined;
     if (action.type === 'create') return this.withLockRetry(() => this.create(action.vm, action.node, ctx), ctx);
     let located: Awaited<ReturnType<ProxmoxProvider['locate']>>;
     try {
