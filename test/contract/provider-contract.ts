@@ -19,6 +19,10 @@ export interface ContractHarness {
   networkBinding?: Partial<DesiredNetwork>;
   /** A small image file the hypervisor can import (a path it can read), when it imports images. */
   imageFile?: string;
+  /** Asks the hypervisor itself (not the provider) whether a network of this name exists. */
+  networkExists?(name: string): Promise<boolean>;
+  /** Asks the hypervisor itself whether a disk with this provider id (or name) exists. */
+  diskExists?(providerID: string, name: string): Promise<boolean>;
   /** Removes a template the suite made (a real host keeps no leftovers). */
   removeTemplate?(name: string): Promise<void>;
   close(): Promise<void>;
@@ -72,6 +76,7 @@ export type ContractCovers = 'disks' | 'networks' | 'templatesFromVM' | 'imageIm
 
 export function describeProviderContract(name: string, makeHarness: () => Promise<ContractHarness>, options: { skip?: boolean; covers?: ContractCovers[] } = {}): void {
   const covers = new Set(options.covers ?? []);
+  // What is said to be removed is checked on the hypervisor: a harness covering it must say how.
   // A capability declared is tested (and must be there); one not declared has no test at all.
   const itIf = (c: ContractCovers) => (covers.has(c) ? it : undefined);
   describe.skipIf(options.skip === true)(`provider contract: ${name}`, () => {
@@ -161,8 +166,10 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       const b = await ensure(net);
       expect([a.present, b.present, a.message]).toEqual([true, true, undefined]);
       expect(b.providerIDs).toEqual(a.providerIDs);
+      expect(await h.networkExists?.(net.sdn?.vnet ?? net.name)).toBe(true);
       await remove(net);
       await remove(net);
+      expect(await h.networkExists?.(net.sdn?.vnet ?? net.name)).toBe(false);
     });
 
     it('grows a disk, and growing to the same size again changes nothing', async () => {
@@ -196,8 +203,10 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       const r = await ensure({ ...standalone(undefined, 2 * GiB), knownID: diskID, knownHolder: vmName });
       expect([r.attachedTo, r.message]).toEqual([undefined, undefined]);
       expect((find(await h.client.observe(), vmName) as ObservedVM).disks.filter((d) => d.standalone)).toHaveLength(0);
+      expect(await h.diskExists?.(r.providerID, standalone().name)).toBe(true);
       await remove({ ...standalone(undefined, 2 * GiB), knownID: r.providerID });
       await remove({ ...standalone(undefined, 2 * GiB), knownID: r.providerID });
+      expect(await h.diskExists?.(r.providerID, standalone().name)).toBe(false);
     });
 
     itIf('templatesFromVM')?.('templateFromVM makes a template from a stopped VM it owns, once; never from a foreign one', async () => {

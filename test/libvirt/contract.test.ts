@@ -21,6 +21,8 @@ describeProviderContract('libvirt (real libvirtd)', async () => {
   return {
     client: provider,
     imageFile,
+    networkExists: (name) => raw.lookupNetwork(name).then(() => true, () => false),
+    diskExists: async (providerID) => raw.lookupVolume(await raw.lookupPool('default'), providerID.split('/').pop() ?? '').then(() => true, () => false),
     removeTemplate: async (name) => {
       const vol = await raw.lookupVolume(await raw.lookupPool('default'), `${name}.qcow2`).catch(() => undefined);
       if (vol) await raw.deleteVolume(vol);

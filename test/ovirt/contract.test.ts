@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { OvirtClient } from '../../providers/ovirt/client.ts';
+import { arr, OvirtClient } from '../../providers/ovirt/client.ts';
 import { OvirtProvider } from '../../providers/ovirt/provider.ts';
 import { startOvirtSimulator } from '../../providers/ovirt/simulator/index.ts';
 import { describeProviderContract } from '../contract/provider-contract.ts';
@@ -11,6 +11,8 @@ describeProviderContract('ovirt (simulator over HTTP)', async () => {
   return {
     client: provider,
     template: 'centos-9',
+    networkExists: async (name) => arr((await client.get('/networks')).network).some((n) => n.name === name),
+    diskExists: async (providerID) => arr((await client.get('/disks')).disk).some((d) => d.id === providerID),
     createForeignVM: async (name) => {
       const r = await client.call<{ id: string }>('POST', '/vms', { body: { name, cluster: { name: 'Default' }, template: { name: 'centos-9' } } });
       while ((await client.get(`/vms/${r.data.id}`)).status === 'image_locked') await new Promise((res) => setTimeout(res, 20));

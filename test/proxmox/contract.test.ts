@@ -22,6 +22,13 @@ describeProviderContract('proxmox (simulator over HTTP)', async () => {
     imageFile,
     template: 'ubuntu-24.04',
     networkBinding: { sdn: { zone: 'vkzone', vnet: '' } },
+    networkExists: async (name) => (await raw.get<{ vnet: string }[]>('/cluster/sdn/vnets')).some((v) => v.vnet === name),
+    diskExists: async (providerID) => {
+      for (const { node } of await raw.get<{ node: string }[]>('/nodes')) {
+        if ((await raw.get<{ volid: string }[]>(`/nodes/${node}/storage/local-lvm/content`)).some((v) => v.volid === providerID)) return true;
+      }
+      return false;
+    },
     createForeignVM: async (name) => {
       const vmid = Number(await raw.get<string>('/cluster/nextid'));
       await raw.waitForTask(await raw.post<string>('/nodes/pve1/qemu', { vmid, name, memory: 512, scsi0: 'local-lvm:4' }));
