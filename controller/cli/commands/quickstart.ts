@@ -35,6 +35,10 @@ async function localLibvirt(): Promise<string | undefined> {
   return Promise.race([probe.catch(() => undefined), timeout]);
 }
 
+function localHypervisor(uri: string) {
+  return { apiVersion: API_VERSION, kind: 'Hypervisor', metadata: { name: 'local-kvm' }, spec: { type: 'libvirt', hosts: [{ name: 'local', uri }] } };
+}
+
 /** A tiny VM (no OS) on the local libvirtd: shown with the others, removed at the end. */
 function localVM(name: string) {
   return {
@@ -76,8 +80,7 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
         await writeFile(join(folder, 'hypervisor.yaml'), stringify(hv));
         if (libvirtURI) {
           out(st.paint('bold', `Local libvirt: ${libvirtURI} (one small VM without an OS, ${localName}; removed at the end)`));
-          const kvm = { apiVersion: API_VERSION, kind: 'Hypervisor', metadata: { name: 'local-kvm' }, spec: { type: 'libvirt', hosts: [{ name: 'local', uri: libvirtURI }] } };
-          await writeFile(join(folder, 'local-kvm.yaml'), [stringify(kvm), stringify(localVM(localName))].join('---\n'));
+          await writeFile(join(folder, 'local-kvm.yaml'), [stringify(localHypervisor(libvirtURI)), stringify(localVM(localName))].join('---\n'));
         }
         const statuses = new StateDir(join(work, 'state'));
         statusesForCleanup = statuses;
@@ -111,9 +114,7 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
       } finally {
         if (libvirtURI && statusesForCleanup) {
           // The local VM goes: the Hypervisor stays declared, the VM is removed from the folder.
-          await rm(join(folder, 'local-kvm.yaml'), { force: true });
-          const kvm = { apiVersion: API_VERSION, kind: 'Hypervisor', metadata: { name: 'local-kvm' }, spec: { type: 'libvirt', hosts: [{ name: 'local', uri: libvirtURI }] } };
-          await writeFile(join(folder, 'local-kvm.yaml'), stringify(kvm));
+          await writeFile(join(folder, 'local-kvm.yaml'), stringify(localHypervisor(libvirtURI)));
           const gone = await converge({ folder, statuses: statusesForCleanup, hypervisors, logger, now: Date.now, sleep, maxDeleteShare: 1 }).catch((e: unknown) => e as Error);
           const failedRemoval = gone instanceof Error ? gone.message : gone.outcomes.find((x) => x.key === 'VirtualMachine/default/quickstart-kvm' && x.error)?.error?.message;
           out(failedRemoval ? `could not remove ${localName} from ${libvirtURI}: ${failedRemoval}` : `removed ${localName} from ${libvirtURI}`);
