@@ -2,16 +2,10 @@
 // on the host (Open vSwitch bridge mode with the tag), a VM whose NIC joins it, the network
 // kept while a VM uses it; a template copied from a stopped VM's disk and a VM cloned on it.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
-import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
-import { StateDir } from '../../controller/status/state-dir.ts';
+import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 import { LibvirtConnection } from '../../providers/libvirt/rpc/connection.ts';
-import { loadConnector } from '../../providers/registry.ts';
 
 const uri = process.env.VK_LIBVIRT_URI_1 ?? '';
 const s = Math.random().toString(36).slice(2, 6);
@@ -22,17 +16,15 @@ const GOLD = `vk-test-gold-${s}`;
 const CLONE = `vk-test-fromgold-${s}`;
 
 describe.skipIf(!uri)('VirtualNetwork and VMTemplate fromVirtualMachine on libvirt', () => {
-  let dir: string;
   let opts: ConvergeOptions;
-  let pool: HypervisorPool;
   let c: LibvirtConnection;
   const hv = `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: kvm}\nspec: {type: libvirt, hosts: [{name: host1, uri: "${uri}"}]}\n`;
-  const write = (...docs: string[]) => writeFile(join(dir, 'all.yaml'), [hv, ...docs].join('---\n'));
+  let folder: ConvergeFolder;
+  const write = (...docs: string[]) => folder.write(...docs);
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'vk-vnet-'));
-    pool = new HypervisorPool({ loadConnector, credentials: async () => ({ none: true }), logger: pino({ level: 'silent' }), now: Date.now, observeMaxAgeMs: 0 });
-    opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))), wait: true, timeoutMs: 60_000, maxDeleteShare: 1 };
+    folder = await convergeFolder({ prefix: 'vk-vnet-', header: () => hv });
+    ({ opts } = folder);
     c = await LibvirtConnection.connect(uri);
   });
   afterAll(async () => {
@@ -46,10 +38,8 @@ describe.skipIf(!uri)('VirtualNetwork and VMTemplate fromVirtualMachine on libvi
       if (await c.networkActive(net)) await c.stopNetwork(net);
       await c.undefineNetwork(net);
     }
-    await pool.closeAll();
+    await folder.close();
     await c.close();
-    await rm(dir, { recursive: true, force: true });
-    await rm(`${dir}-state`, { recursive: true, force: true });
   });
 
   it('makes a VLAN network on the host, puts a VM on it, and removes it once no VM uses it', async () => {

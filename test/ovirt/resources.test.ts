@@ -1,29 +1,22 @@
 // VirtualDisk and VMTemplate (from a VM) on a simulated engine over HTTP: a floating disk
 // hot-plugged into a running VM, grown, moved to a second VM and deleted; a template made
 // from a stopped VM and cloned.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
+import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
-import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
-import { StateDir } from '../../controller/status/state-dir.ts';
-import { loadConnector } from '../../providers/registry.ts';
 import { startOvirtSimulator, type RunningOvirtSimulator } from '../../providers/ovirt/simulator/index.ts';
 
 const GiB = 2 ** 30;
 
 describe('oVirt VirtualDisk and VMTemplate', () => {
   let sim: RunningOvirtSimulator;
-  let dir: string;
   let opts: ConvergeOptions;
-  let pool: HypervisorPool;
   const hv = () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: eng}\nspec:\n  type: ovirt\n  endpoint: ${sim.url}\n  credentialsRef: {env: ENG}\n  defaults: {cluster: Default, storageDomain: data1}\n`;
   const vm = (name: string, extra = '') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec:\n  hypervisor: eng\n  template: centos-9\n  memory: 2Gi\n  disks: [{name: root, size: 10Gi}]\n${extra}`;
   const disk = (size: string, attachTo?: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data}\nspec: {hypervisor: eng, size: ${size}, storage: data1${attachTo ? `, attachTo: {vm: ${attachTo}}` : ''}}\n`;
-  const write = (...docs: string[]) => writeFile(join(dir, 'all.yaml'), [hv(), ...docs].join('---\n'));
+  let folder: ConvergeFolder;
+  const write = (...docs: string[]) => folder.write(...docs);
   const state = () => sim.dump();
   const holder = (alias: string) => {
     const d = state().disks.find((x) => x.name === alias);
@@ -32,16 +25,12 @@ describe('oVirt VirtualDisk and VMTemplate', () => {
 
   beforeAll(async () => {
     sim = await startOvirtSimulator({ name: 'eng', hosts: 2, templates: ['centos-9'], imageCopyMs: 60, bootStepMs: 20, diskResizeMs: 30 });
-    dir = await mkdtemp(join(tmpdir(), 'vk-ovirt-res-'));
-    const logger = pino({ level: 'silent' });
-    pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials({ ENG_USERNAME: sim.credentials.username, ENG_PASSWORD: sim.credentials.password }), logger, now: Date.now, observeMaxAgeMs: 0 });
-    opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger, now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 100))), wait: true, timeoutMs: 30_000, maxDeleteShare: 1 };
+    folder = await convergeFolder({ prefix: 'vk-ovirt-res-', header: hv, credentials: directoryCredentials({ ENG_USERNAME: sim.credentials.username, ENG_PASSWORD: sim.credentials.password }), timeoutMs: 30000, sleepCapMs: 100 });
+    ({ opts } = folder);
   });
   afterAll(async () => {
-    await pool.closeAll();
+    await folder.close();
     await sim.close();
-    await rm(dir, { recursive: true, force: true });
-    await rm(`${dir}-state`, { recursive: true, force: true });
   });
 
   it('hot-plugs a floating disk into a running VM, grows it, moves it, and deletes it', async () => {

@@ -2,42 +2,32 @@
 // hot-plugged into it while it runs, grown, unplugged and reassigned to a second VM (renamed by
 // Proxmox, followed by its volume id), kept as unused, then freed; never taken from a VM
 // virtkeeper does not own, and never detached by the VMs' own disk lists.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderPlan } from '../../controller/cli/render-plan.ts';
 import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
+import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
-import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
-import { StateDir } from '../../controller/status/state-dir.ts';
-import { loadConnector } from '../../providers/registry.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 
 describe('VirtualDisk on Proxmox', () => {
   let sim: RunningProxmoxSimulator;
-  let dir: string;
   let opts: ConvergeOptions;
-  let pool: HypervisorPool;
   const hv = () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`;
   const vm = (name: string, extra = '') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, disks: [{name: root, size: 8Gi}]${extra}}\n`;
   const disk = (size: string, attachTo?: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data}\nspec: {hypervisor: pve, size: ${size}, storage: local-lvm${attachTo ? `, attachTo: {vm: ${attachTo}}` : ''}}\n`;
-  const write = (...docs: string[]) => writeFile(join(dir, 'all.yaml'), [hv(), ...docs].join('---\n'));
+  let folder: ConvergeFolder;
+  const write = (...docs: string[]) => folder.write(...docs);
   const guest = (name: string) => sim.dump().vms.find((v) => v.config.name === name);
   const status = async () => (await opts.statuses.read('VirtualDisk/default/data'))?.status as { providerID?: string; attachedTo?: string; phase?: string; actualSize?: string } | undefined;
 
   beforeAll(async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
-    dir = await mkdtemp(join(tmpdir(), 'vk-pdisk-'));
-    pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials({ PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), logger: pino({ level: 'silent' }), now: Date.now, observeMaxAgeMs: 0 });
-    opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))), wait: true, timeoutMs: 20_000, maxDeleteShare: 1 };
+    folder = await convergeFolder({ prefix: 'vk-pdisk-', header: hv, credentials: directoryCredentials({ PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), timeoutMs: 20000, sleepCapMs: 50 });
+    ({ opts } = folder);
   });
   afterAll(async () => {
-    await pool.closeAll();
+    await folder.close();
     await sim.close();
-    await rm(dir, { recursive: true, force: true });
-    await rm(`${dir}-state`, { recursive: true, force: true });
   });
 
   it('hot-plugs, grows, moves to another VM, detaches and deletes', async () => {
