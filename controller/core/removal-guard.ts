@@ -17,9 +17,14 @@ export interface GuardPolicy {
   allowance: number;
   /** How far back earlier removals count. */
   windowMs: number;
+  /**
+   * Never remove everything of a scope unless maxShare is 1: an emptied folder looks like that.
+   * Kubernetes turns it off (a delete there names its object; bulk deletes orphan).
+   */
+  keepLast: boolean;
 }
 
-export const DEFAULT_GUARD: GuardPolicy = { maxShare: 0.3, allowance: 1, windowMs: 60 * 60_000 };
+export const DEFAULT_GUARD: GuardPolicy = { maxShare: 0.3, allowance: 1, windowMs: 60 * 60_000, keepLast: true };
 
 export interface GuardInput {
   /** Removals asked for now. */
@@ -65,7 +70,7 @@ export function guardRemovals({ candidates, managed, recent, policy }: GuardInpu
     const where = scope === '' ? 'the fleet' : `hypervisor ${scope}`;
     const names = [...asked].sort().slice(0, 5).join(', ') + (asked.size > 5 ? ', …' : '');
     const counted = `${plural(used, 'removal')} of ${base} managed on ${where} within ${window(policy.windowMs)} (${names}${done.size ? `, and ${done.size} done earlier` : ''})`;
-    if (used >= base) {
+    if (policy.keepLast && used >= base) {
       return { allowed: false, message: `refusing ${counted}: that removes everything virtkeeper manages there; if this is intended, run again with --max-delete-share 1` };
     }
     const budget = Math.max(policy.allowance, Math.floor(policy.maxShare * base));

@@ -42,8 +42,9 @@ export class KubernetesRemovals implements RemovalControl {
   private readonly o: KubernetesRemovalsOptions;
   constructor(o: KubernetesRemovalsOptions) {
     this.o = o;
-    // An explicit delete needs no second sighting; the window lives in memory (a restart forgets it).
-    this.gate = new RemovalGate({ now: o.now, ledger: memoryLedger(), policy: { graceMs: 0, ...o.policy, sightings: 1 } });
+    // An explicit delete needs no second sighting nor keeps the last one; the window lives in
+    // memory (a restart forgets it).
+    this.gate = new RemovalGate({ now: o.now, ledger: memoryLedger(), policy: { keepLast: false, ...o.policy, graceMs: 0, sightings: 1 } });
   }
 
   async admit(key: string): Promise<Admission> {
