@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredDisk, DesiredVM, Observation, ObservedTemplate, ObservedVM } from '../../controller/core/model.ts';
-import { ADOPTED_MARKER, parseOwner, sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { ADOPTED_MARKER, isAdopted, parseOwner, sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { downloadImage, firstOnlineNode, proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
 import { deleteProxmoxDisk, ensureProxmoxDisk } from './disks.ts';
 import { ensurePool } from './pools.ts';
@@ -422,8 +422,11 @@ export class ProxmoxProvider implements ProviderClient {
       const mac = /=([0-9A-Fa-f:]{17})/.exec(current[`net${i}`] ?? '')?.[1];
       params[`net${i}`] = nicValue(n, mac);
     });
+    // A VM adopted earlier and found here again keeps its adopted marker and its unlisted NICs.
+    const adopted = isAdopted(current.description);
+    if (adopted) params.description = `${params.description}\n${ADOPTED_MARKER}`;
     const changes = Object.fromEntries(Object.entries(params).filter(([k, v]) => current[k] !== v));
-    const extraNics = vm.nics.length > 0 ? Object.keys(current).filter((k) => /^net\d+$/.test(k) && Number(k.slice(3)) >= vm.nics.length) : [];
+    const extraNics = vm.nics.length > 0 && !adopted ? Object.keys(current).filter((k) => /^net\d+$/.test(k) && Number(k.slice(3)) >= vm.nics.length) : [];
     if (Object.keys(changes).length > 0 || extraNics.length > 0) await wait(await this.api.post<string>(`${path}/config`, { ...changes, ...(extraNics.length ? { delete: extraNics.join(',') } : {}) }));
     const disks = dataDisks(current);
     for (const [i, d] of vm.disks.entries()) {

@@ -1,10 +1,14 @@
 // Adoption on the Proxmox simulator over HTTP: a pass of its own that only marks the VM, its
 // unlisted disks and NICs kept unless pruning is asked, and the Hypervisor deciding which
 // namespaces may adopt or use it at all.
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { converge } from '../../controller/runtime/converge.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
+import { ProxmoxClient } from '../../providers/proxmox/client.ts';
+import { ProxmoxProvider } from '../../providers/proxmox/provider.ts';
+import { contractVM } from '../contract/provider-contract.ts';
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 
 describe('adopting an existing Proxmox VM', () => {
@@ -85,6 +89,20 @@ describe('adopting an existing Proxmox VM', () => {
     expect(disks(500)).toHaveLength(3);
   });
 
+  it('a create that finds the adopted VM again (a retry, an observation that missed it) keeps its marker and its unlisted NIC', async () => {
+    await legacy();
+    await f.write(vm('legacy', '  adopt: true\n  runStrategy: Manual\n'));
+    await converge(f.opts);
+    const client = new ProxmoxClient({ endpoint: sim.url, credentials: { token: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` } });
+    const provider = new ProxmoxProvider({ client, logger: pino({ level: 'silent' }) });
+    const desired = { ...contractVM('legacy', undefined, { key: 'VirtualMachine/default/legacy', owner: { kind: 'VirtualMachine', namespace: 'default', name: 'legacy' }, hypervisor: 'pve', adopt: { prune: false } }), nics: [{ name: 'eth0', network: 'vmbr0', model: 'virtio' }] };
+    await provider.execute({ type: 'create', vm: desired });
+    await provider.close();
+    expect(guest(500)?.config.net1).toMatch(/bridge=vmbr0/);
+    expect(guest(500)?.config.description).toContain('virtkeeper.io/adopted=true');
+    expect(disks(500)).toHaveLength(3);
+  });
+
   it('refuses adoption the Hypervisor does not allow for the namespace, and touches nothing', async () => {
     await legacy();
     hvExtra = '  allowAdoption: {namespaces: [ops]}\n';
@@ -98,11 +116,14 @@ describe('adopting an existing Proxmox VM', () => {
 
   it('refuses every resource of a namespace the Hypervisor does not allow, before anything is read or made', async () => {
     hvExtra = '  allowedNamespaces: [team-a]\n';
-    await f.write(vm('web', '', 'team-b'), `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data, namespace: team-b}\nspec: {hypervisor: pve, size: 5Gi}\n`, vm('ok', '', 'team-a'));
+    const setDoc = `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachineSet\nmetadata: {name: lab, namespace: team-b}\nspec: {replicas: 2, template: {hypervisor: pve, memory: 1Gi}}\n`;
+    await f.write(vm('web', '', 'team-b'), `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data, namespace: team-b}\nspec: {hypervisor: pve, size: 5Gi}\n`, setDoc, vm('ok', '', 'team-a'));
     const r = await converge(f.opts);
     const err = (k: string) => r.outcomes.find((o) => o.key === k)?.error;
     expect(err('VirtualMachine/team-b/web')).toEqual({ code: 'VK_REFUSED_NAMESPACE', message: 'VirtualMachine team-b/web may not use Hypervisor pve: namespace team-b is not in its spec.allowedNamespaces; add it there (or use another Hypervisor). Nothing was changed' });
     expect(err('VirtualDisk/team-b/data')?.code).toBe('VK_REFUSED_NAMESPACE');
+    expect(err('VirtualMachineSet/team-b/lab')?.code).toBe('VK_REFUSED_NAMESPACE');
+    expect(err('VirtualMachine/team-b/lab-0')?.code).toBe('VK_REFUSED_NAMESPACE');
     expect(err('VirtualMachine/team-a/ok')).toBeUndefined();
     const names = sim.dump().vms.filter((v) => !v.template).map((v) => v.config.name);
     expect(names).toEqual(['ok']);
