@@ -177,6 +177,16 @@ export function parseOwner(text: string | undefined): OwnerRef | undefined {
   return undefined;
 }
 
+/**
+ * Written beside the owner marker on a VM virtkeeper adopted (it did not create it): later passes,
+ * and a controller that lost its state, keep the disks and NICs its spec does not list.
+ */
+export const ADOPTED_MARKER = 'virtkeeper.io/adopted=true';
+
+export function isAdopted(text: string | undefined): boolean {
+  return !!text && text.includes(ADOPTED_MARKER);
+}
+
 export function sameOwner(a: OwnerRef | undefined, b: OwnerRef | undefined): boolean {
   return !!a && !!b && a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
 }

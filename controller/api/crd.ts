@@ -22,6 +22,9 @@ export function toStructural(schema: unknown): JsonObject {
     const type = typeof values[0] === 'number' ? 'integer' : 'string';
     return withMeta({ type, enum: values }, schema);
   }
+  // A union of shapes (`adopt: true | {prune: true}`) has no structural form: the apiserver keeps
+  // the value as given and the controller's own validation (the full schema) judges it.
+  if (Array.isArray(branches)) return withMeta({ 'x-kubernetes-preserve-unknown-fields': true }, schema);
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(schema)) {
     if (DROP.has(key) || value === undefined) continue;

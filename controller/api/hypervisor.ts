@@ -13,9 +13,28 @@ export const CredentialsRef = Type.Object(
   { additionalProperties: false },
 );
 
+const NamespaceList = (description: string) =>
+  Type.Object({ namespaces: Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { description: 'Namespaces (directory mode: metadata.namespace, default "default").' }) }, { additionalProperties: false, description });
+
 export const HypervisorSpec = Type.Object(
   {
     type: HypervisorType,
+    allowedNamespaces: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 63 }), {
+        description:
+          'Namespaces whose VirtualMachines, VirtualDisks and VirtualMachineSets may use this Hypervisor. Unset: every namespace (directory mode, where one operator owns the folder). Set: only those listed, in both modes; set it in Kubernetes, where namespaces are tenants. A resource of another namespace is refused (VK_REFUSED_NAMESPACE) and nothing on the hypervisor is touched.',
+      }),
+    ),
+    allowAdoption: Type.Optional(
+      NamespaceList(
+        'Which namespaces may take over (spec.adopt) an existing VM that no virtkeeper resource owns. Unset: every allowed namespace in directory mode, none in Kubernetes. Set: only those listed. Others are refused (VK_REFUSED_ADOPTION).',
+      ),
+    ),
+    allowPoolGrants: Type.Optional(
+      NamespaceList(
+        'Proxmox: which namespaces may give a user access to a pool (a VirtualMachineSet with users, or spec.owner user@realm with spec.pool). Unset: every allowed namespace in directory mode, none in Kubernetes. Set: only those listed. Access is only ever granted on a pool virtkeeper created and marked for that namespace.',
+      ),
+    ),
     endpoint: Type.Optional(Type.String({ description: 'oVirt API URL or Proxmox URL.', format: 'uri' })),
     hosts: Type.Optional(
       Type.Array(

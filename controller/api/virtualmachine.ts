@@ -94,7 +94,15 @@ export const VirtualMachineSpec = Type.Object(
     protection: Type.Optional(Type.Boolean({ description: 'Refuse to delete this VM.' })),
     deletionPolicy: Type.Optional(DeletionPolicy),
     updatePolicy: Type.Optional(UpdatePolicy),
-    adopt: Type.Optional(Type.Boolean({ description: 'Take ownership of an existing VM with this name that carries no marker.' })),
+    adopt: Type.Optional(
+      Type.Union(
+        [Type.Boolean(), Type.Object({ prune: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false })],
+        {
+          description:
+            'Take ownership of an existing VM with this name that carries no marker. The adopting pass only marks the VM; afterwards the disks and NICs the spec does not list are kept (condition UnlistedDevices) unless {prune: true}. The Hypervisor decides which namespaces may adopt (spec.allowAdoption).',
+        },
+      ),
+    ),
     owner: Type.Optional(Type.String()),
     environment: Type.Optional(Type.String()),
     documentNumber: Type.Optional(Type.String()),

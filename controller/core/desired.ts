@@ -85,7 +85,7 @@ export function normaliseVM(vm: VirtualMachine, ctx: DesiredContext): DesiredVM 
     protection: s.protection ?? false,
     deletionPolicy: s.deletionPolicy ?? 'Delete',
     updatePolicy: s.updatePolicy ?? 'Live',
-    adopt: s.adopt ?? false,
+    adopt: s.adopt ? { prune: typeof s.adopt === 'object' && s.adopt.prune === true } : false,
     tags: Object.entries(vm.metadata.labels ?? {}).map(([k, v]) => sanitizeTag(`${k.split('/').pop() ?? k}-${v}`)),
     metadata,
   };

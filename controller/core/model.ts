@@ -74,7 +74,8 @@ export interface DesiredVM {
   protection: boolean;
   deletionPolicy: 'Delete' | 'Orphan';
   updatePolicy: UpdatePolicy;
-  adopt: boolean;
+  /** Take over an unmarked VM of this name; `prune`: also detach the disks and NICs the spec does not list. */
+  adopt: false | { prune: boolean };
   tags: string[];
   description?: string;
   pool?: string;
@@ -117,6 +118,8 @@ export interface ObservedVM {
   nics: ObservedNic[];
   /** The ownership marker, when the VM carries one. */
   owner?: OwnerRef;
+  /** The VM was adopted (marked so by the provider): its unlisted disks and NICs are kept unless pruning is asked. */
+  adopted?: boolean;
   isTemplate: boolean;
   autostart?: boolean;
   ipAddresses: string[];
@@ -180,4 +183,6 @@ export interface Capabilities {
   events: boolean;
   /** Whether observation lists templates (false: a missing one is found out at create time). */
   listsTemplates?: boolean;
+  /** Whether the provider opens a VM's pool to its owner (Proxmox pools and ACLs). */
+  poolAcls?: boolean;
 }

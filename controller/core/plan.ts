@@ -1,8 +1,10 @@
 // plan(desired, observed) → steps: the pure heart of the reconciler. No I/O, no clock.
 import type { FieldChange, PlannedStep, Target, VMAction } from './actions.ts';
-import type { Capabilities, CpuTopology, DesiredNic, DesiredVM, Observation, ObservedNic, ObservedVM, OwnerRef } from './model.ts';
+import type { Capabilities, CpuTopology, DesiredNic, DesiredVM, Observation, ObservedDisk, ObservedNic, ObservedVM, OwnerRef } from './model.ts';
 import { chooseNode } from './placement.ts';
 import { formatBytes } from '../api/quantity.ts';
+import { describeId, parseKey } from '../api/keys.ts';
+import { adoptionRefusal, namespaceRefusal, poolGrantee, poolGrantRefusal, type NamespaceRights } from './tenancy.ts';
 
 export interface Refusal {
   /** Stable code, e.g. VK_REFUSED_SHRINK. */
@@ -27,6 +29,16 @@ export interface PlanInput {
   observation: Observation;
   capabilities: Capabilities;
   planned?: ReadonlyMap<string, number>;
+  /** What the VM's namespace may do on its Hypervisor (default: everything). */
+  rights?: NamespaceRights;
+}
+
+/** A condition the plan sets on the VM's status (e.g. UnlistedDevices on an adopted VM). */
+export interface PlanCondition {
+  type: string;
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
 }
 
 export interface PlanResult {
@@ -36,6 +48,7 @@ export interface PlanResult {
   waiting?: string;
   restartRequired?: { reason: string; message: string };
   observed?: ObservedVM;
+  conditions?: PlanCondition[];
 }
 
 const sameOwnerRef = (a: OwnerRef | undefined, b: OwnerRef): boolean =>
@@ -67,9 +80,36 @@ function step(resource: string, hypervisor: string, action: VMAction, extra: Par
 }
 
 export function plan(input: PlanInput): PlanResult {
+  const subject = input.desired ?? input.removed;
+  // A namespace the Hypervisor does not allow touches nothing there, not even its own VMs.
+  if (subject && input.rights && !input.rights.use) {
+    return { steps: [], refusals: [namespaceRefusal(describeId(parseKey(subject.key)), subject.hypervisor, subject.owner.namespace ?? 'default')] };
+  }
   if (input.desired) return planDesired(input.desired, input);
   if (input.removed) return planRemoval(input.removed, input.observation);
   return { steps: [], refusals: [] };
+}
+
+/** The disks and NICs of a VM beyond those its spec lists: what pruning would detach. */
+function unlisted(d: DesiredVM, vm: ObservedVM): { disks: ObservedDisk[]; nics: ObservedNic[] } {
+  return {
+    disks: d.disks.length > 0 ? vm.disks.filter((x) => !x.standalone).slice(d.disks.length) : [],
+    nics: d.nics.length > 0 ? vm.nics.slice(d.nics.length) : [],
+  };
+}
+
+function unlistedText(u: ReturnType<typeof unlisted>, verb: string): string {
+  return [...u.disks.map((x) => `disk ${x.name} (${formatBytes(x.sizeBytes)})`), ...u.nics.map((n) => `nic ${n.name} (${nicText(n)})`)].map((t) => `${t} is not in the spec; ${verb}`).join('; ');
+}
+
+/** On an adopted VM: which devices the spec leaves out, kept unless pruning is asked. */
+function unlistedCondition(d: DesiredVM, vm: ObservedVM): PlanCondition {
+  const u = unlisted(d, vm);
+  const prune = d.adopt !== false && d.adopt.prune;
+  if (u.disks.length + u.nics.length === 0) return { type: 'UnlistedDevices', status: 'False', reason: 'AllListed', message: `every disk and NIC of ${d.name} is in the spec` };
+  return prune
+    ? { type: 'UnlistedDevices', status: 'True', reason: 'Pruning', message: unlistedText(u, 'detached (adopt.prune: true)') }
+    : { type: 'UnlistedDevices', status: 'True', reason: 'Kept', message: `${unlistedText(u, 'kept')}; list them in the spec, or set spec.adopt: {prune: true} to detach them` };
 }
 
 function planRemoval(r: Removed, obs: Observation): PlanResult {
@@ -96,9 +136,18 @@ function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
       if (!d.adopt) {
         return { steps: [], refusals: [{ code: 'VK_REFUSED_FOREIGN', field: 'spec.name', message: `a VM named ${d.name} already exists on ${d.hypervisor} and is not managed by virtkeeper; set spec.adopt: true to take it over, or choose another name` }] };
       }
-      const adopted: ObservedVM = { ...clash, owner: d.owner };
-      const rest = planExisting(d, adopted, input);
-      return { ...rest, steps: [mk({ type: 'adopt', target: targetOf(clash), owner: d.owner, vm: d }, { summary: `adopt existing VM ${d.name} (${clash.providerID})` }), ...rest.steps] };
+      if (input.rights && !input.rights.adopt) return { steps: [], refusals: [adoptionRefusal(describeId(parseKey(d.key)), d.name, d.hypervisor, d.owner.namespace ?? 'default')] };
+      // Adoption is a pass of its own: it only marks the VM (and says what the spec leaves out).
+      // Every change, and any pruning, is planned on the next pass against the marked VM.
+      const seen: ObservedVM = { ...clash, disks: clash.disks.filter((x) => !x.standalone), adopted: true };
+      const u = unlisted(d, seen);
+      const changes: FieldChange[] = [...u.disks.map((x) => ({ field: `disk ${x.name}`, from: formatBytes(x.sizeBytes), to: 'kept, not in the spec' })), ...u.nics.map((n) => ({ field: `nic ${n.name}`, from: nicText(n), to: 'kept, not in the spec' }))];
+      const adopt = mk({ type: 'adopt', target: targetOf(clash), owner: d.owner, vm: d }, { summary: `adopt existing VM ${d.name} (${clash.providerID}); nothing else changes in this pass`, changes });
+      return { steps: [adopt], refusals: [], conditions: [unlistedCondition(d, seen)] };
+    }
+    const grantee = input.capabilities.poolAcls ? poolGrantee(d) : undefined;
+    if (grantee && d.pool && input.rights && !input.rights.grantPools) {
+      return { steps: [], refusals: [poolGrantRefusal(describeId(parseKey(d.key)), grantee, d.pool, d.hypervisor, d.owner.namespace ?? 'default')] };
     }
     if (d.template && input.capabilities.listsTemplates !== false && !obs.templates.some((t) => t.name === d.template)) {
       return { steps: [], refusals: [], waiting: `template ${d.template} is not present on ${d.hypervisor}` };
@@ -142,6 +191,8 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
   if (vm.busy) return { steps, refusals, waiting: `VM ${vm.name} is busy (${vm.busy})${vm.busySince ? ` since ${vm.busySince}` : ''}`, observed: vm };
 
   const running = vm.power === 'running';
+  // An adopted VM keeps the disks and NICs its spec does not list, unless pruning is asked.
+  const keepUnlisted = !!vm.adopted && !(d.adopt !== false && d.adopt.prune);
   let restartRequired: PlanResult['restartRequired'];
   let needsRestart = false;
 
@@ -202,7 +253,7 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
         else steps.push(mk({ type: 'growDisk', target, disk: have.name, index: i, sizeBytes: want.sizeBytes }, { summary: `grow disk ${want.name} of ${d.name}`, changes: [{ field: `disk ${want.name}`, from: formatBytes(have.sizeBytes), to: formatBytes(want.sizeBytes) }], live: running }));
       }
     });
-    vm.disks.slice(d.disks.length).forEach((have, j) => {
+    if (!keepUnlisted) vm.disks.slice(d.disks.length).forEach((have, j) => {
       const index = d.disks.length + j;
       steps.push(mk({ type: 'detachDisk', target, disk: have.name, index }, { summary: `detach disk ${have.name} from ${d.name}`, changes: [{ field: `disk ${have.name}`, from: formatBytes(have.sizeBytes) }], live: running }));
     });
@@ -214,7 +265,7 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
       if (!have) steps.push(mk({ type: 'attachNic', target, nic: want, index: i }, { summary: `add nic ${want.name} to ${d.name}`, changes: [{ field: `nic ${want.name}`, to: nicText(want) }], live: running }));
       else if (nicDiffers(want, have)) steps.push(mk({ type: 'updateNic', target, nic: want, index: i }, { summary: `change nic ${want.name} of ${d.name}`, changes: [{ field: `nic ${want.name}`, from: nicText(have), to: nicText(want) }], live: running }));
     });
-    vm.nics.slice(d.nics.length).forEach((have, j) => {
+    if (!keepUnlisted) vm.nics.slice(d.nics.length).forEach((have, j) => {
       steps.push(mk({ type: 'detachNic', target, nic: have.name, index: d.nics.length + j }, { summary: `remove nic ${have.name} from ${d.name}`, changes: [{ field: `nic ${have.name}`, from: nicText(have) }], live: running }));
     });
   }
@@ -242,5 +293,6 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
   }
   const result: PlanResult = { steps: refusals.length > 0 ? [] : steps, refusals, observed: vm };
   if (restartRequired) result.restartRequired = restartRequired;
+  if (vm.adopted) result.conditions = [unlistedCondition(d, vm)];
   return result;
 }

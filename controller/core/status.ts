@@ -84,6 +84,8 @@ export function nextStatus(input: StatusInput): VirtualMachineStatus {
     : { type: 'Migrating', status: 'False', reason: 'NotMigrating', message: '' };
   conditions = setCondition(conditions, migrating, gen, now);
 
+  for (const c of plan.conditions ?? []) conditions = setCondition(conditions, c, gen, now);
+
   const status: VirtualMachineStatus = {
     phase,
     conditions,

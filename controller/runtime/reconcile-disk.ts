@@ -4,6 +4,8 @@ import { parseQuantity, formatBytes } from '../api/quantity.ts';
 import type { VirtualDisk, VirtualMachine } from '../api/types.ts';
 import { safeError, TerminalError } from '../core/errors.ts';
 import { isoTime as iso, setCondition } from '../core/status.ts';
+import { namespaceRefusal } from '../core/tenancy.ts';
+import { describeId, parseKey } from '../api/keys.ts';
 import type { DesiredStandaloneDisk } from '../../providers/provider.ts';
 import type { StatusRecord } from '../status/writer.ts';
 import type { Intent, ReconcileKit, ReconcileResult } from './reconciler.ts';
@@ -28,6 +30,13 @@ export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualD
   const prev = previous?.status as VirtualDisk['status'] | undefined;
   const last = previous?.lastApplied as VirtualDisk | undefined;
   if (last && parseQuantity(disk.spec.size) < parseQuantity(last.spec.size)) throw new TerminalError(`VirtualDisk ${disk.metadata.name}: cannot shrink from ${last.spec.size} to ${disk.spec.size}; disks only grow`);
+  const ns = disk.metadata.namespace ?? 'default';
+  if (!k.rights(disk.spec.hypervisor, ns).use) {
+    const r = namespaceRefusal(describeId(parseKey(key)), disk.spec.hypervisor, ns);
+    k.emit({ type: 'refused', key, code: r.code, message: r.message });
+    await k.writeRecord(key, disk, { ...(prev ?? {}), observedGeneration: gen, conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: r.code, message: r.message }, gen, iso(k.o.now())) }, source, undefined, previous?.lastApplied);
+    return { plan: { steps: [], refusals: [r] }, ready: false };
+  }
   if (k.o.dryRun) return { intents: diskIntents(disk, prev, diskFor(k.o.store, key, disk, previous).attachTo) };
   const conn = await k.connect(disk.spec.hypervisor);
   let message: string | undefined;
@@ -63,6 +72,11 @@ export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualD
 export async function removeDisk(k: ReconcileKit, key: string, previous: StatusRecord): Promise<ReconcileResult> {
   const disk = previous.lastApplied as VirtualDisk;
   if (k.o.dryRun) return { intents: [{ symbol: '-', summary: (disk.spec.deletionPolicy ?? 'Delete') === 'Delete' ? `detach and delete disk ${disk.metadata.name}` : `forget disk ${disk.metadata.name} (deletionPolicy: Orphan)` }] };
+  if (!k.rights(disk.spec.hypervisor, disk.metadata.namespace ?? 'default').use) {
+    const r = namespaceRefusal(describeId(parseKey(key)), disk.spec.hypervisor, disk.metadata.namespace ?? 'default');
+    k.emit({ type: 'refused', key, code: r.code, message: r.message });
+    return { plan: { steps: [], refusals: [r] }, ready: false };
+  }
   if ((disk.spec.deletionPolicy ?? 'Delete') === 'Delete' && k.o.store.hypervisor(disk.spec.hypervisor)) {
     const conn = await k.connect(disk.spec.hypervisor);
     await conn.client.deleteDisk?.(diskFor(k.o.store, key, disk, previous));

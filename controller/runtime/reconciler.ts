@@ -13,6 +13,7 @@ import type { PlannedStep, Target } from '../core/actions.ts';
 import { normaliseVM } from '../core/desired.ts';
 import { isVkError, safeError, TerminalError, VkError } from '../core/errors.ts';
 import type { DesiredVM, Observation } from '../core/model.ts';
+import { namespaceRefusal, rightsOf, type NamespaceRights, type Tenancy } from '../core/tenancy.ts';
 import { findObserved, plan, type PlanResult, type Removed } from '../core/plan.ts';
 import { isoTime as iso, nextStatus, setCondition } from '../core/status.ts';
 import type { StatusRecord, StatusStore } from '../status/writer.ts';
@@ -32,6 +33,8 @@ export interface ReconcilerOptions {
   dryRun?: boolean;
   /** The one gate every removal passes (grace, guard, orphaning); both modes give one. */
   removals: RemovalControl;
+  /** Where namespaces come from: Kubernetes tenants may adopt or grant pools only where listed (default directory). */
+  tenancy?: Tenancy;
 }
 
 /** What the removal path asks of the mode before it destroys anything, and tells it after. */
@@ -65,6 +68,8 @@ export interface ReconcileKit {
   connect(name: string): Promise<Connected>;
   emit: EventSink;
   writeRecord(key: string, r: AnyResource, status: object, source: StatusRecord['source'], problems: string[] | undefined, lastApplied: AnyResource | undefined): Promise<void>;
+  /** What a namespace may do on a Hypervisor (everything when the Hypervisor is not defined: that is refused elsewhere). */
+  rights(hypervisor: string, namespace: string): NamespaceRights;
 }
 
 export class HypervisorUnavailableError extends VkError {
@@ -78,10 +83,15 @@ export class Reconciler {
   private readonly kit: ReconcileKit;
   constructor(options: ReconcilerOptions) {
     this.o = options;
-    this.kit = { o: options, connect: (name) => this.connect(name), emit: (e) => this.emit(e), writeRecord: (...args) => this.writeRecord(...args) };
+    this.kit = { o: options, connect: (name) => this.connect(name), emit: (e) => this.emit(e), writeRecord: (...args) => this.writeRecord(...args), rights: (h, n) => this.rights(h, n) };
   }
 
   private emit: EventSink = (e) => this.o.emit?.(e);
+
+  private rights(hypervisor: string, namespace: string): NamespaceRights {
+    const hv = this.o.store.hypervisor(hypervisor);
+    return hv ? rightsOf(hv, namespace, this.o.tenancy ?? 'directory') : { use: true, adopt: false, grantPools: false };
+  }
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const id = parseKey(key);
@@ -183,6 +193,16 @@ export class Reconciler {
   /** A set's status: desired and ready counts, and each member's phase (members reconcile as VMs). */
   private async reconcileSet(key: string, set: VirtualMachineSet, source: StatusRecord['source']): Promise<ReconcileResult> {
     const gen = set.metadata.generation ?? 1;
+    const ns = set.metadata.namespace ?? 'default';
+    if (!this.rights(set.spec.template.hypervisor, ns).use) {
+      // Its members are refused one by one too; the set says why in its own status.
+      const r = namespaceRefusal(describeId(parseKey(key)), set.spec.template.hypervisor, ns);
+      const prev = (await this.o.statuses.read(key))?.status as VirtualMachineSet['status'] | undefined;
+      const status = { ...(prev ?? {}), observedGeneration: gen, conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: r.code, message: r.message }, gen, iso(this.o.now())) };
+      if (!this.o.dryRun) await this.writeRecord(key, set, status, source, undefined, set);
+      this.emit({ type: 'refused', key, code: r.code, message: r.message });
+      return { plan: { steps: [], refusals: [r] }, ready: false };
+    }
     const members = await Promise.all(expandSet(set).map(async (m) => {
       const st = (await this.o.statuses.read(`VirtualMachine/${m.metadata.namespace ?? 'default'}/${m.metadata.name}`))?.status as VirtualMachineStatus | undefined;
       const ready = st?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
@@ -253,6 +273,14 @@ export class Reconciler {
       return status;
     };
 
+    const rights = this.rights(desired.hypervisor, desired.owner.namespace ?? 'default');
+    if (!rights.use) {
+      // Refused before anything is read or written on the hypervisor.
+      const refused: PlanResult = { steps: [], refusals: [namespaceRefusal(describeId(parseKey(key)), desired.hypervisor, desired.owner.namespace ?? 'default')] };
+      for (const r of refused.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
+      await writeStatus(refused, undefined);
+      return { plan: refused, ready: false };
+    }
     let conn: Connected;
     let obs: Observation;
     try {
@@ -264,7 +292,7 @@ export class Reconciler {
       this.emit({ type: 'error', key, ...err, retrying: true });
       throw e;
     }
-    const first = plan({ desired, observation: obs, capabilities: conn.client.capabilities });
+    const first = plan({ desired, observation: obs, capabilities: conn.client.capabilities, rights });
     for (const r of first.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
     const template = first.steps.some((s) => s.action.type === 'create') ? this.convertedInto(vm, obs, prevStatus?.providerID) : undefined;
     if (template) {
@@ -301,13 +329,13 @@ export class Reconciler {
       const retrying = !(e instanceof TerminalError) && !(isVkError(e) && e.kind === 'invalid');
       conn.observer.invalidate();
       const after = await conn.observer.get().catch(() => obs);
-      await writeStatus(plan({ desired, observation: after, capabilities: conn.client.capabilities }), after, { error: { ...err, retrying }, ...(lastAction ? { lastAction } : {}) });
+      await writeStatus(plan({ desired, observation: after, capabilities: conn.client.capabilities, rights }), after, { error: { ...err, retrying }, ...(lastAction ? { lastAction } : {}) });
       this.emit({ type: 'error', key, ...err, retrying });
       throw e;
     }
     conn.observer.invalidate();
     const after = await conn.observer.get({ maxAgeMs: 0 });
-    const rest = plan({ desired, observation: after, capabilities: conn.client.capabilities });
+    const rest = plan({ desired, observation: after, capabilities: conn.client.capabilities, rights });
     const status = await writeStatus(rest, after, lastAction ? { lastAction } : {});
     const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     return { plan: rest, ready, requeueAfter: ready ? conn.resyncMs : 2000 };
@@ -359,7 +387,7 @@ export class Reconciler {
     }
     const conn = await this.connect(removed.hypervisor);
     const obs = await conn.observer.get();
-    const p = plan({ removed, observation: obs, capabilities: conn.client.capabilities });
+    const p = plan({ removed, observation: obs, capabilities: conn.client.capabilities, rights: this.rights(removed.hypervisor, ns) });
     for (const r of p.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
     if (p.refusals.length > 0) {
       await this.o.statuses.write({ ...previous, status: { ...previous.status, phase: 'Failed', plannedActions: [] }, problems: p.refusals.map((r) => r.message), updatedAt: iso(this.o.now()) });

@@ -10,6 +10,7 @@ import { KINDS, type KindInfo } from '../api/kinds.ts';
 import type { AnyResource } from '../api/types.ts';
 import { validateDocuments } from '../api/validate.ts';
 import { formatProblem } from './load-folder.ts';
+import { checkMembers } from '../core/vmset.ts';
 import type { DesiredStore } from '../runtime/store.ts';
 
 export const FINALIZER = 'virtkeeper.io/finalizer';
@@ -108,7 +109,10 @@ export class KubernetesSource {
       .map(([key, o]) => ({ source: { file: `kubernetes:${key}`, line: 1, lineOf: () => 1 }, value: { ...o, metadata: { ...o.metadata, managedFields: undefined } } }));
     const v = validateDocuments(docs);
     for (const p of v.problems) this.o.logger.error({ resource: p.resource }, `invalid object: ${formatProblem(p)}`);
-    const changed = this.o.store.update({ resources: v.resources, problems: [], brokenFiles: new Set() }, formatProblem);
+    // A set member with the name of another VM: both are held as they were, neither replaces the other.
+    const members = checkMembers(v.resources);
+    for (const p of members.problems) this.o.logger.error({ resource: p.resource }, formatProblem(p));
+    const changed = this.o.store.update({ resources: members.accepted, problems: members.problems, brokenFiles: new Set(members.problems.map((p) => p.file)) }, formatProblem);
     for (const k of this.pending) changed.add(k);
     this.pending = new Set();
     if (changed.size > 0) this.o.onChange(changed);

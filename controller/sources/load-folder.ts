@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 import { checkConsistency, type ConsistencyOptions } from '../api/consistency.ts';
 import { parseManifestText, type LoadedDocument, type ManifestProblem } from '../api/manifest.ts';
 import { validateDocuments, type ValidResource } from '../api/validate.ts';
+import { checkMembers } from '../core/vmset.ts';
 
 export interface FolderLoad {
   resources: ValidResource[];
@@ -40,8 +41,10 @@ export function loadTexts(texts: ReadonlyMap<string, string>, options: Consisten
   problems.push(...validated.problems);
   const consistent = checkConsistency(validated.resources, options);
   problems.push(...consistent.problems);
+  const members = checkMembers(consistent.accepted);
+  problems.push(...members.problems);
   problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
-  return { resources: consistent.accepted, problems, brokenFiles: new Set(problems.map((p) => p.file)), files: [...texts.keys()] };
+  return { resources: members.accepted, problems, brokenFiles: new Set(problems.map((p) => p.file)), files: [...texts.keys()] };
 }
 
 export async function loadFolder(dir: string, options: ConsistencyOptions = {}): Promise<FolderLoad> {

@@ -1,7 +1,7 @@
 // Pure mapping between the engine's JSON (numbers and booleans as strings) and the neutral
 // model, and from a DesiredVM to the bodies the engine takes.
 import type { DesiredVM, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
-import { formatOwner, parseOwner } from '../provider.ts';
+import { formatOwner, isAdopted, parseOwner } from '../provider.ts';
 import { arr, bool, num, obj, type Json } from './client.ts';
 
 export interface Lookups {
@@ -56,6 +56,7 @@ export function toObservedVM(vm: Json, l: Lookups): ObservedVM {
   if (host) out.node = host;
   const owner = parseOwner(String(vm.comment ?? ''));
   if (owner) out.owner = owner;
+  if (owner && isAdopted(String(vm.comment ?? ''))) out.adopted = true;
   if (BUSY.has(status)) out.busy = status;
   else if (lockedDisk) out.busy = 'disk locked';
   if (status === 'migrating') out.migration = { from: host ?? '' };

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredNic, DesiredVM, Observation } from '../../controller/core/model.ts';
-import { formatOwner, parseOwner, sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { ADOPTED_MARKER, formatOwner, parseOwner, sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { deleteOvirtDisk, ensureOvirtDisk, ovirtTemplateFromVM } from './disks.ts';
 import { arr, bool, num, obj, type Json, type OvirtClient } from './client.ts';
 import { createBody, toObservedNode, toObservedVM, TO_IFACE } from './mapping.ts';
@@ -234,9 +234,14 @@ export class OvirtProvider implements ProviderClient {
     const status = () => String(vm.status);
     return this.retry(async () => {
       switch (action.type) {
-        case 'adopt':
-          await this.api.call('PUT', `/vms/${id}`, { body: { comment: `${formatOwner(action.owner)} ${String(vm.comment ?? '')}`.trim() } });
+        case 'adopt': {
+          // Only a VM that still carries no marker is taken; marking is all adoption does.
+          const have = parseOwner(String(vm.comment ?? ''));
+          if (have && sameOwner(have, action.owner)) return;
+          if (have) throw new RefusedError(`VM ${action.target.name} (${id}) was marked by ${have.kind} ${have.namespace ?? ''}/${have.name} since it was observed; it is not adopted`);
+          await this.api.call('PUT', `/vms/${id}`, { body: { comment: `${formatOwner(action.owner)} ${ADOPTED_MARKER} ${String(vm.comment ?? '')}`.trim() } });
           return;
+        }
         case 'start':
           if (status() === 'up') return;
           await this.api.call('POST', `/vms/${id}/start`, { body: { use_cloud_init: !!vm.initialization } });

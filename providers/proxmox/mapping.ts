@@ -2,7 +2,7 @@
 // /cluster/resources + a guest's config → ObservedVM; DesiredVM → config parameters.
 import type { DesiredNic, DesiredVM, ObservedDisk, ObservedNic, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import { sanitizeTag } from '../../controller/core/desired.ts';
-import { formatOwner, parseOwner } from '../provider.ts';
+import { formatOwner, isAdopted, parseOwner } from '../provider.ts';
 
 export const MiB = 2 ** 20;
 export const GiB = 2 ** 30;
@@ -125,6 +125,7 @@ export function toObservedVM(row: ResourceRow, detail: { config: Record<string, 
     };
   }
   if (owner) vm.owner = owner;
+  if (owner && isAdopted(description)) vm.adopted = true;
   if (config.onboot !== undefined) vm.autostart = config.onboot === '1';
   else if (detail) vm.autostart = false;
   if (row.lock) vm.busy = row.lock;

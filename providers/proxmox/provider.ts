@@ -6,9 +6,11 @@ import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredDisk, DesiredVM, Observation, ObservedTemplate, ObservedVM } from '../../controller/core/model.ts';
-import { sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { ADOPTED_MARKER, isAdopted, parseOwner, sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { downloadImage, firstOnlineNode, proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
 import { deleteProxmoxDisk, ensureProxmoxDisk } from './disks.ts';
+import { ensurePool } from './pools.ts';
+import { poolGrantee } from '../../controller/core/tenancy.ts';
 import { readGuestConfig } from './guest-config.ts';
 import type { ProxmoxClient } from './client.ts';
 import {
@@ -36,7 +38,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class ProxmoxProvider implements ProviderClient {
   readonly capabilities: Capabilities = {
     liveCpu: false, liveCpuDecrease: false, liveCpuSocketsOnly: false, liveMemory: true, liveMigration: true,
-    diskGrow: true, liveDiskAttach: true, guestAgent: true, linkedClone: true, events: false,
+    diskGrow: true, liveDiskAttach: true, guestAgent: true, linkedClone: true, events: false, poolAcls: true,
   };
   private readonly details = new Map<string, Detail>();
   private readonly ips = new Map<string, string[]>();
@@ -197,8 +199,12 @@ export class ProxmoxProvider implements ProviderClient {
     switch (action.type) {
       case 'adopt':
         return run(async () => {
+          // Only a VM that still carries no marker is taken; marking is all adoption does.
+          const have = parseOwner(config.description);
+          if (have && sameOwner(have, action.owner)) return;
+          if (have) throw new RefusedError(`VM ${action.target.name} (${action.target.providerID}) was marked by ${have.kind} ${have.namespace ?? ''}/${have.name} since it was observed; it is not adopted`);
           const tags = [...new Set(['virtkeeper', ...(config.tags ?? '').split(/[;,]/).filter(Boolean)])].join(';');
-          await wait(await this.api.post<string>(`${path}/config`, { description: `${description(action.vm)}\n${config.description ?? ''}`.trim(), tags }));
+          await wait(await this.api.post<string>(`${path}/config`, { description: `${description(action.vm)}\n${ADOPTED_MARKER}\n${config.description ?? ''}`.trim(), tags }));
         });
       case 'start':
         return run(async () => {
@@ -381,7 +387,9 @@ export class ProxmoxProvider implements ProviderClient {
       if (vm.template && !template) throw new ProviderNotFoundError(`template ${vm.template} does not exist`);
       const target = node ?? this.o.defaults?.node ?? template?.node ?? rows[0]?.node ?? 'pve1';
       const pool = vm.pool ?? this.o.defaults?.pool;
-      if (pool) await this.ensurePool(pool, vm.metadata.owner);
+      const grantee = pool ? poolGrantee({ ...vm, pool }) : undefined;
+      // Before the clone: a pool that cannot be used refuses the VM with nothing made.
+      if (pool) await ensurePool(this.api, { pool, namespace: vm.owner.namespace ?? 'default', ...(grantee ? { grantee } : {}) });
       if (template) {
         // A linked clone on local storage stays on the template's node, as Proxmox requires.
         const onNode = vm.clone === 'linked' ? template.node : target;
@@ -414,8 +422,11 @@ export class ProxmoxProvider implements ProviderClient {
       const mac = /=([0-9A-Fa-f:]{17})/.exec(current[`net${i}`] ?? '')?.[1];
       params[`net${i}`] = nicValue(n, mac);
     });
+    // A VM adopted earlier and found here again keeps its adopted marker and its unlisted NICs.
+    const adopted = isAdopted(current.description);
+    if (adopted) params.description = `${params.description}\n${ADOPTED_MARKER}`;
     const changes = Object.fromEntries(Object.entries(params).filter(([k, v]) => current[k] !== v));
-    const extraNics = vm.nics.length > 0 ? Object.keys(current).filter((k) => /^net\d+$/.test(k) && Number(k.slice(3)) >= vm.nics.length) : [];
+    const extraNics = vm.nics.length > 0 && !adopted ? Object.keys(current).filter((k) => /^net\d+$/.test(k) && Number(k.slice(3)) >= vm.nics.length) : [];
     if (Object.keys(changes).length > 0 || extraNics.length > 0) await wait(await this.api.post<string>(`${path}/config`, { ...changes, ...(extraNics.length ? { delete: extraNics.join(',') } : {}) }));
     const disks = dataDisks(current);
     for (const [i, d] of vm.disks.entries()) {
@@ -433,19 +444,6 @@ export class ProxmoxProvider implements ProviderClient {
     ctx.onProgress?.({ percent: 100, message: `VM ${vm.name} is ${existing.row.id}` });
   }
 
-  /** The pool a stand's VMs go to, and (for a Proxmox user such as alice@pve) that user's access to it. */
-  private async ensurePool(pool: string, user?: string): Promise<void> {
-    const pools = await this.api.get<{ poolid: string }[]>('/pools');
-    if (!pools.some((p) => p.poolid === pool)) {
-      await this.api.post('/pools', { poolid: pool, comment: 'created by virtkeeper' }).catch((e: unknown) => {
-        if (!(e instanceof VkError && /already exists/.test(e.message))) throw e;
-      });
-    }
-    if (!user || !/^[^@\s]+@[^@\s]+$/.test(user)) return;
-    const acl = await this.api.get<{ path: string; ugid: string; roleid: string }[]>('/access/acl');
-    if (acl.some((a) => a.path === `/pool/${pool}` && a.ugid === user)) return;
-    await this.api.put('/access/acl', { path: `/pool/${pool}`, users: user, roles: 'PVEVMUser' });
-  }
 }
 
 type SdnZone = { zone: string; type: string; bridge?: string };

@@ -25,6 +25,10 @@ const obs = (vms: ObservedVM[]): Observation => ({
   ],
 });
 
+const threeDisks = [{ name: 'scsi0', sizeBytes: GiB }, { name: 'scsi1', sizeBytes: 50 * GiB }, { name: 'scsi2', sizeBytes: 50 * GiB }];
+const nic = { name: 'eth0', network: 'vmbr0', model: 'virtio' };
+const twoNics = [{ name: 'net0', network: 'vmbr0', model: 'virtio' }, { name: 'net1', network: 'vmbr1', model: 'virtio' }];
+
 interface Case {
   name: string;
   input: PlanInput;
@@ -33,6 +37,8 @@ interface Case {
   waiting?: boolean;
   restartRequired?: string;
   live?: boolean;
+  /** The UnlistedDevices condition: [status, reason]. */
+  condition?: [string, string];
 }
 
 const cases: Case[] = [
@@ -70,7 +76,18 @@ const cases: Case[] = [
   { name: 'waits while the VM is busy', input: { desired: desired({ memoryBytes: GiB }), observation: obs([observed({ busy: 'clone' })]), capabilities: caps }, actions: [], waiting: true },
   { name: 'refuses a foreign VM with the same name', input: { desired: desired(), observation: obs([observed({ owner: undefined })]), capabilities: caps }, actions: [], refusal: 'VK_REFUSED_FOREIGN' },
   { name: 'refuses a VM owned by another resource', input: { desired: desired(), observation: obs([observed({ owner: { kind: 'VirtualMachine', namespace: 'other', name: 'web' } })]), capabilities: caps }, actions: [], refusal: 'VK_REFUSED_OWNED_ELSEWHERE' },
-  { name: 'adopts a foreign VM when asked', input: { desired: desired({ adopt: true }), observation: obs([observed({ owner: undefined })]), capabilities: caps }, actions: ['adopt'] },
+  { name: 'adopts a foreign VM when asked', input: { desired: desired({ adopt: { prune: false } }), observation: obs([observed({ owner: undefined })]), capabilities: caps }, actions: ['adopt'], condition: ['False', 'AllListed'] },
+  { name: 'adoption is a pass of its own: a VM with three disks adopted by a spec listing one is only marked', input: { desired: desired({ adopt: { prune: false } }), observation: obs([observed({ owner: undefined, disks: threeDisks, nics: twoNics, power: 'stopped' })]), capabilities: caps }, actions: ['adopt'], condition: ['True', 'Kept'] },
+  { name: 'an adopted VM keeps the disks and NICs its spec does not list', input: { desired: desired({ adopt: { prune: false }, nics: [nic] }), observation: obs([observed({ adopted: true, disks: threeDisks, nics: twoNics })]), capabilities: caps }, actions: [], condition: ['True', 'Kept'] },
+  { name: 'an adopted VM keeps them after spec.adopt is dropped', input: { desired: desired({ nics: [nic] }), observation: obs([observed({ adopted: true, disks: threeDisks, nics: twoNics })]), capabilities: caps }, actions: [], condition: ['True', 'Kept'] },
+  { name: 'an adopted VM is pruned only with adopt: {prune: true}', input: { desired: desired({ adopt: { prune: true }, nics: [nic] }), observation: obs([observed({ adopted: true, disks: threeDisks, nics: twoNics })]), capabilities: caps }, actions: ['detachDisk', 'detachDisk', 'detachNic'], condition: ['True', 'Pruning'] },
+  { name: 'an adopted VM whose spec lists everything says so', input: { desired: desired({ adopt: { prune: false } }), observation: obs([observed({ adopted: true })]), capabilities: caps }, actions: [], condition: ['False', 'AllListed'] },
+  { name: 'an adopted VM still gets what its spec adds', input: { desired: desired({ adopt: { prune: false }, memoryBytes: 1024 * MiB }), observation: obs([observed({ adopted: true, disks: threeDisks })]), capabilities: caps }, actions: ['reconfigure'], live: true, condition: ['True', 'Kept'] },
+  { name: 'refuses adoption the Hypervisor does not allow for the namespace', input: { desired: desired({ adopt: { prune: false } }), observation: obs([observed({ owner: undefined })]), capabilities: caps, rights: { use: true, adopt: false, grantPools: true } }, actions: [], refusal: 'VK_REFUSED_ADOPTION' },
+  { name: 'refuses a namespace the Hypervisor does not allow, even for its own VM', input: { desired: desired({ memoryBytes: 1024 * MiB }), observation: obs([observed()]), capabilities: caps, rights: { use: false, adopt: false, grantPools: false } }, actions: [], refusal: 'VK_REFUSED_NAMESPACE' },
+  { name: 'refuses to remove from a namespace the Hypervisor does not allow', input: { removed: { key: 'VirtualMachine/contract/web', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: false }, observation: obs([observed()]), capabilities: caps, rights: { use: false, adopt: false, grantPools: false } }, actions: [], refusal: 'VK_REFUSED_NAMESPACE' },
+  { name: 'refuses a pool grant the Hypervisor does not allow', input: { desired: desired({ pool: 'prod', metadata: { owner: 'mallory@pve' } }), observation: obs([]), capabilities: { ...caps, poolAcls: true }, rights: { use: true, adopt: true, grantPools: false } }, actions: [], refusal: 'VK_REFUSED_POOL_GRANT' },
+  { name: 'a pool without a user to grant is no grant', input: { desired: desired({ pool: 'prod', metadata: { owner: 'ops team' } }), observation: obs([]), capabilities: { ...caps, poolAcls: true }, rights: { use: true, adopt: true, grantPools: false } }, actions: ['create', 'start'] },
   { name: 'deletes an owned VM whose resource is gone', input: { removed: { key: 'VirtualMachine/contract/web', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: false }, observation: obs([observed()]), capabilities: caps }, actions: ['delete'] },
   { name: 'orphans per deletionPolicy', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Orphan', protection: false }, observation: obs([observed()]), capabilities: caps }, actions: [] },
   { name: 'refuses to delete a protected VM', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: true }, observation: obs([observed()]), capabilities: caps }, actions: [], refusal: 'VK_REFUSED_PROTECTED' },
@@ -85,6 +102,20 @@ describe('plan', () => {
     expect(!!r.waiting).toBe(c.waiting ?? false);
     expect(r.restartRequired?.reason).toBe(c.restartRequired);
     if (c.live !== undefined) expect(r.steps.every((s) => s.live === c.live)).toBe(true);
+    const unlisted = r.conditions?.find((x) => x.type === 'UnlistedDevices');
+    expect(unlisted ? [unlisted.status, unlisted.reason] : undefined).toEqual(c.condition);
+  });
+
+  it('says which devices adoption keeps, and that the adopting pass changes nothing else', () => {
+    const r = plan({ desired: desired({ adopt: { prune: false }, memoryBytes: 4096 * MiB }), observation: obs([observed({ owner: undefined, disks: threeDisks })]), capabilities: caps });
+    expect(r.steps.map((s) => s.action.type)).toEqual(['adopt']);
+    expect(r.conditions?.[0]?.message).toBe('disk scsi1 (50Gi) is not in the spec; kept; disk scsi2 (50Gi) is not in the spec; kept; list them in the spec, or set spec.adopt: {prune: true} to detach them');
+    expect(r.steps[0]?.changes).toEqual([{ field: 'disk scsi1', from: '50Gi', to: 'kept, not in the spec' }, { field: 'disk scsi2', from: '50Gi', to: 'kept, not in the spec' }]);
+  });
+
+  it('names the resource, the Hypervisor and the field to change in a namespace refusal', () => {
+    const r = plan({ desired: desired({ hypervisor: 'pve' }), observation: obs([]), capabilities: caps, rights: { use: false, adopt: false, grantPools: false } });
+    expect(r.refusals[0]?.message).toBe('VirtualMachine contract/web may not use Hypervisor pve: namespace contract is not in its spec.allowedNamespaces; add it there (or use another Hypervisor). Nothing was changed');
   });
 
   it('places new VMs on the node with the most free memory, spreading a burst', () => {

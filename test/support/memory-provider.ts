@@ -80,7 +80,7 @@ export class MemoryProvider implements ProviderClient {
       throw new RefusedError(`VM ${vm.name} is not owned by virtkeeper (${action.type} refused)`);
     }
     switch (action.type) {
-      case 'adopt': vm.owner = action.owner; break;
+      case 'adopt': vm.owner = action.owner; vm.adopted = true; break;
       case 'start': vm.power = 'running'; vm.pendingRestart = false; break;
       case 'stop': vm.power = 'stopped'; vm.pendingRestart = false; break;
       case 'restart': vm.power = 'running'; vm.pendingRestart = false; break;

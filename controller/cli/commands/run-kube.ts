@@ -83,7 +83,7 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
   const events = new KubeEventRecorder({ rest, source, logger, instance: identity });
   const metrics = new Metrics();
   const removals = new KubernetesRemovals({ objects: source.objects, hypervisor: (n) => store.hypervisor(n), rest, logger, now: Date.now, ...(o.removal ? { policy: o.removal } : {}) });
-  const reconciler = new Reconciler({ store, statuses, hypervisors, logger, now: Date.now, removals, emit: (e) => { events.sink(e); metrics.sink(e); } });
+  const reconciler = new Reconciler({ store, statuses, hypervisors, logger, now: Date.now, removals, tenancy: 'kubernetes', emit: (e) => { events.sink(e); metrics.sink(e); } });
   metrics.gauge('virtkeeper_workqueue_depth', 'Keys waiting for a worker.', () => [{ labels: {}, value: manager?.queue.len() ?? 0 }]);
   metrics.gauge('virtkeeper_leader', '1 on the replica that holds the lease and does the work.', () => [{ labels: {}, value: leading && manager ? 1 : 0 }]);
   metrics.gauge('virtkeeper_resources', 'Declared resources this replica sees, by kind.', () => {

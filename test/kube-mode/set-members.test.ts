@@ -1,0 +1,64 @@
+// Kubernetes mode on the real kube-apiserver: a VirtualMachineSet member with the name of a
+// VirtualMachine never replaces it; both are held as they were, with the problem to show.
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { KubernetesSource } from '../../controller/sources/kubernetes.ts';
+import { DesiredStore } from '../../controller/runtime/store.ts';
+import type { VirtualMachine } from '../../controller/api/types.ts';
+
+const run = promisify(execFile);
+const admin = process.env.VK_KUBECONFIG ?? '';
+const ns = `vk-members-${Date.now().toString(36)}`;
+
+function kubectl(args: string[], input?: string): Promise<string> {
+  if (input === undefined) return run('kubectl', ['--kubeconfig', admin, ...args]).then((r) => r.stdout);
+  return new Promise((resolve, reject) => {
+    const p = spawn('kubectl', ['--kubeconfig', admin, ...args]);
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(err || out))));
+    p.stdin.end(input);
+  });
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe.skipIf(!admin)('VirtualMachineSet members in Kubernetes mode', () => {
+  let source: KubernetesSource | undefined;
+  afterAll(async () => {
+    await source?.stop();
+    await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+  });
+
+  it('a member named like a VirtualMachine: the VirtualMachine is held as it was, the set is not applied', async () => {
+    await kubectl(['create', 'namespace', ns]);
+    await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: alice-course, namespace: ${ns}}\nspec: {hypervisor: pve, memory: 2Gi}\n`);
+    const kc = new KubeConfig();
+    kc.loadFromFile(admin);
+    const store = new DesiredStore();
+    source = new KubernetesSource({ kc, store, logger: pino({ level: 'silent' }), namespace: ns, onChange: () => undefined });
+    await source.start();
+    const key = `VirtualMachine/${ns}/alice-course`;
+    await until('the VirtualMachine in the store', () => store.get(key));
+
+    await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachineSet\nmetadata: {name: course, namespace: ${ns}}\nspec:\n  users: [alice@pve, bob@pve]\n  template: {hypervisor: pve, memory: 1Gi}\n`);
+    const held = await until('the VirtualMachine held', () => store.get(key)?.heldBecause && store.get(key));
+    expect((held.resource as VirtualMachine).spec.memory).toBe('2Gi');
+    expect(held.resource.metadata.labels?.['virtkeeper.io/set']).toBeUndefined();
+    expect(held.heldBecause).toEqual([`kubernetes:${key}:1: VirtualMachine ${ns}/alice-course metadata.name: duplicate name: VirtualMachine ${ns}/alice-course is also VirtualMachine ${ns}/alice-course (a member of VirtualMachineSet ${ns}/course for user alice@pve) at kubernetes:VirtualMachineSet/${ns}/course:1; neither is applied: rename one of them`]);
+    expect([store.get(`VirtualMachineSet/${ns}/course`), store.get(`VirtualMachine/${ns}/bob-course`)]).toEqual([undefined, undefined]);
+  }, 60_000);
+});
