@@ -8,6 +8,10 @@ import { converge, type ConvergeOptions } from '../../controller/runtime/converg
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
+import { diskVolumeName } from '../../controller/core/disk-name.ts';
+
+const DATA = diskVolumeName('default', 'data');
+const DATA2 = diskVolumeName('default', 'data2');
 
 describe('VirtualDisk on Proxmox', () => {
   let sim: RunningProxmoxSimulator;
@@ -36,9 +40,9 @@ describe('VirtualDisk on Proxmox', () => {
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
     const a = guest('pa');
     expect(a?.status).toBe('running');
-    const slot = Object.entries(a?.config ?? {}).find(([k, v]) => /^(scsi|virtio)\d+$/.test(k) && v.includes('vkdisk-default-data'));
-    expect(slot?.[1]).toBe(`local-lvm:vm-${a?.vmid}-vkdisk-default-data,size=2G`);
-    expect(await status()).toMatchObject({ phase: 'Attached', attachedTo: 'pa', actualSize: '2Gi', providerID: `local-lvm:vm-${a?.vmid}-vkdisk-default-data` });
+    const slot = Object.entries(a?.config ?? {}).find(([k, v]) => /^(scsi|virtio)\d+$/.test(k) && v.includes(DATA));
+    expect(slot?.[1]).toBe(`local-lvm:vm-${a?.vmid}-${DATA},size=2G`);
+    expect(await status()).toMatchObject({ phase: 'Attached', attachedTo: 'pa', actualSize: '2Gi', providerID: `local-lvm:vm-${a?.vmid}-${DATA}` });
 
     r = await converge(opts);
     expect(r.outcomes.flatMap((o) => o.plan?.steps.map((x) => x.action.type) ?? [])).toEqual([]);
@@ -73,7 +77,7 @@ describe('VirtualDisk on Proxmox', () => {
     r = await converge(opts);
     expect(r.outcomes.flatMap((o) => o.plan?.steps.map((x) => x.action.type) ?? [])).toEqual([]);
     expect(await status()).toMatchObject({ attachedTo: 'pb', providerID: moved?.[1].split(',')[0] });
-    expect(JSON.stringify(sim.dump().vms.map((v) => v.config))).not.toMatch(/vkdisk-default-data/);
+    expect(JSON.stringify(sim.dump().vms.map((v) => v.config))).not.toContain(DATA);
     expect(guest('pb')?.config.description).toContain(`virtkeeper.io/disk=${moved?.[1].split(',')[0]} VirtualDisk/default/data`);
 
     // Detached: it stays as an unused volume of pb; deleted with the resource.
@@ -96,7 +100,7 @@ describe('VirtualDisk on Proxmox', () => {
     await fetch(`${sim.url.replace(/\/$/, '')}/_sim/state`, { method: 'PUT', body: JSON.stringify(s) });
     await write(vm('pb'), disk('1Gi', 'pb'));
     await converge({ ...opts, timeoutMs: 1500 });
-    expect(Object.values(guest('pa')?.config ?? {}).some((v) => v.includes('vkdisk-default-data'))).toBe(true);
+    expect(Object.values(guest('pa')?.config ?? {}).some((v) => v.includes(DATA))).toBe(true);
     expect(JSON.stringify(await status())).toMatch(/on VM pa, which virtkeeper does not own/);
   }, 60_000);
 
@@ -107,7 +111,7 @@ describe('VirtualDisk on Proxmox', () => {
     // An earlier attempt allocated the volume, then failed to attach it; and the VM is busy.
     await fetch(`${sim.url.replace(/\/$/, '')}/api2/json/nodes/${c?.node}/storage/local-lvm/content`, {
       method: 'POST', headers: { authorization: `PVEAPIToken=${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ vmid: String(c?.vmid), filename: `vm-${c?.vmid}-vkdisk-default-data2`, size: '1G' }).toString(),
+      body: new URLSearchParams({ vmid: String(c?.vmid), filename: `vm-${c?.vmid}-${DATA2}`, size: '1G' }).toString(),
     }).then((r) => expect(r.status).toBe(200));
     const s = sim.dump();
     const locked = s.vms.find((v) => v.config.name === 'pc');
@@ -122,8 +126,8 @@ describe('VirtualDisk on Proxmox', () => {
     await fetch(`${sim.url.replace(/\/$/, '')}/_sim/state`, { method: 'PUT', body: JSON.stringify(free) });
     const r = await converge(opts);
     // (The disk of the test before stays on the VM someone took over: its removal is refused.)
-    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error?.message ?? o.key)).toEqual(['disk vkdisk-default-data is on VM pa, which virtkeeper does not own; it is not deleted']);
-    expect((await opts.statuses.read('VirtualDisk/default/data2'))?.status).toMatchObject({ attachedTo: 'pc', providerID: `local-lvm:vm-${c?.vmid}-vkdisk-default-data2` });
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error?.message ?? o.key)).toEqual([`disk ${DATA} is on VM pa, which virtkeeper does not own; it is not deleted`]);
+    expect((await opts.statuses.read('VirtualDisk/default/data2'))?.status).toMatchObject({ attachedTo: 'pc', providerID: `local-lvm:vm-${c?.vmid}-${DATA2}` });
     await write();
     await converge(opts);
   }, 60_000);
