@@ -106,7 +106,7 @@ function matches(d: DesiredStandaloneDisk, volid: string, config: Record<string,
 }
 
 /** Where the disk is referenced: first on the VMs it was last seen on or should be on, else on any VM. */
-async function locate(w: DiskWork, d: DesiredStandaloneDisk, rows: ResourceRow[], known?: Place, everywhere = false): Promise<Location | undefined> {
+async function locate(w: DiskWork, d: DesiredStandaloneDisk, rows: ResourceRow[], known?: Place, everywhere = false, claims: { by?: ResourceRow } = {}): Promise<Location | undefined> {
   const { api } = w;
   const guests = rows.filter((r) => r.template !== 1);
   const likely = new Set([d.knownHolder, d.attachTo].filter(Boolean));
@@ -123,6 +123,8 @@ async function locate(w: DiskWork, d: DesiredStandaloneDisk, rows: ResourceRow[]
       const volid = value.split(',')[0] ?? '';
       const m = (SLOT.test(key) || UNUSED.test(key)) && !/media=cdrom|cloudinit/.test(value) ? matches(d, volid, config) : undefined;
       if (m) return { row, config, key, volid, stale: m.stale };
+      // Its own volume, on a VM whose line names another resource (a UID of before): not taken.
+      if ((SLOT.test(key) || UNUSED.test(key)) && isOwnVolume(volid, d)) claims.by = row;
     }
   }
   return undefined;
@@ -200,7 +202,9 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
       if (!target) return state(free.volid, free.size);
       // Attaching a volume that looks free: every VM's config is read first, so that a volume
       // someone attached elsewhere by hand is never attached twice.
-      at = await locate(w, d, rows, target, true);
+      const claims: { by?: ResourceRow } = {};
+      at = await locate(w, d, rows, target, true, claims);
+      if (!at && claims.by) return state(free.volid, free.size, undefined, `disk ${d.name} is attached to VM ${claims.by.name ?? claims.by.vmid}, whose line names another VirtualDisk of this name (another UID); it is left as it is`);
       if (!at) {
         if (target.row.node !== free.node) return state(free.volid, free.size, undefined, `VM ${d.attachTo} is on ${target.row.node} and the disk on ${free.node}; a disk on local storage attaches to VMs of its node`);
         return attach(target, free.volid, free.size);
@@ -282,8 +286,10 @@ export async function deleteProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk): 
     if (upid) await api.waitForTask(upid);
   };
   // Deleting looks everywhere: a disk is never left behind for want of a look.
-  const at = await locate({ ...w, fullScans: new Map() }, d, await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' }));
+  const claims: { by?: ResourceRow } = {};
+  const at = await locate({ ...w, fullScans: new Map() }, d, await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' }), undefined, true, claims);
   if (!at) {
+    if (claims.by) throw new RefusedError(`disk ${d.name} is attached to VM ${claims.by.name ?? claims.by.vmid}, whose line names another VirtualDisk of this name (another UID); it is not deleted`);
     const { free } = await findFree(w, d);
     if (free) await wait(await api.delete<string | null>(`/nodes/${free.node}/storage/${free.volid.split(':')[0]}/content/${encodeURIComponent(free.volid)}`));
     return;

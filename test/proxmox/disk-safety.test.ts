@@ -108,6 +108,33 @@ describe('Proxmox VirtualDisk data safety', () => {
     await converge(opts);
   }, 60_000);
 
+  it('a resource made again (another UID) never takes the volume of the one before', async () => {
+    const id = volid('s2', 'data');
+    const before = '0b7c9a1e-1111-4a2b-8c3d-000000000001';
+    await folder.write(vm('s2', 'uid-1'), disk('s2', 'data', 'uid-1', `, uid: ${before}`));
+    expect(await notReady()).toEqual([]);
+    expect(guest('uid-1')?.config.description).toContain(`virtkeeper.io/disk=${id} VirtualDisk/s2/data uid=${before}`);
+    await folder.write(vm('s2', 'uid-1'), disk('s2', 'data', 'uid-1', ', uid: 0b7c9a1e-2222-4a2b-8c3d-000000000002'));
+    await opts.statuses.remove('VirtualDisk/s2/data');
+    const r = await converge({ ...opts, timeoutMs: 1500 });
+    expect(r.outcomes.find((o) => o.key === 'VirtualDisk/s2/data')?.ready).toBe(false);
+    expect(JSON.stringify((await opts.statuses.read('VirtualDisk/s2/data'))?.status)).toMatch(/attached to VM uid-1, whose line names another VirtualDisk of this name/);
+    expect(holders(id)).toEqual(['uid-1']);
+    expect(sim.dump().vms.flatMap((v) => Object.values(v.config)).filter((v) => v.startsWith(id))).toHaveLength(1);
+    // Removing the resource made again does not delete the other one's volume either.
+    await folder.write(vm('s2', 'uid-1'));
+    const gone = await converge({ ...opts, timeoutMs: 1500 });
+    expect(gone.outcomes.find((o) => o.key === 'VirtualDisk/s2/data')?.error?.message).toMatch(/it is not deleted/);
+    expect(holders(id)).toEqual(['uid-1']);
+    // Clean up: the first one comes back and goes with its volume.
+    await opts.statuses.remove('VirtualDisk/s2/data');
+    await folder.write(vm('s2', 'uid-1'), disk('s2', 'data', 'uid-1', `, uid: ${before}`));
+    expect(await notReady()).toEqual([]);
+    await folder.write();
+    await converge(opts);
+    expect(await inStorage(id)).toBe(false);
+  }, 60_000);
+
   it('a volume main made is found by its line and upgraded, never taken by its namesake, never destroyed with its VM', async () => {
     await folder.write(vm('x-y', 'old-1'), vm('x', 'old-2'), vm('x-y', 'old-3'));
     expect(await notReady()).toEqual([]);
