@@ -14,6 +14,7 @@ import { StateDir } from '../controller/status/state-dir.ts';
 import { LibvirtProvider } from '../providers/libvirt/provider.ts';
 import { LibvirtConnection } from '../providers/libvirt/rpc/connection.ts';
 import { loadConnector } from '../providers/registry.ts';
+import { RemovalGate } from '../controller/runtime/removals.ts';
 
 const uri = process.env.VK_LIBVIRT_URI_1 ?? 'qemu:///system';
 const N = Number(process.env.VK_BENCH_DOMAINS ?? 200);
@@ -41,7 +42,7 @@ console.log(`steady-state resync of ${N} domains on one host: ${conn.calls - bef
 // Reaction: a domain started behind virtkeeper's back → lifecycle event → reconcile → status.
 const store = new DesiredStore();
 store.update(await loadFolder(dir), formatProblem);
-const reconciler = new Reconciler({ store, statuses, hypervisors: pool, logger, now: Date.now });
+const reconciler = new Reconciler({ store, statuses, hypervisors: pool, logger, now: Date.now, removals: new RemovalGate({ now: Date.now, policy: { maxShare: 1 } }) });
 const other = await LibvirtConnection.connect(uri);
 const target = names[0] ?? '';
 const woke = new Promise<number>((resolve) => {

@@ -72,6 +72,12 @@ export const HypervisorSpec = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    cascade: Type.Optional(
+      Type.Union([Type.Literal('Orphan'), Type.Literal('Delete')], {
+        default: 'Orphan',
+        description: 'Kubernetes: what a namespace or a CustomResourceDefinition being deleted does to the VMs, disks and networks of its resources on this hypervisor. Orphan (default) leaves them and releases the finalizers; Delete removes them per their deletionPolicy, through the deletion guard.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -8,7 +8,8 @@ import { parseKey } from '../api/keys.ts';
 import type { PlanResult } from '../core/plan.ts';
 import { formatProblem, loadFolder } from '../sources/load-folder.ts';
 import type { StatusStore } from '../status/writer.ts';
-import { deletionGuard } from './deletion-guard.ts';
+import { directoryGate, folderView } from './modes/directory.ts';
+import type { RemovalGate, RemovalPolicy } from './removals.ts';
 import type { EventSink } from './events.ts';
 import type { HypervisorPool } from './hypervisors.ts';
 import { Reconciler, safeError, type Intent } from './reconciler.ts';
@@ -25,7 +26,14 @@ export interface ConvergeOptions {
   dryRun?: boolean;
   wait?: boolean;
   timeoutMs?: number;
+  /** Shorthand for removal.maxShare. */
   maxDeleteShare?: number;
+  /** The guard and grace (defaults: 30% or 1 per hypervisor and fleet per hour, two reads, no wait). */
+  removal?: Partial<RemovalPolicy>;
+  /** Where the removal ledger lives (the state directory); memory when absent. */
+  stateDir?: string;
+  /** A gate of the caller's (tests); one is made from the options above otherwise. */
+  removals?: RemovalGate;
   concurrency?: number;
 }
 
@@ -60,43 +68,58 @@ async function pool<T>(items: readonly T[], n: number, fn: (t: T) => Promise<voi
 }
 
 export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
-  const records = await o.statuses.list();
-  const lastApplied = new Map(records.flatMap((r) => (r.lastApplied ? [[r.key, r.lastApplied.spec as AnyResource['spec']] as const] : [])));
-  const load = await loadFolder(o.folder, { lastApplied });
   const store = new DesiredStore();
-  store.update(load, formatProblem);
-  const problems = load.problems.map(formatProblem);
-
-  // Removals: records of VMs no longer declared, unless their file could not be read.
-  const removed = records.filter((r) => (r.kind === 'VirtualMachine' || r.kind === 'VirtualNetwork' || r.kind === 'VirtualDisk') && r.lastApplied && !store.get(r.key) && !(r.source && store.broken.has(r.source.file))).map((r) => r.key);
-  const managed = records.filter((r) => r.kind === 'VirtualMachine' && r.lastApplied).length;
-  const guard = deletionGuard({ candidates: removed.filter((k) => k.startsWith('VirtualMachine/')), managed, maxShare: o.maxDeleteShare ?? 0.3 });
+  const stateDir = o.stateDir ?? stateDirOf(o.statuses);
+  const gate = o.removals ?? directoryGate({ now: o.now, ...(stateDir ? { stateDir } : {}), ...(o.dryRun ? { dryRun: true } : {}), policy: { ...(o.maxDeleteShare !== undefined ? { maxShare: o.maxDeleteShare } : {}), ...o.removal } });
+  let problems: string[] = [];
+  // One read of the folder: the desired state, and what is gone (counted by the gate's grace).
+  const read = async (): Promise<string[]> => {
+    const records = await o.statuses.list();
+    const lastApplied = new Map(records.flatMap((r) => (r.lastApplied ? [[r.key, r.lastApplied.spec as AnyResource['spec']] as const] : [])));
+    const load = await loadFolder(o.folder, { lastApplied });
+    store.update(load, formatProblem);
+    problems = load.problems.map(formatProblem);
+    const view = folderView(records, store);
+    await gate.review(view);
+    return view.absent.map((a) => a.key);
+  };
+  let removed = await read();
   const reconciler = new Reconciler({
-    store, statuses: o.statuses, hypervisors: o.hypervisors, logger: o.logger, now: o.now,
-    ...(o.emit ? { emit: o.emit } : {}), ...(o.dryRun ? { dryRun: true } : {}), mayDelete: () => guard.allowed,
+    store, statuses: o.statuses, hypervisors: o.hypervisors, logger: o.logger, now: o.now, removals: gate,
+    ...(o.emit ? { emit: o.emit } : {}), ...(o.dryRun ? { dryRun: true } : {}),
   });
 
-  const keys = [...store.keys(), ...removed].sort(byDependency);
   const outcomes = new Map<string, KeyOutcome>();
   const deadline = o.now() + (o.timeoutMs ?? 10 * 60_000);
   const runKey = async (key: string) => {
+    const removal = removed.includes(key) ? { removal: true } : {};
     try {
       const r = await reconciler.reconcile(key);
       const refused = (r.plan?.refusals.length ?? 0) > 0;
-      outcomes.set(key, { key, ready: r.ready ?? !refused, ...(r.plan ? { plan: r.plan } : {}), ...(r.intents?.length ? { intents: r.intents } : {}), ...(refused ? { error: { code: r.plan?.refusals[0]?.code ?? 'VK_REFUSED', message: r.plan?.refusals[0]?.message ?? '' } } : {}), ...(removed.includes(key) ? { removal: true } : {}) });
+      const error = r.held ?? (refused ? { code: r.plan?.refusals[0]?.code ?? 'VK_REFUSED', message: r.plan?.refusals[0]?.message ?? '' } : undefined);
+      outcomes.set(key, { key, ready: r.ready ?? !error, ...(r.plan ? { plan: r.plan } : {}), ...(r.intents?.length ? { intents: r.intents } : {}), ...(error ? { error } : {}), ...removal });
     } catch (e) {
-      outcomes.set(key, { key, ready: false, error: safeError(e), ...(removed.includes(key) ? { removal: true } : {}) });
+      outcomes.set(key, { key, ready: false, error: safeError(e), ...removal });
     }
   };
-  // Hypervisors first (they connect and observe once), then the rest in dependency order.
-  // Hypervisors first, then networks and templates before the VMs that use them; removals last,
-  // in the reverse order (a network goes only after the VMs on it).
+  // Hypervisors first (they connect and observe once), then networks and templates before the
+  // VMs that use them; removals last, in the reverse order (a network goes only after its VMs).
+  const keys = store.keys().sort(byDependency);
   const first = keys.filter((k) => parseKey(k).kind === 'Hypervisor');
-  const rest = keys.filter((k) => parseKey(k).kind !== 'Hypervisor' && !removed.includes(k));
+  const rest = keys.filter((k) => parseKey(k).kind !== 'Hypervisor');
   await pool(first, o.concurrency ?? 16, runKey);
   for (const kind of ['VirtualNetwork', 'VMTemplate', 'VirtualMachine', 'VirtualDisk', 'VirtualMachineSet']) await pool(rest.filter((k) => parseKey(k).kind === kind), o.concurrency ?? 16, runKey);
-  const removals = [...removed].sort((a, b) => byDependency(b, a));
-  for (const kind of ['VirtualDisk', 'VirtualMachine', 'VirtualNetwork']) await pool(removals.filter((k) => parseKey(k).kind === kind), o.concurrency ?? 16, runKey);
+  const runRemovals = async () => {
+    // A second read before anything goes: what was absent only for a moment (a checkout) is back.
+    removed = await read();
+    const order = [...removed].sort((a, b) => byDependency(b, a));
+    const kinds = ['VirtualDisk', 'VirtualMachine', 'VirtualNetwork'];
+    for (const kind of kinds) await pool(order.filter((k) => parseKey(k).kind === kind), o.concurrency ?? 16, runKey);
+    await pool(order.filter((k) => !kinds.includes(parseKey(k).kind)), o.concurrency ?? 16, runKey);
+    // A removal the folder took back is no removal.
+    for (const [k, x] of outcomes) if (x.removal && !removed.includes(k)) outcomes.delete(k);
+  };
+  await runRemovals();
 
   let timedOut = false;
   if (o.wait && !o.dryRun) {
@@ -108,14 +131,21 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
         break;
       }
       await o.sleep(1000);
-      await pool(pending, o.concurrency ?? 16, runKey);
+      await pool(pending.filter((k) => !removed.includes(k)), o.concurrency ?? 16, runKey);
+      if (pending.some((k) => removed.includes(k))) await runRemovals();
     }
   }
-  return { problems, outcomes: [...outcomes.values()].sort((a, b) => byDependency(a.key, b.key)), ...(guard.message ? { guard: guard.message } : {}), timedOut };
+  return { problems, outcomes: [...outcomes.values()].sort((a, b) => byDependency(a.key, b.key)), ...(gate.refusal ? { guard: gate.refusal } : {}), timedOut };
+}
+
+/** The state directory behind a status store, if it is one (plan wraps it read-only). */
+function stateDirOf(s: StatusStore): string | undefined {
+  const dir = (s as { dir?: unknown }).dir;
+  return typeof dir === 'string' ? dir : undefined;
 }
 
 /** A failure that another pass cannot fix without a change of spec. */
 function isFinal(x: KeyOutcome): boolean {
   if (!x.error) return false;
-  return x.error.code.startsWith('VK_REFUSED') || x.error.code === 'VK_SPEC_INVALID' || x.error.code === 'VK_TERMINAL' || x.error.code === 'VK_CREDENTIALS' || x.error.code === 'VK_PROVIDER_UNAVAILABLE';
+  return x.error.code.startsWith('VK_REFUSED') || x.error.code === 'VK_SPEC_INVALID' || x.error.code === 'VK_TERMINAL' || x.error.code === 'VK_CREDENTIALS' || x.error.code === 'VK_PROVIDER_UNAVAILABLE' || x.error.code === 'VK_DELETE_GUARD';
 }

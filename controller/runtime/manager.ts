@@ -37,7 +37,8 @@ export class Manager {
       logger: this.o.logger,
       handler: async (key) => {
         const r = await this.o.reconciler.reconcile(key);
-        return r.requeueAfter !== undefined && this.o.store.get(key) ? { requeueAfter: r.requeueAfter } : undefined;
+        // A held removal comes back too: the window moves on, the guard may let it go.
+        return r.requeueAfter !== undefined && (this.o.store.get(key) || r.held) ? { requeueAfter: r.requeueAfter } : undefined;
       },
     });
     this.stopWorkers = () => w.stop();

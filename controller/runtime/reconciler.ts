@@ -19,6 +19,7 @@ import type { StatusRecord, StatusStore } from '../status/writer.ts';
 import type { EventSink } from './events.ts';
 import type { Connected, HypervisorPool } from './hypervisors.ts';
 import type { DesiredStore } from './store.ts';
+import { destroys, hypervisorsOf, type Admission } from './removals.ts';
 
 export interface ReconcilerOptions {
   store: DesiredStore;
@@ -29,8 +30,16 @@ export interface ReconcilerOptions {
   emit?: EventSink;
   /** Plan only: write plannedActions into status, change nothing. */
   dryRun?: boolean;
-  /** Keys whose removal is allowed in this pass (the deletion guard decides). */
-  mayDelete?: (key: string) => boolean;
+  /** The one gate every removal passes (grace, guard, orphaning); both modes give one. */
+  removals: RemovalControl;
+}
+
+/** What the removal path asks of the mode before it destroys anything, and tells it after. */
+export interface RemovalControl {
+  admit(key: string): Admission | Promise<Admission>;
+  done(key: string, hypervisors: string[]): Promise<void>;
+  /** Why this removal must orphan whatever its deletionPolicy says (a namespace being deleted). */
+  orphanReason?(key: string): Promise<string | undefined>;
 }
 
 export interface ReconcileResult {
@@ -39,6 +48,8 @@ export interface ReconcileResult {
   plan?: PlanResult;
   /** What a pass would do to a resource that is not a VM (networks, disks, templates), for `plan`. */
   intents?: Intent[];
+  /** A removal the gate holds back (grace or guard), with why. */
+  held?: { code: string; message: string };
 }
 
 export interface Intent {
@@ -81,27 +92,48 @@ export class Reconciler {
       return {};
     }
     if (id.kind === 'Hypervisor') return entry ? this.reconcileHypervisor(entry.resource as Hypervisor, entry.source) : this.forget(key, previous);
-    if (id.kind === 'VMTemplate') {
-      if (entry) return reconcileTemplate(this.kit, key, entry.resource as VMTemplate, entry.source, previous);
-      if (previous) await this.o.statuses.remove(key); // an adopted template is never deleted
-      return {};
-    }
-    if (id.kind === 'VirtualMachineSet' && entry) return this.reconcileSet(key, entry.resource as VirtualMachineSet, entry.source);
-    if (id.kind === 'VirtualDisk') {
-      if (entry) return reconcileDisk(this.kit, key, entry.resource as VirtualDisk, entry.source, previous);
-      return previous?.lastApplied?.kind === 'VirtualDisk' ? removeDisk(this.kit, key, previous) : {};
-    }
-    if (id.kind === 'VirtualNetwork') {
-      if (entry) return reconcileNetwork(this.kit, key, entry.resource as VirtualNetwork, entry.source, previous);
-      return previous?.lastApplied?.kind === 'VirtualNetwork' ? removeNetwork(this.kit, key, previous) : {};
-    }
+    if (!entry) return previous?.lastApplied?.kind === id.kind ? this.remove(key, previous) : this.forget(key, previous);
+    if (id.kind === 'VMTemplate') return reconcileTemplate(this.kit, key, entry.resource as VMTemplate, entry.source, previous);
+    if (id.kind === 'VirtualMachineSet') return this.reconcileSet(key, entry.resource as VirtualMachineSet, entry.source);
+    if (id.kind === 'VirtualDisk') return reconcileDisk(this.kit, key, entry.resource as VirtualDisk, entry.source, previous);
+    if (id.kind === 'VirtualNetwork') return reconcileNetwork(this.kit, key, entry.resource as VirtualNetwork, entry.source, previous);
     if (id.kind !== 'VirtualMachine') {
-      if (entry) await this.writeRecord(key, entry.resource, { ...(previous?.status ?? {}), observedGeneration: entry.resource.metadata.generation ?? 1 }, entry.source, undefined, entry.resource);
-      else if (previous) await this.o.statuses.remove(key);
+      await this.writeRecord(key, entry.resource, { ...(previous?.status ?? {}), observedGeneration: entry.resource.metadata.generation ?? 1 }, entry.source, undefined, entry.resource);
       return {};
     }
-    if (!entry) return previous?.lastApplied ? this.reconcileRemoval(key, previous) : {};
     return this.reconcileVM(key, entry.resource as VirtualMachine, entry.source, previous);
+  }
+
+  /**
+   * The one removal path of every kind: a resource its source no longer declares. What only
+   * forgets (a template, a set, a Hypervisor, deletionPolicy Orphan) goes at once; what destroys
+   * asks the gate first (grace, guard), and is counted by it after.
+   */
+  private async remove(key: string, previous: StatusRecord): Promise<ReconcileResult> {
+    const last = previous.lastApplied;
+    if (!last) return this.forget(key, previous);
+    const orphanWhy = await this.o.removals.orphanReason?.(key);
+    const resource = orphanWhy ? ({ ...last, spec: { ...last.spec, deletionPolicy: 'Orphan' } } as AnyResource) : last;
+    if (orphanWhy) this.o.logger.warn({ resource: key }, `orphaning instead of deleting: ${orphanWhy}`);
+    if (destroys(resource)) {
+      const a = await this.o.removals.admit(key);
+      if (!a.allowed) {
+        this.emit({ type: 'refused', key, code: a.code, message: `removal of ${describeId(parseKey(key))} held: ${a.message}` });
+        if (!this.o.dryRun) {
+          const st = previous.status as { conditions?: Parameters<typeof setCondition>[0] };
+          const conditions = setCondition(st.conditions, { type: 'Ready', status: 'False', reason: a.code === 'VK_DELETE_GUARD' ? 'DeletionRefused' : 'DeletionPending', message: a.message }, last.metadata.generation ?? 1, iso(this.o.now()));
+          await this.o.statuses.write({ ...previous, status: { ...previous.status, conditions }, problems: [`removal held: ${a.message}`], updatedAt: iso(this.o.now()) });
+        }
+        return { ready: false, held: { code: a.code, message: a.message }, ...(a.retryAfterMs !== undefined ? { requeueAfter: Math.max(a.retryAfterMs, 1000) } : {}) };
+      }
+    }
+    const record = { ...previous, lastApplied: resource };
+    const r = resource.kind === 'VirtualMachine' ? await this.reconcileRemoval(key, record)
+      : resource.kind === 'VirtualDisk' ? await removeDisk(this.kit, key, record)
+        : resource.kind === 'VirtualNetwork' ? await removeNetwork(this.kit, key, record)
+          : await this.forget(key, previous);
+    if (!this.o.dryRun && destroys(resource) && r.ready) await this.o.removals.done(key, hypervisorsOf(resource));
+    return r;
   }
 
   private async forget(key: string, previous: StatusRecord | undefined): Promise<ReconcileResult> {
@@ -315,10 +347,6 @@ export class Reconciler {
   private async reconcileRemoval(key: string, previous: StatusRecord): Promise<ReconcileResult> {
     const last = previous.lastApplied;
     if (!last || last.kind !== 'VirtualMachine') return {};
-    if (this.o.mayDelete && !this.o.mayDelete(key)) {
-      this.emit({ type: 'refused', key, code: 'VK_DELETE_GUARD', message: 'deletion held back by the deletion guard' });
-      return {};
-    }
     const ns = last.metadata.namespace ?? 'default';
     const removed: Removed = {
       key, hypervisor: last.spec.hypervisor, owner: { kind: 'VirtualMachine', namespace: ns, name: last.metadata.name }, name: last.spec.name ?? last.metadata.name,

@@ -5,8 +5,12 @@ import type { StatusRecord, StatusStore } from './writer.ts';
 export class ReadOnlyStatusStore implements StatusStore {
   private readonly inner: StatusStore;
   private readonly overlay = new Map<string, StatusRecord | null>();
+  /** The state directory read through, when there is one (the removal ledger sits there). */
+  readonly dir: string | undefined;
   constructor(inner: StatusStore) {
     this.inner = inner;
+    const dir = (inner as { dir?: unknown }).dir;
+    this.dir = typeof dir === 'string' ? dir : undefined;
   }
   async read(key: string): Promise<StatusRecord | undefined> {
     const o = this.overlay.get(key);

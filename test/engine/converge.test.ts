@@ -89,7 +89,9 @@ describe('converge (directory mode, in-memory provider)', () => {
     expect((await provider.observe()).vms.map((v) => v.name).sort()).toEqual(['a', 'b', 'c']);
     for (const n of ['a', 'b']) await unlink(join(dir, `${n}.yaml`));
     const r = await converge(opts);
-    expect(r.guard).toMatch(/refusing to delete 2 of 3 VMs/);
+    // d went earlier in the window: a, b and d are 3 of the 4 there were, over the 30% share.
+    expect(r.guard).toMatch(/refusing 3 removals of 4 managed on the fleet within 1h \(VirtualMachine\/default\/a, VirtualMachine\/default\/b, and 1 done earlier\)/);
+    expect(r.outcomes.find((o) => o.key === 'VirtualMachine/default/a')?.error?.code).toBe('VK_DELETE_GUARD');
     expect((await provider.observe()).vms).toHaveLength(3);
     const forced = await converge({ ...opts, maxDeleteShare: 1 });
     expect(forced.guard).toBeUndefined();

@@ -33,7 +33,8 @@ describe('virtkeeper run -f (directory mode controller)', () => {
     dir = await mkdtemp(join(tmpdir(), 'vk-run-'));
     state = new StateDir(`${dir}-state`);
     await writeFile(join(dir, 'hv.yaml'), `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}, resyncInterval: 2s}\n`);
-    proc = spawn(process.execPath, ['bin/virtkeeper.js', '--state-dir', state.dir, 'run', '-f', dir, '--metrics-port', '0'], {
+    // The only VM may go (--max-delete-share 1), after a grace of 3 s.
+    proc = spawn(process.execPath, ['bin/virtkeeper.js', '--state-dir', state.dir, 'run', '-f', dir, '--metrics-port', '0', '--max-delete-share', '1', '--delete-grace', '3s'], {
       cwd: root, env: { ...process.env, PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -55,7 +56,11 @@ describe('virtkeeper run -f (directory mode controller)', () => {
     await until('the broken file reported', async () => stderr.includes('invalid manifest: vm.yaml:1'));
     expect(sim.dump().vms.some((v) => v.config.name === 'watched')).toBe(true);
     await unlink(join(dir, 'vm.yaml'));
+    const gone = Date.now();
+    await until('the removal held by the grace', async () => ((await state.read('VirtualMachine/default/watched'))?.problems ?? []).some((p) => p.includes('--delete-grace 3s')));
+    expect(sim.dump().vms.some((v) => v.config.name === 'watched')).toBe(true);
     await until('the VM deleted', async () => !sim.dump().vms.some((v) => v.config.name === 'watched'));
+    expect(Date.now() - gone).toBeGreaterThanOrEqual(3000);
     expect(await state.read('VirtualMachine/default/watched')).toBeUndefined();
     expect(stderr).not.toContain(sim.credentials.tokenSecret);
     // Prometheus metrics on the port the log names: the create and the delete were counted.
@@ -64,5 +69,15 @@ describe('virtkeeper run -f (directory mode controller)', () => {
     expect(text).toMatch(/^virtkeeper_actions_total\{action="create",result="success"\} 1$/m);
     expect(text).toMatch(/^virtkeeper_actions_total\{action="delete",result="success"\} 1$/m);
     expect(text).toMatch(/^virtkeeper_reconcile_total\{kind="VirtualMachine",result="success"\} [1-9]/m);
+  }, 60_000);
+  it('a file missing on one read only (a checkout mid-switch) deletes nothing', async () => {
+    await writeFile(join(dir, 'blink.yaml'), vm('1Gi').replace(/watched/g, 'blink'));
+    await until('blink Running', async () => (await state.read('VirtualMachine/default/blink'))?.status.phase === 'Running');
+    await unlink(join(dir, 'blink.yaml'));
+    await until('the removal held by the grace', async () => ((await state.read('VirtualMachine/default/blink'))?.problems ?? []).some((p) => p.includes('held')));
+    await writeFile(join(dir, 'blink.yaml'), vm('1Gi').replace(/watched/g, 'blink'));
+    await new Promise((r) => setTimeout(r, 4500));
+    expect(sim.dump().vms.some((v) => v.config.name === 'blink')).toBe(true);
+    expect((await state.read('VirtualMachine/default/blink'))?.status.phase).toBe('Running');
   }, 60_000);
 });

@@ -40,7 +40,9 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
-function startController(extra: string[] = ['--leader-elect']): ChildProcess {
+// The suite deletes most of what it makes, so its controllers run with the guard off; the
+// guard has a test of its own below, on a controller with the defaults.
+function startController(extra: string[] = ['--leader-elect', '--max-delete-share', '1']): ChildProcess {
   const p = spawn(process.execPath, ['bin/virtkeeper.js', 'run', '--kubeconfig', controllerConfig, '--namespace', 'virtkeeper-system', '--health-port', '0', ...extra], { cwd: root, env: { ...process.env, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   p.stderr?.on('data', (d: Buffer) => { logs.push(d.toString()); });
   return p;
@@ -212,4 +214,49 @@ spec: {hypervisor: pve, size: 2Gi, storage: local-lvm, attachTo: {vm: disk-host}
       await other.close();
     }
   }, 120_000);
+  it('the deletion guard holds back a mass delete; a namespace being deleted orphans; disks carry the finalizer', async () => {
+    for (const c of controllers) c.kill('SIGKILL');
+    const g = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 } });
+    const ns = `vk-guard-${Date.now().toString(36)}`;
+    const gVMs = () => g.dump().vms.filter((v) => !v.template).map((v) => v.config.name ?? '').sort();
+    try {
+      const secret = await kubectl(['-n', 'virtkeeper-system', 'create', 'secret', 'generic', 'pve-g-credentials', `--from-literal=username=${g.credentials.username}`, `--from-literal=password=${g.credentials.password}`, '--dry-run=client', '-o', 'yaml']);
+      await kubectl(['apply', '-f', '-'], secret);
+      await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve-g, labels: {shard: g}}\nspec:\n  type: proxmox\n  endpoint: ${g.url}\n  credentialsRef: {name: pve-g-credentials, namespace: virtkeeper-system}\n`);
+      // Defaults: 30% or 1 per hypervisor within an hour.
+      controllers.push(startController(['--hypervisor-selector', 'shard=g']));
+      await kubectl(['create', 'namespace', ns]);
+      const onG = (name: string, ns = 'default') => vm(name).replace('hypervisor: pve', 'hypervisor: pve-g').replace('namespace: default', `namespace: ${ns}`);
+      await kubectl(['apply', '-f', '-'], ['mass-1', 'mass-2', 'mass-3', 'mass-4'].map((n) => onG(n)).join('---\n'));
+      await kubectl(['apply', '-f', '-'], `${onG('ns-vm', ns)}---\napiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: ns-disk, namespace: ${ns}}\nspec: {hypervisor: pve-g, size: 2Gi, storage: local-lvm, attachTo: {vm: ns-vm}}\n`);
+      await until('six resources in place', async () => gVMs().length === 5 && /Attached/.test(await kubectl(['-n', ns, 'get', 'vkdisk', 'ns-disk', '--no-headers'])), 90_000);
+      expect(await kubectl(['-n', ns, 'get', 'vkdisk', 'ns-disk', '-o', 'jsonpath={.metadata.finalizers}'])).toContain('virtkeeper.io/finalizer');
+
+      // kubectl delete of four of the six: one may go (the allowance), the rest are held and say why.
+      await kubectl(['delete', 'vkvm', 'mass-1', 'mass-2', 'mass-3', 'mass-4', '--wait=false']);
+      const refused = await until('the guard refusal in status', async () => {
+        const out = await kubectl(['get', 'vkvm', '-o', "jsonpath={range .items[*]}{.metadata.name} {.status.conditions[?(@.type=='Ready')].reason}{'\\n'}{end}"]);
+        const held = out.split('\n').filter((l) => /^mass-\d DeletionRefused$/.test(l));
+        return held.length >= 3 ? held : undefined;
+      }, 60_000);
+      expect(refused.length).toBeGreaterThanOrEqual(3);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(gVMs().filter((n) => n.startsWith('mass-')).length).toBeGreaterThanOrEqual(3);
+      expect(await kubectl(['get', 'vkvm', 'mass-2', '-o', "jsonpath={.status.conditions[?(@.type=='Ready')].message}"]).catch(() => '')).toMatch(/refusing|^$/);
+
+      // The namespace goes: its VM and disk are orphaned (left on the hypervisor), the finalizers released.
+      await kubectl(['delete', 'namespace', ns, '--wait=false']);
+      // The test bed runs no kube-controller-manager: do what its namespace controller does,
+      // delete every object in the Terminating namespace.
+      await kubectl(['-n', ns, 'delete', 'vkvm,vkdisk', '--all', '--wait=false']);
+      await until('the objects of the namespace gone (finalizers released)', async () => (await kubectl(['-n', ns, 'get', 'vkvm,vkdisk', '-o', 'name'])).trim() === '', 90_000);
+      expect(gVMs()).toContain('ns-vm');
+      const nsVM = g.dump().vms.find((v) => v.config.name === 'ns-vm');
+      expect(Object.values(nsVM?.config ?? {}).some((x) => x.includes('vkdisk'))).toBe(true);
+    } finally {
+      // Held objects are let go by hand (their VMs stay): the rest of the suite is unaffected.
+      for (const n of ['mass-1', 'mass-2', 'mass-3', 'mass-4']) await kubectl(['patch', 'vkvm', n, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined);
+      await g.close();
+    }
+  }, 240_000);
 });

@@ -5,12 +5,13 @@ import { ReadOnlyStatusStore } from '../../status/read-only.ts';
 import { hypervisorPool, makeLogger, sleep, stateFor, type GlobalOptions } from '../context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { printStructured } from '../output.ts';
+import { addRemovalOptions, removalPolicy, type RemovalFlags } from '../removal-options.ts';
 import { progressPrinter } from '../progress.ts';
 import { planJson, renderPlan } from '../render-plan.ts';
 import { styleFor } from '../style.ts';
 
-interface PlanOpts { filename: string; output: string; detailedExitcode?: boolean }
-interface ApplyOpts { filename: string; output: string; wait?: boolean; timeout: string; maxDeleteShare: string }
+interface PlanOpts extends RemovalFlags { filename: string; output: string; detailedExitcode?: boolean }
+interface ApplyOpts extends RemovalFlags { filename: string; output: string; wait?: boolean; timeout: string }
 
 function problemsOut(report: ConvergeReport): void {
   for (const p of report.problems) process.stderr.write(`invalid: ${p}\n`);
@@ -18,20 +19,20 @@ function problemsOut(report: ConvergeReport): void {
 }
 
 export function planCommand(program: Command, globals: () => GlobalOptions): void {
-  program
+  const cmd = program
     .command('plan')
     .description('show what apply would change, without changing anything')
     .requiredOption('-f, --filename <dir>', 'folder of YAML manifests')
     .option('-o, --output <format>', 'text | json | yaml', 'text')
-    .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when none, 1 on errors')
-    .option('--max-delete-share <share>', 'largest share of the fleet a pass may delete', '0.3')
+    .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when none, 1 on errors');
+  addRemovalOptions(cmd, { grace: '0s' })
     .addHelpText('after', '\nExample:\n  virtkeeper plan -f ./vms --detailed-exitcode\n  virtkeeper plan -f ./vms -o json | jq .actions')
-    .action(async (o: PlanOpts & { maxDeleteShare: string }) => {
+    .action(async (o: PlanOpts) => {
       const g = globals();
       const logger = makeLogger(g.logLevel, 'warn');
       const hypervisors = hypervisorPool(logger);
       try {
-        const report = await converge({ folder: o.filename, statuses: new ReadOnlyStatusStore(stateFor(o.filename, g)), hypervisors, logger, now: Date.now, sleep, dryRun: true, maxDeleteShare: Number(o.maxDeleteShare) });
+        const report = await converge({ folder: o.filename, statuses: new ReadOnlyStatusStore(stateFor(o.filename, g)), hypervisors, logger, now: Date.now, sleep, dryRun: true, removal: removalPolicy(o) });
         problemsOut(report);
         if (o.output === 'json' || o.output === 'yaml') printStructured(planJson(report.outcomes), o.output);
         else process.stdout.write(`${renderPlan(report.outcomes, styleFor(process.stdout))}\n`);
@@ -45,14 +46,14 @@ export function planCommand(program: Command, globals: () => GlobalOptions): voi
 }
 
 export function applyCommand(program: Command, globals: () => GlobalOptions): void {
-  program
+  const cmd = program
     .command('apply')
     .description('converge the hypervisors to the manifests once, then exit')
     .requiredOption('-f, --filename <dir>', 'folder of YAML manifests')
     .option('--wait', 'wait until every resource is Ready (or failed)')
     .option('--timeout <duration>', 'how long --wait waits', '10m')
-    .option('--max-delete-share <share>', 'largest share of the fleet a pass may delete (0..1)', '0.3')
-    .option('-o, --output <format>', 'text | json (JSON lines of progress, then a JSON summary)', 'text')
+    .option('-o, --output <format>', 'text | json (JSON lines of progress, then a JSON summary)', 'text');
+  addRemovalOptions(cmd, { grace: '0s' })
     .addHelpText('after', '\nExample:\n  virtkeeper apply -f ./vms --wait --timeout 15m\n\nExit status: 0 all Ready (or applied), 1 a resource failed or a manifest is invalid, 124 timed out.')
     .action(async (o: ApplyOpts) => {
       const g = globals();
@@ -63,7 +64,7 @@ export function applyCommand(program: Command, globals: () => GlobalOptions): vo
       try {
         const report = await converge({
           folder: o.filename, statuses: stateFor(o.filename, g), hypervisors, logger, now: Date.now, sleep,
-          emit: progressPrinter(process.stdout, st, json), ...(o.wait ? { wait: true } : {}), timeoutMs: parseDuration(o.timeout), maxDeleteShare: Number(o.maxDeleteShare),
+          emit: progressPrinter(process.stdout, st, json), ...(o.wait ? { wait: true } : {}), timeoutMs: parseDuration(o.timeout), removal: removalPolicy(o),
         });
         problemsOut(report);
         const failed = report.outcomes.filter((x) => x.error);

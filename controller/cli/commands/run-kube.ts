@@ -12,7 +12,9 @@ import { HypervisorPool } from '../../runtime/hypervisors.ts';
 import { LeaderElector } from '../../runtime/leader.ts';
 import { Manager } from '../../runtime/manager.ts';
 import { Metrics } from '../../runtime/metrics.ts';
+import { FINALIZED_KINDS, KubernetesRemovals } from '../../runtime/modes/kubernetes.ts';
 import { Reconciler } from '../../runtime/reconciler.ts';
+import type { RemovalPolicy } from '../../runtime/removals.ts';
 import { DesiredStore } from '../../runtime/store.ts';
 import { kubeRest, loadKubeConfig } from '../../sources/kube-rest.ts';
 import { KubernetesSource } from '../../sources/kubernetes.ts';
@@ -28,6 +30,8 @@ export interface RunKubernetesOptions {
   logLevel?: string;
   /** 0 picks a free port (printed in the log). */
   healthPort?: number;
+  /** The deletion guard (share, allowance, window). */
+  removal?: Partial<RemovalPolicy>;
 }
 
 export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
@@ -78,7 +82,8 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
   const statuses = new KubernetesStatusStore({ source, rest });
   const events = new KubeEventRecorder({ rest, source, logger, instance: identity });
   const metrics = new Metrics();
-  const reconciler = new Reconciler({ store, statuses, hypervisors, logger, now: Date.now, emit: (e) => { events.sink(e); metrics.sink(e); } });
+  const removals = new KubernetesRemovals({ objects: source.objects, hypervisor: (n) => store.hypervisor(n), rest, logger, now: Date.now, ...(o.removal ? { policy: o.removal } : {}) });
+  const reconciler = new Reconciler({ store, statuses, hypervisors, logger, now: Date.now, removals, emit: (e) => { events.sink(e); metrics.sink(e); } });
   metrics.gauge('virtkeeper_workqueue_depth', 'Keys waiting for a worker.', () => [{ labels: {}, value: manager?.queue.len() ?? 0 }]);
   metrics.gauge('virtkeeper_leader', '1 on the replica that holds the lease and does the work.', () => [{ labels: {}, value: leading && manager ? 1 : 0 }]);
   metrics.gauge('virtkeeper_resources', 'Declared resources this replica sees, by kind.', () => {
@@ -107,7 +112,8 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
       reconciler: {
         reconcile: async (key: string) => {
           return metrics.time(parseKey(key).kind, async () => {
-            if (parseKey(key).kind === 'VirtualMachine' && store.get(key)) await statuses.ensureFinalizer(key);
+            // Every kind whose removal destroys something is held by the finalizer before it is acted on.
+            if (FINALIZED_KINDS.has(parseKey(key).kind) && store.get(key)) await statuses.ensureFinalizer(key);
             return reconciler.reconcile(key);
           });
         },

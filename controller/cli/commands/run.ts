@@ -4,38 +4,39 @@ import type { Command } from 'commander';
 import { parseKey } from '../../api/keys.ts';
 import { Metrics } from '../../runtime/metrics.ts';
 import { systemClock } from '../../runtime/clock.ts';
-import { deletionGuard } from '../../runtime/deletion-guard.ts';
+import { directoryGate, folderView } from '../../runtime/modes/directory.ts';
 import { Manager } from '../../runtime/manager.ts';
 import { Reconciler } from '../../runtime/reconciler.ts';
 import { DesiredStore } from '../../runtime/store.ts';
 import { DirectorySource } from '../../sources/directory.ts';
 import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
 import { EXIT } from '../exit-codes.ts';
+import { addRemovalOptions, removalPolicy, type RemovalFlags } from '../removal-options.ts';
 import { progressPrinter } from '../progress.ts';
 import { styleFor } from '../style.ts';
 
-interface RunOpts { filename?: string; kubeconfig?: string; workers: string; maxDeleteShare: string; leaderElect?: boolean; hypervisorSelector?: string; namespace?: string; healthPort: string; metricsPort?: string; progress?: boolean }
+interface RunOpts extends RemovalFlags { filename?: string; kubeconfig?: string; workers: string; leaderElect?: boolean; hypervisorSelector?: string; namespace?: string; healthPort: string; metricsPort?: string; progress?: boolean }
 
 export function runCommand(program: Command, globals: () => GlobalOptions): void {
-  program
+  const cmd = program
     .command('run')
     .description('run the controller: watch a folder (-f) or Kubernetes (--kubeconfig, or in-cluster) and reconcile continuously')
     .option('-f, --filename <dir>', 'folder of YAML manifests to watch (directory mode)')
     .option('--kubeconfig <path>', 'Kubernetes mode with this kubeconfig (in-cluster config when neither -f nor --kubeconfig)')
     .option('--workers <n>', 'concurrent reconciles', '8')
-    .option('--max-delete-share <share>', 'largest share of the fleet one reload may delete (0..1)', '0.3')
     .option('--leader-elect', 'Kubernetes: elect one active replica with a Lease')
     .option('--hypervisor-selector <selector>', 'Kubernetes: only reconcile Hypervisors matching this label selector')
     .option('--namespace <ns>', 'Kubernetes: namespace for the Lease and Secrets', 'virtkeeper-system')
     .option('--health-port <port>', 'Kubernetes: port for /healthz, /readyz and /metrics (Prometheus)', '8080')
     .option('--progress', 'directory mode: print per-resource progress on stdout')
-    .option('--metrics-port <port>', 'directory mode: serve /metrics (Prometheus) and /healthz on 127.0.0.1:PORT (0 picks one, logged)')
+    .option('--metrics-port <port>', 'directory mode: serve /metrics (Prometheus) and /healthz on 127.0.0.1:PORT (0 picks one, logged)');
+  addRemovalOptions(cmd, { grace: '30s' })
     .addHelpText('after', '\nExamples:\n  virtkeeper run -f ./vms\n  virtkeeper run -f ./vms --metrics-port 9464\n  virtkeeper run --kubeconfig ~/.kube/config --leader-elect')
     .action(async (o: RunOpts) => {
       const g = globals();
       if (!o.filename) {
-        const { runKubernetes } = (await import('./run-kube.ts')) as { runKubernetes(x: object): Promise<void> };
-        await runKubernetes({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), namespace: o.namespace, leaderElect: !!o.leaderElect, healthPort: Number(o.healthPort), ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}), ...(g.logLevel ? { logLevel: g.logLevel } : {}) });
+        const { runKubernetes } = await import('./run-kube.ts');
+        await runKubernetes({ removal: removalPolicy(o), ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), namespace: o.namespace, leaderElect: !!o.leaderElect, healthPort: Number(o.healthPort), ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}), ...(g.logLevel ? { logLevel: g.logLevel } : {}) });
         return;
       }
       const logger = makeLogger(g.logLevel, 'info');
@@ -44,11 +45,11 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       // Events between resyncs wake the VMs of that hypervisor at once (level-based: a pass re-reads everything).
       const wake = (hypervisor: string) => manager.enqueue(store.vms().filter((v) => v.spec.hypervisor === hypervisor).map((v) => `VirtualMachine/${v.metadata.namespace ?? 'default'}/${v.metadata.name}`));
       const hypervisors = hypervisorPool(logger, (name) => wake(name));
-      let allowDeletes = true;
+      const gate = directoryGate({ stateDir: statuses.dir, now: Date.now, policy: removalPolicy(o) });
       const metrics = new Metrics();
       const printer = o.progress ? progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) : undefined;
       const reconciler = new Reconciler({
-        store, statuses, hypervisors, logger, now: Date.now, mayDelete: () => allowDeletes,
+        store, statuses, hypervisors, logger, now: Date.now, removals: gate,
         emit: (e) => {
           metrics.sink(e);
           printer?.(e);
@@ -73,15 +74,24 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
         folder: o.filename, store, statuses, logger,
         onChange: (keys) => {
           void (async () => {
-            const records = await statuses.list();
-            const removed = records.filter((r) => r.kind === 'VirtualMachine' && r.lastApplied && !store.get(r.key) && !(r.source && store.broken.has(r.source.file)));
-            const guard = deletionGuard({ candidates: removed.map((r) => r.key), managed: records.filter((r) => r.kind === 'VirtualMachine' && r.lastApplied).length, maxShare: Number(o.maxDeleteShare) });
-            allowDeletes = guard.allowed;
-            if (!guard.allowed) logger.error({ folder: o.filename }, `deletion guard: ${guard.message}`);
+            // Every read counts for the grace; the gate decides the removals of this read.
+            await gate.review(folderView(await statuses.list(), store));
+            if (gate.refusal) logger.error({ folder: o.filename }, `deletion guard: ${gate.refusal}`);
             manager.enqueue(keys);
-          })();
+            scheduleGraceRead();
+          })().catch((e: unknown) => logger.error({ folder: o.filename, err: (e as Error).message }, 'cannot review removals; nothing is removed'));
         },
       });
+      // A removal held by the grace needs one more read after the grace: ask for it then.
+      let graceTimer: NodeJS.Timeout | undefined;
+      const scheduleGraceRead = () => {
+        const held = gate.graceHeld();
+        if (held.keys.length === 0 || graceTimer) return;
+        graceTimer = setTimeout(() => {
+          graceTimer = undefined;
+          void source.reload();
+        }, Math.max(held.retryAfterMs, 0) + 100);
+      };
       manager.start();
       await source.start();
       logger.info({ folder: o.filename, stateDir: statuses.dir, resources: store.keys().length }, 'watching');
@@ -90,6 +100,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
         process.once('SIGTERM', resolve);
       });
       logger.info('stopping');
+      if (graceTimer) clearTimeout(graceTimer);
       await source.stop();
       await manager.stop();
       server?.close();
