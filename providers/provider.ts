@@ -86,8 +86,12 @@ export interface NetworkState {
 export interface DesiredStandaloneDisk {
   key: string;
   owner: OwnerRef;
-  /** Name on the hypervisor (volume or alias), derived from the resource. */
+  /** Name on the hypervisor (volume or alias), derived from the resource: controller/core/disk-name.ts. */
   name: string;
+  /** The name main gave it before names were made unique (`vkdisk-<ns>-<name>`): a match only with a marker naming this resource. */
+  legacyName?: string;
+  /** The resource's Kubernetes UID (`metadata.uid`), when it has one: the disk's marker carries it. */
+  uid?: string;
   sizeBytes: number;
   storage?: string;
   format?: 'raw' | 'qcow2';

@@ -2,6 +2,7 @@
 // and moved between VMs virtkeeper owns, deleted or orphaned with its resource.
 import { parseQuantity, formatBytes } from '../api/quantity.ts';
 import type { VirtualDisk, VirtualMachine } from '../api/types.ts';
+import { diskVolumeName, legacyDiskVolumeName } from '../core/disk-name.ts';
 import { safeError, TerminalError } from '../core/errors.ts';
 import { isoTime as iso, setCondition } from '../core/status.ts';
 import { namespaceRefusal } from '../core/tenancy.ts';
@@ -16,7 +17,8 @@ export function diskFor(store: DesiredStore, key: string, disk: VirtualDisk, pre
   const ns = disk.metadata.namespace ?? 'default';
   const vm = disk.spec.attachTo ? store.get(`VirtualMachine/${ns}/${disk.spec.attachTo.vm}`)?.resource as VirtualMachine | undefined : undefined;
   return {
-    key, owner: { kind: 'VirtualDisk', namespace: ns, name: disk.metadata.name }, name: `vkdisk-${ns}-${disk.metadata.name}`,
+    key, owner: { kind: 'VirtualDisk', namespace: ns, name: disk.metadata.name },
+    name: diskVolumeName(ns, disk.metadata.name), legacyName: legacyDiskVolumeName(ns, disk.metadata.name), ...(disk.metadata.uid ? { uid: disk.metadata.uid } : {}),
     sizeBytes: parseQuantity(disk.spec.size), interface: disk.spec.interface ?? 'virtio',
     ...(disk.spec.storage ? { storage: disk.spec.storage } : {}), ...(disk.spec.format ? { format: disk.spec.format } : {}),
     ...(disk.spec.attachTo ? { attachTo: vm?.spec.name ?? disk.spec.attachTo.vm } : {}),

@@ -1,11 +1,13 @@
 // VirtualDisks and templates made from VMs on an oVirt engine. A standalone disk is a floating
 // disk (`POST /disks`) whose alias is the resource's disk name and whose description carries
-// the ownership marker; it is attached with a disk attachment (hot-plugged when the VM is up)
-// and detached without being removed (a v4 attachment removal only detaches).
-import { ProviderLockedError, RefusedError } from '../../controller/core/errors.ts';
-import { formatOwner, parseOwner, sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type TemplateFacts } from '../provider.ts';
+// the ownership marker (kind, namespace, name, UID); it is attached with a disk attachment
+// (hot-plugged when the VM is up) and detached without being removed (`detach_only=true`).
+// A VM's removal detaches it first (providers/ovirt/provider.ts): the disk outlives the VM.
+import { ProviderLockedError, ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
+import { diskMarkerVerdict, formatDiskOwner, parseDiskOwner } from '../disk-marker.ts';
+import { parseOwner, sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type TemplateFacts } from '../provider.ts';
 import type { Target } from '../../controller/core/actions.ts';
-import { arr, num, obj, type Json, type OvirtClient } from './client.ts';
+import { arr, bool, num, obj, type Json, type OvirtClient } from './client.ts';
 import { TO_IFACE } from './mapping.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -33,8 +35,25 @@ async function waitFor(what: string, read: () => Promise<Json>, done: (x: Json) 
 
 const owned = (vm: Json) => parseOwner(String(vm.comment ?? '')) !== undefined;
 
-async function findDisk(o: OvirtDiskOptions, name: string): Promise<Json | undefined> {
-  return arr((await o.api.get('/disks', { search: `name=${name}` })).disk).find((d) => d.alias === name || d.name === name);
+const byName = async (o: OvirtDiskOptions, name: string): Promise<Json[]> => arr((await o.api.get('/disks', { search: `name=${name}` })).disk).filter((d) => d.alias === name || d.name === name);
+
+/**
+ * The disk whose marker names this resource: by the id last reported, by its name, or by the
+ * name main gave it before (`vkdisk-<ns>-<name>`, which two resources could share: only its
+ * marker tells whose it is). `taken` is a disk of this name that another resource's marker names.
+ */
+async function findDisk(o: OvirtDiskOptions, d: DesiredStandaloneDisk): Promise<{ disk?: Json; upgrade?: boolean; taken?: Json }> {
+  const known = d.knownID ? await o.api.get(`/disks/${d.knownID}`).catch((e: unknown) => {
+    if (e instanceof ProviderNotFoundError) return undefined;
+    throw e;
+  }) : undefined;
+  const candidates = [...(known ? [known] : []), ...(await byName(o, d.name)), ...(d.legacyName && d.legacyName !== d.name ? await byName(o, d.legacyName) : [])];
+  for (const c of candidates) {
+    const verdict = diskMarkerVerdict(parseDiskOwner(String(c.description ?? '')), d);
+    if (verdict !== 'other') return { disk: c, upgrade: verdict === 'upgrade' || c.alias !== d.name || String(c.description ?? '') !== formatDiskOwner(d) };
+  }
+  const taken = candidates.find((c) => c.alias === d.name);
+  return taken ? { taken } : {};
 }
 
 const listVms = async (o: OvirtDiskOptions): Promise<Json[]> => (o.vms ? o.vms() : arr((await o.api.get('/vms', { follow: 'disk_attachments' })).vm));
@@ -52,27 +71,47 @@ async function detach(o: OvirtDiskOptions, vm: Json, attachment: Json): Promise<
   const path = `/vms/${String(vm.id)}/diskattachments/${String(attachment.id)}`;
   // A running VM's disk is unplugged (deactivated) before its attachment goes.
   if (String(vm.status) !== 'down' && String(attachment.active) !== 'false') await o.api.call('PUT', path, { body: { active: false } });
-  await o.api.call('DELETE', path);
+  await o.api.call('DELETE', path, { query: { detach_only: 'true' } });
+}
+
+/**
+ * The attachments a VM's removal detaches first, so that `DELETE /vms/{id}` (which removes the
+ * disks still attached) leaves them: VirtualDisks, disks another owner's marker names, shared disks.
+ */
+export function attachmentsToKeep(vm: Json): Json[] {
+  const self = parseOwner(String(vm.comment ?? ''));
+  return arr(obj(vm.disk_attachments).disk_attachment).filter((a) => {
+    const disk = obj(a.disk);
+    const owner = parseOwner(String(disk.description ?? ''));
+    return String(disk.alias ?? '').startsWith('vkdisk-') || (owner !== undefined && !sameOwner(owner, self)) || bool(disk.shareable);
+  });
 }
 
 export async function ensureOvirtDisk(o: OvirtDiskOptions, d: DesiredStandaloneDisk, ctx: ActionContext = {}): Promise<DiskState> {
-  let disk = await findDisk(o, d.name);
-  if (disk && !sameOwner(parseOwner(String(disk.description ?? '')), d.owner)) {
-    return { providerID: String(disk.id), sizeBytes: num(disk.provisioned_size), message: `a disk named ${d.name} exists on the engine and is not owned by ${d.key}; it is left as it is` };
+  const found = await findDisk(o, d);
+  if (found.taken) {
+    return { providerID: String(found.taken.id), sizeBytes: num(found.taken.provisioned_size), message: `a disk named ${d.name} exists on the engine and is not owned by ${d.key}; it is left as it is` };
   }
+  let disk = found.disk;
   const reread = (id: string) => () => o.api.get(`/disks/${id}`);
   if (!disk) {
     const sd = d.storage ?? o.storageDomain;
     ctx.onProgress?.({ message: `creating disk ${d.name}` });
     disk = (await o.api.call<Json>('POST', '/disks', {
       body: {
-        alias: d.name, description: formatOwner(d.owner), provisioned_size: d.sizeBytes, format: d.format === 'raw' ? 'raw' : 'cow', sparse: d.format !== 'raw',
+        alias: d.name, description: formatDiskOwner(d), provisioned_size: d.sizeBytes, format: d.format === 'raw' ? 'raw' : 'cow', sparse: d.format !== 'raw',
         ...(sd ? { storage_domains: { storage_domain: [{ name: sd }] } } : {}),
       },
     })).data;
   }
   const id = String(disk.id);
   disk = await waitFor(`disk ${d.name}`, reread(id), (x) => x.status !== 'locked', o, ctx);
+  if (found.upgrade) {
+    // A disk main made (old name, a marker without the UID) takes this resource's name and marker.
+    ctx.onProgress?.({ message: `upgrading the name and marker of disk ${String(disk.alias)} to ${d.name}` });
+    await o.api.call('PUT', `/disks/${id}`, { body: { alias: d.name, description: formatDiskOwner(d) } });
+    disk = await waitFor(`disk ${d.name}`, reread(id), (x) => x.status !== 'locked', o, ctx);
+  }
   if (num(disk.provisioned_size) < d.sizeBytes) {
     ctx.onProgress?.({ message: `growing disk ${d.name}` });
     await o.api.call('PUT', `/disks/${id}`, { body: { provisioned_size: d.sizeBytes } });
@@ -101,8 +140,8 @@ export async function ensureOvirtDisk(o: OvirtDiskOptions, d: DesiredStandaloneD
 }
 
 export async function deleteOvirtDisk(o: OvirtDiskOptions, d: DesiredStandaloneDisk): Promise<void> {
-  const disk = await findDisk(o, d.name);
-  if (!disk || !sameOwner(parseOwner(String(disk.description ?? '')), d.owner)) return;
+  const { disk } = await findDisk(o, d);
+  if (!disk) return;
   const holder = await holderOf(await listVms(o), String(disk.id));
   if (holder && !owned(holder.vm)) throw new RefusedError(`disk ${d.name} is attached to VM ${String(holder.vm.name)}, which virtkeeper does not own; it is not deleted`);
   if (holder) await detach(o, holder.vm, holder.attachment);

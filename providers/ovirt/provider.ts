@@ -7,7 +7,7 @@ import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredNic, DesiredVM, Observation } from '../../controller/core/model.ts';
 import { ADOPTED_MARKER, formatOwner, parseOwner, sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
-import { deleteOvirtDisk, ensureOvirtDisk, ovirtTemplateFromVM } from './disks.ts';
+import { attachmentsToKeep, deleteOvirtDisk, ensureOvirtDisk, ovirtTemplateFromVM } from './disks.ts';
 import { arr, bool, num, obj, type Json, type OvirtClient } from './client.ts';
 import { createBody, toObservedNode, toObservedVM, TO_IFACE } from './mapping.ts';
 
@@ -306,6 +306,11 @@ export class OvirtProvider implements ProviderClient {
               if (!(e instanceof VkError && e.kind === 'locked')) throw e;
             });
             await this.waitVm(id, 'stop before delete', (v) => v.status === 'down', ctx);
+          }
+          // A VirtualDisk outlives its VM: detached (kept, floating) before the VM and its own disks go.
+          for (const a of attachmentsToKeep(await this.getVm(id))) {
+            ctx.onProgress?.({ message: `detaching disk ${String(obj(a.disk).alias ?? a.id)} before removing VM ${action.target.name}` });
+            await this.api.call('DELETE', `/vms/${id}/diskattachments/${String(a.id)}`, { query: { detach_only: 'true' } });
           }
           await this.api.call('DELETE', `/vms/${id}`);
           return;

@@ -8,7 +8,7 @@ import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, Refu
 import type { Capabilities, DesiredDisk, DesiredVM, Observation, ObservedTemplate, ObservedVM } from '../../controller/core/model.ts';
 import { ADOPTED_MARKER, isAdopted, parseOwner, sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { downloadImage, firstOnlineNode, proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
-import { deleteProxmoxDisk, ensureProxmoxDisk } from './disks.ts';
+import { deleteProxmoxDisk, ensureProxmoxDisk, releaseVirtualDisks } from './disks.ts';
 import { ensurePool } from './pools.ts';
 import { poolGrantee } from '../../controller/core/tenancy.ts';
 import { readGuestConfig } from './guest-config.ts';
@@ -287,6 +287,8 @@ export class ProxmoxProvider implements ProviderClient {
       case 'delete':
         return run(async () => {
           if ((await status()) === 'running') await wait(await this.api.post<string>(`${path}/status/stop`));
+          // A VirtualDisk outlives its VM: detached first, so that only the VM's own disks go.
+          await releaseVirtualDisks(this.api, { node, vmid, name: action.target.name }, await readGuestConfig(this.api, node, vmid), ctx);
           await wait(await this.api.delete<string>(path, { purge: 1, 'destroy-unreferenced-disks': 1 }));
         });
     }

@@ -178,7 +178,7 @@ spec: {hypervisor: pve, size: 2Gi, storage: local-lvm, attachTo: {vm: disk-host}
       return /Attached/.test(out) ? out : undefined;
     }, 60_000);
     expect(disk).toMatch(/^scratch\s+pve\s+2Gi\s+disk-host\s+Attached\s+True\s+/);
-    expect(simVMs().find((v) => v.config.name === 'disk-host')?.config).toEqual(expect.objectContaining({ virtio1: expect.stringMatching(/vkdisk-default-scratch,size=2G$/) }));
+    expect(simVMs().find((v) => v.config.name === 'disk-host')?.config).toEqual(expect.objectContaining({ virtio1: expect.stringMatching(/vkdisk-default-scratch-[0-9a-f]{10},size=2G$/) }));
     await kubectl(['delete', 'vkdisk', 'scratch', '--timeout=60s']);
     await kubectl(['delete', 'vktpl', 'ubuntu-big', 'vkvm/disk-host', '--timeout=60s']).catch(() => kubectl(['delete', 'vkvm', 'disk-host', '--timeout=60s']));
   }, 120_000);

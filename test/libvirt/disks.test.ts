@@ -10,12 +10,14 @@ import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
 import { StateDir } from '../../controller/status/state-dir.ts';
 import { LibvirtConnection } from '../../providers/libvirt/rpc/connection.ts';
 import { loadConnector } from '../../providers/registry.ts';
+import { diskVolumeName } from '../../controller/core/disk-name.ts';
 
 const uri = process.env.VK_LIBVIRT_URI_1 ?? '';
 const s = Math.random().toString(36).slice(2, 6);
 const D1 = `vk-test-d1-${s}`;
 const D2 = `vk-test-d2-${s}`;
-const VOL = `vkdisk-default-data-${s}.qcow2`;
+// The volume takes the VirtualDisk's hypervisor-side name (controller/core/disk-name.ts).
+const VOL = `${diskVolumeName('default', `data-${s}`)}.qcow2`;
 
 describe.skipIf(!uri)('VirtualDisk on libvirt', () => {
   let dir: string;

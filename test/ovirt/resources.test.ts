@@ -6,8 +6,10 @@ import { converge, type ConvergeOptions } from '../../controller/runtime/converg
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
 import { startOvirtSimulator, type RunningOvirtSimulator } from '../../providers/ovirt/simulator/index.ts';
+import { diskVolumeName } from '../../controller/core/disk-name.ts';
 
 const GiB = 2 ** 30;
+const DATA = diskVolumeName('default', 'data');
 
 describe('oVirt VirtualDisk and VMTemplate', () => {
   let sim: RunningOvirtSimulator;
@@ -38,8 +40,8 @@ describe('oVirt VirtualDisk and VMTemplate', () => {
     let r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
     expect(state().vms.map((v) => [v.name, v.status]).sort()).toEqual([['a', 'up'], ['b', 'up']]);
-    expect(holder('vkdisk-default-data')).toBe('a');
-    expect(state().disks.find((d) => d.name === 'vkdisk-default-data')?.description).toBe('virtkeeper.io/owner=VirtualDisk/default/data');
+    expect(holder(DATA)).toBe('a');
+    expect(state().disks.find((d) => d.name === DATA)?.description).toBe('virtkeeper.io/owner=VirtualDisk/default/data');
     expect((await opts.statuses.read('VirtualDisk/default/data'))?.status).toMatchObject({ phase: 'Attached', attachedTo: 'a', actualSize: '1Gi' });
 
     // The VM's own disk list leaves the standalone disk alone on the next pass.
@@ -48,40 +50,40 @@ describe('oVirt VirtualDisk and VMTemplate', () => {
 
     await write(vm('a'), vm('b'), disk('3Gi', 'a'));
     await converge(opts);
-    expect(state().disks.find((d) => d.name === 'vkdisk-default-data')?.provisioned_size).toBe(3 * GiB);
+    expect(state().disks.find((d) => d.name === DATA)?.provisioned_size).toBe(3 * GiB);
 
     // A shrink is refused before anything is touched.
     await write(vm('a'), vm('b'), disk('2Gi', 'a'));
     r = await converge(opts);
     expect(r.problems.join('\n')).toMatch(/all\.yaml:\d+: VirtualDisk default\/data spec\.size: cannot shrink from 3Gi to 2Gi/);
-    expect(state().disks.find((d) => d.name === 'vkdisk-default-data')?.provisioned_size).toBe(3 * GiB);
+    expect(state().disks.find((d) => d.name === DATA)?.provisioned_size).toBe(3 * GiB);
 
     // Moved: unplugged from a (still running) and plugged into b.
     await write(vm('a'), vm('b'), disk('3Gi', 'b'));
     r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
-    expect(holder('vkdisk-default-data')).toBe('b');
+    expect(holder(DATA)).toBe('b');
     expect(state().vms.find((v) => v.name === 'a')?.attachments).toHaveLength(1);
 
     // Detached and kept as a floating disk, then deleted with the resource.
     await write(vm('a'), vm('b'), disk('3Gi'));
     await converge(opts);
-    expect(holder('vkdisk-default-data')).toBeUndefined();
+    expect(holder(DATA)).toBeUndefined();
     expect((await opts.statuses.read('VirtualDisk/default/data'))?.status).toMatchObject({ phase: 'Available' });
     await write(vm('a'), vm('b'));
     await converge(opts);
-    expect(state().disks.some((d) => d.name === 'vkdisk-default-data')).toBe(false);
+    expect(state().disks.some((d) => d.name === DATA)).toBe(false);
 
     // deletionPolicy: Orphan: the resource goes, the disk stays (and stays attached).
     await write(vm('a'), vm('b'), disk('1Gi', 'a').replace('storage: data1', 'storage: data1, deletionPolicy: Orphan'));
     await converge(opts);
-    expect(holder('vkdisk-default-data')).toBe('a');
+    expect(holder(DATA)).toBe('a');
     await write(vm('a'), vm('b'));
     await converge(opts);
-    expect(holder('vkdisk-default-data')).toBe('a');
+    expect(holder(DATA)).toBe('a');
     expect(await opts.statuses.read('VirtualDisk/default/data')).toBeUndefined();
     const left = state();
-    left.disks = left.disks.filter((d) => d.name !== 'vkdisk-default-data');
+    left.disks = left.disks.filter((d) => d.name !== DATA);
     for (const v of left.vms) v.attachments = v.attachments.filter((x) => left.disks.some((d) => d.id === x.disk));
     await fetch(sim.url.replace(/\/ovirt-engine\/api$/, '/_sim/state'), { method: 'PUT', body: JSON.stringify(left) });
   }, 60_000);
@@ -96,7 +98,7 @@ describe('oVirt VirtualDisk and VMTemplate', () => {
     await fetch(sim.url.replace(/\/ovirt-engine\/api$/, '/_sim/state'), { method: 'PUT', body: JSON.stringify(s) });
     await write(vm('b'), disk('1Gi', 'b'));
     await converge({ ...opts, timeoutMs: 2000 });
-    expect(holder('vkdisk-default-data')).toBe('a');
+    expect(holder(DATA)).toBe('a');
     expect((await opts.statuses.read('VirtualDisk/default/data'))?.status).toMatchObject({ phase: 'Pending' });
     expect(JSON.stringify((await opts.statuses.read('VirtualDisk/default/data'))?.status)).toMatch(/attached to VM a, which virtkeeper does not own/);
     // VM a left the manifests too, but it is not virtkeeper's any more: it stays.
@@ -104,7 +106,7 @@ describe('oVirt VirtualDisk and VMTemplate', () => {
     // Clean up for the next test.
     const now = state();
     now.vms = now.vms.filter((v) => v.name !== 'a');
-    now.disks = now.disks.filter((d) => d.name !== 'vkdisk-default-data');
+    now.disks = now.disks.filter((d) => d.name !== DATA);
     await fetch(sim.url.replace(/\/ovirt-engine\/api$/, '/_sim/state'), { method: 'PUT', body: JSON.stringify(now) });
     await write();
     await converge(opts);

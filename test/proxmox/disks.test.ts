@@ -1,6 +1,6 @@
-// VirtualDisk on the Proxmox simulator over HTTP: allocated for the VM it is attached to and
-// hot-plugged into it while it runs, grown, unplugged and reassigned to a second VM (renamed by
-// Proxmox, followed by its volume id), kept as unused, then freed; never taken from a VM
+// VirtualDisk on the Proxmox simulator over HTTP: allocated for the id no VM has and hot-plugged
+// into the VM it is attached to while it runs, grown, unplugged and attached to a second VM (the
+// same volume id), kept in its storage when detached, then freed; never taken from a VM
 // virtkeeper does not own, and never detached by the VMs' own disk lists.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderPlan } from '../../controller/cli/render-plan.ts';
@@ -8,6 +8,12 @@ import { converge, type ConvergeOptions } from '../../controller/runtime/converg
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
+import { diskVolumeName } from '../../controller/core/disk-name.ts';
+import { DISK_OWNER_VMID } from '../../providers/proxmox/disks.ts';
+
+const DATA = diskVolumeName('default', 'data');
+const DATA2 = diskVolumeName('default', 'data2');
+const VOLID = `local-lvm:vm-${DISK_OWNER_VMID}-${DATA}`;
 
 describe('VirtualDisk on Proxmox', () => {
   let sim: RunningProxmoxSimulator;
@@ -36,9 +42,11 @@ describe('VirtualDisk on Proxmox', () => {
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
     const a = guest('pa');
     expect(a?.status).toBe('running');
-    const slot = Object.entries(a?.config ?? {}).find(([k, v]) => /^(scsi|virtio)\d+$/.test(k) && v.includes('vkdisk-default-data'));
-    expect(slot?.[1]).toBe(`local-lvm:vm-${a?.vmid}-vkdisk-default-data,size=2G`);
-    expect(await status()).toMatchObject({ phase: 'Attached', attachedTo: 'pa', actualSize: '2Gi', providerID: `local-lvm:vm-${a?.vmid}-vkdisk-default-data` });
+    // Allocated for the id no VM has, attached to pa by reference (no VM's removal frees it).
+    const slot = Object.entries(a?.config ?? {}).find(([k, v]) => /^(scsi|virtio)\d+$/.test(k) && v.includes(DATA));
+    expect(slot?.[1]).toBe(`${VOLID},size=2G`);
+    expect(await status()).toMatchObject({ phase: 'Attached', attachedTo: 'pa', actualSize: '2Gi', providerID: VOLID });
+    expect(a?.config.description).toContain(`virtkeeper.io/disk=${VOLID} VirtualDisk/default/data`);
 
     r = await converge(opts);
     expect(r.outcomes.flatMap((o) => o.plan?.steps.map((x) => x.action.type) ?? [])).toEqual([]);
@@ -47,43 +55,42 @@ describe('VirtualDisk on Proxmox', () => {
     await converge(opts);
     expect(guest('pa')?.config[slot?.[0] ?? '']).toMatch(/size=3G$/);
 
-    // Moved: unplugged from the running pa, reassigned to pb (Proxmox renames it). The plan
+    // Moved: unplugged from the running pa, plugged into pb; the volume keeps its id. The plan
     // shows both steps and touches nothing.
     await write(vm('pa'), vm('pb'), disk('3Gi', 'pb'));
     const planned = await converge({ ...opts, dryRun: true, wait: false });
     const text = renderPlan(planned.outcomes, { color: false, paint: (_f, t) => t });
     expect(text).toMatch(/~ detach disk data from pa\n.*~ attach disk data to pb/s);
-    expect(Object.values(guest('pa')?.config ?? {}).some((v) => v.startsWith('local-lvm:vm-') && v.includes('vkdisk'))).toBe(true);
+    expect(Object.values(guest('pa')?.config ?? {}).some((v) => v.startsWith(VOLID))).toBe(true);
     r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
-    const b = guest('pb');
-    expect(Object.entries(guest('pa')?.config ?? {}).some(([k, v]) => k !== 'description' && (v.includes('vkdisk') || /^local-lvm:vm-\d+-disk-1/.test(v)))).toBe(false);
+    expect(Object.entries(guest('pa')?.config ?? {}).some(([k, v]) => k !== 'description' && v.includes('vkdisk'))).toBe(false);
     expect(guest('pa')?.config.description).not.toContain('virtkeeper.io/disk=');
-    const moved = Object.entries(b?.config ?? {}).find(([k, v]) => /^(scsi|virtio)[1-9]/.test(k) && v.startsWith(`local-lvm:vm-${b?.vmid}-disk-`));
-    expect(moved?.[1]).toMatch(/size=3G$/);
-    expect(await status()).toMatchObject({ attachedTo: 'pb', providerID: moved?.[1].split(',')[0] });
+    const moved = Object.entries(guest('pb')?.config ?? {}).find(([k, v]) => /^(scsi|virtio)[1-9]/.test(k) && v.startsWith(VOLID));
+    expect(moved?.[1]).toBe(`${VOLID},size=3G`);
+    expect(await status()).toMatchObject({ attachedTo: 'pb', providerID: VOLID });
 
-    // The VMs' own passes leave the renamed disk alone: the line on pb's description marks it.
+    // The VMs' own passes leave it alone.
     r = await converge(opts);
     expect(r.outcomes.flatMap((o) => o.plan?.steps.map((x) => x.action.type) ?? [])).toEqual([]);
     expect(guest('pb')?.config[moved?.[0] ?? '']).toBe(moved?.[1]);
 
-    // The state is lost: the disk is found again by the line on pb's description, not made twice.
+    // The state is lost: the disk is found again where it is, not made twice.
     await opts.statuses.remove('VirtualDisk/default/data');
     r = await converge(opts);
     expect(r.outcomes.flatMap((o) => o.plan?.steps.map((x) => x.action.type) ?? [])).toEqual([]);
-    expect(await status()).toMatchObject({ attachedTo: 'pb', providerID: moved?.[1].split(',')[0] });
-    expect(JSON.stringify(sim.dump().vms.map((v) => v.config))).not.toMatch(/vkdisk-default-data/);
-    expect(guest('pb')?.config.description).toContain(`virtkeeper.io/disk=${moved?.[1].split(',')[0]} VirtualDisk/default/data`);
+    expect(await status()).toMatchObject({ attachedTo: 'pb', providerID: VOLID });
+    expect(sim.dump().vms.flatMap((v) => Object.values(v.config)).filter((v) => v.startsWith(VOLID))).toHaveLength(1);
 
-    // Detached: it stays as an unused volume of pb; deleted with the resource.
+    // Detached: it leaves pb's config (no unusedN: pb does not own it) and stays in its storage.
     await write(vm('pa'), vm('pb'), disk('3Gi'));
     await converge(opts);
-    expect(Object.entries(guest('pb')?.config ?? {}).find(([k]) => k.startsWith('unused'))?.[1]).toBe(moved?.[1].split(',')[0]);
-    expect(await status()).toMatchObject({ phase: 'Available' });
+    expect(Object.entries(guest('pb')?.config ?? {}).filter(([k, v]) => k !== 'description' && v.includes(VOLID))).toEqual([]);
+    expect(sim.dump().volumeSizes?.[VOLID]).toBe(3 * 2 ** 30);
+    expect(await status()).toMatchObject({ phase: 'Available', providerID: VOLID });
+    // Deleted with the resource: freed in its storage.
     await write(vm('pa'), vm('pb'));
     await converge(opts);
-    expect(Object.keys(guest('pb')?.config ?? {}).filter((k) => k.startsWith('unused'))).toEqual([]);
     expect(sim.dump().volumeSizes ?? {}).toEqual({});
   }, 60_000);
 
@@ -96,7 +103,7 @@ describe('VirtualDisk on Proxmox', () => {
     await fetch(`${sim.url.replace(/\/$/, '')}/_sim/state`, { method: 'PUT', body: JSON.stringify(s) });
     await write(vm('pb'), disk('1Gi', 'pb'));
     await converge({ ...opts, timeoutMs: 1500 });
-    expect(Object.values(guest('pa')?.config ?? {}).some((v) => v.includes('vkdisk-default-data'))).toBe(true);
+    expect(Object.values(guest('pa')?.config ?? {}).some((v) => v.includes(DATA))).toBe(true);
     expect(JSON.stringify(await status())).toMatch(/on VM pa, which virtkeeper does not own/);
   }, 60_000);
 
@@ -107,7 +114,7 @@ describe('VirtualDisk on Proxmox', () => {
     // An earlier attempt allocated the volume, then failed to attach it; and the VM is busy.
     await fetch(`${sim.url.replace(/\/$/, '')}/api2/json/nodes/${c?.node}/storage/local-lvm/content`, {
       method: 'POST', headers: { authorization: `PVEAPIToken=${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ vmid: String(c?.vmid), filename: `vm-${c?.vmid}-vkdisk-default-data2`, size: '1G' }).toString(),
+      body: new URLSearchParams({ vmid: String(DISK_OWNER_VMID), filename: `vm-${DISK_OWNER_VMID}-${DATA2}`, size: '1G' }).toString(),
     }).then((r) => expect(r.status).toBe(200));
     const s = sim.dump();
     const locked = s.vms.find((v) => v.config.name === 'pc');
@@ -122,8 +129,8 @@ describe('VirtualDisk on Proxmox', () => {
     await fetch(`${sim.url.replace(/\/$/, '')}/_sim/state`, { method: 'PUT', body: JSON.stringify(free) });
     const r = await converge(opts);
     // (The disk of the test before stays on the VM someone took over: its removal is refused.)
-    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error?.message ?? o.key)).toEqual(['disk vkdisk-default-data is on VM pa, which virtkeeper does not own; it is not deleted']);
-    expect((await opts.statuses.read('VirtualDisk/default/data2'))?.status).toMatchObject({ attachedTo: 'pc', providerID: `local-lvm:vm-${c?.vmid}-vkdisk-default-data2` });
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error?.message ?? o.key)).toEqual([`disk ${DATA} is on VM pa, which virtkeeper does not own; it is not deleted`]);
+    expect((await opts.statuses.read('VirtualDisk/default/data2'))?.status).toMatchObject({ attachedTo: 'pc', providerID: `local-lvm:vm-${DISK_OWNER_VMID}-${DATA2}` });
     await write();
     await converge(opts);
   }, 60_000);

@@ -237,12 +237,13 @@ export class Engine {
     }
   }
 
-  deleteVm(vm: SimVM): void {
+  /** As the engine: the VM's attached disks go with it, unless `detach_only` keeps them all (floating). */
+  deleteVm(vm: SimVM, options: { detachOnly?: boolean } = {}): void {
     this.locked(vm, 'remove VM');
     if (vm.status !== 'down') throw conflict('[Cannot remove VM. VM is running.]');
     if (vm.config.delete_protected) throw conflict('[Cannot remove VM. Delete protection is enabled. In order to delete, disable Delete protection first.]');
     this.state.vms = this.state.vms.filter((v) => v !== vm);
-    this.state.disks = this.state.disks.filter((d) => !vm.attachments.some((a) => a.disk === d.id));
+    if (!options.detachOnly) this.state.disks = this.state.disks.filter((d) => !vm.attachments.some((a) => a.disk === d.id));
     this.event(113, `VM ${vm.name} was successfully removed.`, vm.id);
   }
 
@@ -277,6 +278,12 @@ export class Engine {
   }
 
   /** Grows a disk, attached or not (`PUT /disks/{id}` or through its attachment). */
+  updateDisk(d: SimDisk, change: { alias?: string; description?: string }): void {
+    if (d.status === 'locked' && (change.alias !== undefined || change.description !== undefined)) throw conflict('[Cannot edit Virtual Disk. Disk is locked. Please try again later.]');
+    if (change.alias !== undefined) d.name = change.alias;
+    if (change.description !== undefined) d.description = change.description;
+  }
+
   growFloating(d: SimDisk, size: number): void {
     if (d.status === 'locked') throw conflict('[Cannot edit Virtual Disk. Disk is locked. Please try again later.]');
     if (size < d.provisioned_size) throw new Fault(400, 'Operation Failed', '[Cannot edit Virtual Disk. New disk size cannot be smaller than the current.]');

@@ -257,7 +257,9 @@ export class OvirtSimulator {
         if (!oid && method === 'POST') return [201, 'disk', diskView(e.newDisk(body, 'disk'))];
         const d = oid ? one(s.disks, (x) => x.id === oid) : undefined;
         if (d && method === 'PUT') {
-          e.growFloating(d, num(body.provisioned_size) ?? d.provisioned_size);
+          // As the engine (4.4+): a floating disk's alias and description may change, its size only grow.
+          e.updateDisk(d, { ...(body.alias !== undefined ? { alias: String(body.alias) } : {}), ...(body.description !== undefined ? { description: String(body.description) } : {}) });
+          if (body.provisioned_size !== undefined) e.growFloating(d, num(body.provisioned_size) ?? d.provisioned_size);
           return [200, 'disk', diskView(d)];
         }
         if (d && method === 'DELETE') {
@@ -312,7 +314,7 @@ export class OvirtSimulator {
         return [200, 'vm', vmView(s, vm, follow)];
       }
       if (method === 'DELETE') {
-        e.deleteVm(vm);
+        e.deleteVm(vm, { detachOnly: q.get('detach_only') === 'true' });
         return [200, 'action', { status: 'complete' }];
       }
       return [200, 'vm', vmView(s, vm, follow, q.get('next_run') === 'true')];

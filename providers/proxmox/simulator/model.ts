@@ -48,6 +48,8 @@ export interface SimState {
   nextPid: number;
   /** Sizes of volumes that are in no disk entry (allocated, or unused after a detach). */
   volumeSizes?: Record<string, number>;
+  /** The node a volume in no VM's config lives on (a non-shared storage is per node). */
+  volumeNodes?: Record<string, string>;
   /** Images downloaded into an import store (`local:import/x.qcow2`) and their virtual sizes. */
   importImages?: Record<string, number>;
 }
@@ -108,3 +110,12 @@ export function withSize(entry: string, bytes: number): string {
 
 export const DISK_KEY = /^(scsi|virtio|sata|ide)(\d+)$/;
 export const isDataDisk = (key: string, value: string) => DISK_KEY.test(key) && !/media=cdrom/.test(value) && !/cloudinit/.test(value);
+
+/**
+ * The VM id a volume belongs to, as Proxmox reads it from the name (`vm-<id>-…`; a linked
+ * clone's `base-<t>-disk-0/vm-<id>-disk-0` is the clone's). Destroying a VM frees only its own.
+ */
+export function volumeOwner(volid: string): number | undefined {
+  const m = /(?:^|[:/])(?:vm|base|subvol)-(\d+)-[^/]*$/.exec(volid);
+  return m ? Number(m[1]) : undefined;
+}

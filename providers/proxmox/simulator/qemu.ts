@@ -3,8 +3,8 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { ANY, BOOL, INT, NAME, PveError, paramError, truthy, type Check, type Params, type Route } from './http.ts';
-import { DISK_KEY, digestOf, diskSize, GiB, isDataDisk, withSize, type SimState, type SimVM } from './model.ts';
-import { importImages, volumeSizes } from './storage.ts';
+import { DISK_KEY, digestOf, diskSize, GiB, isDataDisk, volumeOwner, withSize, type SimState, type SimVM } from './model.ts';
+import { importImages, isShared, volumeNodes, volumeSizes } from './storage.ts';
 import type { Tasks } from './tasks.ts';
 
 export interface QemuEnv {
@@ -85,6 +85,7 @@ function adoptVolumes(s: SimState, vm: SimVM, next: Record<string, string>): voi
     if (size === undefined) continue;
     next[k] = withSize(v, size);
     delete volumeSizes(s)[volid];
+    delete volumeNodes(s)[volid];
     for (const [u, uv] of Object.entries(vm.config)) if (/^unused\d+$/.test(u) && uv === volid) delete vm.config[u];
   }
 }
@@ -118,14 +119,17 @@ function applyConfig(s: SimState, vm: SimVM, params: Params): void {
   for (const k of (params.delete ?? '').split(/[,;\s]+/).filter(Boolean)) {
     if (vm.status === 'running' && !hotPluggable(vm, k, undefined) && !DISK_KEY.test(k)) vm.pendingDelete.push(k);
     else if (DISK_KEY.test(k) && vm.config[k] && isDataDisk(k, vm.config[k] ?? '')) {
-      const free = Array.from({ length: 256 }, (_, i) => `unused${i}`).find((u) => !(u in vm.config)) ?? 'unused0';
       const volid = (vm.config[k] ?? '').split(',')[0] ?? '';
-      vm.config[free] = volid;
       volumeSizes(s)[volid] = diskSize(vm.config[k] ?? '');
+      // As vmconfig_register_unused_drive: the VM's own volume stays as unusedN; another VM's
+      // volume (`vm-<other>-…`) just leaves the config and stays in its storage.
+      if (volumeOwner(volid) === vm.vmid) vm.config[Array.from({ length: 256 }, (_, i) => `unused${i}`).find((u) => !(u in vm.config)) ?? 'unused0'] = volid;
+      else volumeNodes(s)[volid] = vm.node;
       delete vm.config[k];
     } else {
-      // Deleting an unused entry frees its volume, as on a real node.
-      if (/^unused\d+$/.test(k)) delete volumeSizes(s)[vm.config[k] ?? ''];
+      // Deleting an unused entry frees its volume when the VM owns it, as on a real node.
+      const volid = vm.config[k] ?? '';
+      if (/^unused\d+$/.test(k) && volumeOwner(volid) === vm.vmid) delete volumeSizes(s)[volid];
       delete vm.config[k];
     }
   }
@@ -327,6 +331,11 @@ export function qemuRoutes(env: QemuEnv): Route[] {
         vm.lock = 'migrate';
         return task(vm.node, 'qmigrate', vm.vmid, user, () => {
           delete vm.lock;
+          // As QemuMigrate: a local volume another VM owns cannot be copied along.
+          for (const [k, v] of Object.entries(vm.config)) {
+            const volid = v.split(',')[0] ?? '';
+            if (isDataDisk(k, v) && !isShared(s(), volid) && volumeOwner(volid) !== vm.vmid) throw new PveError(500, `can't migrate local disk '${volid}': owned by other VM (owner = VM ${volumeOwner(volid) ?? '?'})`);
+          }
           vm.node = params.target ?? vm.node;
         });
       },
@@ -340,6 +349,27 @@ export function qemuRoutes(env: QemuEnv): Route[] {
         if (truthy(vm.config.protection)) throw new PveError(500, `can't remove VM ${vm.vmid} - protection mode enabled`);
         vm.lock = 'destroyed';
         return task(vm.node, 'qmdestroy', vm.vmid, user, () => {
+          // As destroy_vm: every volume the config references (disks, unused, pending) that this
+          // VM owns is freed; another VM's volume stays in its storage. Then, with
+          // destroy-unreferenced-disks, every other volume named for this VM id.
+          for (const [k, v] of [...Object.entries(vm.config), ...Object.entries(vm.pending)]) {
+            if (!isDataDisk(k, v) && !/^unused\d+$/.test(k)) continue;
+            const volid = v.split(',')[0] ?? '';
+            if (volumeOwner(volid) === vm.vmid) {
+              delete volumeSizes(s())[volid];
+              delete volumeNodes(s())[volid];
+            } else if (isDataDisk(k, v)) {
+              volumeSizes(s())[volid] = diskSize(v);
+              volumeNodes(s())[volid] = vm.node;
+            }
+          }
+          if (truthy(params['destroy-unreferenced-disks'])) {
+            for (const volid of Object.keys(volumeSizes(s()))) {
+              if (volumeOwner(volid) !== vm.vmid) continue;
+              delete volumeSizes(s())[volid];
+              delete volumeNodes(s())[volid];
+            }
+          }
           s().vms = s().vms.filter((v) => v !== vm);
           for (const p of s().pools) p.members = p.members.filter((m) => m !== vm.vmid);
         });

@@ -3,7 +3,7 @@
 // storage, and `move_disk` with `target-vmid` reassigns a disk (renamed, as Proxmox does, to the
 // target's next free `vm-<id>-disk-<n>`). Sizes of volumes not in a disk entry are kept here.
 import { ANY, BOOL, INT, NAME, PveError, paramError, type Route } from './http.ts';
-import { DISK_KEY, GiB, diskSize, isDataDisk, withSize, type SimState } from './model.ts';
+import { DISK_KEY, GiB, diskSize, isDataDisk, volumeOwner, withSize, type SimState } from './model.ts';
 import { findVM } from './qemu.ts';
 import type { Tasks } from './tasks.ts';
 
@@ -12,6 +12,16 @@ const SIZE = /^\d+(\.\d+)?[KMG]?$/;
 export function volumeSizes(s: SimState): Record<string, number> {
   s.volumeSizes ??= {};
   return s.volumeSizes;
+}
+
+export function volumeNodes(s: SimState): Record<string, string> {
+  s.volumeNodes ??= {};
+  return s.volumeNodes;
+}
+
+/** Whether a volume's storage is shared (every node sees it). */
+export function isShared(s: SimState, volid: string): boolean {
+  return s.storages.find((x) => x.storage === volid.split(':')[0])?.shared ?? false;
 }
 
 function parseSize(text: string): number {
@@ -27,13 +37,14 @@ function contentOf(s: SimState, node: string, storage: string): { volid: string;
     for (const [k, v] of Object.entries(vm.config)) {
       const volid = v.split(',')[0] ?? '';
       if (!volid.startsWith(`${storage}:`) || !(isDataDisk(k, v) || /^unused\d+$/.test(k))) continue;
-      out.set(volid, { volid, vmid: vm.vmid, size: isDataDisk(k, v) ? diskSize(v) : volumeSizes(s)[volid] ?? 0 });
+      // The owner is the VM id in the volume's name, not the VM that references it.
+      out.set(volid, { volid, vmid: volumeOwner(volid) ?? 0, size: isDataDisk(k, v) ? diskSize(v) : volumeSizes(s)[volid] ?? 0 });
     }
   }
   for (const [volid, size] of Object.entries(importImages(s))) if (volid.startsWith(`${storage}:`)) out.set(volid, { volid, vmid: 0, size });
   for (const [volid, size] of Object.entries(volumeSizes(s))) {
-    const vmid = Number(/:(?:.*\/)?(?:vm|base)-(\d+)-/.exec(volid)?.[1] ?? 0);
-    if (volid.startsWith(`${storage}:`) && !out.has(volid)) out.set(volid, { volid, vmid, size });
+    const here = (volumeNodes(s)[volid] ?? node) === node || isShared(s, volid);
+    if (volid.startsWith(`${storage}:`) && here && !out.has(volid)) out.set(volid, { volid, vmid: volumeOwner(volid) ?? 0, size });
   }
   return [...out.values()];
 }
@@ -96,7 +107,24 @@ export function storageRoutes(state: () => SimState, tasks: Tasks, duration: (ty
         const volid = `${path.storage}:${name}`;
         if (contentOf(s(), path.node ?? '', path.storage ?? '').some((v) => v.volid === volid)) throw new PveError(500, `volume '${volid}' already exists`);
         volumeSizes(s())[volid] = parseSize(params.size ?? '0');
+        volumeNodes(s())[volid] = path.node ?? '';
         return volid;
+      },
+    },
+    {
+      // `pvesm free`: a task that frees the volume (`volume` is a volid or a name in `storage`).
+      method: 'DELETE', pattern: '/nodes/{node}/storage/{storage}/content/{volume}', params: { delay: INT },
+      handler: ({ path, user }) => {
+        const volid = (path.volume ?? '').includes(':') ? path.volume ?? '' : `${path.storage}:${path.volume}`;
+        if (!contentOf(s(), path.node ?? '', path.storage ?? '').some((v) => v.volid === volid)) throw new PveError(500, `no such volume '${volid}'`);
+        const user_ = s().vms.find((vm) => vm.status === 'running' && Object.entries(vm.config).some(([k, v]) => isDataDisk(k, v) && v.split(',')[0] === volid));
+        if (user_) throw new PveError(500, `lvremove '${volid}' error: Logical volume in use (VM ${user_.vmid} runs with it)`);
+        return tasks.start({
+          node: path.node ?? '', type: 'imgdel', id: `${volumeOwner(volid) ?? ''}@${path.storage}`, user, durationMs: duration('imgdel'), work: () => {
+            delete volumeSizes(s())[volid];
+            delete volumeNodes(s())[volid];
+          },
+        });
       },
     },
     {
@@ -128,6 +156,7 @@ export function storageRoutes(state: () => SimState, tasks: Tasks, duration: (ty
             delete src.lock;
             delete src.config[key];
             delete volumeSizes(s())[volid];
+            delete volumeNodes(s())[volid];
             if (DISK_KEY.test(tkey)) dst.config[tkey] = withSize(renamed, size);
             else {
               dst.config[tkey] = renamed;
