@@ -221,10 +221,37 @@ export class Reconciler {
     return { ready: readyCount === members.length, requeueAfter: 10_000 };
   }
 
+  /**
+   * References that cannot be resolved now: a VirtualNetwork or VMTemplate held from a broken
+   * file, declared only in a file that does not validate, or declared before and gone. Such a
+   * name is never taken for a raw bridge or template of the same name: the VM waits, naming why.
+   */
+  private async unresolvedReferences(vm: VirtualMachine): Promise<string[]> {
+    const refs: { kind: 'VirtualNetwork' | 'VMTemplate'; name: string }[] = [
+      ...[...new Set((vm.spec.networks ?? []).flatMap((n) => (n.network ? [n.network] : [])))].map((name) => ({ kind: 'VirtualNetwork' as const, name })),
+      ...(vm.spec.template ? [{ kind: 'VMTemplate' as const, name: vm.spec.template }] : []),
+    ];
+    const out: string[] = [];
+    for (const r of refs) {
+      const key = `${r.kind}/${r.name}`;
+      const entry = this.o.store.get(key);
+      if (entry && !entry.heldBecause) continue;
+      const record = entry ? undefined : await this.o.statuses.read(key);
+      // Held: in this process (run) the store keeps it; across processes (apply) its record names the broken file.
+      const held = entry?.heldBecause ?? (record?.source ? this.o.store.broken.get(record.source.file) : undefined);
+      if (held) out.push(`${r.kind} ${r.name} is held as it was: ${held.join('; ')}`);
+      else if (this.o.store.brokenResources.has(`${r.kind} ${r.name}`)) out.push(`${r.kind} ${r.name} does not validate: ${this.o.store.brokenResources.get(`${r.kind} ${r.name}`)?.join('; ')}`);
+      else if (record?.lastApplied) out.push(`${r.kind} ${r.name} is no longer declared; declare it again or change spec.${r.kind === 'VMTemplate' ? 'template' : 'networks'}`);
+    }
+    return out;
+  }
+
   /** A VM whose VirtualNetworks or VMTemplate are not Ready waits, with their reason: it never half-creates. */
   private async dependenciesNotReady(vm: VirtualMachine): Promise<string | undefined> {
     const names = [...new Set((vm.spec.networks ?? []).map((n) => n.network).filter((n): n is string => !!n && this.o.store.networks().has(n)))];
-    const waiting: string[] = [];
+    const waiting: string[] = await this.unresolvedReferences(vm);
+    // A plan does not wait for what the same apply makes first; it waits only for what cannot be resolved.
+    if (this.o.dryRun) return waiting.length ? waiting.join('; ') : undefined;
     for (const n of names) {
       const st = (await this.o.statuses.read(`VirtualNetwork/${n}`))?.status as VirtualNetwork['status'] | undefined;
       const ready = st?.conditions?.find((c) => c.type === 'Ready');
@@ -305,7 +332,7 @@ export class Reconciler {
       // Done, not failed: nothing is left to do for it (waiting on it would never end).
       return { plan: { steps: [], refusals: [] }, ready: true };
     }
-    const waitingFor = this.o.dryRun ? undefined : await this.dependenciesNotReady(vm);
+    const waitingFor = await this.dependenciesNotReady(vm);
     if (waitingFor && first.steps.some((s) => s.action.type === 'create' || s.action.type === 'attachNic' || s.action.type === 'updateNic')) {
       // Networks and templates first: never a half-made VM.
       const observed = findObserved(obs, desired.owner, desired.name).mine;

@@ -24,12 +24,16 @@ export class DesiredStore {
   private entries = new Map<string, Entry>();
   /** Files that could not be read in the last update, with their problems. */
   broken = new Map<string, string[]>();
+  /** Resources (`Kind ns/name`, as problems name them) declared only in a file that does not validate. */
+  brokenResources = new Map<string, string[]>();
 
   /** Replaces the desired state; returns the keys whose entry changed, appeared or vanished. */
   update(u: StoreUpdate, format: (p: ManifestProblem) => string): Set<string> {
     const next = new Map<string, Entry>();
     this.broken = new Map();
+    this.brokenResources = new Map();
     for (const p of u.problems) this.broken.set(p.file, [...(this.broken.get(p.file) ?? []), format(p)]);
+    for (const p of u.problems) if (p.resource) this.brokenResources.set(p.resource, [...(this.brokenResources.get(p.resource) ?? []), format(p)]);
     for (const r of u.resources) {
       const source = { file: r.source.file, line: r.source.line };
       next.set(r.key, { key: r.key, resource: r.resource, source });
