@@ -68,7 +68,7 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
   const problems = load.problems.map(formatProblem);
 
   // Removals: records of VMs no longer declared, unless their file could not be read.
-  const removed = records.filter((r) => (r.kind === 'VirtualMachine' || r.kind === 'VirtualNetwork' || r.kind === 'VirtualDisk') && r.lastApplied && !store.get(r.key) && !(r.source && store.broken.has(r.source.file))).map((r) => r.key);
+  const removed = records.filter((r) => (r.kind === 'VirtualMachine' || r.kind === 'VirtualNetwork' || r.kind === 'VirtualDisk') && r.lastApplied && !store.get(r.key) && !(r.source && store.isBroken(r.source.file))).map((r) => r.key);
   const managed = records.filter((r) => r.kind === 'VirtualMachine' && r.lastApplied).length;
   const guard = deletionGuard({ candidates: removed.filter((k) => k.startsWith('VirtualMachine/')), managed, maxShare: o.maxDeleteShare ?? 0.3 });
   const reconciler = new Reconciler({

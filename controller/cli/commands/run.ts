@@ -74,7 +74,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
         onChange: (keys) => {
           void (async () => {
             const records = await statuses.list();
-            const removed = records.filter((r) => r.kind === 'VirtualMachine' && r.lastApplied && !store.get(r.key) && !(r.source && store.broken.has(r.source.file)));
+            const removed = records.filter((r) => r.kind === 'VirtualMachine' && r.lastApplied && !store.get(r.key) && !(r.source && store.isBroken(r.source.file)));
             const guard = deletionGuard({ candidates: removed.map((r) => r.key), managed: records.filter((r) => r.kind === 'VirtualMachine' && r.lastApplied).length, maxShare: Number(o.maxDeleteShare) });
             allowDeletes = guard.allowed;
             if (!guard.allowed) logger.error({ folder: o.filename }, `deletion guard: ${guard.message}`);
