@@ -7,8 +7,13 @@ export const CredentialsRef = Type.Object(
   {
     name: Type.Optional(Type.String({ description: 'Kubernetes: the Secret name (keys username/password or token).' })),
     namespace: Type.Optional(Type.String({ description: 'Kubernetes: the Secret namespace.' })),
-    env: Type.Optional(Type.String({ description: 'Directory mode: an environment variable prefix; reads PREFIX_USERNAME, PREFIX_PASSWORD or PREFIX_TOKEN.' })),
-    file: Type.Optional(Type.String({ description: 'Directory mode: a JSON file outside the repository with username/password or token.' })),
+    env: Type.Optional(
+      Type.String({
+        description: 'Directory mode: a name; reads VIRTKEEPER_<NAME>_TOKEN, or VIRTKEEPER_<NAME>_USERNAME and _PASSWORD (other prefixes only when the operator admits them with --allow-credential-env).',
+        pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 64, 'x-vk-expected': 'an environment variable name such as PVE',
+      }),
+    ),
+    file: Type.Optional(Type.String({ description: 'Directory mode: a JSON file with username/password or token, inside the credentials directory (--credentials-dir, default /etc/virtkeeper/credentials); a relative name is taken there.', minLength: 1 })),
   },
   { additionalProperties: false },
 );

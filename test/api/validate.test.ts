@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseQuantity, formatBytes } from '../../controller/api/quantity.ts';
 import { sameSubnet } from '../../controller/api/validate.ts';
-import { formatProblem, loadFolder } from '../../controller/sources/load-folder.ts';
+import { formatProblem, loadFolder, loadTexts } from '../../controller/sources/load-folder.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -76,5 +76,25 @@ describe('validate a corpus of broken manifests', () => {
     const load = await loadFolder(join(root, 'examples'));
     expect(load.problems.map(formatProblem)).toEqual([]);
     expect(new Set(load.resources.map((r) => r.id.kind)).size).toBe(6);
+  });
+});
+
+describe('inputs that cannot be trusted are refused at validation', () => {
+  const hv = (spec: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: x}\nspec:\n${spec}`;
+  const lines = (text: string) => loadTexts(new Map([['in.yaml', text]])).problems.map(formatProblem);
+
+  it.each([
+    ['a user and password in the endpoint', hv('  type: proxmox\n  endpoint: https://admin:s3cret@pve.example:8006\n'), /^in\.yaml:6: Hypervisor x spec\.endpoint: the URL carries a user name or password \(user:password@host\); remove it and name the credentials in credentialsRef$/],
+    ['a user alone in the endpoint', hv('  type: ovirt\n  endpoint: https://admin@engine.example/ovirt-engine/api\n'), /^in\.yaml:6: Hypervisor x spec\.endpoint: the URL carries a user name or password/],
+    ['a password in a libvirt URI', hv('  type: libvirt\n  hosts: [{name: h1, uri: "qemu+ssh://root:pw@h1/system"}]\n'), /^in\.yaml:6: Hypervisor x spec\.hosts\[0\]\.uri: the URI carries a password/],
+  ])('%s', (_what, text, pattern) => {
+    const got = lines(text);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatch(pattern);
+    expect(got[0]).not.toContain('s3cret');
+  });
+
+  it('an ssh login name in a libvirt URI is fine', () => {
+    expect(lines(hv('  type: libvirt\n  hosts: [{name: h1, uri: "qemu+ssh://root@h1/system"}]\n'))).toEqual([]);
   });
 });

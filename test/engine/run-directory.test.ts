@@ -34,7 +34,7 @@ describe('virtkeeper run -f (directory mode controller)', () => {
     state = new StateDir(`${dir}-state`);
     await writeFile(join(dir, 'hv.yaml'), `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}, resyncInterval: 2s}\n`);
     proc = spawn(process.execPath, ['bin/virtkeeper.js', '--state-dir', state.dir, 'run', '-f', dir, '--metrics-port', '0'], {
-      cwd: root, env: { ...process.env, PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root, env: { ...process.env, VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   });

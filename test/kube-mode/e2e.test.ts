@@ -2,6 +2,8 @@
 // kubectl 1.32, the controller as a separate process bound only by manifests/rbac.yaml,
 // and the Proxmox simulator over HTTP.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +60,15 @@ spec:
   disks: [{name: root, size: 10Gi}]
 ${extra}`;
 
+/** A Secret the controller may use: labelled virtkeeper.io/credentials=true (unless `labelled` is false). */
+const credentialsSecret = (name: string, username: string, password: string, labelled = true) => `apiVersion: v1
+kind: Secret
+metadata:
+  name: ${name}
+  namespace: virtkeeper-system
+${labelled ? '  labels: {virtkeeper.io/credentials: "true"}\n' : ''}stringData: {username: ${JSON.stringify(username)}, password: ${JSON.stringify(password)}}
+`;
+
 describe.skipIf(!admin)('Kubernetes mode on a real kube-apiserver', () => {
   let sim: RunningProxmoxSimulator;
   const controllers: ChildProcess[] = [];
@@ -68,8 +79,7 @@ describe.skipIf(!admin)('Kubernetes mode on a real kube-apiserver', () => {
     await kubectl(['apply', '-f', 'crds/']);
     await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
     await kubectl(['apply', '-f', 'manifests/namespace.yaml', '-f', 'manifests/serviceaccount.yaml', '-f', 'manifests/rbac.yaml']);
-    const secret = await kubectl(['-n', 'virtkeeper-system', 'create', 'secret', 'generic', 'pve-credentials', `--from-literal=username=${sim.credentials.username}`, `--from-literal=password=${sim.credentials.password}`, '--dry-run=client', '-o', 'yaml']);
-    await kubectl(['apply', '-f', '-'], secret);
+    await kubectl(['apply', '-f', '-'], credentialsSecret('pve-credentials', sim.credentials.username, sim.credentials.password));
     await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1
 kind: Hypervisor
 metadata: {name: pve}
@@ -143,11 +153,37 @@ spec:
     const user = sim.sim.auth.users[0];
     if (user) user.password = 'rotated-Pa55word';
     sim.sim.auth.revokeTickets(); // the controller's ticket is void: only the new password works now
-    const secret = await kubectl(['-n', 'virtkeeper-system', 'create', 'secret', 'generic', 'pve-credentials', `--from-literal=username=${sim.credentials.username}`, '--from-literal=password=rotated-Pa55word', '--dry-run=client', '-o', 'yaml']);
-    await kubectl(['apply', '-f', '-'], secret);
+    await kubectl(['apply', '-f', '-'], credentialsSecret('pve-credentials', sim.credentials.username, 'rotated-Pa55word'));
     await kubectl(['apply', '-f', '-'], vm('after-rotation'));
     await until('after-rotation Running with the new credentials', async () => /Running/.test(await kubectl(['get', 'vkvm', 'after-rotation', '--no-headers'])), 60_000);
     expect(logs.join('')).not.toContain('rotated-Pa55word');
+  }, 90_000);
+
+  it('a Hypervisor naming an unlabelled Secret or a service-account token gets no credentials, and its endpoint hears nothing', async () => {
+    // The endpoint a hostile manifest names: it records every request it is sent.
+    const heard: string[] = [];
+    const trap = createServer((req, res) => {
+      heard.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)}`);
+      res.writeHead(500).end();
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
+    const hv = (name: string, secret: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: ${name}}\nspec:\n  type: proxmox\n  endpoint: ${url}\n  credentialsRef: {name: ${secret}, namespace: virtkeeper-system}\n`;
+    try {
+      await kubectl(['apply', '-f', '-'], credentialsSecret('vk-inputs-unlabelled', 'someone@pve', 'not-for-virtkeeper', false));
+      // A service-account token, even labelled, is never used.
+      await kubectl(['apply', '-f', '-'], `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/service-account-token\nmetadata:\n  name: vk-inputs-sa-token\n  namespace: virtkeeper-system\n  labels: {virtkeeper.io/credentials: "true"}\n  annotations: {kubernetes.io/service-account.name: virtkeeper-controller}\nstringData: {token: sa-token-value}\n`);
+      await kubectl(['apply', '-f', '-'], `${hv('vk-inputs-unlabelled', 'vk-inputs-unlabelled')}---\n${hv('vk-inputs-sa', 'vk-inputs-sa-token')}`);
+      const message = (name: string) => kubectl(['get', 'hv', name, '-o', "jsonpath={.status.conditions[?(@.type=='Ready')].message}"]);
+      expect(await until('the unlabelled Secret refused', async () => (await message('vk-inputs-unlabelled')) || undefined)).toMatch(/Secret virtkeeper-system\/vk-inputs-unlabelled is not labelled for virtkeeper; .*kubectl -n virtkeeper-system label secret vk-inputs-unlabelled virtkeeper\.io\/credentials=true/);
+      expect(await until('the token Secret refused', async () => (await message('vk-inputs-sa')) || undefined)).toMatch(/is a service-account token, which virtkeeper never sends/);
+      expect(heard).toEqual([]);
+      expect(logs.join('')).not.toContain('not-for-virtkeeper');
+    } finally {
+      await kubectl(['delete', 'hv', 'vk-inputs-unlabelled', 'vk-inputs-sa', '--ignore-not-found', '--wait=false']);
+      await kubectl(['-n', 'virtkeeper-system', 'delete', 'secret', 'vk-inputs-unlabelled', 'vk-inputs-sa-token', '--ignore-not-found']);
+      trap.close();
+    }
   }, 90_000);
 
   it('templates and disks: requirement conditions and attachments in kubectl get', async () => {

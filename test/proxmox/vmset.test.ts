@@ -20,7 +20,7 @@ afterAll(async () => {
 it('stamps one VM per user into that user pool, with access for the user', async () => {
   const sim = await startProxmoxSimulator({ nodes: 2, templates: ['ubuntu-24.04'], taskDurations: { default: 5, qmclone: 10 } });
   const dir = await mkdtemp(join(tmpdir(), 'vk-set-'));
-  const pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials({ PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), logger: pino({ level: 'silent' }), now: Date.now, observeMaxAgeMs: 0 });
+  const pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), logger: pino({ level: 'silent' }), now: Date.now, observeMaxAgeMs: 0 });
   cleanup.push(async () => { await pool.closeAll(); await sim.close(); await rm(dir, { recursive: true, force: true }); await rm(`${dir}-state`, { recursive: true, force: true }); });
   await writeFile(join(dir, 'all.yaml'), `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n---\napiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachineSet\nmetadata: {name: course}\nspec:\n  users: [alice@pve, bob@pve]\n  namePattern: "{user}-{name}"\n  template: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi}\n  placement: {strategy: Spread}\n`);
   const r = await converge({ folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: async () => {}, wait: true, timeoutMs: 20_000 });
