@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Conditions, Resource } from './common.ts';
+import { Conditions, Resource, SafeName } from './common.ts';
 
 export const HypervisorType = Type.Union([Type.Literal('ovirt'), Type.Literal('proxmox'), Type.Literal('libvirt')]);
 
@@ -24,7 +24,7 @@ export const HypervisorSpec = Type.Object(
     endpoint: Type.Optional(Type.String({ description: 'oVirt API URL or Proxmox URL.', format: 'uri' })),
     hosts: Type.Optional(
       Type.Array(
-        Type.Object({ name: Type.String({ minLength: 1 }), uri: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+        Type.Object({ name: SafeName('The host as a placement node.'), uri: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
         { description: 'libvirt: one entry per host, each a placement node.' },
       ),
     ),
@@ -42,15 +42,15 @@ export const HypervisorSpec = Type.Object(
     defaults: Type.Optional(
       Type.Object(
         {
-          cluster: Type.Optional(Type.String()),
-          storageDomain: Type.Optional(Type.String()),
-          datacenter: Type.Optional(Type.String()),
-          node: Type.Optional(Type.String()),
-          storage: Type.Optional(Type.String()),
-          pool: Type.Optional(Type.String()),
-          bridge: Type.Optional(Type.String()),
-          storagePool: Type.Optional(Type.String()),
-          network: Type.Optional(Type.String()),
+          cluster: Type.Optional(SafeName('oVirt cluster.')),
+          storageDomain: Type.Optional(SafeName('oVirt storage domain.')),
+          datacenter: Type.Optional(SafeName('oVirt data center.')),
+          node: Type.Optional(SafeName('Proxmox node.')),
+          storage: Type.Optional(SafeName('Proxmox storage.')),
+          pool: Type.Optional(SafeName('Proxmox pool.')),
+          bridge: Type.Optional(SafeName('Proxmox bridge.')),
+          storagePool: Type.Optional(SafeName('libvirt storage pool.')),
+          network: Type.Optional(SafeName('libvirt network.')),
         },
         { additionalProperties: false },
       ),
