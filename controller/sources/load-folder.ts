@@ -2,6 +2,7 @@
 // Each file is parsed and validated on its own, so one broken file never hides the others;
 // the files that failed are reported, so their resources can be held as they were. Nothing
 // a single file does (vanish mid-read, grow past the cap, point outside) fails the whole load.
+import { constants } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { checkConsistency, type ConsistencyOptions } from '../api/consistency.ts';
@@ -34,6 +35,7 @@ interface Walk {
   links: string[];
 }
 
+const NOT_REGULAR = 'not a regular file (a pipe or device?): not read, and what came from it is held as it was';
 const isYaml = (name: string) => /\.ya?ml$/i.test(name);
 const errCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? 'error';
 
@@ -66,6 +68,8 @@ async function walk(dir: string, realDir: string, w: Walk): Promise<void> {
     } else if (e.isFile() && isYaml(e.name)) {
       w.seen.add(real);
       w.files.set(relative(w.root, p), real);
+    } else if (isYaml(e.name)) {
+      w.problems.push({ file: relative(w.root, p), line: 1, message: NOT_REGULAR });
     }
   }
 }
@@ -93,6 +97,7 @@ async function follow(link: string, w: Walk): Promise<void> {
   const t = await stat(real).catch(() => undefined);
   if (t?.isDirectory()) await walk(link, real, w);
   else if (t?.isFile()) w.files.set(name, real);
+  else w.problems.push({ file: name, line: 1, message: NOT_REGULAR });
 }
 
 /** Reads one file with the size cap; a failure is that file's problem only. */
@@ -100,13 +105,16 @@ async function readManifest(name: string, path: string, maxBytes: number): Promi
   const fail = (message: string) => ({ problem: { file: name, line: 1, message } });
   let fh;
   try {
-    fh = await open(path, 'r');
+    // Non-blocking: a FIFO put where a manifest was must not hang the load.
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     if (errCode(e) === 'ENOENT') return fail('the file vanished while the folder was read (a checkout in progress?); what came from it is held as it was until the next reload');
     return fail(`cannot read this file (${errCode(e)}); what came from it is held as it was`);
   }
   try {
-    const size = (await fh.stat()).size;
+    const st = await fh.stat();
+    if (!st.isFile()) return fail(NOT_REGULAR);
+    const size = st.size;
     const limit = `the limit is ${Math.round(maxBytes / 2 ** 20 * 10) / 10} MiB per file`;
     if (size > maxBytes) return fail(`file is ${Math.round(size / 2 ** 20 * 10) / 10} MiB, over the size limit (${limit}); split it into several files`);
     // Read at most one byte past the cap: a file growing while it is read is caught too.

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +150,19 @@ describe('loadFolder', () => {
       const load = await loadFolder(dir);
       expect(load.resources.map((r) => r.key)).toContain('VirtualMachine/default/a');
       expect(load.problems).toEqual([expect.objectContaining({ file: 'big.yaml', message: expect.stringMatching(/5 MiB, over the size limit \(the limit is 4 MiB per file\)/) })]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a pipe named like a manifest is reported, never read (it would block the load)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vk-fifo-'));
+    try {
+      await writeFile(join(dir, 'hv.yaml'), hv);
+      execFileSync('mkfifo', [join(dir, 'pipe.yaml'), join(dir, 'pipe')]);
+      await symlink('pipe', join(dir, 'linked.yaml'));
+      const load = await loadFolder(dir);
+      expect(load.problems.map((p) => [p.file, p.message])).toEqual([['linked.yaml', expect.stringMatching(/not a regular file/)], ['pipe.yaml', expect.stringMatching(/not a regular file/)]]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
