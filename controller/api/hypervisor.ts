@@ -21,7 +21,13 @@ export const CredentialsRef = Type.Object(
 export const HypervisorSpec = Type.Object(
   {
     type: HypervisorType,
-    endpoint: Type.Optional(Type.String({ description: 'oVirt API URL or Proxmox URL.', format: 'uri' })),
+    endpoint: Type.Optional(
+      Type.String({
+        description: 'oVirt API URL or Proxmox URL, without user or password (those go in credentialsRef).', format: 'uri',
+        // The same refusal as validate's, by the API server in Kubernetes mode.
+        'x-kubernetes-validations': [{ rule: "!self.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*@')", message: 'the URL carries a user name or password (user:password@host); remove it and name the credentials in credentialsRef' }],
+      }),
+    ),
     hosts: Type.Optional(
       Type.Array(
         Type.Object({ name: SafeName('The host as a placement node.'), uri: Type.String({ minLength: 1 }) }, { additionalProperties: false }),

@@ -102,6 +102,8 @@ spec:
     await kubectl(['apply', '-f', '-'], vm('shrinky'));
     const err = await kubectl(['apply', '--dry-run=server', '-f', '-'], vm('shrinky').replace('size: 10Gi', 'size: 5Gi')).then(() => '', (e: Error) => e.message);
     expect(err).toMatch(/a disk size may never decrease/);
+    const userinfo = await kubectl(['apply', '--dry-run=server', '-f', '-'], 'apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: vk-inputs-userinfo}\nspec: {type: proxmox, endpoint: "https://admin:s3cret@pve.example:8006"}\n').then(() => '', (e: Error) => e.message);
+    expect(userinfo).toMatch(/the URL carries a user name or password/);
     await kubectl(['delete', 'vkvm', 'shrinky', '--wait=false']);
     // The Deployment and the whole kustomization are accepted by the real API server.
     expect(await kubectl(['apply', '--dry-run=server', '-k', 'manifests/'])).toMatch(/deployment\.apps\/virtkeeper\S* (created|configured|unchanged) \(server dry run\)/);
