@@ -40,7 +40,7 @@ engines.forEach((e, k) => {
 });
 const dir = await mkdtemp(join(tmpdir(), 'vk-bench-ovirt-'));
 await writeFile(join(dir, 'all.yaml'), docs.map((d) => JSON.stringify(d)).join('\n---\n'));
-const env = Object.fromEntries(engines.flatMap((e, k) => [[`${k === 0 ? 'E15' : 'N32'}_USERNAME`, e.credentials.username], [`${k === 0 ? 'E15' : 'N32'}_PASSWORD`, e.credentials.password]]));
+const env = Object.fromEntries(engines.flatMap((e, k) => [[`VIRTKEEPER_${k === 0 ? 'E15' : 'N32'}_USERNAME`, e.credentials.username], [`VIRTKEEPER_${k === 0 ? 'E15' : 'N32'}_PASSWORD`, e.credentials.password]]));
 const pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials(env), logger, now: Date.now });
 const opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger, now: Date.now, sleep: async () => {}, concurrency: 32 };
 const first = await converge(opts);

@@ -30,7 +30,7 @@ const yaml = (docs: object[]) => docs.map((d) => JSON.stringify(d)).join('\n---\
 async function setup(sim: Awaited<ReturnType<typeof startProxmoxSimulator>>, docs: object[]) {
   const dir = await mkdtemp(join(tmpdir(), 'vk-bench-'));
   await writeFile(join(dir, 'all.yaml'), yaml(docs));
-  const pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials({ BENCH_USERNAME: sim.credentials.username, BENCH_PASSWORD: sim.credentials.password }), logger, now: Date.now });
+  const pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials({ VIRTKEEPER_BENCH_USERNAME: sim.credentials.username, VIRTKEEPER_BENCH_PASSWORD: sim.credentials.password }), logger, now: Date.now });
   const opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger, now: Date.now, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 200))), concurrency: 32 };
   return { dir, pool, opts, cleanup: async () => { await pool.closeAll(); await rm(dir, { recursive: true, force: true }); await rm(`${dir}-state`, { recursive: true, force: true }); } };
 }

@@ -44,15 +44,20 @@ export async function loadStateFile<S>(sim: SimulatorSession<S>, path: string | 
   }
 }
 
-/** Writes a ready-to-apply Hypervisor manifest, its credentials beside it in a 0600 file. */
+/**
+ * Writes a ready-to-apply Hypervisor manifest, its credentials beside it in a 0600 file named
+ * relatively: virtkeeper reads credentials files only in its --credentials-dir, so the hint on
+ * stderr names the folder to pass.
+ */
 export async function writeHypervisorManifest(path: string, options: { name: string; spec: Record<string, unknown>; credentials: { username: string; password: string } }): Promise<void> {
   const { writeFile } = await import('node:fs/promises');
-  const { resolve } = await import('node:path');
+  const { basename, dirname, resolve } = await import('node:path');
   const { stringify } = await import('yaml');
   const file = resolve(path);
-  const cred = `${file.replace(/\.ya?ml$/, '')}.credentials.json`;
-  await writeFile(cred, JSON.stringify(options.credentials), { mode: 0o600 });
+  const cred = `${basename(file).replace(/\.ya?ml$/, '')}.credentials.json`;
+  await writeFile(resolve(dirname(file), cred), JSON.stringify(options.credentials), { mode: 0o600 });
   await writeFile(file, stringify({ apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name: options.name }, spec: { ...options.spec, credentialsRef: { file: cred } } }));
+  process.stderr.write(`credentials in ${resolve(dirname(file), cred)}: run virtkeeper with --credentials-dir ${dirname(file)}\n`);
 }
 
 /** Runs until SIGINT/SIGTERM, then saves the state (if asked) and closes. */

@@ -15,6 +15,20 @@ export const Quantity = (description: string) =>
     'x-vk-expected': 'a quantity such as 20Gi, 512Mi or 40G',
   });
 
+/**
+ * A name that ends up in a hypervisor's own syntax: a Proxmox property string (`bridge=vmbr0,tag=5`,
+ * `local-lvm:10`), an API path (`/nodes/pve1/storage/local`), a libvirt volume or oVirt object
+ * name. `,` and `=` would add properties of their own (`vmbr0,firewall=0`), `:` `/` `?` `#` `%`
+ * change a volume id or a path, quotes and spaces an argument: refused before anything is touched.
+ * (The pattern is read by ajv and by Kubernetes' RE2 alike: no \u escapes.)
+ */
+export const SafeName = (description: string) =>
+  Type.String({ description, minLength: 1, maxLength: 128, pattern: '^[^,=;:/\\\\?#%"\'`\\s\\x00-\\x1f]+$', 'x-vk-expected': 'a name without , = ; : / \\ ? # % quotes or spaces' });
+
+/** An image path or URL: a path goes into Proxmox's `import-from=`, so no `,`, space or control character. */
+export const ImageRef = (description: string) =>
+  Type.String({ description, minLength: 1, maxLength: 2048, pattern: '^[^,\\s\\x00-\\x1f]+$', 'x-vk-expected': 'an image path or URL without , or spaces' });
+
 export const Name = (description: string) =>
   Type.String({ description, minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9._@]*[a-z0-9])?$' });
 

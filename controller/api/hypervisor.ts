@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Conditions, Resource } from './common.ts';
+import { Conditions, Resource, SafeName } from './common.ts';
 
 export const HypervisorType = Type.Union([Type.Literal('ovirt'), Type.Literal('proxmox'), Type.Literal('libvirt')]);
 
@@ -7,8 +7,13 @@ export const CredentialsRef = Type.Object(
   {
     name: Type.Optional(Type.String({ description: 'Kubernetes: the Secret name (keys username/password or token).' })),
     namespace: Type.Optional(Type.String({ description: 'Kubernetes: the Secret namespace.' })),
-    env: Type.Optional(Type.String({ description: 'Directory mode: an environment variable prefix; reads PREFIX_USERNAME, PREFIX_PASSWORD or PREFIX_TOKEN.' })),
-    file: Type.Optional(Type.String({ description: 'Directory mode: a JSON file outside the repository with username/password or token.' })),
+    env: Type.Optional(
+      Type.String({
+        description: 'Directory mode: a name; reads VIRTKEEPER_<NAME>_TOKEN, or VIRTKEEPER_<NAME>_USERNAME and _PASSWORD (other prefixes only when the operator admits them with --allow-credential-env).',
+        pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 64, 'x-vk-expected': 'an environment variable name such as PVE',
+      }),
+    ),
+    file: Type.Optional(Type.String({ description: 'Directory mode: a JSON file with username/password or token, inside the credentials directory (--credentials-dir, default /etc/virtkeeper/credentials); a relative name is taken there.', minLength: 1 })),
   },
   { additionalProperties: false },
 );
@@ -35,10 +40,16 @@ export const HypervisorSpec = Type.Object(
         'Proxmox: which namespaces may give a user access to a pool (a VirtualMachineSet with users, or spec.owner user@realm with spec.pool). Unset: every allowed namespace in directory mode, none in Kubernetes. Set: only those listed. Access is only ever granted on a pool virtkeeper created and marked for that namespace.',
       ),
     ),
-    endpoint: Type.Optional(Type.String({ description: 'oVirt API URL or Proxmox URL.', format: 'uri' })),
+    endpoint: Type.Optional(
+      Type.String({
+        description: 'oVirt API URL or Proxmox URL, without user or password (those go in credentialsRef).', format: 'uri',
+        // The same refusal as validate's, by the API server in Kubernetes mode.
+        'x-kubernetes-validations': [{ rule: "!self.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*@')", message: 'the URL carries a user name or password (user:password@host); remove it and name the credentials in credentialsRef' }],
+      }),
+    ),
     hosts: Type.Optional(
       Type.Array(
-        Type.Object({ name: Type.String({ minLength: 1 }), uri: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+        Type.Object({ name: SafeName('The host as a placement node.'), uri: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
         { description: 'libvirt: one entry per host, each a placement node.' },
       ),
     ),
@@ -56,15 +67,15 @@ export const HypervisorSpec = Type.Object(
     defaults: Type.Optional(
       Type.Object(
         {
-          cluster: Type.Optional(Type.String()),
-          storageDomain: Type.Optional(Type.String()),
-          datacenter: Type.Optional(Type.String()),
-          node: Type.Optional(Type.String()),
-          storage: Type.Optional(Type.String()),
-          pool: Type.Optional(Type.String()),
-          bridge: Type.Optional(Type.String()),
-          storagePool: Type.Optional(Type.String()),
-          network: Type.Optional(Type.String()),
+          cluster: Type.Optional(SafeName('oVirt cluster.')),
+          storageDomain: Type.Optional(SafeName('oVirt storage domain.')),
+          datacenter: Type.Optional(SafeName('oVirt data center.')),
+          node: Type.Optional(SafeName('Proxmox node.')),
+          storage: Type.Optional(SafeName('Proxmox storage.')),
+          pool: Type.Optional(SafeName('Proxmox pool.')),
+          bridge: Type.Optional(SafeName('Proxmox bridge.')),
+          storagePool: Type.Optional(SafeName('libvirt storage pool.')),
+          network: Type.Optional(SafeName('libvirt network.')),
         },
         { additionalProperties: false },
       ),

@@ -2,6 +2,9 @@
 // error can name file:line, the resource and the field.
 import { LineCounter, parseAllDocuments, isMap, isSeq, type Document, type Node } from 'yaml';
 
+/** yaml's own alias limit per document (its default), stated so the message can name it. */
+export const MAX_ALIASES = 100;
+
 export interface SourceRef {
   file: string;
   /** 1-based line of the document start. */
@@ -46,7 +49,15 @@ export function parseManifestText(file: string, text: string): LoadResult {
       continue;
     }
     if (doc.contents === null) continue; // `---` separators with nothing between
-    documents.push({ source: { file, line: start, lineOf: (p) => lineOfPath(doc, lines, p) ?? start }, value: doc.toJS({ maxAliasCount: 100 }) });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIASES });
+    } catch (e) {
+      // yaml throws past maxAliasCount (a "billion laughs" document): a problem of this file, not of the load.
+      problems.push({ file, line: start, message: `YAML: ${(e as Error).message.split('\n')[0]} (at most ${MAX_ALIASES} aliases per document)` });
+      continue;
+    }
+    documents.push({ source: { file, line: start, lineOf: (p) => lineOfPath(doc, lines, p) ?? start }, value });
   }
   if (documents.length === 0 && problems.length === 0) problems.push({ file, line: 1, message: 'no YAML documents: expected at least one resource' });
   return { documents, problems };

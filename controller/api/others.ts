@@ -1,6 +1,6 @@
 // The kinds beyond Hypervisor and VirtualMachine: disks, networks, templates, sets.
 import { Type, type Static } from 'typebox';
-import { Conditions, Immutable, DeletionPolicy, DiskFormat, DiskInterface, Name, Quantity, Resource } from './common.ts';
+import { Conditions, Immutable, DeletionPolicy, DiskFormat, DiskInterface, ImageRef, Name, Quantity, Resource, SafeName } from './common.ts';
 import { VirtualMachineSpec } from './virtualmachine.ts';
 
 export const VirtualDiskSpec = Type.Object(
@@ -10,10 +10,10 @@ export const VirtualDiskSpec = Type.Object(
       ...Quantity('Disk size; disks only grow.'),
       'x-kubernetes-validations': [{ rule: 'quantity(self).compareTo(quantity(oldSelf)) >= 0', message: 'a disk size may never decrease (disks only grow)' }],
     },
-    storage: Type.Optional(Type.String()),
+    storage: Type.Optional(SafeName('Proxmox storage, oVirt storage domain or libvirt pool.')),
     format: Type.Optional(DiskFormat),
     interface: Type.Optional(DiskInterface),
-    attachTo: Type.Optional(Type.Object({ vm: Type.String({ minLength: 1 }), bootable: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
+    attachTo: Type.Optional(Type.Object({ vm: SafeName('The VM (its name on the hypervisor) the disk is attached to.'), bootable: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
     deletionPolicy: Type.Optional(DeletionPolicy),
   },
   { additionalProperties: false },
@@ -34,13 +34,13 @@ export const VirtualDisk = Resource('VirtualDisk', VirtualDiskSpec, VirtualDiskS
 export const NetworkBinding = Type.Object(
   {
     hypervisor: Name('The Hypervisor this binding applies to.'),
-    bridge: Type.Optional(Type.String({ description: 'Proxmox VLAN-aware bridge (vmbr0) or alias form vmbr0.100; libvirt host bridge.' })),
-    sdn: Type.Optional(Type.Object({ zone: Type.String(), vnet: Type.String() }, { additionalProperties: false })),
-    datacenter: Type.Optional(Type.String({ description: 'oVirt data center.' })),
-    clusters: Type.Optional(Type.Array(Type.Object({ name: Type.String(), required: Type.Optional(Type.Boolean()) }, { additionalProperties: false }))),
-    vnicProfile: Type.Optional(Type.String()),
+    bridge: Type.Optional(SafeName('Proxmox VLAN-aware bridge (vmbr0) or alias form vmbr0.100; libvirt host bridge.')),
+    sdn: Type.Optional(Type.Object({ zone: SafeName('Proxmox SDN zone.'), vnet: SafeName('Proxmox SDN vnet.') }, { additionalProperties: false })),
+    datacenter: Type.Optional(SafeName('oVirt data center.')),
+    clusters: Type.Optional(Type.Array(Type.Object({ name: SafeName('oVirt cluster.'), required: Type.Optional(Type.Boolean()) }, { additionalProperties: false }))),
+    vnicProfile: Type.Optional(SafeName('oVirt vNIC profile.')),
     openvswitch: Type.Optional(Type.Boolean({ description: 'libvirt: an Open vSwitch port group instead of a VLAN-tagged bridge.' })),
-    nodes: Type.Optional(Type.Array(Type.String())),
+    nodes: Type.Optional(Type.Array(SafeName('A node the binding applies to.'))),
   },
   { additionalProperties: false },
 );
@@ -75,14 +75,14 @@ export const VirtualNetwork = Resource('VirtualNetwork', VirtualNetworkSpec, Vir
 export const VMTemplateSpec = Type.Object(
   {
     hypervisor: Name('The Hypervisor this template lives on.'),
-    name: Type.Optional(Type.String({ description: 'Name on the hypervisor; defaults to metadata.name.' })),
-    node: Type.Optional(Type.String()),
-    storage: Type.Optional(Type.String()),
+    name: Type.Optional(SafeName('Name on the hypervisor; defaults to metadata.name.')),
+    node: Type.Optional(SafeName('The node the template is made on.')),
+    storage: Type.Optional(SafeName('Proxmox storage, oVirt storage domain or libvirt pool.')),
     source: Type.Object(
       {
-        existing: Type.Optional(Type.String({ description: 'Adopt and validate a template of this name.' })),
+        existing: Type.Optional(SafeName('Adopt and validate a template of this name.')),
         fromVirtualMachine: Type.Optional(Type.String({ description: 'Turn this owned, stopped VirtualMachine into the template.' })),
-        image: Type.Optional(Type.String({ description: 'A qcow2/raw image path or URL to import.' })),
+        image: Type.Optional(ImageRef('A qcow2/raw image path or URL to import.')),
       },
       { additionalProperties: false, minProperties: 1, maxProperties: 1 },
     ),

@@ -1,22 +1,22 @@
 import { Type, type Static } from 'typebox';
-import { Conditions, Immutable, DeletionPolicy, DiskFormat, DiskInterface, Name, Quantity, Resource, UpdatePolicy } from './common.ts';
+import { Conditions, Immutable, DeletionPolicy, DiskFormat, DiskInterface, Name, Quantity, Resource, SafeName, UpdatePolicy } from './common.ts';
 
 export const Placement = Type.Object(
   {
-    cluster: Type.Optional(Type.String({ description: 'oVirt cluster.' })),
-    node: Type.Optional(Type.String({ description: 'Pin to this node/host; changing it live-migrates the VM.' })),
+    cluster: Type.Optional(SafeName('oVirt cluster.')),
+    node: Type.Optional(SafeName('Pin to this node/host; changing it live-migrates the VM.')),
     strategy: Type.Optional(Type.Union([Type.Literal('LeastLoaded'), Type.Literal('Spread'), Type.Literal('Pinned')])),
     nodeSelector: Type.Optional(Type.Record(Type.String(), Type.String())),
-    allowedNodes: Type.Optional(Type.Array(Type.String())),
+    allowedNodes: Type.Optional(Type.Array(SafeName('A node the VM may be placed on.'))),
   },
   { additionalProperties: false },
 );
 
 export const VMDisk = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 63 }),
+    name: { ...SafeName('The disk\'s name in the spec (part of its volume name on libvirt).'), maxLength: 63 },
     size: Quantity('Disk size; disks only grow.'),
-    storage: Type.Optional(Type.String()),
+    storage: Type.Optional(SafeName('Proxmox storage, oVirt storage domain or libvirt pool.')),
     interface: Type.Optional(DiskInterface),
     bootable: Type.Optional(Type.Boolean()),
     format: Type.Optional(DiskFormat),
@@ -40,8 +40,8 @@ export const IPv4 = Type.Object(
 
 export const VMNetwork = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 63 }),
-    network: Type.Optional(Type.String({ description: 'A VirtualNetwork name or a raw bridge / vNIC profile.' })),
+    name: { ...SafeName('The NIC\'s name in the spec.'), maxLength: 63 },
+    network: Type.Optional(SafeName('A VirtualNetwork name or a raw bridge / vNIC profile.')),
     vlan: Type.Optional(Type.Integer({ minimum: 1, maximum: 4094 })),
     model: Type.Optional(Type.Union([Type.Literal('virtio'), Type.Literal('e1000'), Type.Literal('rtl8139'), Type.Literal('vmxnet3')])),
     mac: Type.Optional(Type.String({ pattern: '^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$' })),
@@ -69,9 +69,9 @@ export const RunStrategy = Type.Union([Type.Literal('Always'), Type.Literal('Hal
 export const VirtualMachineSpec = Type.Object(
   {
     hypervisor: Immutable(Name('The Hypervisor this VM lives on; immutable.')),
-    name: Type.Optional(Type.String({ description: 'Name on the hypervisor; defaults to metadata.name.', minLength: 1, maxLength: 63 })),
+    name: Type.Optional({ ...SafeName('Name on the hypervisor; defaults to metadata.name.'), maxLength: 63 }),
     placement: Type.Optional(Placement),
-    template: Type.Optional(Type.String({ description: 'A VMTemplate name or a provider template name.' })),
+    template: Type.Optional(SafeName('A VMTemplate name or a provider template name.')),
     clone: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('linked')])),
     cpu: Type.Optional(
       Type.Object(
@@ -108,7 +108,7 @@ export const VirtualMachineSpec = Type.Object(
     documentNumber: Type.Optional(Type.String()),
     informationSystem: Type.Optional(Type.String()),
     description: Type.Optional(Type.String()),
-    pool: Type.Optional(Type.String({ description: 'Proxmox pool (set by a VirtualMachineSet for per-user stands).' })),
+    pool: Type.Optional(SafeName('Proxmox pool (set by a VirtualMachineSet for per-user stands).')),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,6 @@
 // What every command needs: a logger on stderr, the state directory, the hypervisor pool.
-import { pino, type Logger } from 'pino';
+import { pino, type LogFn, type Logger, type LoggerOptions } from 'pino';
+import { redactSecrets } from '../core/errors.ts';
 import pretty from 'pino-pretty';
 import { directoryCredentials } from '../runtime/credentials.ts';
 import { HypervisorPool } from '../runtime/hypervisors.ts';
@@ -9,21 +10,41 @@ import { loadConnector } from '../../providers/registry.ts';
 export interface GlobalOptions {
   logLevel?: string;
   stateDir?: string;
+  /** The only folder a Hypervisor's credentialsRef.file may read from. */
+  credentialsDir?: string;
+  /** Environment prefixes a credentialsRef.env may name without the VIRTKEEPER_ prefix. */
+  allowCredentialEnv?: string[];
+}
+
+/** The logger's options: credentials fields censored, URLs in messages and fields shown without userinfo. */
+export function logOptions(level: string): LoggerOptions {
+  const redact = { paths: ['password', 'token', 'ticket', '*.password', '*.token', '*.ticket', 'credentials', '*.credentials'], censor: '***' };
+  return { level, redact, hooks: { logMethod: redactLogLine }, formatters: { log: redactFields } };
 }
 
 export function makeLogger(level: string | undefined, fallback: string): Logger {
-  const lvl = level ?? process.env.VK_LOG_LEVEL ?? fallback;
-  const redact = { paths: ['password', 'token', 'ticket', '*.password', '*.token', '*.ticket', 'credentials', '*.credentials'], censor: '***' };
-  if (process.stderr.isTTY) return pino({ level: lvl, redact }, pretty({ destination: 2, colorize: true, ignore: 'pid,hostname', sync: true }));
-  return pino({ level: lvl, redact }, pino.destination({ dest: 2, sync: true }));
+  const options = logOptions(level ?? process.env.VK_LOG_LEVEL ?? fallback);
+  if (process.stderr.isTTY) return pino(options, pretty({ destination: 2, colorize: true, ignore: 'pid,hostname', sync: true }));
+  return pino(options, pino.destination({ dest: 2, sync: true }));
+}
+
+// Log lines as errors are shown: a URL never with its userinfo (see redactSecrets).
+function redactLogLine(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
+  const clean = args.map((a) => (typeof a === 'string' ? redactSecrets(a) : a)) as Parameters<LogFn>;
+  method.apply(this, clean);
+}
+
+function redactFields(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'string' ? redactSecrets(v) : v]));
 }
 
 export function stateFor(folder: string, g: GlobalOptions): StateDir {
   return new StateDir(g.stateDir ?? defaultStateDir(folder));
 }
 
-export function hypervisorPool(logger: Logger, onChange?: (hypervisor: string, providerIDs: string[]) => void): HypervisorPool {
-  return new HypervisorPool({ loadConnector, credentials: directoryCredentials(), logger, now: Date.now, ...(onChange ? { onChange } : {}) });
+export function hypervisorPool(logger: Logger, g: GlobalOptions, onChange?: (hypervisor: string, providerIDs: string[]) => void): HypervisorPool {
+  const credentials = directoryCredentials(process.env, { ...(g.credentialsDir ? { credentialsDir: g.credentialsDir } : {}), allowEnv: g.allowCredentialEnv ?? [] });
+  return new HypervisorPool({ loadConnector, credentials, logger, now: Date.now, ...(onChange ? { onChange } : {}) });
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -2,6 +2,7 @@
 // runs. Library code never exits the process; this file sets exit codes.
 import { Command, CommanderError } from 'commander';
 import { isVkError } from '../core/errors.ts';
+import { DEFAULT_CREDENTIALS_DIR } from '../runtime/credentials.ts';
 import { safeError } from '../runtime/reconciler.ts';
 import { applyCommand, planCommand } from './commands/apply.ts';
 import { crdsCommand } from './commands/crds.ts';
@@ -25,6 +26,8 @@ export async function buildProgram(): Promise<Command> {
     .description('Declarative VMs on oVirt, Proxmox VE and libvirt/KVM: from a git-ops folder or Kubernetes custom resources')
     .option('--log-level <level>', 'trace | debug | info | warn | error')
     .option('--state-dir <dir>', 'where directory mode keeps status (default: under $XDG_STATE_HOME/virtkeeper, keyed by the folder)')
+    .option('--credentials-dir <dir>', `the only folder a Hypervisor's credentialsRef.file may name (default ${DEFAULT_CREDENTIALS_DIR})`)
+    .option('--allow-credential-env <name>', 'let credentialsRef.env name this prefix as it is, without VIRTKEEPER_ (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
@@ -52,7 +55,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     const err = safeError(e);
     process.stderr.write(`error: ${err.message} [${err.code}]\n`);
-    if (isVkError(e) && e.kind === 'auth') process.stderr.write('hint: check the Hypervisor\'s credentialsRef (environment variables or credentials file)\n');
+    if (isVkError(e) && e.kind === 'auth') process.stderr.write('hint: check the Hypervisor\'s credentialsRef (VIRTKEEPER_* environment variables, or a file in --credentials-dir)\n');
     process.exitCode = EXIT.failed;
   }
 }

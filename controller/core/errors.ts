@@ -8,12 +8,23 @@ export interface VkErrorOptions {
   details?: Record<string, unknown>;
 }
 
+/**
+ * A text as it may be shown: any URL without its userinfo (`https://admin:pw@host` → `https://host`)
+ * and `password=…`-style parameters masked. Applied to every VkError message, to safeError and
+ * to the log lines, so no path (a provider's "cannot reach …", a library's message) shows one.
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1')
+    .replace(/(password|passwd|token|ticket|secret)=[^&\s]+/gi, '$1=***');
+}
+
 export class VkError extends Error {
   readonly code: string = 'VK_ERROR';
   readonly kind: ErrorKind = 'internal';
   readonly details: Record<string, unknown> | undefined;
   constructor(message: string, options: VkErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(redactSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.details = options.details;
   }
@@ -80,7 +91,7 @@ export function isRetryable(e: unknown): boolean {
 
 /** An error as it may be shown: a stable code and a message with no credentials in it. */
 export function safeError(e: unknown): { code: string; message: string } {
-  if (e instanceof VkError) return { code: e.code, message: e.message };
+  if (e instanceof VkError) return { code: e.code, message: redactSecrets(e.message) };
   const m = e instanceof Error ? e.message : String(e);
-  return { code: 'VK_INTERNAL', message: m.replace(/(password|token|ticket|secret)=[^&\s]+/gi, '$1=***') };
+  return { code: 'VK_INTERNAL', message: redactSecrets(m) };
 }

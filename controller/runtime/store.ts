@@ -47,7 +47,8 @@ export class DesiredStore {
     }
     // Hold what came from a file that is broken now: never treat it as deleted.
     for (const [key, e] of this.entries) {
-      if (!next.has(key) && e.source && this.broken.has(e.source.file)) next.set(key, { ...e, heldBecause: this.broken.get(e.source.file) ?? [] });
+      const because = e.source && this.brokenFor(e.source.file);
+      if (!next.has(key) && because) next.set(key, { ...e, heldBecause: because });
     }
     const changed = new Set<string>();
     for (const [k, e] of next) {
@@ -57,6 +58,19 @@ export class DesiredStore {
     for (const k of this.entries.keys()) if (!next.has(k)) changed.add(k);
     this.entries = next;
     return changed;
+  }
+
+  /** Whether a file is untrusted now (its own problem or its folder's): what came from it is held, never deleted. */
+  isBroken(file: string): boolean {
+    return this.brokenFor(file) !== undefined;
+  }
+
+  /** The problems that make a file untrusted now: its own, or its folder's (`dir/`, `./` for all). */
+  private brokenFor(file: string): string[] | undefined {
+    const own = this.broken.get(file);
+    if (own) return own;
+    for (const [k, problems] of this.broken) if (k.endsWith('/') && (k === './' || file.startsWith(k))) return problems;
+    return undefined;
   }
 
   get(key: string): Entry | undefined {

@@ -4,6 +4,7 @@
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import type { AnyResource } from '../api/types.ts';
+import { safeError } from '../core/errors.ts';
 import type { DesiredStore } from '../runtime/store.ts';
 import type { StatusStore } from '../status/writer.ts';
 import { formatProblem, loadFolder } from './load-folder.ts';
@@ -41,9 +42,9 @@ export class DirectorySource {
     await new Promise<void>((resolve) => this.watcher?.once('ready', () => resolve()));
   }
 
-  private schedule(): void {
+  private schedule(ms = this.o.debounceMs ?? 300): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.reload(), this.o.debounceMs ?? 300);
+    this.timer = setTimeout(() => void this.reload(), ms);
   }
 
   /** Reloads now; concurrent calls collapse into one more pass. */
@@ -56,22 +57,32 @@ export class DirectorySource {
       do {
         this.again = false;
         this.reloads++;
-        const records = await this.o.statuses.list();
-        const lastApplied = new Map(records.flatMap((r) => (r.lastApplied ? [[r.key, r.lastApplied.spec as AnyResource['spec']] as const] : [])));
-        const load = await loadFolder(this.o.folder, { lastApplied });
-        const lines = new Set(load.problems.map(formatProblem));
-        // Log each problem once per change, not on every reload.
-        for (const l of lines) if (!this.lastProblems.has(l)) this.o.logger.error({ folder: this.o.folder }, `invalid manifest: ${l}`);
-        this.lastProblems = lines;
-        const changed = this.o.store.update(load, formatProblem);
-        // Removed VMs: records whose resource vanished (and whose file is readable).
-        for (const r of records) if (!this.o.store.get(r.key) && !(r.source && this.o.store.broken.has(r.source.file))) changed.add(r.key);
-        if (changed.size > 0) this.o.onChange(changed);
+        try {
+          await this.pass();
+        } catch (e) {
+          // loadFolder never rejects; this is the state directory or a callback. Keep watching, try again.
+          this.o.logger.error({ folder: this.o.folder, err: safeError(e).message }, 'reload failed; retrying');
+          this.schedule(5000);
+        }
       } while (this.again);
     })().finally(() => {
       this.reloading = undefined;
     });
     return this.reloading;
+  }
+
+  private async pass(): Promise<void> {
+    const records = await this.o.statuses.list();
+    const lastApplied = new Map(records.flatMap((r) => (r.lastApplied ? [[r.key, r.lastApplied.spec as AnyResource['spec']] as const] : [])));
+    const load = await loadFolder(this.o.folder, { lastApplied });
+    const lines = new Set(load.problems.map(formatProblem));
+    // Log each problem once per change, not on every reload.
+    for (const l of lines) if (!this.lastProblems.has(l)) this.o.logger.error({ folder: this.o.folder }, `invalid manifest: ${l}`);
+    this.lastProblems = lines;
+    const changed = this.o.store.update(load, formatProblem);
+    // Removed VMs: records whose resource vanished (and whose file is readable).
+    for (const r of records) if (!this.o.store.get(r.key) && !(r.source && this.o.store.isBroken(r.source.file))) changed.add(r.key);
+    if (changed.size > 0) this.o.onChange(changed);
   }
 
   async stop(): Promise<void> {

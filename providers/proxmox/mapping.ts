@@ -2,6 +2,7 @@
 // /cluster/resources + a guest's config → ObservedVM; DesiredVM → config parameters.
 import type { DesiredNic, DesiredVM, ObservedDisk, ObservedNic, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import { sanitizeTag } from '../../controller/core/desired.ts';
+import { ProviderInvalidError } from '../../controller/core/errors.ts';
 import { formatOwner, isAdopted, parseOwner } from '../provider.ts';
 
 export const MiB = 2 ** 20;
@@ -154,14 +155,49 @@ export function tags(vm: DesiredVM): string {
   return ['virtkeeper', ...vm.tags.map(sanitizeTag)].filter((t, i, a) => a.indexOf(t) === i).join(';');
 }
 
+/** One part of a property string: a bare leading value (`local-lvm:10`), or a key and its value (skipped when undefined). */
+export type PropertyPart = string | readonly [key: string, value: string | number | undefined];
+
+const PROPERTY_KEY = /^[a-z][a-z0-9_-]*$/i;
+// `,` starts another property, `=` makes a bare value a key, a control character (a newline) another config line.
+const PROPERTY_META = /[,=\x00-\x1f]/;
+
+/**
+ * The one place a Proxmox property string (`virtio=AA:…,bridge=vmbr0,tag=5`) is built. A value
+ * with a metacharacter would add properties of its own (`bridge=vmbr0,firewall=0`): validation
+ * refuses such names first, and this refuses them again at the depth where they would do harm.
+ */
+export function propertyString(parts: readonly PropertyPart[]): string {
+  const out: string[] = [];
+  for (const part of parts) {
+    if (typeof part === 'string') {
+      if (part === '' || PROPERTY_META.test(part)) throw new ProviderInvalidError(`${JSON.stringify(part)} cannot go into a Proxmox property string: it is empty or holds ",", "=" or a control character`);
+      out.push(part);
+      continue;
+    }
+    const [key, raw] = part;
+    if (raw === undefined) continue;
+    const value = String(raw);
+    if (!PROPERTY_KEY.test(key)) throw new ProviderInvalidError(`${JSON.stringify(key)} is not a Proxmox property name`);
+    if (value === '' || PROPERTY_META.test(value)) throw new ProviderInvalidError(`${key}=${JSON.stringify(value)} cannot go into a Proxmox property string: the value is empty or holds ",", "=" or a control character`);
+    out.push(`${key}=${value}`);
+  }
+  return out.join(',');
+}
+
 export function nicValue(n: DesiredNic, keepMac?: string): string {
   const mac = n.mac ?? keepMac;
-  return [`${n.model}${mac ? `=${mac.toUpperCase()}` : ''}`, `bridge=${n.network ?? 'vmbr0'}`, ...(n.vlan ? [`tag=${n.vlan}`] : [])].join(',');
+  return propertyString([mac ? [n.model, mac.toUpperCase()] : n.model, ['bridge', n.network ?? 'vmbr0'], ['tag', n.vlan || undefined]]);
 }
 
 export function ipconfig(n: DesiredNic): string | undefined {
   if (!n.ipv4) return undefined;
-  return `ip=${n.ipv4.address}${n.ipv4.gateway ? `,gw=${n.ipv4.gateway}` : ''}`;
+  return propertyString([['ip', n.ipv4.address], ['gw', n.ipv4.gateway]]);
+}
+
+/** A new disk on a storage: `local-lvm:10,format=qcow2` (size in GiB), or an import (`local-lvm:0,import-from=…`). */
+export function diskValue(storage: string, sizeGiB: number, extra: { format?: string; importFrom?: string } = {}): string {
+  return propertyString([`${storage}:${sizeGiB}`, ['format', extra.format], ['import-from', extra.importFrom]]);
 }
 
 /** Proxmox wants sshkeys URL-encoded (spaces as %20) before the form encoding of the request. */

@@ -14,7 +14,7 @@ import { poolGrantee } from '../../controller/core/tenancy.ts';
 import { readGuestConfig } from './guest-config.ts';
 import type { ProxmoxClient } from './client.ts';
 import {
-  BUS, configFromPending, configParams, dataDisks, description, GiB, MAX_MEMORY_LINE, MiB, nics, nicValue, ipconfig, rowSignature, toObservedNode, toObservedVM,
+  BUS, configFromPending, configParams, dataDisks, description, diskValue, GiB, MAX_MEMORY_LINE, MiB, nics, nicValue, ipconfig, rowSignature, toObservedNode, toObservedVM,
   type PendingRow, type ResourceRow,
 } from './mapping.ts';
 
@@ -316,7 +316,7 @@ export class ProxmoxProvider implements ProviderClient {
 
   private newDisk(disk: DesiredDisk): string {
     const storage = disk.storage ?? this.o.defaults?.storage ?? 'local-lvm';
-    return `${storage}:${Math.max(1, Math.ceil(disk.sizeBytes / GiB))}${disk.format ? `,format=${disk.format}` : ''}`;
+    return diskValue(storage, Math.max(1, Math.ceil(disk.sizeBytes / GiB)), disk.format ? { format: disk.format } : {});
   }
 
   /** Finds a guest by its providerID (`qemu/104`) wherever it runs now, with its config. */

@@ -7,7 +7,7 @@ import type { Target } from '../../controller/core/actions.ts';
 import { displayImage, formatOwner, parseOwner, sameOwner, type OwnerRef, type Progress } from '../provider.ts';
 import type { ProxmoxClient } from './client.ts';
 import { readGuestConfig } from './guest-config.ts';
-import type { ResourceRow } from './mapping.ts';
+import { diskValue, propertyString, type ResourceRow } from './mapping.ts';
 
 export interface TemplateWork {
   api: ProxmoxClient;
@@ -59,7 +59,7 @@ export async function proxmoxImportTemplate(w: TemplateWork, o: ImportOptions): 
     w.onProgress?.({ percent: 0, message: `importing ${o.image} into ${o.storage} on ${node} as VM ${vmid}` });
     const upid = await w.api.post<string>(`/nodes/${node}/qemu`, {
       vmid: String(vmid), name: o.name, memory: '1024', cores: '1', ostype: 'l26', agent: '1', scsihw: 'virtio-scsi-single',
-      scsi0: `${o.storage}:0,import-from=${o.image}`, ide2: `${o.storage}:cloudinit`, boot: 'order=scsi0', serial0: 'socket', vga: 'serial0',
+      scsi0: diskValue(o.storage, 0, { importFrom: o.image }), ide2: propertyString([`${o.storage}:cloudinit`]), boot: 'order=scsi0', serial0: 'socket', vga: 'serial0',
       description: formatOwner(o.owner),
     });
     await w.api.waitForTask(upid, w.onProgress ? { onProgress: w.onProgress } : {});

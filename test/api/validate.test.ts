@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseQuantity, formatBytes } from '../../controller/api/quantity.ts';
 import { sameSubnet } from '../../controller/api/validate.ts';
-import { formatProblem, loadFolder } from '../../controller/sources/load-folder.ts';
+import { formatProblem, loadFolder, loadTexts } from '../../controller/sources/load-folder.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -76,5 +76,57 @@ describe('validate a corpus of broken manifests', () => {
     const load = await loadFolder(join(root, 'examples'));
     expect(load.problems.map(formatProblem)).toEqual([]);
     expect(new Set(load.resources.map((r) => r.id.kind)).size).toBe(6);
+  });
+});
+
+describe('inputs that cannot be trusted are refused at validation', () => {
+  const hv = (spec: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: x}\nspec:\n${spec}`;
+  const lines = (text: string) => loadTexts(new Map([['in.yaml', text]])).problems.map(formatProblem);
+
+  it.each([
+    ['a user and password in the endpoint', hv('  type: proxmox\n  endpoint: https://admin:s3cret@pve.example:8006\n'), /^in\.yaml:6: Hypervisor x spec\.endpoint: the URL carries a user name or password \(user:password@host\); remove it and name the credentials in credentialsRef$/],
+    ['a user alone in the endpoint', hv('  type: ovirt\n  endpoint: https://admin@engine.example/ovirt-engine/api\n'), /^in\.yaml:6: Hypervisor x spec\.endpoint: the URL carries a user name or password/],
+    ['a password in a libvirt URI', hv('  type: libvirt\n  hosts: [{name: h1, uri: "qemu+ssh://root:pw@h1/system"}]\n'), /^in\.yaml:6: Hypervisor x spec\.hosts\[0\]\.uri: the URI carries a password/],
+  ])('%s', (_what, text, pattern) => {
+    const got = lines(text);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatch(pattern);
+    expect(got[0]).not.toContain('s3cret');
+  });
+
+  it('an ssh login name in a libvirt URI is fine', () => {
+    expect(lines(hv('  type: libvirt\n  hosts: [{name: h1, uri: "qemu+ssh://root@h1/system"}]\n'))).toEqual([]);
+  });
+});
+
+describe('names that would be pasted into a hypervisor\'s own syntax', () => {
+  const hv = 'apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "https://pve:8006"}\n---\n';
+  const vm = (spec: string) => `${hv}apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: web}\nspec:\n  hypervisor: pve\n  memory: 1Gi\n${spec}`;
+  const lines = (text: string) => loadTexts(new Map([['in.yaml', text]])).problems.map(formatProblem);
+  const refused = (value: string) => `expected a name without , = ; : / \\ ? # % quotes or spaces, got ${JSON.stringify(value)}`;
+
+  it.each([
+    ['a network name', vm('  networks: [{name: nic0, network: "vmbr0,firewall=0,tag=99"}]\n'), 'VirtualMachine default/web spec.networks[0].network', 'vmbr0,firewall=0,tag=99'],
+    ['a disk storage', vm('  disks: [{name: root, size: 10Gi, storage: "local-lvm,cache=unsafe"}]\n'), 'VirtualMachine default/web spec.disks[0].storage', 'local-lvm,cache=unsafe'],
+    ['a disk name with a path', vm('  disks: [{name: ../../etc/x, size: 10Gi}]\n'), 'VirtualMachine default/web spec.disks[0].name', '../../etc/x'],
+    ['a pinned node with a path', vm('  placement: {node: "pve1/../../x"}\n'), 'VirtualMachine default/web spec.placement.node', 'pve1/../../x'],
+    ['a template', vm('  template: "t,efi=1"\n'), 'VirtualMachine default/web spec.template', 't,efi=1'],
+    ['a default bridge', 'apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "https://pve:8006", defaults: {bridge: "vmbr0,tag=5"}}\n', 'Hypervisor pve spec.defaults.bridge', 'vmbr0,tag=5'],
+    ['a network binding\'s bridge', `${hv}apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {name: v}\nspec:\n  vlanId: 5\n  hypervisors: [{hypervisor: pve, bridge: "vmbr0=x"}]\n`, 'VirtualNetwork v spec.hypervisors[0].bridge', 'vmbr0=x'],
+    ['a VirtualDisk storage', `${hv}apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: d}\nspec: {hypervisor: pve, size: 1Gi, storage: "a b"}\n`, 'VirtualDisk default/d spec.storage', 'a b'],
+  ])('%s', (_what, text, where, value) => {
+    const got = lines(text);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatch(/^in\.yaml:\d+: /);
+    expect(got[0]).toContain(`${where}: ${refused(value)}`);
+  });
+
+  it('an image path or URL with a comma', () => {
+    const got = lines(`${hv}apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: t}\nspec: {hypervisor: pve, source: {image: "/img.qcow2,cache=unsafe"}}\n`);
+    expect(got).toEqual([expect.stringMatching(/^in\.yaml:\d+: VMTemplate t spec\.source\.image: expected an image path or URL without , or spaces/)]);
+  });
+
+  it.each([['vmbr0'], ['vmbr0.100'], ['local-lvm'], ['Кластер-1'], ['ovirtmgmt']])('accepts %s', (name) => {
+    expect(lines(vm(`  networks: [{name: nic0, network: "${name}"}]\n  disks: [{name: root, size: 1Gi, storage: "${name}"}]\n`))).toEqual([]);
   });
 });

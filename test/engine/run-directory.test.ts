@@ -1,7 +1,7 @@
 // `virtkeeper run -f DIR` as a user runs it: a separate process watching a folder, against
 // the Proxmox simulator over HTTP; edits and deletions in the folder converge.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +35,7 @@ describe('virtkeeper run -f (directory mode controller)', () => {
     await writeFile(join(dir, 'hv.yaml'), `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}, resyncInterval: 2s}\n`);
     // The only VM may go (--max-delete-share 1), after a grace of 3 s.
     proc = spawn(process.execPath, ['bin/virtkeeper.js', '--state-dir', state.dir, 'run', '-f', dir, '--metrics-port', '0', '--max-delete-share', '1', '--delete-grace', '3s'], {
-      cwd: root, env: { ...process.env, PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root, env: { ...process.env, VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   });
@@ -43,6 +43,7 @@ describe('virtkeeper run -f (directory mode controller)', () => {
     proc?.kill('SIGTERM');
     await sim?.close();
     await rm(dir, { recursive: true, force: true });
+    await rm(`${dir}-outside.yaml`, { force: true });
     await rm(state.dir, { recursive: true, force: true });
   });
 
@@ -52,8 +53,19 @@ describe('virtkeeper run -f (directory mode controller)', () => {
     await writeFile(join(dir, 'vm.yaml'), vm('2Gi'));
     await until('memory 2Gi', async () => (await state.read('VirtualMachine/default/watched'))?.status.memory === '2Gi');
     expect(sim.dump().vms.find((v) => v.config.name === 'watched')?.config.memory).toBe('2048');
+    // One file past the yaml alias limit, then turned into a link outside the folder: `run` lives
+    // on, reports the file, and holds its VM (on main the first killed the process).
+    await writeFile(join(dir, 'vm.yaml'), `a: &x [1]\n${Array.from({ length: 101 }, (_, i) => `b${i}: *x`).join('\n')}\n`);
+    await until('the alias bomb reported', async () => stderr.includes('invalid manifest: vm.yaml:1: YAML: Excessive alias count'));
+    await writeFile(`${dir}-outside.yaml`, vm('3Gi'));
+    await unlink(join(dir, 'vm.yaml'));
+    await symlink(`${dir}-outside.yaml`, join(dir, 'vm.yaml'));
+    await until('the link reported', async () => stderr.includes('invalid manifest: vm.yaml:1: symbolic link to a path outside the folder'));
+    expect(proc.exitCode).toBeNull();
+    expect(sim.dump().vms.find((v) => v.config.name === 'watched')?.config.memory).toBe('2048');
+    await unlink(join(dir, 'vm.yaml'));
     await writeFile(join(dir, 'vm.yaml'), 'kind: [broken');
-    await until('the broken file reported', async () => stderr.includes('invalid manifest: vm.yaml:1'));
+    await until('the broken file reported', async () => stderr.includes('invalid manifest: vm.yaml:1: YAML syntax'));
     expect(sim.dump().vms.some((v) => v.config.name === 'watched')).toBe(true);
     await unlink(join(dir, 'vm.yaml'));
     const gone = Date.now();

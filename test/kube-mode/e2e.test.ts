@@ -2,6 +2,8 @@
 // kubectl 1.32, the controller as a separate process bound only by manifests/rbac.yaml,
 // and the Proxmox simulator over HTTP.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +62,15 @@ spec:
   disks: [{name: root, size: 10Gi}]
 ${extra}`;
 
+/** A Secret the controller may use: labelled virtkeeper.io/credentials=true (unless `labelled` is false). */
+const credentialsSecret = (name: string, username: string, password: string, labelled = true) => `apiVersion: v1
+kind: Secret
+metadata:
+  name: ${name}
+  namespace: virtkeeper-system
+${labelled ? '  labels: {virtkeeper.io/credentials: "true"}\n' : ''}stringData: {username: ${JSON.stringify(username)}, password: ${JSON.stringify(password)}}
+`;
+
 describe.skipIf(!admin)('Kubernetes mode on a real kube-apiserver', () => {
   let sim: RunningProxmoxSimulator;
   const controllers: ChildProcess[] = [];
@@ -70,8 +81,7 @@ describe.skipIf(!admin)('Kubernetes mode on a real kube-apiserver', () => {
     await kubectl(['apply', '-f', 'crds/']);
     await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
     await kubectl(['apply', '-f', 'manifests/namespace.yaml', '-f', 'manifests/serviceaccount.yaml', '-f', 'manifests/rbac.yaml']);
-    const secret = await kubectl(['-n', 'virtkeeper-system', 'create', 'secret', 'generic', 'pve-credentials', `--from-literal=username=${sim.credentials.username}`, `--from-literal=password=${sim.credentials.password}`, '--dry-run=client', '-o', 'yaml']);
-    await kubectl(['apply', '-f', '-'], secret);
+    await kubectl(['apply', '-f', '-'], credentialsSecret('pve-credentials', sim.credentials.username, sim.credentials.password));
     await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1
 kind: Hypervisor
 metadata: {name: pve}
@@ -86,14 +96,29 @@ spec:
 
   afterAll(async () => {
     for (const c of controllers) c.kill('SIGKILL');
+    // The cluster outlives this run: remove this suite's objects, or the next run's fresh
+    // simulator gets last run's VMs. Their simulator goes with this process, so no controller
+    // could finish their finalizers: those are dropped first.
+    const own: [string, string[]][] = [
+      ['vkvm', ['web-1', 'keep-1', 'shrinky', 'after-rotation', 'disk-host', 'after-failover', 'shard-a-vm', 'shard-b-vm']],
+      ['vkdisk', ['scratch']], ['vktpl', ['ubuntu-big']], ['hv', ['pve-b']],
+    ];
+    for (const [kind, names] of own) {
+      for (const name of names) {
+        await kubectl(['patch', kind, name, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined);
+        await kubectl(['delete', kind, name, '--ignore-not-found', '--wait=false']).catch(() => undefined);
+      }
+    }
     await sim?.close();
-  });
+  }, 120_000);
 
   it('the CRDs are served with short names and the virtkeeper category; CEL refuses a disk shrink', async () => {
     expect(await kubectl(['get', 'virtkeeper', '-A'])).toMatch(/hypervisor\.virtkeeper\.io\/pve/);
     await kubectl(['apply', '-f', '-'], vm('shrinky'));
     const err = await kubectl(['apply', '--dry-run=server', '-f', '-'], vm('shrinky').replace('size: 10Gi', 'size: 5Gi')).then(() => '', (e: Error) => e.message);
     expect(err).toMatch(/a disk size may never decrease/);
+    const userinfo = await kubectl(['apply', '--dry-run=server', '-f', '-'], 'apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: vk-inputs-userinfo}\nspec: {type: proxmox, endpoint: "https://admin:s3cret@pve.example:8006"}\n').then(() => '', (e: Error) => e.message);
+    expect(userinfo).toMatch(/the URL carries a user name or password/);
     await kubectl(['delete', 'vkvm', 'shrinky', '--wait=false']);
     // The Deployment and the whole kustomization are accepted by the real API server.
     expect(await kubectl(['apply', '--dry-run=server', '-k', 'manifests/'])).toMatch(/deployment\.apps\/virtkeeper\S* (created|configured|unchanged) \(server dry run\)/);
@@ -145,11 +170,37 @@ spec:
     const user = sim.sim.auth.users[0];
     if (user) user.password = 'rotated-Pa55word';
     sim.sim.auth.revokeTickets(); // the controller's ticket is void: only the new password works now
-    const secret = await kubectl(['-n', 'virtkeeper-system', 'create', 'secret', 'generic', 'pve-credentials', `--from-literal=username=${sim.credentials.username}`, '--from-literal=password=rotated-Pa55word', '--dry-run=client', '-o', 'yaml']);
-    await kubectl(['apply', '-f', '-'], secret);
+    await kubectl(['apply', '-f', '-'], credentialsSecret('pve-credentials', sim.credentials.username, 'rotated-Pa55word'));
     await kubectl(['apply', '-f', '-'], vm('after-rotation'));
     await until('after-rotation Running with the new credentials', async () => /Running/.test(await kubectl(['get', 'vkvm', 'after-rotation', '--no-headers'])), 60_000);
     expect(logs.join('')).not.toContain('rotated-Pa55word');
+  }, 90_000);
+
+  it('a Hypervisor naming an unlabelled Secret or a service-account token gets no credentials, and its endpoint hears nothing', async () => {
+    // The endpoint a hostile manifest names: it records every request it is sent.
+    const heard: string[] = [];
+    const trap = createServer((req, res) => {
+      heard.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)}`);
+      res.writeHead(500).end();
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
+    const hv = (name: string, secret: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: ${name}}\nspec:\n  type: proxmox\n  endpoint: ${url}\n  credentialsRef: {name: ${secret}, namespace: virtkeeper-system}\n`;
+    try {
+      await kubectl(['apply', '-f', '-'], credentialsSecret('vk-inputs-unlabelled', 'someone@pve', 'not-for-virtkeeper', false));
+      // A service-account token, even labelled, is never used.
+      await kubectl(['apply', '-f', '-'], `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/service-account-token\nmetadata:\n  name: vk-inputs-sa-token\n  namespace: virtkeeper-system\n  labels: {virtkeeper.io/credentials: "true"}\n  annotations: {kubernetes.io/service-account.name: virtkeeper-controller}\nstringData: {token: sa-token-value}\n`);
+      await kubectl(['apply', '-f', '-'], `${hv('vk-inputs-unlabelled', 'vk-inputs-unlabelled')}---\n${hv('vk-inputs-sa', 'vk-inputs-sa-token')}`);
+      const message = (name: string) => kubectl(['get', 'hv', name, '-o', "jsonpath={.status.conditions[?(@.type=='Ready')].message}"]);
+      expect(await until('the unlabelled Secret refused', async () => (await message('vk-inputs-unlabelled')) || undefined)).toMatch(/Secret virtkeeper-system\/vk-inputs-unlabelled is not labelled for virtkeeper; .*kubectl -n virtkeeper-system label secret vk-inputs-unlabelled virtkeeper\.io\/credentials=true/);
+      expect(await until('the token Secret refused', async () => (await message('vk-inputs-sa')) || undefined)).toMatch(/is a service-account token, which virtkeeper never sends/);
+      expect(heard).toEqual([]);
+      expect(logs.join('')).not.toContain('not-for-virtkeeper');
+    } finally {
+      await kubectl(['delete', 'hv', 'vk-inputs-unlabelled', 'vk-inputs-sa', '--ignore-not-found', '--wait=false']);
+      await kubectl(['-n', 'virtkeeper-system', 'delete', 'secret', 'vk-inputs-unlabelled', 'vk-inputs-sa-token', '--ignore-not-found']);
+      trap.close();
+    }
   }, 90_000);
 
   it('templates and disks: requirement conditions and attachments in kubectl get', async () => {
@@ -220,8 +271,7 @@ spec: {hypervisor: pve, size: 2Gi, storage: local-lvm, attachTo: {vm: disk-host}
     const ns = `vk-guard-${Date.now().toString(36)}`;
     const gVMs = () => g.dump().vms.filter((v) => !v.template).map((v) => v.config.name ?? '').sort();
     try {
-      const secret = await kubectl(['-n', 'virtkeeper-system', 'create', 'secret', 'generic', 'pve-g-credentials', `--from-literal=username=${g.credentials.username}`, `--from-literal=password=${g.credentials.password}`, '--dry-run=client', '-o', 'yaml']);
-      await kubectl(['apply', '-f', '-'], secret);
+      await kubectl(['apply', '-f', '-'], credentialsSecret('pve-g-credentials', g.credentials.username, g.credentials.password));
       await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve-g, labels: {shard: g}}\nspec:\n  type: proxmox\n  endpoint: ${g.url}\n  credentialsRef: {name: pve-g-credentials, namespace: virtkeeper-system}\n`);
       // Defaults: 30% or 1 per hypervisor within an hour.
       controllers.push(startController(['--hypervisor-selector', 'shard=g']));

@@ -32,7 +32,7 @@ describe('oVirt end to end on two engines', () => {
   beforeAll(async () => {
     for (const name of ['e15-test', 'n32']) sims[name] = await startOvirtSimulator({ name, hosts: 2, templates: ['centos-9'], imageCopyMs: 100, bootStepMs: 20, migrateMs: 80, diskResizeMs: 30 });
     dir = await mkdtemp(join(tmpdir(), 'vk-ovirt-'));
-    const env = Object.fromEntries(Object.entries(sims).flatMap(([n, s]) => [[`${n.replace(/-/g, '_').toUpperCase()}_USERNAME`, s.credentials.username], [`${n.replace(/-/g, '_').toUpperCase()}_PASSWORD`, s.credentials.password]]));
+    const env = Object.fromEntries(Object.entries(sims).flatMap(([n, s]) => [[`VIRTKEEPER_${n.replace(/-/g, '_').toUpperCase()}_USERNAME`, s.credentials.username], [`VIRTKEEPER_${n.replace(/-/g, '_').toUpperCase()}_PASSWORD`, s.credentials.password]]));
     const logger = pino({ level: 'silent' });
     pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials(env), logger, now: Date.now, observeMaxAgeMs: 0 });
     opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger, now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 100))), wait: true, timeoutMs: 30_000 };
@@ -77,7 +77,7 @@ describe('oVirt end to end on two engines', () => {
   it('shows why a VM stuck in image_locked is waiting, and never touches a foreign VM', async () => {
     const slow = await startOvirtSimulator({ name: 'k45', templates: ['centos-9'], imageCopyMs: 60_000 });
     sims.k45 = slow;
-    const env = { K45_USERNAME: slow.credentials.username, K45_PASSWORD: slow.credentials.password };
+    const env = { VIRTKEEPER_K45_USERNAME: slow.credentials.username, VIRTKEEPER_K45_PASSWORD: slow.credentials.password };
     const p2 = new HypervisorPool({ loadConnector, credentials: directoryCredentials(env), logger: pino({ level: 'silent' }), now: Date.now, observeMaxAgeMs: 0 });
     const b = await fetch(`${slow.url}/vms`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${slow.credentials.username}:${slow.credentials.password}`).toString('base64')}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'foreign', cluster: { name: 'Default' }, template: { name: 'Blank' } }) });
     expect(b.status).toBe(202);

@@ -27,7 +27,7 @@ describe('oVirt VirtualDisk data safety', () => {
 
   beforeAll(async () => {
     sim = await startOvirtSimulator({ name: 'eng', hosts: 1, templates: ['centos-9'], imageCopyMs: 20, bootStepMs: 10, diskResizeMs: 10 });
-    folder = await convergeFolder({ prefix: 'vk-ovirt-dsafe-', header: hv, credentials: directoryCredentials({ ENG_USERNAME: sim.credentials.username, ENG_PASSWORD: sim.credentials.password }), timeoutMs: 30000, sleepCapMs: 50 });
+    folder = await convergeFolder({ prefix: 'vk-ovirt-dsafe-', header: hv, credentials: directoryCredentials({ VIRTKEEPER_ENG_USERNAME: sim.credentials.username, VIRTKEEPER_ENG_PASSWORD: sim.credentials.password }), timeoutMs: 30000, sleepCapMs: 50 });
     ({ opts } = folder);
   });
   afterAll(async () => {

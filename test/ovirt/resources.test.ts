@@ -27,7 +27,7 @@ describe('oVirt VirtualDisk and VMTemplate', () => {
 
   beforeAll(async () => {
     sim = await startOvirtSimulator({ name: 'eng', hosts: 2, templates: ['centos-9'], imageCopyMs: 60, bootStepMs: 20, diskResizeMs: 30 });
-    folder = await convergeFolder({ prefix: 'vk-ovirt-res-', header: hv, credentials: directoryCredentials({ ENG_USERNAME: sim.credentials.username, ENG_PASSWORD: sim.credentials.password }), timeoutMs: 30000, sleepCapMs: 100 });
+    folder = await convergeFolder({ prefix: 'vk-ovirt-res-', header: hv, credentials: directoryCredentials({ VIRTKEEPER_ENG_USERNAME: sim.credentials.username, VIRTKEEPER_ENG_PASSWORD: sim.credentials.password }), timeoutMs: 30000, sleepCapMs: 100 });
     ({ opts } = folder);
   });
   afterAll(async () => {

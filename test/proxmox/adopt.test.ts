@@ -22,7 +22,7 @@ describe('adopting an existing Proxmox VM', () => {
     f = await convergeFolder({
       prefix: 'vk-adopt-',
       header: () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec:\n  type: proxmox\n  endpoint: "${sim.url}"\n  credentialsRef: {env: PVE}\n${hvExtra}`,
-      credentials: directoryCredentials({ PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }),
+      credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }),
     });
   });
   afterEach(async () => {

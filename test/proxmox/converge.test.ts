@@ -26,7 +26,7 @@ describe('Proxmox end to end (simulator over HTTP)', () => {
     const hv = (await readFile(join(dir, 'hypervisor.yaml'), 'utf8')).replace('http://127.0.0.1:8006', sim.url);
     await writeFile(join(dir, 'hypervisor.yaml'), hv);
     const logger = pino({ level: 'silent' });
-    pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials({ PVE_SIM_USERNAME: sim.credentials.username, PVE_SIM_PASSWORD: sim.credentials.password }), logger, now: Date.now, observeMaxAgeMs: 1000 });
+    pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials({ VIRTKEEPER_PVE_SIM_USERNAME: sim.credentials.username, VIRTKEEPER_PVE_SIM_PASSWORD: sim.credentials.password }), logger, now: Date.now, observeMaxAgeMs: 1000 });
     opts = { folder: dir, statuses: new StateDir(join(dir, '..', `${dir.split('/').pop()}-state`)), hypervisors: pool, logger, now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 100))), wait: true, timeoutMs: 30_000 };
   });
   afterEach(async () => {
@@ -114,7 +114,7 @@ describe('virtkeeper exec through the guest agent (Proxmox simulator)', () => {
     const sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
     const dir = await mkdtemp(join(tmpdir(), 'vk-exec-'));
     const stateDir = `${dir}-state`;
-    const env = { ...process.env, PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` };
+    const env = { ...process.env, VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` };
     await writeFile(join(dir, 'all.yaml'), `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n---\napiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: shell}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi}\n`);
     const cli = (args: string[], input?: string) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
       const p = execFile(process.execPath, ['bin/virtkeeper.js', '--state-dir', stateDir, ...args], { cwd: root, env }, (e, out, err) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }));

@@ -36,7 +36,7 @@ describe('Proxmox VirtualDisk data safety', () => {
   beforeAll(async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
     raw = new ProxmoxClient({ endpoint: sim.url, credentials: { token: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` } });
-    folder = await convergeFolder({ prefix: 'vk-pdsafe-', header: hv, credentials: directoryCredentials({ PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), timeoutMs: 20000, sleepCapMs: 50 });
+    folder = await convergeFolder({ prefix: 'vk-pdsafe-', header: hv, credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), timeoutMs: 20000, sleepCapMs: 50 });
     ({ opts } = folder);
   });
   afterAll(async () => {

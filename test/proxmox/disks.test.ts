@@ -28,7 +28,7 @@ describe('VirtualDisk on Proxmox', () => {
 
   beforeAll(async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
-    folder = await convergeFolder({ prefix: 'vk-pdisk-', header: hv, credentials: directoryCredentials({ PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), timeoutMs: 20000, sleepCapMs: 50 });
+    folder = await convergeFolder({ prefix: 'vk-pdisk-', header: hv, credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), timeoutMs: 20000, sleepCapMs: 50 });
     ({ opts } = folder);
   });
   afterAll(async () => {

@@ -29,7 +29,7 @@ describe('VirtualNetwork on Proxmox and oVirt', () => {
     pve = await startProxmoxSimulator({ nodes: 2, templates: ['ubuntu-24.04'], taskDurations: { default: 5, qmclone: 20 } });
     ovirt = await startOvirtSimulator({ name: 'e15', templates: ['centos-9'], imageCopyMs: 50, bootStepMs: 10 });
     dir = await mkdtemp(join(tmpdir(), 'vk-net-'));
-    const env = { PVE_TOKEN: `${pve.credentials.tokenId}=${pve.credentials.tokenSecret}`, E15_USERNAME: ovirt.credentials.username, E15_PASSWORD: ovirt.credentials.password };
+    const env = { VIRTKEEPER_PVE_TOKEN: `${pve.credentials.tokenId}=${pve.credentials.tokenSecret}`, VIRTKEEPER_E15_USERNAME: ovirt.credentials.username, VIRTKEEPER_E15_PASSWORD: ovirt.credentials.password };
     pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials(env), logger: pino({ level: 'silent' }), now: Date.now, observeMaxAgeMs: 0 });
     opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 100))), wait: true, timeoutMs: 20_000, maxDeleteShare: 1 };
   });

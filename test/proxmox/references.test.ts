@@ -21,7 +21,7 @@ describe('references that cannot be resolved wait (Proxmox)', () => {
 
   beforeAll(async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
-    folder = await convergeFolder({ prefix: 'vk-refs-', header: hv, credentials: directoryCredentials({ PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), timeoutMs: 3000, sleepCapMs: 50 });
+    folder = await convergeFolder({ prefix: 'vk-refs-', header: hv, credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), timeoutMs: 3000, sleepCapMs: 50 });
     opts = folder.opts;
   });
   afterAll(async () => {

@@ -23,7 +23,7 @@ describe('deletion guard on Proxmox', () => {
 
   beforeAll(async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
-    folder = await convergeFolder({ prefix: 'vk-pguard-', header: hv, credentials: directoryCredentials({ PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), timeoutMs: 20_000, sleepCapMs: 50 });
+    folder = await convergeFolder({ prefix: 'vk-pguard-', header: hv, credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), timeoutMs: 20_000, sleepCapMs: 50 });
     opts = { ...folder.opts, maxDeleteShare: 0.3 };
   });
   afterAll(async () => {

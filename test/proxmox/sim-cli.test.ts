@@ -21,7 +21,7 @@ it('the manifest the simulator writes is applied over HTTPS with its CA', async 
     expect(await readFile(join(dir, 'hv.yaml'), 'utf8')).toContain('BEGIN CERTIFICATE');
     await writeFile(join(dir, 'vm.yaml'), 'apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: tls-vm}\nspec: {hypervisor: pve-sim, template: ubuntu-24.04, memory: 1Gi}\n');
     const r = await new Promise<{ code: number; out: string }>((resolve) => {
-      execFile(process.execPath, ['bin/virtkeeper.js', '--state-dir', `${dir}-state`, 'apply', '-f', dir, '--wait', '-o', 'json'], { cwd: root }, (e, out) => resolve({ code: e ? 1 : 0, out }));
+      execFile(process.execPath, ['bin/virtkeeper.js', '--state-dir', `${dir}-state`, '--credentials-dir', dir, 'apply', '-f', dir, '--wait', '-o', 'json'], { cwd: root }, (e, out) => resolve({ code: e ? 1 : 0, out }));
     });
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.out.trim().split('\n').pop() ?? '{}') as { summary: { resources: { resource: string; ready: boolean }[] } };

@@ -1,9 +1,11 @@
-import { mkdir, mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirectorySource } from '../../controller/sources/directory.ts';
+import { loadFolder } from '../../controller/sources/load-folder.ts';
 import { DesiredStore } from '../../controller/runtime/store.ts';
 import { StateDir } from '../../controller/status/state-dir.ts';
 
@@ -67,4 +69,139 @@ describe('directory source (chokidar)', () => {
     await until(() => store.broken.has('a.yaml'));
     expect(store.get('VirtualMachine/default/a')?.heldBecause?.[0]).toMatch(/a\.yaml:1: YAML syntax/);
   });
+});
+
+/** 101 aliases in one document: one past the yaml library's limit. */
+const aliasBomb = `a: &x [1]\n${Array.from({ length: 101 }, (_, i) => `b${i}: *x`).join('\n')}\n`;
+
+describe('one file never fails the folder load', () => {
+  let dir: string;
+  let outside: string;
+  let src: DirectorySource;
+  let store: DesiredStore;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vk-files-'));
+    outside = await mkdtemp(join(tmpdir(), 'vk-outside-'));
+    await writeFile(join(dir, 'hv.yaml'), hv);
+    await writeFile(join(dir, 'a.yaml'), vm('a'));
+    await writeFile(join(dir, 'b.yaml'), vm('b'));
+    store = new DesiredStore();
+    src = new DirectorySource({ folder: dir, store, statuses: new StateDir(`${dir}-state`), logger: pino({ level: 'silent' }), onChange: () => undefined, debounceMs: 100 });
+    await src.start();
+    expect(store.keys('VirtualMachine')).toHaveLength(2);
+  });
+  afterEach(async () => {
+    await src.stop();
+    await Promise.all([dir, outside, `${dir}-state`].map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('a file over the alias limit is a problem of that file: its VM is held, the others load', async () => {
+    await writeFile(join(dir, 'a.yaml'), aliasBomb);
+    await writeFile(join(dir, 'c.yaml'), vm('c'));
+    await until(() => store.isBroken('a.yaml') && !!store.get('VirtualMachine/default/c'));
+    expect(store.broken.get('a.yaml')?.[0]).toMatch(/a\.yaml:\d+: .*alias.*at most 100 aliases per document/);
+    expect(store.get('VirtualMachine/default/a')?.heldBecause).toBeDefined();
+    expect(store.get('VirtualMachine/default/b')?.heldBecause).toBeUndefined();
+  });
+
+  it('a manifest turned into a link outside the folder is held and reported, not deleted', async () => {
+    await writeFile(join(outside, 'a.yaml'), vm('a'));
+    await unlink(join(dir, 'a.yaml'));
+    await symlink(join(outside, 'a.yaml'), join(dir, 'a.yaml'));
+    await until(() => store.isBroken('a.yaml'));
+    expect(store.broken.get('a.yaml')?.[0]).toMatch(/symbolic link to a path outside the folder/);
+    expect(store.get('VirtualMachine/default/a')?.heldBecause).toBeDefined();
+  });
+
+  it('a link that stays inside the folder is followed, and a linked file is loaded once', async () => {
+    // The target sits where the walk does not look (a hidden folder): only the link brings it in.
+    await mkdir(join(dir, '.versions'));
+    await writeFile(join(dir, '.versions', 'c-v2.yaml'), vm('c'));
+    await symlink(join('.versions', 'c-v2.yaml'), join(dir, 'c.yaml'));
+    await unlink(join(dir, 'a.yaml'));
+    await mkdir(join(dir, 'real'));
+    await writeFile(join(dir, 'real', 'a.yaml'), vm('a'));
+    await symlink('real', join(dir, 'linked'));
+    await until(() => !!store.get('VirtualMachine/default/c') && !!store.get('VirtualMachine/default/a'));
+    expect(store.broken.size).toBe(0);
+    expect(store.get('VirtualMachine/default/c')?.source?.file).toBe('c.yaml');
+    expect(store.get('VirtualMachine/default/a')?.source?.file).toBe(join('real', 'a.yaml'));
+  });
+
+  it('a folder that became a link to nothing holds everything that came from below it', async () => {
+    await mkdir(join(dir, 'team'));
+    await writeFile(join(dir, 'team', 'd.yaml'), vm('d'));
+    await until(() => !!store.get('VirtualMachine/default/d'));
+    await rm(join(dir, 'team'), { recursive: true });
+    await symlink(join(outside, 'gone'), join(dir, 'team'));
+    await until(() => store.isBroken('team/d.yaml'));
+    expect(store.get('VirtualMachine/default/d')?.heldBecause?.[0]).toMatch(/^team\/:1: symbolic link to nothing/);
+  });
+});
+
+describe('loadFolder', () => {
+  it('a file over the size cap is reported with the limit, and the others load', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vk-big-'));
+    try {
+      await writeFile(join(dir, 'hv.yaml'), hv);
+      await writeFile(join(dir, 'a.yaml'), vm('a'));
+      await writeFile(join(dir, 'big.yaml'), `${vm('big')}# ${'x'.repeat(5 * 2 ** 20)}\n`);
+      const load = await loadFolder(dir);
+      expect(load.resources.map((r) => r.key)).toContain('VirtualMachine/default/a');
+      expect(load.problems).toEqual([expect.objectContaining({ file: 'big.yaml', message: expect.stringMatching(/5 MiB, over the size limit \(the limit is 4 MiB per file\)/) })]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a pipe named like a manifest is reported, never read (it would block the load)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vk-fifo-'));
+    try {
+      await writeFile(join(dir, 'hv.yaml'), hv);
+      execFileSync('mkfifo', [join(dir, 'pipe.yaml'), join(dir, 'pipe')]);
+      await symlink('pipe', join(dir, 'linked.yaml'));
+      const load = await loadFolder(dir);
+      expect(load.problems.map((p) => [p.file, p.message])).toEqual([['linked.yaml', expect.stringMatching(/not a regular file/)], ['pipe.yaml', expect.stringMatching(/not a regular file/)]]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a folder that does not exist is a problem, not a rejection', async () => {
+    const load = await loadFolder(join(tmpdir(), 'vk-no-such-folder-4242'));
+    expect(load.problems).toEqual([expect.objectContaining({ file: './' })]);
+  });
+
+  it('files that vanish while the folder is read (a checkout mid-switch) never fail the load', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vk-churn-'));
+    try {
+      await writeFile(join(dir, 'hv.yaml'), hv);
+      await Promise.all(Array.from({ length: 40 }, (_, i) => writeFile(join(dir, `s-${i}.yaml`), vm(`s-${i}`))));
+      let stop = false;
+      // Files appear and disappear as fast as the file system allows, racing readdir → read.
+      const churn = (async () => {
+        for (let i = 0; !stop; i++) {
+          const f = join(dir, `t-${i % 20}.yaml`);
+          await writeFile(f, vm(`t-${i % 20}`));
+          await unlink(f);
+        }
+      })();
+      let vanished = 0;
+      try {
+      for (let i = 0; i < 150; i++) {
+        const load = await loadFolder(dir);
+        expect(load.resources.filter((r) => r.key.startsWith('VirtualMachine/default/s-'))).toHaveLength(40);
+        vanished += load.problems.filter((p) => /vanished/.test(p.message)).length;
+        for (const p of load.problems) expect(p.message).toMatch(/vanished|empty file|no YAML documents/);
+      }
+      } finally {
+        stop = true;
+        await churn;
+      }
+      expect(vanished).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

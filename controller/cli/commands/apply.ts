@@ -30,7 +30,7 @@ export function planCommand(program: Command, globals: () => GlobalOptions): voi
     .action(async (o: PlanOpts) => {
       const g = globals();
       const logger = makeLogger(g.logLevel, 'warn');
-      const hypervisors = hypervisorPool(logger);
+      const hypervisors = hypervisorPool(logger, g);
       try {
         const report = await converge({ folder: o.filename, statuses: new ReadOnlyStatusStore(stateFor(o.filename, g)), hypervisors, logger, now: Date.now, sleep, dryRun: true, removal: removalPolicy(o) });
         problemsOut(report);
@@ -58,7 +58,7 @@ export function applyCommand(program: Command, globals: () => GlobalOptions): vo
     .action(async (o: ApplyOpts) => {
       const g = globals();
       const logger = makeLogger(g.logLevel, 'warn');
-      const hypervisors = hypervisorPool(logger);
+      const hypervisors = hypervisorPool(logger, g);
       const json = o.output === 'json' || !process.stdout.isTTY;
       const st = styleFor(process.stdout);
       try {

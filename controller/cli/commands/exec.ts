@@ -40,7 +40,7 @@ export function execCommand(program: Command, globals: () => GlobalOptions): voi
         process.exitCode = EXIT.failed;
         return;
       }
-      const pool = hypervisorPool(logger);
+      const pool = hypervisorPool(logger, g);
       try {
         const conn = await pool.get(hv);
         if (!conn.client.exec) {

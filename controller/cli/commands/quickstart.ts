@@ -66,7 +66,9 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
       const sim = await startProxmoxSimulator({ nodes: 3, templates: ['ubuntu-24.04', 'redos-8'] });
       const work = await mkdtemp(join(tmpdir(), 'virtkeeper-quickstart-'));
       const folder = join(work, 'manifests');
-      const hypervisors = hypervisorPool(logger);
+      // The simulator's credentials live in a folder of the quickstart's own, named as the credentials directory.
+      const credentialsDir = join(work, 'credentials');
+      const hypervisors = hypervisorPool(logger, { ...globals(), credentialsDir });
       const libvirtURI = await localLibvirt();
       const localName = `vk-quickstart-${Math.random().toString(36).slice(2, 6)}`;
       let statusesForCleanup: StateDir | undefined;
@@ -74,8 +76,9 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
         out(st.paint('bold', `Proxmox simulator: ${sim.url} (3 nodes, templates ubuntu-24.04 and redos-8)`));
         await import('node:fs/promises').then((fs) => fs.mkdir(folder));
         for (const f of await readdir(EXAMPLE)) if (f !== 'hypervisor.yaml') await copyFile(join(EXAMPLE, f), join(folder, f));
-        const credFile = join(work, 'pve-sim.credentials.json');
-        await writeFile(credFile, JSON.stringify({ username: sim.credentials.username, password: sim.credentials.password }), { mode: 0o600 });
+        await import('node:fs/promises').then((fs) => fs.mkdir(credentialsDir, { mode: 0o700 }));
+        const credFile = 'pve-sim.json';
+        await writeFile(join(credentialsDir, credFile), JSON.stringify({ username: sim.credentials.username, password: sim.credentials.password }), { mode: 0o600 });
         const hv = { apiVersion: API_VERSION, kind: 'Hypervisor', metadata: { name: 'pve-sim' }, spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { file: credFile }, defaults: { node: 'pve1', storage: 'local-lvm', bridge: 'vmbr0' }, resyncInterval: '30s' } };
         await writeFile(join(folder, 'hypervisor.yaml'), stringify(hv));
         if (libvirtURI) {
@@ -108,7 +111,7 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
         out(renderTable(KINDS.VirtualMachine, (await statuses.list()).filter((r) => r.kind === 'VirtualMachine'), { wide: true, nowMs: Date.now() }));
         process.exitCode = failed.length > 0 || report.timedOut ? EXIT.failed : EXIT.ok;
         if (o.keep) {
-          out(`\nThe simulator stays up at ${sim.url} (user ${sim.credentials.username}); manifests in ${folder}. Ctrl-C to stop.`);
+          out(`\nThe simulator stays up at ${sim.url} (user ${sim.credentials.username}); manifests in ${folder}, credentials in ${credentialsDir} (virtkeeper --credentials-dir ${credentialsDir} run -f ${folder}). Ctrl-C to stop.`);
           await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
         }
       } finally {

@@ -3,11 +3,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { parseKey } from '../../api/keys.ts';
-import type { Hypervisor } from '../../api/types.ts';
-import type { Credentials } from '../../../providers/provider.ts';
 import { loadConnector } from '../../../providers/registry.ts';
 import { systemClock } from '../../runtime/clock.ts';
-import { CredentialsError } from '../../runtime/credentials.ts';
+import { secretCredentials } from '../../runtime/secret-credentials.ts';
 import { HypervisorPool } from '../../runtime/hypervisors.ts';
 import { LeaderElector } from '../../runtime/leader.ts';
 import { Manager } from '../../runtime/manager.ts';
@@ -63,20 +61,7 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
     onChange: (keys) => enqueue([...keys].filter(inShard)),
     onSecret: (name) => enqueue(store.hypervisors().filter((h) => h.spec.credentialsRef?.name === name).map((h) => `Hypervisor/${h.metadata.name}`)),
   });
-  const credentials = async (hv: Hypervisor): Promise<Credentials> => {
-    const ref = hv.spec.credentialsRef;
-    if (!ref?.name) return { none: true };
-    if ((ref.namespace ?? namespace) !== namespace) throw new CredentialsError(`Hypervisor ${hv.metadata.name}: the Secret must be in ${namespace}, where the controller may read Secrets`);
-    const secret = source.secrets.get(ref.name);
-    if (!secret) throw new CredentialsError(`Hypervisor ${hv.metadata.name}: Secret ${namespace}/${ref.name} not found`);
-    const d = (k: string) => (secret.data?.[k] ? Buffer.from(secret.data[k] ?? '', 'base64').toString('utf8') : secret.stringData?.[k]);
-    const token = d('token');
-    if (token) return { token };
-    const username = d('username');
-    const password = d('password');
-    if (username && password) return { username, password };
-    throw new CredentialsError(`Hypervisor ${hv.metadata.name}: Secret ${namespace}/${ref.name} needs keys username and password, or token`);
-  };
+  const credentials = secretCredentials({ namespace, secrets: source.secrets });
   const wake = (hypervisor: string) => enqueue(store.vms().filter((v) => v.spec.hypervisor === hypervisor).map((v) => `VirtualMachine/${v.metadata.namespace ?? 'default'}/${v.metadata.name}`));
   const hypervisors = new HypervisorPool({ loadConnector, credentials, logger, now: Date.now, onChange: (name) => wake(name) });
   const statuses = new KubernetesStatusStore({ source, rest });

@@ -44,7 +44,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       const store = new DesiredStore();
       // Events between resyncs wake the VMs of that hypervisor at once (level-based: a pass re-reads everything).
       const wake = (hypervisor: string) => manager.enqueue(store.vms().filter((v) => v.spec.hypervisor === hypervisor).map((v) => `VirtualMachine/${v.metadata.namespace ?? 'default'}/${v.metadata.name}`));
-      const hypervisors = hypervisorPool(logger, (name) => wake(name));
+      const hypervisors = hypervisorPool(logger, g, (name) => wake(name));
       const gate = directoryGate({ stateDir: statuses.dir, now: Date.now, policy: removalPolicy(o) });
       const metrics = new Metrics();
       const printer = o.progress ? progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) : undefined;

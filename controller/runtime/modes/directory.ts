@@ -9,7 +9,7 @@ import type { DesiredStore } from '../store.ts';
 /** What one read of the folder shows: records whose resource is gone (and whose file could be read). */
 export function folderView(records: readonly StatusRecord[], store: DesiredStore): SourceView {
   const applied = records.filter((r): r is StatusRecord & { lastApplied: NonNullable<StatusRecord['lastApplied']> } => !!r.lastApplied);
-  const absent = applied.filter((r) => !store.get(r.key) && !(r.source && store.broken.has(r.source.file)));
+  const absent = applied.filter((r) => !store.get(r.key) && !(r.source && store.isBroken(r.source.file)));
   return {
     absent: absent.map((r) => ({ key: r.key, resource: r.lastApplied })),
     present: store.keys(),
