@@ -291,6 +291,15 @@ export class LibvirtConnection extends EventEmitter {
       w.string(xml).uint(flags);
     });
   }
+  /** Sets (or, without xml, removes) the domain's <metadata> element of namespace `uri`. */
+  async setMetadata(d: Domain, type: number, xml: string | undefined, key: string | undefined, uri: string | undefined, flags: number): Promise<void> {
+    await this.call(PROC.DOMAIN_SET_METADATA, (w) => {
+      writeDomain(w, d);
+      w.int(type);
+      for (const v of [xml, key, uri]) w.optional(v, (x, s) => void x.string(s));
+      w.uint(flags);
+    });
+  }
   async setAutostart(d: Domain, on: boolean): Promise<void> {
     await this.call(PROC.DOMAIN_SET_AUTOSTART, (w) => {
       writeDomain(w, d);
