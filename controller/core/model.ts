@@ -157,6 +157,8 @@ export interface Observation {
   nodes: ObservedNode[];
   templates: ObservedTemplate[];
   version?: string;
+  /** Nodes whose VMs could not be read this time (a host that does not answer): a VM missing from `vms` may be there. */
+  unreachable?: string[];
 }
 
 /** What a provider can do without a restart, used by the planner to choose live or staged. */

@@ -126,65 +126,76 @@ export class LibvirtProvider implements ProviderClient {
   async observe(): Promise<Observation> {
     const vms: ObservedVM[] = [];
     const nodes: ObservedNode[] = [];
+    const unreachable: string[] = [];
     await Promise.all(this.o.hosts.map(async (h) => {
-      let c: LibvirtConnection;
-      try {
-        c = await this.conn(h.name);
-      } catch {
+      // A host that does not answer is said so: its VMs are unknown, not gone.
+      const seen = await this.observeHost(h.name).catch((e: unknown) => {
+        this.o.logger.debug({ host: h.name, err: (e as Error).message }, 'libvirt host cannot be read');
+        return undefined;
+      });
+      if (!seen) {
         nodes.push({ name: h.name, state: 'offline' });
+        unreachable.push(h.name);
         return;
       }
-      const [domains, stats] = await Promise.all([c.listAllDomains(), c.allDomainStats(STATS)]);
-      if (!this.nodeInfo.has(h.name)) this.nodeInfo.set(h.name, await c.nodeInfo());
-      const info = this.nodeInfo.get(h.name);
-      const byUuid = new Map(stats.map((s) => [uuidText(s.domain.uuid), s.params]));
-      let usedKiB = 0;
-      for (const d of domains) {
-        const id = uuidText(d.uuid);
-        const p = byUuid.get(id) ?? new Map();
-        const state = Number(p.get('state.state') ?? DomainState.NOSTATE);
-        const blocks = Number(p.get('block.count') ?? 0);
-        const sizes = Array.from({ length: blocks }, (_, i) => [String(p.get(`block.${i}.name`)), Number(p.get(`block.${i}.capacity`) ?? 0)] as const);
-        const signature = JSON.stringify([state, p.get('balloon.maximum'), p.get('vcpu.current'), p.get('vcpu.maximum'), sizes], (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
-        let cached = this.cache.get(id);
-        if (!cached || cached.signature !== signature) {
-          // A domain undefined since the list is simply not there any more.
-          const read = await this.readDetail(c, d, signature, state === DomainState.RUNNING).catch((e: unknown) => {
-            if (e instanceof LibvirtError && e.kind === 'not-found') return undefined;
-            throw e;
-          });
-          if (!read) continue;
-          cached = read;
-          this.cache.set(id, cached);
-        }
-        const parsed = cached.parsed;
-        // A create cut short is not a VM yet: the next create finishes it (see create()).
-        if (parsed.creating) continue;
-        const running = state === DomainState.RUNNING || state === DomainState.BLOCKED || state === DomainState.PAUSED;
-        const memKiB = cached.config.currentMemoryKiB;
-        if (running) usedKiB += memKiB;
-        const sizeOf = new Map(sizes);
-        const vm: ObservedVM = {
-          providerID: id, name: d.name, node: h.name, power: POWER[state] ?? 'unknown',
-          cpu: { sockets: running ? Number(p.get('vcpu.current') ?? parsed.vcpuCurrent) : parsed.vcpuCurrent, cores: 1, threads: 1 },
-          memoryBytes: memKiB * 1024, maxMemoryBytes: cached.config.maxMemoryKiB * 1024,
-          disks: parsed.disks.map((x) => ({ name: x.dev, sizeBytes: sizeOf.get(x.dev) || x.sizeBytes, ...(x.storage ? { storage: x.storage } : {}), ...(x.interface ? { interface: x.interface } : {}), ...(x.volume && !ownsDisk(parsed, x.volume) ? { standalone: true } : {}) })),
-          nics: parsed.nics, isTemplate: false, ipAddresses: running ? this.ips.get(id)?.list ?? [] : [], autostart: cached.autostart,
-          pendingRestart: !!cached.pending,
-        };
-        if (cached.pending) vm.pending = { ...(cached.pending.vcpus ? { cpu: { sockets: cached.pending.vcpus, cores: 1, threads: 1 } } : {}), ...(cached.pending.memoryKiB ? { memoryBytes: cached.pending.memoryKiB * 1024 } : {}) };
-        if (parsed.owner) vm.owner = parsed.owner;
-        if (!running) this.ips.delete(id);
-        else if (parsed.guestAgent) this.fetchIPs(c, d, id);
-        vms.push(vm);
-      }
-      nodes.push({
-        name: h.name, state: 'online', ...(info ? { cpus: info.cpus, memoryBytes: Number(info.memoryKiB) * 1024 } : {}),
-        memoryUsedBytes: usedKiB * 1024, vms: domains.length,
-      });
+      vms.push(...seen.vms);
+      nodes.push(seen.node);
     }));
     nodes.sort((a, b) => a.name.localeCompare(b.name));
-    return { vms, nodes, templates: [], version: 'libvirt' };
+    return { vms, nodes, templates: [], version: 'libvirt', ...(unreachable.length ? { unreachable: unreachable.sort() } : {}) };
+  }
+
+  private async observeHost(host: string): Promise<{ vms: ObservedVM[]; node: ObservedNode }> {
+    const vms: ObservedVM[] = [];
+    const c = await this.conn(host);
+    const [domains, stats] = await Promise.all([c.listAllDomains(), c.allDomainStats(STATS)]);
+    if (!this.nodeInfo.has(host)) this.nodeInfo.set(host, await c.nodeInfo());
+    const info = this.nodeInfo.get(host);
+    const byUuid = new Map(stats.map((s) => [uuidText(s.domain.uuid), s.params]));
+    let usedKiB = 0;
+    for (const d of domains) {
+      const id = uuidText(d.uuid);
+      const p = byUuid.get(id) ?? new Map();
+      const state = Number(p.get('state.state') ?? DomainState.NOSTATE);
+      const blocks = Number(p.get('block.count') ?? 0);
+      const sizes = Array.from({ length: blocks }, (_, i) => [String(p.get(`block.${i}.name`)), Number(p.get(`block.${i}.capacity`) ?? 0)] as const);
+      const signature = JSON.stringify([state, p.get('balloon.maximum'), p.get('vcpu.current'), p.get('vcpu.maximum'), sizes], (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+      let cached = this.cache.get(id);
+      if (!cached || cached.signature !== signature) {
+        // A domain undefined since the list is simply not there any more.
+        const read = await this.readDetail(c, d, signature, state === DomainState.RUNNING).catch((e: unknown) => {
+          if (e instanceof LibvirtError && e.kind === 'not-found') return undefined;
+          throw e;
+        });
+        if (!read) continue;
+        cached = read;
+        this.cache.set(id, cached);
+      }
+      const parsed = cached.parsed;
+      // A create cut short is not a VM yet: the next create finishes it (see create()).
+      if (parsed.creating) continue;
+      const running = state === DomainState.RUNNING || state === DomainState.BLOCKED || state === DomainState.PAUSED;
+      const memKiB = cached.config.currentMemoryKiB;
+      if (running) usedKiB += memKiB;
+      const sizeOf = new Map(sizes);
+      const vm: ObservedVM = {
+        providerID: id, name: d.name, node: host, power: POWER[state] ?? 'unknown',
+        cpu: { sockets: running ? Number(p.get('vcpu.current') ?? parsed.vcpuCurrent) : parsed.vcpuCurrent, cores: 1, threads: 1 },
+        memoryBytes: memKiB * 1024, maxMemoryBytes: cached.config.maxMemoryKiB * 1024,
+        disks: parsed.disks.map((x) => ({ name: x.dev, sizeBytes: sizeOf.get(x.dev) || x.sizeBytes, ...(x.storage ? { storage: x.storage } : {}), ...(x.interface ? { interface: x.interface } : {}), ...(x.volume && !ownsDisk(parsed, x.volume) ? { standalone: true } : {}) })),
+        nics: parsed.nics, isTemplate: false, ipAddresses: running ? this.ips.get(id)?.list ?? [] : [], autostart: cached.autostart,
+        pendingRestart: !!cached.pending,
+      };
+      if (cached.pending) vm.pending = { ...(cached.pending.vcpus ? { cpu: { sockets: cached.pending.vcpus, cores: 1, threads: 1 } } : {}), ...(cached.pending.memoryKiB ? { memoryBytes: cached.pending.memoryKiB * 1024 } : {}) };
+      if (parsed.owner) vm.owner = parsed.owner;
+      if (!running) this.ips.delete(id);
+      else if (parsed.guestAgent) this.fetchIPs(c, d, id);
+      vms.push(vm);
+    }
+    return {
+      vms,
+      node: { name: host, state: 'online', ...(info ? { cpus: info.cpus, memoryBytes: Number(info.memoryKiB) * 1024 } : {}), memoryUsedBytes: usedKiB * 1024, vms: domains.length },
+    };
   }
 
   /**
