@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
-import { ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
+import { isVkError, ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import type { HypervisorSpec } from '../../controller/api/types.ts';
 import { sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
@@ -16,14 +16,17 @@ import { BUS, deviceXml, diskXml, domainXml, nicXml, ownedVolumes, parseDomain, 
 import { assertTemplateVolume, hostClaims, STANDALONE, volumesOwnedBy } from './ownership.ts';
 import { deleteDiskOwner, describeOwner, ownerVolumeName, readDiskOwner, writeDiskOwner } from './disk-owner.ts';
 import { LibvirtConnection, type NodeInfo } from './rpc/connection.ts';
-import { AffectFlags, DomainState, LibvirtError, MemoryFlags, MetadataType, MigrateFlags, StatsTypes, TypedParamType, UndefineFlags, VcpuFlags, type Domain, type StoragePool } from './rpc/protocol.ts';
-import { parseLibvirtURI } from './rpc/uri.ts';
+import { AffectFlags, DomainState, LibvirtError, MemoryFlags, MetadataType, StatsTypes, UndefineFlags, VcpuFlags, type Domain, type StoragePool } from './rpc/protocol.ts';
+import type { TransportPolicy } from './rpc/uri.ts';
+import { migrationRequest } from './migrate-params.ts';
 
 export interface LibvirtProviderOptions {
   hosts: { name: string; uri: string }[];
   logger: Logger;
   defaults?: { storagePool?: string; network?: string };
   migration?: HypervisorSpec['migration'];
+  /** spec.tls: a CA bundle for TLS hosts, and whether checks may be skipped (never by a URI alone). */
+  tls?: TransportPolicy;
   /** `kvm` or `qemu` (TCG); by default kvm when /dev/kvm exists here or VK_LIBVIRT_DOMAIN_TYPE says. */
   domainType?: 'kvm' | 'qemu';
 }
@@ -88,7 +91,7 @@ export class LibvirtProvider implements ProviderClient {
     }
     const h = this.o.hosts.find((x) => x.name === host);
     if (!h) throw new ProviderNotFoundError(`no host ${host} in this Hypervisor`);
-    const p = LibvirtConnection.connect(h.uri, { logger: this.o.logger }).then(async (c) => {
+    const p = LibvirtConnection.connect(h.uri, { logger: this.o.logger, ...(this.o.tls ? { policy: this.o.tls } : {}) }).then(async (c) => {
       if (this.listeners.size > 0) await this.subscribe(c);
       c.on('close', () => {
         if (!this.closing) this.o.logger.warn({ host }, 'libvirt connection closed; reconnecting on next use');
@@ -130,6 +133,8 @@ export class LibvirtProvider implements ProviderClient {
     await Promise.all(this.o.hosts.map(async (h) => {
       // A host that does not answer is said so: its VMs are unknown, not gone.
       const seen = await this.observeHost(h.name).catch((e: unknown) => {
+        // A host this Hypervisor describes wrongly (a refused URI, missing TLS files) is an error to show, not a host away.
+        if (isVkError(e) && e.kind === 'invalid') throw e;
         this.o.logger.debug({ host: h.name, err: (e as Error).message }, 'libvirt host cannot be read');
         return undefined;
       });
@@ -404,7 +409,7 @@ export class LibvirtProvider implements ProviderClient {
   }
 
   private templateHost(): TemplateHost {
-    return { hosts: this.o.hosts, logger: this.o.logger, pool: () => this.pool(), conn: (h) => this.conn(h), locate: (t) => this.locate(t) };
+    return { hosts: this.o.hosts, logger: this.o.logger, ...(this.o.tls ? { policy: this.o.tls } : {}), pool: () => this.pool(), conn: (h) => this.conn(h), locate: (t) => this.locate(t) };
   }
 
   inspectTemplate(name: string): Promise<TemplateFacts> {
@@ -575,12 +580,7 @@ export class LibvirtProvider implements ProviderClient {
     if (!dest) throw new ProviderNotFoundError(`no host ${to} in this Hypervisor`);
     if (!running) throw new RefusedError('a stopped libvirt domain is moved by redefining it on the other host, which is not supported yet; start it or pin it back');
     const shared = this.o.migration?.sharedStorage ?? false;
-    const flags = MigrateFlags.LIVE | MigrateFlags.PEER2PEER | MigrateFlags.PERSIST_DEST | MigrateFlags.UNDEFINE_SOURCE | (shared ? MigrateFlags.UNSAFE : MigrateFlags.NON_SHARED_DISK);
-    const destHost = parseLibvirtURI(dest.uri).host;
-    const params = [
-      ...(destHost || this.o.migration?.network ? [{ field: 'migrate_uri', type: TypedParamType.STRING, value: `tcp://${this.o.migration?.network ?? destHost}` }] : []),
-      ...(this.o.migration?.bandwidth ? [{ field: 'bandwidth', type: TypedParamType.ULLONG, value: BigInt(this.o.migration.bandwidth) }] : []),
-    ];
+    const { flags, params } = migrationRequest({ sourceURI: this.o.hosts.find((h) => h.name === from)?.uri ?? '', destURI: dest.uri, ...(this.o.migration ? { migration: this.o.migration } : {}) });
     const done = c.migratePerform3Params(d, dest.uri, params, flags);
     let finished = false;
     void done.finally(() => {
