@@ -246,9 +246,13 @@ export class LibvirtProvider implements ProviderClient {
   private async locate(target: Target): Promise<{ c: LibvirtConnection; d: Domain; host: string; parsed: ParsedDomain; running: boolean }> {
     const uuid = Buffer.from(target.providerID.replace(/-/g, ''), 'hex');
     const order = [...(target.node ? [target.node] : []), ...this.o.hosts.map((h) => h.name).filter((n) => n !== target.node)];
+    const silent: string[] = [];
     for (const host of order) {
       const c = await this.conn(host).catch(() => undefined);
-      if (!c) continue;
+      if (!c) {
+        silent.push(host);
+        continue;
+      }
       try {
         const d = await c.lookupDomainByUUID(uuid);
         const { state } = await c.state(d);
@@ -257,6 +261,8 @@ export class LibvirtProvider implements ProviderClient {
         if (!(e instanceof LibvirtError && e.kind === 'not-found')) throw e;
       }
     }
+    // Not found while a host did not answer is not "gone": a delete must not count it done.
+    if (silent.length) throw new ProviderTransientError(`domain ${target.name} (${target.providerID}) is on none of the hosts that answer; ${silent.join(', ')} did not`);
     throw new ProviderNotFoundError(`domain ${target.name} (${target.providerID}) is on no host of this Hypervisor`);
   }
 

@@ -2,9 +2,11 @@
 // through a TCP relay in this test (the real daemon behind it keeps serving the other suites);
 // closing the relay makes it unreachable, opening it again brings it back.
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { converge } from '../../controller/runtime/converge.ts';
 import { domainXml, parseDomain } from '../../providers/libvirt/domain-xml.ts';
+import { LibvirtProvider } from '../../providers/libvirt/provider.ts';
 import { LibvirtConnection } from '../../providers/libvirt/rpc/connection.ts';
 import { contractVM } from '../contract/provider-contract.ts';
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
@@ -97,6 +99,12 @@ describe.skipIf(!uri1 || !uri2)('libvirt host unreachable', () => {
     expect(outcome?.plan?.waiting).toMatch(/node host2 cannot be read and may hold VM .*; nothing is created, moved or deleted/);
     expect(outcome?.plan?.steps ?? []).toEqual([]);
     expect(await on(h1)).toBe(false);
+    // A delete that reaches the provider anyway (an observation older than the silence) is not done by not finding it.
+    const p = new LibvirtProvider({ hosts: [{ name: 'host1', uri: uri1 }, { name: 'host2', uri: `qemu+tcp://127.0.0.1:${relay.port}/system` }], logger: pino({ level: 'silent' }) });
+    const id = parseDomain(await h2.xmlDesc(await h2.lookupDomain(VM))).uuid;
+    await expect(p.execute({ type: 'delete', target: { providerID: id, name: VM, node: 'host2', owner: { kind: 'VirtualMachine', namespace: 'default', name: VM } } })).rejects.toThrow(/on none of the hosts that answer; host2 did not/);
+    await p.close();
+    expect(await on(h2)).toBe(true);
 
     await relay.open();
     r = await converge(f.opts);
