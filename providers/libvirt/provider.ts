@@ -14,7 +14,8 @@ import { importTemplate, inspectTemplate, templateFromVM, templateOn, type Templ
 import { buildSeedIso, seedFiles, wantsSeed } from './cloud-init.ts';
 import { BUS, deviceXml, diskXml, domainXml, nicXml, ownedVolumes, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, VOLUMES_KEY, VOLUMES_NS, volumesRecordXml, type DomainSpec, type OwnedVolume, type ParsedDomain } from './domain-xml.ts';
 import { assertTemplateVolume, hostClaims, STANDALONE, volumesOwnedBy } from './ownership.ts';
-import { deleteDiskOwner, describeOwner, ownerVolumeName, readDiskOwner, writeDiskOwner } from './disk-owner.ts';
+import { deleteDisk, ensureDisk, type DiskHost } from './virtual-disks.ts';
+import { ownerVolumeName } from './disk-owner.ts';
 import { LibvirtConnection, type NodeInfo } from './rpc/connection.ts';
 import { AffectFlags, DomainState, LibvirtError, MemoryFlags, MetadataType, StatsTypes, UndefineFlags, VcpuFlags, type Domain, type StoragePool } from './rpc/protocol.ts';
 import type { TransportPolicy } from './rpc/uri.ts';
@@ -430,132 +431,16 @@ export class LibvirtProvider implements ProviderClient {
     return templateFromVM(this.templateHost(), target, name, options);
   }
 
-  /** Where a volume is attached now: the domain (on any host) whose XML references it. */
-  private async attachment(volume: string): Promise<{ host: string; c: LibvirtConnection; d: Domain; parsed: ParsedDomain; dev: string; running: boolean } | undefined> {
-    for (const h of this.o.hosts) {
-      const c = await this.conn(h.name).catch(() => undefined);
-      if (!c) continue;
-      for (const d of await c.listAllDomains()) {
-        const parsed = parseDomain(await c.xmlDesc(d));
-        const disk = parsed.disks.find((x) => x.volume === volume);
-        if (disk) return { host: h.name, c, d, parsed, dev: disk.dev, running: (await c.state(d)).state === DomainState.RUNNING };
-      }
-    }
-    return undefined;
+  ensureDisk(want: DesiredStandaloneDisk): Promise<DiskState> {
+    return ensureDisk(this.diskHost(), want);
   }
 
-  private async findDomain(name: string): Promise<{ host: string; c: LibvirtConnection; d: Domain; parsed: ParsedDomain; running: boolean } | undefined> {
-    for (const h of this.o.hosts) {
-      const c = await this.conn(h.name).catch(() => undefined);
-      const d = c ? await c.lookupDomain(name).catch(() => undefined) : undefined;
-      if (c && d) return { host: h.name, c, d, parsed: parseDomain(await c.xmlDesc(d)), running: (await c.state(d)).state === DomainState.RUNNING };
-    }
-    return undefined;
+  deleteDisk(want: DesiredStandaloneDisk): Promise<void> {
+    return deleteDisk(this.diskHost(), want);
   }
 
-  async ensureDisk(want: DesiredStandaloneDisk): Promise<DiskState> {
-    const volume = `${want.name}.${want.format === 'raw' ? 'raw' : 'qcow2'}`;
-    const poolName = want.storage ?? this.pool();
-    const target = want.attachTo ? await this.findDomain(want.attachTo) : undefined;
-    if (want.attachTo && !target) return { providerID: '', sizeBytes: 0, message: `VM ${want.attachTo} does not exist (yet) on this Hypervisor` };
-    if (target && !target.parsed.owner) return { providerID: '', sizeBytes: 0, message: `VM ${want.attachTo} is not managed by virtkeeper; a VirtualDisk is only attached to VMs it owns` };
-    // The volume (or its owner sidecar) lives on one host: find it, or make it where it is needed.
-    const home = await this.diskHome(poolName, volume, want.name);
-    if (home && target && home.host !== target.host) return { providerID: `${home.host}/${poolName}/${volume}`, sizeBytes: 0, message: `the disk lives on ${home.host} and VM ${want.attachTo} on ${target.host}; moving a disk between hosts is not supported` };
-    const c = home?.c ?? target?.c ?? (await this.conn(this.o.hosts[0]?.name ?? ''));
-    const host = home?.host ?? target?.host ?? this.o.hosts[0]?.name ?? '';
-    const pool = await c.lookupPool(poolName);
-    let vol = await c.lookupVolume(pool, volume).catch(() => undefined);
-    // Proven this VirtualDisk's before anything is done to it; the marker comes before the volume.
-    if (!(await this.ownsDiskVolume(c, host, pool, volume, want, !!vol))) await writeDiskOwner(c, pool, want.name, want.owner);
-    if (!vol) vol = await c.createVolume(pool, volumeXml(volume, want.sizeBytes, undefined, want.format === 'raw' ? 'raw' : 'qcow2'));
-    // Where it is attached now, and whether that must change.
-    let current = await this.attachment(volume);
-    if (current && current.parsed.name !== want.attachTo) {
-      if (!current.parsed.owner) return { providerID: `${host}/${poolName}/${volume}`, sizeBytes: 0, attachedTo: current.parsed.name, message: `attached to ${current.parsed.name}, which virtkeeper does not manage: it is not detached` };
-      if (!(await this.detachVolume(current, poolName, volume))) {
-        return { providerID: `${host}/${poolName}/${volume}`, sizeBytes: 0, attachedTo: current.parsed.name, message: `waiting for the guest of ${current.parsed.name} to release the disk (a live detach needs the guest's cooperation)` };
-      }
-      current = undefined;
-    }
-    const info = await c.volumeInfo(vol);
-    if (Number(info.capacity) < want.sizeBytes) {
-      if (current?.running) await current.c.blockResize(current.d, current.dev, want.sizeBytes);
-      else await c.resizeVolume(vol, want.sizeBytes);
-    }
-    if (!current && target) {
-      const bus = BUS[want.interface] ?? 'virtio';
-      const used = new Set(target.parsed.disks.map((x) => x.dev));
-      let i = 0;
-      while (used.has(targetDev(bus, i))) i++;
-      const xml = { '@type': 'volume', '@device': 'disk', driver: { '@name': 'qemu', '@type': want.format === 'raw' ? 'raw' : 'qcow2' }, source: { '@pool': poolName, '@volume': volume }, target: { '@dev': targetDev(bus, i), '@bus': bus } };
-      await target.c.attachDevice(target.d, deviceXml('disk', xml), target.running ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG);
-      this.cache.delete(uuidText(target.d.uuid));
-    }
-    const size = Number((await c.volumeInfo(vol)).capacity);
-    return { providerID: `${host}/${poolName}/${volume}`, sizeBytes: size, ...(want.attachTo ? { attachedTo: want.attachTo } : {}) };
-  }
-
-  /** Detaches a volume; a live detach completes only when the guest lets go, so wait a little and say. */
-  private async detachVolume(at: { c: LibvirtConnection; d: Domain; dev: string; running: boolean }, pool: string, volume: string): Promise<boolean> {
-    await at.c.detachDevice(at.d, deviceXml('disk', { '@type': 'volume', '@device': 'disk', source: { '@pool': pool, '@volume': volume }, target: { '@dev': at.dev } }), at.running ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG);
-    this.cache.delete(uuidText(at.d.uuid));
-    for (let i = 0; i < 20; i++) {
-      if (!(await at.c.xmlDesc(at.d)).includes(`volume='${volume}'`)) return true;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    return false;
-  }
-
-  async deleteDisk(want: DesiredStandaloneDisk): Promise<void> {
-    const volume = `${want.name}.${want.format === 'raw' ? 'raw' : 'qcow2'}`;
-    if (!volume.startsWith(STANDALONE)) return;
-    const poolName = want.storage ?? this.pool();
-    const home = await this.diskHome(poolName, volume, want.name);
-    if (!home) return;
-    const pool = await home.c.lookupPool(poolName);
-    const vol = await home.c.lookupVolume(pool, volume).catch(() => undefined);
-    // Nothing is detached or deleted that is not provably this VirtualDisk's.
-    const marked = await this.ownsDiskVolume(home.c, home.host, pool, volume, want, !!vol);
-    const current = vol ? await this.attachment(volume) : undefined;
-    if (current) {
-      if (!current.parsed.owner) throw new RefusedError(`disk ${volume} is attached to ${current.parsed.name}, which virtkeeper does not manage; it is not detached or deleted`);
-      if (!(await this.detachVolume(current, poolName, volume))) throw new ProviderTransientError(`waiting for the guest of ${current.parsed.name} to release disk ${volume}`);
-    }
-    if (vol) await home.c.deleteVolume(vol);
-    if (marked) await deleteDiskOwner(home.c, pool, want.name);
-  }
-
-  /** The host holding a VirtualDisk's volume or its owner sidecar; refused while a host that may hold it cannot be asked. */
-  private async diskHome(poolName: string, volume: string, base: string): Promise<{ host: string; c: LibvirtConnection } | undefined> {
-    let home: { host: string; c: LibvirtConnection } | undefined;
-    for (const h of this.o.hosts) {
-      const c = await this.conn(h.name).catch(() => undefined);
-      if (!c) throw new ProviderTransientError(`cannot reach host ${h.name}, which may hold disk ${volume}; the disk is handled once every host answers`);
-      const pool = await c.lookupPool(poolName).catch(() => undefined);
-      if (!pool) continue;
-      const has = async (name: string) => c.lookupVolume(pool, name).then(() => true, () => false);
-      if (await has(volume)) return { host: h.name, c };
-      if (!home && (await has(ownerVolumeName(base)))) home = { host: h.name, c };
-    }
-    return home;
-  }
-
-  /**
-   * Whether the volume is this VirtualDisk's: its owner sidecar names this resource (true), or
-   * there is none yet (false: the caller writes it). A volume without a sidecar was made by an
-   * older virtkeeper: it is taken only when this resource's own status reported it (knownID).
-   * Anything else is refused.
-   */
-  private async ownsDiskVolume(c: LibvirtConnection, host: string, pool: StoragePool, volume: string, want: DesiredStandaloneDisk, exists: boolean): Promise<boolean> {
-    const marker = await readDiskOwner(c, pool, want.name);
-    const where = `volume ${volume} in pool ${pool.name} on ${host}`;
-    if (marker === undefined) {
-      if (exists && want.knownID !== `${host}/${pool.name}/${volume}`) throw new RefusedError(`${where} exists without virtkeeper's owner record (${ownerVolumeName(want.name)}) and is not known as ${describeOwner(want.owner)}'s; it is not touched: remove or rename it if it is no one's`);
-      return false;
-    }
-    if (!marker || !sameOwner(marker, want.owner)) throw new RefusedError(`${where} belongs to ${marker ? describeOwner(marker) : 'an owner that cannot be read'}, not to ${describeOwner(want.owner)}; it is not touched`);
-    return true;
+  private diskHost(): DiskHost {
+    return { hosts: this.o.hosts, pool: () => this.pool(), conn: (h) => this.conn(h), forget: (uuid) => this.cache.delete(uuidText(uuid)) };
   }
 
   async exec(target: Target, command: string[], options: { input?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
