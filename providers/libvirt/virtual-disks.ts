@@ -5,7 +5,6 @@ import { ProviderTransientError, RefusedError } from '../../controller/core/erro
 import { sameOwner, type DesiredStandaloneDisk, type DiskState } from '../provider.ts';
 import { deleteDiskOwner, describeOwner, ownerVolumeName, readDiskOwner, writeDiskOwner } from './disk-owner.ts';
 import { BUS, deviceXml, parseDomain, targetDev, volumeXml, type ParsedDomain } from './domain-xml.ts';
-import { STANDALONE } from './ownership.ts';
 import type { LibvirtConnection } from './rpc/connection.ts';
 import { AffectFlags, DomainState, type Domain, type StoragePool } from './rpc/protocol.ts';
 
@@ -97,7 +96,6 @@ async function detachVolume(h: DiskHost, at: { c: LibvirtConnection; d: Domain; 
 
 export async function deleteDisk(h: DiskHost, want: DesiredStandaloneDisk): Promise<void> {
   const volume = `${want.name}.${want.format === 'raw' ? 'raw' : 'qcow2'}`;
-  if (!volume.startsWith(STANDALONE)) return;
   const poolName = want.storage ?? h.pool();
   const home = await diskHome(h, poolName, volume, want.name);
   if (!home) return;
