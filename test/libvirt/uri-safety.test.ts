@@ -5,6 +5,7 @@ import { migrationRequest } from '../../providers/libvirt/migrate-params.ts';
 import { MigrateFlags } from '../../providers/libvirt/rpc/protocol.ts';
 import { checkVerify, parseLibvirtURI, skipsVerify, sshArgs } from '../../providers/libvirt/rpc/uri.ts';
 import { ownedVolumes, parseDomain, domainXml, seedVolumeName, volumeName } from '../../providers/libvirt/domain-xml.ts';
+import { assertTemplateVolume, volumesOwnedBy } from '../../providers/libvirt/ownership.ts';
 import { contractVM } from '../contract/provider-contract.ts';
 
 describe('libvirt URI parts that reach ssh or the remote shell', () => {
@@ -92,5 +93,33 @@ describe('volume names and the ownership record', () => {
     expect(parsed.owned?.map((v) => `${v.pool}/${v.name}`)).toEqual(['default/web.root.qcow2', 'fast/web.data.qcow2', 'default/web.cidata.iso']);
     expect(parsed.creating).toBe(true);
     expect(parseDomain(domainXml({ ...spec, creating: false })).creating).toBe(false);
+  });
+});
+
+describe('which volumes a domain owns (pure)', () => {
+  const dom = (name: string, vols: string[], owned?: string[]) => ({
+    ...parseDomain(`<domain><name>${name}</name><devices>${vols.map((v, i) => `<disk type='volume' device='disk'><source pool='default' volume='${v}'/><target dev='vd${'abcd'[i]}'/></disk>`).join('')}</devices></domain>`),
+    ...(owned ? { owned: owned.map((n) => ({ pool: 'default', name: n })) } : {}),
+  });
+  const claimsOf = (...ds: ReturnType<typeof dom>[]) => {
+    const m = new Map<string, string[]>();
+    for (const d of ds) for (const v of [...d.disks.map((x) => x.volume ?? ''), ...(d.owned ?? []).map((o) => o.name)]) m.set(`default/${v}`, [...new Set([...(m.get(`default/${v}`) ?? []), d.name])]);
+    return m;
+  };
+
+  it.each([
+    ['the record, not the names', dom('web', ['web.root.qcow2', 'web-x.qcow2'], ['web.root.qcow2']), [], ['web.root.qcow2']],
+    ['a recorded volume another domain also uses stays', dom('web', ['web.root.qcow2'], ['web.root.qcow2']), [dom('other', ['web.root.qcow2'])], []],
+    ['before records: old names only, and never what another domain uses', dom('web', ['web-root.qcow2', 'web-1-root.qcow2', 'vkdisk-web-data.qcow2', 'base.qcow2']), [dom('web-1', ['web-1-root.qcow2'])], ['web-root.qcow2']],
+  ])('%s', (_n, d, others, want) => {
+    expect(volumesOwnedBy(d, claimsOf(d, ...others), 'default').map((v) => v.name)).toEqual(want);
+  });
+
+  it('a backing file is refused when a VM uses it or it is a VirtualDisk', () => {
+    const claims = claimsOf(dom('web', ['web.root.qcow2'], ['web.root.qcow2']));
+    expect(() => assertTemplateVolume(claims, 'default', 'web.root.qcow2', false)).toThrow(/is a disk of VM web, not a template/);
+    expect(() => assertTemplateVolume(claims, 'default', 'vkdisk-ns-a.qcow2', false)).toThrow(/is a VirtualDisk/);
+    expect(() => assertTemplateVolume(claims, 'default', 'data.qcow2', true)).toThrow(/is a VirtualDisk/);
+    expect(() => assertTemplateVolume(claims, 'default', 'ubuntu.qcow2', false)).not.toThrow();
   });
 });
