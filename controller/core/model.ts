@@ -125,6 +125,8 @@ export interface ObservedVM {
   pendingRestart: boolean;
   /** What the staged configuration holds, where it differs from the running one. */
   pending?: { cpu?: CpuTopology; memoryBytes?: number; maxMemoryBytes?: number };
+  /** A create that did not finish (the provider's pending-create mark is still on it): the planner finishes it with `create`, or deletes it. */
+  incomplete?: boolean;
   /** A lock or long operation the VM is under (`clone`, `image_locked`, `migrate`...). */
   busy?: string;
   /** When the VM became busy, where the hypervisor tells (e.g. an oVirt disk copy). */

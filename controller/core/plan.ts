@@ -108,6 +108,12 @@ function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
   const { mine, clash, duplicates } = findObserved(obs, d.owner, d.name);
   const mk = (action: VMAction, extra: Partial<PlannedStep> & Pick<PlannedStep, 'summary'>) => step(d.key, d.hypervisor, action, extra);
   if (duplicates) return { steps: [], refusals: [duplicateRefusal(d.name, duplicates)] };
+  // A create cut short (a crash, a timeout) is finished where it began, never started again elsewhere.
+  if (mine?.incomplete) {
+    const steps = [mk({ type: 'create', vm: d, ...(mine.node ? { node: mine.node } : {}) }, { summary: `finish creating VM ${d.name}${mine.node ? ` on ${mine.node}` : ''}` })];
+    if (d.runStrategy === 'Always') steps.push(mk({ type: 'start', target: { ...targetOf(mine), providerID: '' } }, { summary: `start VM ${d.name}` }));
+    return { steps, refusals: [], observed: mine };
+  }
 
   if (!mine) {
     // Missing may only mean on a host that did not answer: creating it would make a second one.

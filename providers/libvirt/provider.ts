@@ -178,8 +178,6 @@ export class LibvirtProvider implements ProviderClient {
         this.cache.set(id, cached);
       }
       const parsed = cached.parsed;
-      // A create cut short is not a VM yet: the next create finishes it (see create()).
-      if (parsed.creating) continue;
       const running = state === DomainState.RUNNING || state === DomainState.BLOCKED || state === DomainState.PAUSED;
       const memKiB = cached.config.currentMemoryKiB;
       if (running) usedKiB += memKiB;
@@ -191,6 +189,8 @@ export class LibvirtProvider implements ProviderClient {
         disks: parsed.disks.map((x) => ({ name: x.dev, sizeBytes: sizeOf.get(x.dev) || x.sizeBytes, ...(x.storage ? { storage: x.storage } : {}), ...(x.interface ? { interface: x.interface } : {}), ...(x.volume && !ownsDisk(parsed, x.volume) ? { standalone: true } : {}) })),
         nics: parsed.nics, isTemplate: false, ipAddresses: running ? this.ips.get(id)?.list ?? [] : [], autostart: cached.autostart,
         pendingRestart: !!cached.pending,
+        // A create cut short, or still under way: the planner finishes it (see create()) or deletes it.
+        ...(parsed.creating ? { incomplete: true, busy: 'creating' } : {}),
       };
       if (cached.pending) vm.pending = { ...(cached.pending.vcpus ? { cpu: { sockets: cached.pending.vcpus, cores: 1, threads: 1 } } : {}), ...(cached.pending.memoryKiB ? { memoryBytes: cached.pending.memoryKiB * 1024 } : {}) };
       if (parsed.owner) vm.owner = parsed.owner;

@@ -78,6 +78,8 @@ const cases: Case[] = [
   { name: 'waits instead of creating while a node cannot be read', input: { desired: desired(), observation: { ...obs([]), unreachable: ['n2'] }, capabilities: caps }, actions: [], waiting: true },
   { name: 'an unreadable node does not hold up a VM that is found', input: { desired: desired({ memoryBytes: 1024 * MiB }), observation: { ...obs([observed()]), unreachable: ['n2'] }, capabilities: caps }, actions: ['reconfigure'], live: true },
   { name: 'does not migrate while a node cannot be read', input: { desired: desired({ placement: { strategy: 'Pinned', node: 'n2' } }), observation: { ...obs([observed()]), unreachable: ['n3'] }, capabilities: caps }, actions: [], waiting: true },
+  { name: 'finishes a create cut short where it began', input: { desired: desired(), observation: obs([observed({ node: 'n1', power: 'stopped', incomplete: true, busy: 'creating' })]), capabilities: caps }, actions: ['create', 'start'] },
+  { name: 'deletes a create cut short whose resource is gone', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: false }, observation: obs([observed({ incomplete: true, busy: 'creating' })]), capabilities: caps }, actions: ['delete'] },
   { name: 'refuses two VMs with the same marker', input: { desired: desired(), observation: obs([observed(), observed({ providerID: 'qemu/101', node: 'n2' })]), capabilities: caps }, actions: [], refusal: 'VK_REFUSED_DUPLICATE' },
   { name: 'refuses to delete either of two VMs with the same marker', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: false }, observation: obs([observed(), observed({ providerID: 'qemu/101', node: 'n2' })]), capabilities: caps }, actions: [], refusal: 'VK_REFUSED_DUPLICATE' },
   { name: 'waits instead of deleting while a node cannot be read', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: false }, observation: { ...obs([observed()]), unreachable: ['n2'] }, capabilities: caps }, actions: [], waiting: true },
@@ -93,6 +95,11 @@ describe('plan', () => {
     expect(!!r.waiting).toBe(c.waiting ?? false);
     expect(r.restartRequired?.reason).toBe(c.restartRequired);
     if (c.live !== undefined) expect(r.steps.every((s) => s.live === c.live)).toBe(true);
+  });
+
+  it('finishes a cut-short create on its own node, not where placement would put a new one', () => {
+    const r = plan({ desired: desired(), observation: obs([observed({ node: 'n1', power: 'stopped', incomplete: true, busy: 'creating' })]), capabilities: caps });
+    expect(r.steps[0]?.action).toMatchObject({ type: 'create', node: 'n1' });
   });
 
   it('places new VMs on the node with the most free memory, spreading a burst', () => {

@@ -116,7 +116,7 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     await p.execute({ type: 'delete', target: holder });
   }, 60_000);
 
-  it('finishes a create cut short after the define: hidden from observation until then, its recorded volumes taken as its own', async () => {
+  it('finishes a create cut short after the define: observed as incomplete until then, its recorded volumes taken as its own', async () => {
     const v = vm(`${P}-cut`, ['root', 'data']);
     domains.push(v.name);
     // The state a crash leaves: the domain defined with its record (creating), one volume made.
@@ -124,7 +124,7 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     await c.defineXML(domainXml(spec));
     expect(ownedVolumes(spec).map((o) => o.name)).toEqual([volumeName(v.name, 'root'), volumeName(v.name, 'data')]);
     await c.createVolume(pool, `<volume><name>${volumeName(v.name, 'root')}</name><capacity unit='bytes'>${16 * MiB}</capacity><target><format type='qcow2'/></target></volume>`);
-    expect((await p.observe()).vms.some((x) => x.name === v.name)).toBe(false);
+    expect((await p.observe()).vms.find((x) => x.name === v.name)).toMatchObject({ incomplete: true, busy: 'creating', node: 'host1' });
     await p.execute({ type: 'create', vm: v, node: 'host1' });
     const seen = (await p.observe()).vms.find((x) => x.name === v.name);
     expect(seen?.disks.map((x) => x.name)).toEqual(['vda', 'vdb']);
@@ -133,6 +133,18 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     await p.execute({ type: 'delete', target: { providerID: seen?.providerID ?? '', name: v.name, node: 'host1', owner: v.owner } });
     for (const d of ['root', 'data']) expect(await exists(volumeName(v.name, d))).toBe(false);
   }, 60_000);
+
+  it('deletes a create cut short (its resource gone) with the volumes its record names', async () => {
+    const v = vm(`${P}-cutdel`, ['root', 'data']);
+    domains.push(v.name);
+    await c.defineXML(domainXml({ vm: v, type: 'qemu', pool: 'default', bridge: 'br0', maxVcpus: 8, creating: true }));
+    await c.createVolume(pool, `<volume><name>${volumeName(v.name, 'root')}</name><capacity unit='bytes'>${16 * MiB}</capacity><target><format type='qcow2'/></target></volume>`);
+    const seen = (await p.observe()).vms.find((x) => x.name === v.name);
+    expect(seen?.incomplete).toBe(true);
+    await p.execute({ type: 'delete', target: { providerID: seen?.providerID ?? '', name: v.name, node: 'host1', owner: v.owner } });
+    expect(await c.lookupDomain(v.name).then(() => 'there', () => 'gone')).toBe('gone');
+    expect(await exists(volumeName(v.name, 'root'))).toBe(false);
+  }, 30_000);
 
   it('attaches and detaches a disk of the VM through its record; a detach of a foreign disk deletes nothing', async () => {
     const t = await create(vm(`${P}-ad`, ['root']));
