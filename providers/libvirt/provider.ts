@@ -494,8 +494,8 @@ export class LibvirtProvider implements ProviderClient {
 
   /**
    * Makes a VM, crash-safe and without taking anything it cannot prove is its own: the domain
-   * is defined first with a record of the volumes it will own, marked `creating` (observation
-   * does not show it yet); then the volumes the record lists are made; then the mark goes. A
+   * is defined first with a record of the volumes it will own, marked `creating` (observed as
+   * incomplete); then the volumes the record lists are made; then the mark goes. A
    * create cut short is finished where it began by the next create, which trusts only the
    * volumes that record names; a volume of one of those names already there otherwise is
    * someone else's and refused.
