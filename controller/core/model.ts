@@ -128,6 +128,8 @@ export interface ObservedVM {
   pendingRestart: boolean;
   /** What the staged configuration holds, where it differs from the running one. */
   pending?: { cpu?: CpuTopology; memoryBytes?: number; maxMemoryBytes?: number };
+  /** A create that did not finish (the provider's pending-create mark is still on it): the planner finishes it with `create`, or deletes it. */
+  incomplete?: boolean;
   /** A lock or long operation the VM is under (`clone`, `image_locked`, `migrate`...). */
   busy?: string;
   /** When the VM became busy, where the hypervisor tells (e.g. an oVirt disk copy). */
@@ -160,6 +162,8 @@ export interface Observation {
   nodes: ObservedNode[];
   templates: ObservedTemplate[];
   version?: string;
+  /** Nodes whose VMs could not be read this time (a host that does not answer): a VM missing from `vms` may be there. */
+  unreachable?: string[];
 }
 
 /** What a provider can do without a restart, used by the planner to choose live or staged. */

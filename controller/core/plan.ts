@@ -54,12 +54,29 @@ export interface PlanResult {
 const sameOwnerRef = (a: OwnerRef | undefined, b: OwnerRef): boolean =>
   !!a && a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
 
-export function findObserved(obs: Observation, owner: OwnerRef, name: string): { mine?: ObservedVM; clash?: ObservedVM } {
+/**
+ * The VM carrying this owner's marker. Two carrying it are `duplicates` and neither is
+ * `mine`: which one is the VM is a person's call, never the order hosts answered in.
+ */
+export function findObserved(obs: Observation, owner: OwnerRef, name: string): { mine?: ObservedVM; clash?: ObservedVM; duplicates?: ObservedVM[] } {
   const candidates = obs.vms.filter((v) => !v.isTemplate);
-  const mine = candidates.find((v) => sameOwnerRef(v.owner, owner));
+  const marked = candidates.filter((v) => sameOwnerRef(v.owner, owner));
+  if (marked.length > 1) return { duplicates: marked };
+  const mine = marked[0];
   if (mine) return { mine };
   const clash = candidates.find((v) => v.name === name);
   return clash ? { clash } : {};
+}
+
+function duplicateRefusal(name: string, vms: ObservedVM[]): Refusal {
+  const where = vms.map((v) => `${v.providerID}${v.node ? ` on ${v.node}` : ''}`).join(', ');
+  return { code: 'VK_REFUSED_DUPLICATE', message: `${vms.length} VMs carry the marker of ${name} (${where}); virtkeeper changes neither until one is removed or renamed by hand` };
+}
+
+/** Why nothing may be created or deleted: nodes that could hold the VM did not answer. */
+function unreadable(obs: Observation, name: string): string | undefined {
+  const nodes = obs.unreachable ?? [];
+  return nodes.length ? `node${nodes.length > 1 ? 's' : ''} ${nodes.join(', ')} cannot be read and may hold VM ${name}; nothing is created, moved or deleted for it until ${nodes.length > 1 ? 'they answer' : 'it answers'}` : undefined;
 }
 
 function targetOf(vm: ObservedVM): Target {
@@ -113,7 +130,10 @@ function unlistedCondition(d: DesiredVM, vm: ObservedVM): PlanCondition {
 }
 
 function planRemoval(r: Removed, obs: Observation): PlanResult {
-  const { mine } = findObserved(obs, r.owner, r.name);
+  const { mine, duplicates } = findObserved(obs, r.owner, r.name);
+  if (duplicates) return { steps: [], refusals: [duplicateRefusal(r.name, duplicates)] };
+  const blind = r.deletionPolicy === 'Delete' ? unreadable(obs, r.name) : undefined;
+  if (blind) return { steps: [], refusals: [], waiting: blind, ...(mine ? { observed: mine } : {}) };
   if (!mine) return { steps: [], refusals: [] };
   if (r.deletionPolicy === 'Orphan') return { steps: [], refusals: [], observed: mine };
   if (r.protection) {
@@ -125,10 +145,20 @@ function planRemoval(r: Removed, obs: Observation): PlanResult {
 
 function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
   const obs = input.observation;
-  const { mine, clash } = findObserved(obs, d.owner, d.name);
+  const { mine, clash, duplicates } = findObserved(obs, d.owner, d.name);
   const mk = (action: VMAction, extra: Partial<PlannedStep> & Pick<PlannedStep, 'summary'>) => step(d.key, d.hypervisor, action, extra);
+  if (duplicates) return { steps: [], refusals: [duplicateRefusal(d.name, duplicates)] };
+  // A create cut short (a crash, a timeout) is finished where it began, never started again elsewhere.
+  if (mine?.incomplete) {
+    const steps = [mk({ type: 'create', vm: d, ...(mine.node ? { node: mine.node } : {}) }, { summary: `finish creating VM ${d.name}${mine.node ? ` on ${mine.node}` : ''}` })];
+    if (d.runStrategy === 'Always') steps.push(mk({ type: 'start', target: { ...targetOf(mine), providerID: '' } }, { summary: `start VM ${d.name}` }));
+    return { steps, refusals: [], observed: mine };
+  }
 
   if (!mine) {
+    // Missing may only mean on a host that did not answer: creating it would make a second one.
+    const blind = unreadable(obs, d.name);
+    if (blind) return { steps: [], refusals: [], waiting: blind };
     if (clash) {
       if (clash.owner) {
         return { steps: [], refusals: [{ code: 'VK_REFUSED_OWNED_ELSEWHERE', message: `a VM named ${d.name} exists and is owned by ${clash.owner.kind} ${clash.owner.namespace ? `${clash.owner.namespace}/` : ''}${clash.owner.name}; choose another name` }] };
@@ -194,6 +224,7 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
   // An adopted VM keeps the disks and NICs its spec does not list, unless pruning is asked.
   const keepUnlisted = !!vm.adopted && !(d.adopt !== false && d.adopt.prune);
   let restartRequired: PlanResult['restartRequired'];
+  let waiting: string | undefined;
   let needsRestart = false;
 
   // Disks first: a shrink refuses the whole VM before anything is touched.
@@ -272,7 +303,9 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
 
   // Placement: a pinned node that differs, or a node no longer allowed, means migration.
   const wantNode = d.placement.node ?? (vm.node && d.placement.allowedNodes && !d.placement.allowedNodes.includes(vm.node) ? chooseNode({ vm: d, nodes: input.observation.nodes }) : undefined);
-  if (wantNode && vm.node && wantNode !== vm.node) {
+  const blind = wantNode && vm.node && wantNode !== vm.node ? unreadable(input.observation, d.name) : undefined;
+  if (blind) waiting = blind;
+  else if (wantNode && vm.node && wantNode !== vm.node) {
     if (running && !caps.liveMigration) refusals.push({ code: 'VK_REFUSED_UNSUPPORTED', field: 'spec.placement.node', message: `this hypervisor cannot migrate a running VM; stop ${d.name} first` });
     else steps.push(mk({ type: 'migrate', target, to: wantNode }, { summary: `${running ? 'live-' : ''}migrate ${d.name} from ${vm.node} to ${wantNode}`, changes: [{ field: 'node', from: vm.node, to: wantNode }], live: running }));
   }
@@ -294,5 +327,6 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
   const result: PlanResult = { steps: refusals.length > 0 ? [] : steps, refusals, observed: vm };
   if (restartRequired) result.restartRequired = restartRequired;
   if (vm.adopted) result.conditions = [unlistedCondition(d, vm)];
+  if (waiting) result.waiting = waiting;
   return result;
 }

@@ -420,6 +420,11 @@ export class Reconciler {
       await this.o.statuses.write({ ...previous, status: { ...previous.status, phase: 'Failed', plannedActions: [] }, problems: p.refusals.map((r) => r.message), updatedAt: iso(this.o.now()) });
       return {};
     }
+    // The VM may be on a host that did not answer: the record stays until it can be found and removed.
+    if (p.waiting && p.steps.length === 0) {
+      this.emit({ type: 'status', key, ready: 'False', message: p.waiting });
+      return { plan: p, requeueAfter: 5000 };
+    }
     if (this.o.dryRun) {
       await this.o.statuses.write({ ...previous, status: { ...previous.status, plannedActions: p.steps.map((s) => ({ type: s.action.type, description: s.summary })) }, updatedAt: iso(this.o.now()) });
       return { plan: p };

@@ -5,8 +5,11 @@ import type { DesiredDisk, DesiredNic, DesiredVM, ObservedDisk, ObservedNic, Own
 import { formatOwner, parseOwner } from '../provider.ts';
 
 export const NS = 'https://virtkeeper.io/xmlns/libvirt/1';
+/** The domain's record of the volumes it owns (its own namespace: libvirt's setMetadata replaces one element per namespace). */
+export const VOLUMES_NS = 'https://virtkeeper.io/xmlns/libvirt/volumes/1';
+export const VOLUMES_KEY = 'vkv';
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', format: true, suppressEmptyNode: true });
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (name) => ['disk', 'interface', 'tag', 'channel'].includes(name) });
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (name) => ['disk', 'interface', 'tag', 'channel', 'volume'].includes(name) || name.endsWith(':volume') });
 
 type X = Record<string, unknown>;
 const asObj = (v: unknown): X => (v && typeof v === 'object' && !Array.isArray(v) ? (v as X) : {});
@@ -19,12 +22,32 @@ export function targetDev(bus: string, index: number): string {
   return `${PREFIX[bus] ?? 'vd'}${String.fromCharCode(97 + index)}`;
 }
 
+/** A name part with `.`, `/` and `%` escaped: the parts of a volume name are then told apart by their dots. */
+const part = (s: string) => s.replace(/[%./]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** `<vm>.<disk>.qcow2`: VM `web` disk `1-root` and VM `web-1` disk `root` never share a name. */
 export function volumeName(vm: string, disk: string): string {
-  return `${vm}-${disk}.qcow2`;
+  return `${part(vm)}.${part(disk)}.qcow2`;
 }
 
 export function seedVolumeName(vm: string): string {
-  return `${vm}-cidata.iso`;
+  return `${part(vm)}.cidata.iso`;
+}
+
+/** A volume a domain owns: its record lists it, and only those are ever deleted with it. */
+export interface OwnedVolume {
+  pool: string;
+  name: string;
+}
+
+/** The record as setMetadata takes it (the namespace and prefix go as arguments). */
+export function volumesRecordXml(owned: OwnedVolume[], creating = false): string {
+  return builder.build({ volumes: { ...(creating ? { '@creating': '1' } : {}), volume: owned.map((v) => ({ '@pool': v.pool, '@name': v.name })) } }) as string;
+}
+
+/** The volumes a new domain's creation makes: its disks and its seed. */
+export function ownedVolumes(s: DomainSpec): OwnedVolume[] {
+  return [...s.vm.disks.map((d) => ({ pool: d.storage ?? s.pool, name: volumeName(s.vm.name, d.name) })), ...(s.seedVolume ? [{ pool: s.pool, name: s.seedVolume }] : [])];
 }
 
 export function diskXml(d: DesiredDisk, vmName: string, pool: string, index: number): X {
@@ -62,6 +85,10 @@ export interface DomainSpec {
   pool: string;
   bridge: string;
   maxVcpus: number;
+  /** Fixed before the first define, so the domain is redefined (not made twice) when the create finishes. */
+  uuid?: string;
+  /** The create has not finished: the record says so until every volume it lists exists. */
+  creating?: boolean;
 }
 
 export function domainXml(s: DomainSpec): string {
@@ -72,8 +99,12 @@ export function domainXml(s: DomainSpec): string {
     domain: {
       '@type': s.type,
       name: vm.name,
+      ...(s.uuid ? { uuid: s.uuid } : {}),
       description: [formatOwner(vm.owner), ...Object.entries(vm.metadata).map(([k, v]) => `${k}: ${v}`), ...(vm.description ? [vm.description] : [])].join('\n'),
-      metadata: { 'vk:owner': { '@xmlns:vk': NS, '#text': formatOwner(vm.owner) } },
+      metadata: {
+        'vk:owner': { '@xmlns:vk': NS, '#text': formatOwner(vm.owner) },
+        [`${VOLUMES_KEY}:volumes`]: { [`@xmlns:${VOLUMES_KEY}`]: VOLUMES_NS, ...(s.creating ? { '@creating': '1' } : {}), volume: ownedVolumes(s).map((v) => ({ '@pool': v.pool, '@name': v.name })) },
+      },
       memory: { '@unit': 'KiB', '#text': String(maxKiB) },
       currentMemory: { '@unit': 'KiB', '#text': String(Math.ceil(vm.memoryBytes / 1024)) },
       vcpu: { '@placement': 'static', '@current': String(vcpus), '#text': String(Math.max(s.maxVcpus, vcpus)) },
@@ -120,11 +151,28 @@ export interface ParsedDomain {
   cdroms: string[];
   /** Whether the domain has the QEMU guest agent's channel. */
   guestAgent: boolean;
+  /** The volumes the domain's record says it owns; undefined for a domain made before the record existed. */
+  owned?: OwnedVolume[];
+  /** The record says the create has not finished. */
+  creating: boolean;
+}
+
+/** The volumes record, found by its namespace whatever prefix libvirt kept; children come prefixed or not. */
+function parseRecord(meta: X): { owned?: OwnedVolume[]; creating: boolean } {
+  for (const [key, value] of Object.entries(meta)) {
+    const el = asObj(value);
+    const prefix = key.includes(':') ? key.slice(0, key.indexOf(':')) : '';
+    if (el[prefix ? `@xmlns:${prefix}` : '@xmlns'] !== VOLUMES_NS) continue;
+    const items = [...asArr(el.volume), ...(prefix ? asArr(el[`${prefix}:volume`]) : [])];
+    return { owned: items.map((v) => ({ pool: String(v['@pool'] ?? ''), name: String(v['@name'] ?? '') })).filter((v) => v.pool && v.name), creating: el['@creating'] === '1' };
+  }
+  return { creating: false };
 }
 
 export function parseDomain(xml: string): ParsedDomain {
   const d = asObj(asObj(parser.parse(xml)).domain);
   const meta = asObj(d.metadata);
+  const record = parseRecord(meta);
   const ownerText = Object.entries(meta).map(([, v]) => (typeof v === 'string' ? v : String(asObj(v)['#text'] ?? ''))).join(' ');
   const owner = parseOwner(ownerText) ?? parseOwner(String(d.description ?? ''));
   const vcpu = d.vcpu;
@@ -153,7 +201,7 @@ export function parseDomain(xml: string): ParsedDomain {
   });
   const guestAgent = asArr(devices.channel).some((x) => asObj(x.target)['@name'] === 'org.qemu.guest_agent.0');
   return {
-    name: String(d.name), uuid: String(d.uuid), ...(owner ? { owner } : {}), guestAgent,
+    name: String(d.name), uuid: String(d.uuid), ...(owner ? { owner } : {}), guestAgent, ...(record.owned ? { owned: record.owned } : {}), creating: record.creating,
     maxMemoryKiB: Number(asObj(d.memory)['#text'] ?? d.memory), currentMemoryKiB: Number(asObj(d.currentMemory)['#text'] ?? d.currentMemory),
     vcpuMax, vcpuCurrent: Number(typeof vcpu === 'object' ? asObj(vcpu)['@current'] ?? vcpuMax : vcpuMax), disks, nics, cdroms,
   };

@@ -9,6 +9,8 @@ export const libvirtConnector: ProviderConnector = {
       hosts: spec.hosts ?? [], logger,
       ...(spec.defaults ? { defaults: spec.defaults } : {}),
       ...(spec.migration ? { migration: spec.migration } : {}),
+      // spec.tls: caBundle is the CA itself (caRef is not resolved for any provider yet).
+      ...(spec.tls ? { tls: { ...(spec.tls.caBundle ? { caBundle: spec.tls.caBundle } : {}), ...(spec.tls.insecureSkipVerify ? { insecureSkipVerify: true } : {}) } } : {}),
     });
   },
 };

@@ -1,26 +1,33 @@
 // The libvirt provider: a Hypervisor lists hosts, each a placement node. Observation is one
 // list-all-domains and one bulk stats call per host; a domain's XML is read only when it is
 // new or its stats changed. Lifecycle events wake the reconciler at once.
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
-import { ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
+import { isVkError, ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import type { HypervisorSpec } from '../../controller/api/types.ts';
 import { sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { deleteHostNetwork, ensureHostNetwork } from './networks.ts';
 import { importTemplate, inspectTemplate, templateFromVM, templateOn, type TemplateHost } from './templates.ts';
 import { buildSeedIso, seedFiles, wantsSeed } from './cloud-init.ts';
-import { BUS, deviceXml, diskXml, domainXml, nicXml, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, type ParsedDomain } from './domain-xml.ts';
+import { BUS, deviceXml, diskXml, domainXml, nicXml, ownedVolumes, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, VOLUMES_KEY, VOLUMES_NS, volumesRecordXml, type DomainSpec, type OwnedVolume, type ParsedDomain } from './domain-xml.ts';
+import { assertTemplateVolume, hostClaims, STANDALONE, volumesOwnedBy } from './ownership.ts';
+import { deleteDisk, ensureDisk, type DiskHost } from './virtual-disks.ts';
+import { ownerVolumeName } from './disk-owner.ts';
 import { LibvirtConnection, type NodeInfo } from './rpc/connection.ts';
-import { AffectFlags, DomainState, LibvirtError, MemoryFlags, MigrateFlags, StatsTypes, TypedParamType, UndefineFlags, VcpuFlags, type Domain } from './rpc/protocol.ts';
-import { parseLibvirtURI } from './rpc/uri.ts';
+import { AffectFlags, DomainState, LibvirtError, MemoryFlags, MetadataType, StatsTypes, UndefineFlags, VcpuFlags, type Domain, type StoragePool } from './rpc/protocol.ts';
+import type { TransportPolicy } from './rpc/uri.ts';
+import { migrationRequest } from './migrate-params.ts';
 
 export interface LibvirtProviderOptions {
   hosts: { name: string; uri: string }[];
   logger: Logger;
   defaults?: { storagePool?: string; network?: string };
   migration?: HypervisorSpec['migration'];
+  /** spec.tls: a CA bundle for TLS hosts, and whether checks may be skipped (never by a URI alone). */
+  tls?: TransportPolicy;
   /** `kvm` or `qemu` (TCG); by default kvm when /dev/kvm exists here or VK_LIBVIRT_DOMAIN_TYPE says. */
   domainType?: 'kvm' | 'qemu';
 }
@@ -36,8 +43,8 @@ interface Cached {
 
 const uuidText = (b: Buffer) => b.toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
 const POWER: Record<number, PowerState> = { [DomainState.RUNNING]: 'running', [DomainState.BLOCKED]: 'running', [DomainState.PAUSED]: 'paused', [DomainState.SHUTDOWN]: 'stopping', [DomainState.SHUTOFF]: 'stopped', [DomainState.CRASHED]: 'stopped', [DomainState.PMSUSPENDED]: 'paused' };
-/** Volumes of VirtualDisks carry this prefix: the naming is their ownership marker. */
-export const STANDALONE = 'vkdisk-';
+/** A disk is the VM's own when its record lists the volume (before records: when it is not a VirtualDisk's). */
+const ownsDisk = (p: ParsedDomain, volume: string) => (p.owned ? p.owned.some((v) => v.name === volume) : !volume.startsWith(STANDALONE));
 const STATS = StatsTypes.STATE | StatsTypes.BALLOON | StatsTypes.VCPU | StatsTypes.BLOCK;
 
 
@@ -85,7 +92,7 @@ export class LibvirtProvider implements ProviderClient {
     }
     const h = this.o.hosts.find((x) => x.name === host);
     if (!h) throw new ProviderNotFoundError(`no host ${host} in this Hypervisor`);
-    const p = LibvirtConnection.connect(h.uri, { logger: this.o.logger }).then(async (c) => {
+    const p = LibvirtConnection.connect(h.uri, { logger: this.o.logger, ...(this.o.tls ? { policy: this.o.tls } : {}) }).then(async (c) => {
       if (this.listeners.size > 0) await this.subscribe(c);
       c.on('close', () => {
         if (!this.closing) this.o.logger.warn({ host }, 'libvirt connection closed; reconnecting on next use');
@@ -123,57 +130,78 @@ export class LibvirtProvider implements ProviderClient {
   async observe(): Promise<Observation> {
     const vms: ObservedVM[] = [];
     const nodes: ObservedNode[] = [];
+    const unreachable: string[] = [];
     await Promise.all(this.o.hosts.map(async (h) => {
-      let c: LibvirtConnection;
-      try {
-        c = await this.conn(h.name);
-      } catch {
+      // A host that does not answer is said so: its VMs are unknown, not gone.
+      const seen = await this.observeHost(h.name).catch((e: unknown) => {
+        // A host this Hypervisor describes wrongly (a refused URI, missing TLS files) is an error to show, not a host away.
+        if (isVkError(e) && e.kind === 'invalid') throw e;
+        this.o.logger.debug({ host: h.name, err: (e as Error).message }, 'libvirt host cannot be read');
+        return undefined;
+      });
+      if (!seen) {
         nodes.push({ name: h.name, state: 'offline' });
+        unreachable.push(h.name);
         return;
       }
-      const [domains, stats] = await Promise.all([c.listAllDomains(), c.allDomainStats(STATS)]);
-      if (!this.nodeInfo.has(h.name)) this.nodeInfo.set(h.name, await c.nodeInfo());
-      const info = this.nodeInfo.get(h.name);
-      const byUuid = new Map(stats.map((s) => [uuidText(s.domain.uuid), s.params]));
-      let usedKiB = 0;
-      for (const d of domains) {
-        const id = uuidText(d.uuid);
-        const p = byUuid.get(id) ?? new Map();
-        const state = Number(p.get('state.state') ?? DomainState.NOSTATE);
-        const blocks = Number(p.get('block.count') ?? 0);
-        const sizes = Array.from({ length: blocks }, (_, i) => [String(p.get(`block.${i}.name`)), Number(p.get(`block.${i}.capacity`) ?? 0)] as const);
-        const signature = JSON.stringify([state, p.get('balloon.maximum'), p.get('vcpu.current'), p.get('vcpu.maximum'), sizes], (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
-        let cached = this.cache.get(id);
-        if (!cached || cached.signature !== signature) {
-          cached = await this.readDetail(c, d, signature, state === DomainState.RUNNING);
-          this.cache.set(id, cached);
-        }
-        const parsed = cached.parsed;
-        const running = state === DomainState.RUNNING || state === DomainState.BLOCKED || state === DomainState.PAUSED;
-        const memKiB = cached.config.currentMemoryKiB;
-        if (running) usedKiB += memKiB;
-        const sizeOf = new Map(sizes);
-        const vm: ObservedVM = {
-          providerID: id, name: d.name, node: h.name, power: POWER[state] ?? 'unknown',
-          cpu: { sockets: running ? Number(p.get('vcpu.current') ?? parsed.vcpuCurrent) : parsed.vcpuCurrent, cores: 1, threads: 1 },
-          memoryBytes: memKiB * 1024, maxMemoryBytes: cached.config.maxMemoryKiB * 1024,
-          disks: parsed.disks.map((x) => ({ name: x.dev, sizeBytes: sizeOf.get(x.dev) || x.sizeBytes, ...(x.storage ? { storage: x.storage } : {}), ...(x.interface ? { interface: x.interface } : {}), ...(x.volume?.startsWith(STANDALONE) ? { standalone: true } : {}) })),
-          nics: parsed.nics, isTemplate: false, ipAddresses: running ? this.ips.get(id)?.list ?? [] : [], autostart: cached.autostart,
-          pendingRestart: !!cached.pending,
-        };
-        if (cached.pending) vm.pending = { ...(cached.pending.vcpus ? { cpu: { sockets: cached.pending.vcpus, cores: 1, threads: 1 } } : {}), ...(cached.pending.memoryKiB ? { memoryBytes: cached.pending.memoryKiB * 1024 } : {}) };
-        if (parsed.owner) vm.owner = parsed.owner;
-        if (!running) this.ips.delete(id);
-        else if (parsed.guestAgent) this.fetchIPs(c, d, id);
-        vms.push(vm);
-      }
-      nodes.push({
-        name: h.name, state: 'online', ...(info ? { cpus: info.cpus, memoryBytes: Number(info.memoryKiB) * 1024 } : {}),
-        memoryUsedBytes: usedKiB * 1024, vms: domains.length,
-      });
+      vms.push(...seen.vms);
+      nodes.push(seen.node);
     }));
     nodes.sort((a, b) => a.name.localeCompare(b.name));
-    return { vms, nodes, templates: [], version: 'libvirt' };
+    return { vms, nodes, templates: [], version: 'libvirt', ...(unreachable.length ? { unreachable: unreachable.sort() } : {}) };
+  }
+
+  private async observeHost(host: string): Promise<{ vms: ObservedVM[]; node: ObservedNode }> {
+    const vms: ObservedVM[] = [];
+    const c = await this.conn(host);
+    const [domains, stats] = await Promise.all([c.listAllDomains(), c.allDomainStats(STATS)]);
+    if (!this.nodeInfo.has(host)) this.nodeInfo.set(host, await c.nodeInfo());
+    const info = this.nodeInfo.get(host);
+    const byUuid = new Map(stats.map((s) => [uuidText(s.domain.uuid), s.params]));
+    let usedKiB = 0;
+    for (const d of domains) {
+      const id = uuidText(d.uuid);
+      const p = byUuid.get(id) ?? new Map();
+      const state = Number(p.get('state.state') ?? DomainState.NOSTATE);
+      const blocks = Number(p.get('block.count') ?? 0);
+      const sizes = Array.from({ length: blocks }, (_, i) => [String(p.get(`block.${i}.name`)), Number(p.get(`block.${i}.capacity`) ?? 0)] as const);
+      const signature = JSON.stringify([state, p.get('balloon.maximum'), p.get('vcpu.current'), p.get('vcpu.maximum'), sizes], (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+      let cached = this.cache.get(id);
+      if (!cached || cached.signature !== signature) {
+        // A domain undefined since the list is simply not there any more.
+        const read = await this.readDetail(c, d, signature, state === DomainState.RUNNING).catch((e: unknown) => {
+          if (e instanceof LibvirtError && e.kind === 'not-found') return undefined;
+          throw e;
+        });
+        if (!read) continue;
+        cached = read;
+        this.cache.set(id, cached);
+      }
+      const parsed = cached.parsed;
+      const running = state === DomainState.RUNNING || state === DomainState.BLOCKED || state === DomainState.PAUSED;
+      const memKiB = cached.config.currentMemoryKiB;
+      if (running) usedKiB += memKiB;
+      const sizeOf = new Map(sizes);
+      const vm: ObservedVM = {
+        providerID: id, name: d.name, node: host, power: POWER[state] ?? 'unknown',
+        cpu: { sockets: running ? Number(p.get('vcpu.current') ?? parsed.vcpuCurrent) : parsed.vcpuCurrent, cores: 1, threads: 1 },
+        memoryBytes: memKiB * 1024, maxMemoryBytes: cached.config.maxMemoryKiB * 1024,
+        disks: parsed.disks.map((x) => ({ name: x.dev, sizeBytes: sizeOf.get(x.dev) || x.sizeBytes, ...(x.storage ? { storage: x.storage } : {}), ...(x.interface ? { interface: x.interface } : {}), ...(x.volume && !ownsDisk(parsed, x.volume) ? { standalone: true } : {}) })),
+        nics: parsed.nics, isTemplate: false, ipAddresses: running ? this.ips.get(id)?.list ?? [] : [], autostart: cached.autostart,
+        pendingRestart: !!cached.pending,
+        // A create cut short, or still under way: the planner finishes it (see create()) or deletes it.
+        ...(parsed.creating ? { incomplete: true, busy: 'creating' } : {}),
+      };
+      if (cached.pending) vm.pending = { ...(cached.pending.vcpus ? { cpu: { sockets: cached.pending.vcpus, cores: 1, threads: 1 } } : {}), ...(cached.pending.memoryKiB ? { memoryBytes: cached.pending.memoryKiB * 1024 } : {}) };
+      if (parsed.owner) vm.owner = parsed.owner;
+      if (!running) this.ips.delete(id);
+      else if (parsed.guestAgent) this.fetchIPs(c, d, id);
+      vms.push(vm);
+    }
+    return {
+      vms,
+      node: { name: host, state: 'online', ...(info ? { cpus: info.cpus, memoryBytes: Number(info.memoryKiB) * 1024 } : {}), memoryUsedBytes: usedKiB * 1024, vms: domains.length },
+    };
   }
 
   /**
@@ -219,9 +247,13 @@ export class LibvirtProvider implements ProviderClient {
   private async locate(target: Target): Promise<{ c: LibvirtConnection; d: Domain; host: string; parsed: ParsedDomain; running: boolean }> {
     const uuid = Buffer.from(target.providerID.replace(/-/g, ''), 'hex');
     const order = [...(target.node ? [target.node] : []), ...this.o.hosts.map((h) => h.name).filter((n) => n !== target.node)];
+    const silent: string[] = [];
     for (const host of order) {
       const c = await this.conn(host).catch(() => undefined);
-      if (!c) continue;
+      if (!c) {
+        silent.push(host);
+        continue;
+      }
       try {
         const d = await c.lookupDomainByUUID(uuid);
         const { state } = await c.state(d);
@@ -230,6 +262,8 @@ export class LibvirtProvider implements ProviderClient {
         if (!(e instanceof LibvirtError && e.kind === 'not-found')) throw e;
       }
     }
+    // Not found while a host did not answer is not "gone": a delete must not count it done.
+    if (silent.length) throw new ProviderTransientError(`domain ${target.name} (${target.providerID}) is on none of the hosts that answer; ${silent.join(', ')} did not`);
     throw new ProviderNotFoundError(`domain ${target.name} (${target.providerID}) is on no host of this Hypervisor`);
   }
 
@@ -288,9 +322,16 @@ export class LibvirtProvider implements ProviderClient {
         return;
       }
       case 'attachDisk': {
-        const pool = await c.lookupPool(action.disk.storage ?? this.pool());
+        const poolName = action.disk.storage ?? this.pool();
+        const pool = await c.lookupPool(poolName);
         const name = volumeName(parsed.name, action.disk.name);
-        await c.lookupVolume(pool, name).catch(() => c.createVolume(pool, volumeXml(name, action.disk.sizeBytes)));
+        const owned = parsed.owned ?? volumesOwnedBy(parsed, await hostClaims(c, this.pool()), this.pool());
+        const recorded = owned.some((v) => v.pool === poolName && v.name === name);
+        const existing = await c.lookupVolume(pool, name).catch(() => undefined);
+        if (existing && !recorded) throw new RefusedError(`volume ${name} already exists in pool ${poolName} and VM ${parsed.name} does not record it as its own; virtkeeper never takes a volume it cannot prove it made: remove or rename that volume, or rename the disk`);
+        // Recorded first: a crash before the attach leaves a volume the record names, never an unowned one.
+        if (!recorded) await this.writeVolumesRecord(c, d, [...owned, { pool: poolName, name }], running);
+        if (!existing) await c.createVolume(pool, volumeXml(name, action.disk.sizeBytes));
         const bus = BUS[action.disk.interface] ?? 'virtio';
         const used = parsed.disks.filter((x) => (BUS[x.interface ?? 'virtio'] ?? x.interface) === bus || x.interface === bus).length;
         const xml = diskXml(action.disk, parsed.name, action.disk.storage ?? this.pool(), used);
@@ -301,9 +342,13 @@ export class LibvirtProvider implements ProviderClient {
         const disk = parsed.disks.find((x) => x.dev === action.disk);
         if (!disk) return;
         await c.detachDevice(d, deviceXml('disk', { '@type': 'volume', '@device': 'disk', source: { '@pool': disk.pool, '@volume': disk.volume }, target: { '@dev': disk.dev } }), affect);
-        if (disk.volume?.startsWith(`${parsed.name}-`)) {
-          const vol = await c.lookupVolume(await c.lookupPool(disk.pool ?? this.pool()), disk.volume).catch(() => undefined);
+        // Only a volume the VM provably owns goes with it; anything else is just detached.
+        const poolName = disk.pool ?? this.pool();
+        const owned = volumesOwnedBy(parsed, await hostClaims(c, this.pool()), this.pool());
+        if (disk.volume && owned.some((v) => v.pool === poolName && v.name === disk.volume)) {
+          const vol = await c.lookupVolume(await c.lookupPool(poolName), disk.volume).catch(() => undefined);
           if (vol) await c.deleteVolume(vol);
+          if (parsed.owned) await this.writeVolumesRecord(c, d, parsed.owned.filter((v) => !(v.pool === poolName && v.name === disk.volume)), running);
         }
         return;
       }
@@ -326,16 +371,26 @@ export class LibvirtProvider implements ProviderClient {
         return;
       case 'delete': {
         if (running) await c.destroy(d);
+        // Only the volumes the VM's record names go with it (VirtualDisks, templates and other VMs' volumes stay).
+        const owned = volumesOwnedBy(parsed, await hostClaims(c, this.pool()), this.pool());
         await c.undefine(d, UndefineFlags.MANAGED_SAVE | UndefineFlags.SNAPSHOTS_METADATA | UndefineFlags.NVRAM);
-        // Only the volumes this VM's creation made (named after it) are removed, its seed too.
-        const owned = [...parsed.disks.map((x) => ({ pool: x.pool, volume: x.volume })), ...parsed.cdroms.map((v) => ({ pool: undefined, volume: v }))];
-        for (const disk of owned) {
-          if (!disk.volume?.startsWith(`${parsed.name}-`)) continue;
-          const vol = await c.lookupVolume(await c.lookupPool(disk.pool ?? this.pool()), disk.volume).catch(() => undefined);
-          if (vol) await c.deleteVolume(vol);
-        }
+        await this.deleteVolumes(c, owned);
         return;
       }
+    }
+  }
+
+  /** The domain's record of its own volumes, rewritten (live too when it runs). */
+  private async writeVolumesRecord(c: LibvirtConnection, d: Domain, owned: OwnedVolume[], running: boolean): Promise<void> {
+    await c.setMetadata(d, MetadataType.ELEMENT, volumesRecordXml(owned), VOLUMES_KEY, VOLUMES_NS, running ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG);
+    this.cache.delete(uuidText(d.uuid));
+  }
+
+  private async deleteVolumes(c: LibvirtConnection, owned: OwnedVolume[]): Promise<void> {
+    for (const v of owned) {
+      const pool = await c.lookupPool(v.pool).catch(() => undefined);
+      const vol = pool ? await c.lookupVolume(pool, v.name).catch(() => undefined) : undefined;
+      if (vol) await c.deleteVolume(vol);
     }
   }
 
@@ -361,7 +416,7 @@ export class LibvirtProvider implements ProviderClient {
   }
 
   private templateHost(): TemplateHost {
-    return { hosts: this.o.hosts, logger: this.o.logger, pool: () => this.pool(), conn: (h) => this.conn(h), locate: (t) => this.locate(t) };
+    return { hosts: this.o.hosts, logger: this.o.logger, ...(this.o.tls ? { policy: this.o.tls } : {}), pool: () => this.pool(), conn: (h) => this.conn(h), locate: (t) => this.locate(t) };
   }
 
   inspectTemplate(name: string): Promise<TemplateFacts> {
@@ -376,99 +431,16 @@ export class LibvirtProvider implements ProviderClient {
     return templateFromVM(this.templateHost(), target, name, options);
   }
 
-  /** Where a volume is attached now: the domain (on any host) whose XML references it. */
-  private async attachment(volume: string): Promise<{ host: string; c: LibvirtConnection; d: Domain; parsed: ParsedDomain; dev: string; running: boolean } | undefined> {
-    for (const h of this.o.hosts) {
-      const c = await this.conn(h.name).catch(() => undefined);
-      if (!c) continue;
-      for (const d of await c.listAllDomains()) {
-        const parsed = parseDomain(await c.xmlDesc(d));
-        const disk = parsed.disks.find((x) => x.volume === volume);
-        if (disk) return { host: h.name, c, d, parsed, dev: disk.dev, running: (await c.state(d)).state === DomainState.RUNNING };
-      }
-    }
-    return undefined;
+  ensureDisk(want: DesiredStandaloneDisk): Promise<DiskState> {
+    return ensureDisk(this.diskHost(), want);
   }
 
-  private async findDomain(name: string): Promise<{ host: string; c: LibvirtConnection; d: Domain; parsed: ParsedDomain; running: boolean } | undefined> {
-    for (const h of this.o.hosts) {
-      const c = await this.conn(h.name).catch(() => undefined);
-      const d = c ? await c.lookupDomain(name).catch(() => undefined) : undefined;
-      if (c && d) return { host: h.name, c, d, parsed: parseDomain(await c.xmlDesc(d)), running: (await c.state(d)).state === DomainState.RUNNING };
-    }
-    return undefined;
+  deleteDisk(want: DesiredStandaloneDisk): Promise<void> {
+    return deleteDisk(this.diskHost(), want);
   }
 
-  async ensureDisk(want: DesiredStandaloneDisk): Promise<DiskState> {
-    const volume = `${want.name}.${want.format === 'raw' ? 'raw' : 'qcow2'}`;
-    const poolName = want.storage ?? this.pool();
-    const target = want.attachTo ? await this.findDomain(want.attachTo) : undefined;
-    if (want.attachTo && !target) return { providerID: '', sizeBytes: 0, message: `VM ${want.attachTo} does not exist (yet) on this Hypervisor` };
-    if (target && !target.parsed.owner) return { providerID: '', sizeBytes: 0, message: `VM ${want.attachTo} is not managed by virtkeeper; a VirtualDisk is only attached to VMs it owns` };
-    // The volume lives on one host: find it, or make it where it is needed.
-    let home: { host: string; c: LibvirtConnection } | undefined;
-    for (const h of this.o.hosts) {
-      const c = await this.conn(h.name).catch(() => undefined);
-      if (c && (await c.lookupVolume(await c.lookupPool(poolName), volume).catch(() => undefined))) home = { host: h.name, c };
-    }
-    if (home && target && home.host !== target.host) return { providerID: `${home.host}/${poolName}/${volume}`, sizeBytes: 0, message: `the disk lives on ${home.host} and VM ${want.attachTo} on ${target.host}; moving a disk between hosts is not supported` };
-    const c = home?.c ?? target?.c ?? (await this.conn(this.o.hosts[0]?.name ?? ''));
-    const host = home?.host ?? target?.host ?? this.o.hosts[0]?.name ?? '';
-    const pool = await c.lookupPool(poolName);
-    let vol = await c.lookupVolume(pool, volume).catch(() => undefined);
-    if (!vol) vol = await c.createVolume(pool, volumeXml(volume, want.sizeBytes, undefined, want.format === 'raw' ? 'raw' : 'qcow2'));
-    // Where it is attached now, and whether that must change.
-    let current = await this.attachment(volume);
-    if (current && current.parsed.name !== want.attachTo) {
-      if (!current.parsed.owner) return { providerID: `${host}/${poolName}/${volume}`, sizeBytes: 0, attachedTo: current.parsed.name, message: `attached to ${current.parsed.name}, which virtkeeper does not manage: it is not detached` };
-      if (!(await this.detachVolume(current, poolName, volume))) {
-        return { providerID: `${host}/${poolName}/${volume}`, sizeBytes: 0, attachedTo: current.parsed.name, message: `waiting for the guest of ${current.parsed.name} to release the disk (a live detach needs the guest's cooperation)` };
-      }
-      current = undefined;
-    }
-    const info = await c.volumeInfo(vol);
-    if (Number(info.capacity) < want.sizeBytes) {
-      if (current?.running) await current.c.blockResize(current.d, current.dev, want.sizeBytes);
-      else await c.resizeVolume(vol, want.sizeBytes);
-    }
-    if (!current && target) {
-      const bus = BUS[want.interface] ?? 'virtio';
-      const used = new Set(target.parsed.disks.map((x) => x.dev));
-      let i = 0;
-      while (used.has(targetDev(bus, i))) i++;
-      const xml = { '@type': 'volume', '@device': 'disk', driver: { '@name': 'qemu', '@type': want.format === 'raw' ? 'raw' : 'qcow2' }, source: { '@pool': poolName, '@volume': volume }, target: { '@dev': targetDev(bus, i), '@bus': bus } };
-      await target.c.attachDevice(target.d, deviceXml('disk', xml), target.running ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG);
-      this.cache.delete(uuidText(target.d.uuid));
-    }
-    const size = Number((await c.volumeInfo(vol)).capacity);
-    return { providerID: `${host}/${poolName}/${volume}`, sizeBytes: size, ...(want.attachTo ? { attachedTo: want.attachTo } : {}) };
-  }
-
-  /** Detaches a volume; a live detach completes only when the guest lets go, so wait a little and say. */
-  private async detachVolume(at: { c: LibvirtConnection; d: Domain; dev: string; running: boolean }, pool: string, volume: string): Promise<boolean> {
-    await at.c.detachDevice(at.d, deviceXml('disk', { '@type': 'volume', '@device': 'disk', source: { '@pool': pool, '@volume': volume }, target: { '@dev': at.dev } }), at.running ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG);
-    this.cache.delete(uuidText(at.d.uuid));
-    for (let i = 0; i < 20; i++) {
-      if (!(await at.c.xmlDesc(at.d)).includes(`volume='${volume}'`)) return true;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    return false;
-  }
-
-  async deleteDisk(want: DesiredStandaloneDisk): Promise<void> {
-    const volume = `${want.name}.${want.format === 'raw' ? 'raw' : 'qcow2'}`;
-    if (!volume.startsWith(STANDALONE)) return;
-    const poolName = want.storage ?? this.pool();
-    const current = await this.attachment(volume);
-    if (current) {
-      if (!current.parsed.owner) throw new RefusedError(`disk ${volume} is attached to ${current.parsed.name}, which virtkeeper does not manage; it is not detached or deleted`);
-      if (!(await this.detachVolume(current, poolName, volume))) throw new ProviderTransientError(`waiting for the guest of ${current.parsed.name} to release disk ${volume}`);
-    }
-    for (const h of this.o.hosts) {
-      const c = await this.conn(h.name).catch(() => undefined);
-      const vol = c ? await c.lookupVolume(await c.lookupPool(poolName), volume).catch(() => undefined) : undefined;
-      if (c && vol) await c.deleteVolume(vol);
-    }
+  private diskHost(): DiskHost {
+    return { hosts: this.o.hosts, pool: () => this.pool(), conn: (h) => this.conn(h), forget: (uuid) => this.cache.delete(uuidText(uuid)) };
   }
 
   async exec(target: Target, command: string[], options: { input?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
@@ -499,12 +471,7 @@ export class LibvirtProvider implements ProviderClient {
     if (!dest) throw new ProviderNotFoundError(`no host ${to} in this Hypervisor`);
     if (!running) throw new RefusedError('a stopped libvirt domain is moved by redefining it on the other host, which is not supported yet; start it or pin it back');
     const shared = this.o.migration?.sharedStorage ?? false;
-    const flags = MigrateFlags.LIVE | MigrateFlags.PEER2PEER | MigrateFlags.PERSIST_DEST | MigrateFlags.UNDEFINE_SOURCE | (shared ? MigrateFlags.UNSAFE : MigrateFlags.NON_SHARED_DISK);
-    const destHost = parseLibvirtURI(dest.uri).host;
-    const params = [
-      ...(destHost || this.o.migration?.network ? [{ field: 'migrate_uri', type: TypedParamType.STRING, value: `tcp://${this.o.migration?.network ?? destHost}` }] : []),
-      ...(this.o.migration?.bandwidth ? [{ field: 'bandwidth', type: TypedParamType.ULLONG, value: BigInt(this.o.migration.bandwidth) }] : []),
-    ];
+    const { flags, params } = migrationRequest({ sourceURI: this.o.hosts.find((h) => h.name === from)?.uri ?? '', destURI: dest.uri, ...(this.o.migration ? { migration: this.o.migration } : {}) });
     const done = c.migratePerform3Params(d, dest.uri, params, flags);
     let finished = false;
     void done.finally(() => {
@@ -519,58 +486,100 @@ export class LibvirtProvider implements ProviderClient {
     await done;
     if (!shared) {
       // The disks were copied: the source's copies of this VM's own volumes are now garbage.
-      for (const disk of parsed.disks) {
-        if (!disk.volume?.startsWith(`${parsed.name}-`)) continue;
-        const vol = await c.lookupVolume(await c.lookupPool(disk.pool ?? this.pool()), disk.volume).catch(() => undefined);
-        if (vol) await c.deleteVolume(vol).catch((e: unknown) => this.o.logger.warn({ volume: disk.volume, err: (e as Error).message }, 'could not remove the source copy after migration'));
-      }
+      const owned = volumesOwnedBy(parsed, await hostClaims(c, this.pool()), this.pool());
+      await this.deleteVolumes(c, owned).catch((e: unknown) => this.o.logger.warn({ vm: parsed.name, err: (e as Error).message }, 'could not remove the source copies after migration'));
     }
     ctx.onProgress?.({ percent: 100, message: `running on ${to}` });
   }
 
+  /**
+   * Makes a VM, crash-safe and without taking anything it cannot prove is its own: the domain
+   * is defined first with a record of the volumes it will own, marked `creating` (observed as
+   * incomplete); then the volumes the record lists are made; then the mark goes. A
+   * create cut short is finished where it began by the next create, which trusts only the
+   * volumes that record names; a volume of one of those names already there otherwise is
+   * someone else's and refused.
+   */
   private async create(vm: DesiredVM, node: string | undefined, ctx: ActionContext): Promise<void> {
-    const host = node ?? this.o.hosts[0]?.name;
-    if (!host) throw new ProviderNotFoundError('this Hypervisor lists no hosts');
-    // Idempotent: a domain with this name on any host is checked, never made twice.
+    let resume: { host: string; c: LibvirtConnection; parsed: ParsedDomain } | undefined;
     for (const h of this.o.hosts) {
       const c = await this.conn(h.name).catch(() => undefined);
-      const d = c ? await c.lookupDomain(vm.name).catch(() => undefined) : undefined;
-      if (c && d) {
-        const parsed = parseDomain(await c.xmlDesc(d));
-        if (!sameOwner(parsed.owner, vm.owner)) throw new RefusedError(`a domain named ${vm.name} exists on ${h.name} and is not owned by ${vm.key}`);
-        return;
-      }
+      // A host that cannot be asked may hold this VM: never make a second one.
+      if (!c) throw new ProviderTransientError(`cannot reach host ${h.name} to check that no domain named ${vm.name} is there; VM ${vm.name} is created once every host answers`);
+      const d = await c.lookupDomain(vm.name).catch((e: unknown) => {
+        if (e instanceof LibvirtError && e.kind === 'not-found') return undefined;
+        throw e;
+      });
+      if (!d) continue;
+      const parsed = parseDomain(await c.xmlDesc(d));
+      if (!sameOwner(parsed.owner, vm.owner)) throw new RefusedError(`a domain named ${vm.name} exists on ${h.name} and is not owned by ${vm.key}`);
+      if (!parsed.creating) return;
+      resume = { host: h.name, c, parsed };
+      break;
     }
-    const c = await this.conn(host);
+    const host = resume?.host ?? node ?? this.o.hosts[0]?.name;
+    if (!host) throw new ProviderNotFoundError('this Hypervisor lists no hosts');
+    const c = resume?.c ?? (await this.conn(host));
+    const vcpus = vm.cpu.sockets * vm.cpu.cores * vm.cpu.threads;
+    const spec: DomainSpec = {
+      vm, type: this.type, pool: this.pool(), bridge: this.o.defaults?.network ?? 'br0', maxVcpus: Math.max(8, vcpus * 2),
+      uuid: resume?.parsed.uuid ?? randomUUID(), ...(wantsSeed(vm) ? { seedVolume: seedVolumeName(vm.name) } : {}),
+    };
+    const proven = new Set((resume?.parsed.owned ?? []).map((v) => `${v.pool}/${v.name}`));
+    const owned = ownedVolumes(spec);
+    const present = new Set<string>();
+    for (const v of owned) {
+      const pool = await c.lookupPool(v.pool);
+      if (!(await c.lookupVolume(pool, v.name).then(() => true, () => false))) continue;
+      if (!proven.has(`${v.pool}/${v.name}`)) {
+        throw new RefusedError(`volume ${v.name} already exists in pool ${v.pool} on ${host} and no virtkeeper VM records it as its own; virtkeeper never takes a volume it cannot prove it made: remove or rename that volume, or give the VM another name`);
+      }
+      present.add(v.name);
+    }
+    const boot = vm.disks[0];
+    const bootPool = boot ? await c.lookupPool(boot.storage ?? this.pool()) : undefined;
+    if (vm.template && boot && bootPool && !present.has(volumeName(vm.name, boot.name))) await this.assertTemplate(host, c, bootPool, vm.template);
+    ctx.onProgress?.({ message: `defining ${vm.name} on ${host}` });
+    await c.defineXML(domainXml({ ...spec, creating: true }));
     for (const disk of vm.disks) {
       const pool = await c.lookupPool(disk.storage ?? this.pool());
       const name = volumeName(vm.name, disk.name);
-      const existing = await c.lookupVolume(pool, name).catch(() => undefined);
-      if (!existing) {
-        let backing: { path: string; format: string } | undefined;
-        if (vm.template && disk === vm.disks[0]) {
-          const tpl = await templateOn(this.templateHost(), host, c, pool, vm.template, ctx);
-          backing = { path: await c.volumePath(tpl), format: 'qcow2' };
-        }
-        await c.createVolume(pool, volumeXml(name, disk.sizeBytes, backing));
+      if (present.has(name)) continue;
+      let backing: { path: string; format: string } | undefined;
+      if (vm.template && disk === boot) {
+        const tpl = await templateOn(this.templateHost(), host, c, pool, vm.template, ctx);
+        backing = { path: await c.volumePath(tpl), format: 'qcow2' };
       }
+      await c.createVolume(pool, volumeXml(name, disk.sizeBytes, backing));
     }
-    let seedVolume: string | undefined;
-    if (wantsSeed(vm)) {
+    if (spec.seedVolume) {
       // The NoCloud seed goes up through an RPC upload stream, so remote hosts work the same.
-      seedVolume = seedVolumeName(vm.name);
+      // One left by a create cut short is this VM's (its record names it) and may be partial: made again.
       const pool = await c.lookupPool(this.pool());
-      const old = await c.lookupVolume(pool, seedVolume).catch(() => undefined);
+      const old = present.has(spec.seedVolume) ? await c.lookupVolume(pool, spec.seedVolume).catch(() => undefined) : undefined;
       if (old) await c.deleteVolume(old);
       const iso = await buildSeedIso(seedFiles(vm));
-      const vol = await c.createVolume(pool, volumeXml(seedVolume, iso.length, undefined, 'raw'));
+      const vol = await c.createVolume(pool, volumeXml(spec.seedVolume, iso.length, undefined, 'raw'));
       await c.uploadVolume(vol, iso);
     }
-    ctx.onProgress?.({ message: `defining ${vm.name} on ${host}` });
-    const vcpus = vm.cpu.sockets * vm.cpu.cores * vm.cpu.threads;
-    const d = await c.defineXML(domainXml({ vm, type: this.type, pool: this.pool(), bridge: this.o.defaults?.network ?? 'br0', maxVcpus: Math.max(8, vcpus * 2), ...(seedVolume ? { seedVolume } : {}) }));
+    const d = await c.defineXML(domainXml(spec));
+    this.cache.delete(uuidText(d.uuid));
     if (vm.autostart) await c.setAutostart(d, true);
     ctx.onProgress?.({ percent: 100, message: `${vm.name} is ${uuidText(d.uuid)}` });
+  }
+
+  /** The backing file of a clone must be a template volume, never a VM's or a VirtualDisk's (see ownership.ts). */
+  private async assertTemplate(host: string, here: LibvirtConnection, herePool: StoragePool, template: string): Promise<void> {
+    const name = `${template}.qcow2`;
+    // Checked where it is: on this host, or on the first host it is copied from.
+    const home = this.o.hosts[0]?.name;
+    const there = await here.lookupVolume(herePool, name).then(() => true, () => false);
+    const c = there || !home || home === host ? here : await this.conn(home);
+    const pool = there || c === here ? herePool : await c.lookupPool(herePool.name).catch(() => undefined);
+    if (!pool) return;
+    const claims = await hostClaims(c, this.pool(), (d) => this.cache.get(uuidText(d.uuid))?.parsed);
+    const hasOwner = await c.lookupVolume(pool, ownerVolumeName(template)).then(() => true, () => false);
+    assertTemplateVolume(claims, pool.name, name, hasOwner);
   }
 }
 

@@ -9,11 +9,13 @@ import { volumeXml, type ParsedDomain } from './domain-xml.ts';
 import { openImage } from './image-source.ts';
 import { LibvirtConnection } from './rpc/connection.ts';
 import type { Domain, StoragePool, StorageVol } from './rpc/protocol.ts';
+import type { TransportPolicy } from './rpc/uri.ts';
 
 /** What the template routines need of the provider. */
 export interface TemplateHost {
   hosts: { name: string; uri: string }[];
   logger: Logger;
+  policy?: TransportPolicy;
   pool(): string;
   conn(host: string): Promise<LibvirtConnection>;
   locate(target: Target): Promise<{ c: LibvirtConnection; d: Domain; host: string; parsed: ParsedDomain; running: boolean }>;
@@ -50,7 +52,7 @@ export async function inspectTemplate(h: TemplateHost, name: string): Promise<Te
  * is never taken for the real thing. The source must stand on its own (no backing file).
  */
 async function copyAcross(h: TemplateHost, from: { uri: string; host: string; pool: string; volume: string }, to: { host: string; c: LibvirtConnection; pool: StoragePool; name: string }, what: string, ctx: { onProgress?: (p: Progress) => void }): Promise<StorageVol> {
-  const src = await LibvirtConnection.connect(from.uri, { logger: h.logger });
+  const src = await LibvirtConnection.connect(from.uri, { logger: h.logger, ...(h.policy ? { policy: h.policy } : {}) });
   try {
     const vol = await src.lookupVolume(await src.lookupPool(from.pool), from.volume).catch(() => undefined);
     if (!vol) throw new ProviderNotFoundError(`volume ${from.volume} is not in pool ${from.pool} on ${from.host}`);

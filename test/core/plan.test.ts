@@ -91,6 +91,16 @@ const cases: Case[] = [
   { name: 'deletes an owned VM whose resource is gone', input: { removed: { key: 'VirtualMachine/contract/web', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: false }, observation: obs([observed()]), capabilities: caps }, actions: ['delete'] },
   { name: 'orphans per deletionPolicy', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Orphan', protection: false }, observation: obs([observed()]), capabilities: caps }, actions: [] },
   { name: 'refuses to delete a protected VM', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: true }, observation: obs([observed()]), capabilities: caps }, actions: [], refusal: 'VK_REFUSED_PROTECTED' },
+  // A host that did not answer may hold the VM: never a second one, never a random pick.
+  { name: 'waits instead of creating while a node cannot be read', input: { desired: desired(), observation: { ...obs([]), unreachable: ['n2'] }, capabilities: caps }, actions: [], waiting: true },
+  { name: 'an unreadable node does not hold up a VM that is found', input: { desired: desired({ memoryBytes: 1024 * MiB }), observation: { ...obs([observed()]), unreachable: ['n2'] }, capabilities: caps }, actions: ['reconfigure'], live: true },
+  { name: 'does not migrate while a node cannot be read', input: { desired: desired({ placement: { strategy: 'Pinned', node: 'n2' } }), observation: { ...obs([observed()]), unreachable: ['n3'] }, capabilities: caps }, actions: [], waiting: true },
+  { name: 'finishes a create cut short where it began', input: { desired: desired(), observation: obs([observed({ node: 'n1', power: 'stopped', incomplete: true, busy: 'creating' })]), capabilities: caps }, actions: ['create', 'start'] },
+  { name: 'deletes a create cut short whose resource is gone', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: false }, observation: obs([observed({ incomplete: true, busy: 'creating' })]), capabilities: caps }, actions: ['delete'] },
+  { name: 'refuses two VMs with the same marker', input: { desired: desired(), observation: obs([observed(), observed({ providerID: 'qemu/101', node: 'n2' })]), capabilities: caps }, actions: [], refusal: 'VK_REFUSED_DUPLICATE' },
+  { name: 'refuses to delete either of two VMs with the same marker', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: false }, observation: obs([observed(), observed({ providerID: 'qemu/101', node: 'n2' })]), capabilities: caps }, actions: [], refusal: 'VK_REFUSED_DUPLICATE' },
+  { name: 'waits instead of deleting while a node cannot be read', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: false }, observation: { ...obs([observed()]), unreachable: ['n2'] }, capabilities: caps }, actions: [], waiting: true },
+  { name: 'waits for a removed VM not seen while a node cannot be read', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: false }, observation: { ...obs([]), unreachable: ['n2'] }, capabilities: caps }, actions: [], waiting: true },
   { name: 'never deletes a foreign VM of the same name', input: { removed: { key: 'k', hypervisor: 'h', owner, name: 'web', deletionPolicy: 'Delete', protection: false }, observation: obs([observed({ owner: undefined })]), capabilities: caps }, actions: [] },
 ];
 
@@ -116,6 +126,11 @@ describe('plan', () => {
   it('names the resource, the Hypervisor and the field to change in a namespace refusal', () => {
     const r = plan({ desired: desired({ hypervisor: 'pve' }), observation: obs([]), capabilities: caps, rights: { use: false, adopt: false, grantPools: false } });
     expect(r.refusals[0]?.message).toBe('VirtualMachine contract/web may not use Hypervisor pve: namespace contract is not in its spec.allowedNamespaces; add it there (or use another Hypervisor). Nothing was changed');
+  });
+
+  it('finishes a cut-short create on its own node, not where placement would put a new one', () => {
+    const r = plan({ desired: desired(), observation: obs([observed({ node: 'n1', power: 'stopped', incomplete: true, busy: 'creating' })]), capabilities: caps });
+    expect(r.steps[0]?.action).toMatchObject({ type: 'create', node: 'n1' });
   });
 
   it('places new VMs on the node with the most free memory, spreading a burst', () => {

@@ -11,6 +11,7 @@ import { StateDir } from '../../controller/status/state-dir.ts';
 import { LibvirtConnection } from '../../providers/libvirt/rpc/connection.ts';
 import { DomainState } from '../../providers/libvirt/rpc/protocol.ts';
 import { loadConnector } from '../../providers/registry.ts';
+import { volumeName, seedVolumeName } from '../../providers/libvirt/domain-xml.ts';
 
 const uri1 = process.env.VK_LIBVIRT_URI_1 ?? '';
 const uri2 = process.env.VK_LIBVIRT_URI_2 ?? '';
@@ -68,8 +69,8 @@ describe.skipIf(!uri1 || !uri2)('libvirt end to end on two real hosts', () => {
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
     // The NoCloud seed was uploaded over the RPC stream and attached as a CD-ROM.
     const b = await where(B);
-    expect(await b?.c.xmlDesc(b.d)).toContain(`${B}-cidata.iso`);
-    const seed = await h1.volumePath(await h1.lookupVolume(await h1.lookupPool('default'), `${B}-cidata.iso`));
+    expect(await b?.c.xmlDesc(b.d)).toContain(seedVolumeName(B));
+    const seed = await h1.volumePath(await h1.lookupVolume(await h1.lookupPool('default'), seedVolumeName(B)));
     const iso = await readFile(seed);
     expect(iso.subarray(0x8001, 0x8006).toString()).toBe('CD001');
     expect(iso.includes(Buffer.from('local-hostname: b-host'))).toBe(true);
@@ -120,7 +121,7 @@ describe.skipIf(!uri1 || !uri2)('libvirt end to end on two real hosts', () => {
     expect(stopped.length).toBeGreaterThan(0);
     expect(stopped.every(([, detail]) => detail === 3)).toBe(true);
     // Disks were copied (storage not shared): the source keeps no copy of this VM's volumes.
-    const left = await h1.lookupVolume(await h1.lookupPool('default'), `${A}-root.qcow2`).then(() => true, () => false);
+    const left = await h1.lookupVolume(await h1.lookupPool('default'), volumeName(A, 'root')).then(() => true, () => false);
     expect(left).toBe(false);
   }, 120_000);
 
@@ -130,7 +131,7 @@ describe.skipIf(!uri1 || !uri2)('libvirt end to end on two real hosts', () => {
     expect((await where(A))?.state).toBe(DomainState.SHUTOFF);
     expect(r.outcomes.find((o) => o.key === `VirtualMachine/default/${F}`)?.error?.code).toBe('VK_REFUSED_FOREIGN');
     expect(await where(B)).toBeUndefined();
-    expect(await h1.lookupVolume(await h1.lookupPool('default'), `${B}-cidata.iso`).then(() => 'left', () => 'removed')).toBe('removed');
+    expect(await h1.lookupVolume(await h1.lookupPool('default'), seedVolumeName(B)).then(() => 'left', () => 'removed')).toBe('removed');
     await write();
     await converge(opts);
     expect(await where(A)).toBeUndefined();
@@ -192,7 +193,7 @@ describe.skipIf(!uri1 || !uri2)('libvirt templates on a second host', () => {
     // Host 2 is this machine in another mount namespace; its images directory is its own.
     const cmp = execFileSync('qemu-img', ['compare', '-q', '-U', original, `/tmp/virtkeeper-node2/images/${copy.split('/').pop()}`]).toString();
     expect(cmp).toBe('');
-    const clone = await h2.volumePath(await h2.lookupVolume(p2, `${C}-root.qcow2`));
+    const clone = await h2.volumePath(await h2.lookupVolume(p2, volumeName(C, 'root')));
     const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output', 'json', `/tmp/virtkeeper-node2/images/${clone.split('/').pop()}`]).toString()) as { 'backing-filename'?: string };
     expect(info['backing-filename']).toBe(copy);
     await expect(h2.lookupVolume(p2, `${TPL}.partial.qcow2`)).rejects.toThrow();
@@ -221,7 +222,7 @@ describe.skipIf(!uri1 || !uri2)('libvirt templates on a second host', () => {
     expect(info['backing-filename']).toBeUndefined();
     // Flattened: the builder's data (written into the base image) is in the template itself.
     expect(execFileSync('qemu-img', ['compare', '-q', '-U', join(dir, 'base.qcow2'), gold]).toString()).toBe('');
-    const use = await h1.volumePath(await h1.lookupVolume(p1, `${USE}-root.qcow2`));
+    const use = await h1.volumePath(await h1.lookupVolume(p1, volumeName(USE, 'root')));
     expect((JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output', 'json', use]).toString()) as { 'backing-filename'?: string })['backing-filename']).toBe(gold);
     // No working copies left on either host.
     await expect(h2.lookupVolume(await h2.lookupPool('default'), `${GOLD}.flat.qcow2`)).rejects.toThrow();

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 import { LibvirtConnection } from '../../providers/libvirt/rpc/connection.ts';
+import { volumeName } from '../../providers/libvirt/domain-xml.ts';
 
 const uri = process.env.VK_LIBVIRT_URI_1 ?? '';
 const s = Math.random().toString(36).slice(2, 6);
@@ -93,7 +94,7 @@ describe.skipIf(!uri)('VirtualNetwork and VMTemplate fromVirtualMachine on libvi
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.plan?.waiting ?? o.key)).toEqual([]);
     const gold = await c.lookupVolume(await c.lookupPool('default'), `${GOLD}.qcow2`);
     expect(Number((await c.volumeInfo(gold)).capacity)).toBe(96 * 2 ** 20);
-    const path = await c.volumePath(await c.lookupVolume(await c.lookupPool('default'), `${CLONE}-root.qcow2`));
+    const path = await c.volumePath(await c.lookupVolume(await c.lookupPool('default'), volumeName(CLONE, 'root')));
     const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output', 'json', path]).toString()) as { 'backing-filename'?: string };
     expect(info['backing-filename']).toMatch(new RegExp(`${GOLD}\\.qcow2$`));
     // The builder stays a VM of its own on libvirt (its disk was copied, not taken).

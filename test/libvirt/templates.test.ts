@@ -13,6 +13,7 @@ import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
 import { StateDir } from '../../controller/status/state-dir.ts';
 import { LibvirtConnection } from '../../providers/libvirt/rpc/connection.ts';
 import { loadConnector } from '../../providers/registry.ts';
+import { volumeName } from '../../providers/libvirt/domain-xml.ts';
 
 const uri = process.env.VK_LIBVIRT_URI_1 ?? '';
 const s = Math.random().toString(36).slice(2, 6);
@@ -58,7 +59,7 @@ describe.skipIf(!uri)('VMTemplate on libvirt', () => {
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.plan?.waiting ?? o.key)).toEqual([]);
     const st = await opts.statuses.read(`VMTemplate/${TPL}`);
     expect((st?.status.conditions as { type: string; status: string }[]).map((x) => [x.type, x.status])).toEqual([['MinDisk', 'True'], ['Ready', 'True']]);
-    const path = await c.volumePath(await c.lookupVolume(await c.lookupPool('default'), `${VM}-root.qcow2`));
+    const path = await c.volumePath(await c.lookupVolume(await c.lookupPool('default'), volumeName(VM, 'root')));
     const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output', 'json', path]).toString()) as { 'backing-filename'?: string; 'virtual-size': number };
     expect(info['backing-filename']).toMatch(new RegExp(`${TPL}\\.qcow2$`));
     expect(info['virtual-size']).toBe(128 * 2 ** 20);

@@ -3,14 +3,14 @@
 import { EventEmitter, once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { ProviderTransientError } from '../../../controller/core/errors.ts';
+import { ProviderTransientError, VkError } from '../../../controller/core/errors.ts';
 import {
   decodeHeader, frame, HEADER_SIZE, KEEPALIVE_PROC, LibvirtError, MessageStatus, MessageType, PROC, PROGRAM, PROTOCOL_VERSION, QEMU_PROC,
   readDomain, readPool, readRemoteError, readTypedParam, readVol, writeDomain, writePool, writeTypedParam, writeVol,
   type Domain, type Header, type Network, type StoragePool, type StorageVol, type TypedParam,
 } from './protocol.ts';
 import { openTransport, type TlsFiles } from './transport.ts';
-import { parseLibvirtURI, type LibvirtURI } from './uri.ts';
+import { parseLibvirtURI, type LibvirtURI, type TransportPolicy } from './uri.ts';
 import { XdrReader, XdrWriter } from './xdr.ts';
 
 export interface LifecycleEvent {
@@ -23,6 +23,8 @@ export interface ConnectOptions {
   logger?: Logger;
   keepaliveIntervalMs?: number;
   tls?: TlsFiles;
+  /** What the Hypervisor's spec.tls allows and gives (a CA bundle, skipping verification). */
+  policy?: TransportPolicy;
   /** Calls that take longer than this fail as transient (default 5 min). */
   callTimeoutMs?: number;
 }
@@ -77,8 +79,9 @@ export class LibvirtConnection extends EventEmitter {
     const u = parseLibvirtURI(uri);
     let stream: Duplex;
     try {
-      stream = await openTransport(u, o.tls);
+      stream = await openTransport(u, o.tls, o.policy);
     } catch (e) {
+      if (e instanceof VkError && !e.retryable) throw e;
       throw new ProviderTransientError(`cannot reach libvirtd at ${uri}: ${(e as Error).message}`);
     }
     const c = new LibvirtConnection(u, stream, o);
@@ -289,6 +292,15 @@ export class LibvirtConnection extends EventEmitter {
     await this.call(PROC.DOMAIN_DETACH_DEVICE_FLAGS, (w) => {
       writeDomain(w, d);
       w.string(xml).uint(flags);
+    });
+  }
+  /** Sets (or, without xml, removes) the domain's <metadata> element of namespace `uri`. */
+  async setMetadata(d: Domain, type: number, xml: string | undefined, key: string | undefined, uri: string | undefined, flags: number): Promise<void> {
+    await this.call(PROC.DOMAIN_SET_METADATA, (w) => {
+      writeDomain(w, d);
+      w.int(type);
+      for (const v of [xml, key, uri]) w.optional(v, (x, s) => void x.string(s));
+      w.uint(flags);
     });
   }
   async setAutostart(d: Domain, on: boolean): Promise<void> {

@@ -6,7 +6,7 @@ import { connect as netConnect, isIP } from 'node:net';
 import { ProviderAuthError, ProviderInvalidError, ProviderTransientError } from '../../../controller/core/errors.ts';
 import { connect as tlsConnect } from 'node:tls';
 import { Duplex } from 'node:stream';
-import type { LibvirtURI } from './uri.ts';
+import { checkVerify, skipsVerify, sshArgs, type LibvirtURI, type TransportPolicy } from './uri.ts';
 
 export interface TlsFiles {
   ca?: string;
@@ -21,14 +21,10 @@ function once(s: Duplex, ok: string): Promise<Duplex> {
   });
 }
 
-/** An ssh child process as a duplex stream: stdin out, stdout in. */
-function sshStream(u: LibvirtURI): Duplex {
+/** An ssh child process as a duplex stream: stdin out, stdout in (argv built by sshArgs, no local shell). */
+function sshStream(u: LibvirtURI, policy: TransportPolicy): Duplex {
   const target = `${u.user ? `${u.user}@` : ''}${u.host}`;
-  // libvirt's own ssh URI parameters: keyfile, known_hosts, no_verify.
-  const args = [
-    '-T', '-o', 'BatchMode=yes', ...(u.port && u.port !== 22 ? ['-p', String(u.port)] : []), ...(u.params.keyfile ? ['-i', u.params.keyfile] : []),
-    ...(u.params.known_hosts ? ['-o', `UserKnownHostsFile=${u.params.known_hosts}`] : []), ...(u.params.no_verify === '1' ? ['-o', 'StrictHostKeyChecking=no'] : []), target, `nc -U ${u.socket} 2>/dev/null || virt-ssh-helper ${u.remoteName}`];
-  const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('ssh', sshArgs(u, policy), { stdio: ['pipe', 'pipe', 'pipe'], shell: false });
   const d = new Duplex({
     write(chunk, _enc, cb) {
       child.stdin.write(chunk, cb);
@@ -84,7 +80,8 @@ function checkByte(s: Duplex): Promise<Duplex> {
   });
 }
 
-export async function openTransport(u: LibvirtURI, tls: TlsFiles = {}): Promise<Duplex> {
+export async function openTransport(u: LibvirtURI, tls: TlsFiles = {}, policy: TransportPolicy = {}): Promise<Duplex> {
+  checkVerify(u, policy);
   switch (u.transport) {
     case 'unix':
       return once(netConnect({ path: u.socket }), 'connect');
@@ -105,16 +102,17 @@ export async function openTransport(u: LibvirtURI, tls: TlsFiles = {}): Promise<
       const socket = await once(
         tlsConnect({
           host: u.host ?? 'localhost', port: u.port ?? 16514, ...(u.host && !isIP(u.host) ? { servername: u.host } : {}),
-          ca: read(tls.ca, dir ? `${dir}/cacert.pem` : '/etc/pki/CA/cacert.pem'),
+          // spec.tls.caBundle, when the Hypervisor gives one, is the CA the host must chain to.
+          ca: policy.caBundle ?? read(tls.ca, dir ? `${dir}/cacert.pem` : '/etc/pki/CA/cacert.pem'),
           cert: read(tls.cert, dir ? `${dir}/clientcert.pem` : '/etc/pki/libvirt/clientcert.pem'),
           key: read(tls.key, dir ? `${dir}/clientkey.pem` : '/etc/pki/libvirt/private/clientkey.pem'),
-          rejectUnauthorized: u.params.no_verify !== '1',
+          rejectUnauthorized: !skipsVerify(u, policy),
         }),
         'secureConnect',
       );
       return checkByte(socket);
     }
     case 'ssh':
-      return once(sshStream(u), 'connect');
+      return once(sshStream(u, policy), 'connect');
   }
 }
