@@ -7,6 +7,19 @@ export interface OwnerRef {
   name: string;
 }
 
+/**
+ * A create that was asked of a hypervisor and not yet seen finished (Crossplane's
+ * external-create-pending): written to status before the create call, cleared once the VM is
+ * found with its marker after a create that succeeded. While it is there, a VM of this name
+ * without a marker is this resource's unfinished create: it is finished, never refused as
+ * foreign, never made a second time.
+ */
+export interface PendingCreate {
+  name: string;
+  hypervisor: string;
+  requestedAt: string;
+}
+
 export interface CpuTopology {
   sockets: number;
   cores: number;
@@ -117,6 +130,8 @@ export interface ObservedVM {
   nics: ObservedNic[];
   /** The ownership marker, when the VM carries one. */
   owner?: OwnerRef;
+  /** The marker could not be read in this pass (the VM changed under the list): neither ours nor foreign yet. */
+  ownerUnknown?: boolean;
   isTemplate: boolean;
   autostart?: boolean;
   ipAddresses: string[];

@@ -1,6 +1,6 @@
 // plan(desired, observed) → steps: the pure heart of the reconciler. No I/O, no clock.
 import type { FieldChange, PlannedStep, Target, VMAction } from './actions.ts';
-import type { Capabilities, CpuTopology, DesiredNic, DesiredVM, Observation, ObservedNic, ObservedVM, OwnerRef } from './model.ts';
+import type { Capabilities, CpuTopology, DesiredNic, DesiredVM, Observation, ObservedNic, ObservedVM, OwnerRef, PendingCreate } from './model.ts';
 import { chooseNode } from './placement.ts';
 import { formatBytes } from '../api/quantity.ts';
 
@@ -27,6 +27,8 @@ export interface PlanInput {
   observation: Observation;
   capabilities: Capabilities;
   planned?: ReadonlyMap<string, number>;
+  /** This resource's create that was asked and not yet seen finished (from its status). */
+  pendingCreate?: PendingCreate;
 }
 
 export interface PlanResult {
@@ -88,6 +90,16 @@ function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
   const { mine, clash } = findObserved(obs, d.owner, d.name);
   const mk = (action: VMAction, extra: Partial<PlannedStep> & Pick<PlannedStep, 'summary'>) => step(d.key, d.hypervisor, action, extra);
 
+  if (!mine && clash?.ownerUnknown) return { steps: [], refusals: [], waiting: `the marker of VM ${d.name} (${clash.providerID}) could not be read in this pass; looking again` };
+  const resuming = input.pendingCreate?.name === d.name && input.pendingCreate.hypervisor === d.hypervisor ? input.pendingCreate : undefined;
+  const unfinished = resuming ? mine ?? (clash && !clash.owner ? clash : undefined) : undefined;
+  if (resuming && unfinished) {
+    // Our own create, interrupted after the VM appeared: finish it (mark, configure), once.
+    if (unfinished.busy) return { steps: [], refusals: [], waiting: `VM ${d.name} is busy (${unfinished.busy})${unfinished.busySince ? ` since ${unfinished.busySince}` : ''}; its creation is finished after that`, observed: unfinished };
+    const steps = [mk({ type: 'create', vm: d, ...(unfinished.node ? { node: unfinished.node } : {}), resume: targetOf(unfinished) }, { summary: `finish creating VM ${d.name} (${unfinished.providerID}), asked at ${resuming.requestedAt}` })];
+    if (d.runStrategy === 'Always' && unfinished.power !== 'running') steps.push(mk({ type: 'start', target: { providerID: '', name: d.name, ...(unfinished.node ? { node: unfinished.node } : {}), owner: d.owner } }, { summary: `start VM ${d.name}` }));
+    return { steps, refusals: [], ...(mine ? { observed: mine } : {}) };
+  }
   if (!mine) {
     if (clash) {
       if (clash.owner) {

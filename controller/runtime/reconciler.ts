@@ -12,7 +12,7 @@ import { reconcileNetwork, removeNetwork } from './reconcile-network.ts';
 import type { PlannedStep, Target } from '../core/actions.ts';
 import { normaliseVM } from '../core/desired.ts';
 import { isVkError, safeError, TerminalError, VkError } from '../core/errors.ts';
-import type { DesiredVM, Observation } from '../core/model.ts';
+import type { DesiredVM, Observation, PendingCreate } from '../core/model.ts';
 import { findObserved, plan, type PlanResult, type Removed } from '../core/plan.ts';
 import { isoTime as iso, nextStatus, setCondition } from '../core/status.ts';
 import type { StatusRecord, StatusStore } from '../status/writer.ts';
@@ -212,9 +212,13 @@ export class Reconciler {
   private async reconcileVM(key: string, vm: VirtualMachine, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
     const desired = this.desiredOf(vm);
     const prevStatus = previous?.status as VirtualMachineStatus | undefined;
+    // The pending-create record (see PendingCreate): one for another name or hypervisor is stale.
+    let pendingCreate: PendingCreate | undefined = prevStatus?.pendingCreate?.name === desired.name && prevStatus.pendingCreate.hypervisor === desired.hypervisor ? prevStatus.pendingCreate : undefined;
+    const planFor = (observation: Observation) => plan({ desired, observation, capabilities: conn.client.capabilities, ...(pendingCreate ? { pendingCreate } : {}) });
     const writeStatus = async (p: PlanResult, obs: Observation | undefined, extra: { error?: { code: string; message: string; retrying: boolean }; lastAction?: string } = {}) => {
       const observed = obs ? findObserved(obs, desired.owner, desired.name).mine : undefined;
       const status = nextStatus({ desired, plan: p, now: iso(this.o.now()), ...(prevStatus ? { previous: prevStatus } : {}), ...(observed ? { observed } : {}), ...extra });
+      if (pendingCreate) status.pendingCreate = pendingCreate;
       const accepted = p.refusals.length === 0 ? vm : previous?.lastApplied;
       await this.writeRecord(key, vm, status, source, undefined, accepted);
       this.emit({ type: 'status', key, ...(status.phase ? { phase: status.phase } : {}), ready: status.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown', message: status.conditions?.find((c) => c.type === 'Ready')?.message ?? '' });
@@ -232,7 +236,7 @@ export class Reconciler {
       this.emit({ type: 'error', key, ...err, retrying: true });
       throw e;
     }
-    const first = plan({ desired, observation: obs, capabilities: conn.client.capabilities });
+    const first = planFor(obs);
     for (const r of first.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
     const template = first.steps.some((s) => s.action.type === 'create') ? this.convertedInto(vm, obs, prevStatus?.providerID) : undefined;
     if (template) {
@@ -250,6 +254,7 @@ export class Reconciler {
       // Networks and templates first: never a half-made VM.
       const observed = findObserved(obs, desired.owner, desired.name).mine;
       const status = nextStatus({ desired, plan: first, now: iso(this.o.now()), waitingFor, ...(prevStatus ? { previous: prevStatus } : {}), ...(observed ? { observed } : {}) });
+      if (pendingCreate) status.pendingCreate = pendingCreate;
       await this.writeRecord(key, vm, status, source, undefined, previous?.lastApplied);
       this.emit({ type: 'status', key, ...(status.phase ? { phase: status.phase } : {}), ready: 'False', message: waitingFor });
       return { plan: { ...first, steps: [], waiting: waitingFor }, ready: false, requeueAfter: 5000 };
@@ -259,7 +264,10 @@ export class Reconciler {
       const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
       return { plan: first, ready, requeueAfter: first.refusals.length > 0 ? undefined : first.waiting ? 5000 : ready ? conn.resyncMs : 10_000 };
     }
-    // Show where the VM stands before acting (Pending before a create), then act.
+    // Show where the VM stands before acting (Pending before a create), then act. A create is
+    // recorded first, so a crash at any point after the call is finished, not refused, next pass.
+    const creates = first.steps.some((s) => s.action.type === 'create');
+    if (creates && !pendingCreate) pendingCreate = { name: desired.name, hypervisor: desired.hypervisor, requestedAt: iso(this.o.now()) };
     await writeStatus(first, obs);
     let lastAction: string | undefined;
     try {
@@ -269,13 +277,15 @@ export class Reconciler {
       const retrying = !(e instanceof TerminalError) && !(isVkError(e) && e.kind === 'invalid');
       conn.observer.invalidate();
       const after = await conn.observer.get().catch(() => obs);
-      await writeStatus(plan({ desired, observation: after, capabilities: conn.client.capabilities }), after, { error: { ...err, retrying }, ...(lastAction ? { lastAction } : {}) });
+      await writeStatus(planFor(after), after, { error: { ...err, retrying }, ...(lastAction ? { lastAction } : {}) });
       this.emit({ type: 'error', key, ...err, retrying });
       throw e;
     }
     conn.observer.invalidate();
     const after = await conn.observer.get({ maxAgeMs: 0 });
-    const rest = plan({ desired, observation: after, capabilities: conn.client.capabilities });
+    // The create succeeded: the record goes once the VM is seen with its marker.
+    if (creates && findObserved(after, desired.owner, desired.name).mine) pendingCreate = undefined;
+    const rest = planFor(after);
     const status = await writeStatus(rest, after, lastAction ? { lastAction } : {});
     const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     return { plan: rest, ready, requeueAfter: ready ? conn.resyncMs : 2000 };

@@ -221,7 +221,7 @@ export class OvirtProvider implements ProviderClient {
 
   async execute(action: VMAction, ctx: ActionContext = {}): Promise<void> {
     this.lastVms = undefined;
-    if (action.type === 'create') return this.retry(() => this.create(action.vm, ctx), ctx);
+    if (action.type === 'create') return this.retry(() => this.create(action.vm, ctx, action.resume), ctx);
     let vm: Json;
     try {
       vm = await this.getVm(action.target.providerID);
@@ -340,11 +340,15 @@ export class OvirtProvider implements ProviderClient {
     });
   }
 
-  private async create(vm: DesiredVM, ctx: ActionContext): Promise<void> {
+  private async create(vm: DesiredVM, ctx: ActionContext, resume?: Target): Promise<void> {
     const found = arr((await this.api.get('/vms', { search: `name=${vm.name}`, follow: 'disk_attachments.disk,nics' })).vm).find((v) => v.name === vm.name);
     let current: Json;
     if (found) {
-      if (!sameOwner(parseOwner(String(found.comment ?? '')), vm.owner)) throw new RefusedError(`a VM named ${vm.name} already exists on the engine and is not owned by ${vm.key}`);
+      const have = parseOwner(String(found.comment ?? ''));
+      // Unmarked, it is finished only as the VM the reconciler's pending-create record points at.
+      const unfinished = !have && resume?.providerID === String(found.id);
+      if (!sameOwner(have, vm.owner) && !unfinished) throw new RefusedError(`a VM named ${vm.name} already exists on the engine and is not owned by ${vm.key}`);
+      if (unfinished) await this.api.call('PUT', `/vms/${String(found.id)}`, { body: { comment: `${formatOwner(vm.owner)} ${String(found.comment ?? '')}`.trim() } });
       current = found;
     } else {
       const cluster = vm.placement.cluster ?? this.o.defaults?.cluster ?? 'Default';

@@ -122,16 +122,26 @@ export class ProxmoxProvider implements ProviderClient {
     const refresh = new Set(options.refresh ?? []);
     const guests = rows.filter((r) => r.type === 'qemu');
     const seen = new Set<string>();
+    // This pass's details, taken when decided (a cached entry) or read: an action that drops a
+    // cache entry while the reads run must not leave a guest of this pass without its config,
+    // which would show virtkeeper's own VM with no marker (refused as foreign).
+    const pass = new Map<string, Detail>();
+    const gone = new Set<string>();
     const reads: Promise<void>[] = [];
     for (const row of guests) {
       seen.add(row.id);
       if (row.template === 1) continue;
       const sig = rowSignature(row);
       const cached = this.details.get(row.id);
-      if (cached && cached.signature === sig && !refresh.has(row.id)) continue;
-      reads.push(this.readDetail(row).catch((e: unknown) => {
-        // A guest that vanished between the list and the read is simply gone next pass.
+      if (cached && cached.signature === sig && !refresh.has(row.id)) {
+        pass.set(row.id, cached);
+        continue;
+      }
+      reads.push(this.readDetail(row).then((d) => void pass.set(row.id, d), (e: unknown) => {
+        // A guest that vanished (or moved) between the list and the read: its marker is unknown
+        // in this pass, which is neither "ours" nor "foreign".
         if (!(e instanceof ProviderNotFoundError)) throw e;
+        gone.add(row.id);
       }));
     }
     await Promise.all(reads);
@@ -144,19 +154,21 @@ export class ProxmoxProvider implements ProviderClient {
         vms.push(toObservedVM(row, undefined, []));
         continue;
       }
-      const d = this.details.get(row.id);
+      const d = pass.get(row.id);
       if (row.status !== 'running') this.ips.delete(row.id);
       else if (!this.ips.has(row.id) && d?.config.agent?.startsWith('1')) this.fetchIPs(row);
-      vms.push(toObservedVM(row, d, this.ips.get(row.id) ?? []));
+      vms.push({ ...toObservedVM(row, d, this.ips.get(row.id) ?? []), ...(gone.has(row.id) ? { ownerUnknown: true } : {}) });
     }
     const nodes = rows.filter((r) => r.type === 'node').map((n) => toObservedNode(n, guests.filter((g) => g.node === n.node && g.template !== 1).length));
     return { vms, nodes, templates, version: 'proxmox-ve' };
   }
 
-  private async readDetail(row: ResourceRow): Promise<void> {
+  private async readDetail(row: ResourceRow): Promise<Detail> {
     const pending = await this.api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`);
     const { config, pending: hasPending, staged } = configFromPending(pending);
-    this.details.set(row.id, { signature: rowSignature(row), config, pending: hasPending, staged });
+    const detail = { signature: rowSignature(row), config, pending: hasPending, staged };
+    this.details.set(row.id, detail);
+    return detail;
   }
 
   /** Guest-agent addresses, fetched in the background: observation never waits on an agent. */
@@ -177,7 +189,7 @@ export class ProxmoxProvider implements ProviderClient {
 
   async execute(action: VMAction, ctx: ActionContext = {}): Promise<void> {
     this.lastGuests = undefined;
-    if (action.type === 'create') return this.withLockRetry(() => this.create(action.vm, action.node, ctx), ctx);
+    if (action.type === 'create') return this.withLockRetry(() => this.create(action.vm, action.node, ctx, action.resume), ctx);
     let located: Awaited<ReturnType<ProxmoxProvider['locate']>>;
     try {
       located = await this.locate(action.target);
@@ -366,12 +378,15 @@ export class ProxmoxProvider implements ProviderClient {
     }
   }
 
-  private async create(vm: DesiredVM, node: string | undefined, ctx: ActionContext): Promise<void> {
+  private async create(vm: DesiredVM, node: string | undefined, ctx: ActionContext, resume?: Target): Promise<void> {
     const wait = (upid: string) => this.api.waitForTask(upid, { ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
     let existing = await this.findByName(vm.name);
     if (existing) {
       const have = toObservedVM(existing.row, { config: existing.config, pending: false }, []);
-      if (!sameOwner(have.owner, vm.owner)) throw new RefusedError(`a VM named ${vm.name} already exists (${existing.row.id}) and is not owned by ${vm.key}`);
+      // An unmarked VM is finished (the configuration below writes the marker) only when it is
+      // the one the reconciler's pending-create record points at.
+      const unfinished = !have.owner && resume?.providerID === existing.row.id;
+      if (!sameOwner(have.owner, vm.owner) && !unfinished) throw new RefusedError(`a VM named ${vm.name} already exists (${existing.row.id}) and is not owned by ${vm.key}`);
       if (existing.row.lock) throw new ProviderLockedError(`VM ${vm.name} is still being created (lock ${existing.row.lock})`);
     }
     if (!existing) {
