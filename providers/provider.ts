@@ -22,7 +22,7 @@
 //    cloud-init, autostart, tags, description, ownership marker); powering is separate.
 import type { Logger } from 'pino';
 import type { VMAction } from '../controller/core/actions.ts';
-import type { Capabilities, Observation, OwnerRef } from '../controller/core/model.ts';
+import { sameOwnerRef, type Capabilities, type Observation, type OwnerRef } from '../controller/core/model.ts';
 import type { HypervisorSpec } from '../controller/api/types.ts';
 
 export type { Capabilities, Observation, OwnerRef } from '../controller/core/model.ts';
@@ -158,11 +158,26 @@ export interface ProviderConnector {
   connect(options: ConnectOptions): Promise<ProviderClient>;
 }
 
-/** The ownership marker, in its one text form: `virtkeeper.io/owner=VirtualMachine/default/web-1`. */
+/**
+ * The ownership marker, in its one text form: `virtkeeper.io/owner=VirtualMachine/default/web-1@a1b2c3d4`,
+ * the part after `@` naming the controller instance (absent in markers written before instances).
+ */
 export const MARKER_PREFIX = 'virtkeeper.io/owner=';
 
+/** What an instance id may be: it travels inside descriptions, comments and XML text. */
+export const INSTANCE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+
 export function formatOwner(owner: OwnerRef): string {
-  return `${MARKER_PREFIX}${owner.kind}/${owner.namespace ? `${owner.namespace}/` : ''}${owner.name}`;
+  return `${MARKER_PREFIX}${owner.kind}/${owner.namespace ? `${owner.namespace}/` : ''}${owner.name}${owner.instance ? `@${owner.instance}` : ''}`;
+}
+
+/** The text with its marker replaced by this owner's, or with the marker put first when it has none. */
+export function withMarker(text: string | undefined, owner: OwnerRef, separator = '\n'): string {
+  const old = text ?? '';
+  const at = old.indexOf(MARKER_PREFIX);
+  if (at < 0) return old ? `${formatOwner(owner)}${separator}${old}` : formatOwner(owner);
+  const end = old.slice(at).search(/[\s;,]/);
+  return `${old.slice(0, at)}${formatOwner(owner)}${end < 0 ? '' : old.slice(at + end)}`;
 }
 
 /** Finds the marker in free text (a description, a comment, metadata) and parses it. */
@@ -171,15 +186,16 @@ export function parseOwner(text: string | undefined): OwnerRef | undefined {
   const at = text.indexOf(MARKER_PREFIX);
   if (at < 0) return undefined;
   const rest = text.slice(at + MARKER_PREFIX.length).split(/[\s;,]/)[0] ?? '';
-  const parts = rest.split('/');
-  if (parts.length === 3) return { kind: parts[0] ?? '', namespace: parts[1] ?? '', name: parts[2] ?? '' };
-  if (parts.length === 2) return { kind: parts[0] ?? '', name: parts[1] ?? '' };
+  const [path = '', instance] = rest.split('@');
+  const parts = path.split('/');
+  const inst = instance ? { instance } : {};
+  if (parts.length === 3) return { kind: parts[0] ?? '', namespace: parts[1] ?? '', name: parts[2] ?? '', ...inst };
+  if (parts.length === 2) return { kind: parts[0] ?? '', name: parts[1] ?? '', ...inst };
   return undefined;
 }
 
-export function sameOwner(a: OwnerRef | undefined, b: OwnerRef | undefined): boolean {
-  return !!a && !!b && a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
-}
+/** The same resource; an instance on one side only is a marker from before instances, still ours. */
+export const sameOwner = sameOwnerRef;
 
 /**
  * An image location as it may be shown (status, events, logs, errors): a URL loses its

@@ -15,6 +15,8 @@ export type VMAction =
   /** `resume`: a VM of this name left unfinished by an earlier create (no marker yet, or not configured); the provider finishes it. */
   | { type: 'create'; vm: DesiredVM; node?: string; resume?: Target }
   | { type: 'adopt'; target: Target; owner: OwnerRef; vm: DesiredVM }
+  /** Rewrites the marker of a VM already owned (one written before instances) to name this controller instance. */
+  | { type: 'mark'; target: Target; owner: OwnerRef }
   | { type: 'reconfigure'; target: Target; cpu?: CpuTopology; memoryBytes?: number; maxMemoryBytes?: number; mode: ApplyMode }
   | { type: 'growDisk'; target: Target; disk: string; index: number; sizeBytes: number }
   | { type: 'attachDisk'; target: Target; disk: DesiredDisk; index: number }

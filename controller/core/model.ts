@@ -5,6 +5,22 @@ export interface OwnerRef {
   kind: string;
   namespace?: string;
   name: string;
+  /**
+   * The controller instance (`--instance`; by default derived from the state directory or the
+   * cluster): two folders or clusters that declare the same resource own different VMs. A
+   * marker without one was written before instances existed: it is anyone's, and upgraded.
+   */
+  instance?: string;
+}
+
+/** The same resource of a compatible controller: an instance on one side only is a marker from before instances. */
+export function sameOwnerRef(a: OwnerRef | undefined, b: OwnerRef | undefined): boolean {
+  return !!a && !!b && a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '') && (!a.instance || !b.instance || a.instance === b.instance);
+}
+
+/** `VirtualMachine default/web` (and `of controller instance x` when it names one), for messages. */
+export function describeOwner(o: OwnerRef): string {
+  return `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}${o.instance ? ` of controller instance ${o.instance}` : ''}`;
 }
 
 /**

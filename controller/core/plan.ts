@@ -1,6 +1,6 @@
 // plan(desired, observed) → steps: the pure heart of the reconciler. No I/O, no clock.
 import type { FieldChange, PlannedStep, Target, VMAction } from './actions.ts';
-import type { Capabilities, CpuTopology, DesiredNic, DesiredVM, Observation, ObservedNic, ObservedVM, OwnerRef, PendingCreate } from './model.ts';
+import { describeOwner, sameOwnerRef, type Capabilities, type CpuTopology, type DesiredNic, type DesiredVM, type Observation, type ObservedNic, type ObservedVM, type OwnerRef, type PendingCreate } from './model.ts';
 import { chooseNode } from './placement.ts';
 import { formatBytes } from '../api/quantity.ts';
 
@@ -40,12 +40,11 @@ export interface PlanResult {
   observed?: ObservedVM;
 }
 
-const sameOwnerRef = (a: OwnerRef | undefined, b: OwnerRef): boolean =>
-  !!a && a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
 
 export function findObserved(obs: Observation, owner: OwnerRef, name: string): { mine?: ObservedVM; clash?: ObservedVM } {
   const candidates = obs.vms.filter((v) => !v.isTemplate);
-  const mine = candidates.find((v) => sameOwnerRef(v.owner, owner));
+  // This instance's first; a marker from before instances after; another instance's never.
+  const mine = candidates.find((v) => sameOwnerRef(v.owner, owner) && v.owner?.instance === owner.instance) ?? candidates.find((v) => sameOwnerRef(v.owner, owner));
   if (mine) return { mine };
   const clash = candidates.find((v) => v.name === name);
   return clash ? { clash } : {};
@@ -103,7 +102,10 @@ function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
   if (!mine) {
     if (clash) {
       if (clash.owner) {
-        return { steps: [], refusals: [{ code: 'VK_REFUSED_OWNED_ELSEWHERE', message: `a VM named ${d.name} exists and is owned by ${clash.owner.kind} ${clash.owner.namespace ? `${clash.owner.namespace}/` : ''}${clash.owner.name}; choose another name` }] };
+        const elsewhere = clash.owner.instance && d.owner.instance && clash.owner.instance !== d.owner.instance
+          ? `; another controller (another folder or cluster) manages it: choose another name, or run with --instance ${clash.owner.instance} if that controller is this one`
+          : '; choose another name';
+        return { steps: [], refusals: [{ code: 'VK_REFUSED_OWNED_ELSEWHERE', message: `a VM named ${d.name} exists and is owned by ${describeOwner(clash.owner)}${elsewhere}` }] };
       }
       if (!d.adopt) {
         return { steps: [], refusals: [{ code: 'VK_REFUSED_FOREIGN', field: 'spec.name', message: `a VM named ${d.name} already exists on ${d.hypervisor} and is not managed by virtkeeper; set spec.adopt: true to take it over, or choose another name` }] };
@@ -132,7 +134,12 @@ function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
     }
     return { steps, refusals: [] };
   }
-  return planExisting(d, mine, input);
+  const rest = planExisting(d, mine, input);
+  if (d.owner.instance && mine.owner && !mine.owner.instance && rest.refusals.length === 0 && !rest.waiting) {
+    // A marker from before instances: still ours, and made to name this instance, first.
+    return { ...rest, steps: [mk({ type: 'mark', target: targetOf(mine), owner: d.owner }, { summary: `mark VM ${d.name} with controller instance ${d.owner.instance} (its marker predates instances)`, live: true }), ...rest.steps] };
+  }
+  return rest;
 }
 
 function nicText(n: { network?: string; vlan?: number; model?: string }): string {

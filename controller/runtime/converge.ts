@@ -27,6 +27,8 @@ export interface ConvergeOptions {
   timeoutMs?: number;
   maxDeleteShare?: number;
   concurrency?: number;
+  /** The controller instance VM markers name (see ReconcilerOptions.instance). */
+  instance?: string;
 }
 
 export interface KeyOutcome {
@@ -73,7 +75,7 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
   const guard = deletionGuard({ candidates: removed.filter((k) => k.startsWith('VirtualMachine/')), managed, maxShare: o.maxDeleteShare ?? 0.3 });
   const reconciler = new Reconciler({
     store, statuses: o.statuses, hypervisors: o.hypervisors, logger: o.logger, now: o.now,
-    ...(o.emit ? { emit: o.emit } : {}), ...(o.dryRun ? { dryRun: true } : {}), mayDelete: () => guard.allowed,
+    ...(o.emit ? { emit: o.emit } : {}), ...(o.dryRun ? { dryRun: true } : {}), ...(o.instance ? { instance: o.instance } : {}), mayDelete: () => guard.allowed,
   });
 
   const keys = [...store.keys(), ...removed].sort(byDependency);

@@ -31,6 +31,8 @@ export interface ReconcilerOptions {
   dryRun?: boolean;
   /** Keys whose removal is allowed in this pass (the deletion guard decides). */
   mayDelete?: (key: string) => boolean;
+  /** The controller instance VM markers name (`--instance`); VMs marked by another are not touched. */
+  instance?: string;
 }
 
 export interface ReconcileResult {
@@ -206,7 +208,7 @@ export class Reconciler {
   private desiredOf(vm: VirtualMachine): DesiredVM {
     const hv = this.o.store.hypervisor(vm.spec.hypervisor);
     if (!hv) throw new TerminalError(`Hypervisor ${vm.spec.hypervisor} is not defined`);
-    return normaliseVM(vm, { hypervisor: hv, networks: this.o.store.networks(), templates: this.o.store.templates() });
+    return normaliseVM(vm, { hypervisor: hv, networks: this.o.store.networks(), templates: this.o.store.templates(), ...(this.o.instance ? { instance: this.o.instance } : {}) });
   }
 
   private async reconcileVM(key: string, vm: VirtualMachine, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
@@ -331,7 +333,7 @@ export class Reconciler {
     }
     const ns = last.metadata.namespace ?? 'default';
     const removed: Removed = {
-      key, hypervisor: last.spec.hypervisor, owner: { kind: 'VirtualMachine', namespace: ns, name: last.metadata.name }, name: last.spec.name ?? last.metadata.name,
+      key, hypervisor: last.spec.hypervisor, owner: { kind: 'VirtualMachine', namespace: ns, name: last.metadata.name, ...(this.o.instance ? { instance: this.o.instance } : {}) }, name: last.spec.name ?? last.metadata.name,
       deletionPolicy: last.spec.deletionPolicy ?? 'Delete', protection: last.spec.protection ?? false,
     };
     if (!this.o.store.hypervisor(removed.hypervisor)) {

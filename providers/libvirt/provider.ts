@@ -7,11 +7,11 @@ import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import type { HypervisorSpec } from '../../controller/api/types.ts';
-import { sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { formatOwner, sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { deleteHostNetwork, ensureHostNetwork } from './networks.ts';
 import { importTemplate, inspectTemplate, templateFromVM, templateOn, type TemplateHost } from './templates.ts';
 import { buildSeedIso, seedFiles, wantsSeed } from './cloud-init.ts';
-import { BUS, deviceXml, diskXml, domainXml, nicXml, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, type ParsedDomain } from './domain-xml.ts';
+import { BUS, NS, deviceXml, diskXml, domainXml, nicXml, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, type ParsedDomain } from './domain-xml.ts';
 import { LibvirtConnection, type NodeInfo } from './rpc/connection.ts';
 import { AffectFlags, DomainState, LibvirtError, MemoryFlags, MigrateFlags, StatsTypes, TypedParamType, UndefineFlags, VcpuFlags, type Domain } from './rpc/protocol.ts';
 import { parseLibvirtURI } from './rpc/uri.ts';
@@ -251,6 +251,10 @@ export class LibvirtProvider implements ProviderClient {
     switch (action.type) {
       case 'adopt':
         throw new RefusedError('adopting an existing libvirt domain is not supported yet');
+      case 'mark':
+        // Our <metadata> element, replaced in place (live and in the persistent definition).
+        await c.setMetadataElement(d, `<owner>${formatOwner(action.owner).replace(/[<>&]/g, '')}</owner>`, 'vk', NS, affect);
+        return;
       case 'start':
         if (!running) await c.create(d);
         return;

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredNic, DesiredVM, Observation } from '../../controller/core/model.ts';
-import { formatOwner, parseOwner, sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { formatOwner, parseOwner, sameOwner, withMarker, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { deleteOvirtDisk, ensureOvirtDisk, ovirtTemplateFromVM } from './disks.ts';
 import { arr, bool, num, obj, type Json, type OvirtClient } from './client.ts';
 import { createBody, toObservedNode, toObservedVM, TO_IFACE } from './mapping.ts';
@@ -236,6 +236,9 @@ export class OvirtProvider implements ProviderClient {
       switch (action.type) {
         case 'adopt':
           await this.api.call('PUT', `/vms/${id}`, { body: { comment: `${formatOwner(action.owner)} ${String(vm.comment ?? '')}`.trim() } });
+          return;
+        case 'mark':
+          await this.api.call('PUT', `/vms/${id}`, { body: { comment: withMarker(String(vm.comment ?? ''), action.owner, ' ') } });
           return;
         case 'start':
           if (status() === 'up') return;

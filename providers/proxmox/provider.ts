@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredDisk, DesiredVM, Observation, ObservedTemplate, ObservedVM } from '../../controller/core/model.ts';
-import { sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { sameOwner, withMarker, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { downloadImage, firstOnlineNode, proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
 import { deleteProxmoxDisk, ensureProxmoxDisk } from './disks.ts';
 import { readGuestConfig } from './guest-config.ts';
@@ -211,6 +211,10 @@ export class ProxmoxProvider implements ProviderClient {
         return run(async () => {
           const tags = [...new Set(['virtkeeper', ...(config.tags ?? '').split(/[;,]/).filter(Boolean)])].join(';');
           await wait(await this.api.post<string>(`${path}/config`, { description: `${description(action.vm)}\n${config.description ?? ''}`.trim(), tags }));
+        });
+      case 'mark':
+        return run(async () => {
+          await wait(await this.api.post<string>(`${path}/config`, { description: withMarker(config.description, action.owner) }));
         });
       case 'start':
         return run(async () => {

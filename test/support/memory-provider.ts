@@ -81,6 +81,7 @@ export class MemoryProvider implements ProviderClient {
     }
     switch (action.type) {
       case 'adopt': vm.owner = action.owner; break;
+      case 'mark': vm.owner = action.owner; break;
       case 'start': vm.power = 'running'; vm.pendingRestart = false; break;
       case 'stop': vm.power = 'stopped'; vm.pendingRestart = false; break;
       case 'restart': vm.power = 'running'; vm.pendingRestart = false; break;

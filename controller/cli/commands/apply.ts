@@ -3,14 +3,17 @@ import { parseDuration } from '../../api/quantity.ts';
 import { converge, type ConvergeReport } from '../../runtime/converge.ts';
 import { ReadOnlyStatusStore } from '../../status/read-only.ts';
 import { hypervisorPool, makeLogger, sleep, stateFor, type GlobalOptions } from '../context.ts';
+import { directoryInstance } from '../instance.ts';
 import { EXIT } from '../exit-codes.ts';
 import { printStructured } from '../output.ts';
 import { progressPrinter } from '../progress.ts';
 import { planJson, renderPlan } from '../render-plan.ts';
 import { styleFor } from '../style.ts';
 
-interface PlanOpts { filename: string; output: string; detailedExitcode?: boolean }
-interface ApplyOpts { filename: string; output: string; wait?: boolean; timeout: string; maxDeleteShare: string }
+interface PlanOpts { filename: string; output: string; detailedExitcode?: boolean; instance?: string }
+interface ApplyOpts { filename: string; output: string; wait?: boolean; timeout: string; maxDeleteShare: string; instance?: string }
+
+export const INSTANCE_HELP = 'controller instance named in VM markers (default: a hash of the state directory, itself derived from the folder path); VMs marked by another instance are not touched';
 
 function problemsOut(report: ConvergeReport): void {
   for (const p of report.problems) process.stderr.write(`invalid: ${p}\n`);
@@ -25,13 +28,16 @@ export function planCommand(program: Command, globals: () => GlobalOptions): voi
     .option('-o, --output <format>', 'text | json | yaml', 'text')
     .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when none, 1 on errors')
     .option('--max-delete-share <share>', 'largest share of the fleet a pass may delete', '0.3')
+    .option('--instance <id>', INSTANCE_HELP)
     .addHelpText('after', '\nExample:\n  virtkeeper plan -f ./vms --detailed-exitcode\n  virtkeeper plan -f ./vms -o json | jq .actions')
     .action(async (o: PlanOpts & { maxDeleteShare: string }) => {
       const g = globals();
       const logger = makeLogger(g.logLevel, 'warn');
       const hypervisors = hypervisorPool(logger);
       try {
-        const report = await converge({ folder: o.filename, statuses: new ReadOnlyStatusStore(stateFor(o.filename, g)), hypervisors, logger, now: Date.now, sleep, dryRun: true, maxDeleteShare: Number(o.maxDeleteShare) });
+        const state = stateFor(o.filename, g);
+        const instance = directoryInstance(o.instance, state.dir);
+        const report = await converge({ folder: o.filename, statuses: new ReadOnlyStatusStore(state), hypervisors, logger, now: Date.now, sleep, dryRun: true, maxDeleteShare: Number(o.maxDeleteShare), instance });
         problemsOut(report);
         if (o.output === 'json' || o.output === 'yaml') printStructured(planJson(report.outcomes), o.output);
         else process.stdout.write(`${renderPlan(report.outcomes, styleFor(process.stdout))}\n`);
@@ -53,6 +59,7 @@ export function applyCommand(program: Command, globals: () => GlobalOptions): vo
     .option('--timeout <duration>', 'how long --wait waits', '10m')
     .option('--max-delete-share <share>', 'largest share of the fleet a pass may delete (0..1)', '0.3')
     .option('-o, --output <format>', 'text | json (JSON lines of progress, then a JSON summary)', 'text')
+    .option('--instance <id>', INSTANCE_HELP)
     .addHelpText('after', '\nExample:\n  virtkeeper apply -f ./vms --wait --timeout 15m\n\nExit status: 0 all Ready (or applied), 1 a resource failed or a manifest is invalid, 124 timed out.')
     .action(async (o: ApplyOpts) => {
       const g = globals();
@@ -61,8 +68,9 @@ export function applyCommand(program: Command, globals: () => GlobalOptions): vo
       const json = o.output === 'json' || !process.stdout.isTTY;
       const st = styleFor(process.stdout);
       try {
+        const statuses = stateFor(o.filename, g);
         const report = await converge({
-          folder: o.filename, statuses: stateFor(o.filename, g), hypervisors, logger, now: Date.now, sleep,
+          folder: o.filename, statuses, hypervisors, logger, now: Date.now, sleep, instance: directoryInstance(o.instance, statuses.dir),
           emit: progressPrinter(process.stdout, st, json), ...(o.wait ? { wait: true } : {}), timeoutMs: parseDuration(o.timeout), maxDeleteShare: Number(o.maxDeleteShare),
         });
         problemsOut(report);

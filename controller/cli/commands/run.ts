@@ -10,11 +10,12 @@ import { Reconciler } from '../../runtime/reconciler.ts';
 import { DesiredStore } from '../../runtime/store.ts';
 import { DirectorySource } from '../../sources/directory.ts';
 import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
+import { directoryInstance } from '../instance.ts';
 import { EXIT } from '../exit-codes.ts';
 import { progressPrinter } from '../progress.ts';
 import { styleFor } from '../style.ts';
 
-interface RunOpts { filename?: string; kubeconfig?: string; workers: string; maxDeleteShare: string; leaderElect?: boolean; hypervisorSelector?: string; namespace?: string; healthPort: string; metricsPort?: string; progress?: boolean }
+interface RunOpts { filename?: string; kubeconfig?: string; workers: string; maxDeleteShare: string; leaderElect?: boolean; hypervisorSelector?: string; namespace?: string; healthPort: string; metricsPort?: string; progress?: boolean; instance?: string }
 
 export function runCommand(program: Command, globals: () => GlobalOptions): void {
   program
@@ -29,13 +30,14 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
     .option('--namespace <ns>', 'Kubernetes: namespace for the Lease and Secrets', 'virtkeeper-system')
     .option('--health-port <port>', 'Kubernetes: port for /healthz, /readyz and /metrics (Prometheus)', '8080')
     .option('--progress', 'directory mode: print per-resource progress on stdout')
+    .option('--instance <id>', 'controller instance named in VM markers (default: directory mode, a hash of the state directory, itself derived from the folder path; Kubernetes, of the kube-system namespace UID); VMs marked by another instance are not touched')
     .option('--metrics-port <port>', 'directory mode: serve /metrics (Prometheus) and /healthz on 127.0.0.1:PORT (0 picks one, logged)')
     .addHelpText('after', '\nExamples:\n  virtkeeper run -f ./vms\n  virtkeeper run -f ./vms --metrics-port 9464\n  virtkeeper run --kubeconfig ~/.kube/config --leader-elect')
     .action(async (o: RunOpts) => {
       const g = globals();
       if (!o.filename) {
         const { runKubernetes } = (await import('./run-kube.ts')) as { runKubernetes(x: object): Promise<void> };
-        await runKubernetes({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), namespace: o.namespace, leaderElect: !!o.leaderElect, healthPort: Number(o.healthPort), ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}), ...(g.logLevel ? { logLevel: g.logLevel } : {}) });
+        await runKubernetes({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), namespace: o.namespace, leaderElect: !!o.leaderElect, healthPort: Number(o.healthPort), ...(o.instance !== undefined ? { instance: o.instance } : {}), ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}), ...(g.logLevel ? { logLevel: g.logLevel } : {}) });
         return;
       }
       const logger = makeLogger(g.logLevel, 'info');
@@ -47,8 +49,9 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       let allowDeletes = true;
       const metrics = new Metrics();
       const printer = o.progress ? progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) : undefined;
+      const instance = directoryInstance(o.instance, statuses.dir);
       const reconciler = new Reconciler({
-        store, statuses, hypervisors, logger, now: Date.now, mayDelete: () => allowDeletes,
+        store, statuses, hypervisors, logger, now: Date.now, mayDelete: () => allowDeletes, instance,
         emit: (e) => {
           metrics.sink(e);
           printer?.(e);
@@ -84,7 +87,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       });
       manager.start();
       await source.start();
-      logger.info({ folder: o.filename, stateDir: statuses.dir, resources: store.keys().length }, 'watching');
+      logger.info({ folder: o.filename, stateDir: statuses.dir, instance, resources: store.keys().length }, 'watching');
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

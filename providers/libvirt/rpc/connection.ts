@@ -227,6 +227,13 @@ export class LibvirtConnection extends EventEmitter {
   async defineXML(xml: string, flags = 0): Promise<Domain> {
     return readDomain(await this.call(PROC.DOMAIN_DEFINE_XML_FLAGS, (w) => w.string(xml).uint(flags)));
   }
+  /** virDomainSetMetadata with VIR_DOMAIN_METADATA_ELEMENT: replaces our element under <metadata>. */
+  async setMetadataElement(d: Domain, xml: string, key: string, uri: string, flags: number): Promise<void> {
+    await this.call(PROC.DOMAIN_SET_METADATA, (w) => {
+      writeDomain(w, d);
+      w.int(2).optional(xml, (x, v) => x.string(v)).optional(key, (x, v) => x.string(v)).optional(uri, (x, v) => x.string(v)).uint(flags);
+    });
+  }
   async create(d: Domain): Promise<void> {
     await this.call(PROC.DOMAIN_CREATE, (w) => writeDomain(w, d));
   }
