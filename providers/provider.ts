@@ -136,7 +136,7 @@ export interface ProviderClient {
   ensureNetwork?(n: DesiredNetwork): Promise<NetworkState>;
   /** Removes a network this controller created (by its marker); never one it did not, or one still in use. */
   deleteNetwork?(n: DesiredNetwork): Promise<void>;
-  /** Runs a command in the guest through the QEMU guest agent, polling until it exits. */
+  /** Runs a command in the guest through the QEMU guest agent, polling until it exits; refuses (RefusedError, nothing run) a VM whose marker does not name target.owner. */
   exec?(target: import('../controller/core/actions.ts').Target, command: string[], options?: ExecOptions): Promise<ExecResult>;
   observe(options?: ObserveOptions): Promise<Observation>;
   execute(action: VMAction, context?: ActionContext): Promise<void>;

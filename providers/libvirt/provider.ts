@@ -476,7 +476,9 @@ export class LibvirtProvider implements ProviderClient {
   }
 
   async exec(target: Target, command: string[], options: { input?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const { c, d } = await this.locate(target);
+    const { c, d, parsed } = await this.locate(target);
+    // Nothing runs in a domain whose marker does not name this resource.
+    if (!target.owner || !sameOwner(parsed.owner, target.owner)) throw new RefusedError(`domain ${target.name} (${target.providerID}) is not owned by this resource; nothing is run in it`);
     const [path, ...arg] = command;
     const started = await c.agentCommand(d, JSON.stringify({
       execute: 'guest-exec',

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
-import type { Capabilities, DesiredDisk, DesiredVM, Observation, ObservedTemplate, ObservedVM } from '../../controller/core/model.ts';
+import { describeOwner, type Capabilities, type DesiredDisk, type DesiredVM, type Observation, type ObservedTemplate, type ObservedVM } from '../../controller/core/model.ts';
 import { sameOwner, withMarker, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { downloadImage, firstOnlineNode, proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
 import { deleteProxmoxDisk, ensureProxmoxDisk } from './disks.ts';
@@ -303,7 +303,9 @@ export class ProxmoxProvider implements ProviderClient {
   }
 
   async exec(target: Target, command: string[], options: { input?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const { vmid, node } = await this.locate(target);
+    const { vmid, node, config } = await this.locate(target);
+    // Nothing runs in a VM whose marker does not name this resource: ids are reused.
+    this.checkOwner(target, config);
     const path = `/nodes/${node}/qemu/${vmid}/agent`;
     const { pid } = await this.api.post<{ pid: number }>(`${path}/exec`, { command, ...(options.input !== undefined ? { 'input-data': options.input } : {}) });
     const started = Date.now();
@@ -342,7 +344,7 @@ export class ProxmoxProvider implements ProviderClient {
   private checkOwner(target: Target, config: Record<string, string>): void {
     const have = toObservedVM({ id: target.providerID, type: 'qemu', node: '' }, { config, pending: false }, []).owner;
     if (!target.owner || !sameOwner(have, target.owner)) {
-      throw new RefusedError(`VM ${target.name} (${target.providerID}) is not owned by ${target.owner ? `${target.owner.kind} ${target.owner.namespace ?? ''}/${target.owner.name}` : 'this resource'}; virtkeeper never changes a VM it did not create`);
+      throw new RefusedError(`VM ${target.name} (${target.providerID}) is not owned by ${target.owner ? describeOwner(target.owner) : 'this resource'}${have ? ` but by ${describeOwner(have)}` : ''}; virtkeeper never changes a VM it did not create`);
     }
   }
 
