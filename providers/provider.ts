@@ -9,7 +9,10 @@
 // 2. `execute` is idempotent: running an action whose effect is already in place succeeds
 //    without changing anything (create finds the VM by name and marker and returns; delete
 //    of a missing VM succeeds; grow to a size already reached succeeds). A create that is
-//    retried after a lock or timeout never makes a second VM.
+//    retried after a lock or timeout never makes a second VM. A create with `resume` (the
+//    reconciler's pending-create record points at that VM) finishes it, writing the marker if
+//    it has none; without `resume`, an unmarked VM of that name is refused. The marker goes in
+//    the create call itself wherever the hypervisor allows (clone description, comment, XML).
 // 3. `execute` re-checks the ownership marker before any destructive step (delete, stop,
 //    resize, migrate, detach, reconfigure) and throws a RefusedError for a VM it does not own.
 // 4. `execute` resolves when the hypervisor has finished the work (task/job done), reporting
