@@ -234,7 +234,7 @@ export class LibvirtProvider implements ProviderClient {
   }
 
   async execute(action: VMAction, ctx: ActionContext = {}): Promise<void> {
-    if (action.type === 'create') return this.create(action.vm, action.node, ctx);
+    if (action.type === 'create') return this.create(action.vm, action.node, ctx, action.resume);
     let loc: Awaited<ReturnType<LibvirtProvider['locate']>>;
     try {
       loc = await this.locate(action.target);
@@ -534,7 +534,7 @@ export class LibvirtProvider implements ProviderClient {
     ctx.onProgress?.({ percent: 100, message: `running on ${to}` });
   }
 
-  private async create(vm: DesiredVM, node: string | undefined, ctx: ActionContext): Promise<void> {
+  private async create(vm: DesiredVM, node: string | undefined, ctx: ActionContext, resume?: Target): Promise<void> {
     const host = node ?? this.o.hosts[0]?.name;
     if (!host) throw new ProviderNotFoundError('this Hypervisor lists no hosts');
     // Idempotent: a domain with this name on any host is checked, never made twice.
@@ -543,7 +543,16 @@ export class LibvirtProvider implements ProviderClient {
       const d = c ? await c.lookupDomain(vm.name).catch(() => undefined) : undefined;
       if (c && d) {
         const parsed = parseDomain(await c.xmlDesc(d));
-        if (!sameOwner(parsed.owner, vm.owner)) throw new RefusedError(`a domain named ${vm.name} exists on ${h.name} and is not owned by ${vm.key}`);
+        // The marker is defined with the domain, so an unmarked one is ours only as the VM the
+        // reconciler's pending-create record points at (a definition made by other means).
+        const unfinished = !parsed.owner && resume?.providerID === uuidText(d.uuid);
+        if (!sameOwner(parsed.owner, vm.owner) && !unfinished) throw new RefusedError(`a domain named ${vm.name} exists on ${h.name} and is not owned by ${vm.key}`);
+        if (unfinished) {
+          const { state } = await c.state(d);
+          const running = state === DomainState.RUNNING || state === DomainState.PAUSED || state === DomainState.BLOCKED;
+          await c.setMetadataElement(d, `<owner>${formatOwner(vm.owner).replace(/[<>&]/g, '')}</owner>`, 'vk', NS, running ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG);
+          this.cache.delete(resume.providerID);
+        }
         return;
       }
     }
