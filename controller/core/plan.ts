@@ -40,7 +40,6 @@ export interface PlanResult {
   observed?: ObservedVM;
 }
 
-
 export function findObserved(obs: Observation, owner: OwnerRef, name: string): { mine?: ObservedVM; clash?: ObservedVM } {
   const candidates = obs.vms.filter((v) => !v.isTemplate);
   // This instance's first; a marker from before instances after; another instance's never.
