@@ -9,7 +9,10 @@
 // 2. `execute` is idempotent: running an action whose effect is already in place succeeds
 //    without changing anything (create finds the VM by name and marker and returns; delete
 //    of a missing VM succeeds; grow to a size already reached succeeds). A create that is
-//    retried after a lock or timeout never makes a second VM.
+//    retried after a lock or timeout never makes a second VM. A create with `resume` (the
+//    reconciler's pending-create record points at that VM) finishes it, writing the marker if
+//    it has none; without `resume`, an unmarked VM of that name is refused. The marker goes in
+//    the create call itself wherever the hypervisor allows (clone description, comment, XML).
 // 3. `execute` re-checks the ownership marker before any destructive step (delete, stop,
 //    resize, migrate, detach, reconfigure) and throws a RefusedError for a VM it does not own.
 // 4. `execute` resolves when the hypervisor has finished the work (task/job done), reporting
@@ -22,7 +25,7 @@
 //    cloud-init, autostart, tags, description, ownership marker); powering is separate.
 import type { Logger } from 'pino';
 import type { VMAction } from '../controller/core/actions.ts';
-import type { Capabilities, Observation, OwnerRef } from '../controller/core/model.ts';
+import { sameOwnerRef, type Capabilities, type Observation, type OwnerRef } from '../controller/core/model.ts';
 import type { HypervisorSpec } from '../controller/api/types.ts';
 
 export type { Capabilities, Observation, OwnerRef } from '../controller/core/model.ts';
@@ -140,7 +143,7 @@ export interface ProviderClient {
   ensureNetwork?(n: DesiredNetwork): Promise<NetworkState>;
   /** Removes a network this controller created (by its marker); never one it did not, or one still in use. */
   deleteNetwork?(n: DesiredNetwork): Promise<void>;
-  /** Runs a command in the guest through the QEMU guest agent, polling until it exits. */
+  /** Runs a command in the guest through the QEMU guest agent, polling until it exits; refuses (RefusedError, nothing run) a VM whose marker does not name target.owner. */
   exec?(target: import('../controller/core/actions.ts').Target, command: string[], options?: ExecOptions): Promise<ExecResult>;
   observe(options?: ObserveOptions): Promise<Observation>;
   execute(action: VMAction, context?: ActionContext): Promise<void>;
@@ -162,11 +165,26 @@ export interface ProviderConnector {
   connect(options: ConnectOptions): Promise<ProviderClient>;
 }
 
-/** The ownership marker, in its one text form: `virtkeeper.io/owner=VirtualMachine/default/web-1`. */
+/**
+ * The ownership marker, in its one text form: `virtkeeper.io/owner=VirtualMachine/default/web-1@a1b2c3d4`,
+ * the part after `@` naming the controller instance (absent in markers written before instances).
+ */
 export const MARKER_PREFIX = 'virtkeeper.io/owner=';
 
+/** What an instance id may be: it travels inside descriptions, comments and XML text. */
+export const INSTANCE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+
 export function formatOwner(owner: OwnerRef): string {
-  return `${MARKER_PREFIX}${owner.kind}/${owner.namespace ? `${owner.namespace}/` : ''}${owner.name}`;
+  return `${MARKER_PREFIX}${owner.kind}/${owner.namespace ? `${owner.namespace}/` : ''}${owner.name}${owner.instance ? `@${owner.instance}` : ''}`;
+}
+
+/** The text with its marker replaced by this owner's, or with the marker put first when it has none. */
+export function withMarker(text: string | undefined, owner: OwnerRef, separator = '\n'): string {
+  const old = text ?? '';
+  const at = old.indexOf(MARKER_PREFIX);
+  if (at < 0) return old ? `${formatOwner(owner)}${separator}${old}` : formatOwner(owner);
+  const end = old.slice(at).search(/[\s;,]/);
+  return `${old.slice(0, at)}${formatOwner(owner)}${end < 0 ? '' : old.slice(at + end)}`;
 }
 
 /** Finds the marker in free text (a description, a comment, metadata) and parses it. */
@@ -175,9 +193,11 @@ export function parseOwner(text: string | undefined): OwnerRef | undefined {
   const at = text.indexOf(MARKER_PREFIX);
   if (at < 0) return undefined;
   const rest = text.slice(at + MARKER_PREFIX.length).split(/[\s;,]/)[0] ?? '';
-  const parts = rest.split('/');
-  if (parts.length === 3) return { kind: parts[0] ?? '', namespace: parts[1] ?? '', name: parts[2] ?? '' };
-  if (parts.length === 2) return { kind: parts[0] ?? '', name: parts[1] ?? '' };
+  const [path = '', instance] = rest.split('@');
+  const parts = path.split('/');
+  const inst = instance ? { instance } : {};
+  if (parts.length === 3) return { kind: parts[0] ?? '', namespace: parts[1] ?? '', name: parts[2] ?? '', ...inst };
+  if (parts.length === 2) return { kind: parts[0] ?? '', name: parts[1] ?? '', ...inst };
   return undefined;
 }
 
@@ -191,9 +211,8 @@ export function isAdopted(text: string | undefined): boolean {
   return !!text && text.includes(ADOPTED_MARKER);
 }
 
-export function sameOwner(a: OwnerRef | undefined, b: OwnerRef | undefined): boolean {
-  return !!a && !!b && a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
-}
+/** The same resource; an instance on one side only is a marker from before instances, still ours. */
+export const sameOwner = sameOwnerRef;
 
 /**
  * An image location as it may be shown (status, events, logs, errors): a URL loses its

@@ -141,6 +141,12 @@ export const VirtualMachineStatus = Type.Object(
       Type.Object({ progress: Type.Optional(Type.Integer()), from: Type.Optional(Type.String()), to: Type.Optional(Type.String()) }, { additionalProperties: false }),
     ),
     progress: Type.Optional(Type.Object({ action: Type.String(), percent: Type.Optional(Type.Integer()) }, { additionalProperties: false })),
+    pendingCreate: Type.Optional(
+      Type.Object(
+        { name: Type.String(), hypervisor: Type.String(), requestedAt: Type.String() },
+        { additionalProperties: false, description: 'A create asked of the hypervisor and not yet seen finished; while set, a VM of this name without a marker is this one, unfinished.' },
+      ),
+    ),
     observedGeneration: Type.Optional(Type.Integer()),
   },
   { additionalProperties: false },

@@ -12,8 +12,11 @@ export interface Target {
 export type ApplyMode = 'live' | 'staged' | 'offline';
 
 export type VMAction =
-  | { type: 'create'; vm: DesiredVM; node?: string }
+  /** `resume`: a VM of this name left unfinished by an earlier create (no marker yet, or not configured); the provider finishes it. */
+  | { type: 'create'; vm: DesiredVM; node?: string; resume?: Target }
   | { type: 'adopt'; target: Target; owner: OwnerRef; vm: DesiredVM }
+  /** Rewrites the marker of a VM already owned (one written before instances) to name this controller instance. */
+  | { type: 'mark'; target: Target; owner: OwnerRef }
   | { type: 'reconfigure'; target: Target; cpu?: CpuTopology; memoryBytes?: number; maxMemoryBytes?: number; mode: ApplyMode }
   | { type: 'growDisk'; target: Target; disk: string; index: number; sizeBytes: number }
   | { type: 'attachDisk'; target: Target; disk: DesiredDisk; index: number }

@@ -9,6 +9,8 @@ export interface DesiredContext {
   hypervisor: Hypervisor;
   networks: ReadonlyMap<string, VirtualNetwork>;
   templates: ReadonlyMap<string, VMTemplate>;
+  /** The controller instance the VM's marker names (see OwnerRef.instance). */
+  instance?: string;
 }
 
 /** Tag charset shared by the providers (Proxmox is the strictest). */
@@ -24,7 +26,7 @@ export function normaliseVM(vm: VirtualMachine, ctx: DesiredContext): DesiredVM 
   const s = vm.spec;
   const hvDefaults = ctx.hypervisor.spec.defaults ?? {};
   const namespace = vm.metadata.namespace ?? DEFAULT_NAMESPACE;
-  const owner = { kind: 'VirtualMachine', namespace, name: vm.metadata.name };
+  const owner = { kind: 'VirtualMachine', namespace, name: vm.metadata.name, ...(ctx.instance ? { instance: ctx.instance } : {}) };
   const tpl = s.template ? ctx.templates.get(s.template) : undefined;
   const defaultBus: DiskInterface = ctx.hypervisor.spec.type === 'proxmox' ? 'virtio-scsi' : 'virtio';
   const metadata: Record<string, string> = {};

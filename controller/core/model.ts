@@ -5,6 +5,35 @@ export interface OwnerRef {
   kind: string;
   namespace?: string;
   name: string;
+  /**
+   * The controller instance (`--instance`; by default derived from the state directory or the
+   * cluster): two folders or clusters that declare the same resource own different VMs. A
+   * marker without one was written before instances existed: it is anyone's, and upgraded.
+   */
+  instance?: string;
+}
+
+/** The same resource of a compatible controller: an instance on one side only is a marker from before instances. */
+export function sameOwnerRef(a: OwnerRef | undefined, b: OwnerRef | undefined): boolean {
+  return !!a && !!b && a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '') && (!a.instance || !b.instance || a.instance === b.instance);
+}
+
+/** `VirtualMachine default/web` (and `of controller instance x` when it names one), for messages. */
+export function describeOwner(o: OwnerRef): string {
+  return `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}${o.instance ? ` of controller instance ${o.instance}` : ''}`;
+}
+
+/**
+ * A create that was asked of a hypervisor and not yet seen finished (Crossplane's
+ * external-create-pending): written to status before the create call, cleared once the VM is
+ * found with its marker after a create that succeeded. While it is there, a VM of this name
+ * without a marker is this resource's unfinished create: it is finished, never refused as
+ * foreign, never made a second time.
+ */
+export interface PendingCreate {
+  name: string;
+  hypervisor: string;
+  requestedAt: string;
 }
 
 export interface CpuTopology {
@@ -120,6 +149,8 @@ export interface ObservedVM {
   owner?: OwnerRef;
   /** The VM was adopted (marked so by the provider): its unlisted disks and NICs are kept unless pruning is asked. */
   adopted?: boolean;
+  /** The marker could not be read in this pass (the VM changed under the list): neither ours nor foreign yet. */
+  ownerUnknown?: boolean;
   isTemplate: boolean;
   autostart?: boolean;
   ipAddresses: string[];

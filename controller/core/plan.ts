@@ -1,6 +1,6 @@
 // plan(desired, observed) → steps: the pure heart of the reconciler. No I/O, no clock.
 import type { FieldChange, PlannedStep, Target, VMAction } from './actions.ts';
-import type { Capabilities, CpuTopology, DesiredNic, DesiredVM, Observation, ObservedDisk, ObservedNic, ObservedVM, OwnerRef } from './model.ts';
+import { describeOwner, sameOwnerRef, type Capabilities, type CpuTopology, type DesiredNic, type DesiredVM, type Observation, type ObservedDisk, type ObservedNic, type ObservedVM, type OwnerRef, type PendingCreate } from './model.ts';
 import { chooseNode } from './placement.ts';
 import { formatBytes } from '../api/quantity.ts';
 import { describeId, parseKey } from '../api/keys.ts';
@@ -31,6 +31,8 @@ export interface PlanInput {
   planned?: ReadonlyMap<string, number>;
   /** What the VM's namespace may do on its Hypervisor (default: everything). */
   rights?: NamespaceRights;
+  /** This resource's create that was asked and not yet seen finished (from its status). */
+  pendingCreate?: PendingCreate;
 }
 
 /** A condition the plan sets on the VM's status (e.g. UnlistedDevices on an adopted VM). */
@@ -51,12 +53,10 @@ export interface PlanResult {
   conditions?: PlanCondition[];
 }
 
-const sameOwnerRef = (a: OwnerRef | undefined, b: OwnerRef): boolean =>
-  !!a && a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
-
 /**
- * The VM carrying this owner's marker. Two carrying it are `duplicates` and neither is
- * `mine`: which one is the VM is a person's call, never the order hosts answered in.
+ * The VM carrying this owner's marker: this instance's, or one from before instances (another
+ * instance's never matches). Two carrying it are `duplicates` and neither is `mine`: which one
+ * is the VM is a person's call, never the order hosts answered in.
  */
 export function findObserved(obs: Observation, owner: OwnerRef, name: string): { mine?: ObservedVM; clash?: ObservedVM; duplicates?: ObservedVM[] } {
   const candidates = obs.vms.filter((v) => !v.isTemplate);
@@ -155,13 +155,26 @@ function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
     return { steps, refusals: [], observed: mine };
   }
 
+  if (!mine && clash?.ownerUnknown) return { steps: [], refusals: [], waiting: `the marker of VM ${d.name} (${clash.providerID}) could not be read in this pass; looking again` };
+  const resuming = input.pendingCreate?.name === d.name && input.pendingCreate.hypervisor === d.hypervisor ? input.pendingCreate : undefined;
+  const unfinished = resuming ? mine ?? (clash && !clash.owner ? clash : undefined) : undefined;
+  if (resuming && unfinished) {
+    // Our own create, interrupted after the VM appeared: finish it (mark, configure), once.
+    if (unfinished.busy) return { steps: [], refusals: [], waiting: `VM ${d.name} is busy (${unfinished.busy})${unfinished.busySince ? ` since ${unfinished.busySince}` : ''}; its creation is finished after that`, observed: unfinished };
+    const steps = [mk({ type: 'create', vm: d, ...(unfinished.node ? { node: unfinished.node } : {}), resume: targetOf(unfinished) }, { summary: `finish creating VM ${d.name} (${unfinished.providerID}), asked at ${resuming.requestedAt}` })];
+    if (d.runStrategy === 'Always' && unfinished.power !== 'running') steps.push(mk({ type: 'start', target: { providerID: '', name: d.name, ...(unfinished.node ? { node: unfinished.node } : {}), owner: d.owner } }, { summary: `start VM ${d.name}` }));
+    return { steps, refusals: [], ...(mine ? { observed: mine } : {}) };
+  }
   if (!mine) {
     // Missing may only mean on a host that did not answer: creating it would make a second one.
     const blind = unreadable(obs, d.name);
     if (blind) return { steps: [], refusals: [], waiting: blind };
     if (clash) {
       if (clash.owner) {
-        return { steps: [], refusals: [{ code: 'VK_REFUSED_OWNED_ELSEWHERE', message: `a VM named ${d.name} exists and is owned by ${clash.owner.kind} ${clash.owner.namespace ? `${clash.owner.namespace}/` : ''}${clash.owner.name}; choose another name` }] };
+        const elsewhere = clash.owner.instance && d.owner.instance && clash.owner.instance !== d.owner.instance
+          ? `; another controller (another folder or cluster) manages it: choose another name, or run with --instance ${clash.owner.instance} if that controller is this one`
+          : '; choose another name';
+        return { steps: [], refusals: [{ code: 'VK_REFUSED_OWNED_ELSEWHERE', message: `a VM named ${d.name} exists and is owned by ${describeOwner(clash.owner)}${elsewhere}` }] };
       }
       if (!d.adopt) {
         return { steps: [], refusals: [{ code: 'VK_REFUSED_FOREIGN', field: 'spec.name', message: `a VM named ${d.name} already exists on ${d.hypervisor} and is not managed by virtkeeper; set spec.adopt: true to take it over, or choose another name` }] };
@@ -199,7 +212,12 @@ function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
     }
     return { steps, refusals: [] };
   }
-  return planExisting(d, mine, input);
+  const rest = planExisting(d, mine, input);
+  if (d.owner.instance && mine.owner && !mine.owner.instance && rest.refusals.length === 0 && !rest.waiting) {
+    // A marker from before instances: still ours, and made to name this instance, first.
+    return { ...rest, steps: [mk({ type: 'mark', target: targetOf(mine), owner: d.owner }, { summary: `mark VM ${d.name} with controller instance ${d.owner.instance} (its marker predates instances)`, live: true }), ...rest.steps] };
+  }
+  return rest;
 }
 
 function nicText(n: { network?: string; vlan?: number; model?: string }): string {

@@ -35,6 +35,8 @@ export interface ConvergeOptions {
   /** A gate of the caller's (tests); one is made from the options above otherwise. */
   removals?: RemovalGate;
   concurrency?: number;
+  /** The controller instance VM markers name (see ReconcilerOptions.instance). */
+  instance?: string;
 }
 
 export interface KeyOutcome {
@@ -86,7 +88,7 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
   let removed = await read();
   const reconciler = new Reconciler({
     store, statuses: o.statuses, hypervisors: o.hypervisors, logger: o.logger, now: o.now, removals: gate,
-    ...(o.emit ? { emit: o.emit } : {}), ...(o.dryRun ? { dryRun: true } : {}),
+    ...(o.emit ? { emit: o.emit } : {}), ...(o.dryRun ? { dryRun: true } : {}), ...(o.instance ? { instance: o.instance } : {}),
   });
 
   const outcomes = new Map<string, KeyOutcome>();

@@ -12,7 +12,9 @@ export interface ObserverOptions {
 
 export class Observer {
   private last: { at: number; value: Observation } | undefined;
-  private inflight: Promise<Observation> | undefined;
+  private inflight: { generation: number; value: Promise<Observation> } | undefined;
+  /** Bumped by invalidate: a list call started before an action never answers for after it. */
+  private generation = 0;
   private readonly refresh = new Set<string>();
   private readonly opts: Required<ObserverOptions>;
   listCalls = 0;
@@ -24,26 +26,32 @@ export class Observer {
   /** Marks the cached observation stale (after an action), optionally forcing detail reads for some VMs. */
   invalidate(providerIDs: readonly string[] = []): void {
     this.last = undefined;
+    this.generation++;
     for (const id of providerIDs) if (id) this.refresh.add(id);
   }
 
   async get(options: { maxAgeMs?: number } = {}): Promise<Observation> {
     const maxAge = options.maxAgeMs ?? this.opts.maxAgeMs;
     if (this.last && this.opts.now() - this.last.at <= maxAge) return this.last.value;
-    if (this.inflight) return this.inflight;
+    // Shared only when it started after the last invalidate: one begun before a create would
+    // not show the new VM ("created but not visible yet").
+    if (this.inflight && this.inflight.generation === this.generation) return this.inflight.value;
     const refresh = [...this.refresh];
     this.refresh.clear();
     this.listCalls++;
-    this.inflight = this.opts.client
+    const generation = this.generation;
+    const started = this.opts.now();
+    const value = this.opts.client
       .observe(refresh.length > 0 ? { refresh } : {})
-      .then((value) => {
-        this.last = { at: this.opts.now(), value };
-        return value;
+      .then((v) => {
+        if (generation === this.generation) this.last = { at: started, value: v };
+        return v;
       })
       .finally(() => {
-        this.inflight = undefined;
+        if (this.inflight?.value === value) this.inflight = undefined;
       });
-    return this.inflight;
+    this.inflight = { generation, value };
+    return value;
   }
 
   peek(): Observation | undefined {

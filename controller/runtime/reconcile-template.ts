@@ -39,7 +39,7 @@ export async function reconcileTemplate(k: ReconcileKit, key: string, t: VMTempl
   };
   try {
     const conn = await k.connect(t.spec.hypervisor);
-    const r = await resolveTemplateSource(t, { conn, store: k.o.store, dryRun: !!k.o.dryRun, onProgress });
+    const r = await resolveTemplateSource(t, { conn, store: k.o.store, dryRun: !!k.o.dryRun, onProgress, ...(k.o.instance ? { instance: k.o.instance } : {}) });
     facts = r.facts;
     problem = r.problem;
     problemReason = r.reason ?? problemReason;

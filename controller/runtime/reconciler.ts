@@ -12,7 +12,7 @@ import { reconcileNetwork, removeNetwork } from './reconcile-network.ts';
 import type { PlannedStep, Target } from '../core/actions.ts';
 import { normaliseVM } from '../core/desired.ts';
 import { isVkError, safeError, TerminalError, VkError } from '../core/errors.ts';
-import type { DesiredVM, Observation } from '../core/model.ts';
+import type { DesiredVM, Observation, PendingCreate } from '../core/model.ts';
 import { namespaceRefusal, rightsOf, type NamespaceRights, type Tenancy } from '../core/tenancy.ts';
 import { findObserved, plan, type PlanResult, type Removed } from '../core/plan.ts';
 import { isoTime as iso, nextStatus, setCondition } from '../core/status.ts';
@@ -35,6 +35,8 @@ export interface ReconcilerOptions {
   removals: RemovalControl;
   /** Where namespaces come from: Kubernetes tenants may adopt or grant pools only where listed (default directory). */
   tenancy?: Tenancy;
+  /** The controller instance VM markers name (`--instance`); VMs marked by another are not touched. */
+  instance?: string;
 }
 
 /** What the removal path asks of the mode before it destroys anything, and tells it after. */
@@ -285,15 +287,19 @@ export class Reconciler {
   private desiredOf(vm: VirtualMachine): DesiredVM {
     const hv = this.o.store.hypervisor(vm.spec.hypervisor);
     if (!hv) throw new TerminalError(`Hypervisor ${vm.spec.hypervisor} is not defined`);
-    return normaliseVM(vm, { hypervisor: hv, networks: this.o.store.networks(), templates: this.o.store.templates() });
+    return normaliseVM(vm, { hypervisor: hv, networks: this.o.store.networks(), templates: this.o.store.templates(), ...(this.o.instance ? { instance: this.o.instance } : {}) });
   }
 
   private async reconcileVM(key: string, vm: VirtualMachine, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
     const desired = this.desiredOf(vm);
     const prevStatus = previous?.status as VirtualMachineStatus | undefined;
+    // The pending-create record (see PendingCreate): one for another name or hypervisor is stale.
+    let pendingCreate: PendingCreate | undefined = prevStatus?.pendingCreate?.name === desired.name && prevStatus.pendingCreate.hypervisor === desired.hypervisor ? prevStatus.pendingCreate : undefined;
+    const planFor = (observation: Observation) => plan({ desired, observation, capabilities: conn.client.capabilities, rights, ...(pendingCreate ? { pendingCreate } : {}) });
     const writeStatus = async (p: PlanResult, obs: Observation | undefined, extra: { error?: { code: string; message: string; retrying: boolean }; lastAction?: string } = {}) => {
       const observed = obs ? findObserved(obs, desired.owner, desired.name).mine : undefined;
       const status = nextStatus({ desired, plan: p, now: iso(this.o.now()), ...(prevStatus ? { previous: prevStatus } : {}), ...(observed ? { observed } : {}), ...extra });
+      if (pendingCreate) status.pendingCreate = pendingCreate;
       const accepted = p.refusals.length === 0 ? vm : previous?.lastApplied;
       await this.writeRecord(key, vm, status, source, undefined, accepted);
       this.emit({ type: 'status', key, ...(status.phase ? { phase: status.phase } : {}), ready: status.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown', message: status.conditions?.find((c) => c.type === 'Ready')?.message ?? '' });
@@ -319,7 +325,7 @@ export class Reconciler {
       this.emit({ type: 'error', key, ...err, retrying: true });
       throw e;
     }
-    const first = plan({ desired, observation: obs, capabilities: conn.client.capabilities, rights });
+    const first = planFor(obs);
     for (const r of first.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
     const template = first.steps.some((s) => s.action.type === 'create') ? this.convertedInto(vm, obs, prevStatus?.providerID) : undefined;
     if (template) {
@@ -337,6 +343,7 @@ export class Reconciler {
       // Networks and templates first: never a half-made VM.
       const observed = findObserved(obs, desired.owner, desired.name).mine;
       const status = nextStatus({ desired, plan: first, now: iso(this.o.now()), waitingFor, ...(prevStatus ? { previous: prevStatus } : {}), ...(observed ? { observed } : {}) });
+      if (pendingCreate) status.pendingCreate = pendingCreate;
       await this.writeRecord(key, vm, status, source, undefined, previous?.lastApplied);
       this.emit({ type: 'status', key, ...(status.phase ? { phase: status.phase } : {}), ready: 'False', message: waitingFor });
       return { plan: { ...first, steps: [], waiting: waitingFor }, ready: false, requeueAfter: 5000 };
@@ -346,7 +353,10 @@ export class Reconciler {
       const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
       return { plan: first, ready, requeueAfter: first.refusals.length > 0 ? undefined : first.waiting ? 5000 : ready ? conn.resyncMs : 10_000 };
     }
-    // Show where the VM stands before acting (Pending before a create), then act.
+    // Show where the VM stands before acting (Pending before a create), then act. A create is
+    // recorded first, so a crash at any point after the call is finished, not refused, next pass.
+    const creates = first.steps.some((s) => s.action.type === 'create');
+    if (creates && !pendingCreate) pendingCreate = { name: desired.name, hypervisor: desired.hypervisor, requestedAt: iso(this.o.now()) };
     await writeStatus(first, obs);
     let lastAction: string | undefined;
     try {
@@ -356,13 +366,15 @@ export class Reconciler {
       const retrying = !(e instanceof TerminalError) && !(isVkError(e) && e.kind === 'invalid');
       conn.observer.invalidate();
       const after = await conn.observer.get().catch(() => obs);
-      await writeStatus(plan({ desired, observation: after, capabilities: conn.client.capabilities, rights }), after, { error: { ...err, retrying }, ...(lastAction ? { lastAction } : {}) });
+      await writeStatus(planFor(after), after, { error: { ...err, retrying }, ...(lastAction ? { lastAction } : {}) });
       this.emit({ type: 'error', key, ...err, retrying });
       throw e;
     }
     conn.observer.invalidate();
     const after = await conn.observer.get({ maxAgeMs: 0 });
-    const rest = plan({ desired, observation: after, capabilities: conn.client.capabilities, rights });
+    // The create succeeded: the record goes once the VM is seen with its marker.
+    if (creates && findObserved(after, desired.owner, desired.name).mine) pendingCreate = undefined;
+    const rest = planFor(after);
     const status = await writeStatus(rest, after, lastAction ? { lastAction } : {});
     const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     return { plan: rest, ready, requeueAfter: ready ? conn.resyncMs : 2000 };
@@ -404,7 +416,7 @@ export class Reconciler {
     if (!last || last.kind !== 'VirtualMachine') return {};
     const ns = last.metadata.namespace ?? 'default';
     const removed: Removed = {
-      key, hypervisor: last.spec.hypervisor, owner: { kind: 'VirtualMachine', namespace: ns, name: last.metadata.name }, name: last.spec.name ?? last.metadata.name,
+      key, hypervisor: last.spec.hypervisor, owner: { kind: 'VirtualMachine', namespace: ns, name: last.metadata.name, ...(this.o.instance ? { instance: this.o.instance } : {}) }, name: last.spec.name ?? last.metadata.name,
       deletionPolicy: last.spec.deletionPolicy ?? 'Delete', protection: last.spec.protection ?? false,
     };
     if (!this.o.store.hypervisor(removed.hypervisor)) {

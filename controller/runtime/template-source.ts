@@ -23,6 +23,8 @@ export interface TemplateSourceOptions {
   store: DesiredStore;
   dryRun: boolean;
   onProgress: (p: Progress) => void;
+  /** The controller instance: the source VM must be this instance's (or marked before instances). */
+  instance?: string;
 }
 
 /** `ns/name` or `name` (namespace default) of the VirtualMachine a template is made from. */
@@ -56,7 +58,7 @@ export async function resolveTemplateSource(t: VMTemplate, o: TemplateSourceOpti
     if (!vm) return { facts: existing, problem: `VirtualMachine ${id.namespace}/${id.name} is not declared`, reason: 'NotDeclared' };
     if (vm.spec.hypervisor !== t.spec.hypervisor) return { facts: existing, problem: `VirtualMachine ${id.namespace}/${id.name} is on Hypervisor ${vm.spec.hypervisor}, not ${t.spec.hypervisor}`, reason: 'NotDeclared' };
     const obs = await o.conn.observer.get();
-    const owner = { kind: 'VirtualMachine', namespace: id.namespace, name: id.name };
+    const owner = { kind: 'VirtualMachine', namespace: id.namespace, name: id.name, ...(o.instance ? { instance: o.instance } : {}) };
     const observed = findObserved(obs, owner, vm.spec.name ?? id.name).mine;
     if (!observed) return { facts: existing, problem: `waiting for VM ${id.namespace}/${id.name} to be created`, reason: 'Waiting' };
     if (observed.busy) return { facts: existing, problem: `waiting for VM ${observed.name} (${observed.busy})`, reason: 'Waiting' };

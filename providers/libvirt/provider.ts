@@ -8,11 +8,11 @@ import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { isVkError, ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import type { HypervisorSpec } from '../../controller/api/types.ts';
-import { sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { formatOwner, sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { deleteHostNetwork, ensureHostNetwork } from './networks.ts';
 import { importTemplate, inspectTemplate, templateFromVM, templateOn, type TemplateHost } from './templates.ts';
 import { buildSeedIso, seedFiles, wantsSeed } from './cloud-init.ts';
-import { BUS, deviceXml, diskXml, domainXml, nicXml, ownedVolumes, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, VOLUMES_KEY, VOLUMES_NS, volumesRecordXml, type DomainSpec, type OwnedVolume, type ParsedDomain } from './domain-xml.ts';
+import { BUS, NS, deviceXml, diskXml, domainXml, nicXml, ownedVolumes, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, VOLUMES_KEY, VOLUMES_NS, volumesRecordXml, type DomainSpec, type OwnedVolume, type ParsedDomain } from './domain-xml.ts';
 import { assertTemplateVolume, hostClaims, STANDALONE, volumesOwnedBy } from './ownership.ts';
 import { deleteDisk, ensureDisk, type DiskHost } from './virtual-disks.ts';
 import { ownerVolumeName } from './disk-owner.ts';
@@ -268,7 +268,7 @@ export class LibvirtProvider implements ProviderClient {
   }
 
   async execute(action: VMAction, ctx: ActionContext = {}): Promise<void> {
-    if (action.type === 'create') return this.create(action.vm, action.node, ctx);
+    if (action.type === 'create') return this.create(action.vm, action.node, ctx, action.resume);
     let loc: Awaited<ReturnType<LibvirtProvider['locate']>>;
     try {
       loc = await this.locate(action.target);
@@ -285,6 +285,10 @@ export class LibvirtProvider implements ProviderClient {
     switch (action.type) {
       case 'adopt':
         throw new RefusedError('adopting an existing libvirt domain is not supported yet');
+      case 'mark':
+        // Our <metadata> element, replaced in place (live and in the persistent definition).
+        await c.setMetadataElement(d, `<owner>${formatOwner(action.owner).replace(/[<>&]/g, '')}</owner>`, 'vk', NS, affect);
+        return;
       case 'start':
         if (!running) await c.create(d);
         return;
@@ -444,7 +448,9 @@ export class LibvirtProvider implements ProviderClient {
   }
 
   async exec(target: Target, command: string[], options: { input?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const { c, d } = await this.locate(target);
+    const { c, d, parsed } = await this.locate(target);
+    // Nothing runs in a domain whose marker does not name this resource.
+    if (!target.owner || !sameOwner(parsed.owner, target.owner)) throw new RefusedError(`domain ${target.name} (${target.providerID}) is not owned by this resource; nothing is run in it`);
     const [path, ...arg] = command;
     const started = await c.agentCommand(d, JSON.stringify({
       execute: 'guest-exec',
@@ -500,7 +506,7 @@ export class LibvirtProvider implements ProviderClient {
    * volumes that record names; a volume of one of those names already there otherwise is
    * someone else's and refused.
    */
-  private async create(vm: DesiredVM, node: string | undefined, ctx: ActionContext): Promise<void> {
+  private async create(vm: DesiredVM, node: string | undefined, ctx: ActionContext, pending?: Target): Promise<void> {
     let resume: { host: string; c: LibvirtConnection; parsed: ParsedDomain } | undefined;
     for (const h of this.o.hosts) {
       const c = await this.conn(h.name).catch(() => undefined);
@@ -512,6 +518,15 @@ export class LibvirtProvider implements ProviderClient {
       });
       if (!d) continue;
       const parsed = parseDomain(await c.xmlDesc(d));
+      // An unmarked domain is ours only as the VM the reconciler's pending-create record points
+      // at (a definition made by other means): it gets its marker, nothing else.
+      if (!parsed.owner && pending?.providerID === uuidText(d.uuid)) {
+        const { state } = await c.state(d);
+        const running = state === DomainState.RUNNING || state === DomainState.PAUSED || state === DomainState.BLOCKED;
+        await c.setMetadataElement(d, `<owner>${formatOwner(vm.owner).replace(/[<>&]/g, '')}</owner>`, 'vk', NS, running ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG);
+        this.cache.delete(pending.providerID);
+        return;
+      }
       if (!sameOwner(parsed.owner, vm.owner)) throw new RefusedError(`a domain named ${vm.name} exists on ${h.name} and is not owned by ${vm.key}`);
       if (!parsed.creating) return;
       resume = { host: h.name, c, parsed };

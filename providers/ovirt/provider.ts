@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredNic, DesiredVM, Observation } from '../../controller/core/model.ts';
-import { ADOPTED_MARKER, formatOwner, parseOwner, sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { ADOPTED_MARKER, formatOwner, parseOwner, sameOwner, withMarker, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { attachmentsToKeep, deleteOvirtDisk, ensureOvirtDisk, ovirtTemplateFromVM } from './disks.ts';
 import { arr, bool, num, obj, type Json, type OvirtClient } from './client.ts';
 import { createBody, toObservedNode, toObservedVM, TO_IFACE } from './mapping.ts';
@@ -221,7 +221,7 @@ export class OvirtProvider implements ProviderClient {
 
   async execute(action: VMAction, ctx: ActionContext = {}): Promise<void> {
     this.lastVms = undefined;
-    if (action.type === 'create') return this.retry(() => this.create(action.vm, ctx), ctx);
+    if (action.type === 'create') return this.retry(() => this.create(action.vm, ctx, action.resume), ctx);
     let vm: Json;
     try {
       vm = await this.getVm(action.target.providerID);
@@ -242,6 +242,9 @@ export class OvirtProvider implements ProviderClient {
           await this.api.call('PUT', `/vms/${id}`, { body: { comment: `${formatOwner(action.owner)} ${ADOPTED_MARKER} ${String(vm.comment ?? '')}`.trim() } });
           return;
         }
+        case 'mark':
+          await this.api.call('PUT', `/vms/${id}`, { body: { comment: withMarker(String(vm.comment ?? ''), action.owner, ' ') } });
+          return;
         case 'start':
           if (status() === 'up') return;
           await this.api.call('POST', `/vms/${id}/start`, { body: { use_cloud_init: !!vm.initialization } });
@@ -350,11 +353,15 @@ export class OvirtProvider implements ProviderClient {
     });
   }
 
-  private async create(vm: DesiredVM, ctx: ActionContext): Promise<void> {
+  private async create(vm: DesiredVM, ctx: ActionContext, resume?: Target): Promise<void> {
     const found = arr((await this.api.get('/vms', { search: `name=${vm.name}`, follow: 'disk_attachments.disk,nics' })).vm).find((v) => v.name === vm.name);
     let current: Json;
     if (found) {
-      if (!sameOwner(parseOwner(String(found.comment ?? '')), vm.owner)) throw new RefusedError(`a VM named ${vm.name} already exists on the engine and is not owned by ${vm.key}`);
+      const have = parseOwner(String(found.comment ?? ''));
+      // Unmarked, it is finished only as the VM the reconciler's pending-create record points at.
+      const unfinished = !have && resume?.providerID === String(found.id);
+      if (!sameOwner(have, vm.owner) && !unfinished) throw new RefusedError(`a VM named ${vm.name} already exists on the engine and is not owned by ${vm.key}`);
+      if (unfinished) await this.api.call('PUT', `/vms/${String(found.id)}`, { body: { comment: `${formatOwner(vm.owner)} ${String(found.comment ?? '')}`.trim() } });
       current = found;
     } else {
       const cluster = vm.placement.cluster ?? this.o.defaults?.cluster ?? 'Default';

@@ -5,8 +5,8 @@
 import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
-import type { Capabilities, DesiredDisk, DesiredVM, Observation, ObservedTemplate, ObservedVM } from '../../controller/core/model.ts';
-import { ADOPTED_MARKER, isAdopted, parseOwner, sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { describeOwner, type Capabilities, type DesiredDisk, type DesiredVM, type Observation, type ObservedTemplate, type ObservedVM } from '../../controller/core/model.ts';
+import { ADOPTED_MARKER, isAdopted, parseOwner, sameOwner, withMarker, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { downloadImage, firstOnlineNode, proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
 import { deleteProxmoxDisk, ensureProxmoxDisk, releaseVirtualDisks } from './disks.ts';
 import { ensurePool } from './pools.ts';
@@ -124,16 +124,26 @@ export class ProxmoxProvider implements ProviderClient {
     const refresh = new Set(options.refresh ?? []);
     const guests = rows.filter((r) => r.type === 'qemu');
     const seen = new Set<string>();
+    // This pass's details, taken when decided (a cached entry) or read: an action that drops a
+    // cache entry while the reads run must not leave a guest of this pass without its config,
+    // which would show virtkeeper's own VM with no marker (refused as foreign).
+    const pass = new Map<string, Detail>();
+    const gone = new Set<string>();
     const reads: Promise<void>[] = [];
     for (const row of guests) {
       seen.add(row.id);
       if (row.template === 1) continue;
       const sig = rowSignature(row);
       const cached = this.details.get(row.id);
-      if (cached && cached.signature === sig && !refresh.has(row.id)) continue;
-      reads.push(this.readDetail(row).catch((e: unknown) => {
-        // A guest that vanished between the list and the read is simply gone next pass.
+      if (cached && cached.signature === sig && !refresh.has(row.id)) {
+        pass.set(row.id, cached);
+        continue;
+      }
+      reads.push(this.readDetail(row).then((d) => void pass.set(row.id, d), (e: unknown) => {
+        // A guest that vanished (or moved) between the list and the read: its marker is unknown
+        // in this pass, which is neither "ours" nor "foreign".
         if (!(e instanceof ProviderNotFoundError)) throw e;
+        gone.add(row.id);
       }));
     }
     await Promise.all(reads);
@@ -146,19 +156,21 @@ export class ProxmoxProvider implements ProviderClient {
         vms.push(toObservedVM(row, undefined, []));
         continue;
       }
-      const d = this.details.get(row.id);
+      const d = pass.get(row.id);
       if (row.status !== 'running') this.ips.delete(row.id);
       else if (!this.ips.has(row.id) && d?.config.agent?.startsWith('1')) this.fetchIPs(row);
-      vms.push(toObservedVM(row, d, this.ips.get(row.id) ?? []));
+      vms.push({ ...toObservedVM(row, d, this.ips.get(row.id) ?? []), ...(gone.has(row.id) ? { ownerUnknown: true } : {}) });
     }
     const nodes = rows.filter((r) => r.type === 'node').map((n) => toObservedNode(n, guests.filter((g) => g.node === n.node && g.template !== 1).length));
     return { vms, nodes, templates, version: 'proxmox-ve' };
   }
 
-  private async readDetail(row: ResourceRow): Promise<void> {
+  private async readDetail(row: ResourceRow): Promise<Detail> {
     const pending = await this.api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`);
     const { config, pending: hasPending, staged } = configFromPending(pending);
-    this.details.set(row.id, { signature: rowSignature(row), config, pending: hasPending, staged });
+    const detail = { signature: rowSignature(row), config, pending: hasPending, staged };
+    this.details.set(row.id, detail);
+    return detail;
   }
 
   /** Guest-agent addresses, fetched in the background: observation never waits on an agent. */
@@ -179,7 +191,7 @@ export class ProxmoxProvider implements ProviderClient {
 
   async execute(action: VMAction, ctx: ActionContext = {}): Promise<void> {
     this.lastGuests = undefined;
-    if (action.type === 'create') return this.withLockRetry(() => this.create(action.vm, action.node, ctx), ctx);
+    if (action.type === 'create') return this.withLockRetry(() => this.create(action.vm, action.node, ctx, action.resume), ctx);
     let located: Awaited<ReturnType<ProxmoxProvider['locate']>>;
     try {
       located = await this.locate(action.target);
@@ -205,6 +217,10 @@ export class ProxmoxProvider implements ProviderClient {
           if (have) throw new RefusedError(`VM ${action.target.name} (${action.target.providerID}) was marked by ${have.kind} ${have.namespace ?? ''}/${have.name} since it was observed; it is not adopted`);
           const tags = [...new Set(['virtkeeper', ...(config.tags ?? '').split(/[;,]/).filter(Boolean)])].join(';');
           await wait(await this.api.post<string>(`${path}/config`, { description: `${description(action.vm)}\n${ADOPTED_MARKER}\n${config.description ?? ''}`.trim(), tags }));
+        });
+      case 'mark':
+        return run(async () => {
+          await wait(await this.api.post<string>(`${path}/config`, { description: withMarker(config.description, action.owner) }));
         });
       case 'start':
         return run(async () => {
@@ -295,7 +311,9 @@ export class ProxmoxProvider implements ProviderClient {
   }
 
   async exec(target: Target, command: string[], options: { input?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const { vmid, node } = await this.locate(target);
+    const { vmid, node, config } = await this.locate(target);
+    // Nothing runs in a VM whose marker does not name this resource: ids are reused.
+    this.checkOwner(target, config);
     const path = `/nodes/${node}/qemu/${vmid}/agent`;
     const { pid } = await this.api.post<{ pid: number }>(`${path}/exec`, { command, ...(options.input !== undefined ? { 'input-data': options.input } : {}) });
     const started = Date.now();
@@ -334,7 +352,7 @@ export class ProxmoxProvider implements ProviderClient {
   private checkOwner(target: Target, config: Record<string, string>): void {
     const have = toObservedVM({ id: target.providerID, type: 'qemu', node: '' }, { config, pending: false }, []).owner;
     if (!target.owner || !sameOwner(have, target.owner)) {
-      throw new RefusedError(`VM ${target.name} (${target.providerID}) is not owned by ${target.owner ? `${target.owner.kind} ${target.owner.namespace ?? ''}/${target.owner.name}` : 'this resource'}; virtkeeper never changes a VM it did not create`);
+      throw new RefusedError(`VM ${target.name} (${target.providerID}) is not owned by ${target.owner ? describeOwner(target.owner) : 'this resource'}${have ? ` but by ${describeOwner(have)}` : ''}; virtkeeper never changes a VM it did not create`);
     }
   }
 
@@ -374,12 +392,15 @@ export class ProxmoxProvider implements ProviderClient {
     }
   }
 
-  private async create(vm: DesiredVM, node: string | undefined, ctx: ActionContext): Promise<void> {
+  private async create(vm: DesiredVM, node: string | undefined, ctx: ActionContext, resume?: Target): Promise<void> {
     const wait = (upid: string) => this.api.waitForTask(upid, { ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
     let existing = await this.findByName(vm.name);
     if (existing) {
       const have = toObservedVM(existing.row, { config: existing.config, pending: false }, []);
-      if (!sameOwner(have.owner, vm.owner)) throw new RefusedError(`a VM named ${vm.name} already exists (${existing.row.id}) and is not owned by ${vm.key}`);
+      // An unmarked VM is finished (the configuration below writes the marker) only when it is
+      // the one the reconciler's pending-create record points at.
+      const unfinished = !have.owner && resume?.providerID === existing.row.id;
+      if (!sameOwner(have.owner, vm.owner) && !unfinished) throw new RefusedError(`a VM named ${vm.name} already exists (${existing.row.id}) and is not owned by ${vm.key}`);
       if (existing.row.lock) throw new ProviderLockedError(`VM ${vm.name} is still being created (lock ${existing.row.lock})`);
     }
     if (!existing) {

@@ -3,7 +3,7 @@
 // real thing (a simulator over HTTP, a real libvirtd) and can plant a foreign VM.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Target } from '../../controller/core/actions.ts';
-import { VkError } from '../../controller/core/errors.ts';
+import { RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { DesiredVM, Observation, ObservedVM } from '../../controller/core/model.ts';
 import type { DesiredNetwork, DesiredStandaloneDisk, ProviderClient } from '../../providers/provider.ts';
 
@@ -84,6 +84,7 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
     const suffix = Math.random().toString(36).slice(2, 7);
     const vmName = `vk-test-contract-${suffix}`;
     const foreignName = `vk-test-foreign-${suffix}`;
+    const unfinishedName = `vk-test-unfinished-${suffix}`;
 
     beforeAll(async () => {
       h = await makeHarness();
@@ -92,8 +93,10 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
     afterAll(async () => {
       if (!h) return;
       const obs = await h.client.observe().catch(() => undefined);
-      const mine = obs && find(obs, vmName);
-      if (mine) await h.client.execute({ type: 'delete', target: targetOf(mine) }).catch(() => undefined);
+      for (const n of [vmName, unfinishedName]) {
+        const mine = obs && find(obs, n);
+        if (mine?.owner) await h.client.execute({ type: 'delete', target: targetOf(mine) }).catch(() => undefined);
+      }
       await h.close();
     });
 
@@ -265,6 +268,26 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
         expect(err, `${action.type} of a foreign VM is refused`).toBeInstanceOf(VkError);
       }
       expect(find(await h.client.observe(), foreignName)).toBeDefined();
+    });
+
+    it('exec runs nothing in a VM it does not own', async () => {
+      if (!h.client.exec) return;
+      const foreign = find(await h.client.observe(), foreignName) as ObservedVM;
+      const target = { ...targetOf(foreign), owner: { kind: 'VirtualMachine', namespace: 'contract', name: foreignName } };
+      const err = await h.client.exec(target, ['true'], { timeoutMs: 5000 }).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(RefusedError);
+    });
+
+    it('create refuses a name an unmarked VM holds, and finishes that VM (marked, once) when resume names it', async () => {
+      await h.createForeignVM(unfinishedName);
+      const vm = contractVM(unfinishedName, h.template);
+      const refused = await h.client.execute({ type: 'create', vm }).then(() => undefined, (e: unknown) => e);
+      expect(refused).toBeInstanceOf(RefusedError);
+      const half = find(await h.client.observe(), unfinishedName) as ObservedVM;
+      expect(half.owner).toBeUndefined();
+      await h.client.execute({ type: 'create', vm, resume: targetOf(half) });
+      const after = (await h.client.observe()).vms.filter((v) => v.name === unfinishedName);
+      expect(after.map((v) => [v.providerID, v.owner])).toEqual([[half.providerID, vm.owner]]);
     });
 
     it('classifies a missing VM as not-found, and deleting it twice succeeds', async () => {

@@ -59,7 +59,9 @@ export class MemoryProvider implements ProviderClient {
     if (action.type === 'create') {
       const existing = [...this.vms.values()].find((v) => v.name === action.vm.name);
       if (existing) {
-        if (!sameOwner(existing.owner, action.vm.owner)) throw new RefusedError(`a VM named ${action.vm.name} exists and is not owned by ${action.vm.key}`);
+        const unfinished = !existing.owner && action.resume?.providerID === existing.providerID;
+        if (!sameOwner(existing.owner, action.vm.owner) && !unfinished) throw new RefusedError(`a VM named ${action.vm.name} exists and is not owned by ${action.vm.key}`);
+        if (unfinished) existing.owner = action.vm.owner;
         return;
       }
       this.plant({
@@ -81,6 +83,7 @@ export class MemoryProvider implements ProviderClient {
     }
     switch (action.type) {
       case 'adopt': vm.owner = action.owner; vm.adopted = true; break;
+      case 'mark': vm.owner = action.owner; break;
       case 'start': vm.power = 'running'; vm.pendingRestart = false; break;
       case 'stop': vm.power = 'stopped'; vm.pendingRestart = false; break;
       case 'restart': vm.power = 'running'; vm.pendingRestart = false; break;

@@ -3,6 +3,7 @@ import { parseDuration } from '../../api/quantity.ts';
 import { converge, type ConvergeReport } from '../../runtime/converge.ts';
 import { ReadOnlyStatusStore } from '../../status/read-only.ts';
 import { hypervisorPool, makeLogger, sleep, stateFor, type GlobalOptions } from '../context.ts';
+import { directoryInstance } from '../instance.ts';
 import { EXIT } from '../exit-codes.ts';
 import { printStructured } from '../output.ts';
 import { addRemovalOptions, removalPolicy, type RemovalFlags } from '../removal-options.ts';
@@ -10,8 +11,10 @@ import { progressPrinter } from '../progress.ts';
 import { planJson, renderPlan } from '../render-plan.ts';
 import { styleFor } from '../style.ts';
 
-interface PlanOpts extends RemovalFlags { filename: string; output: string; detailedExitcode?: boolean }
-interface ApplyOpts extends RemovalFlags { filename: string; output: string; wait?: boolean; timeout: string }
+interface PlanOpts extends RemovalFlags { filename: string; output: string; detailedExitcode?: boolean; instance?: string }
+interface ApplyOpts extends RemovalFlags { filename: string; output: string; wait?: boolean; timeout: string; instance?: string }
+
+export const INSTANCE_HELP = 'controller instance named in VM markers (default: a hash of the state directory, itself derived from the folder path); VMs marked by another instance are not touched';
 
 function problemsOut(report: ConvergeReport): void {
   for (const p of report.problems) process.stderr.write(`invalid: ${p}\n`);
@@ -24,7 +27,8 @@ export function planCommand(program: Command, globals: () => GlobalOptions): voi
     .description('show what apply would change, without changing anything')
     .requiredOption('-f, --filename <dir>', 'folder of YAML manifests')
     .option('-o, --output <format>', 'text | json | yaml', 'text')
-    .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when none, 1 on errors');
+    .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when none, 1 on errors')
+    .option('--instance <id>', INSTANCE_HELP);
   addRemovalOptions(cmd, { grace: '0s' })
     .addHelpText('after', '\nExample:\n  virtkeeper plan -f ./vms --detailed-exitcode\n  virtkeeper plan -f ./vms -o json | jq .actions')
     .action(async (o: PlanOpts) => {
@@ -32,7 +36,9 @@ export function planCommand(program: Command, globals: () => GlobalOptions): voi
       const logger = makeLogger(g.logLevel, 'warn');
       const hypervisors = hypervisorPool(logger, g);
       try {
-        const report = await converge({ folder: o.filename, statuses: new ReadOnlyStatusStore(stateFor(o.filename, g)), hypervisors, logger, now: Date.now, sleep, dryRun: true, removal: removalPolicy(o) });
+        const state = stateFor(o.filename, g);
+        const instance = directoryInstance(o.instance, state.dir);
+        const report = await converge({ folder: o.filename, statuses: new ReadOnlyStatusStore(state), hypervisors, logger, now: Date.now, sleep, dryRun: true, removal: removalPolicy(o), instance });
         problemsOut(report);
         if (o.output === 'json' || o.output === 'yaml') printStructured(planJson(report.outcomes), o.output);
         else process.stdout.write(`${renderPlan(report.outcomes, styleFor(process.stdout))}\n`);
@@ -52,7 +58,8 @@ export function applyCommand(program: Command, globals: () => GlobalOptions): vo
     .requiredOption('-f, --filename <dir>', 'folder of YAML manifests')
     .option('--wait', 'wait until every resource is Ready (or failed)')
     .option('--timeout <duration>', 'how long --wait waits', '10m')
-    .option('-o, --output <format>', 'text | json (JSON lines of progress, then a JSON summary)', 'text');
+    .option('-o, --output <format>', 'text | json (JSON lines of progress, then a JSON summary)', 'text')
+    .option('--instance <id>', INSTANCE_HELP);
   addRemovalOptions(cmd, { grace: '0s' })
     .addHelpText('after', '\nExample:\n  virtkeeper apply -f ./vms --wait --timeout 15m\n\nExit status: 0 all Ready (or applied), 1 a resource failed or a manifest is invalid, 124 timed out.')
     .action(async (o: ApplyOpts) => {
@@ -62,8 +69,9 @@ export function applyCommand(program: Command, globals: () => GlobalOptions): vo
       const json = o.output === 'json' || !process.stdout.isTTY;
       const st = styleFor(process.stdout);
       try {
+        const statuses = stateFor(o.filename, g);
         const report = await converge({
-          folder: o.filename, statuses: stateFor(o.filename, g), hypervisors, logger, now: Date.now, sleep,
+          folder: o.filename, statuses, hypervisors, logger, now: Date.now, sleep, instance: directoryInstance(o.instance, statuses.dir),
           emit: progressPrinter(process.stdout, st, json), ...(o.wait ? { wait: true } : {}), timeoutMs: parseDuration(o.timeout), removal: removalPolicy(o),
         });
         problemsOut(report);

@@ -3,7 +3,9 @@ import { parseKey } from '../../api/keys.ts';
 import type { Hypervisor } from '../../api/types.ts';
 import { formatProblem, loadFolder } from '../../sources/load-folder.ts';
 import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
+import { RefusedError } from '../../core/errors.ts';
 import { EXIT } from '../exit-codes.ts';
+import { directoryInstance } from '../instance.ts';
 
 async function readStdin(): Promise<string | undefined> {
   if (process.stdin.isTTY) return undefined;
@@ -21,12 +23,15 @@ export function execCommand(program: Command, globals: () => GlobalOptions): voi
     .option('-f, --filename <dir>', 'the manifests folder the VM is declared in', '.')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('--timeout <seconds>', 'give up waiting after this long', '300')
+    .option('--instance <id>', 'controller instance named in VM markers, as given to apply (default: derived from the state directory)')
     .addHelpText('after', '\nExample:\n  virtkeeper exec web-1 -f ./vms -- cat /etc/os-release\n  echo hello | virtkeeper exec web-1 -f ./vms -- cat\n\nExit status: the command\'s own exit code; 1 when it could not be run.')
-    .action(async (vmName: string, command: string[], o: { filename: string; namespace: string; timeout: string }) => {
+    .action(async (vmName: string, command: string[], o: { filename: string; namespace: string; timeout: string; instance?: string }) => {
       const g = globals();
       const logger = makeLogger(g.logLevel, 'warn');
       const key = `VirtualMachine/${o.namespace}/${vmName}`;
-      const record = await stateFor(o.filename, g).read(key);
+      const state = stateFor(o.filename, g);
+      const instance = directoryInstance(o.instance, state.dir);
+      const record = await state.read(key);
       const providerID = record?.status.providerID as string | undefined;
       if (!record || !providerID) {
         process.stderr.write(`error: ${key} has no VM on a hypervisor yet; run \`virtkeeper apply -f ${o.filename}\` first [VK_NOT_FOUND]\n`);
@@ -50,14 +55,20 @@ export function execCommand(program: Command, globals: () => GlobalOptions): voi
         }
         const id = parseKey(key);
         const input = await readStdin();
+        // The provider re-reads the VM and runs nothing unless its marker names this resource
+        // (and instance): the id in the state file may since belong to another VM.
         const r = await conn.client.exec(
-          { providerID, name: vmName, ...(record.status.node ? { node: String(record.status.node) } : {}), owner: { kind: 'VirtualMachine', namespace: id.namespace ?? 'default', name: id.name } },
+          { providerID, name: vmName, ...(record.status.node ? { node: String(record.status.node) } : {}), owner: { kind: 'VirtualMachine', namespace: id.namespace ?? 'default', name: id.name, instance } },
           command,
           { timeoutMs: Number(o.timeout) * 1000, ...(input !== undefined ? { input } : {}) },
         );
         process.stdout.write(r.stdout);
         process.stderr.write(r.stderr);
         process.exitCode = r.exitCode;
+      } catch (e) {
+        if (!(e instanceof RefusedError)) throw e;
+        process.stderr.write(`error: ${e.message}. The state directory may name an id another VM has taken since: run \`virtkeeper apply -f ${o.filename}\` to observe again, then retry [${e.code}]\n`);
+        process.exitCode = EXIT.failed;
       } finally {
         await pool.closeAll();
       }

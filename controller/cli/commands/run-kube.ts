@@ -19,6 +19,7 @@ import { KubernetesSource } from '../../sources/kubernetes.ts';
 import { KubeEventRecorder } from '../../status/kube-events.ts';
 import { KubernetesStatusStore } from '../../status/kubernetes.ts';
 import { makeLogger } from '../context.ts';
+import { kubernetesInstance } from '../instance.ts';
 
 export interface RunKubernetesOptions {
   kubeconfig?: string;
@@ -30,6 +31,8 @@ export interface RunKubernetesOptions {
   healthPort?: number;
   /** The deletion guard (share, allowance, window). */
   removal?: Partial<RemovalPolicy>;
+  /** The controller instance VM markers name (default: derived from the cluster). */
+  instance?: string;
 }
 
 export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
@@ -38,6 +41,8 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
   const identity = `${hostname()}-${process.pid}`;
   const kc = loadKubeConfig(o.kubeconfig);
   const rest = await kubeRest(kc);
+  const { instance, from } = await kubernetesInstance(o.instance, rest);
+  logger.info({ instance }, `controller instance from ${from}`);
   const store = new DesiredStore();
   let manager: Manager | undefined;
   let leading = !o.leaderElect;
@@ -68,7 +73,7 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
   const events = new KubeEventRecorder({ rest, source, logger, instance: identity });
   const metrics = new Metrics();
   const removals = new KubernetesRemovals({ objects: source.objects, hypervisor: (n) => store.hypervisor(n), rest, logger, now: Date.now, ...(o.removal ? { policy: o.removal } : {}) });
-  const reconciler = new Reconciler({ store, statuses, hypervisors, logger, now: Date.now, removals, tenancy: 'kubernetes', emit: (e) => { events.sink(e); metrics.sink(e); } });
+  const reconciler = new Reconciler({ store, statuses, hypervisors, logger, now: Date.now, removals, tenancy: 'kubernetes', instance, emit: (e) => { events.sink(e); metrics.sink(e); } });
   metrics.gauge('virtkeeper_workqueue_depth', 'Keys waiting for a worker.', () => [{ labels: {}, value: manager?.queue.len() ?? 0 }]);
   metrics.gauge('virtkeeper_leader', '1 on the replica that holds the lease and does the work.', () => [{ labels: {}, value: leading && manager ? 1 : 0 }]);
   metrics.gauge('virtkeeper_resources', 'Declared resources this replica sees, by kind.', () => {

@@ -10,12 +10,13 @@ import { Reconciler } from '../../runtime/reconciler.ts';
 import { DesiredStore } from '../../runtime/store.ts';
 import { DirectorySource } from '../../sources/directory.ts';
 import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
+import { directoryInstance } from '../instance.ts';
 import { EXIT } from '../exit-codes.ts';
 import { addRemovalOptions, removalPolicy, type RemovalFlags } from '../removal-options.ts';
 import { progressPrinter } from '../progress.ts';
 import { styleFor } from '../style.ts';
 
-interface RunOpts extends RemovalFlags { filename?: string; kubeconfig?: string; workers: string; leaderElect?: boolean; hypervisorSelector?: string; namespace?: string; healthPort: string; metricsPort?: string; progress?: boolean }
+interface RunOpts extends RemovalFlags { filename?: string; kubeconfig?: string; workers: string; leaderElect?: boolean; hypervisorSelector?: string; namespace?: string; healthPort: string; metricsPort?: string; progress?: boolean; instance?: string }
 
 export function runCommand(program: Command, globals: () => GlobalOptions): void {
   const cmd = program
@@ -29,6 +30,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
     .option('--namespace <ns>', 'Kubernetes: namespace for the Lease and Secrets', 'virtkeeper-system')
     .option('--health-port <port>', 'Kubernetes: port for /healthz, /readyz and /metrics (Prometheus)', '8080')
     .option('--progress', 'directory mode: print per-resource progress on stdout')
+    .option('--instance <id>', 'controller instance named in VM markers (default: directory mode, a hash of the state directory, itself derived from the folder path; Kubernetes, of the kube-system namespace UID); VMs marked by another instance are not touched')
     .option('--metrics-port <port>', 'directory mode: serve /metrics (Prometheus) and /healthz on 127.0.0.1:PORT (0 picks one, logged)');
   addRemovalOptions(cmd, { grace: '30s' })
     .addHelpText('after', '\nExamples:\n  virtkeeper run -f ./vms\n  virtkeeper run -f ./vms --metrics-port 9464\n  virtkeeper run --kubeconfig ~/.kube/config --leader-elect')
@@ -36,7 +38,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       const g = globals();
       if (!o.filename) {
         const { runKubernetes } = await import('./run-kube.ts');
-        await runKubernetes({ removal: removalPolicy(o), ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), namespace: o.namespace, leaderElect: !!o.leaderElect, healthPort: Number(o.healthPort), ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}), ...(g.logLevel ? { logLevel: g.logLevel } : {}) });
+        await runKubernetes({ removal: removalPolicy(o), ...(o.instance !== undefined ? { instance: o.instance } : {}), ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), namespace: o.namespace, leaderElect: !!o.leaderElect, healthPort: Number(o.healthPort), ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}), ...(g.logLevel ? { logLevel: g.logLevel } : {}) });
         return;
       }
       const logger = makeLogger(g.logLevel, 'info');
@@ -48,8 +50,9 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       const gate = directoryGate({ stateDir: statuses.dir, now: Date.now, policy: removalPolicy(o) });
       const metrics = new Metrics();
       const printer = o.progress ? progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) : undefined;
+      const instance = directoryInstance(o.instance, statuses.dir);
       const reconciler = new Reconciler({
-        store, statuses, hypervisors, logger, now: Date.now, removals: gate,
+        store, statuses, hypervisors, logger, now: Date.now, removals: gate, instance,
         emit: (e) => {
           metrics.sink(e);
           printer?.(e);
@@ -94,7 +97,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       };
       manager.start();
       await source.start();
-      logger.info({ folder: o.filename, stateDir: statuses.dir, resources: store.keys().length }, 'watching');
+      logger.info({ folder: o.filename, stateDir: statuses.dir, instance, resources: store.keys().length }, 'watching');
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -230,6 +230,10 @@ export class LibvirtConnection extends EventEmitter {
   async defineXML(xml: string, flags = 0): Promise<Domain> {
     return readDomain(await this.call(PROC.DOMAIN_DEFINE_XML_FLAGS, (w) => w.string(xml).uint(flags)));
   }
+  /** virDomainSetMetadata with VIR_DOMAIN_METADATA_ELEMENT: replaces our element under <metadata>. */
+  setMetadataElement(d: Domain, xml: string, key: string, uri: string, flags: number): Promise<void> {
+    return this.setMetadata(d, 2, xml, key, uri, flags);
+  }
   async create(d: Domain): Promise<void> {
     await this.call(PROC.DOMAIN_CREATE, (w) => writeDomain(w, d));
   }

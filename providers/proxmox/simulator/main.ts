@@ -6,18 +6,30 @@ import { startProxmoxSimulator } from './index.ts';
 
 const USAGE = `usage: virtkeeper sim proxmox [--port 8006] [--nodes 3] [--templates ubuntu-24.04,redos-8]
          [--latency MS] [--jitter MS] [--fault-500 SHARE] [--fault-lock SHARE] [--fault-drop SHARE]
-         [--task-ms MS] [--clone-ms MS] [--user root@pam --password PW] [--tls] [--state FILE] [--write-hypervisor FILE]
+         [--fail 'POST /nodes/{node}/qemu/{vmid}/config=N' ...] [--task-ms MS] [--clone-ms MS] [--user root@pam --password PW] [--tls] [--state FILE] [--write-hypervisor FILE]
 
 Example:
   virtkeeper sim proxmox --nodes 3 --templates ubuntu-24.04,redos-8 --write-hypervisor hv.yaml
+  virtkeeper sim proxmox --clone-ms 0 --task-ms 0 --fail 'POST /nodes/{node}/qemu/{vmid}/config=20'
 `;
+
+/** `--fail 'POST /nodes/{node}/qemu/{vmid}/config=3'`: that route fails its next 3 requests. */
+function failures(list: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of list) {
+    const m = /^(GET|POST|PUT|DELETE) (\/\S*)=(\d+)$/.exec(f.trim());
+    if (!m) throw new Error(`--fail ${f}: expected 'METHOD /route/pattern=COUNT', e.g. 'POST /nodes/{node}/qemu/{vmid}/config=3'`);
+    out[`${m[1]} ${m[2]}`] = Number(m[3]);
+  }
+  return out;
+}
 
 export async function main(argv: string[]): Promise<void> {
   const { values: v } = parseArgs({
     args: argv,
     options: {
       port: { type: 'string' }, nodes: { type: 'string', default: '3' }, templates: { type: 'string', default: 'ubuntu-24.04,redos-8' },
-      latency: { type: 'string' }, jitter: { type: 'string' }, 'fault-500': { type: 'string' }, 'fault-lock': { type: 'string' }, 'fault-drop': { type: 'string' },
+      latency: { type: 'string' }, jitter: { type: 'string' }, 'fault-500': { type: 'string' }, 'fault-lock': { type: 'string' }, 'fault-drop': { type: 'string' }, fail: { type: 'string', multiple: true },
       'task-ms': { type: 'string' }, 'clone-ms': { type: 'string' }, user: { type: 'string' }, password: { type: 'string' }, state: { type: 'string' },
       'write-hypervisor': { type: 'string' }, name: { type: 'string', default: 'pve-sim' }, tls: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
@@ -33,7 +45,7 @@ export async function main(argv: string[]): Promise<void> {
     templates: (v.templates ?? '').split(',').filter(Boolean),
     ...(v.latency ? { latencyMs: Number(v.latency) } : {}),
     ...(v.jitter ? { jitterMs: Number(v.jitter) } : {}),
-    faults: { error500Share: num(v['fault-500']) ?? 0, lockTimeoutShare: num(v['fault-lock']) ?? 0, dropShare: num(v['fault-drop']) ?? 0 },
+    faults: { error500Share: num(v['fault-500']) ?? 0, lockTimeoutShare: num(v['fault-lock']) ?? 0, dropShare: num(v['fault-drop']) ?? 0, fail: failures(v.fail ?? []) },
     taskDurations: { ...(v['task-ms'] ? { default: Number(v['task-ms']) } : {}), ...(v['clone-ms'] ? { qmclone: Number(v['clone-ms']) } : {}) },
     ...(v.user && v.password ? { username: v.user, password: v.password } : {}),
     ...(v.tls ? { tls: true } : {}),

@@ -23,6 +23,11 @@ export interface Faults {
   lockTimeoutShare?: number;
   /** Share of requests whose connection is dropped without an answer. */
   dropShare?: number;
+  /**
+   * Requests of a route (`POST /nodes/{node}/qemu/{vmid}/config`, as in stats) answered `500`
+   * the next N times, nothing done: a controller that dies at that point, made repeatable.
+   */
+  fail?: Record<string, number>;
 }
 
 export interface ProxmoxSimulatorOptions {
@@ -166,6 +171,11 @@ export class ProxmoxSimulator {
       const route = match.r.route;
       this.count(`${method} ${route.pattern}`);
       const pathParams = Object.fromEntries(match.r.keys.map((k, i) => [k, decodeURIComponent(match.m?.[i + 1] ?? '')]));
+      const failing = this.faults.fail?.[`${method} ${route.pattern}`] ?? 0;
+      if (failing > 0 && this.faults.fail) {
+        this.faults.fail[`${method} ${route.pattern}`] = failing - 1;
+        return this.send(res, 500, 'Internal Server Error (injected)', { data: null, message: 'Internal Server Error (injected)\n' });
+      }
       if (this.random() < (this.faults.dropShare ?? 0)) {
         req.socket.destroy();
         return;
