@@ -159,7 +159,8 @@ export class OvirtProvider implements ProviderClient {
     return {
       vms: observed,
       nodes: slow.hosts.map((h) => toObservedNode(h, observed.filter((v) => v.node === h.name).length)),
-      templates: slow.templates.filter((t) => t.name !== 'Blank').map((t) => ({ name: String(t.name), providerID: String(t.id) })),
+      // Blank too: every engine has it, and `template: Blank` must find it like any other.
+      templates: slow.templates.map((t) => ({ name: String(t.name), providerID: String(t.id) })),
       version: 'ovirt-engine-4',
     };
   }
