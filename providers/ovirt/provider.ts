@@ -8,7 +8,7 @@ import { ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } fro
 import type { Capabilities, DesiredNic, DesiredVM, Observation } from '../../controller/core/model.ts';
 import { ADOPTED_MARKER, formatOwner, parseOwner, sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { attachmentsToKeep, deleteOvirtDisk, ensureOvirtDisk, ovirtTemplateFromVM } from './disks.ts';
-import { arr, bool, num, obj, type Json, type OvirtClient } from './client.ts';
+import { arr, bool, nameSearch, num, obj, type Json, type OvirtClient } from './client.ts';
 import { createBody, toObservedNode, toObservedVM, TO_IFACE } from './mapping.ts';
 
 export interface OvirtProviderOptions {
@@ -53,7 +53,7 @@ export class OvirtProvider implements ProviderClient {
   }
 
   async inspectTemplate(name: string): Promise<TemplateFacts> {
-    const t = arr((await this.api.get('/templates', { search: `name=${name}` })).template).find((x) => x.name === name);
+    const t = arr((await this.api.get('/templates', { search: nameSearch(name) })).template).find((x) => x.name === name);
     if (!t) return { found: false };
     // The engine does not say whether the image has an agent or cloud-init: those stay unknown.
     // Its boot disk's size it does say.
@@ -352,7 +352,7 @@ export class OvirtProvider implements ProviderClient {
   }
 
   private async create(vm: DesiredVM, ctx: ActionContext): Promise<void> {
-    const found = arr((await this.api.get('/vms', { search: `name=${vm.name}`, follow: 'disk_attachments.disk,nics' })).vm).find((v) => v.name === vm.name);
+    const found = arr((await this.api.get('/vms', { search: nameSearch(vm.name), follow: 'disk_attachments.disk,nics' })).vm).find((v) => v.name === vm.name);
     let current: Json;
     if (found) {
       if (!sameOwner(parseOwner(String(found.comment ?? '')), vm.owner)) throw new RefusedError(`a VM named ${vm.name} already exists on the engine and is not owned by ${vm.key}`);

@@ -1,5 +1,5 @@
 // The oVirt engine simulator's HTTP surface under /ovirt-engine/api: SSO, Bearer and Basic
-// auth, JSON and XML, search with wildcards/sortby/page/max, follow, the collections, VM
+// auth, JSON and XML, the search language (search.ts) with max and case_sensitive, follow, the collections, VM
 // writes and actions, faults, latency, request counters and /_sim admin endpoints.
 import { RequestCounter, seededRandom } from '../../simulator-kit.ts';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +9,8 @@ import { badRequest, Engine, Fault, mac, notFound } from './engine.ts';
 import { id, seedEngine, type EngineState, type SimVM } from './model.ts';
 import { bool, num, obj, parseBody, toJson, toXml, type Tree } from './representation.ts';
 import { API, attachmentView, diskView, hostView, link, networkView, nicView, templateView, vmView } from './views.ts';
+import { applySearch, engineErrorText, parseSearch, SearchSyntaxError, type ParsedSearch, type SearchRecord } from './search.ts';
+import { diskRecord, eventRecord, hostRecord, jobRecord, namedRecord, SCHEMAS, templateRecord, vmRecord } from './search-fields.ts';
 
 export interface OvirtFaults {
   /** Share of API requests answered 503 (transient). */
@@ -35,18 +37,6 @@ export interface OvirtSimulatorOptions {
   diskResizeMs?: number;
 }
 
-
-/** `name=web* and status=up` → predicate over a VM-like object. */
-export function searchPredicate(search: string | null): (o: { name: string; status?: string }) => boolean {
-  const query = (search ?? '').replace(/\s*sortby\s+\w+(\s+(asc|desc))?/i, '').replace(/\s*page\s+\d+/i, '').trim();
-  if (!query) return () => true;
-  const terms = query.split(/\s+and\s+/i).map((t) => /^(\w+)\s*=\s*(.+)$/.exec(t.trim())).filter((m): m is RegExpExecArray => !!m);
-  return (o) => terms.every((m) => {
-    const field = m[1]?.toLowerCase() === 'status' ? o.status ?? '' : o.name;
-    const re = new RegExp(`^${(m[2] ?? '').replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
-    return re.test(field);
-  });
-}
 
 export class OvirtSimulator {
   readonly engine: Engine;
@@ -149,6 +139,31 @@ export class OvirtSimulator {
     }
   }
 
+  /** What the engine logs (engine.log), the lines a client never sees: a search it could not parse. */
+  readonly log: string[] = [];
+
+  /**
+   * The search of a list request, parsed; undefined when it does not parse. As the engine: such a
+   * search answers 200 with nothing in it, and the reason goes to the engine's log only.
+   */
+  private parse(collection: string, q: URLSearchParams): ParsedSearch | undefined {
+    const text = q.get('search') ?? '';
+    const max = searchOptions(q).max;
+    if (max !== undefined && max < 0) throw new Fault(400, 'Operation Failed', `Illegal max count value for query : ${max}`);
+    try {
+      return parseSearch(text, SCHEMAS[collection] ?? { object: collection, fields: {} });
+    } catch (e) {
+      if (!(e instanceof SearchSyntaxError)) throw e;
+      const full = `${SCHEMAS[collection]?.object ?? collection}:${text}`;
+      const shifted = new SearchSyntaxError(e.code, e.start + full.length - text.length, e.end + full.length - text.length);
+      this.log.push(e.code === 'INVALID'
+        ? `WARN ResourceManager::searchBusinessObjects - Invalid search text - '${full}'`
+        : `INFO ResourceManager::searchBusinessObjects - erroneous search text - '${full}' error - '${engineErrorText(full, shifted)}'`);
+      if (this.log.length > 1000) this.log.splice(0, this.log.length - 1000);
+      return undefined;
+    }
+  }
+
   private sso(res: ServerResponse, text: string): void {
     const p = new URLSearchParams(text);
     const reply = (status: number, body: object) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -181,14 +196,9 @@ export class OvirtSimulator {
       return parts.map((_, i) => parts.slice(0, i + 1).join('.'));
     }).filter(Boolean));
     const correlation = q.get('correlation_id') ?? undefined;
-    const page = <T extends { name: string; status?: string }>(items: T[]): T[] => {
-      let out = items.filter(searchPredicate(q.get('search')));
-      const search = q.get('search') ?? '';
-      if (/sortby\s+name/i.test(search)) out = [...out].sort((a, b) => a.name.localeCompare(b.name));
-      const pageNo = Number(/page\s+(\d+)/i.exec(search)?.[1] ?? 1);
-      const max = q.get('max') ? Number(q.get('max')) : undefined;
-      if (max !== undefined) out = out.slice((pageNo - 1) * max, pageNo * max);
-      return out;
+    const page = <T>(collection: string, items: readonly T[], record: (x: T) => SearchRecord): T[] => {
+      const parsed = this.parse(collection, q);
+      return parsed ? applySearch(items, record, SCHEMAS[collection] ?? { object: collection, fields: {} }, parsed, searchOptions(q)) : [];
     };
     const seg = path.split('/').filter(Boolean);
     const [col, oid, sub, sid] = seg;
@@ -203,7 +213,7 @@ export class OvirtSimulator {
 
     switch (col) {
       case 'datacenters':
-        return oid ? [200, 'data_center', { ...one(s.datacenters, (d) => d.id === oid), href: `${API}/datacenters/${oid}` }] : coll('data_center', page(s.datacenters).map((d) => ({ ...d, href: `${API}/datacenters/${d.id}`, status: 'up' })));
+        return oid ? [200, 'data_center', { ...one(s.datacenters, (d) => d.id === oid), href: `${API}/datacenters/${oid}` }] : coll('data_center', page('datacenters', s.datacenters, (d) => namedRecord(s, 'datacenters', d)).map((d) => ({ ...d, href: `${API}/datacenters/${d.id}`, status: 'up' })));
       case 'clusters':
         if (oid && sub === 'networks' && method === 'POST') {
           const cl = one(s.clusters, (c) => c.id === oid);
@@ -212,11 +222,11 @@ export class OvirtSimulator {
           return [201, 'network', networkView(net)];
         }
         if (oid && sub === 'networks') return coll('network', s.networks.filter((n) => n.clusters.some((c) => c.id === oid)).map(networkView));
-        return oid ? [200, 'cluster', { ...one(s.clusters, (c) => c.id === oid), href: `${API}/clusters/${oid}` }] : coll('cluster', page(s.clusters).map((c) => ({ id: c.id, name: c.name, href: `${API}/clusters/${c.id}`, data_center: link('datacenters', c.data_center) })));
+        return oid ? [200, 'cluster', { ...one(s.clusters, (c) => c.id === oid), href: `${API}/clusters/${oid}` }] : coll('cluster', page('clusters', s.clusters, (c) => namedRecord(s, 'clusters', c)).map((c) => ({ id: c.id, name: c.name, href: `${API}/clusters/${c.id}`, data_center: link('datacenters', c.data_center) })));
       case 'hosts':
-        return oid ? [200, 'host', hostView(s, one(s.hosts, (h) => h.id === oid))] : coll('host', page(s.hosts).map((h) => hostView(s, h)));
+        return oid ? [200, 'host', hostView(s, one(s.hosts, (h) => h.id === oid))] : coll('host', page('hosts', s.hosts, (h) => hostRecord(s, h)).map((h) => hostView(s, h)));
       case 'storagedomains':
-        return coll('storage_domain', page(s.storagedomains).map((d) => ({ ...d, href: `${API}/storagedomains/${d.id}` })));
+        return coll('storage_domain', page('storagedomains', s.storagedomains, (d) => namedRecord(s, 'storagedomains', d)).map((d) => ({ ...d, href: `${API}/storagedomains/${d.id}` })));
       case 'templates':
         if (!oid && method === 'POST') {
           const vmRef = obj(body.vm);
@@ -232,7 +242,7 @@ export class OvirtSimulator {
             return { id: diskId, href: `${API}/templates/${t.id}/diskattachments/${diskId}`, bootable: i === 0, active: true, interface: d.interface, disk: follow.has('disk') ? disk : { id: diskId, href: disk.href }, template: { id: t.id, href: `${API}/templates/${t.id}` } };
           }));
         }
-        return oid ? [200, 'template', templateView(one(s.templates, (t) => t.id === oid))] : coll('template', page(s.templates).map(templateView));
+        return oid ? [200, 'template', templateView(one(s.templates, (t) => t.id === oid))] : coll('template', page('templates', s.templates, (t) => templateRecord(s, t)).map(templateView));
       case 'networks':
         if (method === 'POST') {
           const dcRef = obj(body.data_center);
@@ -250,7 +260,7 @@ export class OvirtSimulator {
           s.vnicprofiles = s.vnicprofiles.filter((p) => p.network !== oid);
           return [200, 'action', { status: 'complete' }];
         }
-        return oid ? [200, 'network', networkView(one(s.networks, (n) => n.id === oid))] : coll('network', page(s.networks).map(networkView));
+        return oid ? [200, 'network', networkView(one(s.networks, (n) => n.id === oid))] : coll('network', page('networks', s.networks, (n) => namedRecord(s, 'networks', n)).map(networkView));
       case 'vnicprofiles':
         return coll('vnic_profile', s.vnicprofiles.map((p) => ({ id: p.id, name: p.name, href: `${API}/vnicprofiles/${p.id}`, network: link('networks', p.network) })));
       case 'disks': {
@@ -266,14 +276,16 @@ export class OvirtSimulator {
           e.removeDisk(d);
           return [200, 'action', { status: 'complete' }];
         }
-        return d ? [200, 'disk', diskView(d)] : coll('disk', page(s.disks).map(diskView));
+        return d ? [200, 'disk', diskView(d)] : coll('disk', page('disks', s.disks, (d) => diskRecord(s, d)).map(diskView));
       }
       case 'jobs':
-        return coll('job', s.jobs.filter((j) => !q.get('search')?.includes('correlation_id') || q.get('search')?.includes(j.correlation_id ?? '\u0000')).map((j) => ({ ...j, href: `${API}/jobs/${j.id}` })));
+        return coll('job', page('jobs', s.jobs, jobRecord).map((j) => ({ ...j, href: `${API}/jobs/${j.id}` })));
       case 'events': {
         const from = Number(q.get('from') ?? 0);
         const max = Number(q.get('max') ?? 100);
-        const items = s.events.filter((ev) => ev.index > from).sort((a, b) => b.index - a.index).slice(0, from ? undefined : max);
+        const parsed = this.parse('events', q);
+        const matching = parsed ? applySearch(s.events.filter((ev) => ev.index > from), (ev) => eventRecord(s, ev), SCHEMAS.events ?? { object: 'Events', fields: {} }, { ...(parsed.where ? { where: parsed.where } : {}) }, searchOptions(q)) : [];
+        const items = matching.sort((a, b) => b.index - a.index).slice(0, from ? undefined : max);
         return coll('event', items.map((ev) => ({ ...ev, href: `${API}/events/${ev.id}`, ...(ev.vm ? { vm: link('vms', ev.vm) } : {}), origin: 'oVirt', custom_id: -1, flood_rate: 30 })));
       }
       case 'tags':
@@ -290,7 +302,7 @@ export class OvirtSimulator {
     }
   }
 
-  private vms(method: string, oid: string | undefined, sub: string | undefined, sid: string | undefined, q: URLSearchParams, body: Tree, req: IncomingMessage, follow: Set<string>, correlation: string | undefined, page: <T extends { name: string; status?: string }>(x: T[]) => T[]): Promise<[number, string, unknown]> | [number, string, unknown] {
+  private vms(method: string, oid: string | undefined, sub: string | undefined, sid: string | undefined, q: URLSearchParams, body: Tree, req: IncomingMessage, follow: Set<string>, correlation: string | undefined, page: <T>(collection: string, items: readonly T[], record: (x: T) => SearchRecord) => T[]): Promise<[number, string, unknown]> | [number, string, unknown] {
     const s = this.engine.state;
     const e = this.engine;
     if (!oid) {
@@ -304,7 +316,7 @@ export class OvirtSimulator {
         }
         return [202, 'vm', vmView(s, vm, follow)];
       }
-      const items = page(s.vms).map((v) => vmView(s, v, follow));
+      const items = page('vms', s.vms, (v) => vmRecord(s, v)).map((v) => vmView(s, v, follow));
       return [200, 'vms', items.length ? { vm: items } : {}];
     }
     const vm = e.vm(oid);
@@ -378,9 +390,19 @@ export class OvirtSimulator {
       case 'GET /_sim/stats': return void json(this.stats());
       case 'POST /_sim/reset-stats': this.resetStats(); return void json({});
       case 'GET /_sim/state': return void json(this.engine.state);
+      case 'GET /_sim/log': return void json(this.log);
       case 'PUT /_sim/state': this.engine.state = JSON.parse(text) as EngineState; return void json({});
       case 'POST /_sim/faults': this.faults = JSON.parse(text || '{}') as OvirtFaults; return void json(this.faults);
       default: res.writeHead(404).end();
     }
   }
+}
+
+/** `max` and `case_sensitive` as the engine reads them: a value that is not a number or a boolean is ignored. */
+function searchOptions(q: URLSearchParams): { max?: number; caseSensitive: boolean } {
+  const m = q.get('max');
+  const max = m !== null && /^-?\d+$/.test(m) ? Number(m) : undefined;
+  const cs = q.get('case_sensitive');
+  const caseSensitive = cs === null || cs === '' || !/^(false|no|0)$/i.test(cs);
+  return { ...(max !== undefined ? { max } : {}), caseSensitive };
 }
