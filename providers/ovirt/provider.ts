@@ -125,7 +125,8 @@ export class OvirtProvider implements ProviderClient {
   private async lookups(force = false) {
     if (!this.slow || force || this.passes % (this.o.slowRefreshEvery ?? 10) === 0) {
       const [hosts, templates, profiles, networks] = await Promise.all([
-        this.api.get('/hosts'), this.api.get('/templates'), this.api.get('/vnicprofiles'), this.api.get('/networks'),
+        // An engine inlines host statistics (the load) only when asked to follow them.
+        this.api.get('/hosts', { follow: 'statistics' }), this.api.get('/templates'), this.api.get('/vnicprofiles'), this.api.get('/networks'),
       ]);
       const nets = arr(networks.network);
       const netById = new Map(nets.map((n) => [String(n.id), n]));

@@ -17,17 +17,16 @@ const HOST_STATUS = en('Unassigned', 'Down', 'Maintenance', 'Up', 'NonResponsive
 const hosts: SearchSchema = { object: 'Hosts', defaultSort: 'NAME', fields: { NAME: str, COMMENT: str, STATUS: HOST_STATUS, CLUSTER: str, DATACENTER: str, ADDRESS: str, MEMORY: int, CPUS: int, ACTIVE_VMS: int, TAG: str, ID: idf } };
 const templates: SearchSchema = { object: 'Template', defaultSort: 'NAME', fields: { NAME: str, COMMENT: str, DESCRIPTION: str, STATUS: en('OK', 'Locked', 'Illegal'), CLUSTER: str, DATACENTER: str, MEM: int, VMT_ID: idf, TAG: str } };
 
+const vmFields = { NAME: str, COMMENT: str, DESCRIPTION: str, STATUS: VM_STATUS, CLUSTER: str, DATACENTER: str, TAG: str, MEMORY: int, GUARANTEED_MEMORY: int, VCPUS: int, ID: idf, TYPE: en('Desktop', 'Server', 'HighPerformance'), NEXT_RUN_CONFIG_EXISTS: bool, ON_HOST: str };
+
 export const SCHEMAS: Readonly<Record<string, SearchSchema>> = {
-  vms: {
-    object: 'VMs', defaultSort: 'NAME',
-    fields: { NAME: str, COMMENT: str, DESCRIPTION: str, STATUS: VM_STATUS, CLUSTER: str, DATACENTER: str, TAG: str, MEMORY: int, GUARANTEED_MEMORY: int, VCPUS: int, ID: idf, TYPE: en('Desktop', 'Server', 'HighPerformance'), NEXT_RUN_CONFIG_EXISTS: bool, ON_HOST: str },
-    refs: { HOST: hosts, TEMPLATE: templates },
-  },
+  vms: { object: 'VMs', defaultSort: 'NAME', fields: vmFields, refs: { HOST: hosts, TEMPLATE: templates } },
   hosts,
   clusters: { object: 'Clusters', defaultSort: 'NAME', fields: { NAME: str, DESCRIPTION: str, COMMENT: str, ARCHITECTURE: en('undefined', 'x86_64', 'ppc64', 'x86', 'ppc', 's390x') } },
   datacenters: { object: 'Datacenter', defaultSort: 'NAME', fields: { NAME: str, DESCRIPTION: str, COMMENT: str, STATUS: en('Uninitialized', 'Up', 'Maintenance', 'NotOperational', 'NonResponsive', 'Contend'), LOCAL: bool } },
   storagedomains: { object: 'Storage', defaultSort: 'NAME', fields: { NAME: str, STATUS: en('Unknown', 'Uninitialized', 'Unattached', 'Active', 'Inactive', 'Locked', 'Maintenance', 'PreparingForMaintenance', 'Detaching', 'Activating'), DATACENTER: str, TYPE: en('UNKNOWN', 'NFS', 'FCP', 'ISCSI', 'LOCALFS', 'POSIXFS', 'GLUSTERFS', 'GLANCE', 'CINDER', 'MANAGED_BLOCK_STORAGE', 'UNMANAGED'), FREE_SIZE: int, USED_SIZE: int, COMMENT: str, DESCRIPTION: str } },
-  templates,
+  // `vm.name=web-1` finds the template a VM was made from (the ovirt.ovirt collection asks so).
+  templates: { ...templates, refs: { VM: { object: 'VMs', fields: vmFields } } },
   networks: { object: 'Networks', defaultSort: 'NAME', fields: { NAME: str, DESCRIPTION: str, COMMENT: str, VLAN_ID: int, MTU: int, VM_NETWORK: bool, DATA_CENTER: str } },
   disks: { object: 'Disks', defaultSort: 'ALIAS', fields: { ALIAS: str, NAME: str, DESCRIPTION: str, PROVISIONED_SIZE: int, SIZE: int, ACTUAL_SIZE: int, STATUS: en('Unassigned', 'OK', 'LOCKED', 'ILLEGAL'), NUMBER_OF_VMS: int, VM_NAMES: str, ID: idf, SHAREABLE: bool } },
   events: { object: 'Events', fields: { TYPE: int, SEVERITY: en('NORMAL', 'WARNING', 'ERROR', 'ALERT'), MESSAGE: str, EVENT_VM: str, EVENT_HOST: str, CORRELATION_ID: str, ORIGIN: str } },
@@ -50,7 +49,9 @@ export function hostRecord(s: EngineState, h: SimHost): SearchRecord {
 
 export function templateRecord(s: EngineState, t: SimTemplate): SearchRecord {
   const cl = s.clusters.find((c) => c.id === t.cluster);
-  return rec({ NAME: t.name, STATUS: t.status, CLUSTER: cl?.name, DATACENTER: s.datacenters.find((d) => d.id === cl?.data_center)?.name, MEM: Math.floor(t.memory / MiB), VMT_ID: t.id, DESCRIPTION: t.description ?? '', COMMENT: '' });
+  // Blank belongs to no cluster, so to no data center either (its row has none).
+  const dc = s.datacenters.find((d) => d.id === cl?.data_center)?.name;
+  return rec({ NAME: t.name, STATUS: t.status, CLUSTER: cl?.name, DATACENTER: dc, MEM: Math.floor(t.memory / MiB), VMT_ID: t.id, DESCRIPTION: t.description ?? '', COMMENT: '' }, { VM: () => s.vms.filter((v) => v.template === t.id).map((v) => vmRecord(s, v)) });
 }
 
 export function vmRecord(s: EngineState, v: SimVM): SearchRecord {

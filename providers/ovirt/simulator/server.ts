@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { badRequest, Engine, Fault, mac, notFound } from './engine.ts';
 import { id, seedEngine, type EngineState, type SimVM } from './model.ts';
 import { bool, num, obj, parseBody, toJson, toXml, type Tree } from './representation.ts';
-import { API, attachmentView, diskView, hostView, link, networkView, nicView, templateView, vmView } from './views.ts';
+import { API, attachmentView, clusterView, datacenterView, diskView, eventView, Follow, graphicsConsoles, hostStatistics, hostView, link, networkView, nicView, productInfo, storageDomainView, templateAttachments, templateView, vmStatistics, vmView, vnicProfileView } from './views.ts';
 import { applySearch, engineErrorText, parseSearch, SearchSyntaxError, type ParsedSearch, type SearchRecord } from './search.ts';
 import { diskRecord, eventRecord, hostRecord, jobRecord, namedRecord, SCHEMAS, templateRecord, vmRecord } from './search-fields.ts';
 
@@ -191,7 +191,7 @@ export class OvirtSimulator {
   private async route(method: string, path: string, q: URLSearchParams, body: Tree, req: IncomingMessage): Promise<[number, string, unknown]> {
     const s = this.engine.state;
     const e = this.engine;
-    const follow = new Set((q.get('follow') ?? '').split(',').flatMap((f) => {
+    const follow = new Follow((q.get('follow') ?? '').split(',').flatMap((f) => {
       const parts = f.trim().split('.');
       return parts.map((_, i) => parts.slice(0, i + 1).join('.'));
     }).filter(Boolean));
@@ -209,40 +209,42 @@ export class OvirtSimulator {
     };
     const coll = (key: string, items: unknown[]) => [200, `${key}s`, items.length ? { [key]: items } : {}] as [number, string, unknown];
 
-    if (!col) return [200, 'api', { product_info: { name: 'oVirt Engine', vendor: 'ovirt.org', version: { major: 4, minor: 5, build: 6, revision: 0, full_version: '4.5.6-1.el9' } }, special_objects: { blank_template: link('templates', '00000000-0000-0000-0000-000000000000') }, summary: { vms: { total: s.vms.length, active: s.vms.filter((v) => v.status === 'up').length }, hosts: { total: s.hosts.length, active: s.hosts.length } }, time: Date.now() }];
+    if (!col) return [200, 'api', { product_info: productInfo, special_objects: { blank_template: link('templates', '00000000-0000-0000-0000-000000000000') }, summary: { vms: { total: s.vms.length, active: s.vms.filter((v) => v.status === 'up').length }, hosts: { total: s.hosts.length, active: s.hosts.length } }, time: Date.now() }];
 
     switch (col) {
       case 'datacenters':
-        return oid ? [200, 'data_center', { ...one(s.datacenters, (d) => d.id === oid), href: `${API}/datacenters/${oid}` }] : coll('data_center', page('datacenters', s.datacenters, (d) => namedRecord(s, 'datacenters', d)).map((d) => ({ ...d, href: `${API}/datacenters/${d.id}`, status: 'up' })));
+        if (oid && sub === 'clusters') return coll('cluster', s.clusters.filter((c) => c.data_center === oid).map((c) => clusterView(s, c, follow)));
+        if (oid && sub === 'networks') return coll('network', s.networks.filter((n) => n.data_center === oid).map((n) => networkView(n, s, follow)));
+        if (oid && sub === 'storagedomains') return coll('storage_domain', s.storagedomains.map((d) => storageDomainView(s, d)));
+        return oid ? [200, 'data_center', datacenterView(s, one(s.datacenters, (d) => d.id === oid))] : coll('data_center', page('datacenters', s.datacenters, (d) => namedRecord(s, 'datacenters', d)).map((d) => datacenterView(s, d)));
       case 'clusters':
         if (oid && sub === 'networks' && method === 'POST') {
           const cl = one(s.clusters, (c) => c.id === oid);
           const net = one(s.networks, (n) => n.id === obj(body).id || n.name === obj(body).name);
           if (!net.clusters.some((c) => c.id === cl.id)) net.clusters.push({ id: cl.id, required: bool(body.required) ?? false });
-          return [201, 'network', networkView(net)];
+          return [201, 'network', networkView(net, s)];
         }
-        if (oid && sub === 'networks') return coll('network', s.networks.filter((n) => n.clusters.some((c) => c.id === oid)).map(networkView));
-        return oid ? [200, 'cluster', { ...one(s.clusters, (c) => c.id === oid), href: `${API}/clusters/${oid}` }] : coll('cluster', page('clusters', s.clusters, (c) => namedRecord(s, 'clusters', c)).map((c) => ({ id: c.id, name: c.name, href: `${API}/clusters/${c.id}`, data_center: link('datacenters', c.data_center) })));
+        if (oid && sub === 'networks') {
+          // A network as a cluster has it: with its role there (required, display, status).
+          return coll('network', s.networks.filter((n) => n.clusters.some((c) => c.id === oid)).map((n) => ({ ...networkView(n, s), cluster: link('clusters', oid), required: n.clusters.find((c) => c.id === oid)?.required ?? false, display: false, status: 'operational' })));
+        }
+        return oid ? [200, 'cluster', clusterView(s, one(s.clusters, (c) => c.id === oid), follow)] : coll('cluster', page('clusters', s.clusters, (c) => namedRecord(s, 'clusters', c)).map((c) => clusterView(s, c, follow)));
       case 'hosts':
-        return oid ? [200, 'host', hostView(s, one(s.hosts, (h) => h.id === oid))] : coll('host', page('hosts', s.hosts, (h) => hostRecord(s, h)).map((h) => hostView(s, h)));
+        if (oid && sub === 'statistics') return coll('statistic', hostStatistics(s, one(s.hosts, (h) => h.id === oid)));
+        return oid ? [200, 'host', hostView(s, one(s.hosts, (h) => h.id === oid), follow)] : coll('host', page('hosts', s.hosts, (h) => hostRecord(s, h)).map((h) => hostView(s, h, follow)));
       case 'storagedomains':
-        return coll('storage_domain', page('storagedomains', s.storagedomains, (d) => namedRecord(s, 'storagedomains', d)).map((d) => ({ ...d, href: `${API}/storagedomains/${d.id}` })));
+        return oid ? [200, 'storage_domain', storageDomainView(s, one(s.storagedomains, (d) => d.id === oid))] : coll('storage_domain', page('storagedomains', s.storagedomains, (d) => namedRecord(s, 'storagedomains', d)).map((d) => storageDomainView(s, d)));
       case 'templates':
         if (!oid && method === 'POST') {
           const vmRef = obj(body.vm);
           const vm = s.vms.find((v) => v.id === vmRef.id || v.name === vmRef.name);
           if (!vm) throw badRequest('[Template [vm.id|name] required for add]');
-          return [201, 'template', templateView(e.templateFromVm(body, vm, correlation))];
+          return [201, 'template', templateView(s, e.templateFromVm(body, vm, correlation))];
         }
-        if (oid && sub === 'diskattachments') {
-          const t = one(s.templates, (x) => x.id === oid);
-          return coll('disk_attachment', t.disks.map((d, i) => {
-            const diskId = `${t.id.slice(0, 24)}${String(i).padStart(12, '0')}`;
-            const disk = { id: diskId, href: `${API}/disks/${diskId}`, alias: d.alias, name: d.alias, provisioned_size: d.size, status: t.status === 'locked' ? 'locked' : 'ok', format: 'cow', content_type: 'data' };
-            return { id: diskId, href: `${API}/templates/${t.id}/diskattachments/${diskId}`, bootable: i === 0, active: true, interface: d.interface, disk: follow.has('disk') ? disk : { id: diskId, href: disk.href }, template: { id: t.id, href: `${API}/templates/${t.id}` } };
-          }));
-        }
-        return oid ? [200, 'template', templateView(one(s.templates, (t) => t.id === oid))] : coll('template', page('templates', s.templates, (t) => templateRecord(s, t)).map(templateView));
+        if (oid && sub === 'diskattachments') return coll('disk_attachment', templateAttachments(one(s.templates, (x) => x.id === oid), follow.has('disk')));
+        if (oid && sub === 'nics') return coll('nic', []);
+        if (oid && sub === 'graphicsconsoles') return coll('graphics_console', [{ id: '766e63', href: `${API}/templates/${oid}/graphicsconsoles/766e63`, protocol: 'vnc', template: link('templates', oid) }]);
+        return oid ? [200, 'template', templateView(s, one(s.templates, (t) => t.id === oid), follow)] : coll('template', page('templates', s.templates, (t) => templateRecord(s, t)).map((t) => templateView(s, t, follow)));
       case 'networks':
         if (method === 'POST') {
           const dcRef = obj(body.data_center);
@@ -253,30 +255,31 @@ export class OvirtSimulator {
           const net = { id: id(), name: String(body.name), data_center: dc.id, mtu: num(body.mtu) ?? 1500, clusters: [], ...(vlan ? { vlan } : {}), ...(body.description ? { description: String(body.description) } : {}) };
           s.networks.push(net);
           s.vnicprofiles.push({ id: id(), name: net.name, network: net.id });
-          return [201, 'network', networkView(net)];
+          return [201, 'network', networkView(net, s)];
         }
         if (oid && method === 'DELETE') {
           s.networks = s.networks.filter((n) => n.id !== oid);
           s.vnicprofiles = s.vnicprofiles.filter((p) => p.network !== oid);
           return [200, 'action', { status: 'complete' }];
         }
-        return oid ? [200, 'network', networkView(one(s.networks, (n) => n.id === oid))] : coll('network', page('networks', s.networks, (n) => namedRecord(s, 'networks', n)).map(networkView));
+        if (oid && sub === 'vnicprofiles') return coll('vnic_profile', s.vnicprofiles.filter((p) => p.network === oid).map((p) => vnicProfileView(s, p, follow)));
+        return oid ? [200, 'network', networkView(one(s.networks, (n) => n.id === oid), s, follow)] : coll('network', page('networks', s.networks, (n) => namedRecord(s, 'networks', n)).map((n) => networkView(n, s, follow)));
       case 'vnicprofiles':
-        return coll('vnic_profile', s.vnicprofiles.map((p) => ({ id: p.id, name: p.name, href: `${API}/vnicprofiles/${p.id}`, network: link('networks', p.network) })));
+        return oid ? [200, 'vnic_profile', vnicProfileView(s, one(s.vnicprofiles, (p) => p.id === oid), follow)] : coll('vnic_profile', s.vnicprofiles.map((p) => vnicProfileView(s, p, follow)));
       case 'disks': {
-        if (!oid && method === 'POST') return [201, 'disk', diskView(e.newDisk(body, 'disk'))];
+        if (!oid && method === 'POST') return [201, 'disk', diskView(e.newDisk(body, 'disk'), s)];
         const d = oid ? one(s.disks, (x) => x.id === oid) : undefined;
         if (d && method === 'PUT') {
           // As the engine (4.4+): a floating disk's alias and description may change, its size only grow.
           e.updateDisk(d, { ...(body.alias !== undefined ? { alias: String(body.alias) } : {}), ...(body.description !== undefined ? { description: String(body.description) } : {}) });
           if (body.provisioned_size !== undefined) e.growFloating(d, num(body.provisioned_size) ?? d.provisioned_size);
-          return [200, 'disk', diskView(d)];
+          return [200, 'disk', diskView(d, s)];
         }
         if (d && method === 'DELETE') {
           e.removeDisk(d);
           return [200, 'action', { status: 'complete' }];
         }
-        return d ? [200, 'disk', diskView(d)] : coll('disk', page('disks', s.disks, (d) => diskRecord(s, d)).map(diskView));
+        return d ? [200, 'disk', diskView(d, s)] : coll('disk', page('disks', s.disks, (x) => diskRecord(s, x)).map((x) => diskView(x, s)));
       }
       case 'jobs':
         return coll('job', page('jobs', s.jobs, jobRecord).map((j) => ({ ...j, href: `${API}/jobs/${j.id}` })));
@@ -286,7 +289,7 @@ export class OvirtSimulator {
         const parsed = this.parse('events', q);
         const matching = parsed ? applySearch(s.events.filter((ev) => ev.index > from), (ev) => eventRecord(s, ev), SCHEMAS.events ?? { object: 'Events', fields: {} }, { ...(parsed.where ? { where: parsed.where } : {}) }, searchOptions(q)) : [];
         const items = matching.sort((a, b) => b.index - a.index).slice(0, from ? undefined : max);
-        return coll('event', items.map((ev) => ({ ...ev, href: `${API}/events/${ev.id}`, ...(ev.vm ? { vm: link('vms', ev.vm) } : {}), origin: 'oVirt', custom_id: -1, flood_rate: 30 })));
+        return coll('event', items.map((ev) => eventView(s, ev)));
       }
       case 'tags':
         if (method === 'POST') {
@@ -302,7 +305,7 @@ export class OvirtSimulator {
     }
   }
 
-  private vms(method: string, oid: string | undefined, sub: string | undefined, sid: string | undefined, q: URLSearchParams, body: Tree, req: IncomingMessage, follow: Set<string>, correlation: string | undefined, page: <T>(collection: string, items: readonly T[], record: (x: T) => SearchRecord) => T[]): Promise<[number, string, unknown]> | [number, string, unknown] {
+  private vms(method: string, oid: string | undefined, sub: string | undefined, sid: string | undefined, q: URLSearchParams, body: Tree, req: IncomingMessage, follow: Follow, correlation: string | undefined, page: <T>(collection: string, items: readonly T[], record: (x: T) => SearchRecord) => T[]): Promise<[number, string, unknown]> | [number, string, unknown] {
     const s = this.engine.state;
     const e = this.engine;
     if (!oid) {
@@ -359,7 +362,7 @@ export class OvirtSimulator {
       if (method === 'POST') {
         const n = { id: id(), name: String(body.name ?? `nic${vm.nics.length + 1}`), interface: String(body.interface ?? 'virtio'), mac: String(obj(body.mac).address ?? mac()), ...(obj(body.vnic_profile).id ? { vnic_profile: String(obj(body.vnic_profile).id) } : {}), plugged: true, linked: true };
         vm.nics.push(n);
-        return [201, 'nic', nicView(vm, n)];
+        return [201, 'nic', nicView(vm, n, s)];
       }
       const n = sid ? vm.nics.find((x) => x.id === sid) : undefined;
       if (sid && !n) throw notFound();
@@ -367,14 +370,24 @@ export class OvirtSimulator {
         const p = obj(body.vnic_profile).id;
         if (p) n.vnic_profile = String(p);
         if (body.interface) n.interface = String(body.interface);
-        return [200, 'nic', nicView(vm, n)];
+        return [200, 'nic', nicView(vm, n, s, follow)];
       }
       if (n && method === 'DELETE') {
         vm.nics = vm.nics.filter((x) => x !== n);
         return [200, 'action', { status: 'complete' }];
       }
-      return [200, 'nics', vm.nics.length ? { nic: vm.nics.map((x) => nicView(vm, x)) } : {}];
+      if (n) return [200, 'nic', nicView(vm, n, s, follow)];
+      return [200, 'nics', vm.nics.length ? { nic: vm.nics.map((x) => nicView(vm, x, s, follow)) } : {}];
     }
+    if (sub === 'cdroms' && method === 'GET') return [200, 'cdroms', { cdrom: [{ id: '00000000-0000-0000-0000-000000000000', href: `${API}/vms/${vm.id}/cdroms/00000000-0000-0000-0000-000000000000`, vm: link('vms', vm.id) }] }];
+    if (sub === 'snapshots' && method === 'GET') {
+      return [200, 'snapshots', { snapshot: [{ id: `${vm.id.slice(0, 24)}a0715e000000`, href: `${API}/vms/${vm.id}/snapshots/${vm.id.slice(0, 24)}a0715e000000`, description: 'Active VM', date: vm.creation_time, snapshot_type: 'active', snapshot_status: 'ok', persist_memorystate: false, vm: link('vms', vm.id) }] }];
+    }
+    const empty = EMPTY_VM_COLLECTIONS[sub];
+    if (empty && method === 'GET') return [200, empty, {}];
+    if (sub === 'graphicsconsoles' && method === 'GET') return [200, 'graphics_consoles', { graphics_console: graphicsConsoles(vm, q.get('current') === 'true') }];
+    if (sub === 'statistics' && method === 'GET') return [200, 'statistics', { statistic: vmStatistics(vm) }];
+    if (sub === 'tags' && method === 'GET') return [200, 'tags', vm.tags.length ? { tag: vm.tags.map((t) => ({ ...link('tags', t), name: s.tags.find((x) => x.id === t)?.name, vm: link('vms', vm.id) })) } : {}];
     if (sub === 'tags' && method === 'POST') {
       const t = s.tags.find((x) => x.id === obj(body).id || x.name === obj(body).name);
       if (!t) throw badRequest('[Tag [id|name] required]');
@@ -406,3 +419,9 @@ function searchOptions(q: URLSearchParams): { max?: number; caseSensitive: boole
   const caseSensitive = cs === null || cs === '' || !/^(false|no|0)$/i.test(cs);
   return { ...(max !== undefined ? { max } : {}), caseSensitive };
 }
+
+/** A VM's collections the simulator keeps empty, by their element name (the engine's root elements). */
+const EMPTY_VM_COLLECTIONS: Record<string, string> = {
+  numanodes: 'vm_numa_nodes', watchdogs: 'watchdogs', floppies: 'floppies', hostdevices: 'host_devices', permissions: 'permissions', reporteddevices: 'reported_devices',
+  sessions: 'sessions', applications: 'applications', affinitylabels: 'affinity_labels', katelloerrata: 'katello_errata', mediateddevices: 'vm_mediated_devices', backups: 'backups', checkpoints: 'checkpoints',
+};
