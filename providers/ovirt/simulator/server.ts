@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { badRequest, Engine, Fault, mac, notFound } from './engine.ts';
 import { id, seedEngine, type EngineState, type SimVM } from './model.ts';
 import { bool, num, obj, parseBody, toJson, toXml, type Tree } from './representation.ts';
-import { API, attachmentView, clusterView, datacenterView, diskView, eventView, Follow, graphicsConsoles, hostStatistics, hostView, link, networkView, nicView, productInfo, storageDomainView, templateAttachments, templateView, vmStatistics, vmView, vnicProfileView } from './views.ts';
+import { API, attachmentView, reportedDevices, clusterView, datacenterView, diskView, eventView, Follow, graphicsConsoles, hostStatistics, hostView, link, networkView, nicView, productInfo, storageDomainView, templateAttachments, templateView, vmStatistics, vmView, vnicProfileView } from './views.ts';
 import { applySearch, engineErrorText, parseSearch, SearchSyntaxError, type ParsedSearch, type SearchRecord } from './search.ts';
 import { diskRecord, eventRecord, hostRecord, jobRecord, namedRecord, SCHEMAS, templateRecord, vmRecord } from './search-fields.ts';
 
@@ -139,6 +139,32 @@ export class OvirtSimulator {
     }
   }
 
+  /**
+   * What the links of a representation point at and the simulator does not model: the
+   * subcollections answer empty (an engine's root element), the fixed objects (profiles, the
+   * MAC pool, the scheduling policy) answer with themselves. Undefined: the route decides.
+   */
+  private linkTargets(method: string, seg: string[]): [number, string, unknown] | undefined {
+    if (method !== 'GET') return undefined;
+    const s = this.engine.state;
+    const [col = '', oid, sub, sid, subsub] = seg;
+    if (seg.length === 2 && oid && FIXED_OBJECTS[col]) return [200, FIXED_OBJECTS[col], { id: oid, href: `${API}/${col}/${oid}`, name: col === 'macpools' ? 'Default' : col === 'users' ? 'admin' : col === 'schedulingpolicies' ? 'evenly_distributed' : col === 'networkfilters' ? 'vdsm-no-mac-spoofing' : 'default' }];
+    if (seg.length === 5 && col === 'vms' && oid && sub === 'nics' && sid && subsub) {
+      const vm = this.engine.vm(oid);
+      const n = vm.nics.find((x) => x.id === sid);
+      if (!n) throw notFound();
+      if (subsub === 'reporteddevices') return [200, 'reported_devices', reportedDevices(vm, n)];
+      if (subsub === 'statistics' || subsub === 'networkfilterparameters') return [200, subsub === 'statistics' ? 'statistics' : 'network_filter_parameters', {}];
+      throw notFound();
+    }
+    if (seg.length !== 3 || !oid || !sub || MODELLED.has(`${col}/${sub}`)) return undefined;
+    const root = SUBCOLLECTION_ROOTS[sub];
+    const parents: Record<string, { id: string }[]> = { vms: s.vms, templates: s.templates, hosts: s.hosts, clusters: s.clusters, datacenters: s.datacenters, storagedomains: s.storagedomains, networks: s.networks, disks: s.disks, vnicprofiles: s.vnicprofiles };
+    if (!root || !parents[col]) return undefined;
+    if (!parents[col]?.some((x) => x.id === oid)) throw notFound();
+    return [200, root, {}];
+  }
+
   /** What the engine logs (engine.log), the lines a client never sees: a search it could not parse. */
   readonly log: string[] = [];
 
@@ -210,6 +236,9 @@ export class OvirtSimulator {
     const coll = (key: string, items: unknown[]) => [200, `${key}s`, items.length ? { [key]: items } : {}] as [number, string, unknown];
 
     if (!col) return [200, 'api', { product_info: productInfo, special_objects: { blank_template: link('templates', '00000000-0000-0000-0000-000000000000') }, summary: { vms: { total: s.vms.length, active: s.vms.filter((v) => v.status === 'up').length }, hosts: { total: s.hosts.length, active: s.hosts.length } }, time: Date.now() }];
+
+    const links = this.linkTargets(method, seg);
+    if (links) return links;
 
     switch (col) {
       case 'datacenters':
@@ -425,3 +454,23 @@ const EMPTY_VM_COLLECTIONS: Record<string, string> = {
   numanodes: 'vm_numa_nodes', watchdogs: 'watchdogs', floppies: 'floppies', hostdevices: 'host_devices', permissions: 'permissions', reporteddevices: 'reported_devices',
   sessions: 'sessions', applications: 'applications', affinitylabels: 'affinity_labels', katelloerrata: 'katello_errata', mediateddevices: 'vm_mediated_devices', backups: 'backups', checkpoints: 'checkpoints',
 };
+
+/** The subcollections the routes above answer themselves. */
+const MODELLED = new Set([
+  'clusters/networks', 'datacenters/clusters', 'datacenters/networks', 'datacenters/storagedomains', 'hosts/statistics', 'templates/diskattachments', 'templates/nics',
+  'templates/graphicsconsoles', 'networks/vnicprofiles', 'vms/diskattachments', 'vms/nics', 'vms/tags', 'vms/graphicsconsoles', 'vms/statistics', 'vms/cdroms', 'vms/snapshots',
+  ...Object.keys(EMPTY_VM_COLLECTIONS).map((k) => `vms/${k}`),
+]);
+
+/** Every other subcollection a link names, by the root element an engine answers it with. */
+const SUBCOLLECTION_ROOTS: Record<string, string> = {
+  affinitygroups: 'affinity_groups', affinitylabels: 'affinity_labels', cdroms: 'cdroms', cpuprofiles: 'cpu_profiles', devices: 'host_devices', diskprofiles: 'disk_profiles',
+  disks: 'disks', disksnapshots: 'disk_snapshots', enabledfeatures: 'cluster_features', externalnetworkproviders: 'external_providers', fenceagents: 'agents',
+  glusterhooks: 'gluster_hooks', glustervolumes: 'gluster_volumes', hooks: 'hooks', iscsibonds: 'iscsi_bonds', katelloerrata: 'katello_errata', mediateddevices: 'vm_mediated_devices',
+  networkattachments: 'network_attachments', networkfilters: 'network_filters', networklabels: 'network_labels', nics: 'host_nics', numanodes: 'host_numa_nodes',
+  permissions: 'permissions', qoss: 'qoss', quotas: 'quotas', statistics: 'statistics', storage: 'host_storages', storageconnectionextensions: 'storage_connection_extensions',
+  storageconnections: 'storage_connections', tags: 'tags', templates: 'templates', unmanagednetworks: 'unmanaged_networks', vms: 'vms', watchdogs: 'watchdogs',
+};
+
+/** Objects with fixed ids that representations link to (the default profiles, MAC pool, scheduling policy, the admin user). */
+const FIXED_OBJECTS: Record<string, string> = { cpuprofiles: 'cpu_profile', diskprofiles: 'disk_profile', macpools: 'mac_pool', schedulingpolicies: 'scheduling_policy', networkfilters: 'network_filter', users: 'user' };
