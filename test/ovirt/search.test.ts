@@ -26,6 +26,7 @@ describe('tokenizer', () => {
     ['memory>=2048 and status!=down', ['word:memory', 'rel:>=', 'value:2048', 'word:and', 'word:status', 'rel:!=', 'value:down']],
     ['sortby name desc page 2', ['word:sortby', 'word:name', 'word:desc', 'word:page', 'word:2']],
     ['"free text"', ['word:free text']],
+    ['hello! name=x!', ['word:hello!', 'word:name', 'rel:=', 'value:x!']],
   ])('%s', (text, want) => {
     expect(tokenize(text).map((t) => `${t.kind}:${t.text}`)).toEqual(want);
   });
@@ -81,6 +82,7 @@ describe('search semantics (as the engine: LIKE, enum names, AND before OR, defa
     ["name='web'", 'INVALID_CHARECTER'],
     ['name=web;', 'INVALID_CHARECTER'],
     ['name=ab"c', 'INVALID_CONDITION_VALUE'],
+    ['name=web\\', 'INVALID'], // the engine refuses a trailing escape character
     ['name="web', 'INVALID'],
     ['name=', 'INVALID'],
     ['and name=web', 'INVALID_POST_OR_AND_PHRASE'],

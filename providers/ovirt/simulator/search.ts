@@ -62,8 +62,10 @@ const RELS: readonly Rel[] = ['!=', '<=', '>=', '=', '<', '>'];
 export function tokenize(text: string): Token[] {
   const out: Token[] = [];
   let i = 0;
-  const bad = text.search(/['\\;]/);
+  // The engine's disallowed characters; a trailing escape character it refuses as well.
+  const bad = text.search(/[';]/);
   if (bad >= 0) throw new SearchSyntaxError('INVALID_CHARECTER', bad, bad + 1);
+  if (text.endsWith('\\')) throw new SearchSyntaxError('INVALID', text.length - 1, text.length);
   const quoted = (from: number, kind: Token['kind']) => {
     const close = text.indexOf('"', from + 1);
     if (close < 0) throw new SearchSyntaxError('INVALID', from, text.length);
@@ -81,11 +83,10 @@ export function tokenize(text: string): Token[] {
     }
     // A run up to the next space; a relation inside it splits it into word, relation, value.
     let j = i;
-    while (j < text.length && !' \t"'.includes(text[j] ?? '') && !RELS.some((r) => text.startsWith(r, j)) && text[j] !== '!') j++;
+    while (j < text.length && !' \t"'.includes(text[j] ?? '') && !RELS.some((r) => text.startsWith(r, j))) j++;
     if (j > i) out.push({ kind: 'word', text: text.slice(i, j), start: i, end: j });
     const rel = RELS.find((r) => text.startsWith(r, j));
     if (!rel) {
-      if (text[j] === '!') throw new SearchSyntaxError('INVALID_CONDITION_RELATION', j, j + 1);
       i = j;
       continue;
     }

@@ -81,11 +81,13 @@ export function vmView(s: EngineState, vm: SimVM, follow: Follow | Set<string>, 
   const tpl = s.templates.find((t) => t.id === vm.template);
   const base = `${API}/vms/${vm.id}`;
   const running = !['down', 'image_locked'].includes(vm.status);
+  const common = vmBase(s, c, vm.cluster, vm.creation_time);
   return {
     id: vm.id, href: base, name: vm.name, description: c.description, comment: c.comment,
-    ...vmBase(s, c, vm.cluster, vm.creation_time),
-    status: vm.status, ...(vm.status === 'down' && vm.started_once ? { stop_reason: '', stop_time: vm.creation_time } : {}),
-    ...(running && host ? { start_time: vm.creation_time, run_once: false, fqdn: `${vm.name}.sim.test`, display: { ...vmBase(s, c, vm.cluster, 0).display, address: `${host.name}.sim.test`, port: 5900, secure_port: 5901 } } : { run_once: false }),
+    ...common,
+    status: vm.status, ...(vm.status === 'down' && vm.stop_time ? { stop_time: vm.stop_time, ...(vm.stop_reason ? { stop_reason: vm.stop_reason } : {}) } : {}),
+    run_once: false,
+    ...(running && host ? { start_time: vm.start_time ?? vm.creation_time, fqdn: `${vm.name}.sim.test`, display: { ...common.display, address: `${host.name}.sim.test`, port: 5900, secure_port: 5901 } } : {}),
     delete_protected: c.delete_protected, next_run_configuration_exists: !!vm.next_run, has_illegal_images: false, use_latest_template_version: false, numa_tune_mode: 'interleave',
     template: f.has('template') && tpl ? templateView(s, tpl) : link('templates', vm.template),
     original_template: link('templates', vm.template),
