@@ -27,6 +27,9 @@ export function classifyOvirt(status: number, reason: string, detail: string): V
   return new ProviderTransientError(`${status} ${m}`);
 }
 
+/** A search for one name as engines parse it: quoted, so spaces and keywords in it stay part of the name. */
+export const nameSearch = (name: string): string => `name="${name}"`;
+
 export const num = (v: unknown): number => (v === undefined || v === null || v === '' ? 0 : Number(v));
 export const bool = (v: unknown): boolean => v === true || v === 'true';
 export const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});

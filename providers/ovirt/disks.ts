@@ -7,7 +7,7 @@ import { ProviderLockedError, ProviderNotFoundError, RefusedError } from '../../
 import { diskMarkerVerdict, formatDiskOwner, parseDiskOwner } from '../disk-marker.ts';
 import { parseOwner, sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type TemplateFacts } from '../provider.ts';
 import type { Target } from '../../controller/core/actions.ts';
-import { arr, bool, num, obj, type Json, type OvirtClient } from './client.ts';
+import { arr, bool, nameSearch, num, obj, type Json, type OvirtClient } from './client.ts';
 import { TO_IFACE } from './mapping.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -35,7 +35,7 @@ async function waitFor(what: string, read: () => Promise<Json>, done: (x: Json) 
 
 const owned = (vm: Json) => parseOwner(String(vm.comment ?? '')) !== undefined;
 
-const byName = async (o: OvirtDiskOptions, name: string): Promise<Json[]> => arr((await o.api.get('/disks', { search: `name=${name}` })).disk).filter((d) => d.alias === name || d.name === name);
+const byName = async (o: OvirtDiskOptions, name: string): Promise<Json[]> => arr((await o.api.get('/disks', { search: nameSearch(name) })).disk).filter((d) => d.alias === name || d.name === name);
 
 /**
  * The disk whose marker names this resource: by the id last reported, by its name, or by the
@@ -151,7 +151,7 @@ export async function deleteOvirtDisk(o: OvirtDiskOptions, d: DesiredStandaloneD
 
 /** `POST /templates` from an owned, stopped VM; waits while the engine copies its disks. */
 export async function ovirtTemplateFromVM(o: OvirtDiskOptions, target: Target, name: string, ctx: ActionContext = {}): Promise<TemplateFacts> {
-  const existing = arr((await o.api.get('/templates', { search: `name=${name}` })).template).find((t) => t.name === name);
+  const existing = arr((await o.api.get('/templates', { search: nameSearch(name) })).template).find((t) => t.name === name);
   let t = existing;
   if (!t) {
     const vm = await o.api.get(`/vms/${target.providerID}`);

@@ -8,7 +8,7 @@ import { ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } fro
 import type { Capabilities, DesiredNic, DesiredVM, Observation } from '../../controller/core/model.ts';
 import { ADOPTED_MARKER, formatOwner, parseOwner, sameOwner, withMarker, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
 import { attachmentsToKeep, deleteOvirtDisk, ensureOvirtDisk, ovirtTemplateFromVM } from './disks.ts';
-import { arr, bool, num, obj, type Json, type OvirtClient } from './client.ts';
+import { arr, bool, nameSearch, num, obj, type Json, type OvirtClient } from './client.ts';
 import { createBody, toObservedNode, toObservedVM, TO_IFACE } from './mapping.ts';
 
 export interface OvirtProviderOptions {
@@ -53,7 +53,7 @@ export class OvirtProvider implements ProviderClient {
   }
 
   async inspectTemplate(name: string): Promise<TemplateFacts> {
-    const t = arr((await this.api.get('/templates', { search: `name=${name}` })).template).find((x) => x.name === name);
+    const t = arr((await this.api.get('/templates', { search: nameSearch(name) })).template).find((x) => x.name === name);
     if (!t) return { found: false };
     // The engine does not say whether the image has an agent or cloud-init: those stay unknown.
     // Its boot disk's size it does say.
@@ -125,7 +125,8 @@ export class OvirtProvider implements ProviderClient {
   private async lookups(force = false) {
     if (!this.slow || force || this.passes % (this.o.slowRefreshEvery ?? 10) === 0) {
       const [hosts, templates, profiles, networks] = await Promise.all([
-        this.api.get('/hosts'), this.api.get('/templates'), this.api.get('/vnicprofiles'), this.api.get('/networks'),
+        // An engine inlines host statistics (the load) only when asked to follow them.
+        this.api.get('/hosts', { follow: 'statistics' }), this.api.get('/templates'), this.api.get('/vnicprofiles'), this.api.get('/networks'),
       ]);
       const nets = arr(networks.network);
       const netById = new Map(nets.map((n) => [String(n.id), n]));
@@ -159,7 +160,8 @@ export class OvirtProvider implements ProviderClient {
     return {
       vms: observed,
       nodes: slow.hosts.map((h) => toObservedNode(h, observed.filter((v) => v.node === h.name).length)),
-      templates: slow.templates.filter((t) => t.name !== 'Blank').map((t) => ({ name: String(t.name), providerID: String(t.id) })),
+      // Blank too: every engine has it, and `template: Blank` must find it like any other.
+      templates: slow.templates.map((t) => ({ name: String(t.name), providerID: String(t.id) })),
       version: 'ovirt-engine-4',
     };
   }
@@ -354,7 +356,7 @@ export class OvirtProvider implements ProviderClient {
   }
 
   private async create(vm: DesiredVM, ctx: ActionContext, resume?: Target): Promise<void> {
-    const found = arr((await this.api.get('/vms', { search: `name=${vm.name}`, follow: 'disk_attachments.disk,nics' })).vm).find((v) => v.name === vm.name);
+    const found = arr((await this.api.get('/vms', { search: nameSearch(vm.name), follow: 'disk_attachments.disk,nics' })).vm).find((v) => v.name === vm.name);
     let current: Json;
     if (found) {
       const have = parseOwner(String(found.comment ?? ''));

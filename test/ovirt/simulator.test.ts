@@ -80,7 +80,7 @@ describe('oVirt simulator', () => {
   it('searches with wildcards, sorts and pages', async () => {
     const all = await api('GET', '/vms?search=name%3D*-1%20sortby%20name&max=2');
     expect(all.json.vm.map((v: { name: string }) => v.name)).toEqual(['sync-1', 'web-1']);
-    const p2 = await api('GET', '/vms?search=name%3D*-1%20sortby%20name%20page%202&max=2');
+    const p2 = await api('GET', '/vms?search=name%3D*-1%20sortby%20name%20asc%20page%202&max=2');
     expect(p2.json.vm.map((v: { name: string }) => v.name)).toEqual(['xml-1']);
     expect((await api('GET', '/vms?search=name%3Dnothing*')).json).toEqual({});
   });

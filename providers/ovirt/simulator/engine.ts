@@ -174,6 +174,8 @@ export class Engine {
         vm.status = 'wait_for_launch';
         if (host) vm.host = host.id;
         vm.started_once = true;
+        vm.start_time = Date.now();
+        delete vm.stop_reason;
         this.event(153, `VM ${vm.name} was started by admin@internal-authz (Host: ${host?.name}).`, vm.id, correlation);
         this.job(`Launching VM ${vm.name}`, correlation, this.t.bootStepMs * 2);
         this.later(this.t.bootStepMs, () => {
@@ -192,9 +194,11 @@ export class Engine {
         if (vm.status === 'down') throw conflict(`[Cannot ${name} VM. VM is not running.]`);
         if (vm.status === 'image_locked') this.locked(vm, `${name} VM`);
         vm.status = name === 'shutdown' ? 'powering_down' : 'down';
+        if (body.reason) vm.stop_reason = String(body.reason);
         this.event(name === 'stop' ? 33 : 73, `VM ${vm.name} ${name === 'stop' ? 'powered off' : 'shutdown initiated'} by admin@internal-authz.`, vm.id, correlation);
         this.later(name === 'shutdown' ? this.t.bootStepMs : 0, () => {
           vm.status = 'down';
+          vm.stop_time = Date.now();
           delete vm.host;
           this.applyNextRun(vm);
         });

@@ -37,6 +37,10 @@ export interface SimVM extends Named {
   creation_time: number;
   tags: string[];
   migrating_to?: string;
+  start_time?: number;
+  stop_time?: number;
+  /** What the last stop or shutdown gave as its `reason`. */
+  stop_reason?: string;
 }
 
 export interface SimJob { id: string; description: string; status: 'started' | 'finished' | 'failed'; start_time: number; end_time?: number; correlation_id?: string }

@@ -5,7 +5,7 @@ import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 
 export type Tree = { [k: string]: unknown };
 
-const TIME = /(^|_)time$|^time$|^exp$/;
+const TIME = /(^|_)time$|^time$|^date$|^exp$/;
 
 export function toJson(value: unknown, key = ''): unknown {
   if (Array.isArray(value)) return value.map((v) => toJson(v, key));

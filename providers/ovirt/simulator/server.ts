@@ -1,5 +1,5 @@
 // The oVirt engine simulator's HTTP surface under /ovirt-engine/api: SSO, Bearer and Basic
-// auth, JSON and XML, search with wildcards/sortby/page/max, follow, the collections, VM
+// auth, JSON and XML, the search language (search.ts) with max and case_sensitive, follow, the collections, VM
 // writes and actions, faults, latency, request counters and /_sim admin endpoints.
 import { RequestCounter, seededRandom } from '../../simulator-kit.ts';
 import { randomBytes } from 'node:crypto';
@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { badRequest, Engine, Fault, mac, notFound } from './engine.ts';
 import { id, seedEngine, type EngineState, type SimVM } from './model.ts';
 import { bool, num, obj, parseBody, toJson, toXml, type Tree } from './representation.ts';
-import { API, attachmentView, diskView, hostView, link, networkView, nicView, templateView, vmView } from './views.ts';
+import { API, attachmentView, reportedDevices, clusterView, datacenterView, diskView, eventView, Follow, graphicsConsoles, hostStatistics, hostView, link, networkView, nicView, productInfo, storageDomainView, templateAttachments, templateView, vmStatistics, vmView, vnicProfileView } from './views.ts';
+import { applySearch, engineErrorText, parseSearch, SearchSyntaxError, type ParsedSearch, type SearchRecord } from './search.ts';
+import { diskRecord, eventRecord, hostRecord, jobRecord, namedRecord, SCHEMAS, templateRecord, vmRecord } from './search-fields.ts';
 
 export interface OvirtFaults {
   /** Share of API requests answered 503 (transient). */
@@ -35,18 +37,6 @@ export interface OvirtSimulatorOptions {
   diskResizeMs?: number;
 }
 
-
-/** `name=web* and status=up` → predicate over a VM-like object. */
-export function searchPredicate(search: string | null): (o: { name: string; status?: string }) => boolean {
-  const query = (search ?? '').replace(/\s*sortby\s+\w+(\s+(asc|desc))?/i, '').replace(/\s*page\s+\d+/i, '').trim();
-  if (!query) return () => true;
-  const terms = query.split(/\s+and\s+/i).map((t) => /^(\w+)\s*=\s*(.+)$/.exec(t.trim())).filter((m): m is RegExpExecArray => !!m);
-  return (o) => terms.every((m) => {
-    const field = m[1]?.toLowerCase() === 'status' ? o.status ?? '' : o.name;
-    const re = new RegExp(`^${(m[2] ?? '').replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
-    return re.test(field);
-  });
-}
 
 export class OvirtSimulator {
   readonly engine: Engine;
@@ -149,6 +139,57 @@ export class OvirtSimulator {
     }
   }
 
+  /**
+   * What the links of a representation point at and the simulator does not model: the
+   * subcollections answer empty (an engine's root element), the fixed objects (profiles, the
+   * MAC pool, the scheduling policy) answer with themselves. Undefined: the route decides.
+   */
+  private linkTargets(method: string, seg: string[]): [number, string, unknown] | undefined {
+    if (method !== 'GET') return undefined;
+    const s = this.engine.state;
+    const [col = '', oid, sub, sid, subsub] = seg;
+    if (seg.length === 2 && oid && FIXED_OBJECTS[col]) return [200, FIXED_OBJECTS[col], { id: oid, href: `${API}/${col}/${oid}`, name: col === 'macpools' ? 'Default' : col === 'users' ? 'admin' : col === 'schedulingpolicies' ? 'evenly_distributed' : col === 'networkfilters' ? 'vdsm-no-mac-spoofing' : 'default' }];
+    if (seg.length === 5 && col === 'vms' && oid && sub === 'nics' && sid && subsub) {
+      const vm = this.engine.vm(oid);
+      const n = vm.nics.find((x) => x.id === sid);
+      if (!n) throw notFound();
+      if (subsub === 'reporteddevices') return [200, 'reported_devices', reportedDevices(vm, n)];
+      if (subsub === 'statistics' || subsub === 'networkfilterparameters') return [200, subsub === 'statistics' ? 'statistics' : 'network_filter_parameters', {}];
+      throw notFound();
+    }
+    if (seg.length !== 3 || !oid || !sub || MODELLED.has(`${col}/${sub}`)) return undefined;
+    const root = SUBCOLLECTION_ROOTS[sub];
+    const parents: Record<string, { id: string }[]> = { vms: s.vms, templates: s.templates, hosts: s.hosts, clusters: s.clusters, datacenters: s.datacenters, storagedomains: s.storagedomains, networks: s.networks, disks: s.disks, vnicprofiles: s.vnicprofiles };
+    if (!root || !parents[col]) return undefined;
+    if (!parents[col]?.some((x) => x.id === oid)) throw notFound();
+    return [200, root, {}];
+  }
+
+  /** What the engine logs (engine.log), the lines a client never sees: a search it could not parse. */
+  readonly log: string[] = [];
+
+  /**
+   * The search of a list request, parsed; undefined when it does not parse. As the engine: such a
+   * search answers 200 with nothing in it, and the reason goes to the engine's log only.
+   */
+  private parse(collection: string, q: URLSearchParams): ParsedSearch | undefined {
+    const text = q.get('search') ?? '';
+    const max = searchOptions(q).max;
+    if (max !== undefined && max < 0) throw new Fault(400, 'Operation Failed', `Illegal max count value for query : ${max}`);
+    try {
+      return parseSearch(text, SCHEMAS[collection] ?? { object: collection, fields: {} });
+    } catch (e) {
+      if (!(e instanceof SearchSyntaxError)) throw e;
+      const full = `${SCHEMAS[collection]?.object ?? collection}:${text}`;
+      const shifted = new SearchSyntaxError(e.code, e.start + full.length - text.length, e.end + full.length - text.length);
+      this.log.push(e.code === 'INVALID'
+        ? `WARN ResourceManager::searchBusinessObjects - Invalid search text - '${full}'`
+        : `INFO ResourceManager::searchBusinessObjects - erroneous search text - '${full}' error - '${engineErrorText(full, shifted)}'`);
+      if (this.log.length > 1000) this.log.splice(0, this.log.length - 1000);
+      return undefined;
+    }
+  }
+
   private sso(res: ServerResponse, text: string): void {
     const p = new URLSearchParams(text);
     const reply = (status: number, body: object) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -176,19 +217,14 @@ export class OvirtSimulator {
   private async route(method: string, path: string, q: URLSearchParams, body: Tree, req: IncomingMessage): Promise<[number, string, unknown]> {
     const s = this.engine.state;
     const e = this.engine;
-    const follow = new Set((q.get('follow') ?? '').split(',').flatMap((f) => {
+    const follow = new Follow((q.get('follow') ?? '').split(',').flatMap((f) => {
       const parts = f.trim().split('.');
       return parts.map((_, i) => parts.slice(0, i + 1).join('.'));
     }).filter(Boolean));
     const correlation = q.get('correlation_id') ?? undefined;
-    const page = <T extends { name: string; status?: string }>(items: T[]): T[] => {
-      let out = items.filter(searchPredicate(q.get('search')));
-      const search = q.get('search') ?? '';
-      if (/sortby\s+name/i.test(search)) out = [...out].sort((a, b) => a.name.localeCompare(b.name));
-      const pageNo = Number(/page\s+(\d+)/i.exec(search)?.[1] ?? 1);
-      const max = q.get('max') ? Number(q.get('max')) : undefined;
-      if (max !== undefined) out = out.slice((pageNo - 1) * max, pageNo * max);
-      return out;
+    const page = <T>(collection: string, items: readonly T[], record: (x: T) => SearchRecord): T[] => {
+      const parsed = this.parse(collection, q);
+      return parsed ? applySearch(items, record, SCHEMAS[collection] ?? { object: collection, fields: {} }, parsed, searchOptions(q)) : [];
     };
     const seg = path.split('/').filter(Boolean);
     const [col, oid, sub, sid] = seg;
@@ -199,40 +235,45 @@ export class OvirtSimulator {
     };
     const coll = (key: string, items: unknown[]) => [200, `${key}s`, items.length ? { [key]: items } : {}] as [number, string, unknown];
 
-    if (!col) return [200, 'api', { product_info: { name: 'oVirt Engine', vendor: 'ovirt.org', version: { major: 4, minor: 5, build: 6, revision: 0, full_version: '4.5.6-1.el9' } }, special_objects: { blank_template: link('templates', '00000000-0000-0000-0000-000000000000') }, summary: { vms: { total: s.vms.length, active: s.vms.filter((v) => v.status === 'up').length }, hosts: { total: s.hosts.length, active: s.hosts.length } }, time: Date.now() }];
+    if (!col) return [200, 'api', { product_info: productInfo, special_objects: { blank_template: link('templates', '00000000-0000-0000-0000-000000000000') }, summary: { vms: { total: s.vms.length, active: s.vms.filter((v) => v.status === 'up').length }, hosts: { total: s.hosts.length, active: s.hosts.length } }, time: Date.now() }];
+
+    const links = this.linkTargets(method, seg);
+    if (links) return links;
 
     switch (col) {
       case 'datacenters':
-        return oid ? [200, 'data_center', { ...one(s.datacenters, (d) => d.id === oid), href: `${API}/datacenters/${oid}` }] : coll('data_center', page(s.datacenters).map((d) => ({ ...d, href: `${API}/datacenters/${d.id}`, status: 'up' })));
+        if (oid && sub === 'clusters') return coll('cluster', s.clusters.filter((c) => c.data_center === oid).map((c) => clusterView(s, c, follow)));
+        if (oid && sub === 'networks') return coll('network', s.networks.filter((n) => n.data_center === oid).map((n) => networkView(n, s, follow)));
+        if (oid && sub === 'storagedomains') return coll('storage_domain', s.storagedomains.map((d) => storageDomainView(s, d)));
+        return oid ? [200, 'data_center', datacenterView(s, one(s.datacenters, (d) => d.id === oid))] : coll('data_center', page('datacenters', s.datacenters, (d) => namedRecord(s, 'datacenters', d)).map((d) => datacenterView(s, d)));
       case 'clusters':
         if (oid && sub === 'networks' && method === 'POST') {
           const cl = one(s.clusters, (c) => c.id === oid);
           const net = one(s.networks, (n) => n.id === obj(body).id || n.name === obj(body).name);
           if (!net.clusters.some((c) => c.id === cl.id)) net.clusters.push({ id: cl.id, required: bool(body.required) ?? false });
-          return [201, 'network', networkView(net)];
+          return [201, 'network', networkView(net, s)];
         }
-        if (oid && sub === 'networks') return coll('network', s.networks.filter((n) => n.clusters.some((c) => c.id === oid)).map(networkView));
-        return oid ? [200, 'cluster', { ...one(s.clusters, (c) => c.id === oid), href: `${API}/clusters/${oid}` }] : coll('cluster', page(s.clusters).map((c) => ({ id: c.id, name: c.name, href: `${API}/clusters/${c.id}`, data_center: link('datacenters', c.data_center) })));
+        if (oid && sub === 'networks') {
+          // A network as a cluster has it: with its role there (required, display, status).
+          return coll('network', s.networks.filter((n) => n.clusters.some((c) => c.id === oid)).map((n) => ({ ...networkView(n, s), cluster: link('clusters', oid), required: n.clusters.find((c) => c.id === oid)?.required ?? false, display: false, status: 'operational' })));
+        }
+        return oid ? [200, 'cluster', clusterView(s, one(s.clusters, (c) => c.id === oid), follow)] : coll('cluster', page('clusters', s.clusters, (c) => namedRecord(s, 'clusters', c)).map((c) => clusterView(s, c, follow)));
       case 'hosts':
-        return oid ? [200, 'host', hostView(s, one(s.hosts, (h) => h.id === oid))] : coll('host', page(s.hosts).map((h) => hostView(s, h)));
+        if (oid && sub === 'statistics') return coll('statistic', hostStatistics(s, one(s.hosts, (h) => h.id === oid)));
+        return oid ? [200, 'host', hostView(s, one(s.hosts, (h) => h.id === oid), follow)] : coll('host', page('hosts', s.hosts, (h) => hostRecord(s, h)).map((h) => hostView(s, h, follow)));
       case 'storagedomains':
-        return coll('storage_domain', page(s.storagedomains).map((d) => ({ ...d, href: `${API}/storagedomains/${d.id}` })));
+        return oid ? [200, 'storage_domain', storageDomainView(s, one(s.storagedomains, (d) => d.id === oid))] : coll('storage_domain', page('storagedomains', s.storagedomains, (d) => namedRecord(s, 'storagedomains', d)).map((d) => storageDomainView(s, d)));
       case 'templates':
         if (!oid && method === 'POST') {
           const vmRef = obj(body.vm);
           const vm = s.vms.find((v) => v.id === vmRef.id || v.name === vmRef.name);
           if (!vm) throw badRequest('[Template [vm.id|name] required for add]');
-          return [201, 'template', templateView(e.templateFromVm(body, vm, correlation))];
+          return [201, 'template', templateView(s, e.templateFromVm(body, vm, correlation))];
         }
-        if (oid && sub === 'diskattachments') {
-          const t = one(s.templates, (x) => x.id === oid);
-          return coll('disk_attachment', t.disks.map((d, i) => {
-            const diskId = `${t.id.slice(0, 24)}${String(i).padStart(12, '0')}`;
-            const disk = { id: diskId, href: `${API}/disks/${diskId}`, alias: d.alias, name: d.alias, provisioned_size: d.size, status: t.status === 'locked' ? 'locked' : 'ok', format: 'cow', content_type: 'data' };
-            return { id: diskId, href: `${API}/templates/${t.id}/diskattachments/${diskId}`, bootable: i === 0, active: true, interface: d.interface, disk: follow.has('disk') ? disk : { id: diskId, href: disk.href }, template: { id: t.id, href: `${API}/templates/${t.id}` } };
-          }));
-        }
-        return oid ? [200, 'template', templateView(one(s.templates, (t) => t.id === oid))] : coll('template', page(s.templates).map(templateView));
+        if (oid && sub === 'diskattachments') return coll('disk_attachment', templateAttachments(one(s.templates, (x) => x.id === oid), follow.has('disk')));
+        if (oid && sub === 'nics') return coll('nic', []);
+        if (oid && sub === 'graphicsconsoles') return coll('graphics_console', [{ id: '766e63', href: `${API}/templates/${oid}/graphicsconsoles/766e63`, protocol: 'vnc', template: link('templates', oid) }]);
+        return oid ? [200, 'template', templateView(s, one(s.templates, (t) => t.id === oid), follow)] : coll('template', page('templates', s.templates, (t) => templateRecord(s, t)).map((t) => templateView(s, t, follow)));
       case 'networks':
         if (method === 'POST') {
           const dcRef = obj(body.data_center);
@@ -243,38 +284,41 @@ export class OvirtSimulator {
           const net = { id: id(), name: String(body.name), data_center: dc.id, mtu: num(body.mtu) ?? 1500, clusters: [], ...(vlan ? { vlan } : {}), ...(body.description ? { description: String(body.description) } : {}) };
           s.networks.push(net);
           s.vnicprofiles.push({ id: id(), name: net.name, network: net.id });
-          return [201, 'network', networkView(net)];
+          return [201, 'network', networkView(net, s)];
         }
         if (oid && method === 'DELETE') {
           s.networks = s.networks.filter((n) => n.id !== oid);
           s.vnicprofiles = s.vnicprofiles.filter((p) => p.network !== oid);
           return [200, 'action', { status: 'complete' }];
         }
-        return oid ? [200, 'network', networkView(one(s.networks, (n) => n.id === oid))] : coll('network', page(s.networks).map(networkView));
+        if (oid && sub === 'vnicprofiles') return coll('vnic_profile', s.vnicprofiles.filter((p) => p.network === oid).map((p) => vnicProfileView(s, p, follow)));
+        return oid ? [200, 'network', networkView(one(s.networks, (n) => n.id === oid), s, follow)] : coll('network', page('networks', s.networks, (n) => namedRecord(s, 'networks', n)).map((n) => networkView(n, s, follow)));
       case 'vnicprofiles':
-        return coll('vnic_profile', s.vnicprofiles.map((p) => ({ id: p.id, name: p.name, href: `${API}/vnicprofiles/${p.id}`, network: link('networks', p.network) })));
+        return oid ? [200, 'vnic_profile', vnicProfileView(s, one(s.vnicprofiles, (p) => p.id === oid), follow)] : coll('vnic_profile', s.vnicprofiles.map((p) => vnicProfileView(s, p, follow)));
       case 'disks': {
-        if (!oid && method === 'POST') return [201, 'disk', diskView(e.newDisk(body, 'disk'))];
+        if (!oid && method === 'POST') return [201, 'disk', diskView(e.newDisk(body, 'disk'), s)];
         const d = oid ? one(s.disks, (x) => x.id === oid) : undefined;
         if (d && method === 'PUT') {
           // As the engine (4.4+): a floating disk's alias and description may change, its size only grow.
           e.updateDisk(d, { ...(body.alias !== undefined ? { alias: String(body.alias) } : {}), ...(body.description !== undefined ? { description: String(body.description) } : {}) });
           if (body.provisioned_size !== undefined) e.growFloating(d, num(body.provisioned_size) ?? d.provisioned_size);
-          return [200, 'disk', diskView(d)];
+          return [200, 'disk', diskView(d, s)];
         }
         if (d && method === 'DELETE') {
           e.removeDisk(d);
           return [200, 'action', { status: 'complete' }];
         }
-        return d ? [200, 'disk', diskView(d)] : coll('disk', page(s.disks).map(diskView));
+        return d ? [200, 'disk', diskView(d, s)] : coll('disk', page('disks', s.disks, (x) => diskRecord(s, x)).map((x) => diskView(x, s)));
       }
       case 'jobs':
-        return coll('job', s.jobs.filter((j) => !q.get('search')?.includes('correlation_id') || q.get('search')?.includes(j.correlation_id ?? '\u0000')).map((j) => ({ ...j, href: `${API}/jobs/${j.id}` })));
+        return coll('job', page('jobs', s.jobs, jobRecord).map((j) => ({ ...j, href: `${API}/jobs/${j.id}` })));
       case 'events': {
         const from = Number(q.get('from') ?? 0);
         const max = Number(q.get('max') ?? 100);
-        const items = s.events.filter((ev) => ev.index > from).sort((a, b) => b.index - a.index).slice(0, from ? undefined : max);
-        return coll('event', items.map((ev) => ({ ...ev, href: `${API}/events/${ev.id}`, ...(ev.vm ? { vm: link('vms', ev.vm) } : {}), origin: 'oVirt', custom_id: -1, flood_rate: 30 })));
+        const parsed = this.parse('events', q);
+        const matching = parsed ? applySearch(s.events.filter((ev) => ev.index > from), (ev) => eventRecord(s, ev), SCHEMAS.events ?? { object: 'Events', fields: {} }, { ...(parsed.where ? { where: parsed.where } : {}) }, searchOptions(q)) : [];
+        const items = matching.sort((a, b) => b.index - a.index).slice(0, from ? undefined : max);
+        return coll('event', items.map((ev) => eventView(s, ev)));
       }
       case 'tags':
         if (method === 'POST') {
@@ -290,7 +334,7 @@ export class OvirtSimulator {
     }
   }
 
-  private vms(method: string, oid: string | undefined, sub: string | undefined, sid: string | undefined, q: URLSearchParams, body: Tree, req: IncomingMessage, follow: Set<string>, correlation: string | undefined, page: <T extends { name: string; status?: string }>(x: T[]) => T[]): Promise<[number, string, unknown]> | [number, string, unknown] {
+  private vms(method: string, oid: string | undefined, sub: string | undefined, sid: string | undefined, q: URLSearchParams, body: Tree, req: IncomingMessage, follow: Follow, correlation: string | undefined, page: <T>(collection: string, items: readonly T[], record: (x: T) => SearchRecord) => T[]): Promise<[number, string, unknown]> | [number, string, unknown] {
     const s = this.engine.state;
     const e = this.engine;
     if (!oid) {
@@ -304,7 +348,7 @@ export class OvirtSimulator {
         }
         return [202, 'vm', vmView(s, vm, follow)];
       }
-      const items = page(s.vms).map((v) => vmView(s, v, follow));
+      const items = page('vms', s.vms, (v) => vmRecord(s, v)).map((v) => vmView(s, v, follow));
       return [200, 'vms', items.length ? { vm: items } : {}];
     }
     const vm = e.vm(oid);
@@ -347,7 +391,7 @@ export class OvirtSimulator {
       if (method === 'POST') {
         const n = { id: id(), name: String(body.name ?? `nic${vm.nics.length + 1}`), interface: String(body.interface ?? 'virtio'), mac: String(obj(body.mac).address ?? mac()), ...(obj(body.vnic_profile).id ? { vnic_profile: String(obj(body.vnic_profile).id) } : {}), plugged: true, linked: true };
         vm.nics.push(n);
-        return [201, 'nic', nicView(vm, n)];
+        return [201, 'nic', nicView(vm, n, s)];
       }
       const n = sid ? vm.nics.find((x) => x.id === sid) : undefined;
       if (sid && !n) throw notFound();
@@ -355,14 +399,24 @@ export class OvirtSimulator {
         const p = obj(body.vnic_profile).id;
         if (p) n.vnic_profile = String(p);
         if (body.interface) n.interface = String(body.interface);
-        return [200, 'nic', nicView(vm, n)];
+        return [200, 'nic', nicView(vm, n, s, follow)];
       }
       if (n && method === 'DELETE') {
         vm.nics = vm.nics.filter((x) => x !== n);
         return [200, 'action', { status: 'complete' }];
       }
-      return [200, 'nics', vm.nics.length ? { nic: vm.nics.map((x) => nicView(vm, x)) } : {}];
+      if (n) return [200, 'nic', nicView(vm, n, s, follow)];
+      return [200, 'nics', vm.nics.length ? { nic: vm.nics.map((x) => nicView(vm, x, s, follow)) } : {}];
     }
+    if (sub === 'cdroms' && method === 'GET') return [200, 'cdroms', { cdrom: [{ id: '00000000-0000-0000-0000-000000000000', href: `${API}/vms/${vm.id}/cdroms/00000000-0000-0000-0000-000000000000`, vm: link('vms', vm.id) }] }];
+    if (sub === 'snapshots' && method === 'GET') {
+      return [200, 'snapshots', { snapshot: [{ id: `${vm.id.slice(0, 24)}a0715e000000`, href: `${API}/vms/${vm.id}/snapshots/${vm.id.slice(0, 24)}a0715e000000`, description: 'Active VM', date: vm.creation_time, snapshot_type: 'active', snapshot_status: 'ok', persist_memorystate: false, vm: link('vms', vm.id) }] }];
+    }
+    const empty = EMPTY_VM_COLLECTIONS[sub];
+    if (empty && method === 'GET') return [200, empty, {}];
+    if (sub === 'graphicsconsoles' && method === 'GET') return [200, 'graphics_consoles', { graphics_console: graphicsConsoles(vm, q.get('current') === 'true') }];
+    if (sub === 'statistics' && method === 'GET') return [200, 'statistics', { statistic: vmStatistics(vm) }];
+    if (sub === 'tags' && method === 'GET') return [200, 'tags', vm.tags.length ? { tag: vm.tags.map((t) => ({ ...link('tags', t), name: s.tags.find((x) => x.id === t)?.name, vm: link('vms', vm.id) })) } : {}];
     if (sub === 'tags' && method === 'POST') {
       const t = s.tags.find((x) => x.id === obj(body).id || x.name === obj(body).name);
       if (!t) throw badRequest('[Tag [id|name] required]');
@@ -378,9 +432,45 @@ export class OvirtSimulator {
       case 'GET /_sim/stats': return void json(this.stats());
       case 'POST /_sim/reset-stats': this.resetStats(); return void json({});
       case 'GET /_sim/state': return void json(this.engine.state);
+      case 'GET /_sim/log': return void json(this.log);
       case 'PUT /_sim/state': this.engine.state = JSON.parse(text) as EngineState; return void json({});
       case 'POST /_sim/faults': this.faults = JSON.parse(text || '{}') as OvirtFaults; return void json(this.faults);
       default: res.writeHead(404).end();
     }
   }
 }
+
+/** `max` and `case_sensitive` as the engine reads them: a value that is not a number or a boolean is ignored. */
+function searchOptions(q: URLSearchParams): { max?: number; caseSensitive: boolean } {
+  const m = q.get('max');
+  const max = m !== null && /^-?\d+$/.test(m) ? Number(m) : undefined;
+  const cs = q.get('case_sensitive');
+  const caseSensitive = cs === null || cs === '' || !/^(false|no|0)$/i.test(cs);
+  return { ...(max !== undefined ? { max } : {}), caseSensitive };
+}
+
+/** A VM's collections the simulator keeps empty, by their element name (the engine's root elements). */
+const EMPTY_VM_COLLECTIONS: Record<string, string> = {
+  numanodes: 'vm_numa_nodes', watchdogs: 'watchdogs', floppies: 'floppies', hostdevices: 'host_devices', permissions: 'permissions', reporteddevices: 'reported_devices',
+  sessions: 'sessions', applications: 'applications', affinitylabels: 'affinity_labels', katelloerrata: 'katello_errata', mediateddevices: 'vm_mediated_devices', backups: 'backups', checkpoints: 'checkpoints',
+};
+
+/** The subcollections the routes above answer themselves. */
+const MODELLED = new Set([
+  'clusters/networks', 'datacenters/clusters', 'datacenters/networks', 'datacenters/storagedomains', 'hosts/statistics', 'templates/diskattachments', 'templates/nics',
+  'templates/graphicsconsoles', 'networks/vnicprofiles', 'vms/diskattachments', 'vms/nics', 'vms/tags', 'vms/graphicsconsoles', 'vms/statistics', 'vms/cdroms', 'vms/snapshots',
+  ...Object.keys(EMPTY_VM_COLLECTIONS).map((k) => `vms/${k}`),
+]);
+
+/** Every other subcollection a link names, by the root element an engine answers it with. */
+const SUBCOLLECTION_ROOTS: Record<string, string> = {
+  affinitygroups: 'affinity_groups', affinitylabels: 'affinity_labels', cdroms: 'cdroms', cpuprofiles: 'cpu_profiles', devices: 'host_devices', diskprofiles: 'disk_profiles',
+  disks: 'disks', disksnapshots: 'disk_snapshots', enabledfeatures: 'cluster_features', externalnetworkproviders: 'external_providers', fenceagents: 'agents',
+  glusterhooks: 'gluster_hooks', glustervolumes: 'gluster_volumes', hooks: 'hooks', iscsibonds: 'iscsi_bonds', katelloerrata: 'katello_errata', mediateddevices: 'vm_mediated_devices',
+  networkattachments: 'network_attachments', networkfilters: 'network_filters', networklabels: 'network_labels', nics: 'host_nics', numanodes: 'host_numa_nodes',
+  permissions: 'permissions', qoss: 'qoss', quotas: 'quotas', statistics: 'statistics', storage: 'host_storages', storageconnectionextensions: 'storage_connection_extensions',
+  storageconnections: 'storage_connections', tags: 'tags', templates: 'templates', unmanagednetworks: 'unmanaged_networks', vms: 'vms', watchdogs: 'watchdogs',
+};
+
+/** Objects with fixed ids that representations link to (the default profiles, MAC pool, scheduling policy, the admin user). */
+const FIXED_OBJECTS: Record<string, string> = { cpuprofiles: 'cpu_profile', diskprofiles: 'disk_profile', macpools: 'mac_pool', schedulingpolicies: 'scheduling_policy', networkfilters: 'network_filter', users: 'user' };
