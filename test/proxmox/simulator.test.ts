@@ -88,6 +88,17 @@ describe('Proxmox simulator: shapes and rules', () => {
     expect((await api('GET', '/nodes/pve1/qemu/9000/status/current')).body.data).toMatchObject({ cpus: 2 });
     await api('PUT', '/nodes/pve1/qemu/9000/config', { delete: 'onboot', sockets: '1' });
   });
+  it('checks integer minimums with the texts a node sends', async () => {
+    const r = await api('PUT', '/nodes/pve1/qemu/9000/config', { cores: '0', sockets: 'two', balloon: '-1' });
+    expect([r.status, r.body.errors]).toEqual([400, { cores: 'value must have a minimum value of 1', sockets: "type check ('integer') failed - got 'two'", balloon: 'value must have a minimum value of 0' }]);
+  });
+  it('answers a task status whose pid and pstart are the UPID’s', async () => {
+    const upid = (await api('POST', '/nodes/pve1/qemu/9000/config', { description: 'cloud image ubuntu-24.04' })).body.data as string;
+    await waitTask(upid);
+    const [, , pid, pstart, starttime] = upid.split(':');
+    const st = (await api('GET', `/nodes/pve1/tasks/${encodeURIComponent(upid)}/status`)).body.data;
+    expect(st).toMatchObject({ upid, pid: Number.parseInt(pid ?? '', 16), pstart: Number.parseInt(pstart ?? '', 16), starttime: Number.parseInt(starttime ?? '', 16), status: 'stopped', exitstatus: 'OK', type: 'qmconfig', id: '9000' });
+  });
   it('refuses storage and format on a linked clone, as a node does', async () => {
     const r = await api('POST', '/nodes/pve1/qemu/9000/clone', { newid: '150', full: '0', storage: 'local-lvm' });
     expect([r.status, r.reason]).toEqual([500, "parameter 'storage' not allowed for linked clones"]);

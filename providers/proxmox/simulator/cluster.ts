@@ -76,7 +76,7 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
       handler: ({ path }) => {
         const t = tasks.get(decodeURIComponent(path.upid ?? ''));
         if (!t) throw new PveError(500, `no such task`);
-        return { upid: t.upid, node: t.node, type: t.type, id: t.id, user: t.user, starttime: t.starttime, status: t.status, pid: Number.parseInt(t.upid.split(':')[2] ?? '0', 16), pstart: 1, ...(t.exitstatus ? { exitstatus: t.exitstatus } : {}) };
+        return { upid: t.upid, node: t.node, type: t.type, id: t.id, user: t.user, starttime: t.starttime, status: t.status, pid: Number.parseInt(t.upid.split(':')[2] ?? '0', 16), pstart: Number.parseInt(t.upid.split(':')[3] ?? '0', 16), ...(t.exitstatus ? { exitstatus: t.exitstatus } : {}) };
       },
     },
     {

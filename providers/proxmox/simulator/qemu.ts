@@ -2,7 +2,7 @@
 // migrate, delete and the guest agent, each write a task as on a real node.
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { ANY, BOOL, INT, NAME, PveError, paramError, truthy, type Check, type Params, type Route } from './http.ts';
+import { ANY, BOOL, INT, intMin, NAME, PveError, paramError, truthy, type Check, type Params, type Route } from './http.ts';
 import { DISK_KEY, digestOf, diskSize, GiB, isDataDisk, volumeOwner, withSize, type SimState, type SimVM } from './model.ts';
 import { BOOLEAN_KEYS, qemuListRow, qemuStatusCurrent, storedBoolean, typedConfig } from './shapes.ts';
 import { importImages, isShared, volumeNodes, volumeSizes } from './storage.ts';
@@ -18,7 +18,7 @@ export interface QemuEnv {
 
 const SIZE = /^\+?\d+(\.\d+)?[KMGT]?$/;
 const CONFIG_PARAMS: Record<string, Check> = {
-  name: NAME, memory: INT, balloon: INT, cores: INT, sockets: INT, vcpus: INT, cpu: ANY, numa: BOOL, hotplug: /^[a-z,0-9]*$/,
+  name: NAME, memory: INT, balloon: intMin(0), cores: intMin(1), sockets: intMin(1), vcpus: intMin(1), cpu: ANY, numa: BOOL, hotplug: /^[a-z,0-9]*$/,
   'scsi*': ANY, 'virtio*': ANY, 'sata*': ANY, 'ide*': ANY, 'net*': ANY, 'ipconfig*': ANY, 'unused*': ANY,
   scsihw: ANY, ostype: ANY, agent: ANY, onboot: BOOL, tags: /^[a-z0-9_+.;, -]*$/i, description: ANY, ciuser: ANY, cipassword: ANY,
   sshkeys: ANY, nameserver: ANY, searchdomain: ANY, citype: ANY, boot: ANY, bootdisk: ANY, serial0: ANY, vga: ANY, bios: ANY, machine: ANY,
