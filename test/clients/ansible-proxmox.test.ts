@@ -47,7 +47,7 @@ describe.skipIf(!playbook || !python)('community.proxmox playbooks against the P
   /** Runs a playbook; returns the recap's counts and the simulator's writes during the run. */
   async function play(name: string): Promise<{ changed: number; failed: number; writes: string[]; output: string }> {
     sim.resetStats();
-    const env = { ...process.env, ANSIBLE_HOME: join(dir, 'home'), ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'), ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ANSIBLE_CONFIG: join(dir, 'none.cfg') };
+    const env = { ...process.env, ANSIBLE_HOME: join(dir, 'home'), ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'), ANSIBLE_REMOTE_TEMP: join(dir, 'remote-tmp'), ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ANSIBLE_CONFIG: join(dir, 'none.cfg') };
     const r = await run(playbook ?? '', ['-i', join(dir, 'inventory.json'), join(here, `proxmox-${name}.yml`)], { cwd: dir, env }).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
     const output = `${r.stdout}\n${r.stderr}`;
     const recap = /localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/.exec(output);
