@@ -513,8 +513,9 @@ export async function deleteProxmoxNetwork(api: ProxmoxClient, n: import('../pro
   // Never remove a vnet a guest still uses.
   const rows = (await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' })).filter((r) => r.template !== 1);
   for (const r of rows) {
-    const cfg = await api.get<Record<string, string>>(`/nodes/${r.node}/qemu/${r.vmid}/config`);
-    if (Object.entries(cfg).some(([k, v]) => /^net\d+$/.test(k) && v.includes(`bridge=${have.vnet}`))) {
+    // A config answers integers and booleans as JSON numbers; a NIC is a property string.
+    const cfg = await api.get<Record<string, string | number>>(`/nodes/${r.node}/qemu/${r.vmid}/config`);
+    if (Object.entries(cfg).some(([k, v]) => /^net\d+$/.test(k) && String(v).includes(`bridge=${have.vnet}`))) {
       throw new RefusedError(`SDN vnet ${have.vnet} is still used by VM ${r.name ?? r.vmid}; it stays until no VM uses it`);
     }
   }

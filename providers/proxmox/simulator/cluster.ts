@@ -2,10 +2,10 @@
 // version, pools, ACLs and SDN.
 import { ANY, BOOL, INT, NAME, PveError, paramError, type Route } from './http.ts';
 import { diskSize, isDataDisk, type SimState } from './model.ts';
-import { listRow } from './qemu.ts';
+import { clusterVmRow, nodeRow, nodeStatus, PVE_VERSION } from './shapes.ts';
 import type { Tasks } from './tasks.ts';
 
-export function clusterRoutes(state: () => SimState, tasks: Tasks): Route[] {
+export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: () => string | undefined = () => undefined): Route[] {
   const s = state;
   const node = (name: string | undefined) => {
     const n = s().nodes.find((x) => x.name === name);
@@ -17,16 +17,16 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks): Route[] {
     return { mem: vms.reduce((a, v) => a + Number(v.config.memory ?? 512) * 2 ** 20, 0) + 4 * 2 ** 30, cpu: Math.min(1, 0.01 + vms.length * 0.01) };
   };
   return [
-    { method: 'GET', pattern: '/version', handler: () => ({ version: '8.3.0', release: '8.3', repoid: 'c1689ccb1065a83b' }) },
+    { method: 'GET', pattern: '/version', handler: () => ({ ...PVE_VERSION }) },
     {
       method: 'GET', pattern: '/cluster/resources', params: { type: /^(vm|storage|node|sdn|pool)$/ },
       handler: ({ params }) => {
         const out: Record<string, unknown>[] = [];
         if (!params.type || params.type === 'vm') {
-          for (const v of s().vms) out.push({ id: `qemu/${v.vmid}`, type: 'qemu', node: v.node, ...listRow(v), ...(v.pool ? { pool: v.pool } : {}), hastate: undefined });
+          for (const v of s().vms) out.push(clusterVmRow(v));
         }
         if (!params.type || params.type === 'node') {
-          for (const n of s().nodes) out.push({ id: `node/${n.name}`, type: 'node', node: n.name, status: 'online', maxcpu: n.cpus, cpu: nodeUse(n.name).cpu, maxmem: n.memory, mem: nodeUse(n.name).mem, uptime: 86400, level: '' });
+          for (const n of s().nodes) out.push(nodeRow(n, nodeUse(n.name), 'resources', certificate()));
         }
         if (!params.type || params.type === 'storage') {
           for (const n of s().nodes) for (const st of s().storages) out.push({ id: `storage/${n.name}/${st.storage}`, type: 'storage', node: n.name, storage: st.storage, status: 'available', maxdisk: st.total, disk: usedOn(s(), n.name, st.storage), shared: st.shared ? 1 : 0, content: st.content, plugintype: st.type });
@@ -48,13 +48,12 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks): Route[] {
       },
     },
     { method: 'GET', pattern: '/cluster/status', handler: () => [{ type: 'cluster', id: 'cluster', name: s().clusterName, nodes: s().nodes.length, quorate: 1, version: 3 }, ...s().nodes.map((n, i) => ({ type: 'node', id: `node/${n.name}`, name: n.name, nodeid: i + 1, online: 1, local: i === 0 ? 1 : 0, ip: `127.0.0.1` }))] },
-    { method: 'GET', pattern: '/nodes', handler: () => s().nodes.map((n) => ({ node: n.name, status: 'online', cpu: nodeUse(n.name).cpu, maxcpu: n.cpus, mem: nodeUse(n.name).mem, maxmem: n.memory, uptime: 86400, level: '', id: `node/${n.name}`, type: 'node' })) },
+    { method: 'GET', pattern: '/nodes', handler: () => s().nodes.map((n) => nodeRow(n, nodeUse(n.name), 'nodes', certificate())) },
     {
       method: 'GET', pattern: '/nodes/{node}/status',
       handler: ({ path }) => {
         const n = node(path.node);
-        const use = nodeUse(n.name);
-        return { cpu: use.cpu, loadavg: [n.load.toFixed(2), (n.load * 0.9).toFixed(2), (n.load * 0.8).toFixed(2)], memory: { total: n.memory, used: use.mem, free: n.memory - use.mem }, cpuinfo: { cpus: n.cpus, sockets: 2, cores: n.cpus / 2, model: 'Simulated CPU' }, pveversion: 'pve-manager/8.3.0/c1689ccb1065a83b', uptime: 86400 };
+        return nodeStatus(n, nodeUse(n.name));
       },
     },
     {
@@ -77,7 +76,7 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks): Route[] {
       handler: ({ path }) => {
         const t = tasks.get(decodeURIComponent(path.upid ?? ''));
         if (!t) throw new PveError(500, `no such task`);
-        return { upid: t.upid, node: t.node, type: t.type, id: t.id, user: t.user, starttime: t.starttime, status: t.status, pid: Number.parseInt(t.upid.split(':')[2] ?? '0', 16), pstart: 1, ...(t.exitstatus ? { exitstatus: t.exitstatus } : {}) };
+        return { upid: t.upid, node: t.node, type: t.type, id: t.id, user: t.user, starttime: t.starttime, status: t.status, pid: Number.parseInt(t.upid.split(':')[2] ?? '0', 16), pstart: Number.parseInt(t.upid.split(':')[3] ?? '0', 16), ...(t.exitstatus ? { exitstatus: t.exitstatus } : {}) };
       },
     },
     {

@@ -2,8 +2,9 @@
 // migrate, delete and the guest agent, each write a task as on a real node.
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { ANY, BOOL, INT, NAME, PveError, paramError, truthy, type Check, type Params, type Route } from './http.ts';
+import { ANY, BOOL, INT, intMin, NAME, PveError, paramError, truthy, type Check, type Params, type Route } from './http.ts';
 import { DISK_KEY, digestOf, diskSize, GiB, isDataDisk, volumeOwner, withSize, type SimState, type SimVM } from './model.ts';
+import { BOOLEAN_KEYS, qemuListRow, qemuStatusCurrent, storedBoolean, typedConfig } from './shapes.ts';
 import { importImages, isShared, volumeNodes, volumeSizes } from './storage.ts';
 import type { Tasks } from './tasks.ts';
 
@@ -17,7 +18,7 @@ export interface QemuEnv {
 
 const SIZE = /^\+?\d+(\.\d+)?[KMGT]?$/;
 const CONFIG_PARAMS: Record<string, Check> = {
-  name: NAME, memory: INT, balloon: INT, cores: INT, sockets: INT, vcpus: INT, cpu: ANY, numa: BOOL, hotplug: /^[a-z,0-9]*$/,
+  name: NAME, memory: INT, balloon: intMin(0), cores: intMin(1), sockets: intMin(1), vcpus: intMin(1), cpu: ANY, numa: BOOL, hotplug: /^[a-z,0-9]*$/,
   'scsi*': ANY, 'virtio*': ANY, 'sata*': ANY, 'ide*': ANY, 'net*': ANY, 'ipconfig*': ANY, 'unused*': ANY,
   scsihw: ANY, ostype: ANY, agent: ANY, onboot: BOOL, tags: /^[a-z0-9_+.;, -]*$/i, description: ANY, ciuser: ANY, cipassword: ANY,
   sshkeys: ANY, nameserver: ANY, searchdomain: ANY, citype: ANY, boot: ANY, bootdisk: ANY, serial0: ANY, vga: ANY, bios: ANY, machine: ANY,
@@ -107,7 +108,7 @@ function applyConfig(s: SimState, vm: SimVM, params: Params): void {
   const next: Record<string, string> = {};
   allocateDisks(s, vm.vmid, next, changes);
   adoptVolumes(s, vm, next);
-  for (const [k, v] of Object.entries(changes)) if (!DISK_KEY.test(k)) next[k] = v;
+  for (const [k, v] of Object.entries(changes)) if (!DISK_KEY.test(k)) next[k] = BOOLEAN_KEYS.has(k) ? storedBoolean(v) : v;
   assignMacs(vm.vmid, next);
   for (const [k, v] of Object.entries(next)) {
     if (vm.status === 'running' && !hotPluggable(vm, k, v)) vm.pending[k] = v;
@@ -170,7 +171,9 @@ export function qemuRoutes(env: QemuEnv): Route[] {
   };
 
   return [
-    { method: 'GET', pattern: '/nodes/{node}/qemu', params: { full: BOOL }, handler: ({ path }) => s().vms.filter((v) => v.node === path.node).map((v) => listRow(v)) },
+    { method: 'GET', pattern: '/nodes/{node}/qemu', params: { full: BOOL }, handler: ({ path }) => s().vms.filter((v) => v.node === path.node).map((v) => qemuListRow(v)) },
+    // No containers here, but clients that list every guest type (proxmox_vm_info) ask.
+    { method: 'GET', pattern: '/nodes/{node}/lxc', handler: () => [] },
     {
       method: 'POST', pattern: '/nodes/{node}/qemu', required: ['vmid'], params: { ...CONFIG_PARAMS, vmid: INT, pool: NAME, storage: NAME, start: BOOL },
       handler: ({ path, params, user }) => {
@@ -200,6 +203,9 @@ export function qemuRoutes(env: QemuEnv): Route[] {
         newVM(newid, target);
         const full = params.full === undefined ? !src.template : truthy(params.full);
         if (!src.template && !full) throw new PveError(500, 'Linked clone feature is not supported for drive \'scsi0\'');
+        // A linked clone's disks stay beside the template's base volumes.
+        if (!full && params.storage !== undefined) throw new PveError(500, `parameter 'storage' not allowed for linked clones`);
+        if (!full && params.format !== undefined) throw new PveError(500, `parameter 'format' not allowed for linked clones`);
         if (target !== src.node && !full && !s().storages.find((x) => x.storage === 'local-lvm')?.shared) {
           // Real nodes refuse a linked clone to another node on local storage.
           throw new PveError(500, `Can't clone to non-shared storage 'local-lvm'`);
@@ -231,7 +237,7 @@ export function qemuRoutes(env: QemuEnv): Route[] {
       handler: ({ path, params }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         const cfg = truthy(params.current) ? vm.config : { ...vm.config, ...vm.pending };
-        return { ...cfg, digest: digestOf(vm.config), ...(vm.lock ? { lock: vm.lock } : {}) };
+        return { ...typedConfig(cfg), digest: digestOf(vm.config), ...(vm.lock ? { lock: vm.lock } : {}) };
       },
     },
     {
@@ -239,7 +245,9 @@ export function qemuRoutes(env: QemuEnv): Route[] {
       handler: ({ path }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         const keys = new Set([...Object.keys(vm.config), ...Object.keys(vm.pending), ...vm.pendingDelete]);
-        return [...keys].sort().map((key) => ({ key, ...(key in vm.config ? { value: vm.config[key] } : {}), ...(key in vm.pending ? { pending: vm.pending[key] } : {}), ...(vm.pendingDelete.includes(key) ? { delete: 1 } : {}) }));
+        const cur = typedConfig(vm.config);
+        const next = typedConfig(vm.pending);
+        return [...keys].sort().map((key) => ({ key, ...(key in cur ? { value: cur[key] } : {}), ...(key in next ? { pending: next[key] } : {}), ...(vm.pendingDelete.includes(key) ? { delete: 1 } : {}) }));
       },
     },
     ...(['POST', 'PUT'] as const).map((method): Route => ({
@@ -317,7 +325,7 @@ export function qemuRoutes(env: QemuEnv): Route[] {
       method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/status/current',
       handler: ({ path }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
-        return { ...listRow(vm), qmpstatus: vm.status, agent: truthy(vm.config.agent?.split(',')[0]) ? 1 : 0, ...(vm.lock ? { lock: vm.lock } : {}) };
+        return qemuStatusCurrent(vm);
       },
     },
     {
@@ -435,16 +443,4 @@ function emulateCommand(vm: SimVM, argv: string[], input: string): { out: string
     case 'false': return { out: '', err: '', exitcode: 1, durationMs: 0 };
     default: return { out: '', err: `sh: 1: ${cmd}: not found\n`, exitcode: 127, durationMs: 0 };
   }
-}
-
-export function listRow(vm: SimVM): Record<string, unknown> {
-  const disks = Object.entries(vm.config).filter(([k, v]) => isDataDisk(k, v));
-  const maxmem = Number(vm.config.memory ?? 512) * 2 ** 20;
-  const cpus = Number(vm.config.vcpus ?? Number(vm.config.cores ?? 1) * Number(vm.config.sockets ?? 1));
-  const uptime = vm.status === 'running' ? Math.floor((Date.now() - (vm.startedAt ?? Date.now())) / 1000) : 0;
-  return {
-    vmid: vm.vmid, name: vm.config.name ?? `VM ${vm.vmid}`, status: vm.status, maxcpu: cpus, maxmem, mem: vm.status === 'running' ? Math.floor(maxmem * 0.4) : 0,
-    cpu: vm.status === 'running' ? 0.02 : 0, maxdisk: disks.reduce((a, [, v]) => a + diskSize(v), 0), disk: 0, uptime, template: vm.template ? 1 : 0,
-    ...(vm.config.tags ? { tags: vm.config.tags } : {}), ...(vm.lock ? { lock: vm.lock } : {}), netin: 0, netout: 0, diskread: 0, diskwrite: 0, pid: vm.status === 'running' ? 10000 + vm.vmid : undefined,
-  };
 }

@@ -99,7 +99,7 @@ export class ProxmoxSimulator {
     this.faults = options.faults ?? {};
     this.random = seededRandom(options.seed ?? 42);
     const durations: Record<string, number> = { default: 100, qmclone: 400, qmcreate: 300, qmstart: 200, qmstop: 100, qmshutdown: 200, qmreboot: 200, qmigrate: 500, qmdestroy: 100, qmconfig: 50, resize: 100, ...options.taskDurations };
-    const all = [...clusterRoutes(() => this.state, this.tasks), ...qemuRoutes({ state: () => this.state, tasks: this.tasks, durations, agentDelayMs: options.agentDelayMs ?? 500 }), ...storageRoutes(() => this.state, this.tasks, (t) => durations[t] ?? durations.default ?? 200)];
+    const all = [...clusterRoutes(() => this.state, this.tasks, () => this.certificate), ...qemuRoutes({ state: () => this.state, tasks: this.tasks, durations, agentDelayMs: options.agentDelayMs ?? 500 }), ...storageRoutes(() => this.state, this.tasks, (t) => durations[t] ?? durations.default ?? 200)];
     this.routes = all.map((route) => ({ route, ...compile(route) }));
   }
 
