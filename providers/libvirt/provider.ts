@@ -477,6 +477,9 @@ export class LibvirtProvider implements ProviderClient {
     if (!dest) throw new ProviderNotFoundError(`no host ${to} in this Hypervisor`);
     if (!running) throw new RefusedError('a stopped libvirt domain is moved by redefining it on the other host, which is not supported yet; start it or pin it back');
     const shared = this.o.migration?.sharedStorage ?? false;
+    // Shared storage: the destination opens the very files, but its daemon knows a pool's volumes
+    // only as of its last refresh; one made since (on the source) is "not found" there until then.
+    if (shared) await this.refreshPoolsOn(to, parsed);
     const { flags, params } = migrationRequest({ sourceURI: this.o.hosts.find((h) => h.name === from)?.uri ?? '', destURI: dest.uri, ...(this.o.migration ? { migration: this.o.migration } : {}) });
     const done = c.migratePerform3Params(d, dest.uri, params, flags);
     let finished = false;
@@ -496,6 +499,17 @@ export class LibvirtProvider implements ProviderClient {
       await this.deleteVolumes(c, owned).catch((e: unknown) => this.o.logger.warn({ vm: parsed.name, err: (e as Error).message }, 'could not remove the source copies after migration'));
     }
     ctx.onProgress?.({ percent: 100, message: `running on ${to}` });
+  }
+
+  /** Refreshes, on a host, every pool holding one of the domain's volumes (disks and seed). */
+  private async refreshPoolsOn(host: string, parsed: ParsedDomain): Promise<void> {
+    const c = await this.conn(host);
+    const pools = new Set([...parsed.disks.flatMap((x) => (x.pool ? [x.pool] : [])), ...(parsed.owned ?? []).map((v) => v.pool)]);
+    for (const name of pools) {
+      const pool = await c.lookupPool(name).catch(() => undefined);
+      if (!pool) throw new ProviderNotFoundError(`storage pool ${name} is not defined on ${host}; with migration.sharedStorage: true every host needs the same pool on the shared storage`);
+      await c.refreshPool(pool);
+    }
   }
 
   /**
