@@ -16,7 +16,7 @@ beforeAll(async () => {
   f = await convergeFolder({
     prefix: 'vk-ovirt-blank-',
     header: () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: engine}\nspec:\n  type: ovirt\n  endpoint: ${sim.url}\n  credentialsRef: {env: ENGINE}\n  defaults: {cluster: Default, storageDomain: data1}\n`,
-    credentials: directoryCredentials({ ENGINE_USERNAME: sim.credentials.username, ENGINE_PASSWORD: sim.credentials.password }),
+    credentials: directoryCredentials({ VIRTKEEPER_ENGINE_USERNAME: sim.credentials.username, VIRTKEEPER_ENGINE_PASSWORD: sim.credentials.password }),
     timeoutMs: 10_000, sleepCapMs: 50,
   });
 });
