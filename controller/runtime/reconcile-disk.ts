@@ -12,12 +12,12 @@ import type { StatusRecord } from '../status/writer.ts';
 import type { Intent, ReconcileKit, ReconcileResult } from './reconciler.ts';
 import type { DesiredStore } from './store.ts';
 
-export function diskFor(store: DesiredStore, key: string, disk: VirtualDisk, previous?: StatusRecord): DesiredStandaloneDisk {
+export function diskFor(store: DesiredStore, key: string, disk: VirtualDisk, previous?: StatusRecord, instance?: string): DesiredStandaloneDisk {
   const known = previous?.status as VirtualDisk['status'] | undefined;
   const ns = disk.metadata.namespace ?? 'default';
   const vm = disk.spec.attachTo ? store.get(`VirtualMachine/${ns}/${disk.spec.attachTo.vm}`)?.resource as VirtualMachine | undefined : undefined;
   return {
-    key, owner: { kind: 'VirtualDisk', namespace: ns, name: disk.metadata.name },
+    key, owner: { kind: 'VirtualDisk', namespace: ns, name: disk.metadata.name, ...(instance ? { instance } : {}) },
     name: diskVolumeName(ns, disk.metadata.name), legacyName: legacyDiskVolumeName(ns, disk.metadata.name), ...(disk.metadata.uid ? { uid: disk.metadata.uid } : {}),
     sizeBytes: parseQuantity(disk.spec.size), interface: disk.spec.interface ?? 'virtio',
     ...(disk.spec.storage ? { storage: disk.spec.storage } : {}), ...(disk.spec.format ? { format: disk.spec.format } : {}),
@@ -39,7 +39,7 @@ export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualD
     await k.writeRecord(key, disk, { ...(prev ?? {}), observedGeneration: gen, conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: r.code, message: r.message }, gen, iso(k.o.now())) }, source, undefined, previous?.lastApplied);
     return { plan: { steps: [], refusals: [r] }, ready: false };
   }
-  if (k.o.dryRun) return { intents: diskIntents(disk, prev, diskFor(k.o.store, key, disk, previous).attachTo) };
+  if (k.o.dryRun) return { intents: diskIntents(disk, prev, diskFor(k.o.store, key, disk, previous, k.o.instance).attachTo) };
   const conn = await k.connect(disk.spec.hypervisor);
   let message: string | undefined;
   let state: Awaited<ReturnType<NonNullable<typeof conn.client.ensureDisk>>> | undefined;
@@ -47,7 +47,7 @@ export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualD
   else {
     k.emit({ type: 'action', key, phase: 'start', action: 'ensureDisk', summary: `disk ${disk.metadata.name}${disk.spec.attachTo ? ` on ${disk.spec.attachTo.vm}` : ''}` });
     try {
-      state = await conn.client.ensureDisk(diskFor(k.o.store, key, disk, previous), { onProgress: (p) => k.emit({ type: 'progress', key, action: 'ensureDisk', ...(p.message ? { message: p.message } : {}) }) });
+      state = await conn.client.ensureDisk(diskFor(k.o.store, key, disk, previous, k.o.instance), { onProgress: (p) => k.emit({ type: 'progress', key, action: 'ensureDisk', ...(p.message ? { message: p.message } : {}) }) });
     } catch (e) {
       // The failure is shown where people look (status), then retried.
       const err = safeError(e);
@@ -81,7 +81,7 @@ export async function removeDisk(k: ReconcileKit, key: string, previous: StatusR
   }
   if ((disk.spec.deletionPolicy ?? 'Delete') === 'Delete' && k.o.store.hypervisor(disk.spec.hypervisor)) {
     const conn = await k.connect(disk.spec.hypervisor);
-    await conn.client.deleteDisk?.(diskFor(k.o.store, key, disk, previous));
+    await conn.client.deleteDisk?.(diskFor(k.o.store, key, disk, previous, k.o.instance));
   }
   await k.o.statuses.remove(key);
   return { ready: true };

@@ -23,6 +23,16 @@ describe('disk markers', () => {
     expect(diskMarkerVerdict(parseDiskOwnerText(text), d(uid))).toBe(verdict);
   });
 
+  it.each([
+    ['this controller instance', 'VirtualDisk/x-y/a@i-1', 'this'],
+    ['another controller instance', 'VirtualDisk/x-y/a@i-2', 'other'],
+    ['a marker from before instances: ours, upgraded', 'VirtualDisk/x-y/a', 'upgrade'],
+  ] as const)('instances: %s → %s', (_n, text, verdict) => {
+    const mine = { owner: { kind: 'VirtualDisk', namespace: 'x-y', name: 'a', instance: 'i-1' } };
+    expect(diskMarkerVerdict(parseDiskOwnerText(text), mine)).toBe(verdict);
+    expect(formatDiskOwner(mine)).toBe('virtkeeper.io/owner=VirtualDisk/x-y/a@i-1');
+  });
+
   it('no marker at all is never this resource', () => {
     expect(diskMarkerVerdict(parseDiskOwner('hand-made disk'), d())).toBe('other');
   });
