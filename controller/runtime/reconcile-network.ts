@@ -7,9 +7,9 @@ import type { StatusRecord } from '../status/writer.ts';
 import { safeError } from '../core/errors.ts';
 import type { ReconcileKit, ReconcileResult } from './reconciler.ts';
 
-export function networkFor(net: VirtualNetwork, b: VirtualNetwork['spec']['hypervisors'][number], key: string): DesiredNetwork {
+export function networkFor(net: VirtualNetwork, b: VirtualNetwork['spec']['hypervisors'][number], key: string, instance?: string): DesiredNetwork {
   return {
-    key, owner: { kind: 'VirtualNetwork', name: net.metadata.name }, name: net.metadata.name, vlanId: net.spec.vlanId,
+    key, owner: { kind: 'VirtualNetwork', name: net.metadata.name, ...(instance ? { instance } : {}) }, name: net.metadata.name, vlanId: net.spec.vlanId,
     ...(net.spec.mtu ? { mtu: net.spec.mtu } : {}), ...(b.bridge ? { bridge: b.bridge } : {}), ...(b.sdn ? { sdn: b.sdn } : {}),
     ...(b.datacenter ? { datacenter: b.datacenter } : {}), ...(b.clusters ? { clusters: b.clusters } : {}), ...(b.nodes ? { nodes: b.nodes } : {}),
   };
@@ -24,7 +24,7 @@ export async function reconcileNetwork(k: ReconcileKit, key: string, net: Virtua
       const conn = await k.connect(b.hypervisor);
       if (!conn.client.ensureNetwork) results.push({ name: b.hypervisor, present: false, providerIDs: [], message: `the ${conn.hypervisor.spec.type} provider does not manage VLAN networks yet` });
       else if (k.o.dryRun) results.push({ name: b.hypervisor, present: false, providerIDs: [], message: 'not checked (plan)' });
-      else results.push({ name: b.hypervisor, ...(await conn.client.ensureNetwork(networkFor(net, b, key))) });
+      else results.push({ name: b.hypervisor, ...(await conn.client.ensureNetwork(networkFor(net, b, key, k.o.instance))) });
     } catch (e) {
       results.push({ name: b.hypervisor, present: false, providerIDs: [], message: safeError(e).message });
     }
@@ -52,7 +52,7 @@ export async function removeNetwork(k: ReconcileKit, key: string, previous: Stat
     for (const b of net.spec.hypervisors) {
       if (!k.o.store.hypervisor(b.hypervisor)) continue;
       const conn = await k.connect(b.hypervisor);
-      await conn.client.deleteNetwork?.(networkFor(net, b, key));
+      await conn.client.deleteNetwork?.(networkFor(net, b, key, k.o.instance));
     }
   }
   await k.o.statuses.remove(key);

@@ -485,7 +485,7 @@ export async function ensureProxmoxNetwork(api: ProxmoxClient, n: import('../pro
     const have = vnets.find((v) => v.vnet === n.sdn?.vnet);
     if (have && have.tag !== n.vlanId) return { present: false, providerIDs: [`sdn/${have.vnet}`], message: `SDN vnet ${have.vnet} exists with tag ${have.tag ?? 'none'}, not ${n.vlanId}; it is not changed by virtkeeper` };
     if (!have) {
-      await api.post('/cluster/sdn/vnets', { vnet: n.sdn.vnet, zone: n.sdn.zone, tag: n.vlanId, alias: `virtkeeper ${n.key}`.slice(0, 64).replace(/[^\w .-]/g, '-') });
+      await api.post('/cluster/sdn/vnets', { vnet: n.sdn.vnet, zone: n.sdn.zone, tag: n.vlanId, alias: vnetAlias(n) });
       changed = true;
     }
     if (changed) await api.waitForTask(await api.put<string>('/cluster/sdn'));
@@ -505,11 +505,22 @@ export async function ensureProxmoxNetwork(api: ProxmoxClient, n: import('../pro
     : { present: false, providerIDs: [], message: `VLAN ${n.vlanId} needs a VLAN-aware ${bridge} on: ${lacking.join(', ')}` };
 }
 
+/** The vnet's alias is its marker (an alias allows only `[\w .-]`, 64 characters): the resource and the controller instance. */
+function vnetAlias(n: import('../provider.ts').DesiredNetwork): string {
+  return `virtkeeper ${n.key}${n.owner.instance ? `@${n.owner.instance}` : ''}`.slice(0, 64).replace(/[^\w .-]/g, '-');
+}
+
+/** Made by this controller instance, or before instances were written (that alias, exactly). */
+function vnetOwned(alias: string | undefined, n: import('../provider.ts').DesiredNetwork): boolean {
+  const legacy = `virtkeeper ${n.key}`.slice(0, 64).replace(/[^\w .-]/g, '-');
+  return alias === vnetAlias(n) || alias === legacy;
+}
+
 export async function deleteProxmoxNetwork(api: ProxmoxClient, n: import('../provider.ts').DesiredNetwork): Promise<void> {
   if (!n.sdn) return; // a host bridge is never removed: virtkeeper only verified it
   const vnets = await api.get<SdnVnet[]>('/cluster/sdn/vnets');
   const have = vnets.find((v) => v.vnet === n.sdn?.vnet);
-  if (!have || !(have.alias ?? '').includes(`virtkeeper ${n.key}`.slice(0, 64).replace(/[^\w .-]/g, '-'))) return;
+  if (!have || !vnetOwned(have.alias, n)) return;
   // Never remove a vnet a guest still uses.
   const rows = (await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' })).filter((r) => r.template !== 1);
   for (const r of rows) {
