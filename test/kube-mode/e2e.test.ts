@@ -1,31 +1,19 @@
 // Kubernetes mode end to end on a real kube-apiserver (scripts/provision/kube.sh) with
 // kubectl 1.32, the controller as a separate process bound only by manifests/rbac.yaml,
 // and the Proxmox simulator over HTTP.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { kubectlWith } from '../support/kubectl.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 
-const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
 const admin = process.env.VK_KUBECONFIG ?? '';
 const controllerConfig = process.env.VK_KUBECONFIG_CONTROLLER ?? '';
 
-async function kubectl(args: string[], input?: string): Promise<string> {
-  if (input === undefined) return (await run('kubectl', ['--kubeconfig', admin, ...args], { cwd: root })).stdout;
-  return new Promise((resolve, reject) => {
-    const p = spawn('kubectl', ['--kubeconfig', admin, ...args], { cwd: root });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(err || out))));
-    p.stdin.end(input);
-  });
-}
+const kubectl = kubectlWith(admin);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;

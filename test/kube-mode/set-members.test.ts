@@ -1,32 +1,19 @@
 // Kubernetes mode on the real kube-apiserver: a VirtualMachineSet member with the name of a
 // VirtualMachine never replaces it; both are held as they were, with the problem to show.
-import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { kubectlWith } from '../support/kubectl.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KubernetesSource } from '../../controller/sources/kubernetes.ts';
 import { DesiredStore } from '../../controller/runtime/store.ts';
 import type { VirtualMachine } from '../../controller/api/types.ts';
 
-const run = promisify(execFile);
 const admin = process.env.VK_KUBECONFIG ?? '';
 const root = join(import.meta.dirname, '..', '..');
 const ns = `vk-members-${Date.now().toString(36)}`;
 
-function kubectl(args: string[], input?: string): Promise<string> {
-  if (input === undefined) return run('kubectl', ['--kubeconfig', admin, ...args]).then((r) => r.stdout);
-  return new Promise((resolve, reject) => {
-    const p = spawn('kubectl', ['--kubeconfig', admin, ...args]);
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(err || out))));
-    p.stdin.end(input);
-  });
-}
+const kubectl = kubectlWith(admin);
 
 async function until<T>(what: string, fn: () => T | undefined | false, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
