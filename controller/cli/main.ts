@@ -5,21 +5,16 @@ import { isVkError } from '../core/errors.ts';
 import { DEFAULT_CREDENTIALS_DIR } from '../runtime/credentials.ts';
 import { safeError } from '../runtime/reconciler.ts';
 import { applyCommand, planCommand } from './commands/apply.ts';
+import { convertCommand } from './commands/convert.ts';
 import { crdsCommand } from './commands/crds.ts';
+import { execCommand } from './commands/exec.ts';
 import { getCommand } from './commands/get.ts';
+import { quickstartCommand } from './commands/quickstart.ts';
+import { runCommand } from './commands/run.ts';
 import { simCommand } from './commands/sim.ts';
 import { validateCommand } from './commands/validate.ts';
 import type { GlobalOptions } from './context.ts';
 import { EXIT } from './exit-codes.ts';
-
-const optional = async (path: string, name: string, program: Command, globals: () => GlobalOptions) => {
-  try {
-    const mod = (await import(path)) as Record<string, (p: Command, g: () => GlobalOptions) => void>;
-    mod[name]?.(program, globals);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-  }
-};
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command('virtkeeper')
@@ -34,13 +29,13 @@ export async function buildProgram(): Promise<Command> {
   validateCommand(program, globals);
   planCommand(program, globals);
   applyCommand(program, globals);
-  await optional('./commands/run.ts', 'runCommand', program, globals);
+  runCommand(program, globals);
   getCommand(program, globals);
   crdsCommand(program);
   simCommand(program);
-  await optional('./commands/quickstart.ts', 'quickstartCommand', program, globals);
-  await optional('./commands/convert.ts', 'convertCommand', program, globals);
-  await optional('./commands/exec.ts', 'execCommand', program, globals);
+  quickstartCommand(program, globals);
+  convertCommand(program);
+  execCommand(program, globals);
   return program;
 }
 
