@@ -10,7 +10,7 @@ import { HypervisorPool } from '../controller/runtime/hypervisors.ts';
 import { StateDir } from '../controller/status/state-dir.ts';
 import type { Hypervisor } from '../controller/api/types.ts';
 import { id } from '../providers/ovirt/simulator/model.ts';
-import { formatOwner } from '../providers/provider.ts';
+import { formatOwner } from '../controller/core/provider.ts';
 import { loadConnector } from '../providers/registry.ts';
 import { startOvirtSimulator } from '../providers/ovirt/simulator/index.ts';
 

@@ -2,7 +2,7 @@
 // name, the controller instance, and its Kubernetes UID when it has one (`metadata.uid`). A volume is taken as a
 // VirtualDisk's only when its marker names that very resource; a marker from before the UID was
 // written (or from directory mode, which has none) names it by path alone and is upgraded.
-import { MARKER_PREFIX, sameOwner, type DesiredStandaloneDisk, type OwnerRef } from './provider.ts';
+import { MARKER_PREFIX, sameOwner, type DesiredStandaloneDisk, type OwnerRef } from '../controller/core/provider.ts';
 
 export interface DiskOwner {
   owner: OwnerRef;

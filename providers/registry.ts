@@ -2,7 +2,7 @@
 // Proxmox hypervisors never loads the libvirt RPC code.
 import type { HypervisorSpec } from '../controller/api/types.ts';
 import { VkError } from '../controller/core/errors.ts';
-import type { ProviderConnector } from './provider.ts';
+import type { ProviderConnector } from '../controller/core/provider.ts';
 
 export class UnknownProviderError extends VkError {
   override readonly code = 'VK_PROVIDER_UNAVAILABLE';

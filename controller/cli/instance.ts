@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { TerminalError } from '../core/errors.ts';
-import { INSTANCE_PATTERN } from '../../providers/provider.ts';
+import { INSTANCE_PATTERN } from '../core/provider.ts';
 import type { KubeRest } from '../sources/kube-rest.ts';
 
 const short = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 10);

@@ -8,7 +8,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { VkError } from '../core/errors.ts';
 import type { Hypervisor } from '../api/types.ts';
-import type { Credentials } from '../../providers/provider.ts';
+import type { Credentials } from '../core/provider.ts';
 
 export class CredentialsError extends VkError {
   override readonly code = 'VK_CREDENTIALS';

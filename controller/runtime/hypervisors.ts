@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Hypervisor } from '../api/types.ts';
 import { parseDuration } from '../api/quantity.ts';
 import type { ConnectorLoader } from '../../providers/registry.ts';
-import type { ProviderClient } from '../../providers/provider.ts';
+import type { ProviderClient } from '../core/provider.ts';
 import type { CredentialsResolver } from './credentials.ts';
 import { Observer } from './observer.ts';
 

@@ -1,7 +1,7 @@
 // One observation per hypervisor, shared by every VM on it: a list call serves them all.
 // Concurrent callers share one in-flight call; a result younger than maxAge is reused.
 import type { Observation } from '../core/model.ts';
-import type { ProviderClient } from '../../providers/provider.ts';
+import type { ProviderClient } from '../core/provider.ts';
 
 export interface ObserverOptions {
   client: ProviderClient;

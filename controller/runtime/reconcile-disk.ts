@@ -7,7 +7,7 @@ import { safeError, TerminalError } from '../core/errors.ts';
 import { isoTime as iso, setCondition } from '../core/status.ts';
 import { namespaceRefusal } from '../core/tenancy.ts';
 import { describeId, parseKey } from '../api/keys.ts';
-import type { DesiredStandaloneDisk } from '../../providers/provider.ts';
+import type { DesiredStandaloneDisk } from '../core/provider.ts';
 import type { StatusRecord } from '../status/writer.ts';
 import type { Intent, ReconcileKit, ReconcileResult } from './reconciler.ts';
 import type { DesiredStore } from './store.ts';

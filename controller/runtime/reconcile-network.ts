@@ -2,7 +2,7 @@
 // must pre-exist, made where the provider may), and removed only where virtkeeper made it.
 import type { VirtualNetwork } from '../api/types.ts';
 import { isoTime as iso, setCondition } from '../core/status.ts';
-import type { DesiredNetwork, NetworkState } from '../../providers/provider.ts';
+import type { DesiredNetwork, NetworkState } from '../core/provider.ts';
 import type { StatusRecord } from '../status/writer.ts';
 import { safeError } from '../core/errors.ts';
 import type { ReconcileKit, ReconcileResult } from './reconciler.ts';

@@ -4,7 +4,7 @@ import { formatBytes, parseQuantity } from '../api/quantity.ts';
 import type { VMTemplate } from '../api/types.ts';
 import { templateName } from '../core/desired.ts';
 import { isoTime as iso, setCondition } from '../core/status.ts';
-import type { Progress, TemplateFacts } from '../../providers/provider.ts';
+import type { Progress, TemplateFacts } from '../core/provider.ts';
 import type { StatusRecord } from '../status/writer.ts';
 import { safeError } from '../core/errors.ts';
 import type { ReconcileKit, ReconcileResult } from './reconciler.ts';

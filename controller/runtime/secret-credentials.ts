@@ -5,7 +5,7 @@
 // endpoint it names. A service-account-token Secret is never used, labelled or not.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Hypervisor } from '../api/types.ts';
-import type { Credentials } from '../../providers/provider.ts';
+import type { Credentials } from '../core/provider.ts';
 import { CredentialsError, type CredentialsResolver } from './credentials.ts';
 
 export const CREDENTIALS_LABEL = 'virtkeeper.io/credentials';

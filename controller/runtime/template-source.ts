@@ -4,7 +4,7 @@
 import type { VirtualMachine, VMTemplate } from '../api/types.ts';
 import { templateName } from '../core/desired.ts';
 import { findObserved } from '../core/plan.ts';
-import { displayImage, type Progress, type TemplateFacts } from '../../providers/provider.ts';
+import { displayImage, type Progress, type TemplateFacts } from '../core/provider.ts';
 import type { Connected } from './hypervisors.ts';
 import type { DesiredStore } from './store.ts';
 

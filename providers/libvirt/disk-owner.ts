@@ -4,7 +4,7 @@
 // the disk volume (a create cut short leaves a marker, never an unmarked disk) and removed
 // after it.
 import type { OwnerRef } from '../../controller/core/model.ts';
-import { formatOwner, parseOwner } from '../provider.ts';
+import { formatOwner, parseOwner } from '../../controller/core/provider.ts';
 import { volumeXml } from './domain-xml.ts';
 import type { LibvirtConnection } from './rpc/connection.ts';
 import type { StoragePool } from './rpc/protocol.ts';

@@ -2,7 +2,7 @@
 // the ownership marker in <metadata>.
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import type { DesiredDisk, DesiredNic, DesiredVM, ObservedDisk, ObservedNic, OwnerRef } from '../../controller/core/model.ts';
-import { formatOwner, parseOwner } from '../provider.ts';
+import { formatOwner, parseOwner } from '../../controller/core/provider.ts';
 
 export const NS = 'https://virtkeeper.io/xmlns/libvirt/1';
 /** The domain's record of the volumes it owns (its own namespace: libvirt's setMetadata replaces one element per namespace). */

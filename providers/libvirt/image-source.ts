@@ -3,7 +3,7 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { ProviderInvalidError, ProviderNotFoundError } from '../../controller/core/errors.ts';
-import { displayImage } from '../provider.ts';
+import { displayImage } from '../../controller/core/provider.ts';
 
 export interface ImageStream {
   length: number;

@@ -1,5 +1,5 @@
 // The libvirt connector: one provider per Hypervisor, one RPC connection per host.
-import type { ProviderConnector } from '../provider.ts';
+import type { ProviderConnector } from '../../controller/core/provider.ts';
 import { LibvirtProvider } from './provider.ts';
 
 export const libvirtConnector: ProviderConnector = {

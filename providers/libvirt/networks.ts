@@ -4,7 +4,7 @@
 // ownership marker in its <metadata>. VMs attach with `<interface type='network'>`.
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { RefusedError } from '../../controller/core/errors.ts';
-import { formatOwner, parseOwner, sameOwner, type DesiredNetwork, type NetworkState } from '../provider.ts';
+import { formatOwner, parseOwner, sameOwner, type DesiredNetwork, type NetworkState } from '../../controller/core/provider.ts';
 import type { LibvirtConnection } from './rpc/connection.ts';
 import { LibvirtError } from './rpc/protocol.ts';
 

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { Target } from '../../controller/core/actions.ts';
 import { ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
-import { displayImage, sameOwner, type ActionContext, type Progress, type TemplateFacts } from '../provider.ts';
+import { displayImage, sameOwner, type ActionContext, type Progress, type TemplateFacts } from '../../controller/core/provider.ts';
 import { volumeXml, type ParsedDomain } from './domain-xml.ts';
 import { openImage } from './image-source.ts';
 import { LibvirtConnection } from './rpc/connection.ts';

@@ -2,7 +2,7 @@
 // owner sidecar (disk-owner.ts), made on the host of the VM it goes to, attached to and
 // moved between VMs virtkeeper manages, grown, and deleted only when provably its own.
 import { ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
-import { sameOwner, type DesiredStandaloneDisk, type DiskState } from '../provider.ts';
+import { sameOwner, type DesiredStandaloneDisk, type DiskState } from '../../controller/core/provider.ts';
 import { deleteDiskOwner, describeOwner, ownerVolumeName, readDiskOwner, writeDiskOwner } from './disk-owner.ts';
 import { BUS, deviceXml, parseDomain, targetDev, volumeXml, type ParsedDomain } from './domain-xml.ts';
 import type { LibvirtConnection } from './rpc/connection.ts';

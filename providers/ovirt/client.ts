@@ -5,7 +5,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import {
   ProviderAuthError, ProviderConflictError, ProviderInvalidError, ProviderLockedError, ProviderNotFoundError, ProviderTransientError, type VkError,
 } from '../../controller/core/errors.ts';
-import type { Credentials } from '../provider.ts';
+import type { Credentials } from '../../controller/core/provider.ts';
 
 export type Json = Record<string, unknown>;
 

@@ -5,7 +5,7 @@
 // A VM's removal detaches it first (providers/ovirt/provider.ts): the disk outlives the VM.
 import { ProviderLockedError, ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
 import { diskMarkerVerdict, formatDiskOwner, parseDiskOwner } from '../disk-marker.ts';
-import { parseOwner, sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type TemplateFacts } from '../provider.ts';
+import { parseOwner, sameOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState, type TemplateFacts } from '../../controller/core/provider.ts';
 import type { Target } from '../../controller/core/actions.ts';
 import { arr, bool, nameSearch, num, obj, type Json, type OvirtClient } from './client.ts';
 import { TO_IFACE } from './mapping.ts';

@@ -1,5 +1,5 @@
 // The oVirt connector: one client and provider per engine (Hypervisor).
-import type { ProviderConnector } from '../provider.ts';
+import type { ProviderConnector } from '../../controller/core/provider.ts';
 import { OvirtClient } from './client.ts';
 import { OvirtProvider } from './provider.ts';
 

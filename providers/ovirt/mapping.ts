@@ -1,7 +1,7 @@
 // Pure mapping between the engine's JSON (numbers and booleans as strings) and the neutral
 // model, and from a DesiredVM to the bodies the engine takes.
 import type { DesiredVM, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
-import { formatOwner, isAdopted, parseOwner } from '../provider.ts';
+import { formatOwner, isAdopted, parseOwner } from '../../controller/core/provider.ts';
 import { arr, bool, num, obj, type Json } from './client.ts';
 
 export interface Lookups {

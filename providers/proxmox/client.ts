@@ -7,7 +7,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { ProviderTransientError } from '../../controller/core/errors.ts';
-import type { Credentials, Progress } from '../provider.ts';
+import type { Credentials, Progress } from '../../controller/core/provider.ts';
 import { classifyProxmox } from './errors.ts';
 
 export interface ProxmoxClientOptions {

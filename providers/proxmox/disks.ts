@@ -19,7 +19,7 @@
 // out of, a VM virtkeeper does not own.
 import { RefusedError } from '../../controller/core/errors.ts';
 import { diskMarkerVerdict, diskOwnerText, parseDiskOwnerText } from '../disk-marker.ts';
-import { parseOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState } from '../provider.ts';
+import { parseOwner, type ActionContext, type DesiredStandaloneDisk, type DiskState } from '../../controller/core/provider.ts';
 import type { ProxmoxClient } from './client.ts';
 import { readGuestConfig } from './guest-config.ts';
 import { BUS, GiB, MiB, type ResourceRow } from './mapping.ts';

@@ -1,5 +1,5 @@
 // The Proxmox connector: builds the HTTP client and the provider for one Hypervisor.
-import type { ProviderConnector } from '../provider.ts';
+import type { ProviderConnector } from '../../controller/core/provider.ts';
 import { ProxmoxClient } from './client.ts';
 import { ProxmoxProvider } from './provider.ts';
 

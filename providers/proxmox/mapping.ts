@@ -3,7 +3,7 @@
 import type { DesiredNic, DesiredVM, ObservedDisk, ObservedNic, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import { sanitizeTag } from '../../controller/core/desired.ts';
 import { ProviderInvalidError } from '../../controller/core/errors.ts';
-import { formatOwner, isAdopted, parseOwner } from '../provider.ts';
+import { formatOwner, isAdopted, parseOwner } from '../../controller/core/provider.ts';
 
 export const MiB = 2 ** 20;
 export const GiB = 2 ** 30;

@@ -3,7 +3,7 @@
 // not make may hold VMs it never made, so it is used as it is and never granted on; a pool made
 // for another namespace is not used at all (its users would see this VM).
 import { TerminalError, VkError } from '../../controller/core/errors.ts';
-import { formatOwner, parseOwner } from '../provider.ts';
+import { formatOwner, parseOwner } from '../../controller/core/provider.ts';
 import type { ProxmoxClient } from './client.ts';
 
 export class ForeignPoolError extends TerminalError {

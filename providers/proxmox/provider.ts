@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import { describeOwner, type Capabilities, type DesiredDisk, type DesiredVM, type Observation, type ObservedTemplate, type ObservedVM } from '../../controller/core/model.ts';
-import { ADOPTED_MARKER, isAdopted, parseOwner, sameOwner, withMarker, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../provider.ts';
+import { ADOPTED_MARKER, isAdopted, parseOwner, sameOwner, withMarker, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../../controller/core/provider.ts';
 import { downloadImage, firstOnlineNode, proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
 import { deleteProxmoxDisk, ensureProxmoxDisk, releaseVirtualDisks } from './disks.ts';
 import { ensurePool } from './pools.ts';
@@ -108,11 +108,11 @@ export class ProxmoxProvider implements ProviderClient {
     return this.inspectTemplate(name);
   }
 
-  ensureNetwork(n: import('../provider.ts').DesiredNetwork) {
+  ensureNetwork(n: import('../../controller/core/provider.ts').DesiredNetwork) {
     return ensureProxmoxNetwork(this.api, n);
   }
 
-  deleteNetwork(n: import('../provider.ts').DesiredNetwork) {
+  deleteNetwork(n: import('../../controller/core/provider.ts').DesiredNetwork) {
     return deleteProxmoxNetwork(this.api, n);
   }
 
@@ -473,7 +473,7 @@ type SdnZone = { zone: string; type: string; bridge?: string };
 type SdnVnet = { vnet: string; zone: string; tag?: number; alias?: string };
 
 /** VLANs on Proxmox: a VLAN-aware bridge on every listed node, or an SDN vnet with the tag in a VLAN zone. */
-export async function ensureProxmoxNetwork(api: ProxmoxClient, n: import('../provider.ts').DesiredNetwork): Promise<import('../provider.ts').NetworkState> {
+export async function ensureProxmoxNetwork(api: ProxmoxClient, n: import('../../controller/core/provider.ts').DesiredNetwork): Promise<import('../../controller/core/provider.ts').NetworkState> {
   if (n.sdn) {
     const zones = await api.get<SdnZone[]>('/cluster/sdn/zones');
     let changed = false;
@@ -506,17 +506,17 @@ export async function ensureProxmoxNetwork(api: ProxmoxClient, n: import('../pro
 }
 
 /** The vnet's alias is its marker (an alias allows only `[\w .-]`, 64 characters): the resource and the controller instance. */
-function vnetAlias(n: import('../provider.ts').DesiredNetwork): string {
+function vnetAlias(n: import('../../controller/core/provider.ts').DesiredNetwork): string {
   return `virtkeeper ${n.key}${n.owner.instance ? `@${n.owner.instance}` : ''}`.slice(0, 64).replace(/[^\w .-]/g, '-');
 }
 
 /** Made by this controller instance, or before instances were written (that alias, exactly). */
-function vnetOwned(alias: string | undefined, n: import('../provider.ts').DesiredNetwork): boolean {
+function vnetOwned(alias: string | undefined, n: import('../../controller/core/provider.ts').DesiredNetwork): boolean {
   const legacy = `virtkeeper ${n.key}`.slice(0, 64).replace(/[^\w .-]/g, '-');
   return alias === vnetAlias(n) || alias === legacy;
 }
 
-export async function deleteProxmoxNetwork(api: ProxmoxClient, n: import('../provider.ts').DesiredNetwork): Promise<void> {
+export async function deleteProxmoxNetwork(api: ProxmoxClient, n: import('../../controller/core/provider.ts').DesiredNetwork): Promise<void> {
   if (!n.sdn) return; // a host bridge is never removed: virtkeeper only verified it
   const vnets = await api.get<SdnVnet[]>('/cluster/sdn/vnets');
   const have = vnets.find((v) => v.vnet === n.sdn?.vnet);

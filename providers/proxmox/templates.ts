@@ -4,7 +4,7 @@
 // interrupted attempt stopped: nothing is made twice.
 import { ProviderInvalidError, ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
 import type { Target } from '../../controller/core/actions.ts';
-import { displayImage, formatOwner, parseOwner, sameOwner, type OwnerRef, type Progress } from '../provider.ts';
+import { displayImage, formatOwner, parseOwner, sameOwner, type OwnerRef, type Progress } from '../../controller/core/provider.ts';
 import type { ProxmoxClient } from './client.ts';
 import { readGuestConfig } from './guest-config.ts';
 import { diskValue, propertyString, type ResourceRow } from './mapping.ts';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Target } from '../../controller/core/actions.ts';
 import { RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { DesiredVM, Observation, ObservedVM } from '../../controller/core/model.ts';
-import type { DesiredNetwork, DesiredStandaloneDisk, ProviderClient } from '../../providers/provider.ts';
+import type { DesiredNetwork, DesiredStandaloneDisk, ProviderClient } from '../../controller/core/provider.ts';
 
 export interface ContractHarness {
   client: ProviderClient;

@@ -1,6 +1,6 @@
 // Image locations as shown in status, events and errors: no credentials from a URL.
 import { describe, expect, it } from 'vitest';
-import { displayImage } from '../../providers/provider.ts';
+import { displayImage } from '../../controller/core/provider.ts';
 
 describe('displayImage', () => {
   it.each([

@@ -1,6 +1,6 @@
 // The ownership marker's text form, with and without a controller instance (issue 12, item 15).
 import { describe, expect, it } from 'vitest';
-import { formatOwner, parseOwner, sameOwner, withMarker } from '../../providers/provider.ts';
+import { formatOwner, parseOwner, sameOwner, withMarker } from '../../controller/core/provider.ts';
 
 const web = { kind: 'VirtualMachine', namespace: 'default', name: 'web' };
 

@@ -8,7 +8,7 @@ import { domainXml, ownedVolumes, parseDomain, volumeName } from '../../provider
 import { LibvirtProvider } from '../../providers/libvirt/provider.ts';
 import { LibvirtConnection } from '../../providers/libvirt/rpc/connection.ts';
 import type { StoragePool } from '../../providers/libvirt/rpc/protocol.ts';
-import type { DesiredStandaloneDisk } from '../../providers/provider.ts';
+import type { DesiredStandaloneDisk } from '../../controller/core/provider.ts';
 import { contractVM } from '../contract/provider-contract.ts';
 
 const uri = process.env.VK_LIBVIRT_URI_1 ?? '';

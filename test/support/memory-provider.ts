@@ -3,7 +3,7 @@
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
 import type { Capabilities, Observation, ObservedNode, ObservedVM } from '../../controller/core/model.ts';
-import { sameOwner, type ActionContext, type ProviderClient, type TemplateFacts } from '../../providers/provider.ts';
+import { sameOwner, type ActionContext, type ProviderClient, type TemplateFacts } from '../../controller/core/provider.ts';
 
 export interface MemoryProviderOptions {
   nodes?: string[];

@@ -24,12 +24,12 @@
 // 6. A `create` leaves the VM stopped, fully configured (CPU, memory, disks, NICs,
 //    cloud-init, autostart, tags, description, ownership marker); powering is separate.
 import type { Logger } from 'pino';
-import type { VMAction } from '../controller/core/actions.ts';
-import { sameOwnerRef, type Capabilities, type Observation, type OwnerRef } from '../controller/core/model.ts';
-import type { HypervisorSpec } from '../controller/api/types.ts';
+import type { VMAction } from './actions.ts';
+import { sameOwnerRef, type Capabilities, type Observation, type OwnerRef } from './model.ts';
+import type { HypervisorSpec } from '../api/types.ts';
 
-export type { Capabilities, Observation, OwnerRef } from '../controller/core/model.ts';
-export type { VMAction } from '../controller/core/actions.ts';
+export type { Capabilities, Observation, OwnerRef } from './model.ts';
+export type { VMAction } from './actions.ts';
 
 export type Credentials =
   | { username: string; password: string }
@@ -138,13 +138,13 @@ export interface ProviderClient {
   /** Imports a qcow2/raw image (a local path) as a template of this name; idempotent. */
   importTemplate?(name: string, image: string, options?: { storage?: string; node?: string; owner?: OwnerRef; onProgress?: (p: Progress) => void }): Promise<TemplateFacts>;
   /** Makes a template of this name from an owned, stopped VM (Proxmox converts the VM; oVirt and libvirt copy its disks); idempotent. */
-  templateFromVM?(target: import('../controller/core/actions.ts').Target, name: string, options?: { storage?: string; onProgress?: (p: Progress) => void }): Promise<TemplateFacts>;
+  templateFromVM?(target: import('./actions.ts').Target, name: string, options?: { storage?: string; onProgress?: (p: Progress) => void }): Promise<TemplateFacts>;
   /** Makes the VLAN available (verifies what must pre-exist, creates what it may); idempotent. */
   ensureNetwork?(n: DesiredNetwork): Promise<NetworkState>;
   /** Removes a network this controller created (by its marker); never one it did not, or one still in use. */
   deleteNetwork?(n: DesiredNetwork): Promise<void>;
   /** Runs a command in the guest through the QEMU guest agent, polling until it exits; refuses (RefusedError, nothing run) a VM whose marker does not name target.owner. */
-  exec?(target: import('../controller/core/actions.ts').Target, command: string[], options?: ExecOptions): Promise<ExecResult>;
+  exec?(target: import('./actions.ts').Target, command: string[], options?: ExecOptions): Promise<ExecResult>;
   observe(options?: ObserveOptions): Promise<Observation>;
   execute(action: VMAction, context?: ActionContext): Promise<void>;
   /** Subscribes to change notifications (VM names or provider ids); returns an unsubscribe function. */
