@@ -24,6 +24,7 @@ export async function buildProgram(): Promise<Command> {
     .option('--credentials-dir <dir>', `the only folder a Hypervisor's credentialsRef.file may name (default ${DEFAULT_CREDENTIALS_DIR})`)
     .option('--allow-credential-env <name>', 'let credentialsRef.env name this prefix as it is, without VIRTKEEPER_ (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', '\nExample:\n  virtkeeper quickstart\n  virtkeeper plan -f examples/\n  virtkeeper <command> --help')
     .exitOverride();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   validateCommand(program, globals);

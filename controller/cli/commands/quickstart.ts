@@ -13,8 +13,9 @@ import { renderPlan } from '../render-plan.ts';
 import { renderTable } from '../render-get.ts';
 import { KINDS } from '../../api/kinds.ts';
 import { styleFor } from '../style.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
-const EXAMPLE = join(import.meta.dirname, '..', '..', '..', 'examples', 'quickstart');
+const EXAMPLE = join(PACKAGE_ROOT, 'examples', 'quickstart');
 
 /**
  * A local libvirtd the quickstart may use as well: VIRTKEEPER_QUICKSTART_LIBVIRT names its
