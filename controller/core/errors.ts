@@ -90,6 +90,15 @@ export function isRetryable(e: unknown): boolean {
 }
 
 /** An error as it may be shown: a stable code and a message with no credentials in it. */
+/**
+ * Whether another pass cannot fix it without a change of spec, configuration or credentials:
+ * decided here, once, by the error's kind (invalid input, a refusal, auth); everything else
+ * (locked, transient, conflict, not found, internal) may go away on a retry.
+ */
+export function isFinalError(e: unknown): boolean {
+  return e instanceof VkError && (e.kind === 'invalid' || e.kind === 'auth');
+}
+
 export function safeError(e: unknown): { code: string; message: string } {
   if (e instanceof VkError) return { code: e.code, message: redactSecrets(e.message) };
   const m = e instanceof Error ? e.message : String(e);

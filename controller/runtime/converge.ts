@@ -12,6 +12,7 @@ import { directoryGate, folderView } from './modes/directory.ts';
 import type { RemovalGate, RemovalPolicy } from './removals.ts';
 import type { EventSink } from './events.ts';
 import type { HypervisorPool } from './hypervisors.ts';
+import { isFinalError } from '../core/errors.ts';
 import { Reconciler, safeError, type Intent } from './reconciler.ts';
 import { DesiredStore } from './store.ts';
 
@@ -45,6 +46,8 @@ export interface KeyOutcome {
   plan?: PlanResult;
   intents?: Intent[];
   error?: { code: string; message: string };
+  /** The error is one another pass cannot fix without a change (see isFinalError): --wait stops waiting for it. */
+  final?: boolean;
   removal?: boolean;
 }
 
@@ -98,10 +101,12 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
     try {
       const r = await reconciler.reconcile(key);
       const refused = (r.plan?.refusals.length ?? 0) > 0;
+      // A refusal, and the guard's hold, need a change of spec or flags; the grace passes by itself.
       const error = r.held ?? (refused ? { code: r.plan?.refusals[0]?.code ?? 'VK_REFUSED', message: r.plan?.refusals[0]?.message ?? '' } : undefined);
-      outcomes.set(key, { key, ready: r.ready ?? !error, ...(r.plan ? { plan: r.plan } : {}), ...(r.intents?.length ? { intents: r.intents } : {}), ...(error ? { error } : {}), ...removal });
+      const final = refused || r.held?.code === 'VK_DELETE_GUARD';
+      outcomes.set(key, { key, ready: r.ready ?? !error, ...(r.plan ? { plan: r.plan } : {}), ...(r.intents?.length ? { intents: r.intents } : {}), ...(error ? { error } : {}), ...(final ? { final } : {}), ...removal });
     } catch (e) {
-      outcomes.set(key, { key, ready: false, error: safeError(e), ...removal });
+      outcomes.set(key, { key, ready: false, error: safeError(e), ...(isFinalError(e) ? { final: true } : {}), ...removal });
     }
   };
   // Hypervisors first (they connect and observe once), then networks and templates before the
@@ -146,8 +151,7 @@ function stateDirOf(s: StatusStore): string | undefined {
   return typeof dir === 'string' ? dir : undefined;
 }
 
-/** A failure that another pass cannot fix without a change of spec. */
+/** A failure that another pass cannot fix without a change. */
 function isFinal(x: KeyOutcome): boolean {
-  if (!x.error) return false;
-  return x.error.code.startsWith('VK_REFUSED') || x.error.code === 'VK_SPEC_INVALID' || x.error.code === 'VK_TERMINAL' || x.error.code === 'VK_CREDENTIALS' || x.error.code === 'VK_PROVIDER_UNAVAILABLE' || x.error.code === 'VK_DELETE_GUARD';
+  return !!x.error && x.final === true;
 }

@@ -11,7 +11,7 @@ import { reconcileDisk, removeDisk } from './reconcile-disk.ts';
 import { reconcileNetwork, removeNetwork } from './reconcile-network.ts';
 import type { PlannedStep, Target } from '../core/actions.ts';
 import { normaliseVM } from '../core/desired.ts';
-import { isVkError, safeError, TerminalError, VkError } from '../core/errors.ts';
+import { isFinalError, isVkError, safeError, TerminalError, VkError } from '../core/errors.ts';
 import type { DesiredVM, Observation, PendingCreate } from '../core/model.ts';
 import { namespaceRefusal, rightsOf, type NamespaceRights, type Tenancy } from '../core/tenancy.ts';
 import { findObserved, plan, type PlanResult, type Removed } from '../core/plan.ts';
@@ -363,7 +363,7 @@ export class Reconciler {
       lastAction = await this.execute(key, conn, first.steps);
     } catch (e) {
       const err = safeError(e);
-      const retrying = !(e instanceof TerminalError) && !(isVkError(e) && e.kind === 'invalid');
+      const retrying = !isFinalError(e);
       conn.observer.invalidate();
       const after = await conn.observer.get().catch(() => obs);
       await writeStatus(planFor(after), after, { error: { ...err, retrying }, ...(lastAction ? { lastAction } : {}) });
