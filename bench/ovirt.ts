@@ -58,7 +58,7 @@ for (const c of conns) {
 const ms = performance.now() - t0;
 console.log('steady-state resync, 1000 VMs on 2 engines:');
 console.log(`  first pass: ${first.outcomes.filter((o) => !o.ready).length} not ready`);
-engines.forEach((e, k) => console.log(`  engine ${k === 0 ? 'e15' : 'n32'}: ${JSON.stringify(e.stats())}`));
+for (const [k, e] of engines.entries()) console.log(`  engine ${k === 0 ? 'e15' : 'n32'}: ${JSON.stringify(e.stats())}`);
 const per = engines.map((e) => e.stats());
 const ok = per.every((s) => s['GET /vms'] === 1 && (s['GET /events'] ?? 0) <= 1 && Object.keys(s).every((k) => k === 'GET /vms' || k === 'GET /events'));
 console.log(`  ${ms.toFixed(0)} ms; target: one search plus one events call per engine → ${ok ? 'met' : 'NOT met'}`);

@@ -34,7 +34,12 @@ export interface RemovalLedger {
 
 export function memoryLedger(): RemovalLedger {
   let s: LedgerState = { absent: {}, done: [] };
-  return { load: async () => structuredClone(s), save: async (next) => void (s = structuredClone(next)) };
+  return {
+    load: async () => structuredClone(s),
+    save: async (next) => {
+      s = structuredClone(next);
+    },
+  };
 }
 
 export function fileLedger(path: string): RemovalLedger {

@@ -27,7 +27,10 @@ describe('chaos: run killed mid-create, with faults (Proxmox simulator)', () => 
     try {
       sim.setFaults({ error500Share: 0.1, lockTimeoutShare: 0.1 });
       let random = 12345 + cloneMs;
-      const next = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const next = () => {
+        random = (random * 1103515245 + 12345) % 2 ** 31;
+        return random / 2 ** 31;
+      };
       for (let kill = 0; kill < 5; kill++) {
         const p = spawn(process.execPath, ['bin/virtkeeper.js', '--state-dir', stateDir, 'run', '-f', dir, '--workers', '16'], { cwd: root, env, stdio: 'ignore' });
         await sleep(400 + next() * 2500);
