@@ -145,7 +145,7 @@ interface FieldProblem {
 function ipToInt(ip: string): number | undefined {
   const parts = ip.split('.').map(Number);
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  return parts.reduce((n, p) => n * 256 + p, 0);
 }
 
 /** Whether `gateway` lies inside `cidr` (both IPv4). */

@@ -413,7 +413,7 @@ export class Reconciler {
 
   private async reconcileRemoval(key: string, previous: StatusRecord): Promise<ReconcileResult> {
     const last = previous.lastApplied;
-    if (!last || last.kind !== 'VirtualMachine') return {};
+    if (last?.kind !== 'VirtualMachine') return {};
     const ns = last.metadata.namespace ?? 'default';
     const removed: Removed = {
       key, hypervisor: last.spec.hypervisor, owner: { kind: 'VirtualMachine', namespace: ns, name: last.metadata.name, ...(this.o.instance ? { instance: this.o.instance } : {}) }, name: last.spec.name ?? last.metadata.name,

@@ -160,6 +160,7 @@ export type PropertyPart = string | readonly [key: string, value: string | numbe
 
 const PROPERTY_KEY = /^[a-z][a-z0-9_-]*$/i;
 // `,` starts another property, `=` makes a bare value a key, a control character (a newline) another config line.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
 const PROPERTY_META = /[,=\x00-\x1f]/;
 
 /**

@@ -135,7 +135,7 @@ describe('XML carries the same attributes, ids as attributes', () => {
     expect(first.href).toBe(j?.href);
     for (const p of paths) expect(at(first, p), p).toBe(at(j, p));
     // A link is an element with the id and href as attributes.
-    for (const l of ['cluster', 'data_center', 'template']) if (j && j[l]) expect(first[l]).toEqual(j[l]);
+    for (const l of ['cluster', 'data_center', 'template']) if (j?.[l]) expect(first[l]).toEqual(j[l]);
   });
 });
 

@@ -66,7 +66,7 @@ describe('Proxmox end to end (simulator over HTTP)', () => {
     await converge(opts);
     await edit('memory: 2Gi', 'memory: 4Gi');
     await edit('vlan: 120', 'vlan: 130');
-    await edit(/disks:\n    - \{name: root, size: 20Gi\}\n  networks/, 'disks:\n    - {name: root, size: 30Gi}\n  networks');
+    await edit(/disks:\n {4}- \{name: root, size: 20Gi\}\n {2}networks/, 'disks:\n    - {name: root, size: 30Gi}\n  networks');
     await edit("cpu: {sockets: 1, cores: 2}\n  memory: 4Gi\n  disks:\n    - {name: root, size: 20Gi}\n    - {name: data", "cpu: {sockets: 1, cores: 4}\n  memory: 4Gi\n  updatePolicy: RestartAllowed\n  disks:\n    - {name: root, size: 20Gi}\n    - {name: data");
     const r = await converge(opts);
     expect(r.problems).toEqual([]);

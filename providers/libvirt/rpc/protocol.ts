@@ -1,7 +1,7 @@
 // libvirt's remote protocol: programs, procedure numbers (from remote_protocol.x), message
 // types, and the codecs of the structures this client uses.
 import { VkError, type ErrorKind } from '../../../controller/core/errors.ts';
-import { XdrReader, XdrWriter } from './xdr.ts';
+import { type XdrReader, XdrWriter } from './xdr.ts';
 
 export const PROGRAM = { REMOTE: 0x20008086, QEMU: 0x20008087, KEEPALIVE: 0x6b656570 } as const;
 export const PROTOCOL_VERSION = 1;

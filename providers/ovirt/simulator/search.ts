@@ -140,7 +140,7 @@ export function parseSearch(text: string, schema: SearchSchema): ParsedSearch {
       continue;
     }
     if (kw === 'SORTBY' && next?.kind !== 'rel') {
-      if (!next || next.kind !== 'word') throw new SearchSyntaxError('INVALID', t.start, t.end);
+      if (next?.kind !== 'word') throw new SearchSyntaxError('INVALID', t.start, t.end);
       const field = next.text.toUpperCase();
       if (!schema.fields[field]) throw new SearchSyntaxError('INVALID_SORT_FIELD', next.start, next.end);
       // As the engine: after the field only a direction may come (`sortby name page 2` does not parse), then only `page`.
@@ -162,7 +162,7 @@ export function parseSearch(text: string, schema: SearchSchema): ParsedSearch {
     }
     if (t.kind === 'word' && next?.kind === 'rel') {
       const value = tokens[i + 2];
-      if (!value || value.kind !== 'value') throw new SearchSyntaxError('INVALID', next.start, next.end);
+      if (value?.kind !== 'value') throw new SearchSyntaxError('INVALID', next.start, next.end);
       const rel = next.text as Rel;
       const [head = '', tail] = t.text.toUpperCase().split('.', 2);
       const refName = refKey(schema, head);

@@ -73,7 +73,7 @@ export function seedState(options: { nodes: number; templates: string[]; storage
     status: 'stopped',
     config: {
       name, template: '1', cores: '1', sockets: '1', memory: '1024', ostype: 'l26', agent: '1',
-      scsihw: 'virtio-scsi-single', scsi0: `local-lvm:base-${9000 + i}-disk-0,size=8G`, ide2: 'local-lvm:vm-' + (9000 + i) + '-cloudinit,media=cdrom',
+      scsihw: 'virtio-scsi-single', scsi0: `local-lvm:base-${9000 + i}-disk-0,size=8G`, ide2: `local-lvm:vm-${9000 + i}-cloudinit,media=cdrom`,
       net0: `virtio=BC:24:11:00:${(i + 16).toString(16).padStart(2, '0')}:01,bridge=vmbr0`, boot: 'order=scsi0', serial0: 'socket', vga: 'serial0',
       description: `cloud image ${name}`,
     },
