@@ -101,7 +101,7 @@ describe.skipIf(!uri1 || !uri2)('libvirt end to end on two real hosts', () => {
     const r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
     const hv = await opts.statuses.read('Hypervisor/kvm');
-    expect((hv?.status.nodes as { name: string; state: string }[]).map((n) => [n.name, n.state])).toEqual([['host1', 'online'], ['host2', 'online']]);
+    expect(((hv?.status.nodes ?? []) as { name: string; state: string }[]).map((n) => [n.name, n.state])).toEqual([['host1', 'online'], ['host2', 'online']]);
   }, 60_000);
 
   it('migrates the running VM live to host2 when its pinned node changes', async () => {

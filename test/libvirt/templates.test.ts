@@ -58,7 +58,7 @@ describe.skipIf(!uri)('VMTemplate on libvirt', () => {
     const r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.plan?.waiting ?? o.key)).toEqual([]);
     const st = await opts.statuses.read(`VMTemplate/${TPL}`);
-    expect((st?.status.conditions as { type: string; status: string }[]).map((x) => [x.type, x.status])).toEqual([['MinDisk', 'True'], ['Ready', 'True']]);
+    expect(((st?.status.conditions ?? []) as { type: string; status: string }[]).map((x) => [x.type, x.status])).toEqual([['MinDisk', 'True'], ['Ready', 'True']]);
     const path = await c.volumePath(await c.lookupVolume(await c.lookupPool('default'), volumeName(VM, 'root')));
     const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output', 'json', path]).toString()) as { 'backing-filename'?: string; 'virtual-size': number };
     expect(info['backing-filename']).toMatch(new RegExp(`${TPL}\\.qcow2$`));
@@ -93,7 +93,7 @@ describe.skipIf(!uri)('VMTemplate on libvirt', () => {
       await converge({ ...opts, timeoutMs: 3000, emit: (e) => events.push(e as { type: string; percent?: number }) });
       const st = await opts.statuses.read(`VMTemplate/${TPL2}`);
       expect(st?.status).toMatchObject({ progress: 100 });
-      expect((st?.status.conditions as { type: string; status: string }[]).find((x) => x.type === 'Ready')?.status).toBe('True');
+      expect(((st?.status.conditions ?? []) as { type: string; status: string }[]).find((x) => x.type === 'Ready')?.status).toBe('True');
       expect(events.filter((e) => e.type === 'progress').map((e) => e.percent).at(-1)).toBe(100);
       const vol = await c.lookupVolume(await c.lookupPool('default'), `${TPL2}.qcow2`);
       const path = await c.volumePath(vol);

@@ -47,7 +47,7 @@ it('adopting a VM with three disks by a spec listing one marks it and keeps both
   expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
   expect(attached()).toEqual([10 * GiB, 50 * GiB, 50 * GiB]);
   const st = await f.opts.statuses.read('VirtualMachine/default/legacy');
-  expect((st?.status.conditions as { type: string; reason: string }[]).find((c) => c.type === 'UnlistedDevices')?.reason).toBe('Kept');
+  expect(((st?.status.conditions ?? []) as { type: string; reason: string }[]).find((c) => c.type === 'UnlistedDevices')?.reason).toBe('Kept');
 
   await f.write(manifest('{prune: true}'));
   const pruned = await converge(f.opts);

@@ -35,7 +35,7 @@ it('a VM with template: Blank converges: created from Blank, its disk and NIC ad
   expect(r.problems).toEqual([]);
   expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error?.message ?? o.key)).toEqual([]);
   const st = await f.opts.statuses.read('VirtualMachine/default/blank-1');
-  expect((st?.status.conditions as { type: string; status: string; message: string }[]).find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+  expect(((st?.status.conditions ?? []) as { type: string; status: string; message: string }[]).find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
   const vm = sim.dump().vms.find((v) => v.name === 'blank-1');
   expect(vm?.template).toBe(BLANK);
   expect(vm?.status).toBe('up');

@@ -66,7 +66,7 @@ describe('oVirt end to end on two engines', () => {
     const a2 = vmsOn('n32')[0];
     expect([a2?.config.cores, a2?.next_run?.cores]).toEqual([2, 4]);
     const st = await opts.statuses.read('VirtualMachine/default/app-2');
-    expect((st?.status.conditions as { type: string; status: string; reason: string }[]).find((c) => c.type === 'RestartRequired')).toMatchObject({ status: 'True', reason: 'PendingChanges' });
+    expect(((st?.status.conditions ?? []) as { type: string; status: string; reason: string }[]).find((c) => c.type === 'RestartRequired')).toMatchObject({ status: 'True', reason: 'PendingChanges' });
 
     await write([hv('e15-test'), hv('n32'), vm('app-1', 'e15-test', `  placement: {node: ${other}}\n  runStrategy: Halted\n`).replace('memory: 2Gi', 'memory: 3Gi').replace('sockets: 1', 'sockets: 2').replace('size: 20Gi', 'size: 30Gi')].join('---\n'));
     r = await converge({ ...opts, maxDeleteShare: 1 });
@@ -85,7 +85,7 @@ describe('oVirt end to end on two engines', () => {
     const r = await converge({ ...opts, hypervisors: p2, wait: false });
     await converge({ ...opts, hypervisors: p2, wait: false });
     const stuck = await opts.statuses.read('VirtualMachine/default/stuck');
-    const ready = (stuck?.status.conditions as { type: string; message: string }[]).find((c) => c.type === 'Ready');
+    const ready = ((stuck?.status.conditions ?? []) as { type: string; message: string }[]).find((c) => c.type === 'Ready');
     expect(ready?.message).toMatch(/busy \(image_locked\) since \d{4}-/);
     const first = r.outcomes.find((o) => o.key === 'VirtualMachine/default/stuck');
     expect(first?.error?.message).toMatch(/still image_locked: the engine has been copying its disks since/);

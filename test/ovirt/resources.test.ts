@@ -135,7 +135,7 @@ describe('oVirt VirtualDisk and VMTemplate', () => {
     const tpl = (name: string, min: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${name}}\nspec: {hypervisor: eng, source: {existing: centos-9}, require: {minDisk: ${min}}}\n`;
     await write(tpl('centos-small', '5Gi'), tpl('centos-big', '20Gi'));
     await converge({ ...opts, timeoutMs: 1500 });
-    const cond = async (name: string) => ((await opts.statuses.read(`VMTemplate/${name}`))?.status.conditions as { type: string; status: string; message: string }[]).find((c) => c.type === 'MinDisk');
+    const cond = async (name: string) => (((await opts.statuses.read(`VMTemplate/${name}`))?.status.conditions ?? []) as { type: string; status: string; message: string }[]).find((c) => c.type === 'MinDisk');
     expect(await cond('centos-small')).toMatchObject({ status: 'True' });
     expect(await cond('centos-big')).toMatchObject({ status: 'False', message: 'disk is 10Gi, less than 20Gi' });
   }, 30_000);

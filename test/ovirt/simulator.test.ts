@@ -8,13 +8,34 @@ let sim: RunningOvirtSimulator;
 let token: string;
 const GiB = 2 ** 30;
 
+interface EventBody {
+  index: string;
+  vm?: { id: string };
+}
+/** The fields these tests read from the engine's JSON bodies, in one shape: a body without one fails the expectation that reads it. */
+interface Body {
+  id: string;
+  name: string;
+  status: string;
+  memory: string;
+  delete_protected: string;
+  next_run_configuration_exists: string;
+  detail: string;
+  cpu: { topology: { sockets: string; cores: string } };
+  host: { id: string };
+  disk: { status: string };
+  disk_attachments: { disk_attachment: [Body, ...Body[]] };
+  vm: [Body, ...Body[]];
+  event: [EventBody, ...EventBody[]];
+}
+
 async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${sim.url}${path}`, {
     method, headers: { authorization: `Bearer ${token}`, accept: 'application/json', version: '4', ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
-  return { status: res.status, text, json: (text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : {}) as Record<string, any> };
+  return { status: res.status, text, json: (text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : {}) as Body };
 }
 const waitFor = async (fn: () => Promise<boolean>) => {
   for (let i = 0; i < 200 && !(await fn()); i++) await new Promise((r) => setTimeout(r, 20));

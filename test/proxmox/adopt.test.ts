@@ -63,7 +63,7 @@ describe('adopting an existing Proxmox VM', () => {
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
     expect([disks(500), guest(500)?.config.net1]).toEqual([before, net1]);
     const st = await f.opts.statuses.read('VirtualMachine/default/legacy');
-    const unlisted = (st?.status.conditions as { type: string; status: string; message: string }[]).find((c) => c.type === 'UnlistedDevices');
+    const unlisted = ((st?.status.conditions ?? []) as { type: string; status: string; message: string }[]).find((c) => c.type === 'UnlistedDevices');
     expect(unlisted).toMatchObject({ status: 'True', message: 'disk scsi1 (50Gi) is not in the spec; kept; disk scsi2 (50Gi) is not in the spec; kept; nic net1 (virtio on vmbr0) is not in the spec; kept; list them in the spec, or set spec.adopt: {prune: true} to detach them' });
   });
 

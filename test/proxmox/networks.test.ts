@@ -66,7 +66,7 @@ describe('VirtualNetwork on Proxmox and oVirt', () => {
     await write(net('vlan140', 140, '    - {hypervisor: pve, bridge: vmbr1}\n'), vm('waiter', 'pve', 'ubuntu-24.04', 'vlan140'));
     const r = await converge({ ...opts, wait: false });
     const st = await opts.statuses.read('VirtualNetwork/vlan140');
-    expect((st?.status.conditions as { message: string }[])[0]?.message).toBe('pve: VLAN 140 needs a VLAN-aware vmbr1 on: pve1 (bridge vmbr1 is not VLAN-aware), pve2 (bridge vmbr1 is not VLAN-aware)');
+    expect(((st?.status.conditions ?? []) as { message: string }[])[0]?.message).toBe('pve: VLAN 140 needs a VLAN-aware vmbr1 on: pve1 (bridge vmbr1 is not VLAN-aware), pve2 (bridge vmbr1 is not VLAN-aware)');
     expect(r.outcomes.find((o) => o.key === 'VirtualMachine/default/waiter')?.plan?.waiting).toMatch(/VirtualNetwork vlan140 is not Ready/);
     expect(pve.dump().vms.some((v) => v.config.name === 'waiter')).toBe(false);
   });
