@@ -90,7 +90,11 @@ async function follow(link: string, w: Walk): Promise<void> {
     return;
   }
   if (!inside(w.root, real)) {
-    w.problems.push({ file: key, line: 1, message: 'symbolic link to a path outside the folder: not followed, and what came from it is held as it was. Copy the file into the folder, or point the link inside it' });
+    w.problems.push({
+      file: key,
+      line: 1,
+      message: 'symbolic link to a path outside the folder: not followed, and what came from it is held as it was. Copy the file into the folder, or point the link inside it',
+    });
     return;
   }
   if (w.seen.has(real)) return;
@@ -116,8 +120,8 @@ async function readManifest(name: string, path: string, maxBytes: number): Promi
     const st = await fh.stat();
     if (!st.isFile()) return fail(NOT_REGULAR);
     const size = st.size;
-    const limit = `the limit is ${Math.round(maxBytes / 2 ** 20 * 10) / 10} MiB per file`;
-    if (size > maxBytes) return fail(`file is ${Math.round(size / 2 ** 20 * 10) / 10} MiB, over the size limit (${limit}); split it into several files`);
+    const limit = `the limit is ${Math.round((maxBytes / 2 ** 20) * 10) / 10} MiB per file`;
+    if (size > maxBytes) return fail(`file is ${Math.round((size / 2 ** 20) * 10) / 10} MiB, over the size limit (${limit}); split it into several files`);
     // Read at most one byte past the cap: a file growing while it is read is caught too.
     const buf = Buffer.alloc(Math.min(size, maxBytes) + 1);
     let n = 0;
