@@ -22,7 +22,12 @@ const logger = pino({ level: 'silent' });
 const dir = await mkdtemp(join(tmpdir(), 'vk-bench-libvirt-'));
 const hv = { apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name: 'kvm' }, spec: { type: 'libvirt', hosts: [{ name: 'host1', uri }] } };
 const names = Array.from({ length: N }, (_, i) => `vk-bench-${String(i).padStart(3, '0')}`);
-const vms = names.map((name) => ({ apiVersion: 'virtkeeper.io/v1alpha1', kind: 'VirtualMachine', metadata: { name }, spec: { hypervisor: 'kvm', memory: '64Mi', disks: [{ name: 'root', size: '64Mi' }], runStrategy: 'Halted', guestAgent: false } }));
+const vms = names.map((name) => ({
+  apiVersion: 'virtkeeper.io/v1alpha1',
+  kind: 'VirtualMachine',
+  metadata: { name },
+  spec: { hypervisor: 'kvm', memory: '64Mi', disks: [{ name: 'root', size: '64Mi' }], runStrategy: 'Halted', guestAgent: false },
+}));
 await writeFile(join(dir, 'all.yaml'), [hv, ...vms].map((d) => JSON.stringify(d)).join('\n---\n'));
 const pool = new HypervisorPool({ loadConnector, credentials: async () => ({ none: true }), logger, now: Date.now });
 const statuses = new StateDir(`${dir}-state`);
@@ -37,7 +42,9 @@ const conn = await provider.conn('host1');
 const before = conn.calls;
 const t1 = performance.now();
 await provider.observe();
-console.log(`steady-state resync of ${N} domains on one host: ${conn.calls - before} RPC call(s) in ${(performance.now() - t1).toFixed(0)} ms (target: 2 per host → ${conn.calls - before === 2 ? 'met' : 'NOT met'})`);
+console.log(
+  `steady-state resync of ${N} domains on one host: ${conn.calls - before} RPC call(s) in ${(performance.now() - t1).toFixed(0)} ms (target: 2 per host → ${conn.calls - before === 2 ? 'met' : 'NOT met'})`,
+);
 
 // Reaction: a domain started behind virtkeeper's back → lifecycle event → reconcile → status.
 const store = new DesiredStore();
@@ -54,7 +61,9 @@ await other.create(await other.lookupDomain(target));
 const eventAt = await woke;
 await reconciler.reconcile(`VirtualMachine/default/${target}`);
 const st = await statuses.read(`VirtualMachine/default/${target}`);
-console.log(`lifecycle event after ${(eventAt - t2).toFixed(0)} ms; status updated (phase ${String(st?.status.phase)}, the VM stopped again per runStrategy: Halted) ${(performance.now() - t2).toFixed(0)} ms after the start`);
+console.log(
+  `lifecycle event after ${(eventAt - t2).toFixed(0)} ms; status updated (phase ${String(st?.status.phase)}, the VM stopped again per runStrategy: Halted) ${(performance.now() - t2).toFixed(0)} ms after the start`,
+);
 
 await writeFile(join(dir, 'all.yaml'), JSON.stringify(hv));
 const gone = await converge({ ...opts, wait: true, timeoutMs: 300_000 });

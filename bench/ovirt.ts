@@ -27,20 +27,57 @@ engines.forEach((e, k) => {
   const s = e.dump();
   for (let i = 0; i < 500; i++) {
     const vmName = `${name}-vm-${i}`;
-    const disk = { id: id(), name: `${vmName}_root`, provisioned_size: 20 * GiB, actual_size: GiB, status: 'ok' as const, format: 'cow' as const, storage_domain: s.storagedomains[0]?.id ?? '', sparse: true };
+    const disk = {
+      id: id(),
+      name: `${vmName}_root`,
+      provisioned_size: 20 * GiB,
+      actual_size: GiB,
+      status: 'ok' as const,
+      format: 'cow' as const,
+      storage_domain: s.storagedomains[0]?.id ?? '',
+      sparse: true,
+    };
     s.disks.push(disk);
     s.vms.push({
-      id: id(), name: vmName, cluster: s.clusters[0]?.id ?? '', template: s.templates[1]?.id ?? '', status: 'up', host: s.hosts[i % 4]?.id, creation_time: Date.now(), started_once: true, tags: [],
-      config: { memory: 2 * GiB, max_memory: 8 * GiB, sockets: 1, cores: 2, threads: 1, description: '', comment: formatOwner({ kind: 'VirtualMachine', namespace: 'bench', name: vmName }), delete_protected: false },
-      attachments: [{ id: disk.id, disk: disk.id, interface: 'virtio_scsi', bootable: true, active: true }], nics: [],
+      id: id(),
+      name: vmName,
+      cluster: s.clusters[0]?.id ?? '',
+      template: s.templates[1]?.id ?? '',
+      status: 'up',
+      host: s.hosts[i % 4]?.id,
+      creation_time: Date.now(),
+      started_once: true,
+      tags: [],
+      config: {
+        memory: 2 * GiB,
+        max_memory: 8 * GiB,
+        sockets: 1,
+        cores: 2,
+        threads: 1,
+        description: '',
+        comment: formatOwner({ kind: 'VirtualMachine', namespace: 'bench', name: vmName }),
+        delete_protected: false,
+      },
+      attachments: [{ id: disk.id, disk: disk.id, interface: 'virtio_scsi', bootable: true, active: true }],
+      nics: [],
     });
-    docs.push({ apiVersion: 'virtkeeper.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: vmName, namespace: 'bench' }, spec: { hypervisor: name, template: 'centos-9', cpu: { cores: 2 }, memory: '2Gi', maxMemory: '8Gi', disks: [{ name: 'root', size: '20Gi' }] } });
+    docs.push({
+      apiVersion: 'virtkeeper.io/v1alpha1',
+      kind: 'VirtualMachine',
+      metadata: { name: vmName, namespace: 'bench' },
+      spec: { hypervisor: name, template: 'centos-9', cpu: { cores: 2 }, memory: '2Gi', maxMemory: '8Gi', disks: [{ name: 'root', size: '20Gi' }] },
+    });
   }
   e.load(s);
 });
 const dir = await mkdtemp(join(tmpdir(), 'vk-bench-ovirt-'));
 await writeFile(join(dir, 'all.yaml'), docs.map((d) => JSON.stringify(d)).join('\n---\n'));
-const env = Object.fromEntries(engines.flatMap((e, k) => [[`VIRTKEEPER_${k === 0 ? 'E15' : 'N32'}_USERNAME`, e.credentials.username], [`VIRTKEEPER_${k === 0 ? 'E15' : 'N32'}_PASSWORD`, e.credentials.password]]));
+const env = Object.fromEntries(
+  engines.flatMap((e, k) => [
+    [`VIRTKEEPER_${k === 0 ? 'E15' : 'N32'}_USERNAME`, e.credentials.username],
+    [`VIRTKEEPER_${k === 0 ? 'E15' : 'N32'}_PASSWORD`, e.credentials.password],
+  ]),
+);
 const pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials(env), logger, now: Date.now });
 const opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger, now: Date.now, sleep: async () => {}, concurrency: 32 };
 const first = await converge(opts);
@@ -58,7 +95,7 @@ for (const c of conns) {
 const ms = performance.now() - t0;
 console.log('steady-state resync, 1000 VMs on 2 engines:');
 console.log(`  first pass: ${first.outcomes.filter((o) => !o.ready).length} not ready`);
-engines.forEach((e, k) => console.log(`  engine ${k === 0 ? 'e15' : 'n32'}: ${JSON.stringify(e.stats())}`));
+for (const [k, e] of engines.entries()) console.log(`  engine ${k === 0 ? 'e15' : 'n32'}: ${JSON.stringify(e.stats())}`);
 const per = engines.map((e) => e.stats());
 const ok = per.every((s) => s['GET /vms'] === 1 && (s['GET /events'] ?? 0) <= 1 && Object.keys(s).every((k) => k === 'GET /vms' || k === 'GET /events'));
 console.log(`  ${ms.toFixed(0)} ms; target: one search plus one events call per engine → ${ok ? 'met' : 'NOT met'}`);

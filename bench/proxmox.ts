@@ -20,19 +20,51 @@ import { startProxmoxSimulator } from '../providers/proxmox/simulator/index.ts';
 const logger = pino({ level: 'silent' });
 
 function hvDoc(url: string): Hypervisor {
-  return { apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name: 'pve' }, spec: { type: 'proxmox', endpoint: url, credentialsRef: { env: 'BENCH' }, defaults: { storage: 'local-lvm', bridge: 'vmbr0' }, limits: { maxConcurrentActions: 16 } } };
+  return {
+    apiVersion: 'virtkeeper.io/v1alpha1',
+    kind: 'Hypervisor',
+    metadata: { name: 'pve' },
+    spec: { type: 'proxmox', endpoint: url, credentialsRef: { env: 'BENCH' }, defaults: { storage: 'local-lvm', bridge: 'vmbr0' }, limits: { maxConcurrentActions: 16 } },
+  };
 }
 function vmDoc(name: string, extra: Partial<VirtualMachine['spec']> = {}): VirtualMachine {
-  return { apiVersion: 'virtkeeper.io/v1alpha1', kind: 'VirtualMachine', metadata: { name, namespace: 'bench' }, spec: { hypervisor: 'pve', template: 'ubuntu-24.04', memory: '1Gi', cpu: { cores: 1 }, disks: [{ name: 'root', size: '8Gi' }], runStrategy: 'Always', ...extra } };
+  return {
+    apiVersion: 'virtkeeper.io/v1alpha1',
+    kind: 'VirtualMachine',
+    metadata: { name, namespace: 'bench' },
+    spec: { hypervisor: 'pve', template: 'ubuntu-24.04', memory: '1Gi', cpu: { cores: 1 }, disks: [{ name: 'root', size: '8Gi' }], runStrategy: 'Always', ...extra },
+  };
 }
 const yaml = (docs: object[]) => docs.map((d) => JSON.stringify(d)).join('\n---\n');
 
 async function setup(sim: Awaited<ReturnType<typeof startProxmoxSimulator>>, docs: object[]) {
   const dir = await mkdtemp(join(tmpdir(), 'vk-bench-'));
   await writeFile(join(dir, 'all.yaml'), yaml(docs));
-  const pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials({ VIRTKEEPER_BENCH_USERNAME: sim.credentials.username, VIRTKEEPER_BENCH_PASSWORD: sim.credentials.password }), logger, now: Date.now });
-  const opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger, now: Date.now, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 200))), concurrency: 32 };
-  return { dir, pool, opts, cleanup: async () => { await pool.closeAll(); await rm(dir, { recursive: true, force: true }); await rm(`${dir}-state`, { recursive: true, force: true }); } };
+  const pool = new HypervisorPool({
+    loadConnector,
+    credentials: directoryCredentials({ VIRTKEEPER_BENCH_USERNAME: sim.credentials.username, VIRTKEEPER_BENCH_PASSWORD: sim.credentials.password }),
+    logger,
+    now: Date.now,
+  });
+  const opts = {
+    folder: dir,
+    statuses: new StateDir(`${dir}-state`),
+    hypervisors: pool,
+    logger,
+    now: Date.now,
+    sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 200))),
+    concurrency: 32,
+  };
+  return {
+    dir,
+    pool,
+    opts,
+    cleanup: async () => {
+      await pool.closeAll();
+      await rm(dir, { recursive: true, force: true });
+      await rm(`${dir}-state`, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A cluster already running 1,000 guests that match their manifests, as a running fleet would. */
@@ -43,7 +75,16 @@ async function fleet() {
   const state = sim.dump();
   docs.forEach((d, i) => {
     const desired = normaliseVM(d, { hypervisor: hv, networks: new Map(), templates: new Map() });
-    state.vms.push({ vmid: 1000 + i, node: `pve${(i % 4) + 1}`, template: false, status: 'running', startedAt: Date.now(), pending: {}, pendingDelete: [], config: { ...configParams(desired), scsihw: 'virtio-scsi-single', scsi0: `local-lvm:vm-${1000 + i}-disk-0,size=8G` } });
+    state.vms.push({
+      vmid: 1000 + i,
+      node: `pve${(i % 4) + 1}`,
+      template: false,
+      status: 'running',
+      startedAt: Date.now(),
+      pending: {},
+      pendingDelete: [],
+      config: { ...configParams(desired), scsihw: 'virtio-scsi-single', scsi0: `local-lvm:vm-${1000 + i}-disk-0,size=8G` },
+    });
   });
   sim.load(state);
   return { sim, hv, docs };
@@ -73,7 +114,12 @@ async function steadyPass(sim: Awaited<ReturnType<typeof startProxmoxSimulator>>
 
 async function disksSteadyState(): Promise<void> {
   const { sim, hv, docs } = await fleet();
-  const disks = Array.from({ length: 20 }, (_, i) => ({ apiVersion: 'virtkeeper.io/v1alpha1', kind: 'VirtualDisk', metadata: { name: `data-${i}`, namespace: 'bench' }, spec: { hypervisor: 'pve', size: '2Gi', attachTo: { vm: `vm-${String(i * 50).padStart(4, '0')}` } } }));
+  const disks = Array.from({ length: 20 }, (_, i) => ({
+    apiVersion: 'virtkeeper.io/v1alpha1',
+    kind: 'VirtualDisk',
+    metadata: { name: `data-${i}`, namespace: 'bench' },
+    spec: { hypervisor: 'pve', size: '2Gi', attachTo: { vm: `vm-${String(i * 50).padStart(4, '0')}` } },
+  }));
   // One pass more to settle: the VMs a disk was hot-plugged into are read once more.
   const r = await steadyPass(sim, [hv, ...docs, ...disks], 1);
   console.log(`steady-state resync, 1000 VMs and 20 VirtualDisks attached to 20 of them:`);

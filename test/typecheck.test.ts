@@ -7,6 +7,9 @@ import { expect, it } from 'vitest';
 it('tsc --noEmit passes on the whole project', async () => {
   const root = join(import.meta.dirname, '..');
   const tsc = join(root, 'node_modules', '.bin', 'tsc');
-  const r = await promisify(execFile)(tsc, ['--noEmit', '-p', root], { cwd: root }).then(() => ({ out: '' }), (e: { stdout?: string }) => ({ out: e.stdout ?? 'tsc failed' }));
+  const r = await promisify(execFile)(tsc, ['--noEmit', '-p', root], { cwd: root }).then(
+    () => ({ out: '' }),
+    (e: { stdout?: string }) => ({ out: e.stdout ?? 'tsc failed' }),
+  );
   expect(r.out).toBe('');
 }, 120_000);

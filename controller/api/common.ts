@@ -29,8 +29,7 @@ export const SafeName = (description: string) =>
 export const ImageRef = (description: string) =>
   Type.String({ description, minLength: 1, maxLength: 2048, pattern: '^[^,\\s\\x00-\\x1f]+$', 'x-vk-expected': 'an image path or URL without , or spaces' });
 
-export const Name = (description: string) =>
-  Type.String({ description, minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9._@]*[a-z0-9])?$' });
+export const Name = (description: string) => Type.String({ description, minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9._@]*[a-z0-9])?$' });
 
 export const Condition = Type.Object(
   {

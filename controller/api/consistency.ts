@@ -12,7 +12,17 @@ export interface ConsistencyOptions {
 }
 
 function at(r: ValidResource, path: string, message: string): ManifestProblem {
-  return { file: r.source.file, line: r.source.lineOf(path), resource: describeId(r.id), path: path.split('/').filter(Boolean).join('.').replace(/\.(\d+)/g, '[$1]'), message };
+  return {
+    file: r.source.file,
+    line: r.source.lineOf(path),
+    resource: describeId(r.id),
+    path: path
+      .split('/')
+      .filter(Boolean)
+      .join('.')
+      .replace(/\.(\d+)/g, '[$1]'),
+    message,
+  };
 }
 
 function hypervisorRefs(r: AnyResource): { path: string; name: string }[] {

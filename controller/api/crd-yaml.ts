@@ -10,5 +10,7 @@ export function crdFiles(): { file: string; text: string }[] {
 }
 
 export function crdsText(): string {
-  return allCrds().map((crd) => stringify(crd, { lineWidth: 0 })).join('---\n');
+  return allCrds()
+    .map((crd) => stringify(crd, { lineWidth: 0 }))
+    .join('---\n');
 }

@@ -9,17 +9,29 @@ export const CredentialsRef = Type.Object(
     namespace: Type.Optional(Type.String({ description: 'Kubernetes: the Secret namespace.' })),
     env: Type.Optional(
       Type.String({
-        description: 'Directory mode: a name; reads VIRTKEEPER_<NAME>_TOKEN, or VIRTKEEPER_<NAME>_USERNAME and _PASSWORD (other prefixes only when the operator admits them with --allow-credential-env).',
-        pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 64, 'x-vk-expected': 'an environment variable name such as PVE',
+        description:
+          'Directory mode: a name; reads VIRTKEEPER_<NAME>_TOKEN, or VIRTKEEPER_<NAME>_USERNAME and _PASSWORD (other prefixes only when the operator admits them with --allow-credential-env).',
+        pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+        maxLength: 64,
+        'x-vk-expected': 'an environment variable name such as PVE',
       }),
     ),
-    file: Type.Optional(Type.String({ description: 'Directory mode: a JSON file with username/password or token, inside the credentials directory (--credentials-dir, default /etc/virtkeeper/credentials); a relative name is taken there.', minLength: 1 })),
+    file: Type.Optional(
+      Type.String({
+        description:
+          'Directory mode: a JSON file with username/password or token, inside the credentials directory (--credentials-dir, default /etc/virtkeeper/credentials); a relative name is taken there.',
+        minLength: 1,
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 
 const NamespaceList = (description: string) =>
-  Type.Object({ namespaces: Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { description: 'Namespaces (directory mode: metadata.namespace, default "default").' }) }, { additionalProperties: false, description });
+  Type.Object(
+    { namespaces: Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { description: 'Namespaces (directory mode: metadata.namespace, default "default").' }) },
+    { additionalProperties: false, description },
+  );
 
 export const HypervisorSpec = Type.Object(
   {
@@ -42,16 +54,21 @@ export const HypervisorSpec = Type.Object(
     ),
     endpoint: Type.Optional(
       Type.String({
-        description: 'oVirt API URL or Proxmox URL, without user or password (those go in credentialsRef).', format: 'uri',
+        description: 'oVirt API URL or Proxmox URL, without user or password (those go in credentialsRef).',
+        format: 'uri',
         // The same refusal as validate's, by the API server in Kubernetes mode.
-        'x-kubernetes-validations': [{ rule: "!self.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*@')", message: 'the URL carries a user name or password (user:password@host); remove it and name the credentials in credentialsRef' }],
+        'x-kubernetes-validations': [
+          {
+            rule: "!self.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*@')",
+            message: 'the URL carries a user name or password (user:password@host); remove it and name the credentials in credentialsRef',
+          },
+        ],
       }),
     ),
     hosts: Type.Optional(
-      Type.Array(
-        Type.Object({ name: SafeName('The host as a placement node.'), uri: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-        { description: 'libvirt: one entry per host, each a placement node.' },
-      ),
+      Type.Array(Type.Object({ name: SafeName('The host as a placement node.'), uri: Type.String({ minLength: 1 }) }, { additionalProperties: false }), {
+        description: 'libvirt: one entry per host, each a placement node.',
+      }),
     ),
     credentialsRef: Type.Optional(CredentialsRef),
     tls: Type.Optional(
@@ -105,7 +122,8 @@ export const HypervisorSpec = Type.Object(
     cascade: Type.Optional(
       Type.Union([Type.Literal('Orphan'), Type.Literal('Delete')], {
         default: 'Orphan',
-        description: 'Kubernetes: what a namespace or a CustomResourceDefinition being deleted does to the VMs, disks and networks of its resources on this hypervisor. Orphan (default) leaves them and releases the finalizers; Delete removes them per their deletionPolicy, through the deletion guard.',
+        description:
+          'Kubernetes: what a namespace or a CustomResourceDefinition being deleted does to the VMs, disks and networks of its resources on this hypervisor. Orphan (default) leaves them and releases the finalizers; Delete removes them per their deletionPolicy, through the deletion guard.',
       }),
     ),
   },

@@ -60,10 +60,7 @@ export const VirtualNetworkStatus = Type.Object(
     conditions: Type.Optional(Conditions),
     hypervisors: Type.Optional(
       Type.Array(
-        Type.Object(
-          { name: Type.String(), present: Type.Boolean(), providerIDs: Type.Optional(Type.Array(Type.String())), message: Type.Optional(Type.String()) },
-          { additionalProperties: false },
-        ),
+        Type.Object({ name: Type.String(), present: Type.Boolean(), providerIDs: Type.Optional(Type.Array(Type.String())), message: Type.Optional(Type.String()) }, { additionalProperties: false }),
       ),
     ),
     observedGeneration: Type.Optional(Type.Integer()),

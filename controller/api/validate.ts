@@ -145,7 +145,7 @@ interface FieldProblem {
 function ipToInt(ip: string): number | undefined {
   const parts = ip.split('.').map(Number);
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  return parts.reduce((n, p) => n * 256 + p, 0);
 }
 
 /** Whether `gateway` lies inside `cidr` (both IPv4). */
@@ -216,9 +216,11 @@ export function checkResource(r: AnyResource): FieldProblem[] {
     if (r.spec.type === 'libvirt' && !(r.spec.hosts && r.spec.hosts.length > 0)) out.push({ path: '/spec/hosts', message: 'a libvirt Hypervisor needs hosts: [{name, uri}]' });
     if (r.spec.type !== 'libvirt' && !r.spec.endpoint) out.push({ path: '/spec/endpoint', message: `a ${r.spec.type} Hypervisor needs an endpoint URL` });
     // Credentials in a URL end up in statuses, events and logs: they belong in credentialsRef.
-    if (r.spec.endpoint && hasUserinfo(r.spec.endpoint, 'any')) out.push({ path: '/spec/endpoint', message: 'the URL carries a user name or password (user:password@host); remove it and name the credentials in credentialsRef' });
+    if (r.spec.endpoint && hasUserinfo(r.spec.endpoint, 'any'))
+      out.push({ path: '/spec/endpoint', message: 'the URL carries a user name or password (user:password@host); remove it and name the credentials in credentialsRef' });
     (r.spec.hosts ?? []).forEach((h, i) => {
-      if (hasUserinfo(h.uri, 'password')) out.push({ path: `/spec/hosts/${i}/uri`, message: 'the URI carries a password (user:password@host); remove it (an ssh login name alone, user@host, is fine)' });
+      if (hasUserinfo(h.uri, 'password'))
+        out.push({ path: `/spec/hosts/${i}/uri`, message: 'the URI carries a password (user:password@host); remove it (an ssh login name alone, user@host, is fine)' });
     });
   }
   return out;

@@ -14,7 +14,7 @@ export const Placement = Type.Object(
 
 export const VMDisk = Type.Object(
   {
-    name: { ...SafeName('The disk\'s name in the spec (part of its volume name on libvirt).'), maxLength: 63 },
+    name: { ...SafeName("The disk's name in the spec (part of its volume name on libvirt)."), maxLength: 63 },
     size: Quantity('Disk size; disks only grow.'),
     storage: Type.Optional(SafeName('Proxmox storage, oVirt storage domain or libvirt pool.')),
     interface: Type.Optional(DiskInterface),
@@ -24,9 +24,7 @@ export const VMDisk = Type.Object(
   },
   {
     additionalProperties: false,
-    'x-kubernetes-validations': [
-      { rule: 'quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0', message: 'a disk size may never decrease (disks only grow)' },
-    ],
+    'x-kubernetes-validations': [{ rule: 'quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0', message: 'a disk size may never decrease (disks only grow)' }],
   },
 );
 
@@ -40,7 +38,7 @@ export const IPv4 = Type.Object(
 
 export const VMNetwork = Type.Object(
   {
-    name: { ...SafeName('The NIC\'s name in the spec.'), maxLength: 63 },
+    name: { ...SafeName("The NIC's name in the spec."), maxLength: 63 },
     network: Type.Optional(SafeName('A VirtualNetwork name or a raw bridge / vNIC profile.')),
     vlan: Type.Optional(Type.Integer({ minimum: 1, maximum: 4094 })),
     model: Type.Optional(Type.Union([Type.Literal('virtio'), Type.Literal('e1000'), Type.Literal('rtl8139'), Type.Literal('vmxnet3')])),
@@ -95,13 +93,10 @@ export const VirtualMachineSpec = Type.Object(
     deletionPolicy: Type.Optional(DeletionPolicy),
     updatePolicy: Type.Optional(UpdatePolicy),
     adopt: Type.Optional(
-      Type.Union(
-        [Type.Boolean(), Type.Object({ prune: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false })],
-        {
-          description:
-            'Take ownership of an existing VM with this name that carries no marker. The adopting pass only marks the VM; afterwards the disks and NICs the spec does not list are kept (condition UnlistedDevices) unless {prune: true}. The Hypervisor decides which namespaces may adopt (spec.allowAdoption).',
-        },
-      ),
+      Type.Union([Type.Boolean(), Type.Object({ prune: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false })], {
+        description:
+          'Take ownership of an existing VM with this name that carries no marker. The adopting pass only marks the VM; afterwards the disks and NICs the spec does not list are kept (condition UnlistedDevices) unless {prune: true}. The Hypervisor decides which namespaces may adopt (spec.allowAdoption).',
+      }),
     ),
     owner: Type.Optional(Type.String()),
     environment: Type.Optional(Type.String()),
@@ -114,14 +109,18 @@ export const VirtualMachineSpec = Type.Object(
 );
 
 export const Phase = Type.Union([
-  Type.Literal('Pending'), Type.Literal('Provisioning'), Type.Literal('Starting'), Type.Literal('Running'), Type.Literal('Stopped'),
-  Type.Literal('Migrating'), Type.Literal('Updating'), Type.Literal('Deleting'), Type.Literal('Failed'),
+  Type.Literal('Pending'),
+  Type.Literal('Provisioning'),
+  Type.Literal('Starting'),
+  Type.Literal('Running'),
+  Type.Literal('Stopped'),
+  Type.Literal('Migrating'),
+  Type.Literal('Updating'),
+  Type.Literal('Deleting'),
+  Type.Literal('Failed'),
 ]);
 
-export const PlannedAction = Type.Object(
-  { type: Type.String(), description: Type.String(), disruptive: Type.Optional(Type.Boolean()) },
-  { additionalProperties: false },
-);
+export const PlannedAction = Type.Object({ type: Type.String(), description: Type.String(), disruptive: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 
 export const VirtualMachineStatus = Type.Object(
   {
@@ -137,9 +136,7 @@ export const VirtualMachineStatus = Type.Object(
     createdAt: Type.Optional(Type.String()),
     lastAction: Type.Optional(Type.String()),
     plannedActions: Type.Optional(Type.Array(PlannedAction)),
-    migration: Type.Optional(
-      Type.Object({ progress: Type.Optional(Type.Integer()), from: Type.Optional(Type.String()), to: Type.Optional(Type.String()) }, { additionalProperties: false }),
-    ),
+    migration: Type.Optional(Type.Object({ progress: Type.Optional(Type.Integer()), from: Type.Optional(Type.String()), to: Type.Optional(Type.String()) }, { additionalProperties: false })),
     progress: Type.Optional(Type.Object({ action: Type.String(), percent: Type.Optional(Type.Integer()) }, { additionalProperties: false })),
     pendingCreate: Type.Optional(
       Type.Object(

@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     const err = safeError(e);
     process.stderr.write(`error: ${err.message} [${err.code}]\n`);
-    if (isVkError(e) && e.kind === 'auth') process.stderr.write('hint: check the Hypervisor\'s credentialsRef (VIRTKEEPER_* environment variables, or a file in --credentials-dir)\n');
+    if (isVkError(e) && e.kind === 'auth') process.stderr.write("hint: check the Hypervisor's credentialsRef (VIRTKEEPER_* environment variables, or a file in --credentials-dir)\n");
     process.exitCode = EXIT.failed;
   }
 }

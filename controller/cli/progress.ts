@@ -30,7 +30,8 @@ export function progressPrinter(stream: NodeJS.WriteStream, st: Style, json: boo
         const text = `${e.phase ?? ''} ready=${e.ready ?? ''}`;
         if (lastStatus.get(e.key) === text) return;
         lastStatus.set(e.key, text);
-        if (e.phase) stream.write(`${who}  phase ${st.paint(e.phase === 'Running' ? 'green' : e.phase === 'Failed' ? 'red' : 'yellow', e.phase)}${e.ready === 'True' ? st.paint('green', ' (Ready)') : ''}\n`);
+        if (e.phase)
+          stream.write(`${who}  phase ${st.paint(e.phase === 'Running' ? 'green' : e.phase === 'Failed' ? 'red' : 'yellow', e.phase)}${e.ready === 'True' ? st.paint('green', ' (Ready)') : ''}\n`);
         break;
       }
       case 'refused':

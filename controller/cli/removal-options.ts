@@ -31,7 +31,12 @@ function duration(v: string): string {
 export function addRemovalOptions(cmd: Command, defaults: { grace: string }): Command {
   return cmd
     .option('--max-delete-share <share>', 'largest share of a hypervisor (and of the fleet) removed within the window, 0..1; 1 turns the guard off', share, '0.3')
-    .option('--delete-allowance <n>', 'removals always allowed per hypervisor within the window, whatever the share (in directory mode never the last resource, unless --max-delete-share 1)', count, '1')
+    .option(
+      '--delete-allowance <n>',
+      'removals always allowed per hypervisor within the window, whatever the share (in directory mode never the last resource, unless --max-delete-share 1)',
+      count,
+      '1',
+    )
     .option('--delete-window <duration>', 'how long earlier removals count against the share', duration, '1h')
     .option('--delete-grace <duration>', 'directory mode: a resource must be absent on two reads of the folder this far apart before it is removed', duration, defaults.grace);
 }

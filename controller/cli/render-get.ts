@@ -53,7 +53,11 @@ export function renderTable(kind: KindInfo, records: readonly StatusRecord[], op
     return row;
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3)))
+      .join('')
+      .trimEnd();
   const out = [line(header), ...rows.map(line)];
   const held = records.filter((r) => r.problems && r.problems.length > 0);
   for (const r of held) for (const p of r.problems ?? []) out.push(`! ${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}: ${p}`);

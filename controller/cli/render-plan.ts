@@ -81,7 +81,16 @@ export function planJson(outcomes: readonly KeyOutcome[]): { actions: object[]; 
   return {
     actions: outcomes.flatMap((o) => [
       ...(o.intents ?? []).map((i) => ({ resource: o.key, type: 'ensure', symbol: i.symbol, summary: i.summary })),
-      ...(o.plan?.steps ?? []).map((s) => ({ resource: s.resource, hypervisor: s.hypervisor, type: s.action.type, symbol: s.symbol, summary: s.summary, changes: s.changes, live: s.live, disruptive: s.disruptive })),
+      ...(o.plan?.steps ?? []).map((s) => ({
+        resource: s.resource,
+        hypervisor: s.hypervisor,
+        type: s.action.type,
+        symbol: s.symbol,
+        summary: s.summary,
+        changes: s.changes,
+        live: s.live,
+        disruptive: s.disruptive,
+      })),
     ]),
     refusals: outcomes.flatMap((o) => [...(o.plan?.refusals ?? []).map((r) => ({ resource: o.key, ...r })), ...(o.error && !o.plan ? [{ resource: o.key, ...o.error }] : [])]),
     summary: summarize(outcomes),

@@ -6,8 +6,18 @@ export interface RequestRow {
   meta?: { document_num?: string; inf_system?: string; owner?: string; environment?: string };
   ovirt?: { engine?: string; cluster?: string; storage_domain?: string; host_nic?: string };
   vm?: {
-    name?: string; hostname?: string; cores?: number | string; memory?: number | string; disks?: { size?: number | string; type?: string; mount_point?: string }[];
-    template?: string; os?: string; nic_name?: string; gateway?: string; netmask?: string; address?: string; dns_servers?: string;
+    name?: string;
+    hostname?: string;
+    cores?: number | string;
+    memory?: number | string;
+    disks?: { size?: number | string; type?: string; mount_point?: string }[];
+    template?: string;
+    os?: string;
+    nic_name?: string;
+    gateway?: string;
+    netmask?: string;
+    address?: string;
+    dns_servers?: string;
   };
   vlan?: { name?: string; id?: number | string };
 }
@@ -22,10 +32,14 @@ export function prefixOf(netmask: string): number | undefined {
   const parts = netmask.split('.').map(Number);
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
   const bits = parts.map((p) => p.toString(2).padStart(8, '0')).join('');
-  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
+  return /^1*0*$/.test(bits) ? (bits.indexOf('0') === -1 ? 32 : bits.indexOf('0')) : undefined;
 }
 
-const k8sName = (s: string) => s.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^-+|-+$/g, '');
+const k8sName = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, '-')
+    .replace(/^-+|-+$/g, '');
 
 export function convertRows(rows: readonly RequestRow[]): { documents: object[]; problems: ConvertProblem[] } {
   const documents: object[] = [];
@@ -46,7 +60,12 @@ export function convertRows(rows: readonly RequestRow[]): { documents: object[];
     const disks = (vm.disks ?? []).map((d, j) => {
       const size = Number(d.size);
       if (!(size > 0)) bad(`vm.disks[${j}].size`, `expected a size in GiB, got ${JSON.stringify(d.size)}`);
-      return { name: j === 0 ? 'root' : k8sName(d.type && d.type !== 'os' ? `${d.type}${j}` : `disk${j}`), size: `${size}Gi`, ...(r.ovirt?.storage_domain ? { storage: r.ovirt.storage_domain } : {}), ...(d.mount_point ? { mountPoint: d.mount_point } : {}) };
+      return {
+        name: j === 0 ? 'root' : k8sName(d.type && d.type !== 'os' ? `${d.type}${j}` : `disk${j}`),
+        size: `${size}Gi`,
+        ...(r.ovirt?.storage_domain ? { storage: r.ovirt.storage_domain } : {}),
+        ...(d.mount_point ? { mountPoint: d.mount_point } : {}),
+      };
     });
     let ipv4: { address: string; gateway?: string } | undefined;
     if (vm.address) {
@@ -65,7 +84,8 @@ export function convertRows(rows: readonly RequestRow[]): { documents: object[];
     }
     const dns = (vm.dns_servers ?? '').split(/[\s,]+/).filter(Boolean);
     documents.push({
-      apiVersion: API_VERSION, kind: 'VirtualMachine',
+      apiVersion: API_VERSION,
+      kind: 'VirtualMachine',
       metadata: { name: k8sName(vm.name ?? ''), namespace: k8sName(r.meta?.inf_system ?? 'default') },
       spec: {
         hypervisor: engine,

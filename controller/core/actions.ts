@@ -55,5 +55,7 @@ export interface PlannedStep {
 }
 
 export function isDestructive(a: VMAction): boolean {
-  return a.type === 'delete' || a.type === 'detachDisk' || a.type === 'detachNic' || a.type === 'growDisk' || a.type === 'migrate' || a.type === 'reconfigure' || a.type === 'stop' || a.type === 'restart';
+  return (
+    a.type === 'delete' || a.type === 'detachDisk' || a.type === 'detachNic' || a.type === 'growDisk' || a.type === 'migrate' || a.type === 'reconfigure' || a.type === 'stop' || a.type === 'restart'
+  );
 }

@@ -15,7 +15,10 @@ export interface DesiredContext {
 
 /** Tag charset shared by the providers (Proxmox is the strictest). */
 export function sanitizeTag(t: string): string {
-  return t.toLowerCase().replace(/[^a-z0-9_+.-]/g, '-').slice(0, 64);
+  return t
+    .toLowerCase()
+    .replace(/[^a-z0-9_+.-]/g, '-')
+    .slice(0, 64);
 }
 
 export function templateName(t: VMTemplate): string {
@@ -44,7 +47,7 @@ export function normaliseVM(vm: VirtualMachine, ctx: DesiredContext): DesiredVM 
     placement: {
       strategy: s.placement?.strategy ?? (s.placement?.node ? 'Pinned' : 'LeastLoaded'),
       ...(s.placement?.node ? { node: s.placement.node } : {}),
-      ...(s.placement?.cluster ?? hvDefaults.cluster ? { cluster: s.placement?.cluster ?? hvDefaults.cluster } : {}),
+      ...((s.placement?.cluster ?? hvDefaults.cluster) ? { cluster: s.placement?.cluster ?? hvDefaults.cluster } : {}),
       ...(s.placement?.allowedNodes ? { allowedNodes: s.placement.allowedNodes } : {}),
     },
     cpu: { sockets: s.cpu?.sockets ?? 1, cores: s.cpu?.cores ?? 1, threads: s.cpu?.threads ?? 1 },
@@ -68,8 +71,8 @@ export function normaliseVM(vm: VirtualMachine, ctx: DesiredContext): DesiredVM 
       const network = libvirtNet
         ? vnet.metadata.name
         : vnet
-        ? binding?.sdn?.vnet ?? binding?.vnicProfile ?? binding?.bridge?.split('.')[0] ?? (ctx.hypervisor.spec.type === 'ovirt' ? vnet.metadata.name : hvDefaults.bridge ?? hvDefaults.network)
-        : n.network ?? hvDefaults.bridge ?? hvDefaults.network;
+          ? (binding?.sdn?.vnet ?? binding?.vnicProfile ?? binding?.bridge?.split('.')[0] ?? (ctx.hypervisor.spec.type === 'ovirt' ? vnet.metadata.name : (hvDefaults.bridge ?? hvDefaults.network)))
+          : (n.network ?? hvDefaults.bridge ?? hvDefaults.network);
       const vlan = n.vlan ?? (binding?.sdn || libvirtNet ? undefined : vnet?.spec.vlanId);
       return {
         name: n.name,

@@ -10,7 +10,11 @@ const READABLE_MAX = 40;
 /** `vkdisk-<readable>-<10 hex>`: only `[a-z0-9-]`, at most 58 characters, one per namespace and name. */
 export function diskVolumeName(namespace: string, name: string): string {
   const hash = createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 10);
-  const readable = `${namespace}-${name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, READABLE_MAX).replace(/-+$/, '');
+  const readable = `${namespace}-${name}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .slice(0, READABLE_MAX)
+    .replace(/-+$/, '');
   return `vkdisk-${readable}-${hash}`;
 }
 

@@ -14,9 +14,7 @@ export interface VkErrorOptions {
  * to the log lines, so no path (a provider's "cannot reach …", a library's message) shows one.
  */
 export function redactSecrets(text: string): string {
-  return text
-    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1')
-    .replace(/(password|passwd|token|ticket|secret)=[^&\s]+/gi, '$1=***');
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1').replace(/(password|passwd|token|ticket|secret)=[^&\s]+/gi, '$1=***');
 }
 
 export class VkError extends Error {

@@ -1,6 +1,19 @@
 // plan(desired, observed) → steps: the pure heart of the reconciler. No I/O, no clock.
 import type { FieldChange, PlannedStep, Target, VMAction } from './actions.ts';
-import { describeOwner, sameOwnerRef, type Capabilities, type CpuTopology, type DesiredNic, type DesiredVM, type Observation, type ObservedDisk, type ObservedNic, type ObservedVM, type OwnerRef, type PendingCreate } from './model.ts';
+import {
+  describeOwner,
+  sameOwnerRef,
+  type Capabilities,
+  type CpuTopology,
+  type DesiredNic,
+  type DesiredVM,
+  type Observation,
+  type ObservedDisk,
+  type ObservedNic,
+  type ObservedVM,
+  type OwnerRef,
+  type PendingCreate,
+} from './model.ts';
 import { chooseNode } from './placement.ts';
 import { formatBytes } from '../api/quantity.ts';
 import { describeId, parseKey } from '../api/keys.ts';
@@ -76,7 +89,9 @@ function duplicateRefusal(name: string, vms: ObservedVM[]): Refusal {
 /** Why nothing may be created or deleted: nodes that could hold the VM did not answer. */
 function unreadable(obs: Observation, name: string): string | undefined {
   const nodes = obs.unreachable ?? [];
-  return nodes.length ? `node${nodes.length > 1 ? 's' : ''} ${nodes.join(', ')} cannot be read and may hold VM ${name}; nothing is created, moved or deleted for it until ${nodes.length > 1 ? 'they answer' : 'it answers'}` : undefined;
+  return nodes.length
+    ? `node${nodes.length > 1 ? 's' : ''} ${nodes.join(', ')} cannot be read and may hold VM ${name}; nothing is created, moved or deleted for it until ${nodes.length > 1 ? 'they answer' : 'it answers'}`
+    : undefined;
 }
 
 function targetOf(vm: ObservedVM): Target {
@@ -89,7 +104,11 @@ const cpuText = (c: CpuTopology) => `${c.sockets}x${c.cores}x${c.threads}`;
 function step(resource: string, hypervisor: string, action: VMAction, extra: Partial<PlannedStep> & Pick<PlannedStep, 'summary'>): PlannedStep {
   const symbol = action.type === 'create' ? '+' : action.type === 'delete' ? '-' : ['start', 'stop', 'restart', 'migrate'].includes(action.type) ? '>' : '~';
   return {
-    resource, hypervisor, action, symbol, changes: [],
+    resource,
+    hypervisor,
+    action,
+    symbol,
+    changes: [],
     disruptive: ['stop', 'restart', 'delete'].includes(action.type),
     live: false,
     ...extra,
@@ -137,7 +156,11 @@ function planRemoval(r: Removed, obs: Observation): PlanResult {
   if (!mine) return { steps: [], refusals: [] };
   if (r.deletionPolicy === 'Orphan') return { steps: [], refusals: [], observed: mine };
   if (r.protection) {
-    return { steps: [], refusals: [{ code: 'VK_REFUSED_PROTECTED', message: `VM ${mine.name} has protection: true; set protection: false before removing it, or deletionPolicy: Orphan to leave it` }], observed: mine };
+    return {
+      steps: [],
+      refusals: [{ code: 'VK_REFUSED_PROTECTED', message: `VM ${mine.name} has protection: true; set protection: false before removing it, or deletionPolicy: Orphan to leave it` }],
+      observed: mine,
+    };
   }
   const summary = `delete VM ${mine.name} (${mine.providerID})${mine.power === 'running' ? ', stopping it first' : ''}`;
   return { steps: [step(r.key, r.hypervisor, { type: 'delete', target: targetOf(mine) }, { summary })], refusals: [], observed: mine };
@@ -157,12 +180,24 @@ function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
 
   if (!mine && clash?.ownerUnknown) return { steps: [], refusals: [], waiting: `the marker of VM ${d.name} (${clash.providerID}) could not be read in this pass; looking again` };
   const resuming = input.pendingCreate?.name === d.name && input.pendingCreate.hypervisor === d.hypervisor ? input.pendingCreate : undefined;
-  const unfinished = resuming ? mine ?? (clash && !clash.owner ? clash : undefined) : undefined;
+  const unfinished = resuming ? (mine ?? (clash && !clash.owner ? clash : undefined)) : undefined;
   if (resuming && unfinished) {
     // Our own create, interrupted after the VM appeared: finish it (mark, configure), once.
-    if (unfinished.busy) return { steps: [], refusals: [], waiting: `VM ${d.name} is busy (${unfinished.busy})${unfinished.busySince ? ` since ${unfinished.busySince}` : ''}; its creation is finished after that`, observed: unfinished };
-    const steps = [mk({ type: 'create', vm: d, ...(unfinished.node ? { node: unfinished.node } : {}), resume: targetOf(unfinished) }, { summary: `finish creating VM ${d.name} (${unfinished.providerID}), asked at ${resuming.requestedAt}` })];
-    if (d.runStrategy === 'Always' && unfinished.power !== 'running') steps.push(mk({ type: 'start', target: { providerID: '', name: d.name, ...(unfinished.node ? { node: unfinished.node } : {}), owner: d.owner } }, { summary: `start VM ${d.name}` }));
+    if (unfinished.busy)
+      return {
+        steps: [],
+        refusals: [],
+        waiting: `VM ${d.name} is busy (${unfinished.busy})${unfinished.busySince ? ` since ${unfinished.busySince}` : ''}; its creation is finished after that`,
+        observed: unfinished,
+      };
+    const steps = [
+      mk(
+        { type: 'create', vm: d, ...(unfinished.node ? { node: unfinished.node } : {}), resume: targetOf(unfinished) },
+        { summary: `finish creating VM ${d.name} (${unfinished.providerID}), asked at ${resuming.requestedAt}` },
+      ),
+    ];
+    if (d.runStrategy === 'Always' && unfinished.power !== 'running')
+      steps.push(mk({ type: 'start', target: { providerID: '', name: d.name, ...(unfinished.node ? { node: unfinished.node } : {}), owner: d.owner } }, { summary: `start VM ${d.name}` }));
     return { steps, refusals: [], ...(mine ? { observed: mine } : {}) };
   }
   if (!mine) {
@@ -171,20 +206,33 @@ function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
     if (blind) return { steps: [], refusals: [], waiting: blind };
     if (clash) {
       if (clash.owner) {
-        const elsewhere = clash.owner.instance && d.owner.instance && clash.owner.instance !== d.owner.instance
-          ? `; another controller (another folder or cluster) manages it: choose another name, or run with --instance ${clash.owner.instance} if that controller is this one`
-          : '; choose another name';
+        const elsewhere =
+          clash.owner.instance && d.owner.instance && clash.owner.instance !== d.owner.instance
+            ? `; another controller (another folder or cluster) manages it: choose another name, or run with --instance ${clash.owner.instance} if that controller is this one`
+            : '; choose another name';
         return { steps: [], refusals: [{ code: 'VK_REFUSED_OWNED_ELSEWHERE', message: `a VM named ${d.name} exists and is owned by ${describeOwner(clash.owner)}${elsewhere}` }] };
       }
       if (!d.adopt) {
-        return { steps: [], refusals: [{ code: 'VK_REFUSED_FOREIGN', field: 'spec.name', message: `a VM named ${d.name} already exists on ${d.hypervisor} and is not managed by virtkeeper; set spec.adopt: true to take it over, or choose another name` }] };
+        return {
+          steps: [],
+          refusals: [
+            {
+              code: 'VK_REFUSED_FOREIGN',
+              field: 'spec.name',
+              message: `a VM named ${d.name} already exists on ${d.hypervisor} and is not managed by virtkeeper; set spec.adopt: true to take it over, or choose another name`,
+            },
+          ],
+        };
       }
       if (input.rights && !input.rights.adopt) return { steps: [], refusals: [adoptionRefusal(describeId(parseKey(d.key)), d.name, d.hypervisor, d.owner.namespace ?? 'default')] };
       // Adoption is a pass of its own: it only marks the VM (and says what the spec leaves out).
       // Every change, and any pruning, is planned on the next pass against the marked VM.
       const seen: ObservedVM = { ...clash, disks: clash.disks.filter((x) => !x.standalone), adopted: true };
       const u = unlisted(d, seen);
-      const changes: FieldChange[] = [...u.disks.map((x) => ({ field: `disk ${x.name}`, from: formatBytes(x.sizeBytes), to: 'kept, not in the spec' })), ...u.nics.map((n) => ({ field: `nic ${n.name}`, from: nicText(n), to: 'kept, not in the spec' }))];
+      const changes: FieldChange[] = [
+        ...u.disks.map((x) => ({ field: `disk ${x.name}`, from: formatBytes(x.sizeBytes), to: 'kept, not in the spec' })),
+        ...u.nics.map((n) => ({ field: `nic ${n.name}`, from: nicText(n), to: 'kept, not in the spec' })),
+      ];
       const adopt = mk({ type: 'adopt', target: targetOf(clash), owner: d.owner, vm: d }, { summary: `adopt existing VM ${d.name} (${clash.providerID}); nothing else changes in this pass`, changes });
       return { steps: [adopt], refusals: [], conditions: [unlistedCondition(d, seen)] };
     }
@@ -215,7 +263,13 @@ function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
   const rest = planExisting(d, mine, input);
   if (d.owner.instance && mine.owner && !mine.owner.instance && rest.refusals.length === 0 && !rest.waiting) {
     // A marker from before instances: still ours, and made to name this instance, first.
-    return { ...rest, steps: [mk({ type: 'mark', target: targetOf(mine), owner: d.owner }, { summary: `mark VM ${d.name} with controller instance ${d.owner.instance} (its marker predates instances)`, live: true }), ...rest.steps] };
+    return {
+      ...rest,
+      steps: [
+        mk({ type: 'mark', target: targetOf(mine), owner: d.owner }, { summary: `mark VM ${d.name} with controller instance ${d.owner.instance} (its marker predates instances)`, live: true }),
+        ...rest.steps,
+      ],
+    };
   }
   return rest;
 }
@@ -225,7 +279,12 @@ function nicText(n: { network?: string; vlan?: number; model?: string }): string
 }
 
 function nicDiffers(want: DesiredNic, have: ObservedNic): boolean {
-  return (want.network !== undefined && want.network !== have.network) || (want.vlan ?? undefined) !== (have.vlan ?? undefined) || (want.mac !== undefined && want.mac !== have.mac?.toLowerCase()) || (have.model !== undefined && want.model !== have.model);
+  return (
+    (want.network !== undefined && want.network !== have.network) ||
+    (want.vlan ?? undefined) !== (have.vlan ?? undefined) ||
+    (want.mac !== undefined && want.mac !== have.mac?.toLowerCase()) ||
+    (have.model !== undefined && want.model !== have.model)
+  );
 }
 
 function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): PlanResult {
@@ -250,7 +309,11 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
     d.disks.forEach((want, i) => {
       const have = vm.disks[i];
       if (have && have.sizeBytes > want.sizeBytes * 1.01) {
-        refusals.push({ code: 'VK_REFUSED_SHRINK', field: `spec.disks[${i}].size`, message: `disk ${want.name} is ${formatBytes(have.sizeBytes)} on the hypervisor and the spec asks ${formatBytes(want.sizeBytes)}: disks only grow` });
+        refusals.push({
+          code: 'VK_REFUSED_SHRINK',
+          field: `spec.disks[${i}].size`,
+          message: `disk ${want.name} is ${formatBytes(have.sizeBytes)} on the hypervisor and the spec asks ${formatBytes(want.sizeBytes)}: disks only grow`,
+        });
       }
     });
     if (refusals.length > 0) return { steps: [], refusals, observed: vm };
@@ -263,9 +326,20 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
   const memChanged = d.memoryBytes !== next.memoryBytes;
   const maxChanged = d.maxMemoryBytes !== undefined && next.maxMemoryBytes !== undefined && d.maxMemoryBytes !== next.maxMemoryBytes;
   if (cpuChanged || memChanged || maxChanged) {
-    const cpuLive = cpuChanged && running && caps.liveCpu && (vcpus(d.cpu) >= vcpus(vm.cpu) || caps.liveCpuDecrease) && (!caps.liveCpuSocketsOnly || (d.cpu.cores === vm.cpu.cores && d.cpu.threads === vm.cpu.threads));
+    const cpuLive =
+      cpuChanged &&
+      running &&
+      caps.liveCpu &&
+      (vcpus(d.cpu) >= vcpus(vm.cpu) || caps.liveCpuDecrease) &&
+      (!caps.liveCpuSocketsOnly || (d.cpu.cores === vm.cpu.cores && d.cpu.threads === vm.cpu.threads));
     const ceiling = vm.maxMemoryBytes ?? 0;
-    const memLive = memChanged && running && caps.liveMemory && d.memoryBytes > vm.memoryBytes && d.memoryBytes <= ceiling && (!caps.liveMemoryStepBytes || (d.memoryBytes - vm.memoryBytes) % caps.liveMemoryStepBytes === 0);
+    const memLive =
+      memChanged &&
+      running &&
+      caps.liveMemory &&
+      d.memoryBytes > vm.memoryBytes &&
+      d.memoryBytes <= ceiling &&
+      (!caps.liveMemoryStepBytes || (d.memoryBytes - vm.memoryBytes) % caps.liveMemoryStepBytes === 0);
     const live: FieldChange[] = [];
     const cold: FieldChange[] = [];
     const cpuChange = { field: 'cpu', from: cpuText(vm.cpu), to: cpuText(d.cpu) };
@@ -274,17 +348,46 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
     if (memChanged) (memLive ? live : cold).push(memChange);
     if (maxChanged) cold.push({ field: 'maxMemory', from: formatBytes(vm.maxMemoryBytes ?? 0), to: formatBytes(d.maxMemoryBytes ?? 0) });
     if (!running) {
-      steps.push(mk({ type: 'reconfigure', target, ...(cpuChanged ? { cpu: d.cpu } : {}), ...(memChanged ? { memoryBytes: d.memoryBytes } : {}), ...(maxChanged ? { maxMemoryBytes: d.maxMemoryBytes } : {}), mode: 'offline' }, { summary: `reconfigure ${d.name} (stopped)`, changes: [...live, ...cold] }));
+      steps.push(
+        mk(
+          {
+            type: 'reconfigure',
+            target,
+            ...(cpuChanged ? { cpu: d.cpu } : {}),
+            ...(memChanged ? { memoryBytes: d.memoryBytes } : {}),
+            ...(maxChanged ? { maxMemoryBytes: d.maxMemoryBytes } : {}),
+            mode: 'offline',
+          },
+          { summary: `reconfigure ${d.name} (stopped)`, changes: [...live, ...cold] },
+        ),
+      );
     } else {
       if (live.length > 0) {
-        steps.push(mk({ type: 'reconfigure', target, ...(cpuLive ? { cpu: d.cpu } : {}), ...(memLive ? { memoryBytes: d.memoryBytes } : {}), mode: 'live' }, { summary: `change ${live.map((c) => c.field).join(' and ')} of ${d.name} live`, changes: live, live: true }));
+        steps.push(
+          mk(
+            { type: 'reconfigure', target, ...(cpuLive ? { cpu: d.cpu } : {}), ...(memLive ? { memoryBytes: d.memoryBytes } : {}), mode: 'live' },
+            { summary: `change ${live.map((c) => c.field).join(' and ')} of ${d.name} live`, changes: live, live: true },
+          ),
+        );
       }
       if (cold.length > 0) {
         const fields = cold.map((c) => c.field).join(', ');
         if (d.updatePolicy === 'Live') {
           restartRequired = { reason: 'LiveUpdateNotPossible', message: `${fields} cannot change while ${d.name} runs; set updatePolicy: RestartAllowed or NextBoot, or stop the VM` };
         } else {
-          steps.push(mk({ type: 'reconfigure', target, ...(cpuChanged && !cpuLive ? { cpu: d.cpu } : {}), ...(memChanged && !memLive ? { memoryBytes: d.memoryBytes } : {}), ...(maxChanged ? { maxMemoryBytes: d.maxMemoryBytes } : {}), mode: 'staged' }, { summary: `stage ${fields} of ${d.name} for the next boot`, changes: cold }));
+          steps.push(
+            mk(
+              {
+                type: 'reconfigure',
+                target,
+                ...(cpuChanged && !cpuLive ? { cpu: d.cpu } : {}),
+                ...(memChanged && !memLive ? { memoryBytes: d.memoryBytes } : {}),
+                ...(maxChanged ? { maxMemoryBytes: d.maxMemoryBytes } : {}),
+                mode: 'staged',
+              },
+              { summary: `stage ${fields} of ${d.name} for the next boot`, changes: cold },
+            ),
+          );
           if (d.updatePolicy === 'RestartAllowed') needsRestart = true;
           else restartRequired = { reason: 'PendingNextBoot', message: `${fields} staged; applied at the next reboot of ${d.name}` };
         }
@@ -296,27 +399,59 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
     d.disks.forEach((want, i) => {
       const have = vm.disks[i];
       if (!have) {
-        steps.push(mk({ type: 'attachDisk', target, disk: want, index: i }, { summary: `add disk ${want.name} to ${d.name}`, changes: [{ field: `disk ${want.name}`, to: formatBytes(want.sizeBytes) }], live: running }));
+        steps.push(
+          mk(
+            { type: 'attachDisk', target, disk: want, index: i },
+            { summary: `add disk ${want.name} to ${d.name}`, changes: [{ field: `disk ${want.name}`, to: formatBytes(want.sizeBytes) }], live: running },
+          ),
+        );
       } else if (want.sizeBytes > have.sizeBytes) {
         if (!caps.diskGrow) refusals.push({ code: 'VK_REFUSED_UNSUPPORTED', field: `spec.disks[${i}].size`, message: `this hypervisor cannot grow disks` });
-        else steps.push(mk({ type: 'growDisk', target, disk: have.name, index: i, sizeBytes: want.sizeBytes }, { summary: `grow disk ${want.name} of ${d.name}`, changes: [{ field: `disk ${want.name}`, from: formatBytes(have.sizeBytes), to: formatBytes(want.sizeBytes) }], live: running }));
+        else
+          steps.push(
+            mk(
+              { type: 'growDisk', target, disk: have.name, index: i, sizeBytes: want.sizeBytes },
+              { summary: `grow disk ${want.name} of ${d.name}`, changes: [{ field: `disk ${want.name}`, from: formatBytes(have.sizeBytes), to: formatBytes(want.sizeBytes) }], live: running },
+            ),
+          );
       }
     });
-    if (!keepUnlisted) vm.disks.slice(d.disks.length).forEach((have, j) => {
-      const index = d.disks.length + j;
-      steps.push(mk({ type: 'detachDisk', target, disk: have.name, index }, { summary: `detach disk ${have.name} from ${d.name}`, changes: [{ field: `disk ${have.name}`, from: formatBytes(have.sizeBytes) }], live: running }));
-    });
+    if (!keepUnlisted)
+      vm.disks.slice(d.disks.length).forEach((have, j) => {
+        const index = d.disks.length + j;
+        steps.push(
+          mk(
+            { type: 'detachDisk', target, disk: have.name, index },
+            { summary: `detach disk ${have.name} from ${d.name}`, changes: [{ field: `disk ${have.name}`, from: formatBytes(have.sizeBytes) }], live: running },
+          ),
+        );
+      });
   }
 
   if (d.nics.length > 0) {
     d.nics.forEach((want, i) => {
       const have = vm.nics[i];
-      if (!have) steps.push(mk({ type: 'attachNic', target, nic: want, index: i }, { summary: `add nic ${want.name} to ${d.name}`, changes: [{ field: `nic ${want.name}`, to: nicText(want) }], live: running }));
-      else if (nicDiffers(want, have)) steps.push(mk({ type: 'updateNic', target, nic: want, index: i }, { summary: `change nic ${want.name} of ${d.name}`, changes: [{ field: `nic ${want.name}`, from: nicText(have), to: nicText(want) }], live: running }));
+      if (!have)
+        steps.push(
+          mk({ type: 'attachNic', target, nic: want, index: i }, { summary: `add nic ${want.name} to ${d.name}`, changes: [{ field: `nic ${want.name}`, to: nicText(want) }], live: running }),
+        );
+      else if (nicDiffers(want, have))
+        steps.push(
+          mk(
+            { type: 'updateNic', target, nic: want, index: i },
+            { summary: `change nic ${want.name} of ${d.name}`, changes: [{ field: `nic ${want.name}`, from: nicText(have), to: nicText(want) }], live: running },
+          ),
+        );
     });
-    if (!keepUnlisted) vm.nics.slice(d.nics.length).forEach((have, j) => {
-      steps.push(mk({ type: 'detachNic', target, nic: have.name, index: d.nics.length + j }, { summary: `remove nic ${have.name} from ${d.name}`, changes: [{ field: `nic ${have.name}`, from: nicText(have) }], live: running }));
-    });
+    if (!keepUnlisted)
+      vm.nics.slice(d.nics.length).forEach((have, j) => {
+        steps.push(
+          mk(
+            { type: 'detachNic', target, nic: have.name, index: d.nics.length + j },
+            { summary: `remove nic ${have.name} from ${d.name}`, changes: [{ field: `nic ${have.name}`, from: nicText(have) }], live: running },
+          ),
+        );
+      });
   }
 
   // Placement: a pinned node that differs, or a node no longer allowed, means migration.
@@ -325,11 +460,22 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
   if (blind) waiting = blind;
   else if (wantNode && vm.node && wantNode !== vm.node) {
     if (running && !caps.liveMigration) refusals.push({ code: 'VK_REFUSED_UNSUPPORTED', field: 'spec.placement.node', message: `this hypervisor cannot migrate a running VM; stop ${d.name} first` });
-    else steps.push(mk({ type: 'migrate', target, to: wantNode }, { summary: `${running ? 'live-' : ''}migrate ${d.name} from ${vm.node} to ${wantNode}`, changes: [{ field: 'node', from: vm.node, to: wantNode }], live: running }));
+    else
+      steps.push(
+        mk(
+          { type: 'migrate', target, to: wantNode },
+          { summary: `${running ? 'live-' : ''}migrate ${d.name} from ${vm.node} to ${wantNode}`, changes: [{ field: 'node', from: vm.node, to: wantNode }], live: running },
+        ),
+      );
   }
 
   if (d.autostart !== undefined && vm.autostart !== undefined && d.autostart !== vm.autostart) {
-    steps.push(mk({ type: 'setAutostart', target, enabled: d.autostart }, { summary: `${d.autostart ? 'enable' : 'disable'} autostart of ${d.name}`, changes: [{ field: 'autostart', from: String(vm.autostart), to: String(d.autostart) }], live: true }));
+    steps.push(
+      mk(
+        { type: 'setAutostart', target, enabled: d.autostart },
+        { summary: `${d.autostart ? 'enable' : 'disable'} autostart of ${d.name}`, changes: [{ field: 'autostart', from: String(vm.autostart), to: String(d.autostart) }], live: true },
+      ),
+    );
   }
 
   if (vm.pendingRestart && d.updatePolicy === 'RestartAllowed') needsRestart = true;

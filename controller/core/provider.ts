@@ -31,10 +31,7 @@ import type { HypervisorSpec } from '../api/types.ts';
 export type { Capabilities, Observation, OwnerRef } from './model.ts';
 export type { VMAction } from './actions.ts';
 
-export type Credentials =
-  | { username: string; password: string }
-  | { token: string }
-  | { none: true };
+export type Credentials = { username: string; password: string } | { token: string } | { none: true };
 
 export interface Progress {
   percent?: number;

@@ -76,7 +76,10 @@ export function guardRemovals({ candidates, managed, recent, policy }: GuardInpu
     const budget = Math.max(policy.allowance, Math.floor(policy.maxShare * base));
     if (used > budget) {
       const share = Math.min(1, Math.ceil((used / base) * 100) / 100);
-      return { allowed: false, message: `refusing ${counted}: the limit is ${Math.round(policy.maxShare * 100)}% or ${policy.allowance} (--max-delete-share, --delete-allowance); if this is intended, run again with --max-delete-share ${share}` };
+      return {
+        allowed: false,
+        message: `refusing ${counted}: the limit is ${Math.round(policy.maxShare * 100)}% or ${policy.allowance} (--max-delete-share, --delete-allowance); if this is intended, run again with --max-delete-share ${share}`,
+      };
     }
   }
   return { allowed: true };

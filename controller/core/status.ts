@@ -30,7 +30,7 @@ export const isoTime = (ms: number): string => new Date(ms).toISOString();
 export function setCondition(list: Condition[] | undefined, c: Cond, generation: number, now: string): Condition[] {
   const prev = list?.find((x) => x.type === c.type);
   const changed = !prev || prev.status !== c.status;
-  const next: Condition = { ...c, observedGeneration: generation, lastTransitionTime: changed ? now : prev.lastTransitionTime ?? now };
+  const next: Condition = { ...c, observedGeneration: generation, lastTransitionTime: changed ? now : (prev.lastTransitionTime ?? now) };
   return [...(list ?? []).filter((x) => x.type !== c.type), next].sort((a, b) => a.type.localeCompare(b.type));
 }
 
@@ -64,14 +64,19 @@ export function nextStatus(input: StatusInput): VirtualMachineStatus {
   conditions = setCondition(conditions, synced, gen, now);
 
   const powerOk = !o ? false : d.runStrategy === 'Always' ? o.power === 'running' : d.runStrategy === 'Halted' ? o.power === 'stopped' : true;
-  const ready: Cond =
-    refusal ? { type: 'Ready', status: 'False', reason: 'Refused', message: refusal.message }
-    : input.waitingFor ? { type: 'Ready', status: 'False', reason: 'WaitingForDependency', message: input.waitingFor }
-    : plan.waiting ? { type: 'Ready', status: 'False', reason: 'Busy', message: plan.waiting }
-    : !o ? { type: 'Ready', status: 'False', reason: 'NotCreated', message: `VM ${d.name} does not exist yet` }
-    : pending.length > 0 ? { type: 'Ready', status: 'False', reason: 'Reconciling', message: pending.map((s) => s.summary).join('; ') }
-    : !powerOk ? { type: 'Ready', status: 'False', reason: 'PowerState', message: `VM is ${o.power}` }
-    : { type: 'Ready', status: 'True', reason: 'Converged', message: `VM ${d.name} matches its spec` };
+  const ready: Cond = refusal
+    ? { type: 'Ready', status: 'False', reason: 'Refused', message: refusal.message }
+    : input.waitingFor
+      ? { type: 'Ready', status: 'False', reason: 'WaitingForDependency', message: input.waitingFor }
+      : plan.waiting
+        ? { type: 'Ready', status: 'False', reason: 'Busy', message: plan.waiting }
+        : !o
+          ? { type: 'Ready', status: 'False', reason: 'NotCreated', message: `VM ${d.name} does not exist yet` }
+          : pending.length > 0
+            ? { type: 'Ready', status: 'False', reason: 'Reconciling', message: pending.map((s) => s.summary).join('; ') }
+            : !powerOk
+              ? { type: 'Ready', status: 'False', reason: 'PowerState', message: `VM is ${o.power}` }
+              : { type: 'Ready', status: 'True', reason: 'Converged', message: `VM ${d.name} matches its spec` };
   conditions = setCondition(conditions, ready, gen, now);
 
   const rr: Cond = plan.restartRequired
@@ -79,9 +84,10 @@ export function nextStatus(input: StatusInput): VirtualMachineStatus {
     : { type: 'RestartRequired', status: 'False', reason: 'NoPendingChanges', message: '' };
   conditions = setCondition(conditions, rr, gen, now);
 
-  const migrating: Cond = o?.migration || pending.some((s) => s.action.type === 'migrate')
-    ? { type: 'Migrating', status: 'True', reason: 'Migrating', message: o?.migration ? `${o.migration.from ?? '?'} → ${o.migration.to ?? '?'} ${o.migration.progress ?? 0}%` : 'migration planned' }
-    : { type: 'Migrating', status: 'False', reason: 'NotMigrating', message: '' };
+  const migrating: Cond =
+    o?.migration || pending.some((s) => s.action.type === 'migrate')
+      ? { type: 'Migrating', status: 'True', reason: 'Migrating', message: o?.migration ? `${o.migration.from ?? '?'} → ${o.migration.to ?? '?'} ${o.migration.progress ?? 0}%` : 'migration planned' }
+      : { type: 'Migrating', status: 'False', reason: 'NotMigrating', message: '' };
   conditions = setCondition(conditions, migrating, gen, now);
 
   for (const c of plan.conditions ?? []) conditions = setCondition(conditions, c, gen, now);

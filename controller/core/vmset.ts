@@ -21,7 +21,12 @@ export function userPart(user: string): string {
   const realm = at < 0 ? '' : user.slice(at + 1);
   if (SIMPLE.test(local) && realm === 'pve') return local;
   if (SIMPLE.test(local) && SIMPLE.test(realm)) return `${local}-${realm}`;
-  const readable = user.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 30) || 'user';
+  const readable =
+    user
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 30) || 'user';
   return `${readable}--${createHash('sha256').update(user).digest('hex').slice(0, 8)}`;
 }
 
@@ -89,7 +94,13 @@ export function checkMembers(resources: ValidResource[]): { accepted: ValidResou
       refused.add(p.r);
       const others = group.filter((o) => o !== p).map((o) => `${o.what} at ${o.where}`);
       const fix = p.r.resource.kind === 'VirtualMachineSet' ? 'change spec.namePattern or the other name' : 'rename one of them';
-      problems.push({ file: p.r.source.file, line: p.r.source.lineOf('/metadata/name'), resource: describeId(p.r.id), path: 'metadata.name', message: `duplicate name: ${p.what} is also ${others.join(', ')}; neither is applied: ${fix}` });
+      problems.push({
+        file: p.r.source.file,
+        line: p.r.source.lineOf('/metadata/name'),
+        resource: describeId(p.r.id),
+        path: 'metadata.name',
+        message: `duplicate name: ${p.what} is also ${others.join(', ')}; neither is applied: ${fix}`,
+      });
     }
   }
   // One problem per resource and group is enough: a set colliding with itself says so once per pair.

@@ -32,10 +32,14 @@ export const systemClock: Clock = {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       const t = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => {
-        clearTimeout(t);
-        reject(signal.reason);
-      }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
     });
   },
 };
@@ -62,10 +66,14 @@ export class FakeClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       const h = this.setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => {
-        this.clearTimeout(h);
-        reject(signal.reason);
-      }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.clearTimeout(h);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
     });
   }
   /** Advances time, running due timers in order and letting awaiting code run between them. */

@@ -67,15 +67,24 @@ export function byDependency(a: string, b: string): number {
 
 async function pool<T>(items: readonly T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) await fn(items[i++] as T);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (i < items.length) await fn(items[i++] as T);
+    }),
+  );
 }
 
 export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
   const store = new DesiredStore();
   const stateDir = o.stateDir ?? stateDirOf(o.statuses);
-  const gate = o.removals ?? directoryGate({ now: o.now, ...(stateDir ? { stateDir } : {}), ...(o.dryRun ? { dryRun: true } : {}), policy: { ...(o.maxDeleteShare !== undefined ? { maxShare: o.maxDeleteShare } : {}), ...o.removal } });
+  const gate =
+    o.removals ??
+    directoryGate({
+      now: o.now,
+      ...(stateDir ? { stateDir } : {}),
+      ...(o.dryRun ? { dryRun: true } : {}),
+      policy: { ...(o.maxDeleteShare !== undefined ? { maxShare: o.maxDeleteShare } : {}), ...o.removal },
+    });
   let problems: string[] = [];
   // One read of the folder: the desired state, and what is gone (counted by the gate's grace).
   const read = async (): Promise<string[]> => {
@@ -90,8 +99,15 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
   };
   let removed = await read();
   const reconciler = new Reconciler({
-    store, statuses: o.statuses, hypervisors: o.hypervisors, logger: o.logger, now: o.now, removals: gate,
-    ...(o.emit ? { emit: o.emit } : {}), ...(o.dryRun ? { dryRun: true } : {}), ...(o.instance ? { instance: o.instance } : {}),
+    store,
+    statuses: o.statuses,
+    hypervisors: o.hypervisors,
+    logger: o.logger,
+    now: o.now,
+    removals: gate,
+    ...(o.emit ? { emit: o.emit } : {}),
+    ...(o.dryRun ? { dryRun: true } : {}),
+    ...(o.instance ? { instance: o.instance } : {}),
   });
 
   const outcomes = new Map<string, KeyOutcome>();
@@ -115,14 +131,28 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
   const first = keys.filter((k) => parseKey(k).kind === 'Hypervisor');
   const rest = keys.filter((k) => parseKey(k).kind !== 'Hypervisor');
   await pool(first, o.concurrency ?? 16, runKey);
-  for (const kind of ['VirtualNetwork', 'VMTemplate', 'VirtualMachine', 'VirtualDisk', 'VirtualMachineSet']) await pool(rest.filter((k) => parseKey(k).kind === kind), o.concurrency ?? 16, runKey);
+  for (const kind of ['VirtualNetwork', 'VMTemplate', 'VirtualMachine', 'VirtualDisk', 'VirtualMachineSet'])
+    await pool(
+      rest.filter((k) => parseKey(k).kind === kind),
+      o.concurrency ?? 16,
+      runKey,
+    );
   const runRemovals = async () => {
     // A second read before anything goes: what was absent only for a moment (a checkout) is back.
     removed = await read();
     const order = [...removed].sort((a, b) => byDependency(b, a));
     const kinds = ['VirtualDisk', 'VirtualMachine', 'VirtualNetwork'];
-    for (const kind of kinds) await pool(order.filter((k) => parseKey(k).kind === kind), o.concurrency ?? 16, runKey);
-    await pool(order.filter((k) => !kinds.includes(parseKey(k).kind)), o.concurrency ?? 16, runKey);
+    for (const kind of kinds)
+      await pool(
+        order.filter((k) => parseKey(k).kind === kind),
+        o.concurrency ?? 16,
+        runKey,
+      );
+    await pool(
+      order.filter((k) => !kinds.includes(parseKey(k).kind)),
+      o.concurrency ?? 16,
+      runKey,
+    );
     // A removal the folder took back is no removal.
     for (const [k, x] of outcomes) if (x.removal && !removed.includes(k)) outcomes.delete(k);
   };
@@ -138,7 +168,11 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
         break;
       }
       await o.sleep(1000);
-      await pool(pending.filter((k) => !removed.includes(k)), o.concurrency ?? 16, runKey);
+      await pool(
+        pending.filter((k) => !removed.includes(k)),
+        o.concurrency ?? 16,
+        runKey,
+      );
       if (pending.some((k) => removed.includes(k))) await runRemovals();
     }
   }

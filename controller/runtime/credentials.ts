@@ -63,7 +63,10 @@ function within(dir: string, path: string): boolean {
 async function fromFile(hv: string, file: string, credentialsDir: string): Promise<Credentials> {
   const hint = `keep credentials files in ${credentialsDir}, or start virtkeeper with --credentials-dir naming their folder`;
   const dir = await realpath(credentialsDir).catch(() => undefined);
-  if (!dir) throw new CredentialsError(`Hypervisor ${hv}: the credentials directory ${credentialsDir} does not exist; create it, or start virtkeeper with --credentials-dir naming the folder of credentials files`);
+  if (!dir)
+    throw new CredentialsError(
+      `Hypervisor ${hv}: the credentials directory ${credentialsDir} does not exist; create it, or start virtkeeper with --credentials-dir naming the folder of credentials files`,
+    );
   // Both the name as written and the file it resolves to (links followed) must lie inside.
   const named = resolve(credentialsDir, file);
   if (!within(resolve(credentialsDir), named)) throw new CredentialsError(`Hypervisor ${hv}: credentials file ${file} is outside the credentials directory; ${hint}`);

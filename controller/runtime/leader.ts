@@ -47,7 +47,12 @@ export class LeaderElector {
     const spec = { holderIdentity: this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds, renewTime: microTime(now) };
     try {
       if (!lease) {
-        await this.o.rest.call('POST', this.path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 } });
+        await this.o.rest.call('POST', this.path, {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: this.o.name, namespace: this.o.namespace },
+          spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
+        });
         return true;
       }
       const held = lease.spec.holderIdentity;
@@ -55,7 +60,9 @@ export class LeaderElector {
       if (held && held !== this.o.identity && expires > now) return false;
       const transitions = (lease.spec.leaseTransitions ?? 0) + (held === this.o.identity ? 0 : 1);
       await this.o.rest.call('PUT', `${this.path}/${this.o.name}`, {
-        apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace, resourceVersion: lease.metadata.resourceVersion },
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: this.o.name, namespace: this.o.namespace, resourceVersion: lease.metadata.resourceVersion },
         spec: { ...spec, acquireTime: held === this.o.identity ? lease.spec.acquireTime : microTime(now), leaseTransitions: transitions },
       });
       return true;

@@ -88,7 +88,7 @@ export class Metrics {
       if (f.type === 'gauge') for (const s of this.gauges.get(name)?.() ?? []) out.push(`${name}${labelText(s.labels)} ${s.value}`);
       if (f.type === 'histogram') {
         for (const s of this.histograms.get(name)?.values() ?? []) {
-          BUCKETS.forEach((b, i) => out.push(`${name}_bucket${labelText({ ...s.labels, le: String(b) })} ${s.counts[i] ?? 0}`));
+          for (const [i, b] of BUCKETS.entries()) out.push(`${name}_bucket${labelText({ ...s.labels, le: String(b) })} ${s.counts[i] ?? 0}`);
           out.push(`${name}_bucket${labelText({ ...s.labels, le: '+Inf' })} ${s.count}`, `${name}_sum${labelText(s.labels)} ${s.sum}`, `${name}_count${labelText(s.labels)} ${s.count}`);
         }
       }

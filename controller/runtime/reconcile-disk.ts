@@ -15,14 +15,15 @@ import type { DesiredStore } from './store.ts';
 export function diskFor(store: DesiredStore, key: string, disk: VirtualDisk, previous?: StatusRecord, instance?: string): DesiredStandaloneDisk {
   const known = previous?.status as VirtualDisk['status'] | undefined;
   const ns = disk.metadata.namespace ?? 'default';
-  const vm = disk.spec.attachTo ? store.get(`VirtualMachine/${ns}/${disk.spec.attachTo.vm}`)?.resource as VirtualMachine | undefined : undefined;
+  const vm = disk.spec.attachTo ? (store.get(`VirtualMachine/${ns}/${disk.spec.attachTo.vm}`)?.resource as VirtualMachine | undefined) : undefined;
   return {
     key, owner: { kind: 'VirtualDisk', namespace: ns, name: disk.metadata.name, ...(instance ? { instance } : {}) },
     name: diskVolumeName(ns, disk.metadata.name), legacyName: legacyDiskVolumeName(ns, disk.metadata.name), ...(disk.metadata.uid ? { uid: disk.metadata.uid } : {}),
     sizeBytes: parseQuantity(disk.spec.size), interface: disk.spec.interface ?? 'virtio',
     ...(disk.spec.storage ? { storage: disk.spec.storage } : {}), ...(disk.spec.format ? { format: disk.spec.format } : {}),
     ...(disk.spec.attachTo ? { attachTo: vm?.spec.name ?? disk.spec.attachTo.vm } : {}),
-    ...(known?.providerID ? { knownID: known.providerID } : {}), ...(known?.attachedTo ? { knownHolder: known.attachedTo } : {}),
+    ...(known?.providerID ? { knownID: known.providerID } : {}),
+    ...(known?.attachedTo ? { knownHolder: known.attachedTo } : {}),
   };
 }
 
@@ -31,12 +32,20 @@ export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualD
   const gen = disk.metadata.generation ?? 1;
   const prev = previous?.status as VirtualDisk['status'] | undefined;
   const last = previous?.lastApplied as VirtualDisk | undefined;
-  if (last && parseQuantity(disk.spec.size) < parseQuantity(last.spec.size)) throw new TerminalError(`VirtualDisk ${disk.metadata.name}: cannot shrink from ${last.spec.size} to ${disk.spec.size}; disks only grow`);
+  if (last && parseQuantity(disk.spec.size) < parseQuantity(last.spec.size))
+    throw new TerminalError(`VirtualDisk ${disk.metadata.name}: cannot shrink from ${last.spec.size} to ${disk.spec.size}; disks only grow`);
   const ns = disk.metadata.namespace ?? 'default';
   if (!k.rights(disk.spec.hypervisor, ns).use) {
     const r = namespaceRefusal(describeId(parseKey(key)), disk.spec.hypervisor, ns);
     k.emit({ type: 'refused', key, code: r.code, message: r.message });
-    await k.writeRecord(key, disk, { ...(prev ?? {}), observedGeneration: gen, conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: r.code, message: r.message }, gen, iso(k.o.now())) }, source, undefined, previous?.lastApplied);
+    await k.writeRecord(
+      key,
+      disk,
+      { ...(prev ?? {}), observedGeneration: gen, conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: r.code, message: r.message }, gen, iso(k.o.now())) },
+      source,
+      undefined,
+      previous?.lastApplied,
+    );
     return { plan: { steps: [], refusals: [r] }, ready: false };
   }
   if (k.o.dryRun) return { intents: diskIntents(disk, prev, diskFor(k.o.store, key, disk, previous, k.o.instance).attachTo) };
@@ -52,7 +61,19 @@ export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualD
       // The failure is shown where people look (status), then retried.
       const err = safeError(e);
       conn.observer.invalidate();
-      await k.writeRecord(key, disk, { ...(prev ?? {}), phase: prev?.phase ?? 'Pending', observedGeneration: gen, conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: err.code, message: err.message }, gen, iso(k.o.now())) }, source, undefined, previous?.lastApplied ?? disk);
+      await k.writeRecord(
+        key,
+        disk,
+        {
+          ...(prev ?? {}),
+          phase: prev?.phase ?? 'Pending',
+          observedGeneration: gen,
+          conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: err.code, message: err.message }, gen, iso(k.o.now())),
+        },
+        source,
+        undefined,
+        previous?.lastApplied ?? disk,
+      );
       k.emit({ type: 'action', key, phase: 'failed', action: 'ensureDisk', summary: `disk ${disk.metadata.name}`, message: err.message });
       throw e;
     }
@@ -62,10 +83,19 @@ export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualD
   }
   const ready = !message;
   const status: NonNullable<VirtualDisk['status']> = {
-    phase: !ready ? 'Pending' : state?.attachedTo ? 'Attached' : 'Available', observedGeneration: gen,
-    ...(state?.providerID ? { providerID: state.providerID } : {}), ...(state?.attachedTo ? { attachedTo: state.attachedTo } : {}),
+    phase: !ready ? 'Pending' : state?.attachedTo ? 'Attached' : 'Available',
+    observedGeneration: gen,
+    ...(state?.providerID ? { providerID: state.providerID } : {}),
+    ...(state?.attachedTo ? { attachedTo: state.attachedTo } : {}),
     ...(state?.sizeBytes ? { actualSize: formatBytes(state.sizeBytes) } : {}),
-    conditions: setCondition(prev?.conditions, ready ? { type: 'Ready', status: 'True', reason: 'InPlace', message: `disk ${disk.metadata.name} is ${state?.attachedTo ? `attached to ${state.attachedTo}` : 'available'}` } : { type: 'Ready', status: 'False', reason: 'NotInPlace', message: message ?? '' }, gen, iso(k.o.now())),
+    conditions: setCondition(
+      prev?.conditions,
+      ready
+        ? { type: 'Ready', status: 'True', reason: 'InPlace', message: `disk ${disk.metadata.name} is ${state?.attachedTo ? `attached to ${state.attachedTo}` : 'available'}` }
+        : { type: 'Ready', status: 'False', reason: 'NotInPlace', message: message ?? '' },
+      gen,
+      iso(k.o.now()),
+    ),
   };
   await k.writeRecord(key, disk, status, source, undefined, disk);
   return { ready, requeueAfter: ready ? 60_000 : 10_000 };
@@ -73,7 +103,12 @@ export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualD
 
 export async function removeDisk(k: ReconcileKit, key: string, previous: StatusRecord): Promise<ReconcileResult> {
   const disk = previous.lastApplied as VirtualDisk;
-  if (k.o.dryRun) return { intents: [{ symbol: '-', summary: (disk.spec.deletionPolicy ?? 'Delete') === 'Delete' ? `detach and delete disk ${disk.metadata.name}` : `forget disk ${disk.metadata.name} (deletionPolicy: Orphan)` }] };
+  if (k.o.dryRun)
+    return {
+      intents: [
+        { symbol: '-', summary: (disk.spec.deletionPolicy ?? 'Delete') === 'Delete' ? `detach and delete disk ${disk.metadata.name}` : `forget disk ${disk.metadata.name} (deletionPolicy: Orphan)` },
+      ],
+    };
   if (!k.rights(disk.spec.hypervisor, disk.metadata.namespace ?? 'default').use) {
     const r = namespaceRefusal(describeId(parseKey(key)), disk.spec.hypervisor, disk.metadata.namespace ?? 'default');
     k.emit({ type: 'refused', key, code: r.code, message: r.message });

@@ -34,12 +34,20 @@ export async function reconcileNetwork(k: ReconcileKit, key: string, net: Virtua
   const prev = previous?.status as VirtualNetwork['status'] | undefined;
   const status: NonNullable<VirtualNetwork['status']> = {
     hypervisors: results.map((r) => ({ name: r.name, present: r.present, providerIDs: r.providerIDs, ...(r.message ? { message: r.message } : {}) })),
-    conditions: setCondition(prev?.conditions, missing.length === 0
-      ? { type: 'Ready', status: 'True', reason: 'Present', message: `VLAN ${net.spec.vlanId} present on ${results.map((r) => r.name).join(', ')}` }
-      : { type: 'Ready', status: 'False', reason: 'Missing', message: missing.map((r) => `${r.name}: ${r.message ?? 'missing'}`).join('; ') }, gen, now),
+    conditions: setCondition(
+      prev?.conditions,
+      missing.length === 0
+        ? { type: 'Ready', status: 'True', reason: 'Present', message: `VLAN ${net.spec.vlanId} present on ${results.map((r) => r.name).join(', ')}` }
+        : { type: 'Ready', status: 'False', reason: 'Missing', message: missing.map((r) => `${r.name}: ${r.message ?? 'missing'}`).join('; ') },
+      gen,
+      now,
+    ),
     observedGeneration: gen,
   };
-  if (k.o.dryRun) return { intents: [{ symbol: previous ? '~' : '+', summary: `make VLAN ${net.spec.vlanId} available on ${net.spec.hypervisors.map((b) => b.hypervisor).join(', ')}${previous ? ' (verify)' : ''}` }] };
+  if (k.o.dryRun)
+    return {
+      intents: [{ symbol: previous ? '~' : '+', summary: `make VLAN ${net.spec.vlanId} available on ${net.spec.hypervisors.map((b) => b.hypervisor).join(', ')}${previous ? ' (verify)' : ''}` }],
+    };
   await k.writeRecord(key, net, status, source, undefined, net);
   k.emit({ type: 'status', key, ready: missing.length === 0 ? 'True' : 'False', message: status.conditions?.[0]?.message ?? '' });
   return { ready: missing.length === 0, requeueAfter: missing.length === 0 ? 60_000 : 10_000 };
@@ -47,7 +55,18 @@ export async function reconcileNetwork(k: ReconcileKit, key: string, net: Virtua
 
 export async function removeNetwork(k: ReconcileKit, key: string, previous: StatusRecord): Promise<ReconcileResult> {
   const net = previous.lastApplied as VirtualNetwork;
-  if (k.o.dryRun) return { intents: [{ symbol: '-', summary: (net.spec.deletionPolicy ?? 'Delete') === 'Delete' ? `remove VLAN ${net.spec.vlanId} networks virtkeeper made, once no VM uses them` : `forget VLAN ${net.spec.vlanId} (deletionPolicy: Orphan)` }] };
+  if (k.o.dryRun)
+    return {
+      intents: [
+        {
+          symbol: '-',
+          summary:
+            (net.spec.deletionPolicy ?? 'Delete') === 'Delete'
+              ? `remove VLAN ${net.spec.vlanId} networks virtkeeper made, once no VM uses them`
+              : `forget VLAN ${net.spec.vlanId} (deletionPolicy: Orphan)`,
+        },
+      ],
+    };
   if ((net.spec.deletionPolicy ?? 'Delete') === 'Delete') {
     for (const b of net.spec.hypervisors) {
       if (!k.o.store.hypervisor(b.hypervisor)) continue;

@@ -32,7 +32,9 @@ export async function reconcileTemplate(k: ReconcileKit, key: string, t: VMTempl
     if (k.o.dryRun || p.percent === undefined || k.o.now() - lastProgressAt < 1000) return;
     lastProgressAt = k.o.now();
     const st: NonNullable<VMTemplate['status']> = {
-      ...(prev ?? {}), progress: p.percent, observedGeneration: gen,
+      ...(prev ?? {}),
+      progress: p.percent,
+      observedGeneration: gen,
       conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: 'InProgress', message: p.message ?? `${p.percent}%` }, gen, iso(k.o.now())),
     };
     progressWrite = progressWrite.then(() => k.writeRecord(key, t, st, source, undefined, previous?.lastApplied)).catch(() => undefined);
@@ -57,11 +59,21 @@ export async function reconcileTemplate(k: ReconcileKit, key: string, t: VMTempl
     if (!here) failed.push(`on ${facts.node}, not ${t.spec.node}`);
   }
   if (req.guestAgent) {
-    set('GuestAgent', facts.guestAgent, facts.guestAgent ? 'Enabled' : facts.guestAgent === false ? 'Disabled' : 'Unknown', facts.guestAgent === false ? `template ${name} does not enable the QEMU guest agent` : '');
+    set(
+      'GuestAgent',
+      facts.guestAgent,
+      facts.guestAgent ? 'Enabled' : facts.guestAgent === false ? 'Disabled' : 'Unknown',
+      facts.guestAgent === false ? `template ${name} does not enable the QEMU guest agent` : '',
+    );
     if (facts.guestAgent === false) failed.push('guest agent disabled');
   }
   if (req.cloudInit) {
-    set('CloudInit', facts.cloudInit, facts.cloudInit ? 'DrivePresent' : facts.cloudInit === false ? 'NoDrive' : 'Unknown', facts.cloudInit === false ? `template ${name} has no cloud-init drive` : '');
+    set(
+      'CloudInit',
+      facts.cloudInit,
+      facts.cloudInit ? 'DrivePresent' : facts.cloudInit === false ? 'NoDrive' : 'Unknown',
+      facts.cloudInit === false ? `template ${name} has no cloud-init drive` : '',
+    );
     if (facts.cloudInit === false) failed.push('no cloud-init drive');
   }
   if (req.minDisk) {
@@ -71,13 +83,29 @@ export async function reconcileTemplate(k: ReconcileKit, key: string, t: VMTempl
     if (ok === false) failed.push(`disk smaller than ${req.minDisk}`);
   }
   const ready = !problem && facts.found && failed.length === 0;
-  set('Ready', ready, ready ? 'Valid' : problem ? problemReason : !facts.found ? 'NotFound' : 'RequirementsNotMet', ready ? `template ${name} is fit for cloning` : problem ?? (!facts.found ? `template ${name} does not exist on ${t.spec.hypervisor}` : `template ${name}: ${failed.join(', ')}`));
+  set(
+    'Ready',
+    ready,
+    ready ? 'Valid' : problem ? problemReason : !facts.found ? 'NotFound' : 'RequirementsNotMet',
+    ready ? `template ${name} is fit for cloning` : (problem ?? (!facts.found ? `template ${name} does not exist on ${t.spec.hypervisor}` : `template ${name}: ${failed.join(', ')}`)),
+  );
   await progressWrite;
   const status: NonNullable<VMTemplate['status']> = {
-    conditions, observedGeneration: gen, ...(facts.providerID ? { providerID: facts.providerID } : {}), ...(facts.availability?.length ? { availability: facts.availability } : facts.node ? { availability: [{ node: facts.node, ...(t.spec.storage ? { storage: t.spec.storage } : {}) }] } : {}),
+    conditions,
+    observedGeneration: gen,
+    ...(facts.providerID ? { providerID: facts.providerID } : {}),
+    ...(facts.availability?.length ? { availability: facts.availability } : facts.node ? { availability: [{ node: facts.node, ...(t.spec.storage ? { storage: t.spec.storage } : {}) }] } : {}),
     ...(facts.found && (t.spec.source.image || t.spec.source.fromVirtualMachine) ? { progress: 100 } : {}),
   };
-  if (k.o.dryRun) return { ready, intents: intent ? [{ symbol: '+', summary: intent }] : ready ? [] : [{ symbol: '~', summary: `template ${name} is not fit for cloning: ${conditions?.find((c) => c.type === 'Ready')?.message ?? ''}`, blocking: true }] };
+  if (k.o.dryRun)
+    return {
+      ready,
+      intents: intent
+        ? [{ symbol: '+', summary: intent }]
+        : ready
+          ? []
+          : [{ symbol: '~', summary: `template ${name} is not fit for cloning: ${conditions?.find((c) => c.type === 'Ready')?.message ?? ''}`, blocking: true }],
+    };
   await k.writeRecord(key, t, status, source, undefined, t);
   k.emit({ type: 'status', key, ready: ready ? 'True' : 'False', message: conditions?.find((c) => c.type === 'Ready')?.message ?? '' });
   return { ready, requeueAfter: ready ? 300_000 : problemReason === 'Waiting' ? 3000 : 30_000 };

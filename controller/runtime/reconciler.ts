@@ -79,7 +79,6 @@ export class HypervisorUnavailableError extends VkError {
   override readonly kind = 'transient';
 }
 
-
 export class Reconciler {
   private readonly o: ReconcilerOptions;
   private readonly kit: ReconcileKit;
@@ -133,17 +132,26 @@ export class Reconciler {
         this.emit({ type: 'refused', key, code: a.code, message: `removal of ${describeId(parseKey(key))} held: ${a.message}` });
         if (!this.o.dryRun) {
           const st = previous.status as { conditions?: Parameters<typeof setCondition>[0] };
-          const conditions = setCondition(st.conditions, { type: 'Ready', status: 'False', reason: a.code === 'VK_DELETE_GUARD' ? 'DeletionRefused' : 'DeletionPending', message: a.message }, last.metadata.generation ?? 1, iso(this.o.now()));
+          const conditions = setCondition(
+            st.conditions,
+            { type: 'Ready', status: 'False', reason: a.code === 'VK_DELETE_GUARD' ? 'DeletionRefused' : 'DeletionPending', message: a.message },
+            last.metadata.generation ?? 1,
+            iso(this.o.now()),
+          );
           await this.o.statuses.write({ ...previous, status: { ...previous.status, conditions }, problems: [`removal held: ${a.message}`], updatedAt: iso(this.o.now()) });
         }
         return { ready: false, held: { code: a.code, message: a.message }, ...(a.retryAfterMs !== undefined ? { requeueAfter: Math.max(a.retryAfterMs, 1000) } : {}) };
       }
     }
     const record = { ...previous, lastApplied: resource };
-    const r = resource.kind === 'VirtualMachine' ? await this.reconcileRemoval(key, record)
-      : resource.kind === 'VirtualDisk' ? await removeDisk(this.kit, key, record)
-        : resource.kind === 'VirtualNetwork' ? await removeNetwork(this.kit, key, record)
-          : await this.forget(key, previous);
+    const r =
+      resource.kind === 'VirtualMachine'
+        ? await this.reconcileRemoval(key, record)
+        : resource.kind === 'VirtualDisk'
+          ? await removeDisk(this.kit, key, record)
+          : resource.kind === 'VirtualNetwork'
+            ? await removeNetwork(this.kit, key, record)
+            : await this.forget(key, previous);
     if (!this.o.dryRun && destroys(resource) && r.ready) await this.o.removals.done(key, hypervisorsOf(resource));
     return r;
   }
@@ -174,7 +182,16 @@ export class Reconciler {
       const obs = await conn.observer.get();
       const status: NonNullable<Hypervisor['status']> = {
         conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'True', reason: 'Connected', message: `${obs.nodes.length} node(s), ${obs.vms.length} VM(s)` }, gen, now),
-        nodes: obs.nodes.map((n) => ({ name: n.name, state: n.state, ...(n.cpus !== undefined ? { cpus: n.cpus } : {}), ...(n.cpuUsage !== undefined ? { cpu: n.cpuUsage } : {}), ...(n.memoryBytes !== undefined ? { memory: n.memoryBytes } : {}), ...(n.memoryUsedBytes !== undefined ? { memoryUsed: n.memoryUsedBytes } : {}), ...(n.load !== undefined ? { load: n.load } : {}), ...(n.vms !== undefined ? { vms: n.vms } : {}) })),
+        nodes: obs.nodes.map((n) => ({
+          name: n.name,
+          state: n.state,
+          ...(n.cpus !== undefined ? { cpus: n.cpus } : {}),
+          ...(n.cpuUsage !== undefined ? { cpu: n.cpuUsage } : {}),
+          ...(n.memoryBytes !== undefined ? { memory: n.memoryBytes } : {}),
+          ...(n.memoryUsedBytes !== undefined ? { memoryUsed: n.memoryUsedBytes } : {}),
+          ...(n.load !== undefined ? { load: n.load } : {}),
+          ...(n.vms !== undefined ? { vms: n.vms } : {}),
+        })),
         observedVMs: obs.vms.filter((v) => !v.isTemplate).length,
         lastSyncTime: now,
         observedGeneration: gen,
@@ -200,24 +217,37 @@ export class Reconciler {
       // Its members are refused one by one too; the set says why in its own status.
       const r = namespaceRefusal(describeId(parseKey(key)), set.spec.template.hypervisor, ns);
       const prev = (await this.o.statuses.read(key))?.status as VirtualMachineSet['status'] | undefined;
-      const status = { ...(prev ?? {}), observedGeneration: gen, conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: r.code, message: r.message }, gen, iso(this.o.now())) };
+      const status = {
+        ...(prev ?? {}),
+        observedGeneration: gen,
+        conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: r.code, message: r.message }, gen, iso(this.o.now())),
+      };
       if (!this.o.dryRun) await this.writeRecord(key, set, status, source, undefined, set);
       this.emit({ type: 'refused', key, code: r.code, message: r.message });
       return { plan: { steps: [], refusals: [r] }, ready: false };
     }
-    const members = await Promise.all(expandSet(set).map(async (m) => {
-      const st = (await this.o.statuses.read(`VirtualMachine/${m.metadata.namespace ?? 'default'}/${m.metadata.name}`))?.status as VirtualMachineStatus | undefined;
-      const ready = st?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-      return { name: m.metadata.name, ...(st?.phase ? { phase: st.phase } : {}), ...(m.user ? { user: m.user } : {}), ready };
-    }));
+    const members = await Promise.all(
+      expandSet(set).map(async (m) => {
+        const st = (await this.o.statuses.read(`VirtualMachine/${m.metadata.namespace ?? 'default'}/${m.metadata.name}`))?.status as VirtualMachineStatus | undefined;
+        const ready = st?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+        return { name: m.metadata.name, ...(st?.phase ? { phase: st.phase } : {}), ...(m.user ? { user: m.user } : {}), ready };
+      }),
+    );
     const readyCount = members.filter((m) => m.ready).length;
     const prev = (await this.o.statuses.read(key))?.status as VirtualMachineSet['status'] | undefined;
     const status: NonNullable<VirtualMachineSet['status']> = {
-      desired: members.length, ready: readyCount, observedGeneration: gen,
+      desired: members.length,
+      ready: readyCount,
+      observedGeneration: gen,
       members: members.map(({ ready: _r, ...m }) => m),
-      conditions: setCondition(prev?.conditions, readyCount === members.length
-        ? { type: 'Ready', status: 'True', reason: 'AllReady', message: `${readyCount}/${members.length} ready` }
-        : { type: 'Ready', status: 'False', reason: 'MembersNotReady', message: `${readyCount}/${members.length} ready` }, gen, iso(this.o.now())),
+      conditions: setCondition(
+        prev?.conditions,
+        readyCount === members.length
+          ? { type: 'Ready', status: 'True', reason: 'AllReady', message: `${readyCount}/${members.length} ready` }
+          : { type: 'Ready', status: 'False', reason: 'MembersNotReady', message: `${readyCount}/${members.length} ready` },
+        gen,
+        iso(this.o.now()),
+      ),
     };
     if (!this.o.dryRun) await this.writeRecord(key, set, status, source, undefined, set);
     return { ready: readyCount === members.length, requeueAfter: 10_000 };
@@ -294,7 +324,8 @@ export class Reconciler {
     const desired = this.desiredOf(vm);
     const prevStatus = previous?.status as VirtualMachineStatus | undefined;
     // The pending-create record (see PendingCreate): one for another name or hypervisor is stale.
-    let pendingCreate: PendingCreate | undefined = prevStatus?.pendingCreate?.name === desired.name && prevStatus.pendingCreate.hypervisor === desired.hypervisor ? prevStatus.pendingCreate : undefined;
+    let pendingCreate: PendingCreate | undefined =
+      prevStatus?.pendingCreate?.name === desired.name && prevStatus.pendingCreate.hypervisor === desired.hypervisor ? prevStatus.pendingCreate : undefined;
     const planFor = (observation: Observation) => plan({ desired, observation, capabilities: conn.client.capabilities, rights, ...(pendingCreate ? { pendingCreate } : {}) });
     const writeStatus = async (p: PlanResult, obs: Observation | undefined, extra: { error?: { code: string; message: string; retrying: boolean }; lastAction?: string } = {}) => {
       const observed = obs ? findObserved(obs, desired.owner, desired.name).mine : undefined;
@@ -302,7 +333,13 @@ export class Reconciler {
       if (pendingCreate) status.pendingCreate = pendingCreate;
       const accepted = p.refusals.length === 0 ? vm : previous?.lastApplied;
       await this.writeRecord(key, vm, status, source, undefined, accepted);
-      this.emit({ type: 'status', key, ...(status.phase ? { phase: status.phase } : {}), ready: status.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown', message: status.conditions?.find((c) => c.type === 'Ready')?.message ?? '' });
+      this.emit({
+        type: 'status',
+        key,
+        ...(status.phase ? { phase: status.phase } : {}),
+        ready: status.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown',
+        message: status.conditions?.find((c) => c.type === 'Ready')?.message ?? '',
+      });
       return status;
     };
 
@@ -333,7 +370,12 @@ export class Reconciler {
       const status = nextStatus({ desired, plan: { steps: [], refusals: [] }, now: iso(this.o.now()), ...(prevStatus ? { previous: prevStatus } : {}) });
       status.phase = 'Stopped';
       status.plannedActions = [];
-      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: 'ConvertedToTemplate', message: `VM ${desired.name} became template ${template}; this VirtualMachine can be removed from the manifests` }, desired.generation, iso(this.o.now()));
+      status.conditions = setCondition(
+        status.conditions,
+        { type: 'Ready', status: 'True', reason: 'ConvertedToTemplate', message: `VM ${desired.name} became template ${template}; this VirtualMachine can be removed from the manifests` },
+        desired.generation,
+        iso(this.o.now()),
+      );
       await this.writeRecord(key, vm, status, source, undefined, previous?.lastApplied ?? vm);
       // Done, not failed: nothing is left to do for it (waiting on it would never end).
       return { plan: { steps: [], refusals: [] }, ready: true };
@@ -397,7 +439,11 @@ export class Reconciler {
       this.emit({ type: 'action', key, phase: 'start', action: action.type, summary: s.summary });
       this.o.logger.info({ resource: key, action: action.type }, s.summary);
       try {
-        await conn.limit(() => conn.client.execute(action, { onProgress: (p) => this.emit({ type: 'progress', key, action: action.type, ...(p.percent !== undefined ? { percent: p.percent } : {}), ...(p.message ? { message: p.message } : {}) }) }));
+        await conn.limit(() =>
+          conn.client.execute(action, {
+            onProgress: (p) => this.emit({ type: 'progress', key, action: action.type, ...(p.percent !== undefined ? { percent: p.percent } : {}), ...(p.message ? { message: p.message } : {}) }),
+          }),
+        );
       } catch (e) {
         const err = safeError(e);
         this.emit({ type: 'action', key, phase: 'failed', action: action.type, summary: s.summary, message: err.message });
@@ -413,11 +459,15 @@ export class Reconciler {
 
   private async reconcileRemoval(key: string, previous: StatusRecord): Promise<ReconcileResult> {
     const last = previous.lastApplied;
-    if (!last || last.kind !== 'VirtualMachine') return {};
+    if (last?.kind !== 'VirtualMachine') return {};
     const ns = last.metadata.namespace ?? 'default';
     const removed: Removed = {
-      key, hypervisor: last.spec.hypervisor, owner: { kind: 'VirtualMachine', namespace: ns, name: last.metadata.name, ...(this.o.instance ? { instance: this.o.instance } : {}) }, name: last.spec.name ?? last.metadata.name,
-      deletionPolicy: last.spec.deletionPolicy ?? 'Delete', protection: last.spec.protection ?? false,
+      key,
+      hypervisor: last.spec.hypervisor,
+      owner: { kind: 'VirtualMachine', namespace: ns, name: last.metadata.name, ...(this.o.instance ? { instance: this.o.instance } : {}) },
+      name: last.spec.name ?? last.metadata.name,
+      deletionPolicy: last.spec.deletionPolicy ?? 'Delete',
+      protection: last.spec.protection ?? false,
     };
     if (!this.o.store.hypervisor(removed.hypervisor)) {
       // The Hypervisor went too: nothing can be observed, so nothing is deleted; keep the record.
@@ -450,7 +500,11 @@ export class Reconciler {
   private async writeRecord(key: string, r: AnyResource, status: object, source: StatusRecord['source'], problems: string[] | undefined, lastApplied: AnyResource | undefined): Promise<void> {
     const id = parseKey(key);
     const record: StatusRecord = {
-      key, kind: id.kind, name: id.name, status: status as Record<string, unknown>, updatedAt: iso(this.o.now()),
+      key,
+      kind: id.kind,
+      name: id.name,
+      status: status as Record<string, unknown>,
+      updatedAt: iso(this.o.now()),
       ...(id.namespace ? { namespace: id.namespace } : {}),
       ...('hypervisor' in r.spec && typeof r.spec.hypervisor === 'string' ? { hypervisor: r.spec.hypervisor } : {}),
       ...(source ? { source } : {}),

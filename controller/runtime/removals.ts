@@ -34,7 +34,12 @@ export interface RemovalLedger {
 
 export function memoryLedger(): RemovalLedger {
   let s: LedgerState = { absent: {}, done: [] };
-  return { load: async () => structuredClone(s), save: async (next) => void (s = structuredClone(next)) };
+  return {
+    load: async () => structuredClone(s),
+    save: async (next) => {
+      s = structuredClone(next);
+    },
+  };
 }
 
 export function fileLedger(path: string): RemovalLedger {
@@ -141,7 +146,12 @@ export class RemovalGate {
       const left = seen.since + this.policy.graceMs - now;
       if (seen.reads < this.policy.sightings || left > 0) {
         const at = isoTime(seen.since + this.policy.graceMs);
-        this.verdicts.set(a.key, { allowed: false, code: 'VK_DELETE_GRACE', message: `absent from the source since ${isoTime(seen.since)}; removed when still absent on a read after ${at} (--delete-grace ${Math.round(this.policy.graceMs / 1000)}s)`, retryAfterMs: Math.max(left, 0) });
+        this.verdicts.set(a.key, {
+          allowed: false,
+          code: 'VK_DELETE_GRACE',
+          message: `absent from the source since ${isoTime(seen.since)}; removed when still absent on a read after ${at} (--delete-grace ${Math.round(this.policy.graceMs / 1000)}s)`,
+          retryAfterMs: Math.max(left, 0),
+        });
         continue;
       }
       ripe.push({ key: a.key, hypervisors: hypervisorsOf(a.resource) });

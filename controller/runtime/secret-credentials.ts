@@ -27,9 +27,14 @@ export function secretCredentials(o: SecretCredentialsOptions): CredentialsResol
     if ((ref.namespace ?? o.namespace) !== o.namespace) throw new CredentialsError(`Hypervisor ${name}: the Secret must be in ${o.namespace}, where the controller may read Secrets`);
     const secret = o.secrets.get(ref.name);
     if (!secret) throw new CredentialsError(`Hypervisor ${name}: Secret ${where} not found`);
-    if (secret.type === SERVICE_ACCOUNT_TOKEN) throw new CredentialsError(`Hypervisor ${name}: Secret ${where} is a service-account token, which virtkeeper never sends to a hypervisor; create a Secret of its own for the hypervisor's credentials`);
+    if (secret.type === SERVICE_ACCOUNT_TOKEN)
+      throw new CredentialsError(
+        `Hypervisor ${name}: Secret ${where} is a service-account token, which virtkeeper never sends to a hypervisor; create a Secret of its own for the hypervisor's credentials`,
+      );
     if (secret.metadata?.labels?.[CREDENTIALS_LABEL] !== 'true') {
-      throw new CredentialsError(`Hypervisor ${name}: Secret ${where} is not labelled for virtkeeper; if it holds this hypervisor's credentials, run: kubectl -n ${o.namespace} label secret ${ref.name} ${CREDENTIALS_LABEL}=true`);
+      throw new CredentialsError(
+        `Hypervisor ${name}: Secret ${where} is not labelled for virtkeeper; if it holds this hypervisor's credentials, run: kubectl -n ${o.namespace} label secret ${ref.name} ${CREDENTIALS_LABEL}=true`,
+      );
     }
     const d = (k: string) => (secret.data?.[k] ? Buffer.from(secret.data[k] ?? '', 'base64').toString('utf8') : secret.stringData?.[k]);
     const token = d('token');

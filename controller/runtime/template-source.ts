@@ -46,7 +46,9 @@ export async function resolveTemplateSource(t: VMTemplate, o: TemplateSourceOpti
       const facts = await inspect();
       return facts.found ? { facts } : { facts, intent: `import ${displayImage(image)} as template ${name}` };
     }
-    return { facts: await client.importTemplate(name, image, { ...storage, ...(t.spec.node ? { node: t.spec.node } : {}), owner: { kind: 'VMTemplate', name: t.metadata.name }, onProgress: o.onProgress }) };
+    return {
+      facts: await client.importTemplate(name, image, { ...storage, ...(t.spec.node ? { node: t.spec.node } : {}), owner: { kind: 'VMTemplate', name: t.metadata.name }, onProgress: o.onProgress }),
+    };
   }
   if (ref) {
     // Made once: a template of that name that exists is the result of an earlier pass.
@@ -56,7 +58,8 @@ export async function resolveTemplateSource(t: VMTemplate, o: TemplateSourceOpti
     const id = vmRefKey(ref);
     const vm = o.store.get(`VirtualMachine/${id.namespace}/${id.name}`)?.resource as VirtualMachine | undefined;
     if (!vm) return { facts: existing, problem: `VirtualMachine ${id.namespace}/${id.name} is not declared`, reason: 'NotDeclared' };
-    if (vm.spec.hypervisor !== t.spec.hypervisor) return { facts: existing, problem: `VirtualMachine ${id.namespace}/${id.name} is on Hypervisor ${vm.spec.hypervisor}, not ${t.spec.hypervisor}`, reason: 'NotDeclared' };
+    if (vm.spec.hypervisor !== t.spec.hypervisor)
+      return { facts: existing, problem: `VirtualMachine ${id.namespace}/${id.name} is on Hypervisor ${vm.spec.hypervisor}, not ${t.spec.hypervisor}`, reason: 'NotDeclared' };
     const obs = await o.conn.observer.get();
     const owner = { kind: 'VirtualMachine', namespace: id.namespace, name: id.name, ...(o.instance ? { instance: o.instance } : {}) };
     const observed = findObserved(obs, owner, vm.spec.name ?? id.name).mine;
@@ -64,7 +67,10 @@ export async function resolveTemplateSource(t: VMTemplate, o: TemplateSourceOpti
     if (observed.busy) return { facts: existing, problem: `waiting for VM ${observed.name} (${observed.busy})`, reason: 'Waiting' };
     if (observed.power !== 'stopped') return { facts: existing, problem: `waiting for VM ${observed.name} to stop (it is ${observed.power}; set runStrategy: Halted)`, reason: 'Waiting' };
     if (o.dryRun) return { facts: existing, intent: `make template ${name} from VM ${observed.name}` };
-    const facts = await client.templateFromVM({ providerID: observed.providerID, name: observed.name, ...(observed.node ? { node: observed.node } : {}), owner }, name, { ...storage, onProgress: o.onProgress });
+    const facts = await client.templateFromVM({ providerID: observed.providerID, name: observed.name, ...(observed.node ? { node: observed.node } : {}), owner }, name, {
+      ...storage,
+      onProgress: o.onProgress,
+    });
     o.conn.observer.invalidate();
     return { facts };
   }

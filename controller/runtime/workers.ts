@@ -5,7 +5,7 @@ import { TerminalError, isVkError } from '../core/errors.ts';
 import type { Clock } from './clock.ts';
 import type { WorkQueue } from './queue.ts';
 
-export type ReconcileResult = { requeueAfter?: number } | void | undefined;
+export type ReconcileResult = { requeueAfter?: number } | undefined;
 
 export interface WorkersOptions {
   queue: WorkQueue;

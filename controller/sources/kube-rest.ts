@@ -35,7 +35,12 @@ export async function kubeRest(kc: KubeConfig): Promise<KubeRest> {
   await kc.applyToHTTPSOptions(opts);
   const headers = { ...((opts.headers as Record<string, string> | undefined) ?? {}) };
   const dispatcher = new Agent({
-    connect: { ...(opts.ca ? { ca: opts.ca as string } : {}), ...(opts.cert ? { cert: opts.cert as string } : {}), ...(opts.key ? { key: opts.key as string } : {}), rejectUnauthorized: !cluster.skipTLSVerify },
+    connect: {
+      ...(opts.ca ? { ca: opts.ca as string } : {}),
+      ...(opts.cert ? { cert: opts.cert as string } : {}),
+      ...(opts.key ? { key: opts.key as string } : {}),
+      rejectUnauthorized: !cluster.skipTLSVerify,
+    },
     keepAliveTimeout: 30_000,
   });
   const server = cluster.server.replace(/\/+$/, '');
@@ -45,7 +50,8 @@ export async function kubeRest(kc: KubeConfig): Promise<KubeRest> {
       let res: Dispatcher.ResponseData;
       try {
         res = await request(`${server}${path}`, {
-          method: method as Dispatcher.HttpMethod, dispatcher,
+          method: method as Dispatcher.HttpMethod,
+          dispatcher,
           headers: { ...headers, accept: 'application/json', ...(body !== undefined ? { 'content-type': contentType } : {}) },
           ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         });

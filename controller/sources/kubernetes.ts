@@ -53,7 +53,11 @@ export class KubernetesSource {
     const custom = this.o.kc.makeApiClient(CustomObjectsApi);
     for (const info of Object.values(KINDS)) {
       const selector = info.kind === 'Hypervisor' ? this.o.hypervisorSelector : undefined;
-      const list = () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: info.plural, ...(selector ? { labelSelector: selector } : {}) }) as Promise<{ items: KubeObject[]; metadata: { resourceVersion?: string } }>;
+      const list = () =>
+        custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: info.plural, ...(selector ? { labelSelector: selector } : {}) }) as Promise<{
+          items: KubeObject[];
+          metadata: { resourceVersion?: string };
+        }>;
       const inf = makeInformer<KubeObject>(this.o.kc, `/apis/${GROUP}/${VERSION}/${info.plural}`, list, selector);
       const put = (obj: KubeObject) => {
         const key = this.keyOf(info, obj);

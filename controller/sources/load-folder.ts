@@ -2,8 +2,8 @@
 // Each file is parsed and validated on its own, so one broken file never hides the others;
 // the files that failed are reported, so their resources can be held as they were. Nothing
 // a single file does (vanish mid-read, grow past the cap, point outside) fails the whole load.
-import { constants } from 'node:fs';
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { constants, type Dirent } from 'node:fs';
+import { type FileHandle, open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { checkConsistency, type ConsistencyOptions } from '../api/consistency.ts';
 import { parseManifestText, type LoadedDocument, type ManifestProblem } from '../api/manifest.ts';
@@ -50,7 +50,7 @@ function inside(root: string, real: string): boolean {
  */
 async function walk(dir: string, realDir: string, w: Walk): Promise<void> {
   const rel = relative(w.root, dir);
-  let entries;
+  let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (e) {
@@ -90,7 +90,11 @@ async function follow(link: string, w: Walk): Promise<void> {
     return;
   }
   if (!inside(w.root, real)) {
-    w.problems.push({ file: key, line: 1, message: 'symbolic link to a path outside the folder: not followed, and what came from it is held as it was. Copy the file into the folder, or point the link inside it' });
+    w.problems.push({
+      file: key,
+      line: 1,
+      message: 'symbolic link to a path outside the folder: not followed, and what came from it is held as it was. Copy the file into the folder, or point the link inside it',
+    });
     return;
   }
   if (w.seen.has(real)) return;
@@ -104,7 +108,7 @@ async function follow(link: string, w: Walk): Promise<void> {
 /** Reads one file with the size cap; a failure is that file's problem only. */
 async function readManifest(name: string, path: string, maxBytes: number): Promise<{ text: string } | { problem: ManifestProblem }> {
   const fail = (message: string) => ({ problem: { file: name, line: 1, message } });
-  let fh;
+  let fh: FileHandle;
   try {
     // Non-blocking: a FIFO put where a manifest was must not hang the load.
     fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -116,8 +120,8 @@ async function readManifest(name: string, path: string, maxBytes: number): Promi
     const st = await fh.stat();
     if (!st.isFile()) return fail(NOT_REGULAR);
     const size = st.size;
-    const limit = `the limit is ${Math.round(maxBytes / 2 ** 20 * 10) / 10} MiB per file`;
-    if (size > maxBytes) return fail(`file is ${Math.round(size / 2 ** 20 * 10) / 10} MiB, over the size limit (${limit}); split it into several files`);
+    const limit = `the limit is ${Math.round((maxBytes / 2 ** 20) * 10) / 10} MiB per file`;
+    if (size > maxBytes) return fail(`file is ${Math.round((size / 2 ** 20) * 10) / 10} MiB, over the size limit (${limit}); split it into several files`);
     // Read at most one byte past the cap: a file growing while it is read is caught too.
     const buf = Buffer.alloc(Math.min(size, maxBytes) + 1);
     let n = 0;

@@ -26,10 +26,18 @@ export class KubeEventRecorder {
   /** The reconciler's event sink: what is worth an Event becomes one. */
   readonly sink = (e: ReconcileEvent): void => {
     const m =
-      e.type === 'action' ? { type: e.phase === 'failed' ? 'Warning' : 'Normal', reason: `${e.action[0]?.toUpperCase()}${e.action.slice(1)}${e.phase === 'start' ? 'Started' : e.phase === 'done' ? 'Succeeded' : 'Failed'}`, note: e.message ? `${e.summary}: ${e.message}` : e.summary, action: e.action }
-      : e.type === 'refused' ? { type: 'Warning', reason: 'Refused', note: `${e.message} [${e.code}]`, action: 'Reconcile' }
-      : e.type === 'error' ? { type: 'Warning', reason: e.retrying ? 'ReconcileError' : 'ReconcileFailed', note: `${e.message} [${e.code}]`, action: 'Reconcile' }
-      : undefined;
+      e.type === 'action'
+        ? {
+            type: e.phase === 'failed' ? 'Warning' : 'Normal',
+            reason: `${e.action[0]?.toUpperCase()}${e.action.slice(1)}${e.phase === 'start' ? 'Started' : e.phase === 'done' ? 'Succeeded' : 'Failed'}`,
+            note: e.message ? `${e.summary}: ${e.message}` : e.summary,
+            action: e.action,
+          }
+        : e.type === 'refused'
+          ? { type: 'Warning', reason: 'Refused', note: `${e.message} [${e.code}]`, action: 'Reconcile' }
+          : e.type === 'error'
+            ? { type: 'Warning', reason: e.retrying ? 'ReconcileError' : 'ReconcileFailed', note: `${e.message} [${e.code}]`, action: 'Reconcile' }
+            : undefined;
     if (m) void this.record(e.key, m).catch((err: unknown) => this.o.logger.debug({ err: (err as Error).message }, 'event not recorded'));
   };
 
@@ -46,15 +54,33 @@ export class KubeEventRecorder {
     if (prev && now - prev.at < WINDOW_MS) {
       prev.count++;
       prev.at = now;
-      await this.o.rest.call('PATCH', `/apis/events.k8s.io/v1/namespaces/${prev.namespace}/events/${prev.name}`, { series: { count: prev.count, lastObservedTime: time } }, 'application/merge-patch+json');
+      await this.o.rest.call(
+        'PATCH',
+        `/apis/events.k8s.io/v1/namespaces/${prev.namespace}/events/${prev.name}`,
+        { series: { count: prev.count, lastObservedTime: time } },
+        'application/merge-patch+json',
+      );
       return;
     }
     const created = await this.o.rest.call<{ metadata: { name: string } }>('POST', `/apis/events.k8s.io/v1/namespaces/${namespace}/events`, {
-      apiVersion: 'events.k8s.io/v1', kind: 'Event',
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
       metadata: { name: `${id.name}.${now.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, namespace },
-      eventTime: time, reportingController: 'virtkeeper.io/controller', reportingInstance: this.o.instance,
-      action: m.action, reason: m.reason, note, type: m.type,
-      regarding: { apiVersion: API_VERSION, kind: id.kind, name: id.name, ...(id.namespace ? { namespace: id.namespace } : {}), uid: obj.metadata?.uid, resourceVersion: obj.metadata?.resourceVersion },
+      eventTime: time,
+      reportingController: 'virtkeeper.io/controller',
+      reportingInstance: this.o.instance,
+      action: m.action,
+      reason: m.reason,
+      note,
+      type: m.type,
+      regarding: {
+        apiVersion: API_VERSION,
+        kind: id.kind,
+        name: id.name,
+        ...(id.namespace ? { namespace: id.namespace } : {}),
+        uid: obj.metadata?.uid,
+        resourceVersion: obj.metadata?.resourceVersion,
+      },
     });
     this.sent.set(dedup, { name: created.metadata.name, namespace, count: 1, at: now });
   }

@@ -29,7 +29,10 @@ export class KubernetesStatusStore implements StatusStore {
     const id = parseKey(key);
     const terminating = !!obj.metadata?.deletionTimestamp && (obj.metadata?.finalizers ?? []).includes(FINALIZER);
     return {
-      key, kind: id.kind, name: id.name, ...(id.namespace ? { namespace: id.namespace } : {}),
+      key,
+      kind: id.kind,
+      name: id.name,
+      ...(id.namespace ? { namespace: id.namespace } : {}),
       status: (obj.status ?? {}) as Record<string, unknown>,
       // Only an object being deleted (and still held by our finalizer) asks for a removal.
       ...(terminating ? { lastApplied: obj as unknown as NonNullable<StatusRecord['lastApplied']> } : {}),
@@ -83,7 +86,12 @@ export class KubernetesStatusStore implements StatusStore {
       if (JSON.stringify(next) === JSON.stringify(current)) return;
       try {
         // The resourceVersion makes this a compare-and-swap: a concurrent change is a 409, retried.
-        const updated = await this.rest.call<KubeObject>('PATCH', pathOf(info, obj), { metadata: { finalizers: next, resourceVersion: obj.metadata?.resourceVersion } }, 'application/merge-patch+json');
+        const updated = await this.rest.call<KubeObject>(
+          'PATCH',
+          pathOf(info, obj),
+          { metadata: { finalizers: next, resourceVersion: obj.metadata?.resourceVersion } },
+          'application/merge-patch+json',
+        );
         this.source.objects.set(key, updated);
         return;
       } catch (e) {

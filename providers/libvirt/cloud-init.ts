@@ -22,22 +22,36 @@ export function seedFiles(vm: DesiredVM): SeedFiles {
   const ci = vm.cloudInit ?? {};
   const hostname = ci.hostname ?? vm.name;
   const meta = stringify({ 'instance-id': `${vm.owner.namespace ?? 'default'}-${vm.name}`, 'local-hostname': hostname });
-  const user = ci.userData ?? `#cloud-config\n${stringify({
-    hostname,
-    ...(ci.user ? { users: [{ name: ci.user, sudo: 'ALL=(ALL) NOPASSWD:ALL', shell: '/bin/bash', ...(ci.sshAuthorizedKeys?.length ? { ssh_authorized_keys: ci.sshAuthorizedKeys } : {}) }] } : ci.sshAuthorizedKeys?.length ? { ssh_authorized_keys: ci.sshAuthorizedKeys } : {}),
-    ...(ci.timezone ? { timezone: ci.timezone } : {}),
-    ...(vm.guestAgent ? { packages: ['qemu-guest-agent'], runcmd: [['systemctl', 'enable', '--now', 'qemu-guest-agent']] } : {}),
-  })}`;
+  const user =
+    ci.userData ??
+    `#cloud-config\n${stringify({
+      hostname,
+      ...(ci.user
+        ? { users: [{ name: ci.user, sudo: 'ALL=(ALL) NOPASSWD:ALL', shell: '/bin/bash', ...(ci.sshAuthorizedKeys?.length ? { ssh_authorized_keys: ci.sshAuthorizedKeys } : {}) }] }
+        : ci.sshAuthorizedKeys?.length
+          ? { ssh_authorized_keys: ci.sshAuthorizedKeys }
+          : {}),
+      ...(ci.timezone ? { timezone: ci.timezone } : {}),
+      ...(vm.guestAgent ? { packages: ['qemu-guest-agent'], runcmd: [['systemctl', 'enable', '--now', 'qemu-guest-agent']] } : {}),
+    })}`;
   const statics = vm.nics.filter((n) => n.ipv4);
   const dns = [...(ci.dnsServers ?? []), ...vm.nics.flatMap((n) => n.dnsServers ?? [])];
-  const network = statics.length === 0 ? undefined : stringify({
-    version: 2,
-    ethernets: Object.fromEntries(vm.nics.map((n, i) => [n.name, {
-      ...(n.mac ? { match: { macaddress: n.mac }, 'set-name': n.name } : { match: { name: i === 0 ? 'e*' : n.name } }),
-      ...(n.ipv4 ? { addresses: [n.ipv4.address], ...(n.ipv4.gateway ? { routes: [{ to: 'default', via: n.ipv4.gateway }] } : {}) } : { dhcp4: true }),
-      ...(dns.length ? { nameservers: { addresses: [...new Set(dns)], ...(ci.dnsSearch?.length ? { search: ci.dnsSearch } : {}) } } : {}),
-    }])),
-  });
+  const network =
+    statics.length === 0
+      ? undefined
+      : stringify({
+          version: 2,
+          ethernets: Object.fromEntries(
+            vm.nics.map((n, i) => [
+              n.name,
+              {
+                ...(n.mac ? { match: { macaddress: n.mac }, 'set-name': n.name } : { match: { name: i === 0 ? 'e*' : n.name } }),
+                ...(n.ipv4 ? { addresses: [n.ipv4.address], ...(n.ipv4.gateway ? { routes: [{ to: 'default', via: n.ipv4.gateway }] } : {}) } : { dhcp4: true }),
+                ...(dns.length ? { nameservers: { addresses: [...new Set(dns)], ...(ci.dnsSearch?.length ? { search: ci.dnsSearch } : {}) } } : {}),
+              },
+            ]),
+          ),
+        });
   return { 'meta-data': meta, 'user-data': user, ...(network ? { 'network-config': network } : {}) };
 }
 

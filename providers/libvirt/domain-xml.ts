@@ -9,7 +9,12 @@ export const NS = 'https://virtkeeper.io/xmlns/libvirt/1';
 export const VOLUMES_NS = 'https://virtkeeper.io/xmlns/libvirt/volumes/1';
 export const VOLUMES_KEY = 'vkv';
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', format: true, suppressEmptyNode: true });
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (name) => ['disk', 'interface', 'tag', 'channel', 'volume'].includes(name) || name.endsWith(':volume') });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  parseTagValue: false,
+  isArray: (name) => ['disk', 'interface', 'tag', 'channel', 'volume'].includes(name) || name.endsWith(':volume'),
+});
 
 type X = Record<string, unknown>;
 const asObj = (v: unknown): X => (v && typeof v === 'object' && !Array.isArray(v) ? (v as X) : {});
@@ -53,7 +58,8 @@ export function ownedVolumes(s: DomainSpec): OwnedVolume[] {
 export function diskXml(d: DesiredDisk, vmName: string, pool: string, index: number): X {
   const bus = BUS[d.interface] ?? 'virtio';
   return {
-    '@type': 'volume', '@device': 'disk',
+    '@type': 'volume',
+    '@device': 'disk',
     driver: { '@name': 'qemu', '@type': d.format ?? 'qcow2', '@cache': 'none' },
     source: { '@pool': pool, '@volume': volumeName(vmName, d.name) },
     target: { '@dev': targetDev(bus, index), '@bus': bus },
@@ -110,11 +116,24 @@ export function domainXml(s: DomainSpec): string {
       vcpu: { '@placement': 'static', '@current': String(vcpus), '#text': String(Math.max(s.maxVcpus, vcpus)) },
       os: { type: { '@arch': 'x86_64', '#text': 'hvm' }, boot: { '@dev': 'hd' } },
       features: { acpi: '', apic: '' },
-      on_poweroff: 'destroy', on_reboot: 'restart', on_crash: 'destroy',
+      on_poweroff: 'destroy',
+      on_reboot: 'restart',
+      on_crash: 'destroy',
       devices: {
         disk: [
           ...vm.disks.map((d, i) => diskXml(d, vm.name, d.storage ?? s.pool, vm.disks.slice(0, i).filter((x) => (BUS[x.interface] ?? 'virtio') === (BUS[d.interface] ?? 'virtio')).length)),
-          ...(s.seedVolume ? [{ '@type': 'volume', '@device': 'cdrom', driver: { '@name': 'qemu', '@type': 'raw' }, source: { '@pool': s.pool, '@volume': s.seedVolume }, target: { '@dev': 'sdz', '@bus': 'sata' }, readonly: '' }] : []),
+          ...(s.seedVolume
+            ? [
+                {
+                  '@type': 'volume',
+                  '@device': 'cdrom',
+                  driver: { '@name': 'qemu', '@type': 'raw' },
+                  source: { '@pool': s.pool, '@volume': s.seedVolume },
+                  target: { '@dev': 'sdz', '@bus': 'sata' },
+                  readonly: '',
+                },
+              ]
+            : []),
         ],
         ...(vm.nics.length ? { interface: vm.nics.map((n) => nicXml(n, s.bridge)) } : {}),
         ...(vm.guestAgent ? { channel: { '@type': 'unix', target: { '@type': 'virtio', '@name': 'org.qemu.guest_agent.0' } } } : {}),
@@ -173,13 +192,18 @@ export function parseDomain(xml: string): ParsedDomain {
   const d = asObj(asObj(parser.parse(xml)).domain);
   const meta = asObj(d.metadata);
   const record = parseRecord(meta);
-  const ownerText = Object.entries(meta).map(([, v]) => (typeof v === 'string' ? v : String(asObj(v)['#text'] ?? ''))).join(' ');
+  const ownerText = Object.entries(meta)
+    .map(([, v]) => (typeof v === 'string' ? v : String(asObj(v)['#text'] ?? '')))
+    .join(' ');
   const owner = parseOwner(ownerText) ?? parseOwner(String(d.description ?? ''));
   const vcpu = d.vcpu;
   const vcpuMax = Number(typeof vcpu === 'object' ? asObj(vcpu)['#text'] : vcpu);
   const devices = asObj(d.devices);
   const all = asArr(devices.disk);
-  const cdroms = all.filter((x) => x['@device'] === 'cdrom').map((x) => String(asObj(x.source)['@volume'] ?? '')).filter(Boolean);
+  const cdroms = all
+    .filter((x) => x['@device'] === 'cdrom')
+    .map((x) => String(asObj(x.source)['@volume'] ?? ''))
+    .filter(Boolean);
   const disks = all
     .filter((x) => x['@device'] === 'disk')
     .map((x) => {
@@ -187,22 +211,39 @@ export function parseDomain(xml: string): ParsedDomain {
       const tgt = asObj(x.target);
       const bus = String(tgt['@bus'] ?? 'virtio');
       return {
-        name: String(tgt['@dev']), dev: String(tgt['@dev']), sizeBytes: 0, interface: bus === 'scsi' ? 'virtio-scsi' : bus,
-        ...(src['@pool'] ? { pool: String(src['@pool']), storage: String(src['@pool']) } : {}), ...(src['@volume'] ? { volume: String(src['@volume']) } : {}), ...(src['@file'] ? { path: String(src['@file']) } : {}),
+        name: String(tgt['@dev']),
+        dev: String(tgt['@dev']),
+        sizeBytes: 0,
+        interface: bus === 'scsi' ? 'virtio-scsi' : bus,
+        ...(src['@pool'] ? { pool: String(src['@pool']), storage: String(src['@pool']) } : {}),
+        ...(src['@volume'] ? { volume: String(src['@volume']) } : {}),
+        ...(src['@file'] ? { path: String(src['@file']) } : {}),
       };
     });
   const nics = asArr(devices.interface).map((x, i) => {
     const tag = asArr(asObj(x.vlan).tag)[0];
     return {
-      name: `net${i}`, ...(asObj(x.mac)['@address'] ? { mac: String(asObj(x.mac)['@address']).toLowerCase() } : {}),
+      name: `net${i}`,
+      ...(asObj(x.mac)['@address'] ? { mac: String(asObj(x.mac)['@address']).toLowerCase() } : {}),
       ...(asObj(x.source)['@bridge'] || asObj(x.source)['@network'] ? { network: String(asObj(x.source)['@bridge'] ?? asObj(x.source)['@network']) } : {}),
-      ...(tag ? { vlan: Number(tag['@id']) } : {}), ...(asObj(x.model)['@type'] ? { model: String(asObj(x.model)['@type']) } : {}),
+      ...(tag ? { vlan: Number(tag['@id']) } : {}),
+      ...(asObj(x.model)['@type'] ? { model: String(asObj(x.model)['@type']) } : {}),
     };
   });
   const guestAgent = asArr(devices.channel).some((x) => asObj(x.target)['@name'] === 'org.qemu.guest_agent.0');
   return {
-    name: String(d.name), uuid: String(d.uuid), ...(owner ? { owner } : {}), guestAgent, ...(record.owned ? { owned: record.owned } : {}), creating: record.creating,
-    maxMemoryKiB: Number(asObj(d.memory)['#text'] ?? d.memory), currentMemoryKiB: Number(asObj(d.currentMemory)['#text'] ?? d.currentMemory),
-    vcpuMax, vcpuCurrent: Number(typeof vcpu === 'object' ? asObj(vcpu)['@current'] ?? vcpuMax : vcpuMax), disks, nics, cdroms,
+    name: String(d.name),
+    uuid: String(d.uuid),
+    ...(owner ? { owner } : {}),
+    guestAgent,
+    ...(record.owned ? { owned: record.owned } : {}),
+    creating: record.creating,
+    maxMemoryKiB: Number(asObj(d.memory)['#text'] ?? d.memory),
+    currentMemoryKiB: Number(asObj(d.currentMemory)['#text'] ?? d.currentMemory),
+    vcpuMax,
+    vcpuCurrent: Number(typeof vcpu === 'object' ? (asObj(vcpu)['@current'] ?? vcpuMax) : vcpuMax),
+    disks,
+    nics,
+    cdroms,
   };
 }

@@ -6,7 +6,8 @@ export const libvirtConnector: ProviderConnector = {
   type: 'libvirt',
   async connect({ spec, logger }) {
     return new LibvirtProvider({
-      hosts: spec.hosts ?? [], logger,
+      hosts: spec.hosts ?? [],
+      logger,
       ...(spec.defaults ? { defaults: spec.defaults } : {}),
       ...(spec.migration ? { migration: spec.migration } : {}),
       // spec.tls: caBundle is the CA itself (caRef is not resolved for any provider yet).

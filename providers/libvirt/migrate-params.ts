@@ -10,7 +10,13 @@ export function migrationRequest(o: { sourceURI: string; destURI: string; migrat
   const dest = parseLibvirtURI(o.destURI);
   const tls = source.transport === 'tls' || dest.transport === 'tls';
   const shared = o.migration?.sharedStorage ?? false;
-  const flags = MigrateFlags.LIVE | MigrateFlags.PEER2PEER | MigrateFlags.PERSIST_DEST | MigrateFlags.UNDEFINE_SOURCE | (shared ? MigrateFlags.UNSAFE : MigrateFlags.NON_SHARED_DISK) | (tls ? MigrateFlags.TLS : 0);
+  const flags =
+    MigrateFlags.LIVE |
+    MigrateFlags.PEER2PEER |
+    MigrateFlags.PERSIST_DEST |
+    MigrateFlags.UNDEFINE_SOURCE |
+    (shared ? MigrateFlags.UNSAFE : MigrateFlags.NON_SHARED_DISK) |
+    (tls ? MigrateFlags.TLS : 0);
   const to = o.migration?.network ?? dest.host;
   const params: TypedParam[] = [
     ...(to ? [{ field: 'migrate_uri', type: TypedParamType.STRING, value: `tcp://${to}` }] : []),

@@ -37,7 +37,9 @@ export interface ParsedNetwork {
 export function parseNetwork(xml: string): ParsedNetwork {
   const net = (parser.parse(xml) as { network?: Record<string, unknown> }).network ?? {};
   const meta = (net.metadata ?? {}) as Record<string, unknown>;
-  const ownerText = Object.values(meta).map((v) => (typeof v === 'string' ? v : String((v as Record<string, unknown>)['#text'] ?? ''))).join(' ');
+  const ownerText = Object.values(meta)
+    .map((v) => (typeof v === 'string' ? v : String((v as Record<string, unknown>)['#text'] ?? '')))
+    .join(' ');
   const owner = parseOwner(ownerText);
   const tag = ((net.vlan as { tag?: Record<string, string>[] } | undefined)?.tag ?? [])[0];
   const bridge = (net.bridge as Record<string, string> | undefined)?.['@name'];
@@ -51,7 +53,12 @@ export async function ensureHostNetwork(c: LibvirtConnection, host: string, n: D
   let net = await c.lookupNetwork(n.name).catch((e: unknown) => (notFound(e) ? undefined : Promise.reject(e)));
   if (net) {
     const have = parseNetwork(await c.networkXml(net));
-    if (have.vlan !== n.vlanId) return { present: false, providerIDs: [`${host}/${n.name}`], message: `network ${n.name} on ${host} carries VLAN ${have.vlan ?? 'none'}, not ${n.vlanId}; virtkeeper does not change a network ${have.owner ? 'it must redefine' : 'it did not create'}` };
+    if (have.vlan !== n.vlanId)
+      return {
+        present: false,
+        providerIDs: [`${host}/${n.name}`],
+        message: `network ${n.name} on ${host} carries VLAN ${have.vlan ?? 'none'}, not ${n.vlanId}; virtkeeper does not change a network ${have.owner ? 'it must redefine' : 'it did not create'}`,
+      };
   } else net = await c.defineNetwork(networkXml(n));
   if (!(await c.networkActive(net))) await c.startNetwork(net);
   if (!(await c.networkAutostart(net))) await c.setNetworkAutostart(net, true);

@@ -58,6 +58,7 @@ export function volumesOwnedBy(parsed: ParsedDomain, claims: Claims, defaultPool
  */
 export function assertTemplateVolume(claims: Claims, pool: string, name: string, hasDiskOwner: boolean): void {
   const by = claims.get(key(pool, name)) ?? [];
-  if (by.length > 0) throw new RefusedError(`volume ${name} in pool ${pool} is a disk of VM ${by.join(', ')}, not a template; a VM is only cloned from a template volume (a VMTemplate or a volume no VM uses)`);
+  if (by.length > 0)
+    throw new RefusedError(`volume ${name} in pool ${pool} is a disk of VM ${by.join(', ')}, not a template; a VM is only cloned from a template volume (a VMTemplate or a volume no VM uses)`);
   if (name.startsWith(STANDALONE) || hasDiskOwner) throw new RefusedError(`volume ${name} in pool ${pool} is a VirtualDisk, not a template; a VM is only cloned from a template volume`);
 }

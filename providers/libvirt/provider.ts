@@ -12,7 +12,26 @@ import { formatOwner, sameOwner, type ActionContext, type DesiredNetwork, type D
 import { deleteHostNetwork, ensureHostNetwork } from './networks.ts';
 import { importTemplate, inspectTemplate, templateFromVM, templateOn, type TemplateHost } from './templates.ts';
 import { buildSeedIso, seedFiles, wantsSeed } from './cloud-init.ts';
-import { BUS, NS, deviceXml, diskXml, domainXml, nicXml, ownedVolumes, parseDomain, seedVolumeName, targetDev, volumeName, volumeXml, VOLUMES_KEY, VOLUMES_NS, volumesRecordXml, type DomainSpec, type OwnedVolume, type ParsedDomain } from './domain-xml.ts';
+import {
+  BUS,
+  NS,
+  deviceXml,
+  diskXml,
+  domainXml,
+  nicXml,
+  ownedVolumes,
+  parseDomain,
+  seedVolumeName,
+  targetDev,
+  volumeName,
+  volumeXml,
+  VOLUMES_KEY,
+  VOLUMES_NS,
+  volumesRecordXml,
+  type DomainSpec,
+  type OwnedVolume,
+  type ParsedDomain,
+} from './domain-xml.ts';
 import { assertTemplateVolume, hostClaims, STANDALONE, volumesOwnedBy } from './ownership.ts';
 import { deleteDisk, ensureDisk, type DiskHost } from './virtual-disks.ts';
 import { ownerVolumeName } from './disk-owner.ts';
@@ -42,11 +61,18 @@ interface Cached {
 }
 
 const uuidText = (b: Buffer) => b.toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
-const POWER: Record<number, PowerState> = { [DomainState.RUNNING]: 'running', [DomainState.BLOCKED]: 'running', [DomainState.PAUSED]: 'paused', [DomainState.SHUTDOWN]: 'stopping', [DomainState.SHUTOFF]: 'stopped', [DomainState.CRASHED]: 'stopped', [DomainState.PMSUSPENDED]: 'paused' };
+const POWER: Record<number, PowerState> = {
+  [DomainState.RUNNING]: 'running',
+  [DomainState.BLOCKED]: 'running',
+  [DomainState.PAUSED]: 'paused',
+  [DomainState.SHUTDOWN]: 'stopping',
+  [DomainState.SHUTOFF]: 'stopped',
+  [DomainState.CRASHED]: 'stopped',
+  [DomainState.PMSUSPENDED]: 'paused',
+};
 /** A disk is the VM's own when its record lists the volume (before records: when it is not a VirtualDisk's). */
 const ownsDisk = (p: ParsedDomain, volume: string) => (p.owned ? p.owned.some((v) => v.name === volume) : !volume.startsWith(STANDALONE));
 const STATS = StatsTypes.STATE | StatsTypes.BALLOON | StatsTypes.VCPU | StatsTypes.BLOCK;
-
 
 /** The addresses a guest agent reports, loopback and link-local left out, IPv4 first. */
 export function guestAddresses(agentReply: string | undefined): string[] {
@@ -58,8 +84,18 @@ export function guestAddresses(agentReply: string | undefined): string[] {
 
 export class LibvirtProvider implements ProviderClient {
   readonly capabilities: Capabilities = {
-    liveCpu: true, liveCpuDecrease: false, liveCpuSocketsOnly: false, cpuTopology: false, liveMemory: true, liveMigration: true,
-    diskGrow: true, liveDiskAttach: true, guestAgent: true, linkedClone: true, events: true, listsTemplates: false,
+    liveCpu: true,
+    liveCpuDecrease: false,
+    liveCpuSocketsOnly: false,
+    cpuTopology: false,
+    liveMemory: true,
+    liveMigration: true,
+    diskGrow: true,
+    liveDiskAttach: true,
+    guestAgent: true,
+    linkedClone: true,
+    events: true,
+    listsTemplates: false,
   };
   private readonly conns = new Map<string, Promise<LibvirtConnection>>();
   /** Set by close(): connections closing then are not news worth a warning. */
@@ -115,7 +151,10 @@ export class LibvirtProvider implements ProviderClient {
 
   watch(onChange: (ids: string[]) => void): () => void {
     this.listeners.add(onChange);
-    for (const h of this.o.hosts) void this.conn(h.name).then((c) => this.subscribe(c)).catch(() => undefined);
+    for (const h of this.o.hosts)
+      void this.conn(h.name)
+        .then((c) => this.subscribe(c))
+        .catch(() => undefined);
     return () => this.listeners.delete(onChange);
   }
 
@@ -131,22 +170,24 @@ export class LibvirtProvider implements ProviderClient {
     const vms: ObservedVM[] = [];
     const nodes: ObservedNode[] = [];
     const unreachable: string[] = [];
-    await Promise.all(this.o.hosts.map(async (h) => {
-      // A host that does not answer is said so: its VMs are unknown, not gone.
-      const seen = await this.observeHost(h.name).catch((e: unknown) => {
-        // A host this Hypervisor describes wrongly (a refused URI, missing TLS files) is an error to show, not a host away.
-        if (isVkError(e) && e.kind === 'invalid') throw e;
-        this.o.logger.debug({ host: h.name, err: (e as Error).message }, 'libvirt host cannot be read');
-        return undefined;
-      });
-      if (!seen) {
-        nodes.push({ name: h.name, state: 'offline' });
-        unreachable.push(h.name);
-        return;
-      }
-      vms.push(...seen.vms);
-      nodes.push(seen.node);
-    }));
+    await Promise.all(
+      this.o.hosts.map(async (h) => {
+        // A host that does not answer is said so: its VMs are unknown, not gone.
+        const seen = await this.observeHost(h.name).catch((e: unknown) => {
+          // A host this Hypervisor describes wrongly (a refused URI, missing TLS files) is an error to show, not a host away.
+          if (isVkError(e) && e.kind === 'invalid') throw e;
+          this.o.logger.debug({ host: h.name, err: (e as Error).message }, 'libvirt host cannot be read');
+          return undefined;
+        });
+        if (!seen) {
+          nodes.push({ name: h.name, state: 'offline' });
+          unreachable.push(h.name);
+          return;
+        }
+        vms.push(...seen.vms);
+        nodes.push(seen.node);
+      }),
+    );
     nodes.sort((a, b) => a.name.localeCompare(b.name));
     return { vms, nodes, templates: [], version: 'libvirt', ...(unreachable.length ? { unreachable: unreachable.sort() } : {}) };
   }
@@ -183,16 +224,33 @@ export class LibvirtProvider implements ProviderClient {
       if (running) usedKiB += memKiB;
       const sizeOf = new Map(sizes);
       const vm: ObservedVM = {
-        providerID: id, name: d.name, node: host, power: POWER[state] ?? 'unknown',
+        providerID: id,
+        name: d.name,
+        node: host,
+        power: POWER[state] ?? 'unknown',
         cpu: { sockets: running ? Number(p.get('vcpu.current') ?? parsed.vcpuCurrent) : parsed.vcpuCurrent, cores: 1, threads: 1 },
-        memoryBytes: memKiB * 1024, maxMemoryBytes: cached.config.maxMemoryKiB * 1024,
-        disks: parsed.disks.map((x) => ({ name: x.dev, sizeBytes: sizeOf.get(x.dev) || x.sizeBytes, ...(x.storage ? { storage: x.storage } : {}), ...(x.interface ? { interface: x.interface } : {}), ...(x.volume && !ownsDisk(parsed, x.volume) ? { standalone: true } : {}) })),
-        nics: parsed.nics, isTemplate: false, ipAddresses: running ? this.ips.get(id)?.list ?? [] : [], autostart: cached.autostart,
+        memoryBytes: memKiB * 1024,
+        maxMemoryBytes: cached.config.maxMemoryKiB * 1024,
+        disks: parsed.disks.map((x) => ({
+          name: x.dev,
+          sizeBytes: sizeOf.get(x.dev) || x.sizeBytes,
+          ...(x.storage ? { storage: x.storage } : {}),
+          ...(x.interface ? { interface: x.interface } : {}),
+          ...(x.volume && !ownsDisk(parsed, x.volume) ? { standalone: true } : {}),
+        })),
+        nics: parsed.nics,
+        isTemplate: false,
+        ipAddresses: running ? (this.ips.get(id)?.list ?? []) : [],
+        autostart: cached.autostart,
         pendingRestart: !!cached.pending,
         // A create cut short, or still under way: the planner finishes it (see create()) or deletes it.
         ...(parsed.creating ? { incomplete: true, busy: 'creating' } : {}),
       };
-      if (cached.pending) vm.pending = { ...(cached.pending.vcpus ? { cpu: { sockets: cached.pending.vcpus, cores: 1, threads: 1 } } : {}), ...(cached.pending.memoryKiB ? { memoryBytes: cached.pending.memoryKiB * 1024 } : {}) };
+      if (cached.pending)
+        vm.pending = {
+          ...(cached.pending.vcpus ? { cpu: { sockets: cached.pending.vcpus, cores: 1, threads: 1 } } : {}),
+          ...(cached.pending.memoryKiB ? { memoryBytes: cached.pending.memoryKiB * 1024 } : {}),
+        };
       if (parsed.owner) vm.owner = parsed.owner;
       if (!running) this.ips.delete(id);
       else if (parsed.guestAgent) this.fetchIPs(c, d, id);
@@ -212,7 +270,8 @@ export class LibvirtProvider implements ProviderClient {
     const known = this.ips.get(id);
     if (this.ipFetching.has(id) || (known && Date.now() - known.at < 30_000)) return;
     this.ipFetching.add(id);
-    void c.agentCommand(d, JSON.stringify({ execute: 'guest-network-get-interfaces' }), 2)
+    void c
+      .agentCommand(d, JSON.stringify({ execute: 'guest-network-get-interfaces' }), 2)
       .then((text) => {
         const list = guestAddresses(text);
         const changed = JSON.stringify(list) !== JSON.stringify(known?.list ?? []);
@@ -332,7 +391,10 @@ export class LibvirtProvider implements ProviderClient {
         const owned = parsed.owned ?? volumesOwnedBy(parsed, await hostClaims(c, this.pool()), this.pool());
         const recorded = owned.some((v) => v.pool === poolName && v.name === name);
         const existing = await c.lookupVolume(pool, name).catch(() => undefined);
-        if (existing && !recorded) throw new RefusedError(`volume ${name} already exists in pool ${poolName} and VM ${parsed.name} does not record it as its own; virtkeeper never takes a volume it cannot prove it made: remove or rename that volume, or rename the disk`);
+        if (existing && !recorded)
+          throw new RefusedError(
+            `volume ${name} already exists in pool ${poolName} and VM ${parsed.name} does not record it as its own; virtkeeper never takes a volume it cannot prove it made: remove or rename that volume, or rename the disk`,
+          );
         // Recorded first: a crash before the attach leaves a volume the record names, never an unowned one.
         if (!recorded) await this.writeVolumesRecord(c, d, [...owned, { pool: poolName, name }], running);
         if (!existing) await c.createVolume(pool, volumeXml(name, action.disk.sizeBytes));
@@ -352,7 +414,13 @@ export class LibvirtProvider implements ProviderClient {
         if (disk.volume && owned.some((v) => v.pool === poolName && v.name === disk.volume)) {
           const vol = await c.lookupVolume(await c.lookupPool(poolName), disk.volume).catch(() => undefined);
           if (vol) await c.deleteVolume(vol);
-          if (parsed.owned) await this.writeVolumesRecord(c, d, parsed.owned.filter((v) => !(v.pool === poolName && v.name === disk.volume)), running);
+          if (parsed.owned)
+            await this.writeVolumesRecord(
+              c,
+              d,
+              parsed.owned.filter((v) => !(v.pool === poolName && v.name === disk.volume)),
+              running,
+            );
         }
         return;
       }
@@ -452,16 +520,23 @@ export class LibvirtProvider implements ProviderClient {
     // Nothing runs in a domain whose marker does not name this resource.
     if (!target.owner || !sameOwner(parsed.owner, target.owner)) throw new RefusedError(`domain ${target.name} (${target.providerID}) is not owned by this resource; nothing is run in it`);
     const [path, ...arg] = command;
-    const started = await c.agentCommand(d, JSON.stringify({
-      execute: 'guest-exec',
-      arguments: { path, arg, 'capture-output': true, ...(options.input !== undefined ? { 'input-data': Buffer.from(options.input).toString('base64') } : {}) },
-    }));
+    const started = await c.agentCommand(
+      d,
+      JSON.stringify({
+        execute: 'guest-exec',
+        arguments: { path, arg, 'capture-output': true, ...(options.input !== undefined ? { 'input-data': Buffer.from(options.input).toString('base64') } : {}) },
+      }),
+    );
     const pid = (JSON.parse(started ?? '{}') as { return?: { pid?: number } }).return?.pid;
     if (pid === undefined) throw new ProviderTransientError('the guest agent did not start the command');
     const t0 = Date.now();
     for (;;) {
       options.signal?.throwIfAborted();
-      const st = (JSON.parse((await c.agentCommand(d, JSON.stringify({ execute: 'guest-exec-status', arguments: { pid } }))) ?? '{}') as { return?: { exited?: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string } }).return;
+      const st = (
+        JSON.parse((await c.agentCommand(d, JSON.stringify({ execute: 'guest-exec-status', arguments: { pid } }))) ?? '{}') as {
+          return?: { exited?: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string };
+        }
+      ).return;
       if (st?.exited) {
         const b64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
         return { exitCode: st.exitcode ?? 0, stdout: b64(st['out-data']), stderr: b64(st['err-data']) };
@@ -483,9 +558,11 @@ export class LibvirtProvider implements ProviderClient {
     const { flags, params } = migrationRequest({ sourceURI: this.o.hosts.find((h) => h.name === from)?.uri ?? '', destURI: dest.uri, ...(this.o.migration ? { migration: this.o.migration } : {}) });
     const done = c.migratePerform3Params(d, dest.uri, params, flags);
     let finished = false;
-    void done.finally(() => {
-      finished = true;
-    }).catch(() => undefined);
+    void done
+      .finally(() => {
+        finished = true;
+      })
+      .catch(() => undefined);
     while (!finished) {
       await new Promise((r) => setTimeout(r, 250));
       if (finished) break;
@@ -551,17 +628,30 @@ export class LibvirtProvider implements ProviderClient {
     const c = resume?.c ?? (await this.conn(host));
     const vcpus = vm.cpu.sockets * vm.cpu.cores * vm.cpu.threads;
     const spec: DomainSpec = {
-      vm, type: this.type, pool: this.pool(), bridge: this.o.defaults?.network ?? 'br0', maxVcpus: Math.max(8, vcpus * 2),
-      uuid: resume?.parsed.uuid ?? randomUUID(), ...(wantsSeed(vm) ? { seedVolume: seedVolumeName(vm.name) } : {}),
+      vm,
+      type: this.type,
+      pool: this.pool(),
+      bridge: this.o.defaults?.network ?? 'br0',
+      maxVcpus: Math.max(8, vcpus * 2),
+      uuid: resume?.parsed.uuid ?? randomUUID(),
+      ...(wantsSeed(vm) ? { seedVolume: seedVolumeName(vm.name) } : {}),
     };
     const proven = new Set((resume?.parsed.owned ?? []).map((v) => `${v.pool}/${v.name}`));
     const owned = ownedVolumes(spec);
     const present = new Set<string>();
     for (const v of owned) {
       const pool = await c.lookupPool(v.pool);
-      if (!(await c.lookupVolume(pool, v.name).then(() => true, () => false))) continue;
+      if (
+        !(await c.lookupVolume(pool, v.name).then(
+          () => true,
+          () => false,
+        ))
+      )
+        continue;
       if (!proven.has(`${v.pool}/${v.name}`)) {
-        throw new RefusedError(`volume ${v.name} already exists in pool ${v.pool} on ${host} and no virtkeeper VM records it as its own; virtkeeper never takes a volume it cannot prove it made: remove or rename that volume, or give the VM another name`);
+        throw new RefusedError(
+          `volume ${v.name} already exists in pool ${v.pool} on ${host} and no virtkeeper VM records it as its own; virtkeeper never takes a volume it cannot prove it made: remove or rename that volume, or give the VM another name`,
+        );
       }
       present.add(v.name);
     }
@@ -602,13 +692,18 @@ export class LibvirtProvider implements ProviderClient {
     const name = `${template}.qcow2`;
     // Checked where it is: on this host, or on the first host it is copied from.
     const home = this.o.hosts[0]?.name;
-    const there = await here.lookupVolume(herePool, name).then(() => true, () => false);
+    const there = await here.lookupVolume(herePool, name).then(
+      () => true,
+      () => false,
+    );
     const c = there || !home || home === host ? here : await this.conn(home);
     const pool = there || c === here ? herePool : await c.lookupPool(herePool.name).catch(() => undefined);
     if (!pool) return;
     const claims = await hostClaims(c, this.pool(), (d) => this.cache.get(uuidText(d.uuid))?.parsed);
-    const hasOwner = await c.lookupVolume(pool, ownerVolumeName(template)).then(() => true, () => false);
+    const hasOwner = await c.lookupVolume(pool, ownerVolumeName(template)).then(
+      () => true,
+      () => false,
+    );
     assertTemplateVolume(claims, pool.name, name, hasOwner);
   }
 }
-

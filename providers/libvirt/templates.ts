@@ -36,11 +36,22 @@ export async function inspectTemplate(h: TemplateHost, name: string): Promise<Te
   for (const peer of h.hosts.slice(1)) {
     const other = await h.conn(peer.name).catch(() => undefined);
     const pool = other ? await other.lookupPool(h.pool()).catch(() => undefined) : undefined;
-    if (other && pool && (await other.lookupVolume(pool, `${name}.qcow2`).then(() => true, () => false))) copies.push(peer.name);
+    if (
+      other &&
+      pool &&
+      (await other.lookupVolume(pool, `${name}.qcow2`).then(
+        () => true,
+        () => false,
+      ))
+    )
+      copies.push(peer.name);
   }
   // Whether the image carries an agent or cloud-init cannot be told from outside it.
   return {
-    found: true, providerID: `${host}/${h.pool()}/${name}.qcow2`, node: host, diskBytes: Number(info.capacity),
+    found: true,
+    providerID: `${host}/${h.pool()}/${name}.qcow2`,
+    node: host,
+    diskBytes: Number(info.capacity),
     availability: [host, ...copies].map((node) => ({ node, storage: h.pool() })),
   };
 }
@@ -51,7 +62,13 @@ export async function inspectTemplate(h: TemplateHost, name: string): Promise<Te
  * `.partial` volume, which the daemon then copies under the final name, so a copy cut short
  * is never taken for the real thing. The source must stand on its own (no backing file).
  */
-async function copyAcross(h: TemplateHost, from: { uri: string; host: string; pool: string; volume: string }, to: { host: string; c: LibvirtConnection; pool: StoragePool; name: string }, what: string, ctx: { onProgress?: (p: Progress) => void }): Promise<StorageVol> {
+async function copyAcross(
+  h: TemplateHost,
+  from: { uri: string; host: string; pool: string; volume: string },
+  to: { host: string; c: LibvirtConnection; pool: StoragePool; name: string },
+  what: string,
+  ctx: { onProgress?: (p: Progress) => void },
+): Promise<StorageVol> {
   const src = await LibvirtConnection.connect(from.uri, { logger: h.logger, ...(h.policy ? { policy: h.policy } : {}) });
   try {
     const vol = await src.lookupVolume(await src.lookupPool(from.pool), from.volume).catch(() => undefined);

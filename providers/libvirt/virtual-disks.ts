@@ -48,7 +48,12 @@ export async function ensureDisk(h: DiskHost, want: DesiredStandaloneDisk): Prom
   if (target && !target.parsed.owner) return { providerID: '', sizeBytes: 0, message: `VM ${want.attachTo} is not managed by virtkeeper; a VirtualDisk is only attached to VMs it owns` };
   // The volume (or its owner sidecar) lives on one host: find it, or make it where it is needed.
   const home = await diskHome(h, poolName, volume, want.name);
-  if (home && target && home.host !== target.host) return { providerID: `${home.host}/${poolName}/${volume}`, sizeBytes: 0, message: `the disk lives on ${home.host} and VM ${want.attachTo} on ${target.host}; moving a disk between hosts is not supported` };
+  if (home && target && home.host !== target.host)
+    return {
+      providerID: `${home.host}/${poolName}/${volume}`,
+      sizeBytes: 0,
+      message: `the disk lives on ${home.host} and VM ${want.attachTo} on ${target.host}; moving a disk between hosts is not supported`,
+    };
   const c = home?.c ?? target?.c ?? (await h.conn(h.hosts[0]?.name ?? ''));
   const host = home?.host ?? target?.host ?? h.hosts[0]?.name ?? '';
   const pool = await c.lookupPool(poolName);
@@ -59,9 +64,20 @@ export async function ensureDisk(h: DiskHost, want: DesiredStandaloneDisk): Prom
   // Where it is attached now, and whether that must change.
   let current = await attachment(h, volume);
   if (current && current.parsed.name !== want.attachTo) {
-    if (!current.parsed.owner) return { providerID: `${host}/${poolName}/${volume}`, sizeBytes: 0, attachedTo: current.parsed.name, message: `attached to ${current.parsed.name}, which virtkeeper does not manage: it is not detached` };
+    if (!current.parsed.owner)
+      return {
+        providerID: `${host}/${poolName}/${volume}`,
+        sizeBytes: 0,
+        attachedTo: current.parsed.name,
+        message: `attached to ${current.parsed.name}, which virtkeeper does not manage: it is not detached`,
+      };
     if (!(await detachVolume(h, current, poolName, volume))) {
-      return { providerID: `${host}/${poolName}/${volume}`, sizeBytes: 0, attachedTo: current.parsed.name, message: `waiting for the guest of ${current.parsed.name} to release the disk (a live detach needs the guest's cooperation)` };
+      return {
+        providerID: `${host}/${poolName}/${volume}`,
+        sizeBytes: 0,
+        attachedTo: current.parsed.name,
+        message: `waiting for the guest of ${current.parsed.name} to release the disk (a live detach needs the guest's cooperation)`,
+      };
     }
     current = undefined;
   }
@@ -75,7 +91,13 @@ export async function ensureDisk(h: DiskHost, want: DesiredStandaloneDisk): Prom
     const used = new Set(target.parsed.disks.map((x) => x.dev));
     let i = 0;
     while (used.has(targetDev(bus, i))) i++;
-    const xml = { '@type': 'volume', '@device': 'disk', driver: { '@name': 'qemu', '@type': want.format === 'raw' ? 'raw' : 'qcow2' }, source: { '@pool': poolName, '@volume': volume }, target: { '@dev': targetDev(bus, i), '@bus': bus } };
+    const xml = {
+      '@type': 'volume',
+      '@device': 'disk',
+      driver: { '@name': 'qemu', '@type': want.format === 'raw' ? 'raw' : 'qcow2' },
+      source: { '@pool': poolName, '@volume': volume },
+      target: { '@dev': targetDev(bus, i), '@bus': bus },
+    };
     await target.c.attachDevice(target.d, deviceXml('disk', xml), target.running ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG);
     h.forget(target.d.uuid);
   }
@@ -85,7 +107,11 @@ export async function ensureDisk(h: DiskHost, want: DesiredStandaloneDisk): Prom
 
 /** Detaches a volume; a live detach completes only when the guest lets go, so wait a little and say. */
 async function detachVolume(h: DiskHost, at: { c: LibvirtConnection; d: Domain; dev: string; running: boolean }, pool: string, volume: string): Promise<boolean> {
-  await at.c.detachDevice(at.d, deviceXml('disk', { '@type': 'volume', '@device': 'disk', source: { '@pool': pool, '@volume': volume }, target: { '@dev': at.dev } }), at.running ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG);
+  await at.c.detachDevice(
+    at.d,
+    deviceXml('disk', { '@type': 'volume', '@device': 'disk', source: { '@pool': pool, '@volume': volume }, target: { '@dev': at.dev } }),
+    at.running ? AffectFlags.LIVE | AffectFlags.CONFIG : AffectFlags.CONFIG,
+  );
   h.forget(at.d.uuid);
   for (let i = 0; i < 20; i++) {
     if (!(await at.c.xmlDesc(at.d)).includes(`volume='${volume}'`)) return true;
@@ -120,7 +146,11 @@ async function diskHome(h: DiskHost, poolName: string, volume: string, base: str
     if (!c) throw new ProviderTransientError(`cannot reach host ${host.name}, which may hold disk ${volume}; the disk is handled once every host answers`);
     const pool = await c.lookupPool(poolName).catch(() => undefined);
     if (!pool) continue;
-    const has = async (name: string) => c.lookupVolume(pool, name).then(() => true, () => false);
+    const has = async (name: string) =>
+      c.lookupVolume(pool, name).then(
+        () => true,
+        () => false,
+      );
     if (await has(volume)) return { host: host.name, c };
     if (!home && (await has(ownerVolumeName(base)))) home = { host: host.name, c };
   }
@@ -137,10 +167,13 @@ async function ownsDiskVolume(c: LibvirtConnection, host: string, pool: StorageP
   const marker = await readDiskOwner(c, pool, want.name);
   const where = `volume ${volume} in pool ${pool.name} on ${host}`;
   if (marker === undefined) {
-    if (exists && want.knownID !== `${host}/${pool.name}/${volume}`) throw new RefusedError(`${where} exists without virtkeeper's owner record (${ownerVolumeName(want.name)}) and is not known as ${describeOwner(want.owner)}'s; it is not touched: remove or rename it if it is no one's`);
+    if (exists && want.knownID !== `${host}/${pool.name}/${volume}`)
+      throw new RefusedError(
+        `${where} exists without virtkeeper's owner record (${ownerVolumeName(want.name)}) and is not known as ${describeOwner(want.owner)}'s; it is not touched: remove or rename it if it is no one's`,
+      );
     return false;
   }
-  if (!marker || !sameOwner(marker, want.owner)) throw new RefusedError(`${where} belongs to ${marker ? describeOwner(marker) : 'an owner that cannot be read'}, not to ${describeOwner(want.owner)}; it is not touched`);
+  if (!marker || !sameOwner(marker, want.owner))
+    throw new RefusedError(`${where} belongs to ${marker ? describeOwner(marker) : 'an owner that cannot be read'}, not to ${describeOwner(want.owner)}; it is not touched`);
   return true;
 }
-

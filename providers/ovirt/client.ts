@@ -49,7 +49,10 @@ export class OvirtClient {
     this.base = options.endpoint.replace(/\/+$/, '');
     this.root = this.base.replace(/\/api$/, '');
     this.dispatcher = new Agent({
-      keepAliveTimeout: 30_000, connections: 16, headersTimeout: options.timeoutMs ?? 60_000, bodyTimeout: options.timeoutMs ?? 60_000,
+      keepAliveTimeout: 30_000,
+      connections: 16,
+      headersTimeout: options.timeoutMs ?? 60_000,
+      bodyTimeout: options.timeoutMs ?? 60_000,
       connect: { ...(options.tls?.caBundle ? { ca: options.tls.caBundle } : {}), rejectUnauthorized: !options.tls?.insecureSkipVerify },
     });
   }
@@ -66,7 +69,8 @@ export class OvirtClient {
         let res: Dispatcher.ResponseData;
         try {
           res = await request(`${this.root}/sso/oauth/token`, {
-            method: 'POST', dispatcher: this.dispatcher,
+            method: 'POST',
+            dispatcher: this.dispatcher,
             headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
             body: new URLSearchParams({ grant_type: 'password', scope: 'ovirt-app-api', username: c.username, password: c.password }).toString(),
           });
@@ -93,9 +97,11 @@ export class OvirtClient {
       this.requests++;
       try {
         return await request(`${this.base}${path}${qs}`, {
-          method: method as Dispatcher.HttpMethod, dispatcher: this.dispatcher,
+          method: method as Dispatcher.HttpMethod,
+          dispatcher: this.dispatcher,
           headers: {
-            accept: 'application/json', version: '4',
+            accept: 'application/json',
+            version: '4',
             ...('token' in this.o.credentials ? { authorization: `Bearer ${this.o.credentials.token}` } : this.token ? { authorization: `Bearer ${this.token}` } : {}),
             ...(options.body ? { 'content-type': 'application/json' } : {}),
           },

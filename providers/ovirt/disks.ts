@@ -43,10 +43,12 @@ const byName = async (o: OvirtDiskOptions, name: string): Promise<Json[]> => arr
  * marker tells whose it is). `taken` is a disk of this name that another resource's marker names.
  */
 async function findDisk(o: OvirtDiskOptions, d: DesiredStandaloneDisk): Promise<{ disk?: Json; upgrade?: boolean; taken?: Json }> {
-  const known = d.knownID ? await o.api.get(`/disks/${d.knownID}`).catch((e: unknown) => {
-    if (e instanceof ProviderNotFoundError) return undefined;
-    throw e;
-  }) : undefined;
+  const known = d.knownID
+    ? await o.api.get(`/disks/${d.knownID}`).catch((e: unknown) => {
+        if (e instanceof ProviderNotFoundError) return undefined;
+        throw e;
+      })
+    : undefined;
   const candidates = [...(known ? [known] : []), ...(await byName(o, d.name)), ...(d.legacyName && d.legacyName !== d.name ? await byName(o, d.legacyName) : [])];
   for (const c of candidates) {
     const verdict = diskMarkerVerdict(parseDiskOwner(String(c.description ?? '')), d);
@@ -90,19 +92,29 @@ export function attachmentsToKeep(vm: Json): Json[] {
 export async function ensureOvirtDisk(o: OvirtDiskOptions, d: DesiredStandaloneDisk, ctx: ActionContext = {}): Promise<DiskState> {
   const found = await findDisk(o, d);
   if (found.taken) {
-    return { providerID: String(found.taken.id), sizeBytes: num(found.taken.provisioned_size), message: `a disk named ${d.name} exists on the engine and is not owned by ${d.key}; it is left as it is` };
+    return {
+      providerID: String(found.taken.id),
+      sizeBytes: num(found.taken.provisioned_size),
+      message: `a disk named ${d.name} exists on the engine and is not owned by ${d.key}; it is left as it is`,
+    };
   }
   let disk = found.disk;
   const reread = (id: string) => () => o.api.get(`/disks/${id}`);
   if (!disk) {
     const sd = d.storage ?? o.storageDomain;
     ctx.onProgress?.({ message: `creating disk ${d.name}` });
-    disk = (await o.api.call<Json>('POST', '/disks', {
-      body: {
-        alias: d.name, description: formatDiskOwner(d), provisioned_size: d.sizeBytes, format: d.format === 'raw' ? 'raw' : 'cow', sparse: d.format !== 'raw',
-        ...(sd ? { storage_domains: { storage_domain: [{ name: sd }] } } : {}),
-      },
-    })).data;
+    disk = (
+      await o.api.call<Json>('POST', '/disks', {
+        body: {
+          alias: d.name,
+          description: formatDiskOwner(d),
+          provisioned_size: d.sizeBytes,
+          format: d.format === 'raw' ? 'raw' : 'cow',
+          sparse: d.format !== 'raw',
+          ...(sd ? { storage_domains: { storage_domain: [{ name: sd }] } } : {}),
+        },
+      })
+    ).data;
   }
   const id = String(disk.id);
   disk = await waitFor(`disk ${d.name}`, reread(id), (x) => x.status !== 'locked', o, ctx);
@@ -117,7 +129,12 @@ export async function ensureOvirtDisk(o: OvirtDiskOptions, d: DesiredStandaloneD
     await o.api.call('PUT', `/disks/${id}`, { body: { provisioned_size: d.sizeBytes } });
     disk = await waitFor(`grow disk ${d.name}`, reread(id), (x) => x.status !== 'locked' && num(x.provisioned_size) >= d.sizeBytes, o, ctx);
   }
-  const state = (attachedTo?: string, message?: string): DiskState => ({ providerID: id, sizeBytes: num(disk?.provisioned_size), ...(attachedTo ? { attachedTo } : {}), ...(message ? { message } : {}) });
+  const state = (attachedTo?: string, message?: string): DiskState => ({
+    providerID: id,
+    sizeBytes: num(disk?.provisioned_size),
+    ...(attachedTo ? { attachedTo } : {}),
+    ...(message ? { message } : {}),
+  });
   const vms = await listVms(o);
   const holder = await holderOf(vms, id);
   const holderName = holder ? String(holder.vm.name) : undefined;
@@ -145,7 +162,12 @@ export async function deleteOvirtDisk(o: OvirtDiskOptions, d: DesiredStandaloneD
   const holder = await holderOf(await listVms(o), String(disk.id));
   if (holder && !owned(holder.vm)) throw new RefusedError(`disk ${d.name} is attached to VM ${String(holder.vm.name)}, which virtkeeper does not own; it is not deleted`);
   if (holder) await detach(o, holder.vm, holder.attachment);
-  await waitFor(`disk ${d.name}`, () => o.api.get(`/disks/${String(disk.id)}`), (x) => x.status !== 'locked', o);
+  await waitFor(
+    `disk ${d.name}`,
+    () => o.api.get(`/disks/${String(disk.id)}`),
+    (x) => x.status !== 'locked',
+    o,
+  );
   await o.api.call('DELETE', `/disks/${String(disk.id)}`);
 }
 
@@ -158,10 +180,21 @@ export async function ovirtTemplateFromVM(o: OvirtDiskOptions, target: Target, n
     if (!target.owner || !sameOwner(parseOwner(String(vm.comment ?? '')), target.owner)) throw new RefusedError(`VM ${target.name} is not owned by this resource; it is never made a template`);
     if (String(vm.status) !== 'down') throw new RefusedError(`VM ${target.name} is ${String(vm.status)}; a template is made only from a stopped VM (set runStrategy: Halted)`);
     ctx.onProgress?.({ percent: 0, message: `making template ${name} from VM ${target.name}` });
-    t = (await o.api.call<Json>('POST', '/templates', { body: { name, vm: { id: target.providerID }, description: `made by virtkeeper from VM ${target.name}` }, query: { correlation_id: `vk-template-${name}` } })).data;
+    t = (
+      await o.api.call<Json>('POST', '/templates', {
+        body: { name, vm: { id: target.providerID }, description: `made by virtkeeper from VM ${target.name}` },
+        query: { correlation_id: `vk-template-${name}` },
+      })
+    ).data;
   }
   const id = String(t.id);
-  t = await waitFor(`template ${name}`, () => o.api.get(`/templates/${id}`), (x) => x.status !== 'locked', o, ctx);
+  t = await waitFor(
+    `template ${name}`,
+    () => o.api.get(`/templates/${id}`),
+    (x) => x.status !== 'locked',
+    o,
+    ctx,
+  );
   ctx.onProgress?.({ percent: 100, message: `template ${name} is ${id}` });
   return { found: String(t.status) !== 'illegal', providerID: id };
 }

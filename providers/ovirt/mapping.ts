@@ -11,16 +11,32 @@ export interface Lookups {
 }
 
 const POWER: Record<string, PowerState> = {
-  up: 'running', down: 'stopped', powering_up: 'starting', wait_for_launch: 'starting', powering_down: 'stopping', paused: 'paused', suspended: 'paused',
-  migrating: 'running', reboot_in_progress: 'running', image_locked: 'stopped', saving_state: 'stopping', restoring_state: 'starting',
+  up: 'running',
+  down: 'stopped',
+  powering_up: 'starting',
+  wait_for_launch: 'starting',
+  powering_down: 'stopping',
+  paused: 'paused',
+  suspended: 'paused',
+  migrating: 'running',
+  reboot_in_progress: 'running',
+  image_locked: 'stopped',
+  saving_state: 'stopping',
+  restoring_state: 'starting',
 };
 const BUSY = new Set(['image_locked', 'migrating', 'wait_for_launch', 'powering_up', 'powering_down', 'reboot_in_progress', 'saving_state', 'restoring_state']);
 const IFACE: Record<string, string> = { virtio: 'virtio', virtio_scsi: 'virtio-scsi', sata: 'sata', ide: 'ide' };
 export const TO_IFACE: Record<string, string> = { virtio: 'virtio', 'virtio-scsi': 'virtio_scsi', sata: 'sata', ide: 'ide' };
 
 function reportedIPs(vm: Json): string[] {
-  const ips = arr(obj(vm.nics).nic).flatMap((n) => arr(obj(n.reported_devices).reported_device)).flatMap((d) => arr(obj(d.ips).ip));
-  const text = (v: 'v4' | 'v6') => ips.filter((i) => String(i.version ?? 'v4') === v).map((i) => String(i.address ?? '')).filter((a) => a && !/^(127\.|::1$|fe80:)/i.test(a));
+  const ips = arr(obj(vm.nics).nic)
+    .flatMap((n) => arr(obj(n.reported_devices).reported_device))
+    .flatMap((d) => arr(obj(d.ips).ip));
+  const text = (v: 'v4' | 'v6') =>
+    ips
+      .filter((i) => String(i.version ?? 'v4') === v)
+      .map((i) => String(i.address ?? ''))
+      .filter((a) => a && !/^(127\.|::1$|fe80:)/i.test(a));
   return [...new Set([...text('v4'), ...text('v6')])];
 }
 
@@ -39,11 +55,22 @@ export function toObservedVM(vm: Json, l: Lookups): ObservedVM {
     memoryBytes: num(vm.memory),
     disks: ordered.map((a) => {
       const d = obj(a.disk);
-      return { name: String(a.id), sizeBytes: num(d.provisioned_size), id: String(d.id ?? a.id), interface: IFACE[String(a.interface)] ?? String(a.interface), ...(String(d.alias ?? '').startsWith('vkdisk-') ? { standalone: true } : {}) };
+      return {
+        name: String(a.id),
+        sizeBytes: num(d.provisioned_size),
+        id: String(d.id ?? a.id),
+        interface: IFACE[String(a.interface)] ?? String(a.interface),
+        ...(String(d.alias ?? '').startsWith('vkdisk-') ? { standalone: true } : {}),
+      };
     }),
     nics: arr(obj(vm.nics).nic).map((n) => {
       const p = l.profile(String(obj(n.vnic_profile).id ?? ''));
-      return { name: String(n.name), model: String(n.interface ?? 'virtio'), ...(obj(n.mac).address ? { mac: String(obj(n.mac).address).toLowerCase() } : {}), ...(p ? { network: p.network, ...(p.vlan ? { vlan: p.vlan } : {}) } : {}) };
+      return {
+        name: String(n.name),
+        model: String(n.interface ?? 'virtio'),
+        ...(obj(n.mac).address ? { mac: String(obj(n.mac).address).toLowerCase() } : {}),
+        ...(p ? { network: p.network, ...(p.vlan ? { vlan: p.vlan } : {}) } : {}),
+      };
     }),
     isTemplate: false,
     // What the guest agent reported per NIC (the engine's reported devices), IPv4 first.
@@ -71,8 +98,11 @@ export function toObservedNode(h: Json, vms: number): ObservedNode {
   const stats = arr(obj(h.statistics).statistic);
   const load = stats.find((s) => s.name === 'load.avg.5m');
   return {
-    name: String(h.name), state: h.status === 'up' ? 'online' : h.status === 'maintenance' ? 'maintenance' : 'offline',
-    memoryBytes: mem, memoryUsedBytes: Math.max(0, mem - free), vms,
+    name: String(h.name),
+    state: h.status === 'up' ? 'online' : h.status === 'maintenance' ? 'maintenance' : 'offline',
+    memoryBytes: mem,
+    memoryUsedBytes: Math.max(0, mem - free),
+    vms,
     ...(load ? { load: num(arr(obj(load.values).value)[0]?.datum) } : {}),
     cpus: num(obj(obj(h.cpu).topology).sockets) * num(obj(obj(h.cpu).topology).cores) || undefined,
   } as ObservedNode;
@@ -97,14 +127,16 @@ export function initialization(vm: DesiredVM): Json | undefined {
     ...(ci?.dnsSearch?.length ? { dns_search: ci.dnsSearch.join(' ') } : {}),
     ...(ci?.timezone ? { timezone: ci.timezone } : {}),
     ...(ci?.userData ? { custom_script: ci.userData } : {}),
-    ...(nics.length ? {
-      nic_configurations: {
-        nic_configuration: nics.map((n) => {
-          const [address, bits] = (n.ipv4?.address ?? '').split('/');
-          return { name: n.name, boot_protocol: 'static', on_boot: true, ip: { address, netmask: netmask(Number(bits)), ...(n.ipv4?.gateway ? { gateway: n.ipv4.gateway } : {}) } };
-        }),
-      },
-    } : {}),
+    ...(nics.length
+      ? {
+          nic_configurations: {
+            nic_configuration: nics.map((n) => {
+              const [address, bits] = (n.ipv4?.address ?? '').split('/');
+              return { name: n.name, boot_protocol: 'static', on_boot: true, ip: { address, netmask: netmask(Number(bits)), ...(n.ipv4?.gateway ? { gateway: n.ipv4.gateway } : {}) } };
+            }),
+          },
+        }
+      : {}),
   };
 }
 

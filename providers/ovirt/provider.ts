@@ -34,8 +34,17 @@ export class ImageLockedError extends ProviderLockedError {
 
 export class OvirtProvider implements ProviderClient {
   readonly capabilities: Capabilities = {
-    liveCpu: true, liveCpuDecrease: false, liveCpuSocketsOnly: true, liveMemory: true, liveMemoryStepBytes: 256 * 2 ** 20, liveMigration: true,
-    diskGrow: true, liveDiskAttach: true, guestAgent: false, linkedClone: false, events: true,
+    liveCpu: true,
+    liveCpuDecrease: false,
+    liveCpuSocketsOnly: true,
+    liveMemory: true,
+    liveMemoryStepBytes: 256 * 2 ** 20,
+    liveMigration: true,
+    diskGrow: true,
+    liveDiskAttach: true,
+    guestAgent: false,
+    linkedClone: false,
+    events: true,
   };
   private slow: { hosts: Json[]; templates: Json[]; profiles: Map<string, { network: string; vlan?: number }>; networks: Json[] } | undefined;
   private passes = 0;
@@ -97,9 +106,18 @@ export class OvirtProvider implements ProviderClient {
     const dc = dcs.find((d) => d.name === dcName);
     if (!dc) return { present: false, providerIDs: [], message: `data center ${dcName} does not exist on this engine` };
     let net = arr((await this.api.get('/networks')).network).find((x) => x.name === n.name && String(obj(x.data_center).id) === String(dc.id));
-    if (net && num(obj(net.vlan).id) !== n.vlanId) return { present: false, providerIDs: [String(net.id)], message: `network ${n.name} exists with VLAN ${num(obj(net.vlan).id) || 'none'}, not ${n.vlanId}; virtkeeper does not change a network it did not create` };
+    if (net && num(obj(net.vlan).id) !== n.vlanId)
+      return {
+        present: false,
+        providerIDs: [String(net.id)],
+        message: `network ${n.name} exists with VLAN ${num(obj(net.vlan).id) || 'none'}, not ${n.vlanId}; virtkeeper does not change a network it did not create`,
+      };
     if (!net) {
-      net = (await this.api.call<Json>('POST', '/networks', { body: { name: n.name, data_center: { id: dc.id }, vlan: { id: n.vlanId }, ...(n.mtu ? { mtu: n.mtu } : {}), description: formatOwner(n.owner), usages: { usage: ['vm'] } } })).data;
+      net = (
+        await this.api.call<Json>('POST', '/networks', {
+          body: { name: n.name, data_center: { id: dc.id }, vlan: { id: n.vlanId }, ...(n.mtu ? { mtu: n.mtu } : {}), description: formatOwner(n.owner), usages: { usage: ['vm'] } },
+        })
+      ).data;
     }
     const clusters = arr((await this.api.get('/clusters')).cluster);
     for (const want of n.clusters ?? [{ name: this.o.defaults?.cluster ?? 'Default' }]) {
@@ -126,16 +144,23 @@ export class OvirtProvider implements ProviderClient {
     if (!this.slow || force || this.passes % (this.o.slowRefreshEvery ?? 10) === 0) {
       const [hosts, templates, profiles, networks] = await Promise.all([
         // An engine inlines host statistics (the load) only when asked to follow them.
-        this.api.get('/hosts', { follow: 'statistics' }), this.api.get('/templates'), this.api.get('/vnicprofiles'), this.api.get('/networks'),
+        this.api.get('/hosts', { follow: 'statistics' }),
+        this.api.get('/templates'),
+        this.api.get('/vnicprofiles'),
+        this.api.get('/networks'),
       ]);
       const nets = arr(networks.network);
       const netById = new Map(nets.map((n) => [String(n.id), n]));
       this.slow = {
-        hosts: arr(hosts.host), templates: arr(templates.template), networks: nets,
-        profiles: new Map(arr(profiles.vnic_profile).map((p) => {
-          const n = netById.get(String(obj(p.network).id));
-          return [String(p.id), { network: String(n?.name ?? p.name), ...(n && num(obj(n.vlan).id) ? { vlan: num(obj(n.vlan).id) } : {}) }];
-        })),
+        hosts: arr(hosts.host),
+        templates: arr(templates.template),
+        networks: nets,
+        profiles: new Map(
+          arr(profiles.vnic_profile).map((p) => {
+            const n = netById.get(String(obj(p.network).id));
+            return [String(p.id), { network: String(n?.name ?? p.name), ...(n && num(obj(n.vlan).id) ? { vlan: num(obj(n.vlan).id) } : {}) }];
+          }),
+        ),
       };
     }
     return this.slow;
@@ -149,14 +174,18 @@ export class OvirtProvider implements ProviderClient {
     const hostName = (id: string) => String(slow.hosts.find((h) => h.id === id)?.name ?? '') || undefined;
     const observed = vms.map((v) => toObservedVM(v, { hostName, profile: (id) => slow.profiles.get(id) }));
     // The next-run configuration is read only for the VMs that have one.
-    await Promise.all(observed.filter((v) => v.pendingRestart).map(async (v) => {
-      const next = await this.api.get(`/vms/${v.providerID}`, { next_run: 'true' }).catch(() => undefined);
-      if (!next) return;
-      const topo = obj(obj(next.cpu).topology);
-      v.pending = { cpu: { sockets: num(topo.sockets) || 1, cores: num(topo.cores) || 1, threads: num(topo.threads) || 1 }, memoryBytes: num(next.memory) };
-      const max = num(obj(next.memory_policy).max);
-      if (max) v.pending.maxMemoryBytes = max;
-    }));
+    await Promise.all(
+      observed
+        .filter((v) => v.pendingRestart)
+        .map(async (v) => {
+          const next = await this.api.get(`/vms/${v.providerID}`, { next_run: 'true' }).catch(() => undefined);
+          if (!next) return;
+          const topo = obj(obj(next.cpu).topology);
+          v.pending = { cpu: { sockets: num(topo.sockets) || 1, cores: num(topo.cores) || 1, threads: num(topo.threads) || 1 }, memoryBytes: num(next.memory) };
+          const max = num(obj(next.memory_policy).max);
+          if (max) v.pending.maxMemoryBytes = max;
+        }),
+    );
     return {
       vms: observed,
       nodes: slow.hosts.map((h) => toObservedNode(h, observed.filter((v) => v.node === h.name).length)),
@@ -213,7 +242,10 @@ export class OvirtProvider implements ProviderClient {
       ctx.signal?.throwIfAborted();
       const vm = await this.getVm(id);
       if (done(vm)) return vm;
-      if (Date.now() - since > timeoutMs) throw new ProviderLockedError(`VM ${String(vm.name)} is still ${String(vm.status)} after ${Math.round((Date.now() - since) / 1000)}s (since ${new Date(since).toISOString()}) waiting to ${what}`);
+      if (Date.now() - since > timeoutMs)
+        throw new ProviderLockedError(
+          `VM ${String(vm.name)} is still ${String(vm.status)} after ${Math.round((Date.now() - since) / 1000)}s (since ${new Date(since).toISOString()}) waiting to ${what}`,
+        );
       ctx.onProgress?.({ message: `${what}: ${String(vm.status)}` });
       await sleep(this.o.pollMs ?? 100);
     }
@@ -290,7 +322,10 @@ export class OvirtProvider implements ProviderClient {
           const nic = arr(obj(vm.nics).nic)[action.index];
           const profile = await this.profileFor(action.nic);
           if (nic) await this.api.call('PUT', `/vms/${id}/nics/${String(nic.id)}`, { body: { ...(profile ? { vnic_profile: { id: profile } } : {}), interface: action.nic.model } });
-          else await this.api.call('POST', `/vms/${id}/nics`, { body: { name: action.nic.name, interface: action.nic.model, ...(profile ? { vnic_profile: { id: profile } } : {}), ...(action.nic.mac ? { mac: { address: action.nic.mac } } : {}) } });
+          else
+            await this.api.call('POST', `/vms/${id}/nics`, {
+              body: { name: action.nic.name, interface: action.nic.model, ...(profile ? { vnic_profile: { id: profile } } : {}), ...(action.nic.mac ? { mac: { address: action.nic.mac } } : {}) },
+            });
           return;
         }
         case 'detachNic': {
@@ -325,7 +360,8 @@ export class OvirtProvider implements ProviderClient {
 
   private checkOwner(target: Target, vm: Json): void {
     const have = parseOwner(String(vm.comment ?? ''));
-    if (!target.owner || !sameOwner(have, target.owner)) throw new RefusedError(`VM ${target.name} (${target.providerID}) is not owned by this resource; virtkeeper never changes a VM it did not create`);
+    if (!target.owner || !sameOwner(have, target.owner))
+      throw new RefusedError(`VM ${target.name} (${target.providerID}) is not owned by this resource; virtkeeper never changes a VM it did not create`);
   }
 
   private async profileFor(nic: DesiredNic): Promise<string | undefined> {
@@ -349,8 +385,15 @@ export class OvirtProvider implements ProviderClient {
     const sd = disk.storage ?? this.o.defaults?.storageDomain;
     await this.api.call('POST', `/vms/${vmId}/diskattachments`, {
       body: {
-        bootable: index === 0 && disk.bootable, active: true, interface: TO_IFACE[disk.interface] ?? 'virtio',
-        disk: { alias: `${vmName}_${disk.name}`, provisioned_size: disk.sizeBytes, format: disk.format === 'raw' ? 'raw' : 'cow', ...(sd ? { storage_domains: { storage_domain: [{ name: sd }] } } : {}) },
+        bootable: index === 0 && disk.bootable,
+        active: true,
+        interface: TO_IFACE[disk.interface] ?? 'virtio',
+        disk: {
+          alias: `${vmName}_${disk.name}`,
+          provisioned_size: disk.sizeBytes,
+          format: disk.format === 'raw' ? 'raw' : 'cow',
+          ...(sd ? { storage_domains: { storage_domain: [{ name: sd }] } } : {}),
+        },
       },
     });
   }
@@ -391,7 +434,10 @@ export class OvirtProvider implements ProviderClient {
       const have = nics[i];
       if (have) {
         if (String(obj(have.vnic_profile).id ?? '') !== profile) await this.api.call('PUT', `/vms/${id}/nics/${String(have.id)}`, { body: { ...(profile ? { vnic_profile: { id: profile } } : {}) } });
-      } else await this.api.call('POST', `/vms/${id}/nics`, { body: { name: n.name, interface: n.model, ...(profile ? { vnic_profile: { id: profile } } : {}), ...(n.mac ? { mac: { address: n.mac } } : {}) } });
+      } else
+        await this.api.call('POST', `/vms/${id}/nics`, {
+          body: { name: n.name, interface: n.model, ...(profile ? { vnic_profile: { id: profile } } : {}), ...(n.mac ? { mac: { address: n.mac } } : {}) },
+        });
     }
     if (vm.nics.length > 0) for (const extra of nics.slice(vm.nics.length)) await this.api.call('DELETE', `/vms/${id}/nics/${String(extra.id)}`);
     await this.waitVm(id, 'prepare its disks', this.disksReady, ctx);

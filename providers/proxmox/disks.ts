@@ -84,7 +84,11 @@ function parseDiskLine(line: string): { volid: string; owner: ReturnType<typeof 
   return { volid, owner: parseDiskOwnerText(rest.slice(volid.length)) };
 }
 
-const linesOf = (config: Record<string, string>) => (config.description ?? '').split('\n').map(parseDiskLine).filter((x) => x !== undefined);
+const linesOf = (config: Record<string, string>) =>
+  (config.description ?? '')
+    .split('\n')
+    .map(parseDiskLine)
+    .filter((x) => x !== undefined);
 
 /** The description with this disk's line set to `volid` (or removed when undefined); other resources' lines stay. */
 function withDiskLine(description: string | undefined, d: DesiredStandaloneDisk, volid: string | undefined): string {
@@ -142,7 +146,10 @@ async function findFree(w: DiskWork, d: DesiredStandaloneDisk, firstNode?: strin
   const storage = (d.knownID && isOwnVolume(d.knownID, d) ? d.knownID.split(':')[0] : undefined) ?? d.storage ?? w.defaultStorage;
   const volid = `${storage}:${ownFile(d)}`;
   const nodes = await api.get<{ node: string; status?: string }[]>('/nodes');
-  const online = nodes.filter((n) => n.status !== 'offline').map((n) => n.node).sort((a, b) => Number(b === firstNode) - Number(a === firstNode));
+  const online = nodes
+    .filter((n) => n.status !== 'offline')
+    .map((n) => n.node)
+    .sort((a, b) => Number(b === firstNode) - Number(a === firstNode));
   for (const node of online) {
     const list = await api.get<{ volid: string; size?: number }[]>(`/nodes/${node}/storage/${storage}/content`, { vmid: String(DISK_OWNER_VMID) });
     const hit = list.find((v) => v.volid === volid);
@@ -173,7 +180,12 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
   const rows = w.guests ? await w.guests() : await api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
   const targetRow = d.attachTo ? rows.find((r) => r.template !== 1 && r.name === d.attachTo) : undefined;
   const target: Place | undefined = targetRow ? { row: targetRow, config: await readGuestConfig(api, targetRow.node, targetRow.vmid) } : undefined;
-  const state = (providerID: string, sizeBytes: number, attachedTo?: string, message?: string): DiskState => ({ providerID, sizeBytes, ...(attachedTo ? { attachedTo } : {}), ...(message ? { message } : {}) });
+  const state = (providerID: string, sizeBytes: number, attachedTo?: string, message?: string): DiskState => ({
+    providerID,
+    sizeBytes,
+    ...(attachedTo ? { attachedTo } : {}),
+    ...(message ? { message } : {}),
+  });
   const cannotAttach = (): string | undefined => {
     if (!d.attachTo) return undefined;
     if (!target) return `VM ${d.attachTo} does not exist yet`;
@@ -204,13 +216,25 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
       // someone attached elsewhere by hand is never attached twice.
       const claims: { by?: ResourceRow } = {};
       at = await locate(w, d, rows, target, true, claims);
-      if (!at && claims.by) return state(free.volid, free.size, undefined, `disk ${d.name} is attached to VM ${claims.by.name ?? claims.by.vmid}, whose line names another VirtualDisk of this name (another UID); it is left as it is`);
+      if (!at && claims.by)
+        return state(
+          free.volid,
+          free.size,
+          undefined,
+          `disk ${d.name} is attached to VM ${claims.by.name ?? claims.by.vmid}, whose line names another VirtualDisk of this name (another UID); it is left as it is`,
+        );
       if (!at) {
-        if (target.row.node !== free.node) return state(free.volid, free.size, undefined, `VM ${d.attachTo} is on ${target.row.node} and the disk on ${free.node}; a disk on local storage attaches to VMs of its node`);
+        if (target.row.node !== free.node)
+          return state(free.volid, free.size, undefined, `VM ${d.attachTo} is on ${target.row.node} and the disk on ${free.node}; a disk on local storage attaches to VMs of its node`);
         return attach(target, free.volid, free.size);
       }
     } else if (offline.length > 0 && d.knownID) {
-      return state(d.knownID, 0, undefined, `disk ${d.name} was not found on the nodes that answered; ${offline.join(', ')} ${offline.length === 1 ? 'is' : 'are'} offline: nothing is made until ${offline.length === 1 ? 'it answers' : 'they answer'}`);
+      return state(
+        d.knownID,
+        0,
+        undefined,
+        `disk ${d.name} was not found on the nodes that answered; ${offline.join(', ')} ${offline.length === 1 ? 'is' : 'are'} offline: nothing is made until ${offline.length === 1 ? 'it answers' : 'they answer'}`,
+      );
     }
   }
 
@@ -221,7 +245,10 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
     const storage = d.storage ?? w.defaultStorage;
     ctx.onProgress?.({ message: `allocating ${d.name} on ${storage}` });
     const volid = await api.post<string>(`/nodes/${target.row.node}/storage/${storage}/content`, {
-      vmid: String(DISK_OWNER_VMID), filename: ownFile(d), size: sizeText(d.sizeBytes), ...(d.format ? { format: d.format } : {}),
+      vmid: String(DISK_OWNER_VMID),
+      filename: ownFile(d),
+      size: sizeText(d.sizeBytes),
+      ...(d.format ? { format: d.format } : {}),
     });
     return attach(target, volid, d.sizeBytes);
   }
@@ -245,7 +272,8 @@ export async function ensureProxmoxDisk(w: DiskWork, d: DesiredStandaloneDisk, c
   if (!owned(at)) return state(at.volid, size, attached ? holder : undefined, `disk ${d.name} is on VM ${holder}, which virtkeeper does not own; it is never detached from it`);
   const why = cannotAttach();
   if (why) return state(at.volid, size, attached ? holder : undefined, why);
-  if (target && target.row.node !== at.row.node) return state(at.volid, size, attached ? holder : undefined, `VM ${d.attachTo} is on ${target.row.node} and the disk on ${at.row.node}; Proxmox reassigns disks between VMs of one node`);
+  if (target && target.row.node !== at.row.node)
+    return state(at.volid, size, attached ? holder : undefined, `VM ${d.attachTo} is on ${target.row.node} and the disk on ${at.row.node}; Proxmox reassigns disks between VMs of one node`);
 
   if (!legacy) {
     if (target && target.row.vmid === at.row.vmid) return attach(target, at.volid, size);
@@ -333,11 +361,16 @@ export async function releaseVirtualDisks(api: ProxmoxClient, vm: { node: string
     }
   }
   if (trapped.length > 0) {
-    throw new RefusedError(`VM ${vm.name} holds ${trapped.join(', ')}, made by an earlier virtkeeper under this VM's id: Proxmox would destroy it with the VM. The VM is not removed: attach the VirtualDisk to another VM (spec.attachTo) or delete it, and the VM goes on the next pass`);
+    throw new RefusedError(
+      `VM ${vm.name} holds ${trapped.join(', ')}, made by an earlier virtkeeper under this VM's id: Proxmox would destroy it with the VM. The VM is not removed: attach the VirtualDisk to another VM (spec.attachTo) or delete it, and the VM goes on the next pass`,
+    );
   }
   if (detach.length === 0) return;
   ctx.onProgress?.({ message: `detaching ${detach.join(', ')} from ${vm.name} before removing it: they outlive it` });
-  const description = (config.description ?? '').split('\n').filter((l) => !detach.some((k) => parseDiskLine(l)?.volid === (config[k] ?? '').split(',')[0])).join('\n');
+  const description = (config.description ?? '')
+    .split('\n')
+    .filter((l) => !detach.some((k) => parseDiskLine(l)?.volid === (config[k] ?? '').split(',')[0]))
+    .join('\n');
   const upid = await api.post<string>(`/nodes/${vm.node}/qemu/${vm.vmid}/config`, { delete: detach.join(','), description });
   await api.waitForTask(upid, ctx.onProgress ? { onProgress: ctx.onProgress } : {});
 }

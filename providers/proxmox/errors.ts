@@ -1,8 +1,6 @@
 // Proxmox answers put the message in the HTTP reason phrase (and `message`); this turns a
 // status + text into one of the provider error classes, once, for the whole provider.
-import {
-  ProviderAuthError, ProviderConflictError, ProviderInvalidError, ProviderLockedError, ProviderNotFoundError, ProviderTransientError, type VkError,
-} from '../../controller/core/errors.ts';
+import { ProviderAuthError, ProviderConflictError, ProviderInvalidError, ProviderLockedError, ProviderNotFoundError, ProviderTransientError, type VkError } from '../../controller/core/errors.ts';
 
 export function classifyProxmox(status: number, message: string, errors?: Record<string, string>): VkError {
   const m = message.trim();
@@ -11,8 +9,18 @@ export function classifyProxmox(status: number, message: string, errors?: Record
   if (status === 401 || status === 403) return new ProviderAuthError(`Proxmox refused the request: ${m}`, opts);
   if (/does not exist|no such (task|cluster node|vm)/i.test(m) || status === 404) return new ProviderNotFoundError(m, opts);
   if (/VM is locked|can't lock file|got timeout/i.test(m)) return new ProviderLockedError(m, opts);
-  if (/detected modified configuration|already exists/i.test(m) || (errors && Object.values(errors).some((e) => /already exists/.test(e)))) return new ProviderConflictError(errors ? `${m} ${JSON.stringify(errors)}` : m, opts);
-  if (status === 400) return new ProviderInvalidError(errors ? `${m} ${Object.entries(errors).map(([k, v]) => `${k}: ${v}`).join('; ')}` : m, opts);
-  if (status >= 500 && /shrinking disks is not supported|not running|is running - destroy failed|already running|protection mode|not supported|can't migrate|template/i.test(m)) return new ProviderInvalidError(m, opts);
+  if (/detected modified configuration|already exists/i.test(m) || (errors && Object.values(errors).some((e) => /already exists/.test(e))))
+    return new ProviderConflictError(errors ? `${m} ${JSON.stringify(errors)}` : m, opts);
+  if (status === 400)
+    return new ProviderInvalidError(
+      errors
+        ? `${m} ${Object.entries(errors)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join('; ')}`
+        : m,
+      opts,
+    );
+  if (status >= 500 && /shrinking disks is not supported|not running|is running - destroy failed|already running|protection mode|not supported|can't migrate|template/i.test(m))
+    return new ProviderInvalidError(m, opts);
   return new ProviderTransientError(`${status} ${m}`, opts);
 }

@@ -60,18 +60,34 @@ const DISK = /^(scsi|virtio|sata|ide)(\d+)$/;
 export function parseSize(entry: string): number {
   const m = /(?:^|,)size=(\d+(?:\.\d+)?)([KMGT]?)/.exec(entry);
   if (!m) return 0;
-  return Math.round(Number(m[1]) * ({ '': 1, K: 2 ** 10, M: MiB, G: GiB, T: 2 ** 40 }[m[2] as '' | 'K' | 'M' | 'G' | 'T']));
+  return Math.round(Number(m[1]) * { '': 1, K: 2 ** 10, M: MiB, G: GiB, T: 2 ** 40 }[m[2] as '' | 'K' | 'M' | 'G' | 'T']);
 }
 
 export function dataDisks(config: Record<string, string>): ObservedDisk[] {
   // VirtualDisks on this VM: named vkdisk-… when made, or listed in the description after a move.
-  const listed = new Set((config.description ?? '').split('\n').filter((l) => l.startsWith('virtkeeper.io/disk=')).map((l) => l.slice('virtkeeper.io/disk='.length).split(' ')[0] ?? ''));
+  const listed = new Set(
+    (config.description ?? '')
+      .split('\n')
+      .filter((l) => l.startsWith('virtkeeper.io/disk='))
+      .map((l) => l.slice('virtkeeper.io/disk='.length).split(' ')[0] ?? ''),
+  );
   return Object.entries(config)
     .filter(([k, v]) => DISK.test(k) && !/media=cdrom/.test(v) && !/cloudinit/.test(v))
     .map(([k, v]) => {
       const m = DISK.exec(k) as RegExpExecArray;
       const bus = m[1] as string;
-      return { key: k, rank: (BUS_RANK[bus] ?? 9) * 1000 + Number(m[2]), disk: { name: k, id: v.split(',')[0] ?? '', sizeBytes: parseSize(v), storage: v.split(':')[0] ?? '', interface: bus === 'scsi' ? 'virtio-scsi' : bus, ...(/vkdisk-/.test(v.split(',')[0] ?? '') || listed.has(v.split(',')[0] ?? '') ? { standalone: true } : {}) } };
+      return {
+        key: k,
+        rank: (BUS_RANK[bus] ?? 9) * 1000 + Number(m[2]),
+        disk: {
+          name: k,
+          id: v.split(',')[0] ?? '',
+          sizeBytes: parseSize(v),
+          storage: v.split(':')[0] ?? '',
+          interface: bus === 'scsi' ? 'virtio-scsi' : bus,
+          ...(/vkdisk-/.test(v.split(',')[0] ?? '') || listed.has(v.split(',')[0] ?? '') ? { standalone: true } : {}),
+        },
+      };
     })
     .sort((a, b) => a.rank - b.rank)
     .map((x) => x.disk);
@@ -109,7 +125,7 @@ export function toObservedVM(row: ResourceRow, detail: { config: Record<string, 
     node: row.node,
     power: power(row.status),
     cpu: { sockets, cores, threads: 1 },
-    memoryBytes: config.memory ? Number(config.memory) * MiB : row.maxmem ?? 0,
+    memoryBytes: config.memory ? Number(config.memory) * MiB : (row.maxmem ?? 0),
     disks: dataDisks(config),
     nics: nics(config),
     isTemplate: row.template === 1,
@@ -135,9 +151,13 @@ export function toObservedVM(row: ResourceRow, detail: { config: Record<string, 
 
 export function toObservedNode(row: ResourceRow & { maxcpu?: number }, vms: number): ObservedNode {
   return {
-    name: row.node, state: row.status === 'online' ? 'online' : row.status === 'offline' ? 'offline' : 'unknown',
-    ...(row.maxcpu !== undefined ? { cpus: row.maxcpu } : {}), ...(row.cpu !== undefined ? { cpuUsage: row.cpu } : {}),
-    ...(row.maxmem !== undefined ? { memoryBytes: row.maxmem } : {}), ...(row.mem !== undefined ? { memoryUsedBytes: row.mem } : {}), vms,
+    name: row.node,
+    state: row.status === 'online' ? 'online' : row.status === 'offline' ? 'offline' : 'unknown',
+    ...(row.maxcpu !== undefined ? { cpus: row.maxcpu } : {}),
+    ...(row.cpu !== undefined ? { cpuUsage: row.cpu } : {}),
+    ...(row.maxmem !== undefined ? { memoryBytes: row.maxmem } : {}),
+    ...(row.mem !== undefined ? { memoryUsedBytes: row.mem } : {}),
+    vms,
   };
 }
 
@@ -160,6 +180,7 @@ export type PropertyPart = string | readonly [key: string, value: string | numbe
 
 const PROPERTY_KEY = /^[a-z][a-z0-9_-]*$/i;
 // `,` starts another property, `=` makes a bare value a key, a control character (a newline) another config line.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this matches
 const PROPERTY_META = /[,=\x00-\x1f]/;
 
 /**
@@ -171,7 +192,8 @@ export function propertyString(parts: readonly PropertyPart[]): string {
   const out: string[] = [];
   for (const part of parts) {
     if (typeof part === 'string') {
-      if (part === '' || PROPERTY_META.test(part)) throw new ProviderInvalidError(`${JSON.stringify(part)} cannot go into a Proxmox property string: it is empty or holds ",", "=" or a control character`);
+      if (part === '' || PROPERTY_META.test(part))
+        throw new ProviderInvalidError(`${JSON.stringify(part)} cannot go into a Proxmox property string: it is empty or holds ",", "=" or a control character`);
       out.push(part);
       continue;
     }
@@ -179,7 +201,8 @@ export function propertyString(parts: readonly PropertyPart[]): string {
     if (raw === undefined) continue;
     const value = String(raw);
     if (!PROPERTY_KEY.test(key)) throw new ProviderInvalidError(`${JSON.stringify(key)} is not a Proxmox property name`);
-    if (value === '' || PROPERTY_META.test(value)) throw new ProviderInvalidError(`${key}=${JSON.stringify(value)} cannot go into a Proxmox property string: the value is empty or holds ",", "=" or a control character`);
+    if (value === '' || PROPERTY_META.test(value))
+      throw new ProviderInvalidError(`${key}=${JSON.stringify(value)} cannot go into a Proxmox property string: the value is empty or holds ",", "=" or a control character`);
     out.push(`${key}=${value}`);
   }
   return out.join(',');
@@ -192,7 +215,10 @@ export function nicValue(n: DesiredNic, keepMac?: string): string {
 
 export function ipconfig(n: DesiredNic): string | undefined {
   if (!n.ipv4) return undefined;
-  return propertyString([['ip', n.ipv4.address], ['gw', n.ipv4.gateway]]);
+  return propertyString([
+    ['ip', n.ipv4.address],
+    ['gw', n.ipv4.gateway],
+  ]);
 }
 
 /** A new disk on a storage: `local-lvm:10,format=qcow2` (size in GiB), or an import (`local-lvm:0,import-from=…`). */

@@ -50,11 +50,15 @@ export async function ensurePool(api: ProxmoxClient, want: { pool: string; names
     owner = { namespace };
   }
   if (owner && owner.namespace !== namespace) {
-    throw new ForeignPoolError(`pool ${pool} was made by virtkeeper for namespace ${owner.namespace}; a VM of namespace ${namespace} is not put there, its users would see it. Choose another pool (spec.pool)`);
+    throw new ForeignPoolError(
+      `pool ${pool} was made by virtkeeper for namespace ${owner.namespace}; a VM of namespace ${namespace} is not put there, its users would see it. Choose another pool (spec.pool)`,
+    );
   }
   if (!grantee) return;
   if (!owner) {
-    throw new ForeignPoolError(`pool ${pool} exists and was not made by virtkeeper, so virtkeeper does not give ${grantee} access to it (it may hold VMs virtkeeper never made). Choose a pool name that does not exist yet (spec.pool), or grant the access on Proxmox yourself`);
+    throw new ForeignPoolError(
+      `pool ${pool} exists and was not made by virtkeeper, so virtkeeper does not give ${grantee} access to it (it may hold VMs virtkeeper never made). Choose a pool name that does not exist yet (spec.pool), or grant the access on Proxmox yourself`,
+    );
   }
   const acl = await api.get<{ path: string; ugid: string; roleid: string }[]>('/access/acl');
   if (acl.some((a) => a.path === `/pool/${pool}` && a.ugid === grantee)) return;

@@ -14,8 +14,23 @@ import { poolGrantee } from '../../controller/core/tenancy.ts';
 import { readGuestConfig } from './guest-config.ts';
 import type { ProxmoxClient } from './client.ts';
 import {
-  BUS, configFromPending, configParams, dataDisks, description, diskValue, GiB, MAX_MEMORY_LINE, MiB, nics, nicValue, ipconfig, rowSignature, toObservedNode, toObservedVM,
-  type PendingRow, type ResourceRow,
+  BUS,
+  configFromPending,
+  configParams,
+  dataDisks,
+  description,
+  diskValue,
+  GiB,
+  MAX_MEMORY_LINE,
+  MiB,
+  nics,
+  nicValue,
+  ipconfig,
+  rowSignature,
+  toObservedNode,
+  toObservedVM,
+  type PendingRow,
+  type ResourceRow,
 } from './mapping.ts';
 
 export interface ProxmoxProviderOptions {
@@ -37,8 +52,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class ProxmoxProvider implements ProviderClient {
   readonly capabilities: Capabilities = {
-    liveCpu: false, liveCpuDecrease: false, liveCpuSocketsOnly: false, liveMemory: true, liveMigration: true,
-    diskGrow: true, liveDiskAttach: true, guestAgent: true, linkedClone: true, events: false, poolAcls: true,
+    liveCpu: false,
+    liveCpuDecrease: false,
+    liveCpuSocketsOnly: false,
+    liveMemory: true,
+    liveMigration: true,
+    diskGrow: true,
+    liveDiskAttach: true,
+    guestAgent: true,
+    linkedClone: true,
+    events: false,
+    poolAcls: true,
   };
   private readonly details = new Map<string, Detail>();
   private readonly ips = new Map<string, string[]>();
@@ -66,7 +90,9 @@ export class ProxmoxProvider implements ProviderClient {
     const config = await readGuestConfig(this.api, row.node, row.vmid);
     const disks = dataDisks(config);
     return {
-      found: true, providerID: row.id, node: row.node,
+      found: true,
+      providerID: row.id,
+      node: row.node,
       guestAgent: /^(1|enabled=1)/.test(config.agent ?? '0'),
       cloudInit: Object.entries(config).some(([k, v]) => /^(ide|scsi|sata)\d+$/.test(k) && v.includes('cloudinit')),
       ...(disks[0] ? { diskBytes: disks[0].sizeBytes } : {}),
@@ -139,12 +165,17 @@ export class ProxmoxProvider implements ProviderClient {
         pass.set(row.id, cached);
         continue;
       }
-      reads.push(this.readDetail(row).then((d) => void pass.set(row.id, d), (e: unknown) => {
-        // A guest that vanished (or moved) between the list and the read: its marker is unknown
-        // in this pass, which is neither "ours" nor "foreign".
-        if (!(e instanceof ProviderNotFoundError)) throw e;
-        gone.add(row.id);
-      }));
+      reads.push(
+        this.readDetail(row).then(
+          (d) => void pass.set(row.id, d),
+          (e: unknown) => {
+            // A guest that vanished (or moved) between the list and the read: its marker is unknown
+            // in this pass, which is neither "ours" nor "foreign".
+            if (!(e instanceof ProviderNotFoundError)) throw e;
+            gone.add(row.id);
+          },
+        ),
+      );
     }
     await Promise.all(reads);
     for (const id of this.details.keys()) if (!seen.has(id)) this.details.delete(id);
@@ -214,7 +245,8 @@ export class ProxmoxProvider implements ProviderClient {
           // Only a VM that still carries no marker is taken; marking is all adoption does.
           const have = parseOwner(config.description);
           if (have && sameOwner(have, action.owner)) return;
-          if (have) throw new RefusedError(`VM ${action.target.name} (${action.target.providerID}) was marked by ${have.kind} ${have.namespace ?? ''}/${have.name} since it was observed; it is not adopted`);
+          if (have)
+            throw new RefusedError(`VM ${action.target.name} (${action.target.providerID}) was marked by ${have.kind} ${have.namespace ?? ''}/${have.name} since it was observed; it is not adopted`);
           const tags = [...new Set(['virtkeeper', ...(config.tags ?? '').split(/[;,]/).filter(Boolean)])].join(';');
           await wait(await this.api.post<string>(`${path}/config`, { description: `${description(action.vm)}\n${ADOPTED_MARKER}\n${config.description ?? ''}`.trim(), tags }));
         });
@@ -352,7 +384,9 @@ export class ProxmoxProvider implements ProviderClient {
   private checkOwner(target: Target, config: Record<string, string>): void {
     const have = toObservedVM({ id: target.providerID, type: 'qemu', node: '' }, { config, pending: false }, []).owner;
     if (!target.owner || !sameOwner(have, target.owner)) {
-      throw new RefusedError(`VM ${target.name} (${target.providerID}) is not owned by ${target.owner ? describeOwner(target.owner) : 'this resource'}${have ? ` but by ${describeOwner(have)}` : ''}; virtkeeper never changes a VM it did not create`);
+      throw new RefusedError(
+        `VM ${target.name} (${target.providerID}) is not owned by ${target.owner ? describeOwner(target.owner) : 'this resource'}${have ? ` but by ${describeOwner(have)}` : ''}; virtkeeper never changes a VM it did not create`,
+      );
     }
   }
 
@@ -376,7 +410,10 @@ export class ProxmoxProvider implements ProviderClient {
   private serialise<T>(source: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.cloneQueues.get(source) ?? Promise.resolve();
     const next = prev.then(fn, fn);
-    this.cloneQueues.set(source, next.catch(() => undefined));
+    this.cloneQueues.set(
+      source,
+      next.catch(() => undefined),
+    );
     return next;
   }
 
@@ -422,7 +459,11 @@ export class ProxmoxProvider implements ProviderClient {
           const newid = Number(await this.api.get<string>('/cluster/nextid'));
           ctx.onProgress?.({ percent: 0, message: `cloning ${vm.template} as ${newid} on ${onNode}` });
           const upid = await this.api.post<string>(`/nodes/${template.node}/qemu/${template.vmid}/clone`, {
-            newid, name: vm.name, full: vm.clone === 'full' ? 1 : 0, target: onNode, description: params.description,
+            newid,
+            name: vm.name,
+            full: vm.clone === 'full' ? 1 : 0,
+            target: onNode,
+            description: params.description,
             ...(vm.clone === 'full' && (vm.disks[0]?.storage ?? this.o.defaults?.storage) ? { storage: vm.disks[0]?.storage ?? this.o.defaults?.storage } : {}),
             ...(pool ? { pool } : {}),
           });
@@ -450,7 +491,8 @@ export class ProxmoxProvider implements ProviderClient {
     if (adopted) params.description = `${params.description}\n${ADOPTED_MARKER}`;
     const changes = Object.fromEntries(Object.entries(params).filter(([k, v]) => current[k] !== v));
     const extraNics = vm.nics.length > 0 && !adopted ? Object.keys(current).filter((k) => /^net\d+$/.test(k) && Number(k.slice(3)) >= vm.nics.length) : [];
-    if (Object.keys(changes).length > 0 || extraNics.length > 0) await wait(await this.api.post<string>(`${path}/config`, { ...changes, ...(extraNics.length ? { delete: extraNics.join(',') } : {}) }));
+    if (Object.keys(changes).length > 0 || extraNics.length > 0)
+      await wait(await this.api.post<string>(`${path}/config`, { ...changes, ...(extraNics.length ? { delete: extraNics.join(',') } : {}) }));
     const disks = dataDisks(current);
     for (const [i, d] of vm.disks.entries()) {
       const have = disks[i];
@@ -466,7 +508,6 @@ export class ProxmoxProvider implements ProviderClient {
     this.details.delete(existing.row.id);
     ctx.onProgress?.({ percent: 100, message: `VM ${vm.name} is ${existing.row.id}` });
   }
-
 }
 
 type SdnZone = { zone: string; type: string; bridge?: string };
@@ -483,7 +524,8 @@ export async function ensureProxmoxNetwork(api: ProxmoxClient, n: import('../../
     }
     const vnets = await api.get<SdnVnet[]>('/cluster/sdn/vnets');
     const have = vnets.find((v) => v.vnet === n.sdn?.vnet);
-    if (have && have.tag !== n.vlanId) return { present: false, providerIDs: [`sdn/${have.vnet}`], message: `SDN vnet ${have.vnet} exists with tag ${have.tag ?? 'none'}, not ${n.vlanId}; it is not changed by virtkeeper` };
+    if (have && have.tag !== n.vlanId)
+      return { present: false, providerIDs: [`sdn/${have.vnet}`], message: `SDN vnet ${have.vnet} exists with tag ${have.tag ?? 'none'}, not ${n.vlanId}; it is not changed by virtkeeper` };
     if (!have) {
       await api.post('/cluster/sdn/vnets', { vnet: n.sdn.vnet, zone: n.sdn.zone, tag: n.vlanId, alias: vnetAlias(n) });
       changed = true;

@@ -58,8 +58,18 @@ export async function proxmoxImportTemplate(w: TemplateWork, o: ImportOptions): 
     const vmid = Number(await w.api.get<string | number>('/cluster/nextid'));
     w.onProgress?.({ percent: 0, message: `importing ${o.image} into ${o.storage} on ${node} as VM ${vmid}` });
     const upid = await w.api.post<string>(`/nodes/${node}/qemu`, {
-      vmid: String(vmid), name: o.name, memory: '1024', cores: '1', ostype: 'l26', agent: '1', scsihw: 'virtio-scsi-single',
-      scsi0: diskValue(o.storage, 0, { importFrom: o.image }), ide2: propertyString([`${o.storage}:cloudinit`]), boot: 'order=scsi0', serial0: 'socket', vga: 'serial0',
+      vmid: String(vmid),
+      name: o.name,
+      memory: '1024',
+      cores: '1',
+      ostype: 'l26',
+      agent: '1',
+      scsihw: 'virtio-scsi-single',
+      scsi0: diskValue(o.storage, 0, { importFrom: o.image }),
+      ide2: propertyString([`${o.storage}:cloudinit`]),
+      boot: 'order=scsi0',
+      serial0: 'socket',
+      vga: 'serial0',
       description: formatOwner(o.owner),
     });
     await w.api.waitForTask(upid, w.onProgress ? { onProgress: w.onProgress } : {});
@@ -71,7 +81,10 @@ export async function proxmoxImportTemplate(w: TemplateWork, o: ImportOptions): 
 
 /** The first online node, by name: where an image is downloaded and imported unless one is named. */
 export async function firstOnlineNode(api: ProxmoxClient): Promise<string> {
-  const node = (await api.get<{ node: string; status: string }[]>('/nodes')).filter((n) => n.status === 'online').map((n) => n.node).sort()[0];
+  const node = (await api.get<{ node: string; status: string }[]>('/nodes'))
+    .filter((n) => n.status === 'online')
+    .map((n) => n.node)
+    .sort()[0];
   if (!node) throw new ProviderNotFoundError('no online node to import the image on');
   return node;
 }

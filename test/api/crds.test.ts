@@ -26,7 +26,9 @@ describe('CRDs', () => {
   });
 
   it.each(crdFiles())('$file is structural, with status subresource, short names and the virtkeeper category', ({ text }) => {
-    const crd = parse(text) as { spec: { names: { shortNames: string[]; categories: string[] }; versions: { subresources: Node; additionalPrinterColumns: unknown[]; schema: { openAPIV3Schema: Node } }[] } };
+    const crd = parse(text) as {
+      spec: { names: { shortNames: string[]; categories: string[] }; versions: { subresources: Node; additionalPrinterColumns: unknown[]; schema: { openAPIV3Schema: Node } }[] };
+    };
     const v = crd.spec.versions[0];
     expect(v?.subresources).toEqual({ status: {} });
     expect(crd.spec.names.shortNames.length).toBeGreaterThan(0);

@@ -10,15 +10,29 @@ const root = join(import.meta.dirname, '..', '..');
 
 describe('quantities', () => {
   it.each([
-    ['2Gi', 2 * 2 ** 30], ['40G', 40e9], ['512Mi', 512 * 2 ** 20], ['1.5Gi', 1.5 * 2 ** 30], ['1024', 1024], ['1k', 1000], ['3Ti', 3 * 2 ** 40],
+    ['2Gi', 2 * 2 ** 30],
+    ['40G', 40e9],
+    ['512Mi', 512 * 2 ** 20],
+    ['1.5Gi', 1.5 * 2 ** 30],
+    ['1024', 1024],
+    ['1k', 1000],
+    ['3Ti', 3 * 2 ** 40],
   ])('%s → %d bytes', (q, bytes) => expect(parseQuantity(q)).toBe(bytes));
   it.each(['', 'Gi', '-1Gi', '2 GB', '2gb'])('rejects %j', (q) => expect(() => parseQuantity(q)).toThrow(/invalid quantity/));
-  it.each([[2 ** 31, '2Gi'], [1536 * 2 ** 20, '1536Mi'], [1000, '1000']])('formats %d as %s', (b, s) => expect(formatBytes(b)).toBe(s));
+  it.each([
+    [2 ** 31, '2Gi'],
+    [1536 * 2 ** 20, '1536Mi'],
+    [1000, '1000'],
+  ])('formats %d as %s', (b, s) => expect(formatBytes(b)).toBe(s));
 });
 
 describe('subnets', () => {
   it.each([
-    ['10.0.0.5/24', '10.0.0.1', true], ['10.0.0.5/24', '10.0.1.1', false], ['10.0.0.5/16', '10.0.200.1', true], ['192.168.1.10/30', '192.168.1.9', true], ['192.168.1.10/30', '192.168.1.13', false],
+    ['10.0.0.5/24', '10.0.0.1', true],
+    ['10.0.0.5/24', '10.0.1.1', false],
+    ['10.0.0.5/16', '10.0.200.1', true],
+    ['192.168.1.10/30', '192.168.1.9', true],
+    ['192.168.1.10/30', '192.168.1.13', false],
   ])('%s with gateway %s → %s', (cidr, gw, ok) => expect(sameSubnet(cidr, gw)).toBe(ok));
 });
 
@@ -42,7 +56,10 @@ describe('validate a corpus of broken manifests', () => {
     const load = await loadFolder(join(root, 'test/fixtures/broken'));
     const lines = load.problems.filter((p) => p.file === file).map(formatProblem);
     expect(lines.length, lines.join('\n')).toBeGreaterThanOrEqual(1);
-    expect(lines.some((l) => pattern.test(l)), lines.join('\n')).toBe(true);
+    expect(
+      lines.some((l) => pattern.test(l)),
+      lines.join('\n'),
+    ).toBe(true);
   });
 
   it('accepts the good resources beside the broken ones', async () => {
@@ -84,8 +101,16 @@ describe('inputs that cannot be trusted are refused at validation', () => {
   const lines = (text: string) => loadTexts(new Map([['in.yaml', text]])).problems.map(formatProblem);
 
   it.each([
-    ['a user and password in the endpoint', hv('  type: proxmox\n  endpoint: https://admin:s3cret@pve.example:8006\n'), /^in\.yaml:6: Hypervisor x spec\.endpoint: the URL carries a user name or password \(user:password@host\); remove it and name the credentials in credentialsRef$/],
-    ['a user alone in the endpoint', hv('  type: ovirt\n  endpoint: https://admin@engine.example/ovirt-engine/api\n'), /^in\.yaml:6: Hypervisor x spec\.endpoint: the URL carries a user name or password/],
+    [
+      'a user and password in the endpoint',
+      hv('  type: proxmox\n  endpoint: https://admin:s3cret@pve.example:8006\n'),
+      /^in\.yaml:6: Hypervisor x spec\.endpoint: the URL carries a user name or password \(user:password@host\); remove it and name the credentials in credentialsRef$/,
+    ],
+    [
+      'a user alone in the endpoint',
+      hv('  type: ovirt\n  endpoint: https://admin@engine.example/ovirt-engine/api\n'),
+      /^in\.yaml:6: Hypervisor x spec\.endpoint: the URL carries a user name or password/,
+    ],
     ['a password in a libvirt URI', hv('  type: libvirt\n  hosts: [{name: h1, uri: "qemu+ssh://root:pw@h1/system"}]\n'), /^in\.yaml:6: Hypervisor x spec\.hosts\[0\]\.uri: the URI carries a password/],
   ])('%s', (_what, text, pattern) => {
     const got = lines(text);
@@ -99,7 +124,7 @@ describe('inputs that cannot be trusted are refused at validation', () => {
   });
 });
 
-describe('names that would be pasted into a hypervisor\'s own syntax', () => {
+describe("names that would be pasted into a hypervisor's own syntax", () => {
   const hv = 'apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "https://pve:8006"}\n---\n';
   const vm = (spec: string) => `${hv}apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: web}\nspec:\n  hypervisor: pve\n  memory: 1Gi\n${spec}`;
   const lines = (text: string) => loadTexts(new Map([['in.yaml', text]])).problems.map(formatProblem);
@@ -111,9 +136,24 @@ describe('names that would be pasted into a hypervisor\'s own syntax', () => {
     ['a disk name with a path', vm('  disks: [{name: ../../etc/x, size: 10Gi}]\n'), 'VirtualMachine default/web spec.disks[0].name', '../../etc/x'],
     ['a pinned node with a path', vm('  placement: {node: "pve1/../../x"}\n'), 'VirtualMachine default/web spec.placement.node', 'pve1/../../x'],
     ['a template', vm('  template: "t,efi=1"\n'), 'VirtualMachine default/web spec.template', 't,efi=1'],
-    ['a default bridge', 'apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "https://pve:8006", defaults: {bridge: "vmbr0,tag=5"}}\n', 'Hypervisor pve spec.defaults.bridge', 'vmbr0,tag=5'],
-    ['a network binding\'s bridge', `${hv}apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {name: v}\nspec:\n  vlanId: 5\n  hypervisors: [{hypervisor: pve, bridge: "vmbr0=x"}]\n`, 'VirtualNetwork v spec.hypervisors[0].bridge', 'vmbr0=x'],
-    ['a VirtualDisk storage', `${hv}apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: d}\nspec: {hypervisor: pve, size: 1Gi, storage: "a b"}\n`, 'VirtualDisk default/d spec.storage', 'a b'],
+    [
+      'a default bridge',
+      'apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "https://pve:8006", defaults: {bridge: "vmbr0,tag=5"}}\n',
+      'Hypervisor pve spec.defaults.bridge',
+      'vmbr0,tag=5',
+    ],
+    [
+      "a network binding's bridge",
+      `${hv}apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {name: v}\nspec:\n  vlanId: 5\n  hypervisors: [{hypervisor: pve, bridge: "vmbr0=x"}]\n`,
+      'VirtualNetwork v spec.hypervisors[0].bridge',
+      'vmbr0=x',
+    ],
+    [
+      'a VirtualDisk storage',
+      `${hv}apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: d}\nspec: {hypervisor: pve, size: 1Gi, storage: "a b"}\n`,
+      'VirtualDisk default/d spec.storage',
+      'a b',
+    ],
   ])('%s', (_what, text, where, value) => {
     const got = lines(text);
     expect(got).toHaveLength(1);

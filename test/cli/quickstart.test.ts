@@ -27,7 +27,12 @@ describe('virtkeeper quickstart', () => {
       expect(name, out).toBeDefined();
       const c = await LibvirtConnection.connect(libvirt);
       try {
-        expect(await c.lookupDomain(name ?? '').then(() => 'left', () => 'gone')).toBe('gone');
+        expect(
+          await c.lookupDomain(name ?? '').then(
+            () => 'left',
+            () => 'gone',
+          ),
+        ).toBe('gone');
       } finally {
         await c.close();
       }

@@ -30,14 +30,32 @@ describe.skipIf(!playbook || !python)('ovirt.ovirt against the engine simulator'
   /** One playbook run; the variables go in a file so the password never sits on a command line. */
   const play = async (vars: Record<string, string>): Promise<{ changed: number; failed: number; out: string }> => {
     const file = join(dir, 'vars.json');
-    await writeFile(file, JSON.stringify({ engine_url: sim.url, engine_user: sim.credentials.username, engine_password: sim.credentials.password, vm_name: name, ansible_python_interpreter: python, ...vars }), { mode: 0o600 });
-    const env = { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'False', ANSIBLE_INVENTORY_UNPARSED_WARNING: 'False', ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'), ANSIBLE_HOME: join(dir, 'home'), ANSIBLE_RETRY_FILES_ENABLED: 'False' };
-    const r = await run(playbook ?? '', ['-i', 'localhost,', '-c', 'local', join(import.meta.dirname, 'ansible', 'ovirt-vm.yml'), '-e', `@${file}`], { env, timeout: 120_000 }).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+    await writeFile(
+      file,
+      JSON.stringify({ engine_url: sim.url, engine_user: sim.credentials.username, engine_password: sim.credentials.password, vm_name: name, ansible_python_interpreter: python, ...vars }),
+      { mode: 0o600 },
+    );
+    const env = {
+      ...process.env,
+      ANSIBLE_NOCOLOR: '1',
+      ANSIBLE_LOCALHOST_WARNING: 'False',
+      ANSIBLE_INVENTORY_UNPARSED_WARNING: 'False',
+      ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'),
+      ANSIBLE_HOME: join(dir, 'home'),
+      ANSIBLE_RETRY_FILES_ENABLED: 'False',
+    };
+    const r = await run(playbook ?? '', ['-i', 'localhost,', '-c', 'local', join(import.meta.dirname, 'ansible', 'ovirt-vm.yml'), '-e', `@${file}`], { env, timeout: 120_000 }).catch(
+      (e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+    );
     const recap = /localhost\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)/.exec(r.stdout);
     if (!recap) throw new Error(`no play recap:\n${r.stdout}\n${r.stderr}`);
     return { changed: Number(recap[1]), failed: Number(recap[2]), out: r.stdout };
   };
-  const check = async () => JSON.parse((await run(python ?? '', [join(import.meta.dirname, 'ansible', 'ovirt-check.py'), sim.url, sim.credentials.username, sim.credentials.password, name])).stdout) as Record<string, unknown>;
+  const check = async () =>
+    JSON.parse((await run(python ?? '', [join(import.meta.dirname, 'ansible', 'ovirt-check.py'), sim.url, sim.credentials.username, sim.credentials.password, name])).stdout) as Record<
+      string,
+      unknown
+    >;
 
   it('creates from a template with cloud-init and runs it, changes its memory live, finds it by search, removes it; each run again changes nothing', async () => {
     const create = await play({ vm_memory: '2GiB', vm_state: 'running' });

@@ -29,15 +29,25 @@ describe.skipIf(!playbook || !python)('community.proxmox playbooks against the P
     dir = mkdtempSync(join(tmpdir(), 'vk-ansible-px-'));
     const { port } = new URL(sim.url);
     // The inventory a user writes from `virtkeeper sim proxmox --tls`'s JSON line.
-    writeFileSync(join(dir, 'inventory.json'), JSON.stringify({
-      proxmox: {
-        hosts: { localhost: { ansible_connection: 'local', ansible_python_interpreter: python } },
-        vars: {
-          pve_host: '127.0.0.1', pve_port: Number(port), pve_user: sim.credentials.username, pve_password: sim.credentials.password,
-          pve_node: 'pve1', pve_template: 'ubuntu-24.04', pve_memory: 2048, pve_cores: 2, pve_vms: VMS,
+    writeFileSync(
+      join(dir, 'inventory.json'),
+      JSON.stringify({
+        proxmox: {
+          hosts: { localhost: { ansible_connection: 'local', ansible_python_interpreter: python } },
+          vars: {
+            pve_host: '127.0.0.1',
+            pve_port: Number(port),
+            pve_user: sim.credentials.username,
+            pve_password: sim.credentials.password,
+            pve_node: 'pve1',
+            pve_template: 'ubuntu-24.04',
+            pve_memory: 2048,
+            pve_cores: 2,
+            pve_vms: VMS,
+          },
         },
-      },
-    }));
+      }),
+    );
   });
   afterAll(async () => {
     await sim?.close();
@@ -47,8 +57,19 @@ describe.skipIf(!playbook || !python)('community.proxmox playbooks against the P
   /** Runs a playbook; returns the recap's counts and the simulator's writes during the run. */
   async function play(name: string): Promise<{ changed: number; failed: number; writes: string[]; output: string }> {
     sim.resetStats();
-    const env = { ...process.env, ANSIBLE_HOME: join(dir, 'home'), ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'), ANSIBLE_REMOTE_TEMP: join(dir, 'remote-tmp'), ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ANSIBLE_CONFIG: join(dir, 'none.cfg') };
-    const r = await run(playbook ?? '', ['-i', join(dir, 'inventory.json'), join(here, `proxmox-${name}.yml`)], { cwd: dir, env }).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+    const env = {
+      ...process.env,
+      ANSIBLE_HOME: join(dir, 'home'),
+      ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'),
+      ANSIBLE_REMOTE_TEMP: join(dir, 'remote-tmp'),
+      ANSIBLE_NOCOLOR: '1',
+      ANSIBLE_RETRY_FILES_ENABLED: '0',
+      ANSIBLE_CONFIG: join(dir, 'none.cfg'),
+    };
+    const r = await run(playbook ?? '', ['-i', join(dir, 'inventory.json'), join(here, `proxmox-${name}.yml`)], { cwd: dir, env }).catch((e: { stdout?: string; stderr?: string }) => ({
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    }));
     const output = `${r.stdout}\n${r.stderr}`;
     const recap = /localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/.exec(output);
     if (!recap) throw new Error(`ansible-playbook ${name} printed no recap:\n${output}`);
@@ -83,7 +104,10 @@ describe.skipIf(!playbook || !python)('community.proxmox playbooks against the P
   it('updates memory and cores where they differ, and only there', async () => {
     await converges('update', ['PUT /nodes/{node}/qemu/{vmid}/config']);
     const vms = await throughProxmoxer();
-    expect(Object.values(vms).map((v) => [v.memory, v.cores, v.cpus])).toEqual([['2048', 2, 2], ['2048', 2, 2]]);
+    expect(Object.values(vms).map((v) => [v.memory, v.cores, v.cpus])).toEqual([
+      ['2048', 2, 2],
+      ['2048', 2, 2],
+    ]);
   }, 120_000);
 
   it('starts them, and proxmox_vm_info reads them back running with the new size', async () => {

@@ -15,15 +15,30 @@ describe.skipIf(!python)('simulators under third-party clients', () => {
     try {
       const host = sim.url.replace('https://', '');
       const [tokenUser, tokenName] = sim.credentials.tokenId.split('!');
-      const { stdout } = await run(python ?? '', [join(import.meta.dirname, 'proxmoxer_drive.py'), host, sim.credentials.username, sim.credentials.password, tokenName ?? '', sim.credentials.tokenSecret]);
+      const { stdout } = await run(python ?? '', [
+        join(import.meta.dirname, 'proxmoxer_drive.py'),
+        host,
+        sim.credentials.username,
+        sim.credentials.password,
+        tokenName ?? '',
+        sim.credentials.tokenSecret,
+      ]);
       expect(tokenUser).toBe(sim.credentials.username);
       expect(JSON.parse(stdout)).toEqual({
-        nodes: ['pve1', 'pve2'], nextid: '100', clone_exit: 'OK', name: 'from-proxmoxer',
+        nodes: ['pve1', 'pve2'],
+        nextid: '100',
+        clone_exit: 'OK',
+        name: 'from-proxmoxer',
         stale_digest: [500, 'detected modified configuration - file changed by other user? Try again.'],
         missing: [500, "Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist"],
         memory_via_token: '2048',
-        attached: 'local-lvm:vm-100-extra,size=1G', unused: 'local-lvm:vm-100-extra', reassign_exit: 'OK', reassigned: 'local-lvm:vm-101-disk-0,size=1G',
-        content: ['local-lvm:vm-101-disk-0'], template_exit: 'OK', is_template: [1],
+        attached: 'local-lvm:vm-100-extra,size=1G',
+        unused: 'local-lvm:vm-100-extra',
+        reassign_exit: 'OK',
+        reassigned: 'local-lvm:vm-101-disk-0,size=1G',
+        content: ['local-lvm:vm-101-disk-0'],
+        template_exit: 'OK',
+        is_template: [1],
       });
     } finally {
       await sim.close();
@@ -35,9 +50,20 @@ describe.skipIf(!python)('simulators under third-party clients', () => {
     try {
       const { stdout } = await run(python ?? '', [join(import.meta.dirname, 'ovirt_sdk_drive.py'), sim.url, sim.credentials.username, sim.credentials.password]);
       expect(JSON.parse(stdout)).toEqual({
-        first_status: 'image_locked', names: ['from-sdk'], status: 'up', memory: 2 * 2 ** 30, sockets: 1, hosts: ['host1', 'host2'], disks: [true],
-        attached: [false, true], after_detach: [1, 'from the SDK'], disk_gone: true,
-        remove_running: [409, true], template: ['sdk-golden'], template_disks: 1, after_remove: [],
+        first_status: 'image_locked',
+        names: ['from-sdk'],
+        status: 'up',
+        memory: 2 * 2 ** 30,
+        sockets: 1,
+        hosts: ['host1', 'host2'],
+        disks: [true],
+        attached: [false, true],
+        after_detach: [1, 'from the SDK'],
+        disk_gone: true,
+        remove_running: [409, true],
+        template: ['sdk-golden'],
+        template_disks: 1,
+        after_remove: [],
       });
     } finally {
       await sim.close();

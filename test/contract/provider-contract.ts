@@ -133,8 +133,12 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
     });
 
     const standalone = (attachTo?: string, sizeBytes = GiB): DesiredStandaloneDisk => ({
-      key: `VirtualDisk/contract/data-${suffix}`, owner: { kind: 'VirtualDisk', namespace: 'contract', name: `data-${suffix}` }, name: `vkdisk-contract-data-${suffix}`,
-      sizeBytes, interface: 'virtio', ...(attachTo ? { attachTo } : {}),
+      key: `VirtualDisk/contract/data-${suffix}`,
+      owner: { kind: 'VirtualDisk', namespace: 'contract', name: `data-${suffix}` },
+      name: `vkdisk-contract-data-${suffix}`,
+      sizeBytes,
+      interface: 'virtio',
+      ...(attachTo ? { attachTo } : {}),
     });
     let diskID = '';
 
@@ -150,12 +154,20 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       diskID = grown.providerID;
       const vm = find(await h.client.observe(), vmName) as ObservedVM;
       expect(vm.power).toBe('running');
-      expect(vm.disks.filter((d) => d.standalone), 'the VM sees the disk as not its own').toHaveLength(1);
+      expect(
+        vm.disks.filter((d) => d.standalone),
+        'the VM sees the disk as not its own',
+      ).toHaveLength(1);
     });
 
     itIf('disks')?.('ensureDisk never attaches a disk to a VM it does not own', async () => {
       const ensure = required(h.client.ensureDisk?.bind(h.client), 'ensureDisk');
-      const r = await ensure({ ...standalone(foreignName, 2 * GiB), key: `VirtualDisk/contract/other-${suffix}`, owner: { kind: 'VirtualDisk', namespace: 'contract', name: `other-${suffix}` }, name: `vkdisk-contract-other-${suffix}` });
+      const r = await ensure({
+        ...standalone(foreignName, 2 * GiB),
+        key: `VirtualDisk/contract/other-${suffix}`,
+        owner: { kind: 'VirtualDisk', namespace: 'contract', name: `other-${suffix}` },
+        name: `vkdisk-contract-other-${suffix}`,
+      });
       expect(r.message).toMatch(/not managed by virtkeeper|not owned|does not own/);
       expect((find(await h.client.observe(), foreignName) as ObservedVM).disks.some((d) => d.standalone)).toBe(false);
     });
@@ -163,7 +175,13 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
     itIf('networks')?.('ensureNetwork makes the VLAN available, idempotently, and deleteNetwork removes what it made', async () => {
       const ensure = required(h.client.ensureNetwork?.bind(h.client), 'ensureNetwork');
       const remove = required(h.client.deleteNetwork?.bind(h.client), 'deleteNetwork');
-      const net: DesiredNetwork = { key: `VirtualNetwork/vkc${suffix}`, owner: { kind: 'VirtualNetwork', name: `vkc${suffix}` }, name: `vkc${suffix}`, vlanId: 3000 + Math.floor(Math.random() * 900), ...h.networkBinding };
+      const net: DesiredNetwork = {
+        key: `VirtualNetwork/vkc${suffix}`,
+        owner: { kind: 'VirtualNetwork', name: `vkc${suffix}` },
+        name: `vkc${suffix}`,
+        vlanId: 3000 + Math.floor(Math.random() * 900),
+        ...h.networkBinding,
+      };
       if (net.sdn) net.sdn = { zone: net.sdn.zone, vnet: net.name };
       const a = await ensure(net);
       const b = await ensure(net);
@@ -222,7 +240,10 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       const made = find(await h.client.observe(), src) as ObservedVM;
       try {
         const foreign = find(await h.client.observe(), foreignName) as ObservedVM;
-        const refused = await make({ ...targetOf(foreign), owner: vm.owner }, `${tpl}-x`).then(() => undefined, (e: unknown) => e);
+        const refused = await make({ ...targetOf(foreign), owner: vm.owner }, `${tpl}-x`).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(refused).toBeInstanceOf(VkError);
         const a = await make(targetOf(made), tpl);
         const b = await make(targetOf(made), tpl);
@@ -249,7 +270,10 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
         expect([a.found, b.found]).toEqual([true, true]);
         expect(b.providerID).toBe(a.providerID);
         expect(a.diskBytes).toBeGreaterThan(0);
-        const missing = await imp(`${tpl}-x`, `${image}.missing`, { owner: { kind: 'VMTemplate', name: `${tpl}-x` } }).then(() => undefined, (e: unknown) => e);
+        const missing = await imp(`${tpl}-x`, `${image}.missing`, { owner: { kind: 'VMTemplate', name: `${tpl}-x` } }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(missing).toBeInstanceOf(VkError);
         expect((await inspect(`${tpl}-x`)).found).toBe(false);
       } finally {
@@ -264,7 +288,10 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
         { type: 'delete' as const, target },
         { type: 'growDisk' as const, target, disk: foreign.disks[0]?.name ?? 'x', index: 0, sizeBytes: 100 * GiB },
       ]) {
-        const err = await h.client.execute(action).then(() => undefined, (e: unknown) => e);
+        const err = await h.client.execute(action).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err, `${action.type} of a foreign VM is refused`).toBeInstanceOf(VkError);
       }
       expect(find(await h.client.observe(), foreignName)).toBeDefined();
@@ -274,14 +301,20 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       if (!h.client.exec) return;
       const foreign = find(await h.client.observe(), foreignName) as ObservedVM;
       const target = { ...targetOf(foreign), owner: { kind: 'VirtualMachine', namespace: 'contract', name: foreignName } };
-      const err = await h.client.exec(target, ['true'], { timeoutMs: 5000 }).then(() => undefined, (e: unknown) => e);
+      const err = await h.client.exec(target, ['true'], { timeoutMs: 5000 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(RefusedError);
     });
 
     it('create refuses a name an unmarked VM holds, and finishes that VM (marked, once) when resume names it', async () => {
       await h.createForeignVM(unfinishedName);
       const vm = contractVM(unfinishedName, h.template);
-      const refused = await h.client.execute({ type: 'create', vm }).then(() => undefined, (e: unknown) => e);
+      const refused = await h.client.execute({ type: 'create', vm }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(refused).toBeInstanceOf(RefusedError);
       const half = find(await h.client.observe(), unfinishedName) as ObservedVM;
       expect(half.owner).toBeUndefined();
@@ -295,7 +328,10 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       await h.client.execute({ type: 'delete', target: targetOf(vm) });
       await h.client.execute({ type: 'delete', target: targetOf(vm) });
       expect(find(await h.client.observe(), vmName)).toBeUndefined();
-      const err = await h.client.execute({ type: 'start', target: targetOf(vm) }).then(() => undefined, (e: unknown) => e);
+      const err = await h.client.execute({ type: 'start', target: targetOf(vm) }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(VkError);
       expect((err as VkError).kind).toBe('not-found');
     });

@@ -24,7 +24,12 @@ describe('every way a message is shown', () => {
   it('the CLI logger drops it from the message and from fields', async () => {
     // makeLogger writes to fd 2; the same options on a stream show what it writes.
     let out = '';
-    const sink = new Writable({ write(c: Buffer, _e, cb) { out += c.toString(); cb(); } });
+    const sink = new Writable({
+      write(c: Buffer, _e, cb) {
+        out += c.toString();
+        cb();
+      },
+    });
     const { logOptions } = await import('../../controller/cli/context.ts');
     const logger = pino(logOptions('info'), sink);
     logger.error({ err: `cannot reach ${url}` }, `failed at ${url}`);

@@ -36,7 +36,12 @@ describe('guardRemovals', () => {
 
 const vm = (name: string, policy?: 'Orphan'): { key: string; resource: AnyResource } => ({
   key: `VirtualMachine/default/${name}`,
-  resource: { apiVersion: 'virtkeeper.io/v1alpha1', kind: 'VirtualMachine', metadata: { name }, spec: { hypervisor: 'h', memory: '1Gi', ...(policy ? { deletionPolicy: policy } : {}) } } as AnyResource,
+  resource: {
+    apiVersion: 'virtkeeper.io/v1alpha1',
+    kind: 'VirtualMachine',
+    metadata: { name },
+    spec: { hypervisor: 'h', memory: '1Gi', ...(policy ? { deletionPolicy: policy } : {}) },
+  } as AnyResource,
 });
 
 describe('RemovalGate', () => {

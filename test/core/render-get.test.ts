@@ -5,7 +5,10 @@ import { evalPath } from '../../controller/cli/render-get.ts';
 const obj = {
   status: {
     phase: 'Running',
-    conditions: [{ type: 'Synced', status: 'True' }, { type: 'Ready', status: 'False', reason: 'RequirementsNotMet' }],
+    conditions: [
+      { type: 'Synced', status: 'True' },
+      { type: 'Ready', status: 'False', reason: 'RequirementsNotMet' },
+    ],
     availability: [{ node: 'host1', storage: 'default' }, { node: 'host2' }],
   },
 };

@@ -5,20 +5,39 @@ import { renderPlan, summarize, summaryLine } from '../../controller/cli/render-
 import type { KeyOutcome } from '../../controller/runtime/converge.ts';
 
 const target = { providerID: 'qemu/100', name: 'web-1' };
-const step = (type: 'create' | 'reconfigure' | 'delete' | 'start', extra: object = {}) => ({
-  resource: 'VirtualMachine/default/web-1', hypervisor: 'pve', symbol: type === 'create' ? '+' : type === 'delete' ? '-' : type === 'start' ? '>' : '~', changes: [], disruptive: type === 'delete', live: type === 'reconfigure', summary: `${type} web-1`,
-  action: type === 'reconfigure' ? { type, target, memoryBytes: 1, mode: 'live' } : type === 'create' ? { type, vm: {} } : { type, target }, ...extra,
-}) as never;
+const step = (type: 'create' | 'reconfigure' | 'delete' | 'start', extra: object = {}) =>
+  ({
+    resource: 'VirtualMachine/default/web-1',
+    hypervisor: 'pve',
+    symbol: type === 'create' ? '+' : type === 'delete' ? '-' : type === 'start' ? '>' : '~',
+    changes: [],
+    disruptive: type === 'delete',
+    live: type === 'reconfigure',
+    summary: `${type} web-1`,
+    action: type === 'reconfigure' ? { type, target, memoryBytes: 1, mode: 'live' } : type === 'create' ? { type, vm: {} } : { type, target },
+    ...extra,
+  }) as never;
 
 const cases: { name: string; outcomes: KeyOutcome[]; line: string }[] = [
-  { name: 'nothing to do', outcomes: [{ key: 'VirtualMachine/default/web-1', ready: true, plan: { steps: [], refusals: [] } }], line: 'Plan: 0 to create, 0 to change live, 0 needs restart, 0 to delete.' },
+  {
+    name: 'nothing to do',
+    outcomes: [{ key: 'VirtualMachine/default/web-1', ready: true, plan: { steps: [], refusals: [] } }],
+    line: 'Plan: 0 to create, 0 to change live, 0 needs restart, 0 to delete.',
+  },
   {
     name: 'VMs, a disk made and a disk moved, a network removed',
     outcomes: [
       { key: 'VirtualMachine/default/a', ready: false, plan: { steps: [step('create')], refusals: [] } },
       { key: 'VirtualMachine/default/b', ready: false, plan: { steps: [step('reconfigure')], refusals: [] } },
       { key: 'VirtualDisk/default/new', ready: false, intents: [{ symbol: '+', summary: 'create disk new of 2Gi' }] },
-      { key: 'VirtualDisk/default/moved', ready: false, intents: [{ symbol: '~', summary: 'detach disk moved from a' }, { symbol: '~', summary: 'attach disk moved to b' }] },
+      {
+        key: 'VirtualDisk/default/moved',
+        ready: false,
+        intents: [
+          { symbol: '~', summary: 'detach disk moved from a' },
+          { symbol: '~', summary: 'attach disk moved to b' },
+        ],
+      },
       { key: 'VirtualNetwork/old', ready: false, removal: true, intents: [{ symbol: '-', summary: 'remove VLAN 30 networks virtkeeper made, once no VM uses them' }] },
     ],
     line: 'Plan: 2 to create, 2 to change live, 0 needs restart, 1 to delete.',

@@ -10,9 +10,25 @@ describe('what a namespace may do on a Hypervisor', () => {
     { name: 'Kubernetes, nothing set: use, but neither adopt nor grant', spec: {}, ns: 'team-a', tenancy: 'kubernetes', use: true, adopt: false, grantPools: false },
     { name: 'allowedNamespaces set: a namespace not listed may do nothing', spec: { allowedNamespaces: ['team-a'] }, ns: 'team-b', tenancy: 'directory', use: false, adopt: false, grantPools: false },
     { name: 'allowedNamespaces set: a listed namespace uses it', spec: { allowedNamespaces: ['team-a'] }, ns: 'team-a', tenancy: 'kubernetes', use: true, adopt: false, grantPools: false },
-    { name: 'Kubernetes: adoption and grants only where listed', spec: { allowAdoption: { namespaces: ['ops'] }, allowPoolGrants: { namespaces: ['courses'] } }, ns: 'ops', tenancy: 'kubernetes', use: true, adopt: true, grantPools: false },
+    {
+      name: 'Kubernetes: adoption and grants only where listed',
+      spec: { allowAdoption: { namespaces: ['ops'] }, allowPoolGrants: { namespaces: ['courses'] } },
+      ns: 'ops',
+      tenancy: 'kubernetes',
+      use: true,
+      adopt: true,
+      grantPools: false,
+    },
     { name: 'directory mode: a list narrows adoption too', spec: { allowAdoption: { namespaces: ['ops'] } }, ns: 'default', tenancy: 'directory', use: true, adopt: false, grantPools: true },
-    { name: 'listed for adoption but not allowed at all: nothing', spec: { allowedNamespaces: ['x'], allowAdoption: { namespaces: ['ops'] } }, ns: 'ops', tenancy: 'kubernetes', use: false, adopt: false, grantPools: false },
+    {
+      name: 'listed for adoption but not allowed at all: nothing',
+      spec: { allowedNamespaces: ['x'], allowAdoption: { namespaces: ['ops'] } },
+      ns: 'ops',
+      tenancy: 'kubernetes',
+      use: false,
+      adopt: false,
+      grantPools: false,
+    },
   ])('$name', (c) => {
     expect(rightsOf(hv(c.spec), c.ns, c.tenancy)).toEqual({ use: c.use, adopt: c.adopt, grantPools: c.grantPools });
   });

@@ -54,7 +54,10 @@ describe('converge (directory mode, in-memory provider)', () => {
     expect(r.problems).toEqual([]);
     expect(r.outcomes.every((o) => o.ready)).toBe(true);
     const obs = await provider.observe();
-    expect(obs.vms.map((v) => [v.name, v.power]).sort()).toEqual([['a', 'running'], ['b', 'running']]);
+    expect(obs.vms.map((v) => [v.name, v.power]).sort()).toEqual([
+      ['a', 'running'],
+      ['b', 'running'],
+    ]);
     const st = await state.read('VirtualMachine/default/a');
     expect(st?.status).toMatchObject({ phase: 'Running', observedGeneration: 1, providerID: expect.any(String) });
     const before = provider.calls.actions.length;

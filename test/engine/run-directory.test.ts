@@ -26,16 +26,22 @@ describe('virtkeeper run -f (directory mode controller)', () => {
   let state: StateDir;
   let proc: ChildProcess;
   let stderr = '';
-  const vm = (mem: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: watched}\nspec:\n  hypervisor: pve\n  template: ubuntu-24.04\n  memory: ${mem}\n  maxMemory: 4Gi\n  disks: [{name: root, size: 10Gi}]\n`;
+  const vm = (mem: string) =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: watched}\nspec:\n  hypervisor: pve\n  template: ubuntu-24.04\n  memory: ${mem}\n  maxMemory: 4Gi\n  disks: [{name: root, size: 10Gi}]\n`;
 
   beforeAll(async () => {
     sim = await startProxmoxSimulator({ nodes: 2, templates: ['ubuntu-24.04'], taskDurations: { default: 10, qmclone: 30 } });
     dir = await mkdtemp(join(tmpdir(), 'vk-run-'));
     state = new StateDir(`${dir}-state`);
-    await writeFile(join(dir, 'hv.yaml'), `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}, resyncInterval: 2s}\n`);
+    await writeFile(
+      join(dir, 'hv.yaml'),
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}, resyncInterval: 2s}\n`,
+    );
     // The only VM may go (--max-delete-share 1), after a grace of 3 s.
     proc = spawn(process.execPath, ['bin/virtkeeper.js', '--state-dir', state.dir, 'run', '-f', dir, '--metrics-port', '0', '--max-delete-share', '1', '--delete-grace', '3s'], {
-      cwd: root, env: { ...process.env, VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root,
+      env: { ...process.env, VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, VK_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   });
@@ -76,7 +82,16 @@ describe('virtkeeper run -f (directory mode controller)', () => {
     expect(await state.read('VirtualMachine/default/watched')).toBeUndefined();
     expect(stderr).not.toContain(sim.credentials.tokenSecret);
     // Prometheus metrics on the port the log names: the create and the delete were counted.
-    const port = stderr.split('\n').map((l) => { try { return (JSON.parse(l) as { metrics?: number }).metrics; } catch { return undefined; } }).find(Boolean);
+    const port = stderr
+      .split('\n')
+      .map((l) => {
+        try {
+          return (JSON.parse(l) as { metrics?: number }).metrics;
+        } catch {
+          return undefined;
+        }
+      })
+      .find(Boolean);
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(text).toMatch(/^virtkeeper_actions_total\{action="create",result="success"\} 1$/m);
     expect(text).toMatch(/^virtkeeper_actions_total\{action="delete",result="success"\} 1$/m);

@@ -33,8 +33,14 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 // The suite deletes most of what it makes, so its controllers run with the guard off; the
 // guard has a test of its own below, on a controller with the defaults.
 function startController(extra: string[] = ['--leader-elect', '--max-delete-share', '1']): ChildProcess {
-  const p = spawn(process.execPath, ['bin/virtkeeper.js', 'run', '--kubeconfig', controllerConfig, '--namespace', 'virtkeeper-system', '--health-port', '0', ...extra], { cwd: root, env: { ...process.env, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  p.stderr?.on('data', (d: Buffer) => { logs.push(d.toString()); });
+  const p = spawn(process.execPath, ['bin/virtkeeper.js', 'run', '--kubeconfig', controllerConfig, '--namespace', 'virtkeeper-system', '--health-port', '0', ...extra], {
+    cwd: root,
+    env: { ...process.env, VK_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  p.stderr?.on('data', (d: Buffer) => {
+    logs.push(d.toString());
+  });
   return p;
 }
 const logs: string[] = [];
@@ -70,7 +76,9 @@ describe.skipIf(!admin)('Kubernetes mode on a real kube-apiserver', () => {
     await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
     await kubectl(['apply', '-f', 'manifests/namespace.yaml', '-f', 'manifests/serviceaccount.yaml', '-f', 'manifests/rbac.yaml']);
     await kubectl(['apply', '-f', '-'], credentialsSecret('pve-credentials', sim.credentials.username, sim.credentials.password));
-    await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1
+    await kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: virtkeeper.io/v1alpha1
 kind: Hypervisor
 metadata: {name: pve}
 spec:
@@ -78,7 +86,8 @@ spec:
   endpoint: ${sim.url}
   credentialsRef: {name: pve-credentials, namespace: virtkeeper-system}
   resyncInterval: 5s
-`);
+`,
+    );
     controllers.push(startController(), startController());
   }, 120_000);
 
@@ -89,7 +98,9 @@ spec:
     // could finish their finalizers: those are dropped first.
     const own: [string, string[]][] = [
       ['vkvm', ['web-1', 'keep-1', 'shrinky', 'after-rotation', 'disk-host', 'after-failover', 'shard-a-vm', 'shard-b-vm']],
-      ['vkdisk', ['scratch']], ['vktpl', ['ubuntu-big']], ['hv', ['pve-b']],
+      ['vkdisk', ['scratch']],
+      ['vktpl', ['ubuntu-big']],
+      ['hv', ['pve-b']],
     ];
     for (const [kind, names] of own) {
       for (const name of names) {
@@ -103,9 +114,18 @@ spec:
   it('the CRDs are served with short names and the virtkeeper category; CEL refuses a disk shrink', async () => {
     expect(await kubectl(['get', 'virtkeeper', '-A'])).toMatch(/hypervisor\.virtkeeper\.io\/pve/);
     await kubectl(['apply', '-f', '-'], vm('shrinky'));
-    const err = await kubectl(['apply', '--dry-run=server', '-f', '-'], vm('shrinky').replace('size: 10Gi', 'size: 5Gi')).then(() => '', (e: Error) => e.message);
+    const err = await kubectl(['apply', '--dry-run=server', '-f', '-'], vm('shrinky').replace('size: 10Gi', 'size: 5Gi')).then(
+      () => '',
+      (e: Error) => e.message,
+    );
     expect(err).toMatch(/a disk size may never decrease/);
-    const userinfo = await kubectl(['apply', '--dry-run=server', '-f', '-'], 'apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: vk-inputs-userinfo}\nspec: {type: proxmox, endpoint: "https://admin:s3cret@pve.example:8006"}\n').then(() => '', (e: Error) => e.message);
+    const userinfo = await kubectl(
+      ['apply', '--dry-run=server', '-f', '-'],
+      'apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: vk-inputs-userinfo}\nspec: {type: proxmox, endpoint: "https://admin:s3cret@pve.example:8006"}\n',
+    ).then(
+      () => '',
+      (e: Error) => e.message,
+    );
     expect(userinfo).toMatch(/the URL carries a user name or password/);
     await kubectl(['delete', 'vkvm', 'shrinky', '--wait=false']);
     // The Deployment and the whole kustomization are accepted by the real API server.
@@ -137,16 +157,25 @@ spec:
     expect(events).toMatch(/CreateSucceeded/);
 
     // Prometheus metrics on the health port: the leader counted its reconciles and actions.
-    const ports = logs.join('').split('\n').flatMap((l) => {
-      try {
-        const j = JSON.parse(l) as { msg?: string; health?: number };
-        return j.msg === 'starting in Kubernetes mode' && j.health ? [j.health] : [];
-      } catch {
-        return [];
-      }
-    });
+    const ports = logs
+      .join('')
+      .split('\n')
+      .flatMap((l) => {
+        try {
+          const j = JSON.parse(l) as { msg?: string; health?: number };
+          return j.msg === 'starting in Kubernetes mode' && j.health ? [j.health] : [];
+        } catch {
+          return [];
+        }
+      });
     expect(ports.length).toBeGreaterThan(0);
-    const scraped = await Promise.all(ports.map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.text()).catch(() => '')));
+    const scraped = await Promise.all(
+      ports.map((p) =>
+        fetch(`http://127.0.0.1:${p}/metrics`)
+          .then((r) => r.text())
+          .catch(() => ''),
+      ),
+    );
     const all = scraped.join('\n');
     expect(all).toMatch(/^virtkeeper_reconcile_total\{kind="VirtualMachine",result="success"\} [1-9]/m);
     expect(all).toMatch(/^virtkeeper_actions_total\{action="create",result="success"\} [1-9]/m);
@@ -173,14 +202,20 @@ spec:
     });
     await new Promise<void>((r) => trap.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
-    const hv = (name: string, secret: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: ${name}}\nspec:\n  type: proxmox\n  endpoint: ${url}\n  credentialsRef: {name: ${secret}, namespace: virtkeeper-system}\n`;
+    const hv = (name: string, secret: string) =>
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: ${name}}\nspec:\n  type: proxmox\n  endpoint: ${url}\n  credentialsRef: {name: ${secret}, namespace: virtkeeper-system}\n`;
     try {
       await kubectl(['apply', '-f', '-'], credentialsSecret('vk-inputs-unlabelled', 'someone@pve', 'not-for-virtkeeper', false));
       // A service-account token, even labelled, is never used.
-      await kubectl(['apply', '-f', '-'], `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/service-account-token\nmetadata:\n  name: vk-inputs-sa-token\n  namespace: virtkeeper-system\n  labels: {virtkeeper.io/credentials: "true"}\n  annotations: {kubernetes.io/service-account.name: virtkeeper-controller}\nstringData: {token: sa-token-value}\n`);
+      await kubectl(
+        ['apply', '-f', '-'],
+        `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/service-account-token\nmetadata:\n  name: vk-inputs-sa-token\n  namespace: virtkeeper-system\n  labels: {virtkeeper.io/credentials: "true"}\n  annotations: {kubernetes.io/service-account.name: virtkeeper-controller}\nstringData: {token: sa-token-value}\n`,
+      );
       await kubectl(['apply', '-f', '-'], `${hv('vk-inputs-unlabelled', 'vk-inputs-unlabelled')}---\n${hv('vk-inputs-sa', 'vk-inputs-sa-token')}`);
       const message = (name: string) => kubectl(['get', 'hv', name, '-o', "jsonpath={.status.conditions[?(@.type=='Ready')].message}"]);
-      expect(await until('the unlabelled Secret refused', async () => (await message('vk-inputs-unlabelled')) || undefined)).toMatch(/Secret virtkeeper-system\/vk-inputs-unlabelled is not labelled for virtkeeper; .*kubectl -n virtkeeper-system label secret vk-inputs-unlabelled virtkeeper\.io\/credentials=true/);
+      expect(await until('the unlabelled Secret refused', async () => (await message('vk-inputs-unlabelled')) || undefined)).toMatch(
+        /Secret virtkeeper-system\/vk-inputs-unlabelled is not labelled for virtkeeper; .*kubectl -n virtkeeper-system label secret vk-inputs-unlabelled virtkeeper\.io\/credentials=true/,
+      );
       expect(await until('the token Secret refused', async () => (await message('vk-inputs-sa')) || undefined)).toMatch(/is a service-account token, which virtkeeper never sends/);
       expect(heard).toEqual([]);
       expect(logs.join('')).not.toContain('not-for-virtkeeper');
@@ -192,7 +227,9 @@ spec:
   }, 90_000);
 
   it('templates and disks: requirement conditions and attachments in kubectl get', async () => {
-    await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1
+    await kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: virtkeeper.io/v1alpha1
 kind: VMTemplate
 metadata: {name: ubuntu-big}
 spec: {hypervisor: pve, source: {existing: ubuntu-24.04}, require: {guestAgent: true, minDisk: 20Gi}}
@@ -202,7 +239,8 @@ apiVersion: virtkeeper.io/v1alpha1
 kind: VirtualDisk
 metadata: {name: scratch, namespace: default}
 spec: {hypervisor: pve, size: 2Gi, storage: local-lvm, attachTo: {vm: disk-host}}
-`);
+`,
+    );
     // NAME HYPERVISOR ID READY REASON AGE
     const tpl = await until('ubuntu-big validated', async () => {
       const out = await kubectl(['get', 'vktpl', 'ubuntu-big', '--no-headers']);
@@ -212,10 +250,14 @@ spec: {hypervisor: pve, size: 2Gi, storage: local-lvm, attachTo: {vm: disk-host}
     const minDisk = await kubectl(['get', 'vktpl', 'ubuntu-big', '-o', "jsonpath={.status.conditions[?(@.type=='MinDisk')].message}"]);
     expect(minDisk).toBe('disk is 8Gi, less than 20Gi');
     // NAME HYPERVISOR SIZE ATTACHED PHASE READY AGE
-    const disk = await until('scratch attached', async () => {
-      const out = await kubectl(['get', 'vkdisk', 'scratch', '--no-headers']);
-      return /Attached/.test(out) ? out : undefined;
-    }, 60_000);
+    const disk = await until(
+      'scratch attached',
+      async () => {
+        const out = await kubectl(['get', 'vkdisk', 'scratch', '--no-headers']);
+        return /Attached/.test(out) ? out : undefined;
+      },
+      60_000,
+    );
     expect(disk).toMatch(/^scratch\s+pve\s+2Gi\s+disk-host\s+Attached\s+True\s+/);
     expect(simVMs().find((v) => v.config.name === 'disk-host')?.config).toEqual(expect.objectContaining({ virtio1: expect.stringMatching(/vkdisk-default-scratch-[0-9a-f]{10},size=2G$/) }));
     await kubectl(['delete', 'vkdisk', 'scratch', '--timeout=60s']);
@@ -242,7 +284,10 @@ spec: {hypervisor: pve, size: 2Gi, storage: local-lvm, attachTo: {vm: disk-host}
     const other = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 10 } });
     try {
       await kubectl(['label', 'hv', 'pve', 'shard=a', '--overwrite']);
-      await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve-b, labels: {shard: b}}\nspec:\n  type: proxmox\n  endpoint: ${other.url}\n  credentialsRef: {name: pve-credentials, namespace: virtkeeper-system}\n`);
+      await kubectl(
+        ['apply', '-f', '-'],
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve-b, labels: {shard: b}}\nspec:\n  type: proxmox\n  endpoint: ${other.url}\n  credentialsRef: {name: pve-credentials, namespace: virtkeeper-system}\n`,
+      );
       controllers.push(startController(['--hypervisor-selector', 'shard=a']));
       await kubectl(['apply', '-f', '-'], `${vm('shard-a-vm')}---\n${vm('shard-b-vm').replace('hypervisor: pve', 'hypervisor: pve-b')}`);
       await until('shard-a-vm Running', async () => /Running/.test(await kubectl(['get', 'vkvm', 'shard-a-vm', '--no-headers'])), 60_000);
@@ -257,26 +302,41 @@ spec: {hypervisor: pve, size: 2Gi, storage: local-lvm, attachTo: {vm: disk-host}
     for (const c of controllers) c.kill('SIGKILL');
     const g = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 } });
     const ns = `vk-guard-${Date.now().toString(36)}`;
-    const gVMs = () => g.dump().vms.filter((v) => !v.template).map((v) => v.config.name ?? '').sort();
+    const gVMs = () =>
+      g
+        .dump()
+        .vms.filter((v) => !v.template)
+        .map((v) => v.config.name ?? '')
+        .sort();
     try {
       await kubectl(['apply', '-f', '-'], credentialsSecret('pve-g-credentials', g.credentials.username, g.credentials.password));
-      await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve-g, labels: {shard: g}}\nspec:\n  type: proxmox\n  endpoint: ${g.url}\n  credentialsRef: {name: pve-g-credentials, namespace: virtkeeper-system}\n`);
+      await kubectl(
+        ['apply', '-f', '-'],
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve-g, labels: {shard: g}}\nspec:\n  type: proxmox\n  endpoint: ${g.url}\n  credentialsRef: {name: pve-g-credentials, namespace: virtkeeper-system}\n`,
+      );
       // Defaults: 30% or 1 per hypervisor within an hour.
       controllers.push(startController(['--hypervisor-selector', 'shard=g']));
       await kubectl(['create', 'namespace', ns]);
       const onG = (name: string, ns = 'default') => vm(name).replace('hypervisor: pve', 'hypervisor: pve-g').replace('namespace: default', `namespace: ${ns}`);
       await kubectl(['apply', '-f', '-'], ['mass-1', 'mass-2', 'mass-3', 'mass-4'].map((n) => onG(n)).join('---\n'));
-      await kubectl(['apply', '-f', '-'], `${onG('ns-vm', ns)}---\napiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: ns-disk, namespace: ${ns}}\nspec: {hypervisor: pve-g, size: 2Gi, storage: local-lvm, attachTo: {vm: ns-vm}}\n`);
+      await kubectl(
+        ['apply', '-f', '-'],
+        `${onG('ns-vm', ns)}---\napiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: ns-disk, namespace: ${ns}}\nspec: {hypervisor: pve-g, size: 2Gi, storage: local-lvm, attachTo: {vm: ns-vm}}\n`,
+      );
       await until('six resources in place', async () => gVMs().length === 5 && /Attached/.test(await kubectl(['-n', ns, 'get', 'vkdisk', 'ns-disk', '--no-headers'])), 90_000);
       expect(await kubectl(['-n', ns, 'get', 'vkdisk', 'ns-disk', '-o', 'jsonpath={.metadata.finalizers}'])).toContain('virtkeeper.io/finalizer');
 
       // kubectl delete of four of the six: one may go (the allowance), the rest are held and say why.
       await kubectl(['delete', 'vkvm', 'mass-1', 'mass-2', 'mass-3', 'mass-4', '--wait=false']);
-      const refused = await until('the guard refusal in status', async () => {
-        const out = await kubectl(['get', 'vkvm', '-o', "jsonpath={range .items[*]}{.metadata.name} {.status.conditions[?(@.type=='Ready')].reason}{'\\n'}{end}"]);
-        const held = out.split('\n').filter((l) => /^mass-\d DeletionRefused$/.test(l));
-        return held.length >= 3 ? held : undefined;
-      }, 60_000);
+      const refused = await until(
+        'the guard refusal in status',
+        async () => {
+          const out = await kubectl(['get', 'vkvm', '-o', "jsonpath={range .items[*]}{.metadata.name} {.status.conditions[?(@.type=='Ready')].reason}{'\\n'}{end}"]);
+          const held = out.split('\n').filter((l) => /^mass-\d DeletionRefused$/.test(l));
+          return held.length >= 3 ? held : undefined;
+        },
+        60_000,
+      );
       expect(refused.length).toBeGreaterThanOrEqual(3);
       await new Promise((r) => setTimeout(r, 2000));
       expect(gVMs().filter((n) => n.startsWith('mass-')).length).toBeGreaterThanOrEqual(3);

@@ -38,7 +38,10 @@ describe.skipIf(!admin)('VirtualMachineSet members in Kubernetes mode', () => {
     await kubectl(['apply', '-f', join(root, 'crds')]);
     await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
     await kubectl(['create', 'namespace', ns]);
-    await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: alice-course, namespace: ${ns}}\nspec: {hypervisor: pve-members-none, memory: 2Gi}\n`);
+    await kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: alice-course, namespace: ${ns}}\nspec: {hypervisor: pve-members-none, memory: 2Gi}\n`,
+    );
     const kc = new KubeConfig();
     kc.loadFromFile(admin);
     const store = new DesiredStore();
@@ -47,11 +50,16 @@ describe.skipIf(!admin)('VirtualMachineSet members in Kubernetes mode', () => {
     const key = `VirtualMachine/${ns}/alice-course`;
     await until('the VirtualMachine in the store', () => store.get(key));
 
-    await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachineSet\nmetadata: {name: course, namespace: ${ns}}\nspec:\n  users: [alice@pve, bob@pve]\n  template: {hypervisor: pve-members-none, memory: 1Gi}\n`);
+    await kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachineSet\nmetadata: {name: course, namespace: ${ns}}\nspec:\n  users: [alice@pve, bob@pve]\n  template: {hypervisor: pve-members-none, memory: 1Gi}\n`,
+    );
     const held = await until('the VirtualMachine held', () => store.get(key)?.heldBecause && store.get(key));
     expect((held.resource as VirtualMachine).spec.memory).toBe('2Gi');
     expect(held.resource.metadata.labels?.['virtkeeper.io/set']).toBeUndefined();
-    expect(held.heldBecause).toEqual([`kubernetes:${key}:1: VirtualMachine ${ns}/alice-course metadata.name: duplicate name: VirtualMachine ${ns}/alice-course is also VirtualMachine ${ns}/alice-course (a member of VirtualMachineSet ${ns}/course for user alice@pve) at kubernetes:VirtualMachineSet/${ns}/course:1; neither is applied: rename one of them`]);
+    expect(held.heldBecause).toEqual([
+      `kubernetes:${key}:1: VirtualMachine ${ns}/alice-course metadata.name: duplicate name: VirtualMachine ${ns}/alice-course is also VirtualMachine ${ns}/alice-course (a member of VirtualMachineSet ${ns}/course for user alice@pve) at kubernetes:VirtualMachineSet/${ns}/course:1; neither is applied: rename one of them`,
+    ]);
     expect([store.get(`VirtualMachineSet/${ns}/course`), store.get(`VirtualMachine/${ns}/bob-course`)]).toEqual([undefined, undefined]);
   }, 60_000);
 });

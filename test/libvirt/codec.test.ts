@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { decodeHeader, frame, LibvirtError, MessageStatus, MessageType, PROC, PROGRAM, readDomain, readRemoteError, readTypedParam, TypedParamType, writeDomain, writeTypedParam, type TypedParam } from '../../providers/libvirt/rpc/protocol.ts';
+import {
+  decodeHeader,
+  frame,
+  LibvirtError,
+  MessageStatus,
+  MessageType,
+  PROC,
+  PROGRAM,
+  readDomain,
+  readRemoteError,
+  readTypedParam,
+  TypedParamType,
+  writeDomain,
+  writeTypedParam,
+  type TypedParam,
+} from '../../providers/libvirt/rpc/protocol.ts';
 import { parseLibvirtURI } from '../../providers/libvirt/rpc/uri.ts';
 import { XdrReader, XdrWriter } from '../../providers/libvirt/rpc/xdr.ts';
 
@@ -57,9 +72,18 @@ describe('libvirt messages', () => {
   });
 
   it.each([
-    [42, 'not-found'], [50, 'not-found'], [38, 'transient'], [45, 'auth'], [55, 'conflict'], [9, 'invalid'],
+    [42, 'not-found'],
+    [50, 'not-found'],
+    [38, 'transient'],
+    [45, 'auth'],
+    [55, 'conflict'],
+    [9, 'invalid'],
   ])('classifies libvirt error %d as %s', (code, kind) => {
-    const w = new XdrWriter().int(code).int(10).optional('boom', (x, v) => void x.string(v)).int(2);
+    const w = new XdrWriter()
+      .int(code)
+      .int(10)
+      .optional('boom', (x, v) => void x.string(v))
+      .int(2);
     const e = new LibvirtError(readRemoteError(new XdrReader(w.bytes())));
     expect([e.kind, e.message, e.libvirtCode]).toEqual([kind, 'boom', code]);
   });

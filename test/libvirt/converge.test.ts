@@ -27,10 +27,14 @@ describe.skipIf(!uri1 || !uri2)('libvirt end to end on two real hosts', () => {
   let h1: LibvirtConnection;
   let h2: LibvirtConnection;
   const hv = `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: kvm}\nspec:\n  type: libvirt\n  hosts: [{name: host1, uri: "${uri1}"}, {name: host2, uri: "${uri2}"}]\n  defaults: {storagePool: default}\n  migration: {sharedStorage: false}\n`;
-  const vm = (name: string, extra = '') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec:\n  hypervisor: kvm\n  cpu: {cores: 1}\n  memory: 256Mi\n  maxMemory: 1Gi\n  disks: [{name: root, size: 1Gi}]\n  guestAgent: false\n${extra}`;
+  const vm = (name: string, extra = '') =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec:\n  hypervisor: kvm\n  cpu: {cores: 1}\n  memory: 256Mi\n  maxMemory: 1Gi\n  disks: [{name: root, size: 1Gi}]\n  guestAgent: false\n${extra}`;
   const write = (...docs: string[]) => writeFile(join(dir, 'all.yaml'), [hv, ...docs].join('---\n'));
   const where = async (name: string) => {
-    for (const [host, c] of [['host1', h1], ['host2', h2]] as const) {
+    for (const [host, c] of [
+      ['host1', h1],
+      ['host2', h2],
+    ] as const) {
       const d = await c.lookupDomain(name).catch(() => undefined);
       if (d) return { host, c, d, state: (await c.state(d)).state };
     }
@@ -41,7 +45,17 @@ describe.skipIf(!uri1 || !uri2)('libvirt end to end on two real hosts', () => {
     dir = await mkdtemp(join(tmpdir(), 'vk-libvirt-'));
     const logger = pino({ level: 'silent' });
     pool = new HypervisorPool({ loadConnector, credentials: async () => ({ none: true }), logger, now: Date.now, observeMaxAgeMs: 0 });
-    opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger, now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))), wait: true, timeoutMs: 60_000, maxDeleteShare: 1 };
+    opts = {
+      folder: dir,
+      statuses: new StateDir(`${dir}-state`),
+      hypervisors: pool,
+      logger,
+      now: Date.now,
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))),
+      wait: true,
+      timeoutMs: 60_000,
+      maxDeleteShare: 1,
+    };
     h1 = await LibvirtConnection.connect(uri1);
     h2 = await LibvirtConnection.connect(uri2);
     await h1.defineXML(`<domain type='qemu'><name>${F}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>`);
@@ -94,15 +108,22 @@ describe.skipIf(!uri1 || !uri2)('libvirt end to end on two real hosts', () => {
     expect(st?.status.lastAction).toMatch(/setAutostart|growDisk|reconfigure/);
   }, 90_000);
 
-  it.skipIf(!process.env.VK_LIBVIRT_RESTART_2)('reconnects after host2\'s libvirtd restarts (the next pass uses it)', async () => {
-    // Only host 2 is restarted: other suites share host 1 and run at the same time.
-    await (await import('node:child_process')).execFileSync('bash', [process.env.VK_LIBVIRT_RESTART_2 ?? '']);
-    h2 = await LibvirtConnection.connect(uri2);
-    const r = await converge(opts);
-    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
-    const hv = await opts.statuses.read('Hypervisor/kvm');
-    expect((hv?.status.nodes as { name: string; state: string }[]).map((n) => [n.name, n.state])).toEqual([['host1', 'online'], ['host2', 'online']]);
-  }, 60_000);
+  it.skipIf(!process.env.VK_LIBVIRT_RESTART_2)(
+    "reconnects after host2's libvirtd restarts (the next pass uses it)",
+    async () => {
+      // Only host 2 is restarted: other suites share host 1 and run at the same time.
+      await (await import('node:child_process')).execFileSync('bash', [process.env.VK_LIBVIRT_RESTART_2 ?? '']);
+      h2 = await LibvirtConnection.connect(uri2);
+      const r = await converge(opts);
+      expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+      const hv = await opts.statuses.read('Hypervisor/kvm');
+      expect(((hv?.status.nodes ?? []) as { name: string; state: string }[]).map((n) => [n.name, n.state])).toEqual([
+        ['host1', 'online'],
+        ['host2', 'online'],
+      ]);
+    },
+    60_000,
+  );
 
   it('migrates the running VM live to host2 when its pinned node changes', async () => {
     const events: [number, number][] = [];
@@ -121,17 +142,28 @@ describe.skipIf(!uri1 || !uri2)('libvirt end to end on two real hosts', () => {
     expect(stopped.length).toBeGreaterThan(0);
     expect(stopped.every(([, detail]) => detail === 3)).toBe(true);
     // Disks were copied (storage not shared): the source keeps no copy of this VM's volumes.
-    const left = await h1.lookupVolume(await h1.lookupPool('default'), volumeName(A, 'root')).then(() => true, () => false);
+    const left = await h1.lookupVolume(await h1.lookupPool('default'), volumeName(A, 'root')).then(
+      () => true,
+      () => false,
+    );
     expect(left).toBe(false);
   }, 120_000);
 
   it('stops on Halted, deletes what it owns, and never touches the foreign domain', async () => {
-    await write(vm(A, '  placement: {node: host2}\n  autostart: true\n  runStrategy: Halted\n').replace('cores: 1', 'cores: 2').replace('memory: 256Mi', 'memory: 512Mi').replace('size: 1Gi', 'size: 2Gi'), vm(F));
+    await write(
+      vm(A, '  placement: {node: host2}\n  autostart: true\n  runStrategy: Halted\n').replace('cores: 1', 'cores: 2').replace('memory: 256Mi', 'memory: 512Mi').replace('size: 1Gi', 'size: 2Gi'),
+      vm(F),
+    );
     const r = await converge({ ...opts, wait: false });
     expect((await where(A))?.state).toBe(DomainState.SHUTOFF);
     expect(r.outcomes.find((o) => o.key === `VirtualMachine/default/${F}`)?.error?.code).toBe('VK_REFUSED_FOREIGN');
     expect(await where(B)).toBeUndefined();
-    expect(await h1.lookupVolume(await h1.lookupPool('default'), seedVolumeName(B)).then(() => 'left', () => 'removed')).toBe('removed');
+    expect(
+      await h1.lookupVolume(await h1.lookupPool('default'), seedVolumeName(B)).then(
+        () => 'left',
+        () => 'removed',
+      ),
+    ).toBe('removed');
     await write();
     await converge(opts);
     expect(await where(A)).toBeUndefined();
@@ -155,7 +187,17 @@ describe.skipIf(!uri1 || !uri2)('libvirt templates on a second host', () => {
     dir = await mkdtemp(join(tmpdir(), 'vk-tpl2-'));
     const logger = pino({ level: 'silent' });
     pool = new HypervisorPool({ loadConnector, credentials: async () => ({ none: true }), logger, now: Date.now, observeMaxAgeMs: 0 });
-    opts = { folder: join(dir, 'm'), statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger, now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))), wait: true, timeoutMs: 60_000, maxDeleteShare: 1 };
+    opts = {
+      folder: join(dir, 'm'),
+      statuses: new StateDir(`${dir}-state`),
+      hypervisors: pool,
+      logger,
+      now: Date.now,
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))),
+      wait: true,
+      timeoutMs: 60_000,
+      maxDeleteShare: 1,
+    };
     h1 = await LibvirtConnection.connect(uri1);
     h2 = await LibvirtConnection.connect(uri2);
   });
@@ -181,10 +223,14 @@ describe.skipIf(!uri1 || !uri2)('libvirt templates on a second host', () => {
     // A qcow2 with real data in it, so the copy is checked byte for byte.
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'base.qcow2'), '64M']);
     execFileSync('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x5a 1M 3M', join(dir, 'base.qcow2')], { stdio: 'ignore' });
-    await writeFile(join(dir, 'm', 'all.yaml'), [hv,
-      `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${TPL}}\nspec: {hypervisor: kvm, source: {image: "${join(dir, 'base.qcow2')}"}}\n`,
-      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${C}}\nspec: {hypervisor: kvm, template: ${TPL}, clone: linked, placement: {node: host2}, memory: 128Mi, disks: [{name: root, size: 64Mi}], guestAgent: false, runStrategy: Halted}\n`,
-    ].join('---\n'));
+    await writeFile(
+      join(dir, 'm', 'all.yaml'),
+      [
+        hv,
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${TPL}}\nspec: {hypervisor: kvm, source: {image: "${join(dir, 'base.qcow2')}"}}\n`,
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${C}}\nspec: {hypervisor: kvm, template: ${TPL}, clone: linked, placement: {node: host2}, memory: 128Mi, disks: [{name: root, size: 64Mi}], guestAgent: false, runStrategy: Halted}\n`,
+      ].join('---\n'),
+    );
     const r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.plan?.waiting ?? o.key)).toEqual([]);
     const p2 = await h2.lookupPool('default');
@@ -199,7 +245,10 @@ describe.skipIf(!uri1 || !uri2)('libvirt templates on a second host', () => {
     await expect(h2.lookupVolume(p2, `${TPL}.partial.qcow2`)).rejects.toThrow();
     // The template's status lists both hosts now.
     await converge(opts);
-    expect((await opts.statuses.read(`VMTemplate/${TPL}`))?.status.availability).toEqual([{ node: 'host1', storage: 'default' }, { node: 'host2', storage: 'default' }]);
+    expect((await opts.statuses.read(`VMTemplate/${TPL}`))?.status.availability).toEqual([
+      { node: 'host1', storage: 'default' },
+      { node: 'host2', storage: 'default' },
+    ]);
   }, 90_000);
 
   it('a template made from a stopped VM on host2 lands on host1, flattened, and a VM there clones it', async () => {
@@ -207,13 +256,17 @@ describe.skipIf(!uri1 || !uri2)('libvirt templates on a second host', () => {
     const GOLD = `vk-test-gold2-${s}`;
     const BUILD = `vk-test-build2-${s}`;
     const USE = `vk-test-use1-${s}`;
-    await writeFile(join(dir, 'm', 'all.yaml'), [hv,
-      `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${TPL}}\nspec: {hypervisor: kvm, source: {image: "${join(dir, 'base.qcow2')}"}}\n`,
-      // The builder is itself a linked clone on host2: its disk has a backing file there.
-      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${BUILD}}\nspec: {hypervisor: kvm, template: ${TPL}, clone: linked, placement: {node: host2}, memory: 128Mi, disks: [{name: root, size: 64Mi}], guestAgent: false, runStrategy: Halted}\n`,
-      `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${GOLD}}\nspec: {hypervisor: kvm, source: {fromVirtualMachine: ${BUILD}}}\n`,
-      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${USE}}\nspec: {hypervisor: kvm, template: ${GOLD}, clone: linked, placement: {node: host1}, memory: 128Mi, disks: [{name: root, size: 64Mi}], guestAgent: false, runStrategy: Halted}\n`,
-    ].join('---\n'));
+    await writeFile(
+      join(dir, 'm', 'all.yaml'),
+      [
+        hv,
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${TPL}}\nspec: {hypervisor: kvm, source: {image: "${join(dir, 'base.qcow2')}"}}\n`,
+        // The builder is itself a linked clone on host2: its disk has a backing file there.
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${BUILD}}\nspec: {hypervisor: kvm, template: ${TPL}, clone: linked, placement: {node: host2}, memory: 128Mi, disks: [{name: root, size: 64Mi}], guestAgent: false, runStrategy: Halted}\n`,
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${GOLD}}\nspec: {hypervisor: kvm, source: {fromVirtualMachine: ${BUILD}}}\n`,
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${USE}}\nspec: {hypervisor: kvm, template: ${GOLD}, clone: linked, placement: {node: host1}, memory: 128Mi, disks: [{name: root, size: 64Mi}], guestAgent: false, runStrategy: Halted}\n`,
+      ].join('---\n'),
+    );
     const r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.plan?.waiting ?? o.key)).toEqual([]);
     const p1 = await h1.lookupPool('default');

@@ -25,15 +25,27 @@ describe.skipIf(!uri)('VirtualDisk on libvirt', () => {
   let pool: HypervisorPool;
   let c: LibvirtConnection;
   const hv = `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: kvm}\nspec: {type: libvirt, hosts: [{name: host1, uri: "${uri}"}]}\n`;
-  const vm = (name: string, run = 'Always') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: kvm, memory: 128Mi, disks: [{name: root, size: 256Mi}], guestAgent: false, runStrategy: ${run}}\n`;
-  const disk = (size: string, vmName: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data-${s}}\nspec: {hypervisor: kvm, size: ${size}, attachTo: {vm: ${vmName}}}\n`;
+  const vm = (name: string, run = 'Always') =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: kvm, memory: 128Mi, disks: [{name: root, size: 256Mi}], guestAgent: false, runStrategy: ${run}}\n`;
+  const disk = (size: string, vmName: string) =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data-${s}}\nspec: {hypervisor: kvm, size: ${size}, attachTo: {vm: ${vmName}}}\n`;
   const write = (...docs: string[]) => writeFile(join(dir, 'all.yaml'), [hv, ...docs].join('---\n'));
   const xmlOf = async (name: string) => c.xmlDesc(await c.lookupDomain(name));
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vk-vdisk-'));
     pool = new HypervisorPool({ loadConnector, credentials: async () => ({ none: true }), logger: pino({ level: 'silent' }), now: Date.now, observeMaxAgeMs: 0 });
-    opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))), wait: true, timeoutMs: 60_000, maxDeleteShare: 1 };
+    opts = {
+      folder: dir,
+      statuses: new StateDir(`${dir}-state`),
+      hypervisors: pool,
+      logger: pino({ level: 'silent' }),
+      now: Date.now,
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))),
+      wait: true,
+      timeoutMs: 60_000,
+      maxDeleteShare: 1,
+    };
     c = await LibvirtConnection.connect(uri);
   });
   afterAll(async () => {
@@ -75,6 +87,11 @@ describe.skipIf(!uri)('VirtualDisk on libvirt', () => {
     await write(vm(D1, 'Halted'), vm(D2, 'Halted'));
     await converge(opts);
     expect(await xmlOf(D2)).not.toContain(VOL);
-    expect(await c.lookupVolume(await c.lookupPool('default'), VOL).then(() => 'left', () => 'gone')).toBe('gone');
+    expect(
+      await c.lookupVolume(await c.lookupPool('default'), VOL).then(
+        () => 'left',
+        () => 'gone',
+      ),
+    ).toBe('gone');
   }, 120_000);
 });

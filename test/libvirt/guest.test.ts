@@ -23,7 +23,23 @@ const VM = `vk-test-booted-${s}`;
 
 describe('guest agent addresses', () => {
   it.each([
-    ['loopback and link-local left out, IPv4 first', { return: [{ name: 'lo', 'ip-addresses': [{ 'ip-address': '127.0.0.1', 'ip-address-type': 'ipv4' }] }, { name: 'eth0', 'ip-addresses': [{ 'ip-address': 'fe80::1', 'ip-address-type': 'ipv6' }, { 'ip-address': '2001:db8::5', 'ip-address-type': 'ipv6' }, { 'ip-address': '10.0.0.5', 'ip-address-type': 'ipv4' }] }] }, ['10.0.0.5', '2001:db8::5']],
+    [
+      'loopback and link-local left out, IPv4 first',
+      {
+        return: [
+          { name: 'lo', 'ip-addresses': [{ 'ip-address': '127.0.0.1', 'ip-address-type': 'ipv4' }] },
+          {
+            name: 'eth0',
+            'ip-addresses': [
+              { 'ip-address': 'fe80::1', 'ip-address-type': 'ipv6' },
+              { 'ip-address': '2001:db8::5', 'ip-address-type': 'ipv6' },
+              { 'ip-address': '10.0.0.5', 'ip-address-type': 'ipv4' },
+            ],
+          },
+        ],
+      },
+      ['10.0.0.5', '2001:db8::5'],
+    ],
     ['no interfaces', { return: [] }, []],
   ])('%s', (_name, reply, want) => expect(guestAddresses(JSON.stringify(reply))).toEqual(want));
 });
@@ -34,18 +50,29 @@ describe.skipIf(!uri || !image)('a booted guest on libvirt', () => {
   let pool: HypervisorPool;
   let c: LibvirtConnection;
   const hv = `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: kvm}\nspec: {type: libvirt, hosts: [{name: host1, uri: "${uri}"}]}\n`;
-  const docs = (run: string) => [
-    hv,
-    `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${TPL}}\nspec: {hypervisor: kvm, source: {image: "${image}"}}\n`,
-    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${VM}}\nspec: {hypervisor: kvm, template: ${TPL}, clone: linked, memory: 256Mi, disks: [{name: root, size: 64Mi}], guestAgent: true, runStrategy: ${run}}\n`,
-  ].join('---\n');
+  const docs = (run: string) =>
+    [
+      hv,
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${TPL}}\nspec: {hypervisor: kvm, source: {image: "${image}"}}\n`,
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${VM}}\nspec: {hypervisor: kvm, template: ${TPL}, clone: linked, memory: 256Mi, disks: [{name: root, size: 64Mi}], guestAgent: true, runStrategy: ${run}}\n`,
+    ].join('---\n');
 
   beforeAll(async () => {
     // The guest's boot loader trips this machine's nested KVM; TCG boots it in seconds.
     process.env.VK_LIBVIRT_DOMAIN_TYPE = 'qemu';
     dir = await mkdtemp(join(tmpdir(), 'vk-guest-'));
     pool = new HypervisorPool({ loadConnector, credentials: async () => ({ none: true }), logger: pino({ level: 'silent' }), now: Date.now, observeMaxAgeMs: 0 });
-    opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 500))), wait: true, timeoutMs: 60_000, maxDeleteShare: 1 };
+    opts = {
+      folder: dir,
+      statuses: new StateDir(`${dir}-state`),
+      hypervisors: pool,
+      logger: pino({ level: 'silent' }),
+      now: Date.now,
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 500))),
+      wait: true,
+      timeoutMs: 60_000,
+      maxDeleteShare: 1,
+    };
     c = await LibvirtConnection.connect(uri);
   });
   afterAll(async () => {
@@ -78,13 +105,14 @@ describe.skipIf(!uri || !image)('a booted guest on libvirt', () => {
   }, 120_000);
 
   it('runs commands in the guest with virtkeeper exec: output, exit code, stdin', async () => {
-    const run = (args: string[], input?: string) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      const p = execFile(process.execPath, ['bin/virtkeeper.js', '--state-dir', `${dir}-state`, 'exec', '-f', dir, VM, '--', ...args], { cwd: root, timeout: 60_000 }, (e, out, err) => {
-        resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err });
+    const run = (args: string[], input?: string) =>
+      new Promise<{ code: number; out: string; err: string }>((resolve) => {
+        const p = execFile(process.execPath, ['bin/virtkeeper.js', '--state-dir', `${dir}-state`, 'exec', '-f', dir, VM, '--', ...args], { cwd: root, timeout: 60_000 }, (e, out, err) => {
+          resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err });
+        });
+        if (input !== undefined) p.stdin?.end(input);
+        else p.stdin?.end();
       });
-      if (input !== undefined) p.stdin?.end(input);
-      else p.stdin?.end();
-    });
     const host = await run(['hostname']);
     expect(host, host.err).toMatchObject({ code: 0, out: 'virtkeeper-guest\n' });
     expect((await run(['sh', '-c', 'echo oops >&2; exit 3'])).code).toBe(3);

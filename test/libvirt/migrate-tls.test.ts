@@ -41,11 +41,36 @@ describe.skipIf(!usable)('libvirt live migration to a TLS host', () => {
     const ext = join(certs, 'ext.cnf');
     await writeFile(ext, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n');
     await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', join(certs, 'server-key.pem'), '-out', join(certs, 'server.csr')]);
-    await run('openssl', ['x509', '-req', '-in', join(certs, 'server.csr'), '-CA', join(pki, 'cacert.pem'), '-CAkey', join(pki, 'cakey.pem'), '-CAcreateserial', '-CAserial', join(certs, 'ca.srl'), '-days', '2', '-extfile', ext, '-out', join(certs, 'server-cert.pem')]);
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      join(certs, 'server.csr'),
+      '-CA',
+      join(pki, 'cacert.pem'),
+      '-CAkey',
+      join(pki, 'cakey.pem'),
+      '-CAcreateserial',
+      '-CAserial',
+      join(certs, 'ca.srl'),
+      '-days',
+      '2',
+      '-extfile',
+      ext,
+      '-out',
+      join(certs, 'server-cert.pem'),
+    ]);
     await copyFile(join(pki, 'cacert.pem'), join(certs, 'ca-cert.pem'));
     await copyFile(join(certs, 'server-cert.pem'), join(certs, 'client-cert.pem'));
     await copyFile(join(certs, 'server-key.pem'), join(certs, 'client-key.pem'));
-    p = new LibvirtProvider({ hosts: [{ name: 'host1', uri: uri1 }, { name: 'host2', uri: tlsURI }], logger: pino({ level: 'silent' }), migration: { sharedStorage: false } });
+    p = new LibvirtProvider({
+      hosts: [
+        { name: 'host1', uri: uri1 },
+        { name: 'host2', uri: tlsURI },
+      ],
+      logger: pino({ level: 'silent' }),
+      migration: { sharedStorage: false },
+    });
   });
   afterAll(async () => {
     await p.execute({ type: 'delete', target: await target() }).catch(() => undefined);

@@ -65,7 +65,12 @@ describe.skipIf(!uri)('VirtualNetwork and VMTemplate fromVirtualMachine on libvi
     // The network goes after the VM on it.
     await write();
     await converge(opts);
-    expect(await c.lookupNetwork(NET).then(() => 'left', () => 'gone')).toBe('gone');
+    expect(
+      await c.lookupNetwork(NET).then(
+        () => 'left',
+        () => 'gone',
+      ),
+    ).toBe('gone');
   }, 90_000);
 
   it('reports a network that exists with another VLAN and leaves it alone', async () => {
@@ -81,13 +86,19 @@ describe.skipIf(!uri)('VirtualNetwork and VMTemplate fromVirtualMachine on libvi
   }, 60_000);
 
   it('makes a template from a stopped VM and clones from it', async () => {
-    const builder = (run: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${BUILDER}}\nspec: {hypervisor: kvm, memory: 128Mi, disks: [{name: root, size: 96Mi}], guestAgent: false, runStrategy: ${run}}\n`;
+    const builder = (run: string) =>
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${BUILDER}}\nspec: {hypervisor: kvm, memory: 128Mi, disks: [{name: root, size: 96Mi}], guestAgent: false, runStrategy: ${run}}\n`;
     const tpl = `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${GOLD}}\nspec: {hypervisor: kvm, source: {fromVirtualMachine: ${BUILDER}}, require: {minDisk: 64Mi}}\n`;
     const clone = `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${CLONE}}\nspec: {hypervisor: kvm, template: ${GOLD}, clone: linked, memory: 128Mi, disks: [{name: root, size: 128Mi}], guestAgent: false, runStrategy: Halted}\n`;
     await write(builder('Always'), tpl, clone);
     await converge({ ...opts, timeoutMs: 3000 });
     expect(JSON.stringify((await opts.statuses.read(`VMTemplate/${GOLD}`))?.status)).toMatch(/waiting for VM .* to stop/);
-    expect(await c.lookupDomain(CLONE).then(() => 'made', () => 'not made')).toBe('not made');
+    expect(
+      await c.lookupDomain(CLONE).then(
+        () => 'made',
+        () => 'not made',
+      ),
+    ).toBe('not made');
 
     await write(builder('Halted'), tpl, clone);
     const r = await converge(opts);
@@ -98,6 +109,11 @@ describe.skipIf(!uri)('VirtualNetwork and VMTemplate fromVirtualMachine on libvi
     const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output', 'json', path]).toString()) as { 'backing-filename'?: string };
     expect(info['backing-filename']).toMatch(new RegExp(`${GOLD}\\.qcow2$`));
     // The builder stays a VM of its own on libvirt (its disk was copied, not taken).
-    expect(await c.lookupDomain(BUILDER).then(() => 'there', () => 'gone')).toBe('there');
+    expect(
+      await c.lookupDomain(BUILDER).then(
+        () => 'there',
+        () => 'gone',
+      ),
+    ).toBe('there');
   }, 90_000);
 });

@@ -23,8 +23,18 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
   const made: string[] = [];
   const domains: string[] = [];
   const vm = (name: string, disks: string[], extra: Partial<DesiredVM> = {}) =>
-    contractVM(name, undefined, { runStrategy: 'Halted', memoryBytes: 64 * MiB, maxMemoryBytes: 64 * MiB, disks: disks.map((d, i) => ({ name: d, sizeBytes: 16 * MiB, interface: 'virtio', bootable: i === 0 })), ...extra });
-  const exists = (name: string) => c.lookupVolume(pool, name).then(() => true, () => false);
+    contractVM(name, undefined, {
+      runStrategy: 'Halted',
+      memoryBytes: 64 * MiB,
+      maxMemoryBytes: 64 * MiB,
+      disks: disks.map((d, i) => ({ name: d, sizeBytes: 16 * MiB, interface: 'virtio', bootable: i === 0 })),
+      ...extra,
+    });
+  const exists = (name: string) =>
+    c.lookupVolume(pool, name).then(
+      () => true,
+      () => false,
+    );
   const foreignVolume = async (name: string) => {
     made.push(name);
     await c.createVolume(pool, `<volume><name>${name}</name><capacity unit='bytes'>1048576</capacity><target><format type='qcow2'/></target></volume>`);
@@ -68,10 +78,18 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     await c.attachDevice(d, `<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='default' volume='${P}-data.qcow2'/><target dev='vdb' bus='virtio'/></disk>`, 2);
     const observed = (await p.observe()).vms.find((x) => x.name === P);
     // The foreign disk is not the VM's own: the planner leaves it alone.
-    expect(observed?.disks.map((x) => [x.name, !!x.standalone])).toEqual([['vda', false], ['vdb', true]]);
+    expect(observed?.disks.map((x) => [x.name, !!x.standalone])).toEqual([
+      ['vda', false],
+      ['vdb', true],
+    ]);
 
     await p.execute({ type: 'delete', target: web });
-    expect(await c.lookupDomain(P).then(() => 'there', () => 'gone')).toBe('gone');
+    expect(
+      await c.lookupDomain(P).then(
+        () => 'there',
+        () => 'gone',
+      ),
+    ).toBe('gone');
     expect(await exists(volumeName(P, '1-root'))).toBe(false);
     expect(await exists(`${P}-data.qcow2`)).toBe(true);
     expect(await exists(volumeName(`${P}-1`, 'root'))).toBe(true);
@@ -81,7 +99,8 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
 
   it('a domain made before records (old names) loses on delete only the volumes no other domain claims', async () => {
     // As today's main made them: web-root for web, web-1-root for web-1, and web-1-root also attached to web.
-    const old = (name: string, vols: string[]) => `<domain type='qemu'><name>${name}</name><metadata><vk:owner xmlns:vk='https://virtkeeper.io/xmlns/libvirt/1'>virtkeeper.io/owner=VirtualMachine/contract/${name}</vk:owner></metadata><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices>${vols.map((v, i) => `<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='default' volume='${v}'/><target dev='vd${'ab'[i]}' bus='virtio'/></disk>`).join('')}</devices></domain>`;
+    const old = (name: string, vols: string[]) =>
+      `<domain type='qemu'><name>${name}</name><metadata><vk:owner xmlns:vk='https://virtkeeper.io/xmlns/libvirt/1'>virtkeeper.io/owner=VirtualMachine/contract/${name}</vk:owner></metadata><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices>${vols.map((v, i) => `<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='default' volume='${v}'/><target dev='vd${'ab'[i]}' bus='virtio'/></disk>`).join('')}</devices></domain>`;
     const W = `${P}-old`;
     for (const v of [`${W}-root.qcow2`, `${W}-1-root.qcow2`]) await foreignVolume(v);
     domains.push(W, `${W}-1`);
@@ -98,11 +117,16 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     await foreignVolume(volumeName(name, 'root'));
     domains.push(name);
     await expect(p.execute({ type: 'create', vm: vm(name, ['root']), node: 'host1' })).rejects.toThrow(/already exists in pool default .*never takes a volume it cannot prove/);
-    expect(await c.lookupDomain(name).then(() => 'there', () => 'none')).toBe('none');
+    expect(
+      await c.lookupDomain(name).then(
+        () => 'there',
+        () => 'none',
+      ),
+    ).toBe('none');
     expect(await exists(volumeName(name, 'root'))).toBe(true);
   }, 30_000);
 
-  it('never clones from a VirtualDisk or another VM\'s volume', async () => {
+  it("never clones from a VirtualDisk or another VM's volume", async () => {
     const holder = await create(vm(`${P}-src`, ['root']));
     const viaVM = vm(`${P}-c1`, ['root'], { template: volumeName(`${P}-src`, 'root').replace(/\.qcow2$/, '') });
     domains.push(viaVM.name);
@@ -112,7 +136,13 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     const viaDisk = vm(`${P}-c2`, ['root'], { template: disk });
     domains.push(viaDisk.name);
     await expect(p.execute({ type: 'create', vm: viaDisk, node: 'host1' })).rejects.toThrow(/is a VirtualDisk, not a template/);
-    for (const n of [viaVM.name, viaDisk.name]) expect(await c.lookupDomain(n).then(() => 'there', () => 'none')).toBe('none');
+    for (const n of [viaVM.name, viaDisk.name])
+      expect(
+        await c.lookupDomain(n).then(
+          () => 'there',
+          () => 'none',
+        ),
+      ).toBe('none');
     await p.execute({ type: 'delete', target: holder });
   }, 60_000);
 
@@ -142,7 +172,12 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     const seen = (await p.observe()).vms.find((x) => x.name === v.name);
     expect(seen?.incomplete).toBe(true);
     await p.execute({ type: 'delete', target: { providerID: seen?.providerID ?? '', name: v.name, node: 'host1', owner: v.owner } });
-    expect(await c.lookupDomain(v.name).then(() => 'there', () => 'gone')).toBe('gone');
+    expect(
+      await c.lookupDomain(v.name).then(
+        () => 'there',
+        () => 'gone',
+      ),
+    ).toBe('gone');
     expect(await exists(volumeName(v.name, 'root'))).toBe(false);
   }, 30_000);
 
@@ -155,7 +190,11 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     expect(await exists(volumeName(t.name, 'extra'))).toBe(false);
     expect(parseDomain(await c.xmlDesc(await c.lookupDomain(t.name))).owned?.map((o) => o.name)).toEqual([volumeName(t.name, 'root')]);
     await foreignVolume(`${t.name}-x.qcow2`);
-    await c.attachDevice(await c.lookupDomain(t.name), `<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='default' volume='${t.name}-x.qcow2'/><target dev='vdc' bus='virtio'/></disk>`, 2);
+    await c.attachDevice(
+      await c.lookupDomain(t.name),
+      `<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='default' volume='${t.name}-x.qcow2'/><target dev='vdc' bus='virtio'/></disk>`,
+      2,
+    );
     await p.execute({ type: 'detachDisk', target: t, disk: 'vdc', index: 1 });
     expect(await exists(`${t.name}-x.qcow2`)).toBe(true);
     await p.execute({ type: 'delete', target: t });
@@ -163,7 +202,12 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
 
   describe('VirtualDisk volumes', () => {
     const want = (name: string, extra: Partial<DesiredStandaloneDisk> = {}): DesiredStandaloneDisk => ({
-      key: `VirtualDisk/ns-${s}/${name}`, owner: { kind: 'VirtualDisk', namespace: `ns-${s}`, name }, name: `vkdisk-ns-${s}-${name}`, sizeBytes: 8 * MiB, interface: 'virtio', ...extra,
+      key: `VirtualDisk/ns-${s}/${name}`,
+      owner: { kind: 'VirtualDisk', namespace: `ns-${s}`, name },
+      name: `vkdisk-ns-${s}-${name}`,
+      sizeBytes: 8 * MiB,
+      interface: 'virtio',
+      ...extra,
     });
 
     it('are proven by their owner sidecar: another resource with the same volume name is refused, the owner deletes it', async () => {

@@ -32,10 +32,14 @@ describe.skipIf(!uri1 || !uri2)('libvirt live migration on shared storage (two r
   let h1: LibvirtConnection;
   let h2: LibvirtConnection;
   const hv = `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: kvm-shared}\nspec:\n  type: libvirt\n  hosts: [{name: host1, uri: "${uri1}"}, {name: host2, uri: "${uri2}"}]\n  defaults: {storagePool: ${POOL}}\n  migration: {sharedStorage: true}\n`;
-  const vm = (node: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${NAME}}\nspec:\n  hypervisor: kvm-shared\n  cpu: {cores: 1}\n  memory: 256Mi\n  disks: [{name: root, size: 1Gi}]\n  guestAgent: false\n  placement: {node: ${node}}\n`;
+  const vm = (node: string) =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${NAME}}\nspec:\n  hypervisor: kvm-shared\n  cpu: {cores: 1}\n  memory: 256Mi\n  disks: [{name: root, size: 1Gi}]\n  guestAgent: false\n  placement: {node: ${node}}\n`;
   const write = (...docs: string[]) => writeFile(join(dir, 'all.yaml'), [hv, ...docs].join('---\n'));
   const where = async () => {
-    for (const [host, c] of [['host1', h1], ['host2', h2]] as const) {
+    for (const [host, c] of [
+      ['host1', h1],
+      ['host2', h2],
+    ] as const) {
       const d = await c.lookupDomain(NAME).catch(() => undefined);
       if (d) return { host, state: (await c.state(d)).state };
     }
@@ -53,7 +57,17 @@ describe.skipIf(!uri1 || !uri2)('libvirt live migration on shared storage (two r
     dir = await mkdtemp(join(tmpdir(), 'vk-shared-'));
     const logger = pino({ level: 'silent' });
     pool = new HypervisorPool({ loadConnector, credentials: async () => ({ none: true }), logger, now: Date.now, observeMaxAgeMs: 0 });
-    opts = { folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger, now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))), wait: true, timeoutMs: 90_000, maxDeleteShare: 1 };
+    opts = {
+      folder: dir,
+      statuses: new StateDir(`${dir}-state`),
+      hypervisors: pool,
+      logger,
+      now: Date.now,
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))),
+      wait: true,
+      timeoutMs: 90_000,
+      maxDeleteShare: 1,
+    };
     h1 = await LibvirtConnection.connect(uri1);
     h2 = await LibvirtConnection.connect(uri2);
   });

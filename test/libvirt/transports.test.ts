@@ -27,10 +27,13 @@ describe.skipIf(!tlsURI)('libvirt over TLS', () => {
   });
 
   it('is turned away with a client certificate the daemon does not trust', async () => {
-    const err = await LibvirtConnection.connect(tlsURI.replace(/pkipath=[^&]+/, `pkipath=${other}`)).then(async (c) => {
-      await c.close();
-      return undefined;
-    }, (e: unknown) => e as Error);
+    const err = await LibvirtConnection.connect(tlsURI.replace(/pkipath=[^&]+/, `pkipath=${other}`)).then(
+      async (c) => {
+        await c.close();
+        return undefined;
+      },
+      (e: unknown) => e as Error,
+    );
     expect(err?.message).toMatch(/the daemon refused this client .*pkipath/);
   });
 
@@ -38,17 +41,26 @@ describe.skipIf(!tlsURI)('libvirt over TLS', () => {
     // The server certificate names localhost and 127.0.0.1; this machine's own name, when it
     // points at 127.0.0.1 too, reaches the same daemon under a name the certificate lacks.
     const name = hostname();
-    const addr = await lookup(name, { family: 4 }).then((a) => a.address, () => '');
+    const addr = await lookup(name, { family: 4 }).then(
+      (a) => a.address,
+      () => '',
+    );
     if (addr !== '127.0.0.1' || name === 'localhost') return ctx.skip();
-    const err = await LibvirtConnection.connect(tlsURI.replace('//localhost:', `//${name}:`)).then(async (c) => {
-      await c.close();
-      return undefined;
-    }, (e: unknown) => e as Error);
+    const err = await LibvirtConnection.connect(tlsURI.replace('//localhost:', `//${name}:`)).then(
+      async (c) => {
+        await c.close();
+        return undefined;
+      },
+      (e: unknown) => e as Error,
+    );
     expect(String(err?.message)).toMatch(/Hostname\/IP does not match certificate's altnames/);
   });
 
   it('says what to do when the client files are missing', async () => {
-    const err = await LibvirtConnection.connect(tlsURI.replace(/pkipath=[^&]+/, 'pkipath=/nonexistent')).then(() => undefined, (e: unknown) => e as Error);
+    const err = await LibvirtConnection.connect(tlsURI.replace(/pkipath=[^&]+/, 'pkipath=/nonexistent')).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err?.message).toMatch(/cannot read \/nonexistent\/cacert\.pem; .*\?pkipath=DIR/);
   });
 
@@ -78,21 +90,36 @@ describe.skipIf(!sshURI)('libvirt over SSH', () => {
 
   it('never lets a URI run a command on the host or pass an option to ssh', async () => {
     const mark = join(tmpdir(), `vk-ssh-injected-${Math.random().toString(36).slice(2, 8)}`);
-    for (const uri of [`${sshURI}&socket=${encodeURIComponent(`/x;touch ${mark}`)}`, sshURI.replace('/system?', `/system;touch${mark}?`), sshURI.replace('root@127.0.0.1', `-oProxyCommand=touch${mark}@127.0.0.1`)]) {
-      const err = await LibvirtConnection.connect(uri).then(async (c) => {
-        await c.close();
-        return undefined;
-      }, (e: unknown) => e as Error);
+    for (const uri of [
+      `${sshURI}&socket=${encodeURIComponent(`/x;touch ${mark}`)}`,
+      sshURI.replace('/system?', `/system;touch${mark}?`),
+      sshURI.replace('root@127.0.0.1', `-oProxyCommand=touch${mark}@127.0.0.1`),
+    ]) {
+      const err = await LibvirtConnection.connect(uri).then(
+        async (c) => {
+          await c.close();
+          return undefined;
+        },
+        (e: unknown) => e as Error,
+      );
       expect(err?.message).toMatch(/must be an absolute path|is not a user name|is not a host name|not a libvirt URI/);
     }
-    expect(await readFile(mark).then(() => 'ran', () => 'not run')).toBe('not run');
+    expect(
+      await readFile(mark).then(
+        () => 'ran',
+        () => 'not run',
+      ),
+    ).toBe('not run');
   });
 
   it('fails with what ssh said when the host key is not known', async () => {
-    const err = await LibvirtConnection.connect(sshURI.replace(/&known_hosts=[^&]+/, '&known_hosts=/dev/null')).then(async (c) => {
-      await c.close();
-      return undefined;
-    }, (e: unknown) => e as Error);
+    const err = await LibvirtConnection.connect(sshURI.replace(/&known_hosts=[^&]+/, '&known_hosts=/dev/null')).then(
+      async (c) => {
+        await c.close();
+        return undefined;
+      },
+      (e: unknown) => e as Error,
+    );
     expect(err?.message).toMatch(/Host key verification failed/);
   });
 });
@@ -105,11 +132,14 @@ describe.skipIf(!tlsURI)('libvirt TLS under the Hypervisor spec.tls', () => {
   let wrongCA = '';
   const withPki = (dir: string) => tlsURI.replace(/pkipath=[^&]+/, `pkipath=${dir}`);
   const attempt = (uri: string, policy: { caBundle?: string; insecureSkipVerify?: boolean } = {}) =>
-    LibvirtConnection.connect(uri, { policy }).then(async (c) => {
-      const name = await c.hostname();
-      await c.close();
-      return name;
-    }, (e: unknown) => e as Error);
+    LibvirtConnection.connect(uri, { policy }).then(
+      async (c) => {
+        const name = await c.hostname();
+        await c.close();
+        return name;
+      },
+      (e: unknown) => e as Error,
+    );
 
   beforeAll(async () => {
     // The client's own certificate and key, with a CA beside them that did not sign the server.

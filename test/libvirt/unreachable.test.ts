@@ -52,8 +52,13 @@ describe.skipIf(!uri1 || !uri2)('libvirt host unreachable', () => {
   let h2: LibvirtConnection;
   const m = /^qemu\+tcp:\/\/([^:/]+):(\d+)\//.exec(uri2);
   const relay = new Relay({ host: m?.[1] ?? '127.0.0.1', port: Number(m?.[2] ?? 16510) });
-  const vm = (placement: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${VM}}\nspec:\n  hypervisor: kvm\n  memory: 64Mi\n  disks: [{name: root, size: 16Mi}]\n  guestAgent: false\n  runStrategy: Halted\n${placement}`;
-  const on = async (c: LibvirtConnection) => c.lookupDomain(VM).then(() => true, () => false);
+  const vm = (placement: string) =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${VM}}\nspec:\n  hypervisor: kvm\n  memory: 64Mi\n  disks: [{name: root, size: 16Mi}]\n  guestAgent: false\n  runStrategy: Halted\n${placement}`;
+  const on = async (c: LibvirtConnection) =>
+    c.lookupDomain(VM).then(
+      () => true,
+      () => false,
+    );
 
   beforeAll(async () => {
     await relay.open();
@@ -100,9 +105,17 @@ describe.skipIf(!uri1 || !uri2)('libvirt host unreachable', () => {
     expect(outcome?.plan?.steps ?? []).toEqual([]);
     expect(await on(h1)).toBe(false);
     // A delete that reaches the provider anyway (an observation older than the silence) is not done by not finding it.
-    const p = new LibvirtProvider({ hosts: [{ name: 'host1', uri: uri1 }, { name: 'host2', uri: `qemu+tcp://127.0.0.1:${relay.port}/system` }], logger: pino({ level: 'silent' }) });
+    const p = new LibvirtProvider({
+      hosts: [
+        { name: 'host1', uri: uri1 },
+        { name: 'host2', uri: `qemu+tcp://127.0.0.1:${relay.port}/system` },
+      ],
+      logger: pino({ level: 'silent' }),
+    });
     const id = parseDomain(await h2.xmlDesc(await h2.lookupDomain(VM))).uuid;
-    await expect(p.execute({ type: 'delete', target: { providerID: id, name: VM, node: 'host2', owner: { kind: 'VirtualMachine', namespace: 'default', name: VM } } })).rejects.toThrow(/on none of the hosts that answer; host2 did not/);
+    await expect(p.execute({ type: 'delete', target: { providerID: id, name: VM, node: 'host2', owner: { kind: 'VirtualMachine', namespace: 'default', name: VM } } })).rejects.toThrow(
+      /on none of the hosts that answer; host2 did not/,
+    );
     await p.close();
     expect(await on(h2)).toBe(true);
 

@@ -27,8 +27,22 @@ describe('libvirt URI parts that reach ssh or the remote shell', () => {
   it('builds argv with -- before the host and the remote command quoted', () => {
     const u = parseLibvirtURI('qemu+ssh://root@127.0.0.1:2222/system?keyfile=/k/key&known_hosts=/k/known&socket=/run/libvirt/libvirt-sock');
     expect(sshArgs(u)).toEqual([
-      '-T', '-o', 'BatchMode=yes', '-p', '2222', '-i', '/k/key', '-o', 'UserKnownHostsFile=/k/known', '-o', 'StrictHostKeyChecking=yes', '-l', 'root',
-      '--', '127.0.0.1', "nc -U '/run/libvirt/libvirt-sock' 2>/dev/null || virt-ssh-helper 'qemu:///system'",
+      '-T',
+      '-o',
+      'BatchMode=yes',
+      '-p',
+      '2222',
+      '-i',
+      '/k/key',
+      '-o',
+      'UserKnownHostsFile=/k/known',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-l',
+      'root',
+      '--',
+      '127.0.0.1',
+      "nc -U '/run/libvirt/libvirt-sock' 2>/dev/null || virt-ssh-helper 'qemu:///system'",
     ]);
   });
 });
@@ -71,7 +85,10 @@ describe('live migration between TLS hosts', () => {
 
   it('names the destination certificate when the stream goes over another network', () => {
     const r = migrationRequest({ sourceURI: 'qemu+tls://a/system', destURI: 'qemu+tls://b.example/system', migration: { network: '10.0.0.2', sharedStorage: true } });
-    expect(r.params.map((p) => [p.field, p.value])).toEqual([['migrate_uri', 'tcp://10.0.0.2'], ['tls.destination', 'b.example']]);
+    expect(r.params.map((p) => [p.field, p.value])).toEqual([
+      ['migrate_uri', 'tcp://10.0.0.2'],
+      ['tls.destination', 'b.example'],
+    ]);
     expect(r.flags & MigrateFlags.UNSAFE).toBe(MigrateFlags.UNSAFE);
   });
 });
@@ -86,7 +103,12 @@ describe('volume names and the ownership record', () => {
   });
 
   it('the domain XML records the volumes its creation makes, and parses back', () => {
-    const vm = contractVM('web', undefined, { disks: [{ name: 'root', sizeBytes: 1, interface: 'virtio', bootable: true }, { name: 'data', sizeBytes: 1, storage: 'fast', interface: 'virtio', bootable: false }] });
+    const vm = contractVM('web', undefined, {
+      disks: [
+        { name: 'root', sizeBytes: 1, interface: 'virtio', bootable: true },
+        { name: 'data', sizeBytes: 1, storage: 'fast', interface: 'virtio', bootable: false },
+      ],
+    });
     const spec = { vm, type: 'qemu' as const, pool: 'default', bridge: 'br0', maxVcpus: 2, seedVolume: seedVolumeName('web'), creating: true };
     const parsed = parseDomain(domainXml(spec));
     expect(parsed.owned).toEqual(ownedVolumes(spec));
@@ -98,7 +120,9 @@ describe('volume names and the ownership record', () => {
 
 describe('which volumes a domain owns (pure)', () => {
   const dom = (name: string, vols: string[], owned?: string[]) => ({
-    ...parseDomain(`<domain><name>${name}</name><devices>${vols.map((v, i) => `<disk type='volume' device='disk'><source pool='default' volume='${v}'/><target dev='vd${'abcd'[i]}'/></disk>`).join('')}</devices></domain>`),
+    ...parseDomain(
+      `<domain><name>${name}</name><devices>${vols.map((v, i) => `<disk type='volume' device='disk'><source pool='default' volume='${v}'/><target dev='vd${'abcd'[i]}'/></disk>`).join('')}</devices></domain>`,
+    ),
     ...(owned ? { owned: owned.map((n) => ({ pool: 'default', name: n })) } : {}),
   });
   const claimsOf = (...ds: ReturnType<typeof dom>[]) => {
@@ -110,7 +134,12 @@ describe('which volumes a domain owns (pure)', () => {
   it.each([
     ['the record, not the names', dom('web', ['web.root.qcow2', 'web-x.qcow2'], ['web.root.qcow2']), [], ['web.root.qcow2']],
     ['a recorded volume another domain also uses stays', dom('web', ['web.root.qcow2'], ['web.root.qcow2']), [dom('other', ['web.root.qcow2'])], []],
-    ['before records: old names only, and never what another domain uses', dom('web', ['web-root.qcow2', 'web-1-root.qcow2', 'vkdisk-web-data.qcow2', 'base.qcow2']), [dom('web-1', ['web-1-root.qcow2'])], ['web-root.qcow2']],
+    [
+      'before records: old names only, and never what another domain uses',
+      dom('web', ['web-root.qcow2', 'web-1-root.qcow2', 'vkdisk-web-data.qcow2', 'base.qcow2']),
+      [dom('web-1', ['web-1-root.qcow2'])],
+      ['web-root.qcow2'],
+    ],
   ])('%s', (_n, d, others, want) => {
     expect(volumesOwnedBy(d, claimsOf(d, ...others), 'default').map((v) => v.name)).toEqual(want);
   });

@@ -15,9 +15,11 @@ beforeAll(async () => {
   sim = await startOvirtSimulator({ name: 'blank', hosts: 1, templates: [], imageCopyMs: 20, bootStepMs: 10, diskResizeMs: 10 });
   f = await convergeFolder({
     prefix: 'vk-ovirt-blank-',
-    header: () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: engine}\nspec:\n  type: ovirt\n  endpoint: ${sim.url}\n  credentialsRef: {env: ENGINE}\n  defaults: {cluster: Default, storageDomain: data1}\n`,
+    header: () =>
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: engine}\nspec:\n  type: ovirt\n  endpoint: ${sim.url}\n  credentialsRef: {env: ENGINE}\n  defaults: {cluster: Default, storageDomain: data1}\n`,
     credentials: directoryCredentials({ VIRTKEEPER_ENGINE_USERNAME: sim.credentials.username, VIRTKEEPER_ENGINE_PASSWORD: sim.credentials.password }),
-    timeoutMs: 10_000, sleepCapMs: 50,
+    timeoutMs: 10_000,
+    sleepCapMs: 50,
   });
 });
 afterAll(async () => {
@@ -30,12 +32,14 @@ it('the simulator has Blank with the all-zero id, as every engine', () => {
 });
 
 it('a VM with template: Blank converges: created from Blank, its disk and NIC added, running', async () => {
-  await f.write(`apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: blank-1}\nspec:\n  hypervisor: engine\n  template: Blank\n  memory: 1Gi\n  disks: [{name: root, size: 8Gi, interface: virtio-scsi}]\n  networks: [{name: nic1, network: ovirtmgmt}]\n`);
+  await f.write(
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: blank-1}\nspec:\n  hypervisor: engine\n  template: Blank\n  memory: 1Gi\n  disks: [{name: root, size: 8Gi, interface: virtio-scsi}]\n  networks: [{name: nic1, network: ovirtmgmt}]\n`,
+  );
   const r = await converge(f.opts);
   expect(r.problems).toEqual([]);
   expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error?.message ?? o.key)).toEqual([]);
   const st = await f.opts.statuses.read('VirtualMachine/default/blank-1');
-  expect((st?.status.conditions as { type: string; status: string; message: string }[]).find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+  expect(((st?.status.conditions ?? []) as { type: string; status: string; message: string }[]).find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
   const vm = sim.dump().vms.find((v) => v.name === 'blank-1');
   expect(vm?.template).toBe(BLANK);
   expect(vm?.status).toBe('up');

@@ -28,8 +28,10 @@ describe('oVirt create safety and instance markers (simulator over HTTP)', () =>
   beforeEach(async () => {
     sim = await startOvirtSimulator({ name: 'engine', templates: ['centos-9'], imageCopyMs: 20, bootStepMs: 10, migrateMs: 20, diskResizeMs: 10 });
     f = await convergeFolder({
-      prefix: 'vk-ov-safety-', timeoutMs: 10_000,
-      header: () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: engine}\nspec:\n  type: ovirt\n  endpoint: ${sim.url}\n  credentialsRef: {env: ENGINE}\n  defaults: {cluster: Default, storageDomain: data1}\n`,
+      prefix: 'vk-ov-safety-',
+      timeoutMs: 10_000,
+      header: () =>
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: engine}\nspec:\n  type: ovirt\n  endpoint: ${sim.url}\n  credentialsRef: {env: ENGINE}\n  defaults: {cluster: Default, storageDomain: data1}\n`,
       credentials: async () => ({ username: sim.credentials.username, password: sim.credentials.password }),
     });
     await f.write(vmDoc);
@@ -48,7 +50,12 @@ describe('oVirt create safety and instance markers (simulator over HTTP)', () =>
   };
   const record = async (pending: boolean) => {
     await f.opts.statuses.write({
-      key, kind: 'VirtualMachine', namespace: 'default', name, hypervisor: 'engine', updatedAt: new Date().toISOString(),
+      key,
+      kind: 'VirtualMachine',
+      namespace: 'default',
+      name,
+      hypervisor: 'engine',
+      updatedAt: new Date().toISOString(),
       status: pending ? { pendingCreate: { name, hypervisor: 'engine', requestedAt: new Date().toISOString() } } : {},
     });
   };

@@ -13,9 +13,12 @@ describe('oVirt VirtualDisk data safety', () => {
   let sim: RunningOvirtSimulator;
   let opts: ConvergeOptions;
   let folder: ConvergeFolder;
-  const hv = () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: eng}\nspec:\n  type: ovirt\n  endpoint: ${sim.url}\n  credentialsRef: {env: ENG}\n  defaults: {cluster: Default, storageDomain: data1}\n`;
-  const vm = (ns: string, name: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}, namespace: ${ns}}\nspec: {hypervisor: eng, template: centos-9, memory: 1Gi, disks: [{name: root, size: 10Gi}]}\n`;
-  const disk = (ns: string, name: string, attachTo?: string, meta = '') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: ${name}, namespace: ${ns}${meta}}\nspec: {hypervisor: eng, size: 1Gi, storage: data1${attachTo ? `, attachTo: {vm: ${attachTo}}` : ''}}\n`;
+  const hv = () =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: eng}\nspec:\n  type: ovirt\n  endpoint: ${sim.url}\n  credentialsRef: {env: ENG}\n  defaults: {cluster: Default, storageDomain: data1}\n`;
+  const vm = (ns: string, name: string) =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}, namespace: ${ns}}\nspec: {hypervisor: eng, template: centos-9, memory: 1Gi, disks: [{name: root, size: 10Gi}]}\n`;
+  const disk = (ns: string, name: string, attachTo?: string, meta = '') =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: ${name}, namespace: ${ns}${meta}}\nspec: {hypervisor: eng, size: 1Gi, storage: data1${attachTo ? `, attachTo: {vm: ${attachTo}}` : ''}}\n`;
   const state = () => sim.dump();
   const diskNamed = (alias: string) => state().disks.filter((d) => d.name === alias);
   const holder = (alias: string) => {
@@ -27,7 +30,13 @@ describe('oVirt VirtualDisk data safety', () => {
 
   beforeAll(async () => {
     sim = await startOvirtSimulator({ name: 'eng', hosts: 1, templates: ['centos-9'], imageCopyMs: 20, bootStepMs: 10, diskResizeMs: 10 });
-    folder = await convergeFolder({ prefix: 'vk-ovirt-dsafe-', header: hv, credentials: directoryCredentials({ VIRTKEEPER_ENG_USERNAME: sim.credentials.username, VIRTKEEPER_ENG_PASSWORD: sim.credentials.password }), timeoutMs: 30000, sleepCapMs: 50 });
+    folder = await convergeFolder({
+      prefix: 'vk-ovirt-dsafe-',
+      header: hv,
+      credentials: directoryCredentials({ VIRTKEEPER_ENG_USERNAME: sim.credentials.username, VIRTKEEPER_ENG_PASSWORD: sim.credentials.password }),
+      timeoutMs: 30000,
+      sleepCapMs: 50,
+    });
     ({ opts } = folder);
   });
   afterAll(async () => {
@@ -46,7 +55,10 @@ describe('oVirt VirtualDisk data safety', () => {
     await folder.write(vm('s1', 'keep-b'), disk('s1', 'data', 'keep-a'));
     await converge(opts);
     expect(state().vms.map((v) => v.name)).toEqual(['keep-b']);
-    expect(diskNamed(data).map((d) => d.id), 'the engine still has the disk, floating').toEqual([id]);
+    expect(
+      diskNamed(data).map((d) => d.id),
+      'the engine still has the disk, floating',
+    ).toEqual([id]);
     expect(holder(data)).toBeUndefined();
 
     await folder.write(vm('s1', 'keep-b'), disk('s1', 'data', 'keep-b'));
@@ -82,8 +94,20 @@ describe('oVirt VirtualDisk data safety', () => {
     await converge(opts);
     const s = state();
     const sd = s.storagedomains[0]?.id ?? '';
-    s.disks.push({ id: '00000000-0000-4000-8000-0000000000b1', name: 'vkdisk-x-y-b', provisioned_size: 2 ** 30, actual_size: 2 ** 30, status: 'ok', format: 'cow', storage_domain: sd, sparse: true, description: 'virtkeeper.io/owner=VirtualDisk/x-y/b' });
-    s.vms.find((v) => v.name === 'old-1')?.attachments.push({ id: '00000000-0000-4000-8000-0000000000b1', disk: '00000000-0000-4000-8000-0000000000b1', interface: 'virtio', bootable: false, active: true });
+    s.disks.push({
+      id: '00000000-0000-4000-8000-0000000000b1',
+      name: 'vkdisk-x-y-b',
+      provisioned_size: 2 ** 30,
+      actual_size: 2 ** 30,
+      status: 'ok',
+      format: 'cow',
+      storage_domain: sd,
+      sparse: true,
+      description: 'virtkeeper.io/owner=VirtualDisk/x-y/b',
+    });
+    s.vms
+      .find((v) => v.name === 'old-1')
+      ?.attachments.push({ id: '00000000-0000-4000-8000-0000000000b1', disk: '00000000-0000-4000-8000-0000000000b1', interface: 'virtio', bootable: false, active: true });
     await putState(s);
 
     // x/y-b (its namesake under the old scheme) comes first: it gets a disk of its own.

@@ -17,8 +17,11 @@ afterAll(async () => {
   await sim.close();
 });
 
-it('nodes carry the hosts\' load and memory; templates include Blank', async () => {
+it("nodes carry the hosts' load and memory; templates include Blank", async () => {
   const obs = await provider.observe();
-  expect(obs.nodes.map((n) => [n.name, n.state, n.load, n.memoryBytes])).toEqual([['host1', 'online', 0.1, 256 * 2 ** 30], ['host2', 'online', 0.2, 256 * 2 ** 30]]);
+  expect(obs.nodes.map((n) => [n.name, n.state, n.load, n.memoryBytes])).toEqual([
+    ['host1', 'online', 0.1, 256 * 2 ** 30],
+    ['host2', 'online', 0.2, 256 * 2 ** 30],
+  ]);
   expect(obs.templates.map((t) => t.name).sort()).toEqual(['Blank', 'centos-9']);
 });

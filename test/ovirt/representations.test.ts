@@ -14,7 +14,11 @@ const GiB = 2 ** 30;
 const auth = () => `Basic ${Buffer.from(`${sim.credentials.username}:${sim.credentials.password}`).toString('base64')}`;
 const root = () => sim.url.replace('/ovirt-engine/api', '');
 async function json(path: string, method = 'GET', body?: unknown): Promise<J> {
-  const r = await fetch(path.startsWith('/ovirt-engine') ? `${root()}${path}` : `${sim.url}${path}`, { method, headers: { authorization: auth(), accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const r = await fetch(path.startsWith('/ovirt-engine') ? `${root()}${path}` : `${sim.url}${path}`, {
+    method,
+    headers: { authorization: auth(), accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   expect(r.status, `${method} ${path}`).toBeLessThan(300);
   const text = await r.text();
   return (text ? JSON.parse(text) : {}) as J;
@@ -25,7 +29,8 @@ async function xml(path: string): Promise<J> {
   expect(r.status, path).toBe(200);
   return xmlParser.parse(await r.text()) as J;
 }
-const at = (o: unknown, path: string): unknown => path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (Array.isArray(v) ? (v as unknown[])[Number(k)] : (v as J)[k]) : undefined), o);
+const at = (o: unknown, path: string): unknown =>
+  path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (Array.isArray(v) ? (v as unknown[])[Number(k)] : (v as J)[k]) : undefined), o);
 const waitFor = async (fn: () => Promise<boolean>) => {
   for (let i = 0; i < 200 && !(await fn()); i++) await new Promise((r) => setTimeout(r, 20));
 };
@@ -64,14 +69,42 @@ const check = (o: unknown, path: string, kind: Kind) => {
 };
 
 const VM: [string, Kind][] = [
-  ['status', ['up', 'down']], ['type', ['server', 'desktop', 'high_performance']], ['memory', 'int'], ['memory_policy.guaranteed', 'int'], ['memory_policy.max', 'int'], ['memory_policy.ballooning', 'bool'],
-  ['cpu.topology.sockets', 'int'], ['cpu.topology.cores', 'int'], ['cpu.architecture', ['x86_64']], ['cpu_shares', 'int'], ['bios.type', ['q35_ovmf', 'q35_sea_bios', 'i440fx_sea_bios', 'q35_secure_boot', 'cluster_default']],
-  ['bios.boot_menu.enabled', 'bool'], ['os.type', 'string'], ['os.boot.devices.device.0', ['hd', 'network', 'cdrom']], ['display.type', ['vnc', 'spice']], ['display.monitors', 'int'],
-  ['display.smartcard_enabled', 'bool'], ['high_availability.enabled', 'bool'], ['high_availability.priority', 'int'], ['migration.auto_converge', ['true', 'false', 'inherit']],
-  ['migration.compressed', ['true', 'false', 'inherit']], ['io.threads', 'int'], ['usb.enabled', 'bool'], ['console.enabled', 'bool'], ['sso.methods.method.0.id', ['guest_agent']],
-  ['placement_policy.affinity', ['migratable', 'user_migratable', 'pinned']], ['stateless', 'bool'], ['delete_protected', 'bool'], ['next_run_configuration_exists', 'bool'],
-  ['creation_time', 'time'], ['origin', 'string'], ['storage_error_resume_behaviour', ['auto_resume', 'leave_paused', 'kill']], ['cluster', 'link'], ['template', 'link'],
-  ['original_template', 'link'], ['cpu_profile', 'link'],
+  ['status', ['up', 'down']],
+  ['type', ['server', 'desktop', 'high_performance']],
+  ['memory', 'int'],
+  ['memory_policy.guaranteed', 'int'],
+  ['memory_policy.max', 'int'],
+  ['memory_policy.ballooning', 'bool'],
+  ['cpu.topology.sockets', 'int'],
+  ['cpu.topology.cores', 'int'],
+  ['cpu.architecture', ['x86_64']],
+  ['cpu_shares', 'int'],
+  ['bios.type', ['q35_ovmf', 'q35_sea_bios', 'i440fx_sea_bios', 'q35_secure_boot', 'cluster_default']],
+  ['bios.boot_menu.enabled', 'bool'],
+  ['os.type', 'string'],
+  ['os.boot.devices.device.0', ['hd', 'network', 'cdrom']],
+  ['display.type', ['vnc', 'spice']],
+  ['display.monitors', 'int'],
+  ['display.smartcard_enabled', 'bool'],
+  ['high_availability.enabled', 'bool'],
+  ['high_availability.priority', 'int'],
+  ['migration.auto_converge', ['true', 'false', 'inherit']],
+  ['migration.compressed', ['true', 'false', 'inherit']],
+  ['io.threads', 'int'],
+  ['usb.enabled', 'bool'],
+  ['console.enabled', 'bool'],
+  ['sso.methods.method.0.id', ['guest_agent']],
+  ['placement_policy.affinity', ['migratable', 'user_migratable', 'pinned']],
+  ['stateless', 'bool'],
+  ['delete_protected', 'bool'],
+  ['next_run_configuration_exists', 'bool'],
+  ['creation_time', 'time'],
+  ['origin', 'string'],
+  ['storage_error_resume_behaviour', ['auto_resume', 'leave_paused', 'kill']],
+  ['cluster', 'link'],
+  ['template', 'link'],
+  ['original_template', 'link'],
+  ['cpu_profile', 'link'],
 ];
 
 describe('representations (JSON), typed as the API model says', () => {
@@ -90,27 +123,192 @@ describe('representations (JSON), typed as the API model says', () => {
   });
 
   it.each([
-    ['/hosts', 'host', [['status', ['up', 'maintenance']], ['address', 'string'], ['port', 'int'], ['type', ['rhel', 'ovirt_node', 'rhev_h']], ['spm.status', ['spm', 'none', 'contending']], ['spm.priority', 'int'], ['version.major', 'int'], ['version.full_version', 'string'], ['libvirt_version.major', 'int'], ['os.type', 'string'], ['memory', 'int'], ['max_scheduling_memory', 'int'], ['cpu.topology.cores', 'int'], ['cpu.name', 'string'], ['summary.total', 'int'], ['ksm.enabled', 'bool'], ['kdump_status', ['disabled', 'enabled', 'unknown']], ['se_linux.mode', ['enforcing', 'permissive', 'disabled']], ['cluster', 'link'], ['external_status', ['ok']]]],
-    ['/clusters', 'cluster', [['version.major', 'int'], ['version.minor', 'int'], ['cpu.architecture', ['x86_64']], ['cpu.type', 'string'], ['memory_policy.over_commit.percent', 'int'], ['ballooning_enabled', 'bool'], ['ksm.enabled', 'bool'], ['error_handling.on_error', ['migrate', 'do_not_migrate', 'migrate_highly_available']], ['bios_type', ['q35_ovmf']], ['firewall_type', ['firewalld', 'iptables']], ['switch_type', ['legacy', 'ovs']], ['migration.auto_converge', ['true', 'false', 'inherit']], ['data_center', 'link'], ['scheduling_policy', 'link'], ['mac_pool', 'link'], ['management_network', 'link']]],
-    ['/datacenters', 'data_center', [['status', ['up']], ['local', 'bool'], ['storage_format', ['v5']], ['version.major', 'int'], ['version.minor', 'int'], ['quota_mode', ['disabled', 'enabled', 'audit']], ['mac_pool', 'link']]],
-    ['/storagedomains', 'storage_domain', [['type', ['data', 'iso', 'export', 'image', 'volume', 'managed_block_storage']], ['master', 'bool'], ['available', 'int'], ['used', 'int'], ['committed', 'int'], ['storage.type', ['nfs']], ['storage.address', 'string'], ['storage.path', 'string'], ['storage_format', ['v5']], ['block_size', 'int'], ['wipe_after_delete', 'bool'], ['data_centers.data_center.0', 'link'], ['external_status', ['ok']]]],
-    ['/networks', 'network', [['mtu', 'int'], ['stp', 'bool'], ['usages.usage.0', ['management', 'vm', 'display', 'migration', 'gluster', 'default_route']], ['data_center', 'link'], ['port_isolation', 'bool']]],
-    ['/vnicprofiles', 'vnic_profile', [['port_mirroring', 'bool'], ['pass_through.mode', ['disabled', 'enabled']], ['network', 'link'], ['network_filter', 'link']]],
-    ['/templates', 'template', [['status', ['ok', 'locked', 'illegal']], ['version.version_number', 'int'], ['version.version_name', 'string'], ['version.base_template', 'link'], ['memory', 'int'], ['cpu.topology.cores', 'int'], ['bios.type', ['q35_ovmf']], ['display.type', ['vnc', 'spice']], ['os.type', 'string'], ['creation_time', 'time']]],
-    ['/disks', 'disk', [['provisioned_size', 'int'], ['actual_size', 'int'], ['total_size', 'int'], ['status', ['ok', 'locked', 'illegal']], ['format', ['cow', 'raw']], ['qcow_version', ['qcow2_v3', 'qcow2_v2']], ['sparse', 'bool'], ['shareable', 'bool'], ['wipe_after_delete', 'bool'], ['propagate_errors', 'bool'], ['storage_type', ['image', 'lun', 'cinder', 'managed_block_storage']], ['content_type', ['data']], ['alias', 'string'], ['storage_domains.storage_domain.0', 'link'], ['disk_profile', 'link']]],
-    ['/events', 'event', [['index', 'int'], ['code', 'int'], ['severity', ['normal', 'warning', 'error', 'alert']], ['time', 'time'], ['origin', 'string'], ['custom_id', 'int'], ['flood_rate', 'int'], ['log_on_host', 'bool'], ['user', 'link'], ['vm', 'link']]],
+    [
+      '/hosts',
+      'host',
+      [
+        ['status', ['up', 'maintenance']],
+        ['address', 'string'],
+        ['port', 'int'],
+        ['type', ['rhel', 'ovirt_node', 'rhev_h']],
+        ['spm.status', ['spm', 'none', 'contending']],
+        ['spm.priority', 'int'],
+        ['version.major', 'int'],
+        ['version.full_version', 'string'],
+        ['libvirt_version.major', 'int'],
+        ['os.type', 'string'],
+        ['memory', 'int'],
+        ['max_scheduling_memory', 'int'],
+        ['cpu.topology.cores', 'int'],
+        ['cpu.name', 'string'],
+        ['summary.total', 'int'],
+        ['ksm.enabled', 'bool'],
+        ['kdump_status', ['disabled', 'enabled', 'unknown']],
+        ['se_linux.mode', ['enforcing', 'permissive', 'disabled']],
+        ['cluster', 'link'],
+        ['external_status', ['ok']],
+      ],
+    ],
+    [
+      '/clusters',
+      'cluster',
+      [
+        ['version.major', 'int'],
+        ['version.minor', 'int'],
+        ['cpu.architecture', ['x86_64']],
+        ['cpu.type', 'string'],
+        ['memory_policy.over_commit.percent', 'int'],
+        ['ballooning_enabled', 'bool'],
+        ['ksm.enabled', 'bool'],
+        ['error_handling.on_error', ['migrate', 'do_not_migrate', 'migrate_highly_available']],
+        ['bios_type', ['q35_ovmf']],
+        ['firewall_type', ['firewalld', 'iptables']],
+        ['switch_type', ['legacy', 'ovs']],
+        ['migration.auto_converge', ['true', 'false', 'inherit']],
+        ['data_center', 'link'],
+        ['scheduling_policy', 'link'],
+        ['mac_pool', 'link'],
+        ['management_network', 'link'],
+      ],
+    ],
+    [
+      '/datacenters',
+      'data_center',
+      [
+        ['status', ['up']],
+        ['local', 'bool'],
+        ['storage_format', ['v5']],
+        ['version.major', 'int'],
+        ['version.minor', 'int'],
+        ['quota_mode', ['disabled', 'enabled', 'audit']],
+        ['mac_pool', 'link'],
+      ],
+    ],
+    [
+      '/storagedomains',
+      'storage_domain',
+      [
+        ['type', ['data', 'iso', 'export', 'image', 'volume', 'managed_block_storage']],
+        ['master', 'bool'],
+        ['available', 'int'],
+        ['used', 'int'],
+        ['committed', 'int'],
+        ['storage.type', ['nfs']],
+        ['storage.address', 'string'],
+        ['storage.path', 'string'],
+        ['storage_format', ['v5']],
+        ['block_size', 'int'],
+        ['wipe_after_delete', 'bool'],
+        ['data_centers.data_center.0', 'link'],
+        ['external_status', ['ok']],
+      ],
+    ],
+    [
+      '/networks',
+      'network',
+      [
+        ['mtu', 'int'],
+        ['stp', 'bool'],
+        ['usages.usage.0', ['management', 'vm', 'display', 'migration', 'gluster', 'default_route']],
+        ['data_center', 'link'],
+        ['port_isolation', 'bool'],
+      ],
+    ],
+    [
+      '/vnicprofiles',
+      'vnic_profile',
+      [
+        ['port_mirroring', 'bool'],
+        ['pass_through.mode', ['disabled', 'enabled']],
+        ['network', 'link'],
+        ['network_filter', 'link'],
+      ],
+    ],
+    [
+      '/templates',
+      'template',
+      [
+        ['status', ['ok', 'locked', 'illegal']],
+        ['version.version_number', 'int'],
+        ['version.version_name', 'string'],
+        ['version.base_template', 'link'],
+        ['memory', 'int'],
+        ['cpu.topology.cores', 'int'],
+        ['bios.type', ['q35_ovmf']],
+        ['display.type', ['vnc', 'spice']],
+        ['os.type', 'string'],
+        ['creation_time', 'time'],
+      ],
+    ],
+    [
+      '/disks',
+      'disk',
+      [
+        ['provisioned_size', 'int'],
+        ['actual_size', 'int'],
+        ['total_size', 'int'],
+        ['status', ['ok', 'locked', 'illegal']],
+        ['format', ['cow', 'raw']],
+        ['qcow_version', ['qcow2_v3', 'qcow2_v2']],
+        ['sparse', 'bool'],
+        ['shareable', 'bool'],
+        ['wipe_after_delete', 'bool'],
+        ['propagate_errors', 'bool'],
+        ['storage_type', ['image', 'lun', 'cinder', 'managed_block_storage']],
+        ['content_type', ['data']],
+        ['alias', 'string'],
+        ['storage_domains.storage_domain.0', 'link'],
+        ['disk_profile', 'link'],
+      ],
+    ],
+    [
+      '/events',
+      'event',
+      [
+        ['index', 'int'],
+        ['code', 'int'],
+        ['severity', ['normal', 'warning', 'error', 'alert']],
+        ['time', 'time'],
+        ['origin', 'string'],
+        ['custom_id', 'int'],
+        ['flood_rate', 'int'],
+        ['log_on_host', 'bool'],
+        ['user', 'link'],
+        ['vm', 'link'],
+      ],
+    ],
   ] as [string, string, [string, Kind][]][])('%s', async (path, key, fields) => {
     const items = (await json(path))[key] as J[];
     expect(items.length).toBeGreaterThan(0);
-    const item = key === 'event' ? items.find((e) => e.vm) : items.find((x) => x.name !== 'Blank') ?? items[0];
+    const item = key === 'event' ? items.find((e) => e.vm) : (items.find((x) => x.name !== 'Blank') ?? items[0]);
     for (const [f, kind] of fields) check(item, f, kind);
   });
 
   it('nic and disk attachment of a running VM', async () => {
     const nic = ((await json(`/vms/${ids['repr-up']}/nics`)).nic as J[])[0];
-    for (const [f, kind] of [['interface', ['virtio', 'e1000', 'rtl8139']], ['mac.address', 'string'], ['plugged', 'bool'], ['linked', 'bool'], ['synced', 'bool'], ['vnic_profile', 'link'], ['vm', 'link']] as [string, Kind][]) check(nic, f, kind);
+    for (const [f, kind] of [
+      ['interface', ['virtio', 'e1000', 'rtl8139']],
+      ['mac.address', 'string'],
+      ['plugged', 'bool'],
+      ['linked', 'bool'],
+      ['synced', 'bool'],
+      ['vnic_profile', 'link'],
+      ['vm', 'link'],
+    ] as [string, Kind][])
+      check(nic, f, kind);
     const a = ((await json(`/vms/${ids['repr-up']}/diskattachments`)).disk_attachment as J[])[0];
-    for (const [f, kind] of [['bootable', 'bool'], ['active', 'bool'], ['read_only', 'bool'], ['pass_discard', 'bool'], ['uses_scsi_reservation', 'bool'], ['interface', ['virtio', 'virtio_scsi', 'sata', 'ide']], ['logical_name', 'string'], ['disk', 'link'], ['vm', 'link']] as [string, Kind][]) check(a, f, kind);
+    for (const [f, kind] of [
+      ['bootable', 'bool'],
+      ['active', 'bool'],
+      ['read_only', 'bool'],
+      ['pass_discard', 'bool'],
+      ['uses_scsi_reservation', 'bool'],
+      ['interface', ['virtio', 'virtio_scsi', 'sata', 'ide']],
+      ['logical_name', 'string'],
+      ['disk', 'link'],
+      ['vm', 'link'],
+    ] as [string, Kind][])
+      check(a, f, kind);
   });
 
   it('never sends a root password back', async () => {
@@ -135,14 +333,23 @@ describe('XML carries the same attributes, ids as attributes', () => {
     expect(first.href).toBe(j?.href);
     for (const p of paths) expect(at(first, p), p).toBe(at(j, p));
     // A link is an element with the id and href as attributes.
-    for (const l of ['cluster', 'data_center', 'template']) if (j && j[l]) expect(first[l]).toEqual(j[l]);
+    for (const l of ['cluster', 'data_center', 'template']) if (j?.[l]) expect(first[l]).toEqual(j[l]);
   });
 });
 
 describe('links answer, follow inlines', () => {
   it('every link and every rel of vm, host, cluster, data center, storage domain, network, template, nic and disk answers 200', async () => {
     const objects: J[] = [up, stopped];
-    for (const [col, key] of [['hosts', 'host'], ['clusters', 'cluster'], ['datacenters', 'data_center'], ['storagedomains', 'storage_domain'], ['networks', 'network'], ['vnicprofiles', 'vnic_profile'], ['templates', 'template'], ['disks', 'disk']] as const) {
+    for (const [col, key] of [
+      ['hosts', 'host'],
+      ['clusters', 'cluster'],
+      ['datacenters', 'data_center'],
+      ['storagedomains', 'storage_domain'],
+      ['networks', 'network'],
+      ['vnicprofiles', 'vnic_profile'],
+      ['templates', 'template'],
+      ['disks', 'disk'],
+    ] as const) {
       objects.push(...((await json(`/${col}`))[key] as J[]));
     }
     objects.push(...((await json(`/vms/${ids['repr-up']}/nics`)).nic as J[]));
@@ -195,9 +402,23 @@ describe.skipIf(!python)('the official SDK reads them with the engine types', ()
   it('enums, integers, booleans, links it follows', async () => {
     const { stdout } = await promisify(execFile)(python ?? '', [join(import.meta.dirname, 'sdk_representations.py'), sim.url, sim.credentials.username, sim.credentials.password, 'repr-up']);
     expect(JSON.parse(stdout)).toEqual({
-      display: 'vnc', bios: 'q35_ovmf', ha: [false, 0], migration: 'inherit', os: 'other_linux', memory: 2 * GiB, start_time: true,
-      template: ['centos-9', 1], cluster_dc: 'Default', cluster_version: [4, 7], spm: ['spm', 'none'], host_version: 4,
-      storage: ['nfs', true], nics: ['nic1'], consoles: ['vnc'], statistics: true, event_severity: true,
+      display: 'vnc',
+      bios: 'q35_ovmf',
+      ha: [false, 0],
+      migration: 'inherit',
+      os: 'other_linux',
+      memory: 2 * GiB,
+      start_time: true,
+      template: ['centos-9', 1],
+      cluster_dc: 'Default',
+      cluster_version: [4, 7],
+      spm: ['spm', 'none'],
+      host_version: 4,
+      storage: ['nfs', true],
+      nics: ['nic1'],
+      consoles: ['vnc'],
+      statistics: true,
+      event_severity: true,
     });
   }, 60_000);
 });

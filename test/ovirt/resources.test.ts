@@ -14,9 +14,12 @@ const DATA = diskVolumeName('default', 'data');
 describe('oVirt VirtualDisk and VMTemplate', () => {
   let sim: RunningOvirtSimulator;
   let opts: ConvergeOptions;
-  const hv = () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: eng}\nspec:\n  type: ovirt\n  endpoint: ${sim.url}\n  credentialsRef: {env: ENG}\n  defaults: {cluster: Default, storageDomain: data1}\n`;
-  const vm = (name: string, extra = '') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec:\n  hypervisor: eng\n  template: centos-9\n  memory: 2Gi\n  disks: [{name: root, size: 10Gi}]\n${extra}`;
-  const disk = (size: string, attachTo?: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data}\nspec: {hypervisor: eng, size: ${size}, storage: data1${attachTo ? `, attachTo: {vm: ${attachTo}}` : ''}}\n`;
+  const hv = () =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: eng}\nspec:\n  type: ovirt\n  endpoint: ${sim.url}\n  credentialsRef: {env: ENG}\n  defaults: {cluster: Default, storageDomain: data1}\n`;
+  const vm = (name: string, extra = '') =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec:\n  hypervisor: eng\n  template: centos-9\n  memory: 2Gi\n  disks: [{name: root, size: 10Gi}]\n${extra}`;
+  const disk = (size: string, attachTo?: string) =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data}\nspec: {hypervisor: eng, size: ${size}, storage: data1${attachTo ? `, attachTo: {vm: ${attachTo}}` : ''}}\n`;
   let folder: ConvergeFolder;
   const write = (...docs: string[]) => folder.write(...docs);
   const state = () => sim.dump();
@@ -27,7 +30,13 @@ describe('oVirt VirtualDisk and VMTemplate', () => {
 
   beforeAll(async () => {
     sim = await startOvirtSimulator({ name: 'eng', hosts: 2, templates: ['centos-9'], imageCopyMs: 60, bootStepMs: 20, diskResizeMs: 30 });
-    folder = await convergeFolder({ prefix: 'vk-ovirt-res-', header: hv, credentials: directoryCredentials({ VIRTKEEPER_ENG_USERNAME: sim.credentials.username, VIRTKEEPER_ENG_PASSWORD: sim.credentials.password }), timeoutMs: 30000, sleepCapMs: 100 });
+    folder = await convergeFolder({
+      prefix: 'vk-ovirt-res-',
+      header: hv,
+      credentials: directoryCredentials({ VIRTKEEPER_ENG_USERNAME: sim.credentials.username, VIRTKEEPER_ENG_PASSWORD: sim.credentials.password }),
+      timeoutMs: 30000,
+      sleepCapMs: 100,
+    });
     ({ opts } = folder);
   });
   afterAll(async () => {
@@ -39,7 +48,14 @@ describe('oVirt VirtualDisk and VMTemplate', () => {
     await write(vm('a'), vm('b'), disk('1Gi', 'a'));
     let r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
-    expect(state().vms.map((v) => [v.name, v.status]).sort()).toEqual([['a', 'up'], ['b', 'up']]);
+    expect(
+      state()
+        .vms.map((v) => [v.name, v.status])
+        .sort(),
+    ).toEqual([
+      ['a', 'up'],
+      ['b', 'up'],
+    ]);
     expect(holder(DATA)).toBe('a');
     expect(state().disks.find((d) => d.name === DATA)?.description).toBe('virtkeeper.io/owner=VirtualDisk/default/data');
     expect((await opts.statuses.read('VirtualDisk/default/data'))?.status).toMatchObject({ phase: 'Attached', attachedTo: 'a', actualSize: '1Gi' });
@@ -132,10 +148,12 @@ describe('oVirt VirtualDisk and VMTemplate', () => {
   }, 60_000);
 
   it('adopts an existing template and checks its boot disk against minDisk', async () => {
-    const tpl = (name: string, min: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${name}}\nspec: {hypervisor: eng, source: {existing: centos-9}, require: {minDisk: ${min}}}\n`;
+    const tpl = (name: string, min: string) =>
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${name}}\nspec: {hypervisor: eng, source: {existing: centos-9}, require: {minDisk: ${min}}}\n`;
     await write(tpl('centos-small', '5Gi'), tpl('centos-big', '20Gi'));
     await converge({ ...opts, timeoutMs: 1500 });
-    const cond = async (name: string) => ((await opts.statuses.read(`VMTemplate/${name}`))?.status.conditions as { type: string; status: string; message: string }[]).find((c) => c.type === 'MinDisk');
+    const cond = async (name: string) =>
+      (((await opts.statuses.read(`VMTemplate/${name}`))?.status.conditions ?? []) as { type: string; status: string; message: string }[]).find((c) => c.type === 'MinDisk');
     expect(await cond('centos-small')).toMatchObject({ status: 'True' });
     expect(await cond('centos-big')).toMatchObject({ status: 'False', message: 'disk is 10Gi, less than 20Gi' });
   }, 30_000);

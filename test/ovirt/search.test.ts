@@ -6,7 +6,14 @@ import { applySearch, parseSearch, SearchSyntaxError, tokenize, type SearchRecor
 import { SCHEMAS } from '../../providers/ovirt/simulator/search-fields.ts';
 
 const vms = SCHEMAS.vms ?? { object: 'VMs', fields: {} };
-interface Row { NAME: string; STATUS: string; CLUSTER: string; MEMORY: number; TAG: string[]; host?: string }
+interface Row {
+  NAME: string;
+  STATUS: string;
+  CLUSTER: string;
+  MEMORY: number;
+  TAG: string[];
+  host?: string;
+}
 const rows: Row[] = [
   { NAME: 'web-1', STATUS: 'Up', CLUSTER: 'Default', MEMORY: 2048, TAG: ['prod'], host: 'host1' },
   { NAME: 'web-2', STATUS: 'Down', CLUSTER: 'Default', MEMORY: 4096, TAG: [] },
@@ -124,7 +131,14 @@ describe('the simulator answers searches as an engine', () => {
   afterAll(() => sim.close());
 
   it('takes the quoted values the ovirt.ovirt collection sends, on every collection', async () => {
-    for (const [col, key, name] of [['clusters', 'cluster', 'Default'], ['datacenters', 'data_center', 'Default'], ['storagedomains', 'storage_domain', 'data1'], ['hosts', 'host', 'host2'], ['templates', 'template', 'Blank'], ['networks', 'network', 'ovirtmgmt']] as const) {
+    for (const [col, key, name] of [
+      ['clusters', 'cluster', 'Default'],
+      ['datacenters', 'data_center', 'Default'],
+      ['storagedomains', 'storage_domain', 'data1'],
+      ['hosts', 'host', 'host2'],
+      ['templates', 'template', 'Blank'],
+      ['networks', 'network', 'ovirtmgmt'],
+    ] as const) {
       const r = await get(`/${col}?search=${q(`name="${name}"`)}`);
       expect(r.status).toBe(200);
       expect((r.json[key] as { name: string }[]).map((x) => x.name)).toEqual([name]);
@@ -148,7 +162,7 @@ describe('the simulator answers searches as an engine', () => {
     expect(log).toContain("INFO ResourceManager::searchBusinessObjects - erroneous search text - 'VMs:status=running' error - 'INVALID_CONDITION_VALUE'");
   });
 
-  it('a negative max is the engine\'s 400', async () => {
+  it("a negative max is the engine's 400", async () => {
     const r = await get('/vms?max=-1');
     expect(r.status).toBe(400);
     expect(r.json).toMatchObject({ reason: 'Operation Failed', detail: 'Illegal max count value for query : -1' });

@@ -8,13 +8,35 @@ let sim: RunningOvirtSimulator;
 let token: string;
 const GiB = 2 ** 30;
 
+interface EventBody {
+  index: string;
+  vm?: { id: string };
+}
+/** The fields these tests read from the engine's JSON bodies, in one shape: a body without one fails the expectation that reads it. */
+interface Body {
+  id: string;
+  name: string;
+  status: string;
+  memory: string;
+  delete_protected: string;
+  next_run_configuration_exists: string;
+  detail: string;
+  cpu: { topology: { sockets: string; cores: string } };
+  host: { id: string };
+  disk: { status: string };
+  disk_attachments: { disk_attachment: [Body, ...Body[]] };
+  vm: [Body, ...Body[]];
+  event: [EventBody, ...EventBody[]];
+}
+
 async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${sim.url}${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, accept: 'application/json', version: '4', ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+    method,
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json', version: '4', ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
-  return { status: res.status, text, json: (text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : {}) as Record<string, any> };
+  return { status: res.status, text, json: (text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : {}) as Body };
 }
 const waitFor = async (fn: () => Promise<boolean>) => {
   for (let i = 0; i < 200 && !(await fn()); i++) await new Promise((r) => setTimeout(r, 20));
@@ -22,7 +44,11 @@ const waitFor = async (fn: () => Promise<boolean>) => {
 
 beforeAll(async () => {
   sim = await startOvirtSimulator({ name: 'e15', templates: ['centos-9'], imageCopyMs: 150, bootStepMs: 20, migrateMs: 60, diskResizeMs: 40 });
-  const r = await fetch(sim.url.replace('/api', '/sso/oauth/token'), { method: 'POST', headers: { accept: 'application/json' }, body: new URLSearchParams({ grant_type: 'password', scope: 'ovirt-app-api', username: sim.credentials.username, password: sim.credentials.password }) });
+  const r = await fetch(sim.url.replace('/api', '/sso/oauth/token'), {
+    method: 'POST',
+    headers: { accept: 'application/json' },
+    body: new URLSearchParams({ grant_type: 'password', scope: 'ovirt-app-api', username: sim.credentials.username, password: sim.credentials.password }),
+  });
   const j = (await r.json()) as { access_token: string; exp: string; token_type: string };
   expect(typeof j.exp).toBe('string');
   expect(j.token_type).toBe('bearer');
@@ -60,7 +86,11 @@ describe('oVirt simulator', () => {
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseTagValue: false }).parse(await res.text()) as { vms: { vm: { id: string; name: string; memory: string } } };
     expect(doc.vms.vm.name).toBe('web-1');
     expect(doc.vms.vm.memory).toBe(String(2 * GiB));
-    const add = await fetch(`${sim.url}/vms`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/xml' }, body: '<vm><name>xml-1</name><cluster><name>Default</name></cluster><template><name>Blank</name></template></vm>' });
+    const add = await fetch(`${sim.url}/vms`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/xml' },
+      body: '<vm><name>xml-1</name><cluster><name>Default</name></cluster><template><name>Blank</name></template></vm>',
+    });
     expect(add.status).toBe(202);
     expect(await add.text()).toMatch(/<vm href="\/ovirt-engine\/api\/vms\/[0-9a-f-]+" id="/);
   });
@@ -68,10 +98,14 @@ describe('oVirt simulator', () => {
   it('blocks until created with Expect: 201-created', async () => {
     const status = await new Promise<number>((resolve) => {
       const body = JSON.stringify({ name: 'sync-1', cluster: { name: 'Default' }, template: { name: 'centos-9' } });
-      const req = httpRequest(`${sim.url}/vms`, { method: 'POST', headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'content-type': 'application/json', expect: '201-created' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = httpRequest(
+        `${sim.url}/vms`,
+        { method: 'POST', headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'content-type': 'application/json', expect: '201-created' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.end(body);
     });
     expect(status).toBe(201);

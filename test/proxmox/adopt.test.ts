@@ -33,15 +33,31 @@ describe('adopting an existing Proxmox VM', () => {
   /** A VM made on Proxmox by hand: three disks (10G, 50G, 50G) and two NICs, no marker. */
   const legacy = async (name = 'legacy', vmid = 500) => {
     const r = await fetch(`${sim.url}/api2/json/nodes/pve1/qemu`, {
-      method: 'POST', headers: { authorization: `PVEAPIToken=${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ vmid: String(vmid), name, memory: '2048', scsi0: 'local-lvm:10', scsi1: 'local-lvm:50', scsi2: 'local-lvm:50', net0: 'virtio,bridge=vmbr0', net1: 'virtio,bridge=vmbr0', description: 'made by hand' }),
+      method: 'POST',
+      headers: { authorization: `PVEAPIToken=${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        vmid: String(vmid),
+        name,
+        memory: '2048',
+        scsi0: 'local-lvm:10',
+        scsi1: 'local-lvm:50',
+        scsi2: 'local-lvm:50',
+        net0: 'virtio,bridge=vmbr0',
+        net1: 'virtio,bridge=vmbr0',
+        description: 'made by hand',
+      }),
     });
     expect(r.status).toBe(200);
     for (let i = 0; i < 50 && !guest(vmid)?.config.scsi2; i++) await new Promise((res) => setTimeout(res, 20));
   };
   const guest = (vmid: number) => sim.dump().vms.find((v) => v.vmid === vmid);
-  const vm = (name: string, extra = '', ns = '') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}${ns ? `, namespace: ${ns}` : ''}}\nspec:\n  hypervisor: pve\n  memory: 2Gi\n  disks: [{name: root, size: 10Gi}]\n  networks: [{name: eth0, network: vmbr0}]\n${extra}`;
-  const disks = (vmid: number) => Object.entries(guest(vmid)?.config ?? {}).filter(([k]) => /^(scsi|unused)\d+$/.test(k)).map(([k, v]) => `${k}=${v.split(',')[0]}`).sort();
+  const vm = (name: string, extra = '', ns = '') =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}${ns ? `, namespace: ${ns}` : ''}}\nspec:\n  hypervisor: pve\n  memory: 2Gi\n  disks: [{name: root, size: 10Gi}]\n  networks: [{name: eth0, network: vmbr0}]\n${extra}`;
+  const disks = (vmid: number) =>
+    Object.entries(guest(vmid)?.config ?? {})
+      .filter(([k]) => /^(scsi|unused)\d+$/.test(k))
+      .map(([k, v]) => `${k}=${v.split(',')[0]}`)
+      .sort();
 
   it('marks the VM in a pass of its own, then keeps the two 50G disks and the NIC the spec does not list', async () => {
     await legacy();
@@ -63,8 +79,12 @@ describe('adopting an existing Proxmox VM', () => {
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
     expect([disks(500), guest(500)?.config.net1]).toEqual([before, net1]);
     const st = await f.opts.statuses.read('VirtualMachine/default/legacy');
-    const unlisted = (st?.status.conditions as { type: string; status: string; message: string }[]).find((c) => c.type === 'UnlistedDevices');
-    expect(unlisted).toMatchObject({ status: 'True', message: 'disk scsi1 (50Gi) is not in the spec; kept; disk scsi2 (50Gi) is not in the spec; kept; nic net1 (virtio on vmbr0) is not in the spec; kept; list them in the spec, or set spec.adopt: {prune: true} to detach them' });
+    const unlisted = ((st?.status.conditions ?? []) as { type: string; status: string; message: string }[]).find((c) => c.type === 'UnlistedDevices');
+    expect(unlisted).toMatchObject({
+      status: 'True',
+      message:
+        'disk scsi1 (50Gi) is not in the spec; kept; disk scsi2 (50Gi) is not in the spec; kept; nic net1 (virtio on vmbr0) is not in the spec; kept; list them in the spec, or set spec.adopt: {prune: true} to detach them',
+    });
   });
 
   it('detaches what the spec leaves out only with adopt: {prune: true}', async () => {
@@ -95,7 +115,10 @@ describe('adopting an existing Proxmox VM', () => {
     await converge(f.opts);
     const client = new ProxmoxClient({ endpoint: sim.url, credentials: { token: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` } });
     const provider = new ProxmoxProvider({ client, logger: pino({ level: 'silent' }) });
-    const desired = { ...contractVM('legacy', undefined, { key: 'VirtualMachine/default/legacy', owner: { kind: 'VirtualMachine', namespace: 'default', name: 'legacy' }, hypervisor: 'pve', adopt: { prune: false } }), nics: [{ name: 'eth0', network: 'vmbr0', model: 'virtio' }] };
+    const desired = {
+      ...contractVM('legacy', undefined, { key: 'VirtualMachine/default/legacy', owner: { kind: 'VirtualMachine', namespace: 'default', name: 'legacy' }, hypervisor: 'pve', adopt: { prune: false } }),
+      nics: [{ name: 'eth0', network: 'vmbr0', model: 'virtio' }],
+    };
     await provider.execute({ type: 'create', vm: desired });
     await provider.close();
     expect(guest(500)?.config.net1).toMatch(/bridge=vmbr0/);
@@ -110,22 +133,37 @@ describe('adopting an existing Proxmox VM', () => {
     await f.write(vm('legacy', '  adopt: true\n'));
     const r = await converge({ ...f.opts, wait: false });
     const out = r.outcomes.find((o) => o.key === 'VirtualMachine/default/legacy');
-    expect(out?.error).toEqual({ code: 'VK_REFUSED_ADOPTION', message: 'VirtualMachine default/legacy asks to adopt the existing VM legacy, but Hypervisor pve does not let namespace default adopt; add it to spec.allowAdoption.namespaces of Hypervisor pve, or remove spec.adopt. Nothing was changed' });
+    expect(out?.error).toEqual({
+      code: 'VK_REFUSED_ADOPTION',
+      message:
+        'VirtualMachine default/legacy asks to adopt the existing VM legacy, but Hypervisor pve does not let namespace default adopt; add it to spec.allowAdoption.namespaces of Hypervisor pve, or remove spec.adopt. Nothing was changed',
+    });
     expect(JSON.stringify(guest(500))).toBe(before);
   });
 
   it('refuses every resource of a namespace the Hypervisor does not allow, before anything is read or made', async () => {
     hvExtra = '  allowedNamespaces: [team-a]\n';
     const setDoc = `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachineSet\nmetadata: {name: lab, namespace: team-b}\nspec: {replicas: 2, template: {hypervisor: pve, memory: 1Gi}}\n`;
-    await f.write(vm('web', '', 'team-b'), `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data, namespace: team-b}\nspec: {hypervisor: pve, size: 5Gi}\n`, setDoc, vm('ok', '', 'team-a'));
+    await f.write(
+      vm('web', '', 'team-b'),
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data, namespace: team-b}\nspec: {hypervisor: pve, size: 5Gi}\n`,
+      setDoc,
+      vm('ok', '', 'team-a'),
+    );
     const r = await converge(f.opts);
     const err = (k: string) => r.outcomes.find((o) => o.key === k)?.error;
-    expect(err('VirtualMachine/team-b/web')).toEqual({ code: 'VK_REFUSED_NAMESPACE', message: 'VirtualMachine team-b/web may not use Hypervisor pve: namespace team-b is not in its spec.allowedNamespaces; add it there (or use another Hypervisor). Nothing was changed' });
+    expect(err('VirtualMachine/team-b/web')).toEqual({
+      code: 'VK_REFUSED_NAMESPACE',
+      message: 'VirtualMachine team-b/web may not use Hypervisor pve: namespace team-b is not in its spec.allowedNamespaces; add it there (or use another Hypervisor). Nothing was changed',
+    });
     expect(err('VirtualDisk/team-b/data')?.code).toBe('VK_REFUSED_NAMESPACE');
     expect(err('VirtualMachineSet/team-b/lab')?.code).toBe('VK_REFUSED_NAMESPACE');
     expect(err('VirtualMachine/team-b/lab-0')?.code).toBe('VK_REFUSED_NAMESPACE');
     expect(err('VirtualMachine/team-a/ok')).toBeUndefined();
-    const names = sim.dump().vms.filter((v) => !v.template).map((v) => v.config.name);
+    const names = sim
+      .dump()
+      .vms.filter((v) => !v.template)
+      .map((v) => v.config.name);
     expect(names).toEqual(['ok']);
     expect(Object.keys(sim.dump().volumeSizes ?? {}).filter((v) => v.includes('data'))).toEqual([]);
   });

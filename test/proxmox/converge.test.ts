@@ -26,8 +26,23 @@ describe('Proxmox end to end (simulator over HTTP)', () => {
     const hv = (await readFile(join(dir, 'hypervisor.yaml'), 'utf8')).replace('http://127.0.0.1:8006', sim.url);
     await writeFile(join(dir, 'hypervisor.yaml'), hv);
     const logger = pino({ level: 'silent' });
-    pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials({ VIRTKEEPER_PVE_SIM_USERNAME: sim.credentials.username, VIRTKEEPER_PVE_SIM_PASSWORD: sim.credentials.password }), logger, now: Date.now, observeMaxAgeMs: 1000 });
-    opts = { folder: dir, statuses: new StateDir(join(dir, '..', `${dir.split('/').pop()}-state`)), hypervisors: pool, logger, now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 100))), wait: true, timeoutMs: 30_000 };
+    pool = new HypervisorPool({
+      loadConnector,
+      credentials: directoryCredentials({ VIRTKEEPER_PVE_SIM_USERNAME: sim.credentials.username, VIRTKEEPER_PVE_SIM_PASSWORD: sim.credentials.password }),
+      logger,
+      now: Date.now,
+      observeMaxAgeMs: 1000,
+    });
+    opts = {
+      folder: dir,
+      statuses: new StateDir(join(dir, '..', `${dir.split('/').pop()}-state`)),
+      hypervisors: pool,
+      logger,
+      now: Date.now,
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 100))),
+      wait: true,
+      timeoutMs: 30_000,
+    };
   });
   afterEach(async () => {
     await pool.closeAll();
@@ -44,7 +59,14 @@ describe('Proxmox end to end (simulator over HTTP)', () => {
   it('converges the quickstart, then a steady-state pass costs one list call', async () => {
     const r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready)).toEqual([]);
-    expect(vms().map((v) => [v.config.name, v.status]).sort()).toEqual([['db-1', 'running'], ['web-1', 'running']]);
+    expect(
+      vms()
+        .map((v) => [v.config.name, v.status])
+        .sort(),
+    ).toEqual([
+      ['db-1', 'running'],
+      ['web-1', 'running'],
+    ]);
     const web = vms().find((v) => v.config.name === 'web-1');
     expect(web?.config.net0).toMatch(/bridge=vmbr0,tag=120$/);
     expect(web?.config.ipconfig0).toBe('ip=10.20.0.11/24,gw=10.20.0.1');
@@ -66,8 +88,11 @@ describe('Proxmox end to end (simulator over HTTP)', () => {
     await converge(opts);
     await edit('memory: 2Gi', 'memory: 4Gi');
     await edit('vlan: 120', 'vlan: 130');
-    await edit(/disks:\n    - \{name: root, size: 20Gi\}\n  networks/, 'disks:\n    - {name: root, size: 30Gi}\n  networks');
-    await edit("cpu: {sockets: 1, cores: 2}\n  memory: 4Gi\n  disks:\n    - {name: root, size: 20Gi}\n    - {name: data", "cpu: {sockets: 1, cores: 4}\n  memory: 4Gi\n  updatePolicy: RestartAllowed\n  disks:\n    - {name: root, size: 20Gi}\n    - {name: data");
+    await edit(/disks:\n {4}- \{name: root, size: 20Gi\}\n {2}networks/, 'disks:\n    - {name: root, size: 30Gi}\n  networks');
+    await edit(
+      'cpu: {sockets: 1, cores: 2}\n  memory: 4Gi\n  disks:\n    - {name: root, size: 20Gi}\n    - {name: data',
+      'cpu: {sockets: 1, cores: 4}\n  memory: 4Gi\n  updatePolicy: RestartAllowed\n  disks:\n    - {name: root, size: 20Gi}\n    - {name: data',
+    );
     const r = await converge(opts);
     expect(r.problems).toEqual([]);
     expect(r.outcomes.filter((o) => !o.ready)).toEqual([]);
@@ -85,19 +110,29 @@ describe('Proxmox end to end (simulator over HTTP)', () => {
 
   it('converges through 10% server errors and lock timeouts with no duplicate and no orphan', async () => {
     sim.setFaults({ error500Share: 0.1, lockTimeoutShare: 0.1 });
-    await writeFile(join(dir, 'more.yaml'), Array.from({ length: 8 }, (_, i) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: extra-${i}}\nspec: {hypervisor: pve-sim, template: redos-8, memory: 1Gi, disks: [{name: root, size: 10Gi}]}\n`).join('---\n'));
+    await writeFile(
+      join(dir, 'more.yaml'),
+      Array.from(
+        { length: 8 },
+        (_, i) =>
+          `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: extra-${i}}\nspec: {hypervisor: pve-sim, template: redos-8, memory: 1Gi, disks: [{name: root, size: 10Gi}]}\n`,
+      ).join('---\n'),
+    );
     let r = await converge(opts);
     for (let i = 0; i < 5 && r.outcomes.some((o) => !o.ready); i++) r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error)).toEqual([]);
     sim.setFaults({});
-    const names = vms().map((v) => v.config.name).sort();
+    const names = vms()
+      .map((v) => v.config.name)
+      .sort();
     expect(names).toEqual(['db-1', ...Array.from({ length: 8 }, (_, i) => `extra-${i}`), 'web-1'].sort());
     expect(vms().every((v) => (v.config.description ?? '').includes('virtkeeper.io/owner='))).toBe(true);
   });
 
   it('never touches a foreign VM that has the name of a declared one', async () => {
     await fetch(`${sim.url}/api2/json/nodes/pve1/qemu`, {
-      method: 'POST', headers: { authorization: `PVEAPIToken=${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      headers: { authorization: `PVEAPIToken=${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ vmid: '500', name: 'web-1', memory: '512', scsi0: 'local-lvm:4' }),
     });
     await new Promise((r) => setTimeout(r, 500));
@@ -115,12 +150,18 @@ describe('virtkeeper exec through the guest agent (Proxmox simulator)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'vk-exec-'));
     const stateDir = `${dir}-state`;
     const env = { ...process.env, VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` };
-    await writeFile(join(dir, 'all.yaml'), `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n---\napiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: shell}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi}\n`);
-    const cli = (args: string[], input?: string) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      const p = execFile(process.execPath, ['bin/virtkeeper.js', '--state-dir', stateDir, ...args], { cwd: root, env }, (e, out, err) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }));
-      if (input !== undefined) p.stdin?.end(input);
-      else p.stdin?.end();
-    });
+    await writeFile(
+      join(dir, 'all.yaml'),
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n---\napiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: shell}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi}\n`,
+    );
+    const cli = (args: string[], input?: string) =>
+      new Promise<{ code: number; out: string; err: string }>((resolve) => {
+        const p = execFile(process.execPath, ['bin/virtkeeper.js', '--state-dir', stateDir, ...args], { cwd: root, env }, (e, out, err) =>
+          resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }),
+        );
+        if (input !== undefined) p.stdin?.end(input);
+        else p.stdin?.end();
+      });
     expect((await cli(['apply', '-f', dir, '--wait', '-o', 'json'])).code).toBe(0);
     const host = await cli(['exec', 'shell', '-f', dir, '--', 'hostname']);
     expect([host.code, host.out]).toEqual([0, 'shell\n']);

@@ -29,8 +29,10 @@ describe('Proxmox create safety (simulator over HTTP)', () => {
   const start = async (o: { timeoutMs?: number } = {}) => {
     sim = await startProxmoxSimulator({ nodes: 3, templates: ['ubuntu-24.04'], taskDurations: { default: 0, qmclone: 0 }, agentDelayMs: 0 });
     f = await convergeFolder({
-      prefix: 'vk-create-safety-', ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
-      header: () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec:\n  type: proxmox\n  endpoint: ${sim.url}\n  credentialsRef: {env: PVE}\n  defaults: {node: pve1, storage: local-lvm, bridge: vmbr0}\n`,
+      prefix: 'vk-create-safety-',
+      ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+      header: () =>
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec:\n  type: proxmox\n  endpoint: ${sim.url}\n  credentialsRef: {env: PVE}\n  defaults: {node: pve1, storage: local-lvm, bridge: vmbr0}\n`,
       credentials: async () => ({ username: sim.credentials.username, password: sim.credentials.password }),
     });
   };
@@ -62,30 +64,34 @@ describe('Proxmox create safety (simulator over HTTP)', () => {
   it.each([
     ['marker lost (as where the clone takes no description)', true],
     ['marker written by the clone', false],
-  ])('finishes a create cut short after the clone (config calls failing, %s) on the next pass: one VM, marked, configured', async (_what, strip) => {
-    await start();
-    await f.write(vmDoc('cut-1'));
-    sim.setFaults({ fail: { [CONFIG]: 1000 } });
-    const first = await converge({ ...f.opts, wait: false });
-    expect(first.outcomes.find((o) => o.key === 'VirtualMachine/default/cut-1')?.error?.code).toBeDefined();
-    expect(guests().map((v) => v.config.name)).toEqual(['cut-1']);
-    expect(guests()[0]?.config.memory).toBe('1024'); // the template's: configuration never ran
-    expect(await pendingOf('cut-1')).toMatchObject({ name: 'cut-1', hypervisor: 'pve' });
-    // As on a hypervisor that takes no description at clone time: the VM carries no marker yet.
-    const state = sim.dump();
-    for (const v of state.vms) if (strip && v.config.name === 'cut-1') delete v.config.description;
-    sim.load(state);
-    sim.setFaults({});
-    await f.pool.closeAll(); // the controller starts again: nothing cached from before
+  ])(
+    'finishes a create cut short after the clone (config calls failing, %s) on the next pass: one VM, marked, configured',
+    async (_what, strip) => {
+      await start();
+      await f.write(vmDoc('cut-1'));
+      sim.setFaults({ fail: { [CONFIG]: 1000 } });
+      const first = await converge({ ...f.opts, wait: false });
+      expect(first.outcomes.find((o) => o.key === 'VirtualMachine/default/cut-1')?.error?.code).toBeDefined();
+      expect(guests().map((v) => v.config.name)).toEqual(['cut-1']);
+      expect(guests()[0]?.config.memory).toBe('1024'); // the template's: configuration never ran
+      expect(await pendingOf('cut-1')).toMatchObject({ name: 'cut-1', hypervisor: 'pve' });
+      // As on a hypervisor that takes no description at clone time: the VM carries no marker yet.
+      const state = sim.dump();
+      for (const v of state.vms) if (strip && v.config.name === 'cut-1') delete v.config.description;
+      sim.load(state);
+      sim.setFaults({});
+      await f.pool.closeAll(); // the controller starts again: nothing cached from before
 
-    const second = await converge(f.opts);
-    expect(second.outcomes.filter((o) => !o.ready)).toEqual([]);
-    const vms = guests();
-    expect(vms).toHaveLength(1);
-    expect(vms[0]?.config.description).toContain('virtkeeper.io/owner=VirtualMachine/default/cut-1');
-    expect([vms[0]?.config.memory, vms[0]?.config.cores, vms[0]?.config.ciuser, vms[0]?.status]).toEqual(['2048', '2', 'ops', 'running']);
-    expect(await pendingOf('cut-1')).toBeUndefined();
-  }, 60_000);
+      const second = await converge(f.opts);
+      expect(second.outcomes.filter((o) => !o.ready)).toEqual([]);
+      const vms = guests();
+      expect(vms).toHaveLength(1);
+      expect(vms[0]?.config.description).toContain('virtkeeper.io/owner=VirtualMachine/default/cut-1');
+      expect([vms[0]?.config.memory, vms[0]?.config.cores, vms[0]?.config.ciuser, vms[0]?.status]).toEqual(['2048', '2', 'ops', 'running']);
+      expect(await pendingOf('cut-1')).toBeUndefined();
+    },
+    60_000,
+  );
 
   it('without the pending-create record the same unmarked VM is foreign: refused, left untouched', async () => {
     await start({ timeoutMs: 5000 });

@@ -21,11 +21,17 @@ describe('Proxmox VirtualDisk data safety', () => {
   let folder: ConvergeFolder;
   let raw: ProxmoxClient;
   const hv = () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`;
-  const vm = (ns: string, name: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}, namespace: ${ns}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, disks: [{name: root, size: 8Gi}]}\n`;
-  const disk = (ns: string, name: string, attachTo?: string, meta = '') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: ${name}, namespace: ${ns}${meta}}\nspec: {hypervisor: pve, size: 1Gi, storage: local-lvm${attachTo ? `, attachTo: {vm: ${attachTo}}` : ''}}\n`;
+  const vm = (ns: string, name: string) =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}, namespace: ${ns}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, disks: [{name: root, size: 8Gi}]}\n`;
+  const disk = (ns: string, name: string, attachTo?: string, meta = '') =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: ${name}, namespace: ${ns}${meta}}\nspec: {hypervisor: pve, size: 1Gi, storage: local-lvm${attachTo ? `, attachTo: {vm: ${attachTo}}` : ''}}\n`;
   const guest = (name: string) => sim.dump().vms.find((v) => v.config.name === name);
   /** The VMs whose config references the volume, as the simulator holds them. */
-  const holders = (id: string) => sim.dump().vms.filter((v) => Object.entries(v.config).some(([k, x]) => /^(scsi|virtio|sata|ide|unused)\d+$/.test(k) && x.split(',')[0] === id)).map((v) => v.config.name);
+  const holders = (id: string) =>
+    sim
+      .dump()
+      .vms.filter((v) => Object.entries(v.config).some(([k, x]) => /^(scsi|virtio|sata|ide|unused)\d+$/.test(k) && x.split(',')[0] === id))
+      .map((v) => v.config.name);
   /** The volume as the node lists it (`GET …/storage/local-lvm/content`), attached or not. */
   const inStorage = async (id: string) => (await raw.get<{ volid: string }[]>('/nodes/pve1/storage/local-lvm/content')).some((v) => v.volid === id);
   /** Every volume of the node whose name carries this one, whatever VM id it is named for. */
@@ -36,7 +42,13 @@ describe('Proxmox VirtualDisk data safety', () => {
   beforeAll(async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
     raw = new ProxmoxClient({ endpoint: sim.url, credentials: { token: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` } });
-    folder = await convergeFolder({ prefix: 'vk-pdsafe-', header: hv, credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), timeoutMs: 20000, sleepCapMs: 50 });
+    folder = await convergeFolder({
+      prefix: 'vk-pdsafe-',
+      header: hv,
+      credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }),
+      timeoutMs: 20000,
+      sleepCapMs: 50,
+    });
     ({ opts } = folder);
   });
   afterAll(async () => {
@@ -45,7 +57,7 @@ describe('Proxmox VirtualDisk data safety', () => {
     await sim.close();
   });
 
-  it('the simulator destroys as a node does: a VM\'s own volumes (attached or unused) go, another id\'s stay', async () => {
+  it("the simulator destroys as a node does: a VM's own volumes (attached or unused) go, another id's stay", async () => {
     const vmid = Number(await raw.get<string>('/cluster/nextid'));
     await raw.waitForTask(await raw.post<string>('/nodes/pve1/qemu', { vmid, name: 'sim-destroy', memory: 512, scsi0: 'local-lvm:4', scsi1: 'local-lvm:1' }));
     const shared = await raw.post<string>('/nodes/pve1/storage/local-lvm/content', { vmid: String(DISK_OWNER_VMID), filename: `vm-${DISK_OWNER_VMID}-sim-kept`, size: '1G' });
@@ -56,7 +68,10 @@ describe('Proxmox VirtualDisk data safety', () => {
     expect(Object.values(guest('sim-destroy')?.config ?? {})).toContain(`local-lvm:vm-${vmid}-disk-1`);
     await raw.waitForTask(await raw.delete<string>(`/nodes/pve1/qemu/${vmid}`, { purge: 1, 'destroy-unreferenced-disks': 1 }));
     const left = (await raw.get<{ volid: string }[]>('/nodes/pve1/storage/local-lvm/content')).map((v) => v.volid);
-    expect(left.filter((v) => v.includes(`vm-${vmid}-`)), 'own volumes, unused and unreferenced ones too').toEqual([]);
+    expect(
+      left.filter((v) => v.includes(`vm-${vmid}-`)),
+      'own volumes, unused and unreferenced ones too',
+    ).toEqual([]);
     expect(left).toContain(shared);
     expect(left).not.toContain(stray);
     await raw.waitForTask(await raw.delete<string>(`/nodes/pve1/storage/local-lvm/content/${encodeURIComponent(shared)}`));
@@ -120,7 +135,12 @@ describe('Proxmox VirtualDisk data safety', () => {
     expect(r.outcomes.find((o) => o.key === 'VirtualDisk/s2/data')?.ready).toBe(false);
     expect(JSON.stringify((await opts.statuses.read('VirtualDisk/s2/data'))?.status)).toMatch(/attached to VM uid-1, whose line names another VirtualDisk of this name/);
     expect(holders(id)).toEqual(['uid-1']);
-    expect(sim.dump().vms.flatMap((v) => Object.values(v.config)).filter((v) => v.startsWith(id))).toHaveLength(1);
+    expect(
+      sim
+        .dump()
+        .vms.flatMap((v) => Object.values(v.config))
+        .filter((v) => v.startsWith(id)),
+    ).toHaveLength(1);
     // Removing the resource made again does not delete the other one's volume either.
     await folder.write(vm('s2', 'uid-1'));
     const gone = await converge({ ...opts, timeoutMs: 1500 });
@@ -159,13 +179,23 @@ describe('Proxmox VirtualDisk data safety', () => {
     await folder.write(...docs, disk('x-y', 'b', 'old-1', `, uid: ${uid}`));
     expect(await notReady()).toEqual([]);
     expect(holders(legacy)).toEqual(['old-1']);
-    expect(guest('old-1')?.config.description?.split('\n').filter((l) => l.startsWith('virtkeeper.io/disk='))).toEqual([`virtkeeper.io/disk=${legacy} VirtualDisk/x-y/b uid=${uid}`]);
+    expect(
+      guest('old-1')
+        ?.config.description?.split('\n')
+        .filter((l) => l.startsWith('virtkeeper.io/disk=')),
+    ).toEqual([`virtkeeper.io/disk=${legacy} VirtualDisk/x-y/b uid=${uid}`]);
     expect(await inStorage(volid('x-y', 'b'))).toBe(false);
 
     // Its VM leaves the folder: Proxmox would destroy the volume with it (it is named for that
     // VM), so the removal stops and says what to do; nothing is lost.
     await folder.write(vm('x', 'old-2'), vm('x-y', 'old-3'), disk('x', 'y-b', 'old-2'), disk('x-y', 'b', 'old-1', `, uid: ${uid}`));
-    expect(await notReady()).toEqual([expect.stringMatching(new RegExp(`VM old-1 holds ${legacy} \\(VirtualDisk x-y/b\\), made by an earlier virtkeeper under this VM's id: Proxmox would destroy it with the VM\\. The VM is not removed: attach the VirtualDisk to another VM`))]);
+    expect(await notReady()).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `VM old-1 holds ${legacy} \\(VirtualDisk x-y/b\\), made by an earlier virtkeeper under this VM's id: Proxmox would destroy it with the VM\\. The VM is not removed: attach the VirtualDisk to another VM`,
+        ),
+      ),
+    ]);
     expect(holders(legacy)).toEqual(['old-1']);
     // As it says: attached to another VM (reassigned, as main's volumes move), then the VM goes.
     await folder.write(vm('x', 'old-2'), vm('x-y', 'old-3'), disk('x', 'y-b', 'old-2'), disk('x-y', 'b', 'old-3', `, uid: ${uid}`));

@@ -19,8 +19,10 @@ describe('VirtualDisk on Proxmox', () => {
   let sim: RunningProxmoxSimulator;
   let opts: ConvergeOptions;
   const hv = () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`;
-  const vm = (name: string, extra = '') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, disks: [{name: root, size: 8Gi}]${extra}}\n`;
-  const disk = (size: string, attachTo?: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data}\nspec: {hypervisor: pve, size: ${size}, storage: local-lvm${attachTo ? `, attachTo: {vm: ${attachTo}}` : ''}}\n`;
+  const vm = (name: string, extra = '') =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, disks: [{name: root, size: 8Gi}]${extra}}\n`;
+  const disk = (size: string, attachTo?: string) =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data}\nspec: {hypervisor: pve, size: ${size}, storage: local-lvm${attachTo ? `, attachTo: {vm: ${attachTo}}` : ''}}\n`;
   let folder: ConvergeFolder;
   const write = (...docs: string[]) => folder.write(...docs);
   const guest = (name: string) => sim.dump().vms.find((v) => v.config.name === name);
@@ -28,7 +30,13 @@ describe('VirtualDisk on Proxmox', () => {
 
   beforeAll(async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
-    folder = await convergeFolder({ prefix: 'vk-pdisk-', header: hv, credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), timeoutMs: 20000, sleepCapMs: 50 });
+    folder = await convergeFolder({
+      prefix: 'vk-pdisk-',
+      header: hv,
+      credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }),
+      timeoutMs: 20000,
+      sleepCapMs: 50,
+    });
     ({ opts } = folder);
   });
   afterAll(async () => {
@@ -80,7 +88,12 @@ describe('VirtualDisk on Proxmox', () => {
     r = await converge(opts);
     expect(r.outcomes.flatMap((o) => o.plan?.steps.map((x) => x.action.type) ?? [])).toEqual([]);
     expect(await status()).toMatchObject({ attachedTo: 'pb', providerID: VOLID });
-    expect(sim.dump().vms.flatMap((v) => Object.values(v.config)).filter((v) => v.startsWith(VOLID))).toHaveLength(1);
+    expect(
+      sim
+        .dump()
+        .vms.flatMap((v) => Object.values(v.config))
+        .filter((v) => v.startsWith(VOLID)),
+    ).toHaveLength(1);
 
     // Detached: it leaves pb's config (no unusedN: pb does not own it) and stays in its storage.
     await write(vm('pa'), vm('pb'), disk('3Gi'));
@@ -113,7 +126,8 @@ describe('VirtualDisk on Proxmox', () => {
     const c = guest('pc');
     // An earlier attempt allocated the volume, then failed to attach it; and the VM is busy.
     await fetch(`${sim.url.replace(/\/$/, '')}/api2/json/nodes/${c?.node}/storage/local-lvm/content`, {
-      method: 'POST', headers: { authorization: `PVEAPIToken=${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      headers: { authorization: `PVEAPIToken=${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ vmid: String(DISK_OWNER_VMID), filename: `vm-${DISK_OWNER_VMID}-${DATA2}`, size: '1G' }).toString(),
     }).then((r) => expect(r.status).toBe(200));
     const s = sim.dump();

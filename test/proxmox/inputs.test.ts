@@ -29,7 +29,10 @@ describe('property-string metacharacters on Proxmox (simulator over HTTP)', () =
   beforeEach(async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 } });
     folder = await convergeFolder({
-      prefix: 'vk-inputs-pve-', credentials: directoryCredentials(env()), timeoutMs: 10_000, sleepCapMs: 50,
+      prefix: 'vk-inputs-pve-',
+      credentials: directoryCredentials(env()),
+      timeoutMs: 10_000,
+      sleepCapMs: 50,
       header: () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`,
     });
   });
@@ -54,11 +57,23 @@ describe('property-string metacharacters on Proxmox (simulator over HTTP)', () =
     const store = new DesiredStore();
     const hv = { apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name: 'pve' }, spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { env: 'PVE' } } } as const;
     const vm: VirtualMachine = {
-      apiVersion: 'virtkeeper.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: 'vk-inputs-raw', namespace: 'default' },
+      apiVersion: 'virtkeeper.io/v1alpha1',
+      kind: 'VirtualMachine',
+      metadata: { name: 'vk-inputs-raw', namespace: 'default' },
       spec: { hypervisor: 'pve', template: 'ubuntu-24.04', memory: '1Gi', networks: [{ name: 'nic0', network: 'vmbr0,firewall=0,tag=99' }] },
     };
     const src = { file: 'raw.yaml', line: 1, lineOf: () => 1 };
-    store.update({ resources: [{ id: { kind: 'Hypervisor', name: 'pve' }, key: 'Hypervisor/pve', resource: hv, source: src }, { id: { kind: 'VirtualMachine', namespace: 'default', name: 'vk-inputs-raw' }, key: 'VirtualMachine/default/vk-inputs-raw', resource: vm, source: src }], problems: [], brokenFiles: new Set() }, formatProblem);
+    store.update(
+      {
+        resources: [
+          { id: { kind: 'Hypervisor', name: 'pve' }, key: 'Hypervisor/pve', resource: hv, source: src },
+          { id: { kind: 'VirtualMachine', namespace: 'default', name: 'vk-inputs-raw' }, key: 'VirtualMachine/default/vk-inputs-raw', resource: vm, source: src },
+        ],
+        problems: [],
+        brokenFiles: new Set(),
+      },
+      formatProblem,
+    );
     const pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials(env()), logger: pino({ level: 'silent' }), now: Date.now, observeMaxAgeMs: 0 });
     const statuses = new StateDir(`${folder.dir}-state`);
     try {

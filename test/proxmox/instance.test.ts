@@ -23,8 +23,10 @@ describe('controller instance in the marker (Proxmox simulator over HTTP)', () =
   const folders: ConvergeFolder[] = [];
   const folder = async () => {
     const f = await convergeFolder({
-      prefix: 'vk-instance-', timeoutMs: 5000,
-      header: () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec:\n  type: proxmox\n  endpoint: ${sim.url}\n  credentialsRef: {env: PVE}\n  defaults: {node: pve1, storage: local-lvm, bridge: vmbr0}\n`,
+      prefix: 'vk-instance-',
+      timeoutMs: 5000,
+      header: () =>
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec:\n  type: proxmox\n  endpoint: ${sim.url}\n  credentialsRef: {env: PVE}\n  defaults: {node: pve1, storage: local-lvm, bridge: vmbr0}\n`,
       credentials: async () => ({ username: sim.credentials.username, password: sim.credentials.password }),
     });
     folders.push(f);

@@ -56,6 +56,9 @@ describe('Proxmox observe during an action', () => {
     await provider.execute({ type: 'setAutostart', target: { providerID: va.providerID, name: va.name, ...(va.node ? { node: va.node } : {}), owner: a.owner }, enabled: true });
     release();
     const obs = await pass;
-    expect(obs.vms.filter((v) => !v.isTemplate).map((v) => [v.name, v.owner])).toEqual([['race-a', a.owner], ['race-b', b.owner]]);
+    expect(obs.vms.filter((v) => !v.isTemplate).map((v) => [v.name, v.owner])).toEqual([
+      ['race-a', a.owner],
+      ['race-b', b.owner],
+    ]);
   });
 });

@@ -14,14 +14,23 @@ describe('references that cannot be resolved wait (Proxmox)', () => {
   let folder: ConvergeFolder;
   let opts: ConvergeOptions;
   const hv = () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`;
-  const vm = (name: string, network: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, networks: [{name: nic0, network: ${network}}]}\n`;
-  const net = (name: string, vlan: number | string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {name: ${name}}\nspec:\n  vlanId: ${vlan}\n  hypervisors:\n    - {hypervisor: pve, bridge: vmbr0}\n`;
+  const vm = (name: string, network: string) =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, networks: [{name: nic0, network: ${network}}]}\n`;
+  const net = (name: string, vlan: number | string) =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {name: ${name}}\nspec:\n  vlanId: ${vlan}\n  hypervisors:\n    - {hypervisor: pve, bridge: vmbr0}\n`;
   const guest = (name: string) => sim.dump().vms.find((v) => v.config.name === name);
-  const ready = async (key: string) => ((await opts.statuses.read(key))?.status as { conditions?: { type: string; status: string; message: string }[] } | undefined)?.conditions?.find((c) => c.type === 'Ready');
+  const ready = async (key: string) =>
+    ((await opts.statuses.read(key))?.status as { conditions?: { type: string; status: string; message: string }[] } | undefined)?.conditions?.find((c) => c.type === 'Ready');
 
   beforeAll(async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
-    folder = await convergeFolder({ prefix: 'vk-refs-', header: hv, credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), timeoutMs: 3000, sleepCapMs: 50 });
+    folder = await convergeFolder({
+      prefix: 'vk-refs-',
+      header: hv,
+      credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }),
+      timeoutMs: 3000,
+      sleepCapMs: 50,
+    });
     opts = folder.opts;
   });
   afterAll(async () => {

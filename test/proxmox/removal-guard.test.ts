@@ -11,9 +11,16 @@ describe('deletion guard on Proxmox', () => {
   let folder: ConvergeFolder;
   let opts: ConvergeOptions;
   const hv = () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`;
-  const vm = (name: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, disks: [{name: root, size: 8Gi}]}\n`;
-  const disk = (name: string, vmName: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, size: 2Gi, storage: local-lvm, attachTo: {vm: ${vmName}}}\n`;
-  const names = () => sim.dump().vms.filter((v) => !v.config.template).map((v) => v.config.name).sort();
+  const vm = (name: string) =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, disks: [{name: root, size: 8Gi}]}\n`;
+  const disk = (name: string, vmName: string) =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, size: 2Gi, storage: local-lvm, attachTo: {vm: ${vmName}}}\n`;
+  const names = () =>
+    sim
+      .dump()
+      .vms.filter((v) => !v.config.template)
+      .map((v) => v.config.name)
+      .sort();
   /** Every volume the simulator holds that carries a VirtualDisk's name, attached or not. */
   const diskVolumes = () => {
     const s = sim.dump();
@@ -23,7 +30,13 @@ describe('deletion guard on Proxmox', () => {
 
   beforeAll(async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
-    folder = await convergeFolder({ prefix: 'vk-pguard-', header: hv, credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), timeoutMs: 20_000, sleepCapMs: 50 });
+    folder = await convergeFolder({
+      prefix: 'vk-pguard-',
+      header: hv,
+      credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }),
+      timeoutMs: 20_000,
+      sleepCapMs: 50,
+    });
     opts = { ...folder.opts, maxDeleteShare: 0.3 };
   });
   afterAll(async () => {
@@ -42,7 +55,13 @@ describe('deletion guard on Proxmox', () => {
     const r = await converge(opts);
     expect(r.guard).toMatch(/refusing 6 removals of 6 managed/);
     const held = r.outcomes.filter((o) => o.removal).map((o) => [o.key, o.error?.code]);
-    expect(held).toEqual(expect.arrayContaining([['VirtualDisk/default/d1', 'VK_DELETE_GUARD'], ['VirtualDisk/default/d2', 'VK_DELETE_GUARD'], ['VirtualMachine/default/g1', 'VK_DELETE_GUARD']]));
+    expect(held).toEqual(
+      expect.arrayContaining([
+        ['VirtualDisk/default/d1', 'VK_DELETE_GUARD'],
+        ['VirtualDisk/default/d2', 'VK_DELETE_GUARD'],
+        ['VirtualMachine/default/g1', 'VK_DELETE_GUARD'],
+      ]),
+    );
     expect(names()).toEqual(['g1', 'g2', 'g3', 'g4']);
     expect(diskVolumes()).toHaveLength(2);
     // The refusal is where people look: the record of each held resource says why.

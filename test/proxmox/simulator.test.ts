@@ -13,7 +13,11 @@ let auth: { cookie: string; csrf: string };
 async function api(method: string, path: string, params: Record<string, string> = {}, headers: Record<string, string> = {}) {
   const form = new URLSearchParams(params).toString();
   const url = `${sim.url}/api2/json${path}${method === 'GET' && form ? `?${form}` : ''}`;
-  const res = await fetch(url, { method, headers: { cookie: `PVEAuthCookie=${auth.cookie}`, csrfpreventiontoken: auth.csrf, ...(method !== 'GET' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...headers }, ...(method !== 'GET' ? { body: form } : {}) });
+  const res = await fetch(url, {
+    method,
+    headers: { cookie: `PVEAuthCookie=${auth.cookie}`, csrfpreventiontoken: auth.csrf, ...(method !== 'GET' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...headers },
+    ...(method !== 'GET' ? { body: form } : {}),
+  });
   return { status: res.status, reason: res.statusText, body: (await res.json()) as { data: unknown; errors?: Record<string, string>; message?: string } };
 }
 
@@ -93,14 +97,26 @@ describe('Proxmox simulator: shapes and rules', () => {
   });
   it('checks integer minimums with the texts a node sends', async () => {
     const r = await api('PUT', '/nodes/pve1/qemu/9000/config', { cores: '0', sockets: 'two', balloon: '-1' });
-    expect([r.status, r.body.errors]).toEqual([400, { cores: 'value must have a minimum value of 1', sockets: "type check ('integer') failed - got 'two'", balloon: 'value must have a minimum value of 0' }]);
+    expect([r.status, r.body.errors]).toEqual([
+      400,
+      { cores: 'value must have a minimum value of 1', sockets: "type check ('integer') failed - got 'two'", balloon: 'value must have a minimum value of 0' },
+    ]);
   });
   it('answers a task status whose pid and pstart are the UPID’s', async () => {
     const upid = (await api('POST', '/nodes/pve1/qemu/9000/config', { description: 'cloud image ubuntu-24.04' })).body.data as string;
     await waitTask(upid);
     const [, , pid, pstart, starttime] = upid.split(':');
     const st = (await api('GET', `/nodes/pve1/tasks/${encodeURIComponent(upid)}/status`)).body.data;
-    expect(st).toMatchObject({ upid, pid: Number.parseInt(pid ?? '', 16), pstart: Number.parseInt(pstart ?? '', 16), starttime: Number.parseInt(starttime ?? '', 16), status: 'stopped', exitstatus: 'OK', type: 'qmconfig', id: '9000' });
+    expect(st).toMatchObject({
+      upid,
+      pid: Number.parseInt(pid ?? '', 16),
+      pstart: Number.parseInt(pstart ?? '', 16),
+      starttime: Number.parseInt(starttime ?? '', 16),
+      status: 'stopped',
+      exitstatus: 'OK',
+      type: 'qmconfig',
+      id: '9000',
+    });
   });
   it('refuses storage and format on a linked clone, as a node does', async () => {
     const r = await api('POST', '/nodes/pve1/qemu/9000/clone', { newid: '150', full: '0', storage: 'local-lvm' });
@@ -110,15 +126,18 @@ describe('Proxmox simulator: shapes and rules', () => {
   it('gives every node the fingerprint of the certificate it serves (for clients that pin it)', async () => {
     const tls = await startProxmoxSimulator({ nodes: 1, tls: true });
     try {
-      const get = (path: string, headers: Record<string, string> = {}, method = 'GET', body = '') => new Promise<string>((resolve, reject) => {
-        const req = httpsRequest(`${tls.url}/api2/json${path}`, { method, ca: tls.caBundle, headers }, (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => { text += c.toString(); });
-          res.on('end', () => resolve(text));
+      const get = (path: string, headers: Record<string, string> = {}, method = 'GET', body = '') =>
+        new Promise<string>((resolve, reject) => {
+          const req = httpsRequest(`${tls.url}/api2/json${path}`, { method, ca: tls.caBundle, headers }, (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => {
+              text += c.toString();
+            });
+            res.on('end', () => resolve(text));
+          });
+          req.on('error', reject);
+          req.end(body);
         });
-        req.on('error', reject);
-        req.end(body);
-      });
       const token = { authorization: `PVEAPIToken=${tls.credentials.tokenId}=${tls.credentials.tokenSecret}` };
       const nodes = (JSON.parse(await get('/nodes', token)) as { data: { ssl_fingerprint: string }[] }).data;
       expect(nodes[0]?.ssl_fingerprint).toBe(new X509Certificate(tls.caBundle ?? '').fingerprint256);
@@ -200,7 +219,10 @@ describe('virtkeeper reads the typed answers of a PVE 9 node', () => {
   it('observes a guest made by another client: numbers for cores/sockets, 0/1 for onboot, a string for memory', async () => {
     const pve = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 } });
     const raw = new ProxmoxClient({ endpoint: pve.url, credentials: { token: `${pve.credentials.tokenId}=${pve.credentials.tokenSecret}` } });
-    const provider = new ProxmoxProvider({ client: new ProxmoxClient({ endpoint: pve.url, credentials: { token: `${pve.credentials.tokenId}=${pve.credentials.tokenSecret}` } }), logger: pino({ level: 'silent' }) });
+    const provider = new ProxmoxProvider({
+      client: new ProxmoxClient({ endpoint: pve.url, credentials: { token: `${pve.credentials.tokenId}=${pve.credentials.tokenSecret}` } }),
+      logger: pino({ level: 'silent' }),
+    });
     try {
       await raw.waitForTask(await raw.post<string>('/nodes/pve1/qemu', { vmid: 300, name: 'typed', memory: 1536, cores: 3, sockets: 2, onboot: 'true', scsi0: 'local-lvm:4' }));
       expect(await raw.get<Record<string, unknown>>('/nodes/pve1/qemu/300/config')).toMatchObject({ cores: 3, sockets: 2, onboot: 1, memory: '1536' });

@@ -23,7 +23,13 @@ describe('VMTemplate (existing) on Proxmox', () => {
   beforeAll(async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 } });
     dir = await mkdtemp(join(tmpdir(), 'vk-tpl-'));
-    pool = new HypervisorPool({ loadConnector, credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }), logger: pino({ level: 'silent' }), now: Date.now, observeMaxAgeMs: 0 });
+    pool = new HypervisorPool({
+      loadConnector,
+      credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }),
+      logger: pino({ level: 'silent' }),
+      now: Date.now,
+      observeMaxAgeMs: 0,
+    });
   });
   afterAll(async () => {
     await pool.closeAll();
@@ -33,22 +39,47 @@ describe('VMTemplate (existing) on Proxmox', () => {
   });
 
   it('validates each requirement and holds back VMs on a template that fails one', async () => {
-    const tpl = (name: string, minDisk: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, name: ubuntu-24.04, source: {existing: ubuntu-24.04}, require: {guestAgent: true, cloudInit: true, minDisk: ${minDisk}}}\n`;
+    const tpl = (name: string, minDisk: string) =>
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, name: ubuntu-24.04, source: {existing: ubuntu-24.04}, require: {guestAgent: true, cloudInit: true, minDisk: ${minDisk}}}\n`;
     const vm = (name: string, template: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ${template}, memory: 1Gi}\n`;
-    await writeFile(join(dir, 'all.yaml'), [`apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`, tpl('ubuntu-small', '5Gi'), tpl('ubuntu-big', '20Gi'), vm('ok-vm', 'ubuntu-small'), vm('held-vm', 'ubuntu-big')].join('---\n'));
+    await writeFile(
+      join(dir, 'all.yaml'),
+      [
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`,
+        tpl('ubuntu-small', '5Gi'),
+        tpl('ubuntu-big', '20Gi'),
+        vm('ok-vm', 'ubuntu-small'),
+        vm('held-vm', 'ubuntu-big'),
+      ].join('---\n'),
+    );
     const statuses = new StateDir(`${dir}-state`);
     const r = await converge({ folder: dir, statuses, hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: async () => {} });
     const small = (await statuses.read('VMTemplate/ubuntu-small'))?.status.conditions as { type: string; status: string; message: string }[];
-    expect(small.map((c) => [c.type, c.status])).toEqual([['CloudInit', 'True'], ['GuestAgent', 'True'], ['MinDisk', 'True'], ['Ready', 'True']]);
+    expect(small.map((c) => [c.type, c.status])).toEqual([
+      ['CloudInit', 'True'],
+      ['GuestAgent', 'True'],
+      ['MinDisk', 'True'],
+      ['Ready', 'True'],
+    ]);
     const big = (await statuses.read('VMTemplate/ubuntu-big'))?.status.conditions as { type: string; status: string; message: string }[];
     expect(big.find((c) => c.type === 'MinDisk')).toMatchObject({ status: 'False', message: 'disk is 8Gi, less than 20Gi' });
     expect(big.find((c) => c.type === 'Ready')?.status).toBe('False');
     expect(r.outcomes.find((o) => o.key === 'VirtualMachine/default/held-vm')?.plan?.waiting).toMatch(/VMTemplate ubuntu-big is not Ready \(template ubuntu-24.04: disk smaller than 20Gi\)/);
-    expect(sim.dump().vms.filter((v) => !v.template).map((v) => v.config.name)).toEqual(['ok-vm']);
+    expect(
+      sim
+        .dump()
+        .vms.filter((v) => !v.template)
+        .map((v) => v.config.name),
+    ).toEqual(['ok-vm']);
 
     // Adopted on a named node: the template is on pve1, so asking for pve2 says so.
-    await writeFile(join(dir, 'all.yaml'), [`apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`,
-      `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: elsewhere}\nspec: {hypervisor: pve, node: pve2, source: {existing: ubuntu-24.04}}\n`].join('---\n'));
+    await writeFile(
+      join(dir, 'all.yaml'),
+      [
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`,
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: elsewhere}\nspec: {hypervisor: pve, node: pve2, source: {existing: ubuntu-24.04}}\n`,
+      ].join('---\n'),
+    );
     await converge({ folder: dir, statuses, hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: async () => {} });
     const elsewhere = (await statuses.read('VMTemplate/elsewhere'))?.status.conditions as { type: string; status: string; message: string }[];
     expect(elsewhere.find((c) => c.type === 'Node')).toMatchObject({ status: 'False', message: 'template ubuntu-24.04 is on pve1, not pve2' });
@@ -70,12 +101,23 @@ describe('VMTemplate (existing) on Proxmox', () => {
       });
     }
     const hv = `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`;
-    const vm = (name: string, template: string, extra = '') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ${template}, memory: 1Gi${extra}}\n`;
+    const vm = (name: string, template: string, extra = '') =>
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ${template}, memory: 1Gi${extra}}\n`;
     const imported = `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: cloud}\nspec: {hypervisor: pve, storage: local-lvm, source: {image: "${image}"}, require: {cloudInit: true, guestAgent: true}}\n`;
     const golden = `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: golden}\nspec: {hypervisor: pve, source: {fromVirtualMachine: builder}}\n`;
     const write = (...docs: string[]) => writeFile(join(dir, 'all.yaml'), [hv, ...docs].join('---\n'));
     const statuses = new StateDir(`${dir}-state2`);
-    const run = () => converge({ folder: dir, statuses, hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))), wait: true, timeoutMs: 20_000 });
+    const run = () =>
+      converge({
+        folder: dir,
+        statuses,
+        hypervisors: pool,
+        logger: pino({ level: 'silent' }),
+        now: Date.now,
+        sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))),
+        wait: true,
+        timeoutMs: 20_000,
+      });
 
     await write(imported, vm('builder', 'cloud', ', runStrategy: Halted'), golden, vm('web', 'golden'));
     const r = await run();
@@ -92,7 +134,12 @@ describe('VMTemplate (existing) on Proxmox', () => {
     expect(gold?.template).toBe(true);
     expect(gold?.config.description).toMatch(/virtkeeper.io\/owner=VirtualMachine\/default\/builder/);
     expect(guests.find((v) => v.config.name === 'web')?.template).toBe(false);
-    expect(guests.filter((v) => v.template).map((v) => v.config.name).sort()).toEqual(['cloud', 'golden', 'ubuntu-24.04']);
+    expect(
+      guests
+        .filter((v) => v.template)
+        .map((v) => v.config.name)
+        .sort(),
+    ).toEqual(['cloud', 'golden', 'ubuntu-24.04']);
     // Another pass changes nothing: the converted builder is reported, not re-created.
     await run();
     expect(sim.dump().vms.length).toBe(guests.length);
@@ -115,11 +162,24 @@ describe('VMTemplate (existing) on Proxmox', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/images/noble.qcow2`;
     const statuses = new StateDir(`${dir}-state3`);
     try {
-      await writeFile(join(dir, 'all.yaml'), [
-        `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`,
-        `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: noble}\nspec: {hypervisor: pve, storage: local-lvm, source: {image: "${url}"}, require: {minDisk: 2Gi}}\n`,
-      ].join('---\n'));
-      const run = () => converge({ folder: dir, statuses, hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))), wait: true, timeoutMs: 20_000 });
+      await writeFile(
+        join(dir, 'all.yaml'),
+        [
+          `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`,
+          `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: noble}\nspec: {hypervisor: pve, storage: local-lvm, source: {image: "${url}"}, require: {minDisk: 2Gi}}\n`,
+        ].join('---\n'),
+      );
+      const run = () =>
+        converge({
+          folder: dir,
+          statuses,
+          hypervisors: pool,
+          logger: pino({ level: 'silent' }),
+          now: Date.now,
+          sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))),
+          wait: true,
+          timeoutMs: 20_000,
+        });
       const r = await run();
       expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
       const t = sim.dump().vms.find((v) => v.config.name === 'noble');
@@ -130,10 +190,13 @@ describe('VMTemplate (existing) on Proxmox', () => {
       expect(downloads).toBe(1);
 
       // A download that fails fails its task, and the template says why.
-      await writeFile(join(dir, 'all.yaml'), [
-        `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`,
-        `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: gone}\nspec: {hypervisor: pve, source: {image: "${url.replace('noble', 'gone')}"}}\n`,
-      ].join('---\n'));
+      await writeFile(
+        join(dir, 'all.yaml'),
+        [
+          `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`,
+          `apiVersion: virtkeeper.io/v1alpha1\nkind: VMTemplate\nmetadata: {name: gone}\nspec: {hypervisor: pve, source: {image: "${url.replace('noble', 'gone')}"}}\n`,
+        ].join('---\n'),
+      );
       await converge({ folder: dir, statuses, hypervisors: pool, logger: pino({ level: 'silent' }), now: Date.now, sleep: async () => {}, wait: true, timeoutMs: 1500 });
       expect(JSON.stringify((await statuses.read('VMTemplate/gone'))?.status)).toMatch(/download failed: 404/);
     } finally {

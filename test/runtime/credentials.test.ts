@@ -13,7 +13,10 @@ import { directoryCredentials } from '../../controller/runtime/credentials.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const hv = (credentialsRef: NonNullable<Hypervisor['spec']['credentialsRef']>): Hypervisor => ({
-  apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name: 'pve' }, spec: { type: 'proxmox', endpoint: 'https://pve.example:8006', credentialsRef },
+  apiVersion: 'virtkeeper.io/v1alpha1',
+  kind: 'Hypervisor',
+  metadata: { name: 'pve' },
+  spec: { type: 'proxmox', endpoint: 'https://pve.example:8006', credentialsRef },
 });
 
 describe('credentialsRef.env', () => {
@@ -28,7 +31,9 @@ describe('credentialsRef.env', () => {
 
   it('an old manifest gets an error that says what to rename, and the old variable is not read', async () => {
     const read = directoryCredentials({ PVE_TOKEN: 'old-secret-value' })(hv({ env: 'PVE' }));
-    await expect(read).rejects.toThrow(/credentialsRef env PVE reads VIRTKEEPER_PVE_TOKEN .*PVE_TOKEN is set but no longer read\. Rename it to VIRTKEEPER_PVE_TOKEN, or start virtkeeper with --allow-credential-env PVE/);
+    await expect(read).rejects.toThrow(
+      /credentialsRef env PVE reads VIRTKEEPER_PVE_TOKEN .*PVE_TOKEN is set but no longer read\. Rename it to VIRTKEEPER_PVE_TOKEN, or start virtkeeper with --allow-credential-env PVE/,
+    );
     await expect(read).rejects.not.toThrow(/old-secret-value/);
   });
 
@@ -66,7 +71,9 @@ describe('credentialsRef.file', () => {
   });
 
   it('without the directory, says to create it or name another', async () => {
-    await expect(directoryCredentials({}, { credentialsDir: join(base, 'none') })(hv({ file: 'pve.json' }))).rejects.toThrow(/credentials directory .* does not exist; create it, or start virtkeeper with --credentials-dir/);
+    await expect(directoryCredentials({}, { credentialsDir: join(base, 'none') })(hv({ file: 'pve.json' }))).rejects.toThrow(
+      /credentials directory .* does not exist; create it, or start virtkeeper with --credentials-dir/,
+    );
   });
 });
 
@@ -82,9 +89,17 @@ describe('virtkeeper apply with a manifest naming a credential that is not its t
     await mkdir(join(dir, 'creds'));
     try {
       const url = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
-      await writeFile(join(dir, 'hv.yaml'), `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: trap}\nspec: {type: proxmox, endpoint: "${url}", credentialsRef: {env: DEPLOY}}\n---\napiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: trap2}\nspec: {type: proxmox, endpoint: "${url}", credentialsRef: {file: /etc/shadow}}\n`);
+      await writeFile(
+        join(dir, 'hv.yaml'),
+        `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: trap}\nspec: {type: proxmox, endpoint: "${url}", credentialsRef: {env: DEPLOY}}\n---\napiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: trap2}\nspec: {type: proxmox, endpoint: "${url}", credentialsRef: {file: /etc/shadow}}\n`,
+      );
       const r = await new Promise<{ code: number; out: string }>((resolve) => {
-        execFile(process.execPath, ['bin/virtkeeper.js', '--state-dir', `${dir}-state`, '--credentials-dir', join(dir, 'creds'), 'apply', '-f', dir, '--wait', '--timeout', '5s'], { cwd: root, env: { ...process.env, DEPLOY_TOKEN: 'ci-deploy-token-value' } }, (e, stdout, stderr) => resolve({ code: e ? 1 : 0, out: `${stdout}${stderr}` }));
+        execFile(
+          process.execPath,
+          ['bin/virtkeeper.js', '--state-dir', `${dir}-state`, '--credentials-dir', join(dir, 'creds'), 'apply', '-f', dir, '--wait', '--timeout', '5s'],
+          { cwd: root, env: { ...process.env, DEPLOY_TOKEN: 'ci-deploy-token-value' } },
+          (e, stdout, stderr) => resolve({ code: e ? 1 : 0, out: `${stdout}${stderr}` }),
+        );
       });
       expect(r.code, r.out).not.toBe(0);
       expect(r.out).toMatch(/DEPLOY_TOKEN is set but no longer read\. Rename it to VIRTKEEPER_DEPLOY_TOKEN/);

@@ -8,7 +8,10 @@ import { ProviderTransientError, TerminalError } from '../../controller/core/err
 describe('work queue', () => {
   it('de-duplicates a key added while it waits', async () => {
     const q = new WorkQueue({ clock: new FakeClock() });
-    q.add('a'); q.add('a'); q.add('b'); q.add('a');
+    q.add('a');
+    q.add('a');
+    q.add('b');
+    q.add('a');
     expect(q.len()).toBe(2);
     expect(await q.get()).toBe('a');
     expect(await q.get()).toBe('b');
@@ -18,7 +21,8 @@ describe('work queue', () => {
     const q = new WorkQueue({ clock: new FakeClock() });
     q.add('a');
     const k = await q.get();
-    q.add('a'); q.add('a');
+    q.add('a');
+    q.add('a');
     expect(q.len()).toBe(0);
     q.done(k as string);
     expect(q.len()).toBe(1);
@@ -27,7 +31,9 @@ describe('work queue', () => {
   it('addAfter fires on the fake clock, the earliest delay wins', async () => {
     const clock = new FakeClock();
     const q = new WorkQueue({ clock });
-    q.addAfter('a', 1000); q.addAfter('a', 500); q.addAfter('a', 2000);
+    q.addAfter('a', 1000);
+    q.addAfter('a', 500);
+    q.addAfter('a', 2000);
     await clock.advance(499);
     expect(q.len()).toBe(0);
     await clock.advance(1);
@@ -45,7 +51,13 @@ describe('work queue', () => {
 });
 
 describe('rate limiters', () => {
-  it.each([[1, 500], [2, 1000], [3, 2000], [4, 4000], [12, 300_000]])('backoff after %d failures is %d ms (capped at 5 min)', (n, ms) => {
+  it.each([
+    [1, 500],
+    [2, 1000],
+    [3, 2000],
+    [4, 4000],
+    [12, 300_000],
+  ])('backoff after %d failures is %d ms (capped at 5 min)', (n, ms) => {
     const b = new ExponentialBackoff();
     let last = 0;
     for (let i = 0; i < n; i++) last = b.when('k');
@@ -71,7 +83,9 @@ describe('workers', () => {
     const seen: [string, number][] = [];
     let failures = 3;
     const w = startWorkers({
-      queue: q, concurrency: 2, clock,
+      queue: q,
+      concurrency: 2,
+      clock,
       handler: async (key) => {
         seen.push([key, clock.now()]);
         if (key === 'flaky' && failures-- > 0) throw new ProviderTransientError('500');
@@ -80,7 +94,9 @@ describe('workers', () => {
         return undefined;
       },
     });
-    q.add('flaky'); q.add('bad'); q.add('ok');
+    q.add('flaky');
+    q.add('bad');
+    q.add('ok');
     await clock.advance(10_000);
     expect(seen.filter(([k]) => k === 'flaky').map(([, t]) => t)).toEqual([0, 500, 1500, 3500]);
     expect(seen.filter(([k]) => k === 'bad')).toHaveLength(1);
@@ -94,7 +110,17 @@ describe('workers', () => {
     const q = new WorkQueue({ clock });
     let active = 0;
     let peak = 0;
-    const w = startWorkers({ queue: q, concurrency: 3, clock, handler: async () => { active++; peak = Math.max(peak, active); await clock.sleep(100); active--; } });
+    const w = startWorkers({
+      queue: q,
+      concurrency: 3,
+      clock,
+      handler: async () => {
+        active++;
+        peak = Math.max(peak, active);
+        await clock.sleep(100);
+        active--;
+      },
+    });
     for (const k of ['a', 'b', 'c', 'd', 'e']) q.add(k);
     await clock.advance(1000);
     expect(peak).toBe(3);

@@ -35,7 +35,14 @@ describe('directory source (chokidar)', () => {
     await writeFile(join(dir, 'hv.yaml'), hv);
     store = new DesiredStore();
     changes = [];
-    src = new DirectorySource({ folder: dir, store, statuses: new StateDir(join(dir, '..', `${dir.split('/').pop()}-state`)), logger: pino({ level: 'silent' }), onChange: (k) => changes.push(k), debounceMs: 200 });
+    src = new DirectorySource({
+      folder: dir,
+      store,
+      statuses: new StateDir(join(dir, '..', `${dir.split('/').pop()}-state`)),
+      logger: pino({ level: 'silent' }),
+      onChange: (k) => changes.push(k),
+      debounceMs: 200,
+    });
     await src.start();
   });
   afterEach(async () => {
@@ -162,7 +169,10 @@ describe('loadFolder', () => {
       execFileSync('mkfifo', [join(dir, 'pipe.yaml'), join(dir, 'pipe')]);
       await symlink('pipe', join(dir, 'linked.yaml'));
       const load = await loadFolder(dir);
-      expect(load.problems.map((p) => [p.file, p.message])).toEqual([['linked.yaml', expect.stringMatching(/not a regular file/)], ['pipe.yaml', expect.stringMatching(/not a regular file/)]]);
+      expect(load.problems.map((p) => [p.file, p.message])).toEqual([
+        ['linked.yaml', expect.stringMatching(/not a regular file/)],
+        ['pipe.yaml', expect.stringMatching(/not a regular file/)],
+      ]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -189,12 +199,12 @@ describe('loadFolder', () => {
       })();
       let vanished = 0;
       try {
-      for (let i = 0; i < 150; i++) {
-        const load = await loadFolder(dir);
-        expect(load.resources.filter((r) => r.key.startsWith('VirtualMachine/default/s-'))).toHaveLength(40);
-        vanished += load.problems.filter((p) => /vanished/.test(p.message)).length;
-        for (const p of load.problems) expect(p.message).toMatch(/vanished|empty file|no YAML documents/);
-      }
+        for (let i = 0; i < 150; i++) {
+          const load = await loadFolder(dir);
+          expect(load.resources.filter((r) => r.key.startsWith('VirtualMachine/default/s-'))).toHaveLength(40);
+          vanished += load.problems.filter((p) => /vanished/.test(p.message)).length;
+          for (const p of load.problems) expect(p.message).toMatch(/vanished|empty file|no YAML documents/);
+        }
       } finally {
         stop = true;
         await churn;

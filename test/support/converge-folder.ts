@@ -24,11 +24,20 @@ export async function convergeFolder(o: { prefix: string; header: () => string; 
   const logger = pino({ level: 'silent' });
   const pool = new HypervisorPool({ loadConnector, credentials: o.credentials ?? (async () => ({ none: true })), logger, now: Date.now, observeMaxAgeMs: 0 });
   const opts: ConvergeOptions = {
-    folder: dir, statuses: new StateDir(`${dir}-state`), hypervisors: pool, logger, now: Date.now,
-    sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, o.sleepCapMs ?? 200))), wait: true, timeoutMs: o.timeoutMs ?? 60_000, maxDeleteShare: 1,
+    folder: dir,
+    statuses: new StateDir(`${dir}-state`),
+    hypervisors: pool,
+    logger,
+    now: Date.now,
+    sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, o.sleepCapMs ?? 200))),
+    wait: true,
+    timeoutMs: o.timeoutMs ?? 60_000,
+    maxDeleteShare: 1,
   };
   return {
-    dir, pool, opts,
+    dir,
+    pool,
+    opts,
     write: (...docs) => writeFile(join(dir, 'all.yaml'), [o.header(), ...docs].join('---\n')),
     close: async () => {
       await pool.closeAll();

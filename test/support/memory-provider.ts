@@ -26,8 +26,16 @@ export class MemoryProvider implements ProviderClient {
     this.nodes = (options.nodes ?? ['node1', 'node2']).map((name) => ({ name, state: 'online', cpus: 16, memoryBytes: 64 * 2 ** 30, memoryUsedBytes: 0, load: 0, vms: 0 }));
     this.templates = options.templates ?? ['ubuntu-24.04'];
     this.capabilities = {
-      liveCpu: true, liveCpuDecrease: false, liveCpuSocketsOnly: false, liveMemory: true, liveMigration: true,
-      diskGrow: true, liveDiskAttach: true, guestAgent: false, linkedClone: true, events: false,
+      liveCpu: true,
+      liveCpuDecrease: false,
+      liveCpuSocketsOnly: false,
+      liveMemory: true,
+      liveMigration: true,
+      diskGrow: true,
+      liveDiskAttach: true,
+      guestAgent: false,
+      linkedClone: true,
+      events: false,
       ...options.capabilities,
     };
     this.failNext = options.failNext;
@@ -36,8 +44,17 @@ export class MemoryProvider implements ProviderClient {
   /** Plants a VM as if someone else made it (no marker unless given). */
   plant(vm: Partial<ObservedVM> & { name: string }): ObservedVM {
     const full: ObservedVM = {
-      providerID: `mem/${this.nextId++}`, node: this.nodes[0]?.name ?? 'node1', power: 'stopped', cpu: { sockets: 1, cores: 1, threads: 1 },
-      memoryBytes: 2 ** 30, disks: [{ name: 'disk0', sizeBytes: 2 ** 30 }], nics: [], isTemplate: false, ipAddresses: [], pendingRestart: false, ...vm,
+      providerID: `mem/${this.nextId++}`,
+      node: this.nodes[0]?.name ?? 'node1',
+      power: 'stopped',
+      cpu: { sockets: 1, cores: 1, threads: 1 },
+      memoryBytes: 2 ** 30,
+      disks: [{ name: 'disk0', sizeBytes: 2 ** 30 }],
+      nics: [],
+      isTemplate: false,
+      ipAddresses: [],
+      pendingRestart: false,
+      ...vm,
     };
     this.vms.set(full.providerID, full);
     return full;
@@ -65,8 +82,12 @@ export class MemoryProvider implements ProviderClient {
         return;
       }
       this.plant({
-        name: action.vm.name, node: action.node ?? this.nodes[0]?.name ?? 'node1', owner: action.vm.owner, cpu: { ...action.vm.cpu },
-        memoryBytes: action.vm.memoryBytes, ...(action.vm.maxMemoryBytes ? { maxMemoryBytes: action.vm.maxMemoryBytes } : {}),
+        name: action.vm.name,
+        node: action.node ?? this.nodes[0]?.name ?? 'node1',
+        owner: action.vm.owner,
+        cpu: { ...action.vm.cpu },
+        memoryBytes: action.vm.memoryBytes,
+        ...(action.vm.maxMemoryBytes ? { maxMemoryBytes: action.vm.maxMemoryBytes } : {}),
         disks: action.vm.disks.map((d, i) => ({ name: `disk${i}`, sizeBytes: d.sizeBytes })),
         nics: action.vm.nics.map((n, i) => ({ name: `net${i}`, ...(n.network ? { network: n.network } : {}), ...(n.vlan ? { vlan: n.vlan } : {}), model: n.model })),
         ...(action.vm.autostart !== undefined ? { autostart: action.vm.autostart } : {}),
@@ -82,11 +103,25 @@ export class MemoryProvider implements ProviderClient {
       throw new RefusedError(`VM ${vm.name} is not owned by virtkeeper (${action.type} refused)`);
     }
     switch (action.type) {
-      case 'adopt': vm.owner = action.owner; vm.adopted = true; break;
-      case 'mark': vm.owner = action.owner; break;
-      case 'start': vm.power = 'running'; vm.pendingRestart = false; break;
-      case 'stop': vm.power = 'stopped'; vm.pendingRestart = false; break;
-      case 'restart': vm.power = 'running'; vm.pendingRestart = false; break;
+      case 'adopt':
+        vm.owner = action.owner;
+        vm.adopted = true;
+        break;
+      case 'mark':
+        vm.owner = action.owner;
+        break;
+      case 'start':
+        vm.power = 'running';
+        vm.pendingRestart = false;
+        break;
+      case 'stop':
+        vm.power = 'stopped';
+        vm.pendingRestart = false;
+        break;
+      case 'restart':
+        vm.power = 'running';
+        vm.pendingRestart = false;
+        break;
       case 'reconfigure':
         if (action.cpu) vm.cpu = { ...action.cpu };
         if (action.memoryBytes) vm.memoryBytes = action.memoryBytes;
@@ -98,15 +133,30 @@ export class MemoryProvider implements ProviderClient {
         if (d && d.sizeBytes < action.sizeBytes) d.sizeBytes = action.sizeBytes;
         break;
       }
-      case 'attachDisk': vm.disks[action.index] = { name: `disk${action.index}`, sizeBytes: action.disk.sizeBytes }; break;
-      case 'detachDisk': vm.disks.splice(action.index, 1); break;
+      case 'attachDisk':
+        vm.disks[action.index] = { name: `disk${action.index}`, sizeBytes: action.disk.sizeBytes };
+        break;
+      case 'detachDisk':
+        vm.disks.splice(action.index, 1);
+        break;
       case 'attachNic':
       case 'updateNic':
-        vm.nics[action.index] = { name: `net${action.index}`, ...(action.nic.network ? { network: action.nic.network } : {}), ...(action.nic.vlan ? { vlan: action.nic.vlan } : {}), model: action.nic.model };
+        vm.nics[action.index] = {
+          name: `net${action.index}`,
+          ...(action.nic.network ? { network: action.nic.network } : {}),
+          ...(action.nic.vlan ? { vlan: action.nic.vlan } : {}),
+          model: action.nic.model,
+        };
         break;
-      case 'detachNic': vm.nics.splice(action.index, 1); break;
-      case 'migrate': vm.node = action.to; break;
-      case 'setAutostart': vm.autostart = action.enabled; break;
+      case 'detachNic':
+        vm.nics.splice(action.index, 1);
+        break;
+      case 'migrate':
+        vm.node = action.to;
+        break;
+      case 'setAutostart':
+        vm.autostart = action.enabled;
+        break;
       case 'delete':
         if (vm.power === 'running') vm.power = 'stopped';
         this.vms.delete(vm.providerID);

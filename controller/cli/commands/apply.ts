@@ -11,8 +11,19 @@ import { progressPrinter } from '../progress.ts';
 import { planJson, renderPlan } from '../render-plan.ts';
 import { styleFor } from '../style.ts';
 
-interface PlanOpts extends RemovalFlags { filename: string; output: string; detailedExitcode?: boolean; instance?: string }
-interface ApplyOpts extends RemovalFlags { filename: string; output: string; wait?: boolean; timeout: string; instance?: string }
+interface PlanOpts extends RemovalFlags {
+  filename: string;
+  output: string;
+  detailedExitcode?: boolean;
+  instance?: string;
+}
+interface ApplyOpts extends RemovalFlags {
+  filename: string;
+  output: string;
+  wait?: boolean;
+  timeout: string;
+  instance?: string;
+}
 
 export const INSTANCE_HELP = 'controller instance named in VM markers (default: a hash of the state directory, itself derived from the folder path); VMs marked by another instance are not touched';
 
@@ -71,16 +82,33 @@ export function applyCommand(program: Command, globals: () => GlobalOptions): vo
       try {
         const statuses = stateFor(o.filename, g);
         const report = await converge({
-          folder: o.filename, statuses, hypervisors, logger, now: Date.now, sleep, instance: directoryInstance(o.instance, statuses.dir),
-          emit: progressPrinter(process.stdout, st, json), ...(o.wait ? { wait: true } : {}), timeoutMs: parseDuration(o.timeout), removal: removalPolicy(o),
+          folder: o.filename,
+          statuses,
+          hypervisors,
+          logger,
+          now: Date.now,
+          sleep,
+          instance: directoryInstance(o.instance, statuses.dir),
+          emit: progressPrinter(process.stdout, st, json),
+          ...(o.wait ? { wait: true } : {}),
+          timeoutMs: parseDuration(o.timeout),
+          removal: removalPolicy(o),
         });
         problemsOut(report);
         const failed = report.outcomes.filter((x) => x.error);
-        const summary = { resources: report.outcomes.map((x) => ({ resource: x.key, ready: x.ready, ...(x.error ? { error: x.error } : {}) })), invalid: report.problems, ...(report.guard ? { guard: report.guard } : {}), timedOut: report.timedOut };
+        const summary = {
+          resources: report.outcomes.map((x) => ({ resource: x.key, ready: x.ready, ...(x.error ? { error: x.error } : {}) })),
+          invalid: report.problems,
+          ...(report.guard ? { guard: report.guard } : {}),
+          timedOut: report.timedOut,
+        };
         if (json) process.stdout.write(`${JSON.stringify({ summary })}\n`);
         else {
           process.stdout.write('\n');
-          for (const x of report.outcomes) process.stdout.write(`${x.error ? st.paint('red', '✗') : x.ready ? st.paint('green', '✓') : st.paint('yellow', '…')} ${x.key}${x.error ? `: ${x.error.message} [${x.error.code}]` : x.ready ? '' : ' (not Ready yet)'}\n`);
+          for (const x of report.outcomes)
+            process.stdout.write(
+              `${x.error ? st.paint('red', '✗') : x.ready ? st.paint('green', '✓') : st.paint('yellow', '…')} ${x.key}${x.error ? `: ${x.error.message} [${x.error.code}]` : x.ready ? '' : ' (not Ready yet)'}\n`,
+            );
           const ready = report.outcomes.filter((x) => x.ready).length;
           process.stdout.write(`${report.outcomes.length} resource(s): ${ready} Ready, ${failed.length} failed, ${report.outcomes.length - ready - failed.length} not Ready yet.\n`);
         }

@@ -10,7 +10,14 @@ export function convertCommand(program: Command): void {
     .argument('<file>', 'a .json request (one object or a list) or an .xlsx sheet with one VM per row')
     .option('-o, --output <format>', 'yaml | json', 'yaml')
     .option('--column <field=header...>', 'spreadsheet: map a field to a column header, e.g. vm.memory=RAM', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .addHelpText('after', `\nExample:\n  virtkeeper convert examples/requests/request.json > manifests/billing.yaml\n  virtkeeper convert requests.xlsx --column vm.memory=RAM\n\nDefault spreadsheet columns: ${Object.entries(DEFAULT_COLUMNS).map(([f, h]) => `${h} (${f})`).join(', ')}`)
+    .addHelpText(
+      'after',
+      `\nExample:\n  virtkeeper convert examples/requests/request.json > manifests/billing.yaml\n  virtkeeper convert requests.xlsx --column vm.memory=RAM\n\nDefault spreadsheet columns: ${Object.entries(
+        DEFAULT_COLUMNS,
+      )
+        .map(([f, h]) => `${h} (${f})`)
+        .join(', ')}`,
+    )
     .action(async (file: string, o: { output: string; column: string[] }) => {
       const columnMap = Object.fromEntries(o.column.map((c) => c.split('=') as [string, string]));
       const { text, problems } = await runConvert(file, { output: o.output === 'json' ? 'json' : 'yaml', ...(o.column.length ? { columnMap } : {}) });

@@ -24,7 +24,10 @@ export function execCommand(program: Command, globals: () => GlobalOptions): voi
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('--timeout <seconds>', 'give up waiting after this long', '300')
     .option('--instance <id>', 'controller instance named in VM markers, as given to apply (default: derived from the state directory)')
-    .addHelpText('after', '\nExample:\n  virtkeeper exec web-1 -f ./vms -- cat /etc/os-release\n  echo hello | virtkeeper exec web-1 -f ./vms -- cat\n\nExit status: the command\'s own exit code; 1 when it could not be run.')
+    .addHelpText(
+      'after',
+      "\nExample:\n  virtkeeper exec web-1 -f ./vms -- cat /etc/os-release\n  echo hello | virtkeeper exec web-1 -f ./vms -- cat\n\nExit status: the command's own exit code; 1 when it could not be run.",
+    )
     .action(async (vmName: string, command: string[], o: { filename: string; namespace: string; timeout: string; instance?: string }) => {
       const g = globals();
       const logger = makeLogger(g.logLevel, 'warn');
@@ -41,7 +44,9 @@ export function execCommand(program: Command, globals: () => GlobalOptions): voi
       const load = await loadFolder(o.filename);
       const hv = load.resources.find((r) => r.key === `Hypervisor/${record.hypervisor}`)?.resource as Hypervisor | undefined;
       if (!hv) {
-        process.stderr.write(`error: Hypervisor ${record.hypervisor} is not declared in ${o.filename}${load.problems.length ? ` (${formatProblem(load.problems[0] ?? { file: '', line: 0, message: '' })})` : ''} [VK_NOT_FOUND]\n`);
+        process.stderr.write(
+          `error: Hypervisor ${record.hypervisor} is not declared in ${o.filename}${load.problems.length ? ` (${formatProblem(load.problems[0] ?? { file: '', line: 0, message: '' })})` : ''} [VK_NOT_FOUND]\n`,
+        );
         process.exitCode = EXIT.failed;
         return;
       }
@@ -58,7 +63,12 @@ export function execCommand(program: Command, globals: () => GlobalOptions): voi
         // The provider re-reads the VM and runs nothing unless its marker names this resource
         // (and instance): the id in the state file may since belong to another VM.
         const r = await conn.client.exec(
-          { providerID, name: vmName, ...(record.status.node ? { node: String(record.status.node) } : {}), owner: { kind: 'VirtualMachine', namespace: id.namespace ?? 'default', name: id.name, instance } },
+          {
+            providerID,
+            name: vmName,
+            ...(record.status.node ? { node: String(record.status.node) } : {}),
+            owner: { kind: 'VirtualMachine', namespace: id.namespace ?? 'default', name: id.name, instance },
+          },
           command,
           { timeoutMs: Number(o.timeout) * 1000, ...(input !== undefined ? { input } : {}) },
         );
@@ -67,7 +77,9 @@ export function execCommand(program: Command, globals: () => GlobalOptions): voi
         process.exitCode = r.exitCode;
       } catch (e) {
         if (!(e instanceof RefusedError)) throw e;
-        process.stderr.write(`error: ${e.message}. The state directory may name an id another VM has taken since: run \`virtkeeper apply -f ${o.filename}\` to observe again, then retry [${e.code}]\n`);
+        process.stderr.write(
+          `error: ${e.message}. The state directory may name an id another VM has taken since: run \`virtkeeper apply -f ${o.filename}\` to observe again, then retry [${e.code}]\n`,
+        );
         process.exitCode = EXIT.failed;
       } finally {
         await pool.closeAll();

@@ -6,7 +6,11 @@ import { EXIT } from '../exit-codes.ts';
 import { printStructured } from '../output.ts';
 import { renderTable } from '../render-get.ts';
 
-interface GetOpts { filename?: string; output?: string; watch?: boolean }
+interface GetOpts {
+  filename?: string;
+  output?: string;
+  watch?: boolean;
+}
 
 function asObject(r: StatusRecord): object {
   const base = r.lastApplied ?? { apiVersion: 'virtkeeper.io/v1alpha1', kind: r.kind, metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) } };
@@ -28,7 +32,11 @@ export function getCommand(program: Command, globals: () => GlobalOptions): void
       if (kindArg && kindArg !== 'all' && kindArg !== 'virtkeeper') {
         const k = resolveKind(kindArg);
         if (!k) {
-          process.stderr.write(`error: unknown resource type "${kindArg}"; try one of: ${Object.values(KINDS).flatMap((x) => x.shortNames).join(', ')}\n`);
+          process.stderr.write(
+            `error: unknown resource type "${kindArg}"; try one of: ${Object.values(KINDS)
+              .flatMap((x) => x.shortNames)
+              .join(', ')}\n`,
+          );
           process.exitCode = EXIT.usage;
           return;
         }

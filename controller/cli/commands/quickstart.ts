@@ -43,8 +43,18 @@ function localHypervisor(uri: string) {
 /** A tiny VM (no OS) on the local libvirtd: shown with the others, removed at the end. */
 function localVM(name: string) {
   return {
-    apiVersion: API_VERSION, kind: 'VirtualMachine', metadata: { name: 'quickstart-kvm', namespace: 'default' },
-    spec: { hypervisor: 'local-kvm', name, memory: '128Mi', disks: [{ name: 'root', size: '64Mi' }], guestAgent: false, runStrategy: 'Always', description: 'made by virtkeeper quickstart; removed when it ends' },
+    apiVersion: API_VERSION,
+    kind: 'VirtualMachine',
+    metadata: { name: 'quickstart-kvm', namespace: 'default' },
+    spec: {
+      hypervisor: 'local-kvm',
+      name,
+      memory: '128Mi',
+      disks: [{ name: 'root', size: '64Mi' }],
+      guestAgent: false,
+      runStrategy: 'Always',
+      description: 'made by virtkeeper quickstart; removed when it ends',
+    },
   };
 }
 
@@ -80,7 +90,12 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
         await import('node:fs/promises').then((fs) => fs.mkdir(credentialsDir, { mode: 0o700 }));
         const credFile = 'pve-sim.json';
         await writeFile(join(credentialsDir, credFile), JSON.stringify({ username: sim.credentials.username, password: sim.credentials.password }), { mode: 0o600 });
-        const hv = { apiVersion: API_VERSION, kind: 'Hypervisor', metadata: { name: 'pve-sim' }, spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { file: credFile }, defaults: { node: 'pve1', storage: 'local-lvm', bridge: 'vmbr0' }, resyncInterval: '30s' } };
+        const hv = {
+          apiVersion: API_VERSION,
+          kind: 'Hypervisor',
+          metadata: { name: 'pve-sim' },
+          spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { file: credFile }, defaults: { node: 'pve1', storage: 'local-lvm', bridge: 'vmbr0' }, resyncInterval: '30s' },
+        };
         await writeFile(join(folder, 'hypervisor.yaml'), stringify(hv));
         if (libvirtURI) {
           out(st.paint('bold', `Local libvirt: ${libvirtURI} (one small VM without an OS, ${localName}; removed at the end)`));
@@ -109,10 +124,18 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
           await converge({ ...base });
         }
         out(st.paint('bold', '\n$ virtkeeper get vkvm -o wide'));
-        out(renderTable(KINDS.VirtualMachine, (await statuses.list()).filter((r) => r.kind === 'VirtualMachine'), { wide: true, nowMs: Date.now() }));
+        out(
+          renderTable(
+            KINDS.VirtualMachine,
+            (await statuses.list()).filter((r) => r.kind === 'VirtualMachine'),
+            { wide: true, nowMs: Date.now() },
+          ),
+        );
         process.exitCode = failed.length > 0 || report.timedOut ? EXIT.failed : EXIT.ok;
         if (o.keep) {
-          out(`\nThe simulator stays up at ${sim.url} (user ${sim.credentials.username}); manifests in ${folder}, credentials in ${credentialsDir} (virtkeeper --credentials-dir ${credentialsDir} run -f ${folder}). Ctrl-C to stop.`);
+          out(
+            `\nThe simulator stays up at ${sim.url} (user ${sim.credentials.username}); manifests in ${folder}, credentials in ${credentialsDir} (virtkeeper --credentials-dir ${credentialsDir} run -f ${folder}). Ctrl-C to stop.`,
+          );
           await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
         }
       } finally {

@@ -62,18 +62,47 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
     return !hv || !!store.hypervisor(hv) || !!source.object(`Hypervisor/${hv}`);
   };
   const source: KubernetesSource = new KubernetesSource({
-    kc, store, logger, namespace, ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}),
+    kc,
+    store,
+    logger,
+    namespace,
+    ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}),
     onChange: (keys) => enqueue([...keys].filter(inShard)),
-    onSecret: (name) => enqueue(store.hypervisors().filter((h) => h.spec.credentialsRef?.name === name).map((h) => `Hypervisor/${h.metadata.name}`)),
+    onSecret: (name) =>
+      enqueue(
+        store
+          .hypervisors()
+          .filter((h) => h.spec.credentialsRef?.name === name)
+          .map((h) => `Hypervisor/${h.metadata.name}`),
+      ),
   });
   const credentials = secretCredentials({ namespace, secrets: source.secrets });
-  const wake = (hypervisor: string) => enqueue(store.vms().filter((v) => v.spec.hypervisor === hypervisor).map((v) => `VirtualMachine/${v.metadata.namespace ?? 'default'}/${v.metadata.name}`));
+  const wake = (hypervisor: string) =>
+    enqueue(
+      store
+        .vms()
+        .filter((v) => v.spec.hypervisor === hypervisor)
+        .map((v) => `VirtualMachine/${v.metadata.namespace ?? 'default'}/${v.metadata.name}`),
+    );
   const hypervisors = new HypervisorPool({ loadConnector, credentials, logger, now: Date.now, onChange: (name) => wake(name) });
   const statuses = new KubernetesStatusStore({ source, rest });
   const events = new KubeEventRecorder({ rest, source, logger, instance: identity });
   const metrics = new Metrics();
   const removals = new KubernetesRemovals({ objects: source.objects, hypervisor: (n) => store.hypervisor(n), rest, logger, now: Date.now, ...(o.removal ? { policy: o.removal } : {}) });
-  const reconciler = new Reconciler({ store, statuses, hypervisors, logger, now: Date.now, removals, tenancy: 'kubernetes', instance, emit: (e) => { events.sink(e); metrics.sink(e); } });
+  const reconciler = new Reconciler({
+    store,
+    statuses,
+    hypervisors,
+    logger,
+    now: Date.now,
+    removals,
+    tenancy: 'kubernetes',
+    instance,
+    emit: (e) => {
+      events.sink(e);
+      metrics.sink(e);
+    },
+  });
   metrics.gauge('virtkeeper_workqueue_depth', 'Keys waiting for a worker.', () => [{ labels: {}, value: manager?.queue.len() ?? 0 }]);
   metrics.gauge('virtkeeper_leader', '1 on the replica that holds the lease and does the work.', () => [{ labels: {}, value: leading && manager ? 1 : 0 }]);
   metrics.gauge('virtkeeper_resources', 'Declared resources this replica sees, by kind.', () => {
@@ -98,7 +127,10 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
   const startWork = () => {
     leading = true;
     manager = new Manager({
-      store, logger, clock: systemClock, workers: 8,
+      store,
+      logger,
+      clock: systemClock,
+      workers: 8,
       reconciler: {
         reconcile: async (key: string) => {
           return metrics.time(parseKey(key).kind, async () => {

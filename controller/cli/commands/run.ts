@@ -16,7 +16,18 @@ import { addRemovalOptions, removalPolicy, type RemovalFlags } from '../removal-
 import { progressPrinter } from '../progress.ts';
 import { styleFor } from '../style.ts';
 
-interface RunOpts extends RemovalFlags { filename?: string; kubeconfig?: string; workers: string; leaderElect?: boolean; hypervisorSelector?: string; namespace?: string; healthPort: string; metricsPort?: string; progress?: boolean; instance?: string }
+interface RunOpts extends RemovalFlags {
+  filename?: string;
+  kubeconfig?: string;
+  workers: string;
+  leaderElect?: boolean;
+  hypervisorSelector?: string;
+  namespace?: string;
+  healthPort: string;
+  metricsPort?: string;
+  progress?: boolean;
+  instance?: string;
+}
 
 export function runCommand(program: Command, globals: () => GlobalOptions): void {
   const cmd = program
@@ -30,7 +41,10 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
     .option('--namespace <ns>', 'Kubernetes: namespace for the Lease and Secrets', 'virtkeeper-system')
     .option('--health-port <port>', 'Kubernetes: port for /healthz, /readyz and /metrics (Prometheus)', '8080')
     .option('--progress', 'directory mode: print per-resource progress on stdout')
-    .option('--instance <id>', 'controller instance named in VM markers (default: directory mode, a hash of the state directory, itself derived from the folder path; Kubernetes, of the kube-system namespace UID); VMs marked by another instance are not touched')
+    .option(
+      '--instance <id>',
+      'controller instance named in VM markers (default: directory mode, a hash of the state directory, itself derived from the folder path; Kubernetes, of the kube-system namespace UID); VMs marked by another instance are not touched',
+    )
     .option('--metrics-port <port>', 'directory mode: serve /metrics (Prometheus) and /healthz on 127.0.0.1:PORT (0 picks one, logged)');
   addRemovalOptions(cmd, { grace: '30s' })
     .addHelpText('after', '\nExamples:\n  virtkeeper run -f ./vms\n  virtkeeper run -f ./vms --metrics-port 9464\n  virtkeeper run --kubeconfig ~/.kube/config --leader-elect')
@@ -38,43 +52,76 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       const g = globals();
       if (!o.filename) {
         const { runKubernetes } = await import('./run-kube.ts');
-        await runKubernetes({ removal: removalPolicy(o), ...(o.instance !== undefined ? { instance: o.instance } : {}), ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), namespace: o.namespace, leaderElect: !!o.leaderElect, healthPort: Number(o.healthPort), ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}), ...(g.logLevel ? { logLevel: g.logLevel } : {}) });
+        await runKubernetes({
+          removal: removalPolicy(o),
+          ...(o.instance !== undefined ? { instance: o.instance } : {}),
+          ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+          namespace: o.namespace,
+          leaderElect: !!o.leaderElect,
+          healthPort: Number(o.healthPort),
+          ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}),
+          ...(g.logLevel ? { logLevel: g.logLevel } : {}),
+        });
         return;
       }
       const logger = makeLogger(g.logLevel, 'info');
       const statuses = stateFor(o.filename, g);
       const store = new DesiredStore();
       // Events between resyncs wake the VMs of that hypervisor at once (level-based: a pass re-reads everything).
-      const wake = (hypervisor: string) => manager.enqueue(store.vms().filter((v) => v.spec.hypervisor === hypervisor).map((v) => `VirtualMachine/${v.metadata.namespace ?? 'default'}/${v.metadata.name}`));
+      const wake = (hypervisor: string) =>
+        manager.enqueue(
+          store
+            .vms()
+            .filter((v) => v.spec.hypervisor === hypervisor)
+            .map((v) => `VirtualMachine/${v.metadata.namespace ?? 'default'}/${v.metadata.name}`),
+        );
       const hypervisors = hypervisorPool(logger, g, (name) => wake(name));
       const gate = directoryGate({ stateDir: statuses.dir, now: Date.now, policy: removalPolicy(o) });
       const metrics = new Metrics();
       const printer = o.progress ? progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) : undefined;
       const instance = directoryInstance(o.instance, statuses.dir);
       const reconciler = new Reconciler({
-        store, statuses, hypervisors, logger, now: Date.now, removals: gate, instance,
+        store,
+        statuses,
+        hypervisors,
+        logger,
+        now: Date.now,
+        removals: gate,
+        instance,
         emit: (e) => {
           metrics.sink(e);
           printer?.(e);
         },
       });
-      const manager = new Manager({ reconciler: { reconcile: (key) => metrics.time(parseKey(key).kind, () => reconciler.reconcile(key)) }, store, logger, clock: systemClock, workers: Number(o.workers) });
+      const manager = new Manager({
+        reconciler: { reconcile: (key) => metrics.time(parseKey(key).kind, () => reconciler.reconcile(key)) },
+        store,
+        logger,
+        clock: systemClock,
+        workers: Number(o.workers),
+      });
       metrics.gauge('virtkeeper_workqueue_depth', 'Keys waiting for a worker.', () => [{ labels: {}, value: manager.queue.len() }]);
       metrics.gauge('virtkeeper_resources', 'Declared resources, by kind.', () => {
         const counts = new Map<string, number>();
         for (const e of store.all()) counts.set(e.resource.kind, (counts.get(e.resource.kind) ?? 0) + 1);
         return [...counts].map(([kind, value]) => ({ labels: { kind }, value }));
       });
-      const server = o.metricsPort === undefined ? undefined : createServer((req, res) => {
-        if (req.url === '/metrics') res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(metrics.render());
-        else res.writeHead(req.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' }).end(req.url === '/healthz' ? 'ok' : 'not found');
-      });
+      const server =
+        o.metricsPort === undefined
+          ? undefined
+          : createServer((req, res) => {
+              if (req.url === '/metrics') res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(metrics.render());
+              else res.writeHead(req.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' }).end(req.url === '/healthz' ? 'ok' : 'not found');
+            });
       if (server) {
         await new Promise<void>((r) => server.listen(Number(o.metricsPort), '127.0.0.1', () => r()));
         logger.info({ metrics: (server.address() as AddressInfo).port }, 'serving /metrics');
       }
       const source = new DirectorySource({
-        folder: o.filename, store, statuses, logger,
+        folder: o.filename,
+        store,
+        statuses,
+        logger,
         onChange: (keys) => {
           void (async () => {
             // Every read counts for the grace; the gate decides the removals of this read.

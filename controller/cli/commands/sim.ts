@@ -9,7 +9,10 @@ export function simCommand(program: Command): void {
     .argument('[args...]', 'simulator flags (see `virtkeeper sim proxmox --help`)')
     .allowUnknownOption(true)
     .helpOption(false)
-    .addHelpText('after', '\nExample:\n  virtkeeper sim proxmox --nodes 3 --templates ubuntu-24.04,redos-8 --write-hypervisor hv.yaml\n  virtkeeper sim ovirt --name e15-test --write-hypervisor e15.yaml')
+    .addHelpText(
+      'after',
+      '\nExample:\n  virtkeeper sim proxmox --nodes 3 --templates ubuntu-24.04,redos-8 --write-hypervisor hv.yaml\n  virtkeeper sim ovirt --name e15-test --write-hypervisor e15.yaml',
+    )
     .action(async (type: string, args: string[]) => {
       if (type !== 'proxmox' && type !== 'ovirt') {
         process.stderr.write(`error: unknown simulator "${type}": expected proxmox or ovirt\n`);

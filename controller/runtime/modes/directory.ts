@@ -21,8 +21,13 @@ export function folderView(records: readonly StatusRecord[], store: DesiredStore
 function readOnly(inner: RemovalLedger): RemovalLedger {
   let state: LedgerState | undefined;
   return {
-    load: async () => structuredClone((state ??= await inner.load())),
-    save: async (s) => void (state = structuredClone(s)),
+    load: async () => {
+      state ??= await inner.load();
+      return structuredClone(state);
+    },
+    save: async (s) => {
+      state = structuredClone(s);
+    },
   };
 }
 

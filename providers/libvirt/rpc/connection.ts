@@ -5,9 +5,32 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ProviderTransientError, VkError } from '../../../controller/core/errors.ts';
 import {
-  decodeHeader, frame, HEADER_SIZE, KEEPALIVE_PROC, LibvirtError, MessageStatus, MessageType, PROC, PROGRAM, PROTOCOL_VERSION, QEMU_PROC,
-  readDomain, readPool, readRemoteError, readTypedParam, readVol, writeDomain, writePool, writeTypedParam, writeVol,
-  type Domain, type Header, type Network, type StoragePool, type StorageVol, type TypedParam,
+  decodeHeader,
+  frame,
+  HEADER_SIZE,
+  KEEPALIVE_PROC,
+  LibvirtError,
+  MessageStatus,
+  MessageType,
+  PROC,
+  PROGRAM,
+  PROTOCOL_VERSION,
+  QEMU_PROC,
+  readDomain,
+  readPool,
+  readRemoteError,
+  readTypedParam,
+  readVol,
+  writeDomain,
+  writePool,
+  writeTypedParam,
+  writeVol,
+  type Domain,
+  type Header,
+  type Network,
+  type StoragePool,
+  type StorageVol,
+  type TypedParam,
 } from './protocol.ts';
 import { openTransport, type TlsFiles } from './transport.ts';
 import { parseLibvirtURI, type LibvirtURI, type TransportPolicy } from './uri.ts';
@@ -212,7 +235,9 @@ export class LibvirtConnection extends EventEmitter {
   async nodeInfo(): Promise<NodeInfo> {
     const r = await this.call(PROC.NODE_GET_INFO);
     // `char model[32]`: XDR sends each char as a 4-byte int.
-    const model = Buffer.from(Array.from({ length: 32 }, () => r.int() & 0xff)).toString('utf8').replace(/\0.*$/, '');
+    const model = Buffer.from(Array.from({ length: 32 }, () => r.int() & 0xff))
+      .toString('utf8')
+      .replace(/\0.*$/, '');
     return { model, memoryKiB: r.uhyper(), cpus: r.int(), mhz: r.int(), nodes: r.int(), sockets: r.int(), cores: r.int(), threads: r.int() };
   }
   async listAllDomains(flags = 0): Promise<Domain[]> {
@@ -256,10 +281,12 @@ export class LibvirtConnection extends EventEmitter {
     });
   }
   async xmlDesc(d: Domain, flags = 0): Promise<string> {
-    return (await this.call(PROC.DOMAIN_GET_XML_DESC, (w) => {
-      writeDomain(w, d);
-      w.uint(flags);
-    })).string();
+    return (
+      await this.call(PROC.DOMAIN_GET_XML_DESC, (w) => {
+        writeDomain(w, d);
+        w.uint(flags);
+      })
+    ).string();
   }
   async state(d: Domain): Promise<{ state: number; reason: number }> {
     const r = await this.call(PROC.DOMAIN_GET_STATE, (w) => {
@@ -318,14 +345,22 @@ export class LibvirtConnection extends EventEmitter {
   }
   /** One call for every domain's stats (state, balloon, vcpu, block...). */
   async allDomainStats(stats: number, flags = 0): Promise<DomainStats[]> {
-    const r = await this.call(PROC.CONNECT_GET_ALL_DOMAIN_STATS, (w) => w.array([] as Domain[], writeDomain).uint(stats).uint(flags));
+    const r = await this.call(PROC.CONNECT_GET_ALL_DOMAIN_STATS, (w) =>
+      w
+        .array([] as Domain[], writeDomain)
+        .uint(stats)
+        .uint(flags),
+    );
     return r.array((x) => ({ domain: readDomain(x), params: new Map(x.array(readTypedParam).map((p) => [p.field, p.value])) }));
   }
   /** Peer-to-peer migration: the source daemon connects to `destURI` itself. */
   async migratePerform3Params(d: Domain, destURI: string, params: TypedParam[], flags: number): Promise<void> {
     await this.call(PROC.DOMAIN_MIGRATE_PERFORM3_PARAMS, (w) => {
       writeDomain(w, d);
-      w.optional(destURI, (x, v) => void x.string(v)).array(params, writeTypedParam).opaque(Buffer.alloc(0)).uint(flags);
+      w.optional(destURI, (x, v) => void x.string(v))
+        .array(params, writeTypedParam)
+        .opaque(Buffer.alloc(0))
+        .uint(flags);
     });
   }
   async jobInfo(d: Domain): Promise<{ type: number; elapsedMs: bigint; dataTotal: bigint; dataProcessed: bigint; dataRemaining: bigint }> {
@@ -348,16 +383,20 @@ export class LibvirtConnection extends EventEmitter {
     });
   }
   async createVolume(p: StoragePool, xml: string, flags = 0): Promise<StorageVol> {
-    return readVol(await this.call(PROC.STORAGE_VOL_CREATE_XML, (w) => {
-      writePool(w, p);
-      w.string(xml).uint(flags);
-    }));
+    return readVol(
+      await this.call(PROC.STORAGE_VOL_CREATE_XML, (w) => {
+        writePool(w, p);
+        w.string(xml).uint(flags);
+      }),
+    );
   }
   async lookupVolume(p: StoragePool, name: string): Promise<StorageVol> {
-    return readVol(await this.call(PROC.STORAGE_VOL_LOOKUP_BY_NAME, (w) => {
-      writePool(w, p);
-      w.string(name);
-    }));
+    return readVol(
+      await this.call(PROC.STORAGE_VOL_LOOKUP_BY_NAME, (w) => {
+        writePool(w, p);
+        w.string(name);
+      }),
+    );
   }
   async volumeInfo(v: StorageVol): Promise<{ type: number; capacity: bigint; allocation: bigint }> {
     const r = await this.call(PROC.STORAGE_VOL_GET_INFO, (w) => writeVol(w, v));
@@ -365,10 +404,12 @@ export class LibvirtConnection extends EventEmitter {
   }
   /** The volume's XML (its `<physical>` size is the bytes a download carries). */
   async volumeXml(v: StorageVol): Promise<string> {
-    return (await this.call(PROC.STORAGE_VOL_GET_XML_DESC, (w) => {
-      writeVol(w, v);
-      w.uint(0);
-    })).string();
+    return (
+      await this.call(PROC.STORAGE_VOL_GET_XML_DESC, (w) => {
+        writeVol(w, v);
+        w.uint(0);
+      })
+    ).string();
   }
   async volumePath(v: StorageVol): Promise<string> {
     return (await this.call(PROC.STORAGE_VOL_GET_PATH, (w) => writeVol(w, v))).string();
@@ -387,12 +428,14 @@ export class LibvirtConnection extends EventEmitter {
   }
   /** A new volume made as a full copy of another (virStorageVolCreateXMLFrom). */
   async cloneVolume(p: StoragePool, xml: string, from: StorageVol, flags = 0): Promise<StorageVol> {
-    return readVol(await this.call(PROC.STORAGE_VOL_CREATE_XML_FROM, (w) => {
-      writePool(w, p);
-      w.string(xml);
-      writeVol(w, from);
-      w.uint(flags);
-    }));
+    return readVol(
+      await this.call(PROC.STORAGE_VOL_CREATE_XML_FROM, (w) => {
+        writePool(w, p);
+        w.string(xml);
+        writeVol(w, from);
+        w.uint(flags);
+      }),
+    );
   }
   async lookupNetwork(name: string): Promise<Network> {
     return readPool(await this.call(PROC.NETWORK_LOOKUP_BY_NAME, (w) => w.string(name)));
@@ -410,10 +453,12 @@ export class LibvirtConnection extends EventEmitter {
     await this.call(PROC.NETWORK_UNDEFINE, (w) => writePool(w, n));
   }
   async networkXml(n: Network): Promise<string> {
-    return (await this.call(PROC.NETWORK_GET_XML_DESC, (w) => {
-      writePool(w, n);
-      w.uint(0);
-    })).string();
+    return (
+      await this.call(PROC.NETWORK_GET_XML_DESC, (w) => {
+        writePool(w, n);
+        w.uint(0);
+      })
+    ).string();
   }
   async networkActive(n: Network): Promise<boolean> {
     return (await this.call(PROC.NETWORK_IS_ACTIVE, (w) => writePool(w, n))).int() === 1;
@@ -532,10 +577,14 @@ export class LibvirtConnection extends EventEmitter {
   }
   /** A QEMU guest agent command (JSON), through the QEMU program. */
   async agentCommand(d: Domain, command: string, timeoutSec = 5): Promise<string | undefined> {
-    const r = await this.call(QEMU_PROC.DOMAIN_AGENT_COMMAND, (w) => {
-      writeDomain(w, d);
-      w.string(command).int(timeoutSec).uint(0);
-    }, PROGRAM.QEMU);
+    const r = await this.call(
+      QEMU_PROC.DOMAIN_AGENT_COMMAND,
+      (w) => {
+        writeDomain(w, d);
+        w.string(command).int(timeoutSec).uint(0);
+      },
+      PROGRAM.QEMU,
+    );
     return r.optional((x) => x.string());
   }
 }

@@ -1,7 +1,7 @@
 // libvirt's remote protocol: programs, procedure numbers (from remote_protocol.x), message
 // types, and the codecs of the structures this client uses.
 import { VkError, type ErrorKind } from '../../../controller/core/errors.ts';
-import { XdrReader, XdrWriter } from './xdr.ts';
+import { type XdrReader, XdrWriter } from './xdr.ts';
 
 export const PROGRAM = { REMOTE: 0x20008086, QEMU: 0x20008087, KEEPALIVE: 0x6b656570 } as const;
 export const PROTOCOL_VERSION = 1;
@@ -10,17 +10,60 @@ export const MessageStatus = { OK: 0, ERROR: 1, CONTINUE: 2 } as const;
 export const KEEPALIVE_PROC = { PING: 1, PONG: 2 } as const;
 
 export const PROC = {
-  CONNECT_OPEN: 1, CONNECT_CLOSE: 2, NODE_GET_INFO: 6, DOMAIN_CREATE: 9, DOMAIN_DESTROY: 12, DOMAIN_GET_XML_DESC: 14,
-  DOMAIN_GET_AUTOSTART: 15, DOMAIN_LOOKUP_BY_NAME: 23, DOMAIN_LOOKUP_BY_UUID: 24, DOMAIN_REBOOT: 27, DOMAIN_SET_AUTOSTART: 29,
-  DOMAIN_SHUTDOWN: 33, CONNECT_GET_HOSTNAME: 59, AUTH_LIST: 66, STORAGE_POOL_REFRESH: 83, STORAGE_POOL_LOOKUP_BY_NAME: 84,
-  STORAGE_VOL_CREATE_XML: 93, STORAGE_VOL_DELETE: 94, STORAGE_VOL_LOOKUP_BY_NAME: 95, STORAGE_VOL_GET_INFO: 98, STORAGE_VOL_GET_XML_DESC: 99, STORAGE_VOL_GET_PATH: 100,
-  STORAGE_VOL_CREATE_XML_FROM: 125, CONNECT_GET_LIB_VERSION: 157, DOMAIN_ATTACH_DEVICE_FLAGS: 160, DOMAIN_DETACH_DEVICE_FLAGS: 161,
-  DOMAIN_GET_JOB_INFO: 163, DOMAIN_ABORT_JOB: 164, DOMAIN_SET_VCPUS_FLAGS: 199, DOMAIN_SET_MEMORY_FLAGS: 204, STORAGE_VOL_UPLOAD: 208,
-  DOMAIN_GET_STATE: 212, STORAGE_VOL_DOWNLOAD: 209, NODE_GET_MEMORY_STATS: 228, DOMAIN_UNDEFINE_FLAGS: 231, DOMAIN_BLOCK_RESIZE: 251, STORAGE_VOL_RESIZE: 260,
-  CONNECT_LIST_ALL_DOMAINS: 273, DOMAIN_MIGRATE_PERFORM3_PARAMS: 305, CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: 316,
-  CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: 317, DOMAIN_EVENT_CALLBACK_LIFECYCLE: 318, CONNECT_GET_ALL_DOMAIN_STATS: 344,
-  DOMAIN_DEFINE_XML_FLAGS: 350, DOMAIN_SET_METADATA: 264, NETWORK_CREATE: 39, NETWORK_DEFINE_XML: 41, NETWORK_DESTROY: 42, NETWORK_GET_XML_DESC: 43,
-  NETWORK_GET_AUTOSTART: 44, NETWORK_LOOKUP_BY_NAME: 46, NETWORK_SET_AUTOSTART: 48, NETWORK_UNDEFINE: 49, NETWORK_IS_ACTIVE: 152,
+  CONNECT_OPEN: 1,
+  CONNECT_CLOSE: 2,
+  NODE_GET_INFO: 6,
+  DOMAIN_CREATE: 9,
+  DOMAIN_DESTROY: 12,
+  DOMAIN_GET_XML_DESC: 14,
+  DOMAIN_GET_AUTOSTART: 15,
+  DOMAIN_LOOKUP_BY_NAME: 23,
+  DOMAIN_LOOKUP_BY_UUID: 24,
+  DOMAIN_REBOOT: 27,
+  DOMAIN_SET_AUTOSTART: 29,
+  DOMAIN_SHUTDOWN: 33,
+  CONNECT_GET_HOSTNAME: 59,
+  AUTH_LIST: 66,
+  STORAGE_POOL_REFRESH: 83,
+  STORAGE_POOL_LOOKUP_BY_NAME: 84,
+  STORAGE_VOL_CREATE_XML: 93,
+  STORAGE_VOL_DELETE: 94,
+  STORAGE_VOL_LOOKUP_BY_NAME: 95,
+  STORAGE_VOL_GET_INFO: 98,
+  STORAGE_VOL_GET_XML_DESC: 99,
+  STORAGE_VOL_GET_PATH: 100,
+  STORAGE_VOL_CREATE_XML_FROM: 125,
+  CONNECT_GET_LIB_VERSION: 157,
+  DOMAIN_ATTACH_DEVICE_FLAGS: 160,
+  DOMAIN_DETACH_DEVICE_FLAGS: 161,
+  DOMAIN_GET_JOB_INFO: 163,
+  DOMAIN_ABORT_JOB: 164,
+  DOMAIN_SET_VCPUS_FLAGS: 199,
+  DOMAIN_SET_MEMORY_FLAGS: 204,
+  STORAGE_VOL_UPLOAD: 208,
+  DOMAIN_GET_STATE: 212,
+  STORAGE_VOL_DOWNLOAD: 209,
+  NODE_GET_MEMORY_STATS: 228,
+  DOMAIN_UNDEFINE_FLAGS: 231,
+  DOMAIN_BLOCK_RESIZE: 251,
+  STORAGE_VOL_RESIZE: 260,
+  CONNECT_LIST_ALL_DOMAINS: 273,
+  DOMAIN_MIGRATE_PERFORM3_PARAMS: 305,
+  CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: 316,
+  CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: 317,
+  DOMAIN_EVENT_CALLBACK_LIFECYCLE: 318,
+  CONNECT_GET_ALL_DOMAIN_STATS: 344,
+  DOMAIN_DEFINE_XML_FLAGS: 350,
+  DOMAIN_SET_METADATA: 264,
+  NETWORK_CREATE: 39,
+  NETWORK_DEFINE_XML: 41,
+  NETWORK_DESTROY: 42,
+  NETWORK_GET_XML_DESC: 43,
+  NETWORK_GET_AUTOSTART: 44,
+  NETWORK_LOOKUP_BY_NAME: 46,
+  NETWORK_SET_AUTOSTART: 48,
+  NETWORK_UNDEFINE: 49,
+  NETWORK_IS_ACTIVE: 152,
 } as const;
 
 export const QEMU_PROC = { DOMAIN_AGENT_COMMAND: 3 } as const;
@@ -33,7 +76,19 @@ export const VcpuFlags = { MAXIMUM: 4 } as const;
 export const MemoryFlags = { MAXIMUM: 4 } as const;
 export const BlockResizeFlags = { BYTES: 1 } as const;
 export const UndefineFlags = { MANAGED_SAVE: 1, SNAPSHOTS_METADATA: 2, NVRAM: 4, CHECKPOINTS_METADATA: 16 } as const;
-export const MigrateFlags = { LIVE: 1, PEER2PEER: 2, TUNNELLED: 4, PERSIST_DEST: 8, UNDEFINE_SOURCE: 16, PAUSED: 32, NON_SHARED_DISK: 64, NON_SHARED_INC: 128, CHANGE_PROTECTION: 256, UNSAFE: 512, TLS: 65536 } as const;
+export const MigrateFlags = {
+  LIVE: 1,
+  PEER2PEER: 2,
+  TUNNELLED: 4,
+  PERSIST_DEST: 8,
+  UNDEFINE_SOURCE: 16,
+  PAUSED: 32,
+  NON_SHARED_DISK: 64,
+  NON_SHARED_INC: 128,
+  CHANGE_PROTECTION: 256,
+  UNSAFE: 512,
+  TLS: 65536,
+} as const;
 export const StatsTypes = { STATE: 1, CPU_TOTAL: 2, BALLOON: 4, VCPU: 8, INTERFACE: 16, BLOCK: 32 } as const;
 export const EventId = { LIFECYCLE: 0 } as const;
 export const TypedParamType = { INT: 1, UINT: 2, LLONG: 3, ULLONG: 4, DOUBLE: 5, BOOLEAN: 6, STRING: 7 } as const;
@@ -101,14 +156,29 @@ export interface TypedParam {
 export function writeTypedParam(w: XdrWriter, p: TypedParam): void {
   w.string(p.field).int(p.type);
   switch (p.type) {
-    case TypedParamType.INT: w.int(Number(p.value)); break;
-    case TypedParamType.UINT: w.uint(Number(p.value)); break;
-    case TypedParamType.LLONG: w.hyper(BigInt(p.value as number)); break;
-    case TypedParamType.ULLONG: w.uhyper(BigInt(p.value as number)); break;
-    case TypedParamType.DOUBLE: w.double(Number(p.value)); break;
-    case TypedParamType.BOOLEAN: w.bool(!!p.value); break;
-    case TypedParamType.STRING: w.string(String(p.value)); break;
-    default: throw new Error(`unknown typed parameter type ${p.type}`);
+    case TypedParamType.INT:
+      w.int(Number(p.value));
+      break;
+    case TypedParamType.UINT:
+      w.uint(Number(p.value));
+      break;
+    case TypedParamType.LLONG:
+      w.hyper(BigInt(p.value as number));
+      break;
+    case TypedParamType.ULLONG:
+      w.uhyper(BigInt(p.value as number));
+      break;
+    case TypedParamType.DOUBLE:
+      w.double(Number(p.value));
+      break;
+    case TypedParamType.BOOLEAN:
+      w.bool(!!p.value);
+      break;
+    case TypedParamType.STRING:
+      w.string(String(p.value));
+      break;
+    default:
+      throw new Error(`unknown typed parameter type ${p.type}`);
   }
 }
 
@@ -117,22 +187,48 @@ export function readTypedParam(r: XdrReader): TypedParam {
   const type = r.int();
   let value: TypedValue;
   switch (type) {
-    case TypedParamType.INT: value = r.int(); break;
-    case TypedParamType.UINT: value = r.uint(); break;
-    case TypedParamType.LLONG: value = r.hyper(); break;
-    case TypedParamType.ULLONG: value = r.uhyper(); break;
-    case TypedParamType.DOUBLE: value = r.double(); break;
-    case TypedParamType.BOOLEAN: value = r.bool(); break;
-    case TypedParamType.STRING: value = r.string(); break;
-    default: throw new Error(`unknown typed parameter type ${type}`);
+    case TypedParamType.INT:
+      value = r.int();
+      break;
+    case TypedParamType.UINT:
+      value = r.uint();
+      break;
+    case TypedParamType.LLONG:
+      value = r.hyper();
+      break;
+    case TypedParamType.ULLONG:
+      value = r.uhyper();
+      break;
+    case TypedParamType.DOUBLE:
+      value = r.double();
+      break;
+    case TypedParamType.BOOLEAN:
+      value = r.bool();
+      break;
+    case TypedParamType.STRING:
+      value = r.string();
+      break;
+    default:
+      throw new Error(`unknown typed parameter type ${type}`);
   }
   return { field, type, value };
 }
 
 /** libvirt error codes this client classifies (virterror.h). */
 export const ErrorCode = {
-  INTERNAL_ERROR: 1, OPERATION_FAILED: 9, SYSTEM_ERROR: 38, RPC: 39, NO_DOMAIN: 42, NO_NETWORK: 43, AUTH_FAILED: 45,
-  NO_STORAGE_POOL: 49, NO_STORAGE_VOL: 50, OPERATION_INVALID: 55, OPERATION_TIMEOUT: 68, AGENT_UNRESPONSIVE: 86, OPERATION_UNSUPPORTED: 84,
+  INTERNAL_ERROR: 1,
+  OPERATION_FAILED: 9,
+  SYSTEM_ERROR: 38,
+  RPC: 39,
+  NO_DOMAIN: 42,
+  NO_NETWORK: 43,
+  AUTH_FAILED: 45,
+  NO_STORAGE_POOL: 49,
+  NO_STORAGE_VOL: 50,
+  OPERATION_INVALID: 55,
+  OPERATION_TIMEOUT: 68,
+  AGENT_UNRESPONSIVE: 86,
+  OPERATION_UNSUPPORTED: 84,
 } as const;
 
 export interface RemoteError {

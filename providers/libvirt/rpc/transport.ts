@@ -101,7 +101,9 @@ export async function openTransport(u: LibvirtURI, tls: TlsFiles = {}, policy: T
       };
       const socket = await once(
         tlsConnect({
-          host: u.host ?? 'localhost', port: u.port ?? 16514, ...(u.host && !isIP(u.host) ? { servername: u.host } : {}),
+          host: u.host ?? 'localhost',
+          port: u.port ?? 16514,
+          ...(u.host && !isIP(u.host) ? { servername: u.host } : {}),
           // spec.tls.caBundle, when the Hypervisor gives one, is the CA the host must chain to.
           ca: policy.caBundle ?? read(tls.ca, dir ? `${dir}/cacert.pem` : '/etc/pki/CA/cacert.pem'),
           cert: read(tls.cert, dir ? `${dir}/clientcert.pem` : '/etc/pki/libvirt/clientcert.pem'),

@@ -50,8 +50,14 @@ export function parseLibvirtURI(uri: string): LibvirtURI {
   }
   const socket = params.socket ?? (path === '/session' ? `${process.env.XDG_RUNTIME_DIR ?? '/run/user/0'}/libvirt/libvirt-sock` : '/var/run/libvirt/libvirt-sock');
   return {
-    driver, transport, path, socket, params, remoteName: `${driver}://${path}`,
-    ...(host ? { host } : {}), ...(user ? { user } : {}),
+    driver,
+    transport,
+    path,
+    socket,
+    params,
+    remoteName: `${driver}://${path}`,
+    ...(host ? { host } : {}),
+    ...(user ? { user } : {}),
     ...(port ? { port: Number(port) } : transport !== 'unix' ? { port: DEFAULT_PORT[transport] } : {}),
   };
 }
@@ -59,7 +65,9 @@ export function parseLibvirtURI(uri: string): LibvirtURI {
 /** `no_verify=1` drops host-key and certificate checks: only when the Hypervisor says so itself. */
 export function checkVerify(u: LibvirtURI, policy: TransportPolicy): void {
   if (u.params.no_verify !== undefined && u.params.no_verify !== '0' && !policy.insecureSkipVerify) {
-    throw new LibvirtURIError(`libvirt URI for ${u.host ?? u.socket} has no_verify=${u.params.no_verify}, which turns off host-key and certificate checks; remove it, or set spec.tls.insecureSkipVerify: true on the Hypervisor to allow it`);
+    throw new LibvirtURIError(
+      `libvirt URI for ${u.host ?? u.socket} has no_verify=${u.params.no_verify}, which turns off host-key and certificate checks; remove it, or set spec.tls.insecureSkipVerify: true on the Hypervisor to allow it`,
+    );
   }
 }
 
@@ -77,11 +85,16 @@ export function sshArgs(u: LibvirtURI, policy: TransportPolicy = {}): string[] {
   checkVerify(u, policy);
   const quote = (s: string) => `'${s}'`;
   return [
-    '-T', '-o', 'BatchMode=yes', ...(u.port && u.port !== 22 ? ['-p', String(u.port)] : []), ...(u.params.keyfile ? ['-i', u.params.keyfile] : []),
+    '-T',
+    '-o',
+    'BatchMode=yes',
+    ...(u.port && u.port !== 22 ? ['-p', String(u.port)] : []),
+    ...(u.params.keyfile ? ['-i', u.params.keyfile] : []),
     ...(u.params.known_hosts ? ['-o', `UserKnownHostsFile=${u.params.known_hosts}`] : []),
     ...(skipsVerify(u, policy) ? ['-o', 'StrictHostKeyChecking=no'] : ['-o', 'StrictHostKeyChecking=yes']),
     ...(u.user ? ['-l', u.user] : []),
-    '--', u.host,
+    '--',
+    u.host,
     `nc -U ${quote(u.socket)} 2>/dev/null || virt-ssh-helper ${quote(u.remoteName)}`,
   ];
 }

@@ -90,17 +90,40 @@ export class Engine {
     const policy = obj(body.memory_policy);
     const memory = num(body.memory) ?? tpl.memory;
     const vm: SimVM = {
-      id: id(), name, cluster: cluster.id, template: tpl.id, status: 'image_locked', creation_time: Date.now(), started_once: false, tags: [],
+      id: id(),
+      name,
+      cluster: cluster.id,
+      template: tpl.id,
+      status: 'image_locked',
+      creation_time: Date.now(),
+      started_once: false,
+      tags: [],
       config: {
-        memory, max_memory: num(policy.max) ?? memory * 4, sockets: num(topo.sockets) ?? tpl.sockets, cores: num(topo.cores) ?? tpl.cores, threads: num(topo.threads) ?? 1,
-        description: String(body.description ?? ''), comment: String(body.comment ?? ''), delete_protected: bool(body.delete_protected) ?? false,
+        memory,
+        max_memory: num(policy.max) ?? memory * 4,
+        sockets: num(topo.sockets) ?? tpl.sockets,
+        cores: num(topo.cores) ?? tpl.cores,
+        threads: num(topo.threads) ?? 1,
+        description: String(body.description ?? ''),
+        comment: String(body.comment ?? ''),
+        delete_protected: bool(body.delete_protected) ?? false,
       },
-      attachments: [], nics: [],
+      attachments: [],
+      nics: [],
       ...(body.initialization ? { initialization: obj(body.initialization) } : {}),
     };
     const sd = s.storagedomains[0]?.id ?? '';
     for (const td of tpl.disks) {
-      const disk = { id: id(), name: `${name}_${td.alias}`, provisioned_size: td.size, actual_size: clone ? td.size : GiB, status: 'locked' as 'locked' | 'ok', format: 'cow' as const, storage_domain: sd, sparse: true };
+      const disk = {
+        id: id(),
+        name: `${name}_${td.alias}`,
+        provisioned_size: td.size,
+        actual_size: clone ? td.size : GiB,
+        status: 'locked' as 'locked' | 'ok',
+        format: 'cow' as const,
+        storage_domain: sd,
+        sparse: true,
+      };
       s.disks.push(disk);
       vm.attachments.push({ id: disk.id, disk: disk.id, interface: td.interface, bootable: true, active: true });
     }
@@ -266,8 +289,15 @@ export class Engine {
     const sd = this.state.storagedomains.find((x) => x.id === sdRef.id || x.name === sdRef.name) ?? (sdRef.id || sdRef.name ? undefined : this.state.storagedomains[0]);
     if (!sd) throw badRequest(`[Cannot add Virtual Disk. Storage Domain doesn't exist.]`);
     const d: SimDisk = {
-      id: id(), name: String(disk.alias ?? disk.name ?? fallbackName), provisioned_size: size, actual_size: GiB, status: 'locked', format: disk.format === 'raw' ? 'raw' : 'cow',
-      storage_domain: sd.id, sparse: disk.format !== 'raw', ...(disk.description ? { description: String(disk.description) } : {}),
+      id: id(),
+      name: String(disk.alias ?? disk.name ?? fallbackName),
+      provisioned_size: size,
+      actual_size: GiB,
+      status: 'locked',
+      format: disk.format === 'raw' ? 'raw' : 'cow',
+      storage_domain: sd.id,
+      sparse: disk.format !== 'raw',
+      ...(disk.description ? { description: String(disk.description) } : {}),
     };
     this.state.disks.push(d);
     this.later(this.t.diskResizeMs, () => {
@@ -342,7 +372,14 @@ export class Engine {
       return { alias: d?.name ?? a.id, size: d?.provisioned_size ?? 0, interface: a.interface };
     });
     const t: SimTemplate = {
-      id: id(), name, cluster: vm.cluster, memory: vm.config.memory, sockets: vm.config.sockets, cores: vm.config.cores, status: 'locked', disks,
+      id: id(),
+      name,
+      cluster: vm.cluster,
+      memory: vm.config.memory,
+      sockets: vm.config.sockets,
+      cores: vm.config.cores,
+      status: 'locked',
+      disks,
       ...(body.description ? { description: String(body.description) } : {}),
     };
     this.state.templates.push(t);

@@ -21,11 +21,18 @@ export async function startOvirtSimulator(options: OvirtSimulatorOptions = {}): 
   const sim = new OvirtSimulator(options);
   const url = await sim.listen();
   return {
-    url, credentials: { username: sim.username, password: sim.password }, sim,
-    stats: () => sim.stats(), resetStats: () => sim.resetStats(),
+    url,
+    credentials: { username: sim.username, password: sim.password },
+    sim,
+    stats: () => sim.stats(),
+    resetStats: () => sim.resetStats(),
     dump: () => structuredClone(sim.engine.state),
-    load: (state) => { sim.engine.state = structuredClone(state); },
-    setFaults: (f) => { sim.faults = f; },
+    load: (state) => {
+      sim.engine.state = structuredClone(state);
+    },
+    setFaults: (f) => {
+      sim.faults = f;
+    },
     close: () => sim.close(),
   };
 }

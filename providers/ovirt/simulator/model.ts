@@ -4,13 +4,58 @@ import { randomUUID } from 'node:crypto';
 export const GiB = 2 ** 30;
 export const MiB = 2 ** 20;
 
-export interface Named { id: string; name: string }
-export interface SimHost extends Named { cluster: string; memory: number; cores: number; status: 'up' | 'maintenance'; load: number }
-export interface SimDisk extends Named { provisioned_size: number; actual_size: number; status: 'ok' | 'locked'; format: 'cow' | 'raw'; storage_domain: string; sparse: boolean; description?: string }
-export interface SimAttachment { id: string; disk: string; interface: string; bootable: boolean; active: boolean }
-export interface SimNic { id: string; name: string; interface: string; mac: string; vnic_profile?: string; plugged: boolean; linked: boolean }
-export interface SimNetwork extends Named { data_center: string; vlan?: number; mtu: number; description?: string; clusters: { id: string; required: boolean }[] }
-export interface SimTemplate extends Named { cluster: string; memory: number; sockets: number; cores: number; status: 'ok' | 'locked'; disks: { alias: string; size: number; interface: string }[]; description?: string }
+export interface Named {
+  id: string;
+  name: string;
+}
+export interface SimHost extends Named {
+  cluster: string;
+  memory: number;
+  cores: number;
+  status: 'up' | 'maintenance';
+  load: number;
+}
+export interface SimDisk extends Named {
+  provisioned_size: number;
+  actual_size: number;
+  status: 'ok' | 'locked';
+  format: 'cow' | 'raw';
+  storage_domain: string;
+  sparse: boolean;
+  description?: string;
+}
+export interface SimAttachment {
+  id: string;
+  disk: string;
+  interface: string;
+  bootable: boolean;
+  active: boolean;
+}
+export interface SimNic {
+  id: string;
+  name: string;
+  interface: string;
+  mac: string;
+  vnic_profile?: string;
+  plugged: boolean;
+  linked: boolean;
+}
+export interface SimNetwork extends Named {
+  data_center: string;
+  vlan?: number;
+  mtu: number;
+  description?: string;
+  clusters: { id: string; required: boolean }[];
+}
+export interface SimTemplate extends Named {
+  cluster: string;
+  memory: number;
+  sockets: number;
+  cores: number;
+  status: 'ok' | 'locked';
+  disks: { alias: string; size: number; interface: string }[];
+  description?: string;
+}
 
 export interface VmConfig {
   memory: number;
@@ -43,8 +88,24 @@ export interface SimVM extends Named {
   stop_reason?: string;
 }
 
-export interface SimJob { id: string; description: string; status: 'started' | 'finished' | 'failed'; start_time: number; end_time?: number; correlation_id?: string }
-export interface SimEvent { id: string; index: number; code: number; severity: 'normal' | 'warning' | 'error'; time: number; description: string; vm?: string; correlation_id?: string }
+export interface SimJob {
+  id: string;
+  description: string;
+  status: 'started' | 'finished' | 'failed';
+  start_time: number;
+  end_time?: number;
+  correlation_id?: string;
+}
+export interface SimEvent {
+  id: string;
+  index: number;
+  code: number;
+  severity: 'normal' | 'warning' | 'error';
+  time: number;
+  description: string;
+  vm?: string;
+  correlation_id?: string;
+}
 
 export interface EngineState {
   name: string;
@@ -76,7 +137,19 @@ export function seedEngine(o: { name: string; hosts: number; templates: string[]
     clusters: [cl],
     hosts: Array.from({ length: o.hosts }, (_, i) => ({ id: id(), name: `host${i + 1}`, cluster: cl.id, memory: 256 * GiB, cores: 32, status: 'up', load: 0.1 * (i + 1) })),
     storagedomains: [{ id: id(), name: 'data1', available: (o.storageGiB ?? 8192) * GiB, used: 0, committed: 0, type: 'data', status: 'active' }],
-    templates: [blank, ...o.templates.map((name) => ({ id: id(), name, cluster: cl.id, memory: 2 * GiB, sockets: 1, cores: 2, status: 'ok' as const, disks: [{ alias: `${name}_disk`, size: 10 * GiB, interface: 'virtio_scsi' }] }))],
+    templates: [
+      blank,
+      ...o.templates.map((name) => ({
+        id: id(),
+        name,
+        cluster: cl.id,
+        memory: 2 * GiB,
+        sockets: 1,
+        cores: 2,
+        status: 'ok' as const,
+        disks: [{ alias: `${name}_disk`, size: 10 * GiB, interface: 'virtio_scsi' }],
+      })),
+    ],
     networks: [mgmt],
     vnicprofiles: [{ id: id(), name: 'ovirtmgmt', network: mgmt.id }],
     vms: [],

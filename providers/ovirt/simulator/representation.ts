@@ -9,7 +9,12 @@ const TIME = /(^|_)time$|^time$|^date$|^exp$/;
 
 export function toJson(value: unknown, key = ''): unknown {
   if (Array.isArray(value)) return value.map((v) => toJson(v, key));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toJson(v, k)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, toJson(v, k)]),
+    );
   if (typeof value === 'number') return TIME.test(key) ? value : String(value);
   if (typeof value === 'boolean') return String(value);
   return value;

@@ -22,9 +22,7 @@ export interface SearchSchema {
 }
 
 export type Rel = '=' | '!=' | '<' | '>' | '<=' | '>=';
-export type Expr =
-  | { kind: 'cond'; ref?: string; field?: string; rel: Rel; value: string }
-  | { kind: 'and' | 'or'; left: Expr; right: Expr };
+export type Expr = { kind: 'cond'; ref?: string; field?: string; rel: Rel; value: string } | { kind: 'and' | 'or'; left: Expr; right: Expr };
 export interface ParsedSearch {
   where?: Expr;
   sort?: { field: string; desc: boolean };
@@ -33,8 +31,17 @@ export interface ParsedSearch {
 
 /** The engine's names for what it cannot parse (its `SyntaxError` enum); `INVALID` is an incomplete search. */
 export type SearchErrorCode =
-  | 'INVALID_CHARECTER' | 'INVALID_CONDITION_RELATION' | 'INVALID_CONDITION_VALUE' | 'INVALID_SORT_FIELD' | 'INVALID_SORT_DIRECTION'
-  | 'NOTHING_COMES_AFTER_PAGE_VALUE' | 'INVALID_PAGE_FEILD' | 'INVALID_POST_OR_AND_PHRASE' | 'INVALID_POST_CROSS_REF_OBJ' | 'INVALID_CONDITION_FILED' | 'INVALID';
+  | 'INVALID_CHARECTER'
+  | 'INVALID_CONDITION_RELATION'
+  | 'INVALID_CONDITION_VALUE'
+  | 'INVALID_SORT_FIELD'
+  | 'INVALID_SORT_DIRECTION'
+  | 'NOTHING_COMES_AFTER_PAGE_VALUE'
+  | 'INVALID_PAGE_FEILD'
+  | 'INVALID_POST_OR_AND_PHRASE'
+  | 'INVALID_POST_CROSS_REF_OBJ'
+  | 'INVALID_CONDITION_FILED'
+  | 'INVALID';
 
 export class SearchSyntaxError extends Error {
   readonly code: SearchErrorCode;
@@ -140,7 +147,7 @@ export function parseSearch(text: string, schema: SearchSchema): ParsedSearch {
       continue;
     }
     if (kw === 'SORTBY' && next?.kind !== 'rel') {
-      if (!next || next.kind !== 'word') throw new SearchSyntaxError('INVALID', t.start, t.end);
+      if (next?.kind !== 'word') throw new SearchSyntaxError('INVALID', t.start, t.end);
       const field = next.text.toUpperCase();
       if (!schema.fields[field]) throw new SearchSyntaxError('INVALID_SORT_FIELD', next.start, next.end);
       // As the engine: after the field only a direction may come (`sortby name page 2` does not parse), then only `page`.
@@ -162,7 +169,7 @@ export function parseSearch(text: string, schema: SearchSchema): ParsedSearch {
     }
     if (t.kind === 'word' && next?.kind === 'rel') {
       const value = tokens[i + 2];
-      if (!value || value.kind !== 'value') throw new SearchSyntaxError('INVALID', next.start, next.end);
+      if (value?.kind !== 'value') throw new SearchSyntaxError('INVALID', next.start, next.end);
       const rel = next.text as Rel;
       const [head = '', tail] = t.text.toUpperCase().split('.', 2);
       const refName = refKey(schema, head);
@@ -226,7 +233,9 @@ function condition(c: Extract<Expr, { kind: 'cond' }>, r: SearchRecord, schema: 
   if (!c.field) {
     // Free text: any text field contains the value.
     const re = like(`*${c.value}*`, caseSensitive);
-    const hit = Object.entries(schema.fields).filter(([, s]) => s.type === 'string').some(([f]) => values(r.field(f)).some((v) => re.test(v)));
+    const hit = Object.entries(schema.fields)
+      .filter(([, s]) => s.type === 'string')
+      .some(([f]) => values(r.field(f)).some((v) => re.test(v)));
     return c.rel === '!=' ? !hit : hit;
   }
   const spec = schema.fields[c.field] as FieldSpec;

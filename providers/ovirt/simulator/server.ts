@@ -8,7 +8,29 @@ import type { AddressInfo } from 'node:net';
 import { badRequest, Engine, Fault, mac, notFound } from './engine.ts';
 import { id, seedEngine, type EngineState, type SimVM } from './model.ts';
 import { bool, num, obj, parseBody, toJson, toXml, type Tree } from './representation.ts';
-import { API, attachmentView, reportedDevices, clusterView, datacenterView, diskView, eventView, Follow, graphicsConsoles, hostStatistics, hostView, link, networkView, nicView, productInfo, storageDomainView, templateAttachments, templateView, vmStatistics, vmView, vnicProfileView } from './views.ts';
+import {
+  API,
+  attachmentView,
+  reportedDevices,
+  clusterView,
+  datacenterView,
+  diskView,
+  eventView,
+  Follow,
+  graphicsConsoles,
+  hostStatistics,
+  hostView,
+  link,
+  networkView,
+  nicView,
+  productInfo,
+  storageDomainView,
+  templateAttachments,
+  templateView,
+  vmStatistics,
+  vmView,
+  vnicProfileView,
+} from './views.ts';
 import { applySearch, engineErrorText, parseSearch, SearchSyntaxError, type ParsedSearch, type SearchRecord } from './search.ts';
 import { diskRecord, eventRecord, hostRecord, jobRecord, namedRecord, SCHEMAS, templateRecord, vmRecord } from './search-fields.ts';
 
@@ -37,7 +59,6 @@ export interface OvirtSimulatorOptions {
   diskResizeMs?: number;
 }
 
-
 export class OvirtSimulator {
   readonly engine: Engine;
   readonly username: string;
@@ -52,7 +73,10 @@ export class OvirtSimulator {
   constructor(options: OvirtSimulatorOptions = {}) {
     this.o = options;
     this.engine = new Engine(seedEngine({ name: options.name ?? 'engine', hosts: options.hosts ?? 2, templates: options.templates ?? ['centos-9'] }), {
-      imageCopyMs: options.imageCopyMs ?? 300, bootStepMs: options.bootStepMs ?? 100, migrateMs: options.migrateMs ?? 300, diskResizeMs: options.diskResizeMs ?? 100,
+      imageCopyMs: options.imageCopyMs ?? 300,
+      bootStepMs: options.bootStepMs ?? 100,
+      migrateMs: options.migrateMs ?? 300,
+      diskResizeMs: options.diskResizeMs ?? 100,
     });
     this.username = options.username ?? 'admin@internal';
     this.password = options.password ?? randomBytes(9).toString('base64url');
@@ -126,7 +150,8 @@ export class OvirtSimulator {
       const pattern = path.replace(/\/[0-9a-f-]{36}(?=\/|$)/g, '/{id}');
       this.count(`${method} ${pattern || '/'}`);
       if (this.random() < (this.faults.errorShare ?? 0)) throw new Fault(503, 'Service Unavailable', 'The engine is busy');
-      if (method !== 'GET' && /^\/vms\/\{id\}/.test(pattern) && this.random() < (this.faults.lockShare ?? 0)) throw new Fault(409, 'Operation Failed', '[Cannot edit VM. Related operation is currently in progress. Please try again later.]');
+      if (method !== 'GET' && /^\/vms\/\{id\}/.test(pattern) && this.random() < (this.faults.lockShare ?? 0))
+        throw new Fault(409, 'Operation Failed', '[Cannot edit VM. Related operation is currently in progress. Please try again later.]');
       const body = parseBody(text, req.headers['content-type']);
       const [status, root, value] = await this.route(method, path, url.searchParams, body, req);
       return this.send(req, res, status, root, value);
@@ -148,7 +173,16 @@ export class OvirtSimulator {
     if (method !== 'GET') return undefined;
     const s = this.engine.state;
     const [col = '', oid, sub, sid, subsub] = seg;
-    if (seg.length === 2 && oid && FIXED_OBJECTS[col]) return [200, FIXED_OBJECTS[col], { id: oid, href: `${API}/${col}/${oid}`, name: col === 'macpools' ? 'Default' : col === 'users' ? 'admin' : col === 'schedulingpolicies' ? 'evenly_distributed' : col === 'networkfilters' ? 'vdsm-no-mac-spoofing' : 'default' }];
+    if (seg.length === 2 && oid && FIXED_OBJECTS[col])
+      return [
+        200,
+        FIXED_OBJECTS[col],
+        {
+          id: oid,
+          href: `${API}/${col}/${oid}`,
+          name: col === 'macpools' ? 'Default' : col === 'users' ? 'admin' : col === 'schedulingpolicies' ? 'evenly_distributed' : col === 'networkfilters' ? 'vdsm-no-mac-spoofing' : 'default',
+        },
+      ];
     if (seg.length === 5 && col === 'vms' && oid && sub === 'nics' && sid && subsub) {
       const vm = this.engine.vm(oid);
       const n = vm.nics.find((x) => x.id === sid);
@@ -159,7 +193,17 @@ export class OvirtSimulator {
     }
     if (seg.length !== 3 || !oid || !sub || MODELLED.has(`${col}/${sub}`)) return undefined;
     const root = SUBCOLLECTION_ROOTS[sub];
-    const parents: Record<string, { id: string }[]> = { vms: s.vms, templates: s.templates, hosts: s.hosts, clusters: s.clusters, datacenters: s.datacenters, storagedomains: s.storagedomains, networks: s.networks, disks: s.disks, vnicprofiles: s.vnicprofiles };
+    const parents: Record<string, { id: string }[]> = {
+      vms: s.vms,
+      templates: s.templates,
+      hosts: s.hosts,
+      clusters: s.clusters,
+      datacenters: s.datacenters,
+      storagedomains: s.storagedomains,
+      networks: s.networks,
+      disks: s.disks,
+      vnicprofiles: s.vnicprofiles,
+    };
     if (!root || !parents[col]) return undefined;
     if (!parents[col]?.some((x) => x.id === oid)) throw notFound();
     return [200, root, {}];
@@ -182,9 +226,11 @@ export class OvirtSimulator {
       if (!(e instanceof SearchSyntaxError)) throw e;
       const full = `${SCHEMAS[collection]?.object ?? collection}:${text}`;
       const shifted = new SearchSyntaxError(e.code, e.start + full.length - text.length, e.end + full.length - text.length);
-      this.log.push(e.code === 'INVALID'
-        ? `WARN ResourceManager::searchBusinessObjects - Invalid search text - '${full}'`
-        : `INFO ResourceManager::searchBusinessObjects - erroneous search text - '${full}' error - '${engineErrorText(full, shifted)}'`);
+      this.log.push(
+        e.code === 'INVALID'
+          ? `WARN ResourceManager::searchBusinessObjects - Invalid search text - '${full}'`
+          : `INFO ResourceManager::searchBusinessObjects - erroneous search text - '${full}' error - '${engineErrorText(full, shifted)}'`,
+      );
       if (this.log.length > 1000) this.log.splice(0, this.log.length - 1000);
       return undefined;
     }
@@ -217,10 +263,15 @@ export class OvirtSimulator {
   private async route(method: string, path: string, q: URLSearchParams, body: Tree, req: IncomingMessage): Promise<[number, string, unknown]> {
     const s = this.engine.state;
     const e = this.engine;
-    const follow = new Follow((q.get('follow') ?? '').split(',').flatMap((f) => {
-      const parts = f.trim().split('.');
-      return parts.map((_, i) => parts.slice(0, i + 1).join('.'));
-    }).filter(Boolean));
+    const follow = new Follow(
+      (q.get('follow') ?? '')
+        .split(',')
+        .flatMap((f) => {
+          const parts = f.trim().split('.');
+          return parts.map((_, i) => parts.slice(0, i + 1).join('.'));
+        })
+        .filter(Boolean),
+    );
     const correlation = q.get('correlation_id') ?? undefined;
     const page = <T>(collection: string, items: readonly T[], record: (x: T) => SearchRecord): T[] => {
       const parsed = this.parse(collection, q);
@@ -235,17 +286,51 @@ export class OvirtSimulator {
     };
     const coll = (key: string, items: unknown[]) => [200, `${key}s`, items.length ? { [key]: items } : {}] as [number, string, unknown];
 
-    if (!col) return [200, 'api', { product_info: productInfo, special_objects: { blank_template: link('templates', '00000000-0000-0000-0000-000000000000') }, summary: { vms: { total: s.vms.length, active: s.vms.filter((v) => v.status === 'up').length }, hosts: { total: s.hosts.length, active: s.hosts.length } }, time: Date.now() }];
+    if (!col)
+      return [
+        200,
+        'api',
+        {
+          product_info: productInfo,
+          special_objects: { blank_template: link('templates', '00000000-0000-0000-0000-000000000000') },
+          summary: { vms: { total: s.vms.length, active: s.vms.filter((v) => v.status === 'up').length }, hosts: { total: s.hosts.length, active: s.hosts.length } },
+          time: Date.now(),
+        },
+      ];
 
     const links = this.linkTargets(method, seg);
     if (links) return links;
 
     switch (col) {
       case 'datacenters':
-        if (oid && sub === 'clusters') return coll('cluster', s.clusters.filter((c) => c.data_center === oid).map((c) => clusterView(s, c, follow)));
-        if (oid && sub === 'networks') return coll('network', s.networks.filter((n) => n.data_center === oid).map((n) => networkView(n, s, follow)));
-        if (oid && sub === 'storagedomains') return coll('storage_domain', s.storagedomains.map((d) => storageDomainView(s, d)));
-        return oid ? [200, 'data_center', datacenterView(s, one(s.datacenters, (d) => d.id === oid))] : coll('data_center', page('datacenters', s.datacenters, (d) => namedRecord(s, 'datacenters', d)).map((d) => datacenterView(s, d)));
+        if (oid && sub === 'clusters')
+          return coll(
+            'cluster',
+            s.clusters.filter((c) => c.data_center === oid).map((c) => clusterView(s, c, follow)),
+          );
+        if (oid && sub === 'networks')
+          return coll(
+            'network',
+            s.networks.filter((n) => n.data_center === oid).map((n) => networkView(n, s, follow)),
+          );
+        if (oid && sub === 'storagedomains')
+          return coll(
+            'storage_domain',
+            s.storagedomains.map((d) => storageDomainView(s, d)),
+          );
+        return oid
+          ? [
+              200,
+              'data_center',
+              datacenterView(
+                s,
+                one(s.datacenters, (d) => d.id === oid),
+              ),
+            ]
+          : coll(
+              'data_center',
+              page('datacenters', s.datacenters, (d) => namedRecord(s, 'datacenters', d)).map((d) => datacenterView(s, d)),
+            );
       case 'clusters':
         if (oid && sub === 'networks' && method === 'POST') {
           const cl = one(s.clusters, (c) => c.id === oid);
@@ -255,14 +340,64 @@ export class OvirtSimulator {
         }
         if (oid && sub === 'networks') {
           // A network as a cluster has it: with its role there (required, display, status).
-          return coll('network', s.networks.filter((n) => n.clusters.some((c) => c.id === oid)).map((n) => ({ ...networkView(n, s), cluster: link('clusters', oid), required: n.clusters.find((c) => c.id === oid)?.required ?? false, display: false, status: 'operational' })));
+          return coll(
+            'network',
+            s.networks
+              .filter((n) => n.clusters.some((c) => c.id === oid))
+              .map((n) => ({ ...networkView(n, s), cluster: link('clusters', oid), required: n.clusters.find((c) => c.id === oid)?.required ?? false, display: false, status: 'operational' })),
+          );
         }
-        return oid ? [200, 'cluster', clusterView(s, one(s.clusters, (c) => c.id === oid), follow)] : coll('cluster', page('clusters', s.clusters, (c) => namedRecord(s, 'clusters', c)).map((c) => clusterView(s, c, follow)));
+        return oid
+          ? [
+              200,
+              'cluster',
+              clusterView(
+                s,
+                one(s.clusters, (c) => c.id === oid),
+                follow,
+              ),
+            ]
+          : coll(
+              'cluster',
+              page('clusters', s.clusters, (c) => namedRecord(s, 'clusters', c)).map((c) => clusterView(s, c, follow)),
+            );
       case 'hosts':
-        if (oid && sub === 'statistics') return coll('statistic', hostStatistics(s, one(s.hosts, (h) => h.id === oid)));
-        return oid ? [200, 'host', hostView(s, one(s.hosts, (h) => h.id === oid), follow)] : coll('host', page('hosts', s.hosts, (h) => hostRecord(s, h)).map((h) => hostView(s, h, follow)));
+        if (oid && sub === 'statistics')
+          return coll(
+            'statistic',
+            hostStatistics(
+              s,
+              one(s.hosts, (h) => h.id === oid),
+            ),
+          );
+        return oid
+          ? [
+              200,
+              'host',
+              hostView(
+                s,
+                one(s.hosts, (h) => h.id === oid),
+                follow,
+              ),
+            ]
+          : coll(
+              'host',
+              page('hosts', s.hosts, (h) => hostRecord(s, h)).map((h) => hostView(s, h, follow)),
+            );
       case 'storagedomains':
-        return oid ? [200, 'storage_domain', storageDomainView(s, one(s.storagedomains, (d) => d.id === oid))] : coll('storage_domain', page('storagedomains', s.storagedomains, (d) => namedRecord(s, 'storagedomains', d)).map((d) => storageDomainView(s, d)));
+        return oid
+          ? [
+              200,
+              'storage_domain',
+              storageDomainView(
+                s,
+                one(s.storagedomains, (d) => d.id === oid),
+              ),
+            ]
+          : coll(
+              'storage_domain',
+              page('storagedomains', s.storagedomains, (d) => namedRecord(s, 'storagedomains', d)).map((d) => storageDomainView(s, d)),
+            );
       case 'templates':
         if (!oid && method === 'POST') {
           const vmRef = obj(body.vm);
@@ -270,10 +405,31 @@ export class OvirtSimulator {
           if (!vm) throw badRequest('[Template [vm.id|name] required for add]');
           return [201, 'template', templateView(s, e.templateFromVm(body, vm, correlation))];
         }
-        if (oid && sub === 'diskattachments') return coll('disk_attachment', templateAttachments(one(s.templates, (x) => x.id === oid), follow.has('disk')));
+        if (oid && sub === 'diskattachments')
+          return coll(
+            'disk_attachment',
+            templateAttachments(
+              one(s.templates, (x) => x.id === oid),
+              follow.has('disk'),
+            ),
+          );
         if (oid && sub === 'nics') return coll('nic', []);
-        if (oid && sub === 'graphicsconsoles') return coll('graphics_console', [{ id: '766e63', href: `${API}/templates/${oid}/graphicsconsoles/766e63`, protocol: 'vnc', template: link('templates', oid) }]);
-        return oid ? [200, 'template', templateView(s, one(s.templates, (t) => t.id === oid), follow)] : coll('template', page('templates', s.templates, (t) => templateRecord(s, t)).map((t) => templateView(s, t, follow)));
+        if (oid && sub === 'graphicsconsoles')
+          return coll('graphics_console', [{ id: '766e63', href: `${API}/templates/${oid}/graphicsconsoles/766e63`, protocol: 'vnc', template: link('templates', oid) }]);
+        return oid
+          ? [
+              200,
+              'template',
+              templateView(
+                s,
+                one(s.templates, (t) => t.id === oid),
+                follow,
+              ),
+            ]
+          : coll(
+              'template',
+              page('templates', s.templates, (t) => templateRecord(s, t)).map((t) => templateView(s, t, follow)),
+            );
       case 'networks':
         if (method === 'POST') {
           const dcRef = obj(body.data_center);
@@ -281,7 +437,15 @@ export class OvirtSimulator {
           if (!body.name || !dc) throw badRequest('[Network [name, dataCenter.id|name] required for add]');
           if (s.networks.some((n) => n.name === body.name && n.data_center === dc.id)) throw new Fault(409, 'Operation Failed', '[Cannot add Network. The network name is already in use.]');
           const vlan = num(obj(body.vlan).id);
-          const net = { id: id(), name: String(body.name), data_center: dc.id, mtu: num(body.mtu) ?? 1500, clusters: [], ...(vlan ? { vlan } : {}), ...(body.description ? { description: String(body.description) } : {}) };
+          const net = {
+            id: id(),
+            name: String(body.name),
+            data_center: dc.id,
+            mtu: num(body.mtu) ?? 1500,
+            clusters: [],
+            ...(vlan ? { vlan } : {}),
+            ...(body.description ? { description: String(body.description) } : {}),
+          };
           s.networks.push(net);
           s.vnicprofiles.push({ id: id(), name: net.name, network: net.id });
           return [201, 'network', networkView(net, s)];
@@ -291,10 +455,40 @@ export class OvirtSimulator {
           s.vnicprofiles = s.vnicprofiles.filter((p) => p.network !== oid);
           return [200, 'action', { status: 'complete' }];
         }
-        if (oid && sub === 'vnicprofiles') return coll('vnic_profile', s.vnicprofiles.filter((p) => p.network === oid).map((p) => vnicProfileView(s, p, follow)));
-        return oid ? [200, 'network', networkView(one(s.networks, (n) => n.id === oid), s, follow)] : coll('network', page('networks', s.networks, (n) => namedRecord(s, 'networks', n)).map((n) => networkView(n, s, follow)));
+        if (oid && sub === 'vnicprofiles')
+          return coll(
+            'vnic_profile',
+            s.vnicprofiles.filter((p) => p.network === oid).map((p) => vnicProfileView(s, p, follow)),
+          );
+        return oid
+          ? [
+              200,
+              'network',
+              networkView(
+                one(s.networks, (n) => n.id === oid),
+                s,
+                follow,
+              ),
+            ]
+          : coll(
+              'network',
+              page('networks', s.networks, (n) => namedRecord(s, 'networks', n)).map((n) => networkView(n, s, follow)),
+            );
       case 'vnicprofiles':
-        return oid ? [200, 'vnic_profile', vnicProfileView(s, one(s.vnicprofiles, (p) => p.id === oid), follow)] : coll('vnic_profile', s.vnicprofiles.map((p) => vnicProfileView(s, p, follow)));
+        return oid
+          ? [
+              200,
+              'vnic_profile',
+              vnicProfileView(
+                s,
+                one(s.vnicprofiles, (p) => p.id === oid),
+                follow,
+              ),
+            ]
+          : coll(
+              'vnic_profile',
+              s.vnicprofiles.map((p) => vnicProfileView(s, p, follow)),
+            );
       case 'disks': {
         if (!oid && method === 'POST') return [201, 'disk', diskView(e.newDisk(body, 'disk'), s)];
         const d = oid ? one(s.disks, (x) => x.id === oid) : undefined;
@@ -308,17 +502,36 @@ export class OvirtSimulator {
           e.removeDisk(d);
           return [200, 'action', { status: 'complete' }];
         }
-        return d ? [200, 'disk', diskView(d, s)] : coll('disk', page('disks', s.disks, (x) => diskRecord(s, x)).map((x) => diskView(x, s)));
+        return d
+          ? [200, 'disk', diskView(d, s)]
+          : coll(
+              'disk',
+              page('disks', s.disks, (x) => diskRecord(s, x)).map((x) => diskView(x, s)),
+            );
       }
       case 'jobs':
-        return coll('job', page('jobs', s.jobs, jobRecord).map((j) => ({ ...j, href: `${API}/jobs/${j.id}` })));
+        return coll(
+          'job',
+          page('jobs', s.jobs, jobRecord).map((j) => ({ ...j, href: `${API}/jobs/${j.id}` })),
+        );
       case 'events': {
         const from = Number(q.get('from') ?? 0);
         const max = Number(q.get('max') ?? 100);
         const parsed = this.parse('events', q);
-        const matching = parsed ? applySearch(s.events.filter((ev) => ev.index > from), (ev) => eventRecord(s, ev), SCHEMAS.events ?? { object: 'Events', fields: {} }, { ...(parsed.where ? { where: parsed.where } : {}) }, searchOptions(q)) : [];
+        const matching = parsed
+          ? applySearch(
+              s.events.filter((ev) => ev.index > from),
+              (ev) => eventRecord(s, ev),
+              SCHEMAS.events ?? { object: 'Events', fields: {} },
+              { ...(parsed.where ? { where: parsed.where } : {}) },
+              searchOptions(q),
+            )
+          : [];
         const items = matching.sort((a, b) => b.index - a.index).slice(0, from ? undefined : max);
-        return coll('event', items.map((ev) => eventView(s, ev)));
+        return coll(
+          'event',
+          items.map((ev) => eventView(s, ev)),
+        );
       }
       case 'tags':
         if (method === 'POST') {
@@ -326,7 +539,10 @@ export class OvirtSimulator {
           s.tags.push(t);
           return [201, 'tag', { ...t, href: `${API}/tags/${t.id}` }];
         }
-        return coll('tag', s.tags.map((t) => ({ ...t, href: `${API}/tags/${t.id}` })));
+        return coll(
+          'tag',
+          s.tags.map((t) => ({ ...t, href: `${API}/tags/${t.id}` })),
+        );
       case 'vms':
         return this.vms(method, oid, sub, sid, q, body, req, follow, correlation, page);
       default:
@@ -334,7 +550,18 @@ export class OvirtSimulator {
     }
   }
 
-  private vms(method: string, oid: string | undefined, sub: string | undefined, sid: string | undefined, q: URLSearchParams, body: Tree, req: IncomingMessage, follow: Follow, correlation: string | undefined, page: <T>(collection: string, items: readonly T[], record: (x: T) => SearchRecord) => T[]): Promise<[number, string, unknown]> | [number, string, unknown] {
+  private vms(
+    method: string,
+    oid: string | undefined,
+    sub: string | undefined,
+    sid: string | undefined,
+    q: URLSearchParams,
+    body: Tree,
+    req: IncomingMessage,
+    follow: Follow,
+    correlation: string | undefined,
+    page: <T>(collection: string, items: readonly T[], record: (x: T) => SearchRecord) => T[],
+  ): Promise<[number, string, unknown]> | [number, string, unknown] {
     const s = this.engine.state;
     const e = this.engine;
     if (!oid) {
@@ -389,7 +616,15 @@ export class OvirtSimulator {
     }
     if (sub === 'nics') {
       if (method === 'POST') {
-        const n = { id: id(), name: String(body.name ?? `nic${vm.nics.length + 1}`), interface: String(body.interface ?? 'virtio'), mac: String(obj(body.mac).address ?? mac()), ...(obj(body.vnic_profile).id ? { vnic_profile: String(obj(body.vnic_profile).id) } : {}), plugged: true, linked: true };
+        const n = {
+          id: id(),
+          name: String(body.name ?? `nic${vm.nics.length + 1}`),
+          interface: String(body.interface ?? 'virtio'),
+          mac: String(obj(body.mac).address ?? mac()),
+          ...(obj(body.vnic_profile).id ? { vnic_profile: String(obj(body.vnic_profile).id) } : {}),
+          plugged: true,
+          linked: true,
+        };
         vm.nics.push(n);
         return [201, 'nic', nicView(vm, n, s)];
       }
@@ -408,15 +643,34 @@ export class OvirtSimulator {
       if (n) return [200, 'nic', nicView(vm, n, s, follow)];
       return [200, 'nics', vm.nics.length ? { nic: vm.nics.map((x) => nicView(vm, x, s, follow)) } : {}];
     }
-    if (sub === 'cdroms' && method === 'GET') return [200, 'cdroms', { cdrom: [{ id: '00000000-0000-0000-0000-000000000000', href: `${API}/vms/${vm.id}/cdroms/00000000-0000-0000-0000-000000000000`, vm: link('vms', vm.id) }] }];
+    if (sub === 'cdroms' && method === 'GET')
+      return [200, 'cdroms', { cdrom: [{ id: '00000000-0000-0000-0000-000000000000', href: `${API}/vms/${vm.id}/cdroms/00000000-0000-0000-0000-000000000000`, vm: link('vms', vm.id) }] }];
     if (sub === 'snapshots' && method === 'GET') {
-      return [200, 'snapshots', { snapshot: [{ id: `${vm.id.slice(0, 24)}a0715e000000`, href: `${API}/vms/${vm.id}/snapshots/${vm.id.slice(0, 24)}a0715e000000`, description: 'Active VM', date: vm.creation_time, snapshot_type: 'active', snapshot_status: 'ok', persist_memorystate: false, vm: link('vms', vm.id) }] }];
+      return [
+        200,
+        'snapshots',
+        {
+          snapshot: [
+            {
+              id: `${vm.id.slice(0, 24)}a0715e000000`,
+              href: `${API}/vms/${vm.id}/snapshots/${vm.id.slice(0, 24)}a0715e000000`,
+              description: 'Active VM',
+              date: vm.creation_time,
+              snapshot_type: 'active',
+              snapshot_status: 'ok',
+              persist_memorystate: false,
+              vm: link('vms', vm.id),
+            },
+          ],
+        },
+      ];
     }
     const empty = EMPTY_VM_COLLECTIONS[sub];
     if (empty && method === 'GET') return [200, empty, {}];
     if (sub === 'graphicsconsoles' && method === 'GET') return [200, 'graphics_consoles', { graphics_console: graphicsConsoles(vm, q.get('current') === 'true') }];
     if (sub === 'statistics' && method === 'GET') return [200, 'statistics', { statistic: vmStatistics(vm) }];
-    if (sub === 'tags' && method === 'GET') return [200, 'tags', vm.tags.length ? { tag: vm.tags.map((t) => ({ ...link('tags', t), name: s.tags.find((x) => x.id === t)?.name, vm: link('vms', vm.id) })) } : {}];
+    if (sub === 'tags' && method === 'GET')
+      return [200, 'tags', vm.tags.length ? { tag: vm.tags.map((t) => ({ ...link('tags', t), name: s.tags.find((x) => x.id === t)?.name, vm: link('vms', vm.id) })) } : {}];
     if (sub === 'tags' && method === 'POST') {
       const t = s.tags.find((x) => x.id === obj(body).id || x.name === obj(body).name);
       if (!t) throw badRequest('[Tag [id|name] required]');
@@ -429,13 +683,23 @@ export class OvirtSimulator {
   private admin(req: IncomingMessage, res: ServerResponse, url: URL, text: string): void {
     const json = (v: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(v));
     switch (`${req.method} ${url.pathname}`) {
-      case 'GET /_sim/stats': return void json(this.stats());
-      case 'POST /_sim/reset-stats': this.resetStats(); return void json({});
-      case 'GET /_sim/state': return void json(this.engine.state);
-      case 'GET /_sim/log': return void json(this.log);
-      case 'PUT /_sim/state': this.engine.state = JSON.parse(text) as EngineState; return void json({});
-      case 'POST /_sim/faults': this.faults = JSON.parse(text || '{}') as OvirtFaults; return void json(this.faults);
-      default: res.writeHead(404).end();
+      case 'GET /_sim/stats':
+        return void json(this.stats());
+      case 'POST /_sim/reset-stats':
+        this.resetStats();
+        return void json({});
+      case 'GET /_sim/state':
+        return void json(this.engine.state);
+      case 'GET /_sim/log':
+        return void json(this.log);
+      case 'PUT /_sim/state':
+        this.engine.state = JSON.parse(text) as EngineState;
+        return void json({});
+      case 'POST /_sim/faults':
+        this.faults = JSON.parse(text || '{}') as OvirtFaults;
+        return void json(this.faults);
+      default:
+        res.writeHead(404).end();
     }
   }
 }
@@ -451,26 +715,86 @@ function searchOptions(q: URLSearchParams): { max?: number; caseSensitive: boole
 
 /** A VM's collections the simulator keeps empty, by their element name (the engine's root elements). */
 const EMPTY_VM_COLLECTIONS: Record<string, string> = {
-  numanodes: 'vm_numa_nodes', watchdogs: 'watchdogs', floppies: 'floppies', hostdevices: 'host_devices', permissions: 'permissions', reporteddevices: 'reported_devices',
-  sessions: 'sessions', applications: 'applications', affinitylabels: 'affinity_labels', katelloerrata: 'katello_errata', mediateddevices: 'vm_mediated_devices', backups: 'backups', checkpoints: 'checkpoints',
+  numanodes: 'vm_numa_nodes',
+  watchdogs: 'watchdogs',
+  floppies: 'floppies',
+  hostdevices: 'host_devices',
+  permissions: 'permissions',
+  reporteddevices: 'reported_devices',
+  sessions: 'sessions',
+  applications: 'applications',
+  affinitylabels: 'affinity_labels',
+  katelloerrata: 'katello_errata',
+  mediateddevices: 'vm_mediated_devices',
+  backups: 'backups',
+  checkpoints: 'checkpoints',
 };
 
 /** The subcollections the routes above answer themselves. */
 const MODELLED = new Set([
-  'clusters/networks', 'datacenters/clusters', 'datacenters/networks', 'datacenters/storagedomains', 'hosts/statistics', 'templates/diskattachments', 'templates/nics',
-  'templates/graphicsconsoles', 'networks/vnicprofiles', 'vms/diskattachments', 'vms/nics', 'vms/tags', 'vms/graphicsconsoles', 'vms/statistics', 'vms/cdroms', 'vms/snapshots',
+  'clusters/networks',
+  'datacenters/clusters',
+  'datacenters/networks',
+  'datacenters/storagedomains',
+  'hosts/statistics',
+  'templates/diskattachments',
+  'templates/nics',
+  'templates/graphicsconsoles',
+  'networks/vnicprofiles',
+  'vms/diskattachments',
+  'vms/nics',
+  'vms/tags',
+  'vms/graphicsconsoles',
+  'vms/statistics',
+  'vms/cdroms',
+  'vms/snapshots',
   ...Object.keys(EMPTY_VM_COLLECTIONS).map((k) => `vms/${k}`),
 ]);
 
 /** Every other subcollection a link names, by the root element an engine answers it with. */
 const SUBCOLLECTION_ROOTS: Record<string, string> = {
-  affinitygroups: 'affinity_groups', affinitylabels: 'affinity_labels', cdroms: 'cdroms', cpuprofiles: 'cpu_profiles', devices: 'host_devices', diskprofiles: 'disk_profiles',
-  disks: 'disks', disksnapshots: 'disk_snapshots', enabledfeatures: 'cluster_features', externalnetworkproviders: 'external_providers', fenceagents: 'agents',
-  glusterhooks: 'gluster_hooks', glustervolumes: 'gluster_volumes', hooks: 'hooks', iscsibonds: 'iscsi_bonds', katelloerrata: 'katello_errata', mediateddevices: 'vm_mediated_devices',
-  networkattachments: 'network_attachments', networkfilters: 'network_filters', networklabels: 'network_labels', nics: 'host_nics', numanodes: 'host_numa_nodes',
-  permissions: 'permissions', qoss: 'qoss', quotas: 'quotas', statistics: 'statistics', storage: 'host_storages', storageconnectionextensions: 'storage_connection_extensions',
-  storageconnections: 'storage_connections', tags: 'tags', templates: 'templates', unmanagednetworks: 'unmanaged_networks', vms: 'vms', watchdogs: 'watchdogs',
+  affinitygroups: 'affinity_groups',
+  affinitylabels: 'affinity_labels',
+  cdroms: 'cdroms',
+  cpuprofiles: 'cpu_profiles',
+  devices: 'host_devices',
+  diskprofiles: 'disk_profiles',
+  disks: 'disks',
+  disksnapshots: 'disk_snapshots',
+  enabledfeatures: 'cluster_features',
+  externalnetworkproviders: 'external_providers',
+  fenceagents: 'agents',
+  glusterhooks: 'gluster_hooks',
+  glustervolumes: 'gluster_volumes',
+  hooks: 'hooks',
+  iscsibonds: 'iscsi_bonds',
+  katelloerrata: 'katello_errata',
+  mediateddevices: 'vm_mediated_devices',
+  networkattachments: 'network_attachments',
+  networkfilters: 'network_filters',
+  networklabels: 'network_labels',
+  nics: 'host_nics',
+  numanodes: 'host_numa_nodes',
+  permissions: 'permissions',
+  qoss: 'qoss',
+  quotas: 'quotas',
+  statistics: 'statistics',
+  storage: 'host_storages',
+  storageconnectionextensions: 'storage_connection_extensions',
+  storageconnections: 'storage_connections',
+  tags: 'tags',
+  templates: 'templates',
+  unmanagednetworks: 'unmanaged_networks',
+  vms: 'vms',
+  watchdogs: 'watchdogs',
 };
 
 /** Objects with fixed ids that representations link to (the default profiles, MAC pool, scheduling policy, the admin user). */
-const FIXED_OBJECTS: Record<string, string> = { cpuprofiles: 'cpu_profile', diskprofiles: 'disk_profile', macpools: 'mac_pool', schedulingpolicies: 'scheduling_policy', networkfilters: 'network_filter', users: 'user' };
+const FIXED_OBJECTS: Record<string, string> = {
+  cpuprofiles: 'cpu_profile',
+  diskprofiles: 'disk_profile',
+  macpools: 'mac_pool',
+  schedulingpolicies: 'scheduling_policy',
+  networkfilters: 'network_filter',
+  users: 'user',
+};

@@ -35,7 +35,9 @@ export class Auth {
   }
 
   issue(userid: string, now = Date.now()): { ticket: string; csrf: string } {
-    const t = Math.floor(now / 1000).toString(16).toUpperCase();
+    const t = Math.floor(now / 1000)
+      .toString(16)
+      .toUpperCase();
     const plain = `PVE:${userid}:${t}`;
     return { ticket: `${plain}::${this.sign(plain)}`, csrf: `${t}:${this.sign(`csrf:${userid}:${t}`)}` };
   }

@@ -19,7 +19,9 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
   return [
     { method: 'GET', pattern: '/version', handler: () => ({ ...PVE_VERSION }) },
     {
-      method: 'GET', pattern: '/cluster/resources', params: { type: /^(vm|storage|node|sdn|pool)$/ },
+      method: 'GET',
+      pattern: '/cluster/resources',
+      params: { type: /^(vm|storage|node|sdn|pool)$/ },
       handler: ({ params }) => {
         const out: Record<string, unknown>[] = [];
         if (!params.type || params.type === 'vm') {
@@ -29,13 +31,28 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
           for (const n of s().nodes) out.push(nodeRow(n, nodeUse(n.name), 'resources', certificate()));
         }
         if (!params.type || params.type === 'storage') {
-          for (const n of s().nodes) for (const st of s().storages) out.push({ id: `storage/${n.name}/${st.storage}`, type: 'storage', node: n.name, storage: st.storage, status: 'available', maxdisk: st.total, disk: usedOn(s(), n.name, st.storage), shared: st.shared ? 1 : 0, content: st.content, plugintype: st.type });
+          for (const n of s().nodes)
+            for (const st of s().storages)
+              out.push({
+                id: `storage/${n.name}/${st.storage}`,
+                type: 'storage',
+                node: n.name,
+                storage: st.storage,
+                status: 'available',
+                maxdisk: st.total,
+                disk: usedOn(s(), n.name, st.storage),
+                shared: st.shared ? 1 : 0,
+                content: st.content,
+                plugintype: st.type,
+              });
         }
         return out;
       },
     },
     {
-      method: 'GET', pattern: '/cluster/nextid', params: { vmid: INT },
+      method: 'GET',
+      pattern: '/cluster/nextid',
+      params: { vmid: INT },
       handler: ({ params }) => {
         const used = new Set(s().vms.map((v) => v.vmid));
         if (params.vmid) {
@@ -47,40 +64,103 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
         return String(id);
       },
     },
-    { method: 'GET', pattern: '/cluster/status', handler: () => [{ type: 'cluster', id: 'cluster', name: s().clusterName, nodes: s().nodes.length, quorate: 1, version: 3 }, ...s().nodes.map((n, i) => ({ type: 'node', id: `node/${n.name}`, name: n.name, nodeid: i + 1, online: 1, local: i === 0 ? 1 : 0, ip: `127.0.0.1` }))] },
+    {
+      method: 'GET',
+      pattern: '/cluster/status',
+      handler: () => [
+        { type: 'cluster', id: 'cluster', name: s().clusterName, nodes: s().nodes.length, quorate: 1, version: 3 },
+        ...s().nodes.map((n, i) => ({ type: 'node', id: `node/${n.name}`, name: n.name, nodeid: i + 1, online: 1, local: i === 0 ? 1 : 0, ip: `127.0.0.1` })),
+      ],
+    },
     { method: 'GET', pattern: '/nodes', handler: () => s().nodes.map((n) => nodeRow(n, nodeUse(n.name), 'nodes', certificate())) },
     {
-      method: 'GET', pattern: '/nodes/{node}/status',
+      method: 'GET',
+      pattern: '/nodes/{node}/status',
       handler: ({ path }) => {
         const n = node(path.node);
         return nodeStatus(n, nodeUse(n.name));
       },
     },
     {
-      method: 'GET', pattern: '/nodes/{node}/storage', params: { content: ANY, storage: NAME, enabled: BOOL },
+      method: 'GET',
+      pattern: '/nodes/{node}/storage',
+      params: { content: ANY, storage: NAME, enabled: BOOL },
       handler: ({ path }) => {
         node(path.node);
-        return s().storages.map((st) => ({ storage: st.storage, type: st.type, content: st.content, total: st.total, used: usedOn(s(), path.node ?? '', st.storage), avail: st.total - usedOn(s(), path.node ?? '', st.storage), active: 1, enabled: 1, shared: st.shared ? 1 : 0 }));
+        return s().storages.map((st) => ({
+          storage: st.storage,
+          type: st.type,
+          content: st.content,
+          total: st.total,
+          used: usedOn(s(), path.node ?? '', st.storage),
+          avail: st.total - usedOn(s(), path.node ?? '', st.storage),
+          active: 1,
+          enabled: 1,
+          shared: st.shared ? 1 : 0,
+        }));
       },
     },
     {
-      method: 'GET', pattern: '/nodes/{node}/network', params: { type: ANY },
-      handler: ({ path }) => node(path.node).bridges.map((b) => ({ iface: b.iface, type: 'bridge', active: 1, autostart: 1, bridge_ports: 'eno1', bridge_stp: 'off', bridge_fd: '0', ...(b.vlanAware ? { bridge_vlan_aware: 1 } : {}), families: ['inet'], method: 'manual' })),
+      method: 'GET',
+      pattern: '/nodes/{node}/network',
+      params: { type: ANY },
+      handler: ({ path }) =>
+        node(path.node).bridges.map((b) => ({
+          iface: b.iface,
+          type: 'bridge',
+          active: 1,
+          autostart: 1,
+          bridge_ports: 'eno1',
+          bridge_stp: 'off',
+          bridge_fd: '0',
+          ...(b.vlanAware ? { bridge_vlan_aware: 1 } : {}),
+          families: ['inet'],
+          method: 'manual',
+        })),
     },
     {
-      method: 'GET', pattern: '/nodes/{node}/tasks', params: { limit: INT, vmid: INT, start: INT, source: ANY, typefilter: ANY, errors: BOOL },
-      handler: ({ path, params }) => [...tasks.all.values()].filter((t) => t.node === path.node && (!params.vmid || t.id === params.vmid)).slice(-Number(params.limit ?? 50)).map((t) => ({ upid: t.upid, node: t.node, type: t.type, id: t.id, user: t.user, starttime: t.starttime, status: t.status === 'stopped' ? t.exitstatus : undefined, ...(t.status === 'stopped' ? { endtime: Math.floor(t.endsAt / 1000) } : {}) })),
+      method: 'GET',
+      pattern: '/nodes/{node}/tasks',
+      params: { limit: INT, vmid: INT, start: INT, source: ANY, typefilter: ANY, errors: BOOL },
+      handler: ({ path, params }) =>
+        [...tasks.all.values()]
+          .filter((t) => t.node === path.node && (!params.vmid || t.id === params.vmid))
+          .slice(-Number(params.limit ?? 50))
+          .map((t) => ({
+            upid: t.upid,
+            node: t.node,
+            type: t.type,
+            id: t.id,
+            user: t.user,
+            starttime: t.starttime,
+            status: t.status === 'stopped' ? t.exitstatus : undefined,
+            ...(t.status === 'stopped' ? { endtime: Math.floor(t.endsAt / 1000) } : {}),
+          })),
     },
     {
-      method: 'GET', pattern: '/nodes/{node}/tasks/{upid}/status',
+      method: 'GET',
+      pattern: '/nodes/{node}/tasks/{upid}/status',
       handler: ({ path }) => {
         const t = tasks.get(decodeURIComponent(path.upid ?? ''));
         if (!t) throw new PveError(500, `no such task`);
-        return { upid: t.upid, node: t.node, type: t.type, id: t.id, user: t.user, starttime: t.starttime, status: t.status, pid: Number.parseInt(t.upid.split(':')[2] ?? '0', 16), pstart: Number.parseInt(t.upid.split(':')[3] ?? '0', 16), ...(t.exitstatus ? { exitstatus: t.exitstatus } : {}) };
+        return {
+          upid: t.upid,
+          node: t.node,
+          type: t.type,
+          id: t.id,
+          user: t.user,
+          starttime: t.starttime,
+          status: t.status,
+          pid: Number.parseInt(t.upid.split(':')[2] ?? '0', 16),
+          pstart: Number.parseInt(t.upid.split(':')[3] ?? '0', 16),
+          ...(t.exitstatus ? { exitstatus: t.exitstatus } : {}),
+        };
       },
     },
     {
-      method: 'GET', pattern: '/nodes/{node}/tasks/{upid}/log', params: { start: INT, limit: INT },
+      method: 'GET',
+      pattern: '/nodes/{node}/tasks/{upid}/log',
+      params: { start: INT, limit: INT },
       handler: ({ path }) => {
         const t = tasks.get(decodeURIComponent(path.upid ?? ''));
         if (!t) throw new PveError(500, `no such task`);
@@ -89,7 +169,10 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
     },
     { method: 'GET', pattern: '/pools', handler: () => s().pools.map((p) => ({ poolid: p.poolid, ...(p.comment ? { comment: p.comment } : {}) })) },
     {
-      method: 'POST', pattern: '/pools', required: ['poolid'], params: { poolid: /^[A-Za-z0-9_.-]+$/, comment: ANY },
+      method: 'POST',
+      pattern: '/pools',
+      required: ['poolid'],
+      params: { poolid: /^[A-Za-z0-9_.-]+$/, comment: ANY },
       handler: ({ params }) => {
         if (s().pools.some((p) => p.poolid === params.poolid)) throw new PveError(500, `create pool failed: pool '${params.poolid}' already exists`);
         s().pools.push({ poolid: params.poolid ?? '', ...(params.comment ? { comment: params.comment } : {}), members: [] });
@@ -97,7 +180,8 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
       },
     },
     {
-      method: 'GET', pattern: '/pools/{poolid}',
+      method: 'GET',
+      pattern: '/pools/{poolid}',
       handler: ({ path }) => {
         const p = s().pools.find((x) => x.poolid === path.poolid);
         if (!p) throw new PveError(500, `pool '${path.poolid}' does not exist`);
@@ -105,20 +189,32 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
       },
     },
     {
-      method: 'PUT', pattern: '/pools/{poolid}', params: { vms: ANY, delete: BOOL, comment: ANY, storage: ANY },
+      method: 'PUT',
+      pattern: '/pools/{poolid}',
+      params: { vms: ANY, delete: BOOL, comment: ANY, storage: ANY },
       handler: ({ path, params }) => {
         const p = s().pools.find((x) => x.poolid === path.poolid);
         if (!p) throw new PveError(500, `pool '${path.poolid}' does not exist`);
-        const ids = (params.vms ?? '').split(/[,;\s]+/).filter(Boolean).map(Number);
+        const ids = (params.vms ?? '')
+          .split(/[,;\s]+/)
+          .filter(Boolean)
+          .map(Number);
         if (params.delete === '1') p.members = p.members.filter((m) => !ids.includes(m));
         else p.members.push(...ids.filter((i) => !p.members.includes(i)));
-        for (const v of s().vms) if (ids.includes(v.vmid)) { if (params.delete === '1') delete v.pool; else v.pool = p.poolid; }
+        for (const v of s().vms)
+          if (ids.includes(v.vmid)) {
+            if (params.delete === '1') delete v.pool;
+            else v.pool = p.poolid;
+          }
         return null;
       },
     },
     { method: 'GET', pattern: '/access/acl', handler: () => s().acl.flatMap((a) => a.users.split(',').map((u) => ({ path: a.path, ugid: u, type: 'user', roleid: a.roles, propagate: 1 }))) },
     {
-      method: 'PUT', pattern: '/access/acl', required: ['path', 'roles'], params: { path: ANY, roles: ANY, users: ANY, groups: ANY, tokens: ANY, propagate: BOOL, delete: BOOL },
+      method: 'PUT',
+      pattern: '/access/acl',
+      required: ['path', 'roles'],
+      params: { path: ANY, roles: ANY, users: ANY, groups: ANY, tokens: ANY, propagate: BOOL, delete: BOOL },
       handler: ({ params }) => {
         if (params.delete === '1') s().acl = s().acl.filter((a) => !(a.path === params.path && a.users === params.users));
         else s().acl.push({ path: params.path ?? '', users: params.users ?? '', roles: params.roles ?? '' });
@@ -127,7 +223,10 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
     },
     { method: 'GET', pattern: '/cluster/sdn/zones', handler: () => s().sdn.zones },
     {
-      method: 'POST', pattern: '/cluster/sdn/zones', required: ['zone', 'type'], params: { zone: /^[a-z][a-z0-9]{0,7}$/, type: /^(vlan|simple|qinq|vxlan|evpn)$/, bridge: NAME, mtu: INT, nodes: ANY },
+      method: 'POST',
+      pattern: '/cluster/sdn/zones',
+      required: ['zone', 'type'],
+      params: { zone: /^[a-z][a-z0-9]{0,7}$/, type: /^(vlan|simple|qinq|vxlan|evpn)$/, bridge: NAME, mtu: INT, nodes: ANY },
       handler: ({ params }) => {
         if (s().sdn.zones.some((z) => z.zone === params.zone)) throw new PveError(500, `sdn zone object ID '${params.zone}' already defined`);
         s().sdn.zones.push({ zone: params.zone ?? '', type: params.type ?? 'vlan', ...(params.bridge ? { bridge: params.bridge } : {}) });
@@ -137,7 +236,10 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
     },
     { method: 'GET', pattern: '/cluster/sdn/vnets', handler: () => s().sdn.vnets },
     {
-      method: 'POST', pattern: '/cluster/sdn/vnets', required: ['vnet', 'zone'], params: { vnet: /^[a-z][a-z0-9]{0,7}$/, zone: NAME, tag: INT, alias: ANY },
+      method: 'POST',
+      pattern: '/cluster/sdn/vnets',
+      required: ['vnet', 'zone'],
+      params: { vnet: /^[a-z][a-z0-9]{0,7}$/, zone: NAME, tag: INT, alias: ANY },
       handler: ({ params }) => {
         if (!s().sdn.zones.some((z) => z.zone === params.zone)) throw paramError({ zone: `zone '${params.zone}' does not exist` });
         if (s().sdn.vnets.some((v) => v.vnet === params.vnet)) throw new PveError(500, `sdn vnet object ID '${params.vnet}' already defined`);
@@ -147,7 +249,8 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
       },
     },
     {
-      method: 'DELETE', pattern: '/cluster/sdn/vnets/{vnet}',
+      method: 'DELETE',
+      pattern: '/cluster/sdn/vnets/{vnet}',
       handler: ({ path }) => {
         s().sdn.vnets = s().sdn.vnets.filter((v) => v.vnet !== path.vnet);
         s().sdn.pending = true;
@@ -155,12 +258,32 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
       },
     },
     {
-      method: 'PUT', pattern: '/cluster/sdn',
-      handler: ({ user }) => tasks.start({ node: s().nodes[0]?.name ?? 'pve1', type: 'reloadnetworkall', id: '', user, durationMs: 100, work: () => { s().sdn.pending = false; } }),
+      method: 'PUT',
+      pattern: '/cluster/sdn',
+      handler: ({ user }) =>
+        tasks.start({
+          node: s().nodes[0]?.name ?? 'pve1',
+          type: 'reloadnetworkall',
+          id: '',
+          user,
+          durationMs: 100,
+          work: () => {
+            s().sdn.pending = false;
+          },
+        }),
     },
   ];
 }
 
 function usedOn(s: SimState, node: string, storage: string): number {
-  return s.vms.filter((v) => v.node === node).reduce((a, v) => a + Object.entries(v.config).filter(([k, e]) => isDataDisk(k, e) && e.startsWith(`${storage}:`)).reduce((b, [, e]) => b + diskSize(e), 0), 0);
+  return s.vms
+    .filter((v) => v.node === node)
+    .reduce(
+      (a, v) =>
+        a +
+        Object.entries(v.config)
+          .filter(([k, e]) => isDataDisk(k, e) && e.startsWith(`${storage}:`))
+          .reduce((b, [, e]) => b + diskSize(e), 0),
+      0,
+    );
 }

@@ -40,14 +40,21 @@ export const NAME = /^[A-Za-z0-9][A-Za-z0-9.-]*$/;
 export const ANY = /^[\s\S]*$/;
 
 /** An integer with the schema's minimum, refused with the texts a node sends. */
-export const intMin = (min: number): Check => (v) => {
-  if (!/^-?\d+$/.test(v)) return `type check ('integer') failed - got '${v}'`;
-  return Number(v) < min ? `value must have a minimum value of ${min}` : undefined;
-};
+export const intMin =
+  (min: number): Check =>
+  (v) => {
+    if (!/^-?\d+$/.test(v)) return `type check ('integer') failed - got '${v}'`;
+    return Number(v) < min ? `value must have a minimum value of ${min}` : undefined;
+  };
 
 export function compile(route: Route): { re: RegExp; keys: string[] } {
   const keys: string[] = [];
-  const re = new RegExp(`^${route.pattern.replace(/\{(\w+)\}/g, (_, k: string) => { keys.push(k); return '([^/]+)'; })}$`);
+  const re = new RegExp(
+    `^${route.pattern.replace(/\{(\w+)\}/g, (_, k: string) => {
+      keys.push(k);
+      return '([^/]+)';
+    })}$`,
+  );
   return { re, keys };
 }
 

@@ -28,10 +28,24 @@ export async function main(argv: string[]): Promise<void> {
   const { values: v } = parseArgs({
     args: argv,
     options: {
-      port: { type: 'string' }, nodes: { type: 'string', default: '3' }, templates: { type: 'string', default: 'ubuntu-24.04,redos-8' },
-      latency: { type: 'string' }, jitter: { type: 'string' }, 'fault-500': { type: 'string' }, 'fault-lock': { type: 'string' }, 'fault-drop': { type: 'string' }, fail: { type: 'string', multiple: true },
-      'task-ms': { type: 'string' }, 'clone-ms': { type: 'string' }, user: { type: 'string' }, password: { type: 'string' }, state: { type: 'string' },
-      'write-hypervisor': { type: 'string' }, name: { type: 'string', default: 'pve-sim' }, tls: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      port: { type: 'string' },
+      nodes: { type: 'string', default: '3' },
+      templates: { type: 'string', default: 'ubuntu-24.04,redos-8' },
+      latency: { type: 'string' },
+      jitter: { type: 'string' },
+      'fault-500': { type: 'string' },
+      'fault-lock': { type: 'string' },
+      'fault-drop': { type: 'string' },
+      fail: { type: 'string', multiple: true },
+      'task-ms': { type: 'string' },
+      'clone-ms': { type: 'string' },
+      user: { type: 'string' },
+      password: { type: 'string' },
+      state: { type: 'string' },
+      'write-hypervisor': { type: 'string' },
+      name: { type: 'string', default: 'pve-sim' },
+      tls: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -53,11 +67,14 @@ export async function main(argv: string[]): Promise<void> {
   await loadStateFile(sim, v.state);
   if (v['write-hypervisor']) {
     await writeHypervisorManifest(v['write-hypervisor'], {
-      name: v.name ?? 'pve-sim', credentials: { username: sim.credentials.username, password: sim.credentials.password },
+      name: v.name ?? 'pve-sim',
+      credentials: { username: sim.credentials.username, password: sim.credentials.password },
       spec: { type: 'proxmox', endpoint: sim.url, ...(sim.caBundle ? { tls: { caBundle: sim.caBundle } } : {}), defaults: { node: 'pve1', storage: 'local-lvm', bridge: 'vmbr0' } },
     });
   }
-  process.stdout.write(`${JSON.stringify({ url: sim.url, username: sim.credentials.username, password: sim.credentials.password, tokenId: sim.credentials.tokenId, tokenSecret: sim.credentials.tokenSecret })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ url: sim.url, username: sim.credentials.username, password: sim.credentials.password, tokenId: sim.credentials.tokenId, tokenSecret: sim.credentials.tokenSecret })}\n`,
+  );
   await runUntilSignal(sim, v.state);
 }
 

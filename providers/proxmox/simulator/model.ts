@@ -57,14 +57,23 @@ export interface SimState {
 export const GiB = 2 ** 30;
 
 export function digestOf(config: Record<string, string>): string {
-  const text = Object.keys(config).sort().map((k) => `${k}: ${config[k]}`).join('\n');
+  const text = Object.keys(config)
+    .sort()
+    .map((k) => `${k}: ${config[k]}`)
+    .join('\n');
   return createHash('sha1').update(text).digest('hex');
 }
 
 export function seedState(options: { nodes: number; templates: string[]; storageGiB?: number }): SimState {
   const nodes: SimNode[] = Array.from({ length: options.nodes }, (_, i) => ({
-    name: `pve${i + 1}`, cpus: 32, memory: 128 * GiB, load: 0.1 * (i + 1),
-    bridges: [{ iface: 'vmbr0', vlanAware: true }, { iface: 'vmbr1', vlanAware: false }],
+    name: `pve${i + 1}`,
+    cpus: 32,
+    memory: 128 * GiB,
+    load: 0.1 * (i + 1),
+    bridges: [
+      { iface: 'vmbr0', vlanAware: true },
+      { iface: 'vmbr1', vlanAware: false },
+    ],
   }));
   const vms: SimVM[] = options.templates.map((name, i) => ({
     vmid: 9000 + i,
@@ -72,12 +81,24 @@ export function seedState(options: { nodes: number; templates: string[]; storage
     template: true,
     status: 'stopped',
     config: {
-      name, template: '1', cores: '1', sockets: '1', memory: '1024', ostype: 'l26', agent: '1',
-      scsihw: 'virtio-scsi-single', scsi0: `local-lvm:base-${9000 + i}-disk-0,size=8G`, ide2: 'local-lvm:vm-' + (9000 + i) + '-cloudinit,media=cdrom',
-      net0: `virtio=BC:24:11:00:${(i + 16).toString(16).padStart(2, '0')}:01,bridge=vmbr0`, boot: 'order=scsi0', serial0: 'socket', vga: 'serial0',
+      name,
+      template: '1',
+      cores: '1',
+      sockets: '1',
+      memory: '1024',
+      ostype: 'l26',
+      agent: '1',
+      scsihw: 'virtio-scsi-single',
+      scsi0: `local-lvm:base-${9000 + i}-disk-0,size=8G`,
+      ide2: `local-lvm:vm-${9000 + i}-cloudinit,media=cdrom`,
+      net0: `virtio=BC:24:11:00:${(i + 16).toString(16).padStart(2, '0')}:01,bridge=vmbr0`,
+      boot: 'order=scsi0',
+      serial0: 'socket',
+      vga: 'serial0',
       description: `cloud image ${name}`,
     },
-    pending: {}, pendingDelete: [],
+    pending: {},
+    pendingDelete: [],
   }));
   return {
     clusterName: 'pve-sim',

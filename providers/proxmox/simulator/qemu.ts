@@ -18,11 +18,48 @@ export interface QemuEnv {
 
 const SIZE = /^\+?\d+(\.\d+)?[KMGT]?$/;
 const CONFIG_PARAMS: Record<string, Check> = {
-  name: NAME, memory: INT, balloon: intMin(0), cores: intMin(1), sockets: intMin(1), vcpus: intMin(1), cpu: ANY, numa: BOOL, hotplug: /^[a-z,0-9]*$/,
-  'scsi*': ANY, 'virtio*': ANY, 'sata*': ANY, 'ide*': ANY, 'net*': ANY, 'ipconfig*': ANY, 'unused*': ANY,
-  scsihw: ANY, ostype: ANY, agent: ANY, onboot: BOOL, tags: /^[a-z0-9_+.;, -]*$/i, description: ANY, ciuser: ANY, cipassword: ANY,
-  sshkeys: ANY, nameserver: ANY, searchdomain: ANY, citype: ANY, boot: ANY, bootdisk: ANY, serial0: ANY, vga: ANY, bios: ANY, machine: ANY,
-  delete: ANY, digest: /^[a-f0-9]{40}$/, revert: ANY, skiplock: BOOL, template: BOOL, protection: BOOL, startup: ANY, kvm: BOOL,
+  name: NAME,
+  memory: INT,
+  balloon: intMin(0),
+  cores: intMin(1),
+  sockets: intMin(1),
+  vcpus: intMin(1),
+  cpu: ANY,
+  numa: BOOL,
+  hotplug: /^[a-z,0-9]*$/,
+  'scsi*': ANY,
+  'virtio*': ANY,
+  'sata*': ANY,
+  'ide*': ANY,
+  'net*': ANY,
+  'ipconfig*': ANY,
+  'unused*': ANY,
+  scsihw: ANY,
+  ostype: ANY,
+  agent: ANY,
+  onboot: BOOL,
+  tags: /^[a-z0-9_+.;, -]*$/i,
+  description: ANY,
+  ciuser: ANY,
+  cipassword: ANY,
+  sshkeys: ANY,
+  nameserver: ANY,
+  searchdomain: ANY,
+  citype: ANY,
+  boot: ANY,
+  bootdisk: ANY,
+  serial0: ANY,
+  vga: ANY,
+  bios: ANY,
+  machine: ANY,
+  delete: ANY,
+  digest: /^[a-f0-9]{40}$/,
+  revert: ANY,
+  skiplock: BOOL,
+  template: BOOL,
+  protection: BOOL,
+  startup: ANY,
+  kvm: BOOL,
 };
 /** Keys a running VM takes at once, given its hotplug setting. */
 function hotPluggable(vm: SimVM, key: string, value: string | undefined): boolean {
@@ -151,8 +188,7 @@ function guestIP(vm: SimVM): string {
 export function qemuRoutes(env: QemuEnv): Route[] {
   const s = env.state;
   const dur = (type: string) => env.durations[type] ?? env.durations.default ?? 200;
-  const task = (node: string, type: string, vmid: number | string, user: string, work: () => void) =>
-    env.tasks.start({ node, type, id: String(vmid), user, durationMs: dur(type), work });
+  const task = (node: string, type: string, vmid: number | string, user: string, work: () => void) => env.tasks.start({ node, type, id: String(vmid), user, durationMs: dur(type), work });
   const running = (vm: SimVM) => {
     if (vm.status !== 'running') throw new PveError(500, `VM ${vm.vmid} not running`);
   };
@@ -171,11 +207,22 @@ export function qemuRoutes(env: QemuEnv): Route[] {
   };
 
   return [
-    { method: 'GET', pattern: '/nodes/{node}/qemu', params: { full: BOOL }, handler: ({ path }) => s().vms.filter((v) => v.node === path.node).map((v) => qemuListRow(v)) },
+    {
+      method: 'GET',
+      pattern: '/nodes/{node}/qemu',
+      params: { full: BOOL },
+      handler: ({ path }) =>
+        s()
+          .vms.filter((v) => v.node === path.node)
+          .map((v) => qemuListRow(v)),
+    },
     // No containers here, but clients that list every guest type (proxmox_vm_info) ask.
     { method: 'GET', pattern: '/nodes/{node}/lxc', handler: () => [] },
     {
-      method: 'POST', pattern: '/nodes/{node}/qemu', required: ['vmid'], params: { ...CONFIG_PARAMS, vmid: INT, pool: NAME, storage: NAME, start: BOOL },
+      method: 'POST',
+      pattern: '/nodes/{node}/qemu',
+      required: ['vmid'],
+      params: { ...CONFIG_PARAMS, vmid: INT, pool: NAME, storage: NAME, start: BOOL },
       handler: ({ path, params, user }) => {
         const vmid = Number(params.vmid);
         if (s().vms.some((v) => v.vmid === vmid)) throw paramError({ vmid: `VM ${vmid} already exists` });
@@ -188,12 +235,17 @@ export function qemuRoutes(env: QemuEnv): Route[] {
         if (pool) vm.pool = pool;
         return task(vm.node, 'qmcreate', vmid, user, () => {
           delete vm.lock;
-          if (truthy(start)) { vm.status = 'running'; vm.startedAt = Date.now(); }
+          if (truthy(start)) {
+            vm.status = 'running';
+            vm.startedAt = Date.now();
+          }
         });
       },
     },
     {
-      method: 'POST', pattern: '/nodes/{node}/qemu/{vmid}/clone', required: ['newid'],
+      method: 'POST',
+      pattern: '/nodes/{node}/qemu/{vmid}/clone',
+      required: ['newid'],
       params: { newid: INT, name: NAME, full: BOOL, target: NAME, storage: NAME, pool: NAME, description: ANY, format: /^(raw|qcow2|vmdk)$/, snapname: NAME, bwlimit: INT },
       handler: ({ path, params, user }) => {
         const src = findVM(s(), path.vmid ?? '', path.node);
@@ -202,7 +254,7 @@ export function qemuRoutes(env: QemuEnv): Route[] {
         const target = params.target ?? src.node;
         newVM(newid, target);
         const full = params.full === undefined ? !src.template : truthy(params.full);
-        if (!src.template && !full) throw new PveError(500, 'Linked clone feature is not supported for drive \'scsi0\'');
+        if (!src.template && !full) throw new PveError(500, "Linked clone feature is not supported for drive 'scsi0'");
         // A linked clone's disks stay beside the template's base volumes.
         if (!full && params.storage !== undefined) throw new PveError(500, `parameter 'storage' not allowed for linked clones`);
         if (!full && params.format !== undefined) throw new PveError(500, `parameter 'format' not allowed for linked clones`);
@@ -233,7 +285,9 @@ export function qemuRoutes(env: QemuEnv): Route[] {
       },
     },
     {
-      method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/config', params: { current: BOOL, snapshot: NAME },
+      method: 'GET',
+      pattern: '/nodes/{node}/qemu/{vmid}/config',
+      params: { current: BOOL, snapshot: NAME },
       handler: ({ path, params }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         const cfg = truthy(params.current) ? vm.config : { ...vm.config, ...vm.pending };
@@ -241,31 +295,41 @@ export function qemuRoutes(env: QemuEnv): Route[] {
       },
     },
     {
-      method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/pending',
+      method: 'GET',
+      pattern: '/nodes/{node}/qemu/{vmid}/pending',
       handler: ({ path }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         const keys = new Set([...Object.keys(vm.config), ...Object.keys(vm.pending), ...vm.pendingDelete]);
         const cur = typedConfig(vm.config);
         const next = typedConfig(vm.pending);
-        return [...keys].sort().map((key) => ({ key, ...(key in cur ? { value: cur[key] } : {}), ...(key in next ? { pending: next[key] } : {}), ...(vm.pendingDelete.includes(key) ? { delete: 1 } : {}) }));
+        return [...keys]
+          .sort()
+          .map((key) => ({ key, ...(key in cur ? { value: cur[key] } : {}), ...(key in next ? { pending: next[key] } : {}), ...(vm.pendingDelete.includes(key) ? { delete: 1 } : {}) }));
       },
     },
-    ...(['POST', 'PUT'] as const).map((method): Route => ({
-      method, pattern: '/nodes/{node}/qemu/{vmid}/config', params: CONFIG_PARAMS,
-      handler: ({ path, params, user }) => {
-        const vm = findVM(s(), path.vmid ?? '', path.node);
-        checkLock(vm, params);
-        if (vm.lock === undefined && env.tasks.busy(vm.vmid)) throw new PveError(500, `can't lock file '/var/lock/qemu-server/lock-${vm.vmid}.conf' - got timeout`);
-        if (method === 'PUT') {
+    ...(['POST', 'PUT'] as const).map(
+      (method): Route => ({
+        method,
+        pattern: '/nodes/{node}/qemu/{vmid}/config',
+        params: CONFIG_PARAMS,
+        handler: ({ path, params, user }) => {
+          const vm = findVM(s(), path.vmid ?? '', path.node);
+          checkLock(vm, params);
+          if (vm.lock === undefined && env.tasks.busy(vm.vmid)) throw new PveError(500, `can't lock file '/var/lock/qemu-server/lock-${vm.vmid}.conf' - got timeout`);
+          if (method === 'PUT') {
+            applyConfig(s(), vm, params);
+            return null;
+          }
           applyConfig(s(), vm, params);
-          return null;
-        }
-        applyConfig(s(), vm, params);
-        return task(vm.node, 'qmconfig', vm.vmid, user, () => undefined);
-      },
-    })),
+          return task(vm.node, 'qmconfig', vm.vmid, user, () => undefined);
+        },
+      }),
+    ),
     {
-      method: 'PUT', pattern: '/nodes/{node}/qemu/{vmid}/resize', required: ['disk', 'size'], params: { disk: DISK_KEY, size: SIZE, digest: /^[a-f0-9]{40}$/, skiplock: BOOL },
+      method: 'PUT',
+      pattern: '/nodes/{node}/qemu/{vmid}/resize',
+      required: ['disk', 'size'],
+      params: { disk: DISK_KEY, size: SIZE, digest: /^[a-f0-9]{40}$/, skiplock: BOOL },
       handler: ({ path, params, user }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         checkLock(vm, params);
@@ -273,7 +337,7 @@ export function qemuRoutes(env: QemuEnv): Route[] {
         if (!entry) throw new PveError(500, `disk '${params.disk}' does not exist`);
         const cur = diskSize(entry);
         const m = /^(\+)?(\d+(?:\.\d+)?)([KMGT]?)$/.exec(params.size ?? '') as RegExpExecArray;
-        const amount = Number(m[2]) * ({ '': 1, K: 2 ** 10, M: 2 ** 20, G: GiB, T: 2 ** 40 }[m[3] as '' | 'K' | 'M' | 'G' | 'T']);
+        const amount = Number(m[2]) * { '': 1, K: 2 ** 10, M: 2 ** 20, G: GiB, T: 2 ** 40 }[m[3] as '' | 'K' | 'M' | 'G' | 'T'];
         const next = m[1] ? cur + amount : amount;
         if (next < cur) throw new PveError(500, `shrinking disks is not supported`);
         return task(vm.node, 'resize', vm.vmid, user, () => {
@@ -281,31 +345,37 @@ export function qemuRoutes(env: QemuEnv): Route[] {
         });
       },
     },
-    ...(['start', 'stop', 'shutdown', 'reboot', 'reset', 'suspend', 'resume'] as const).map((action): Route => ({
-      method: 'POST', pattern: `/nodes/{node}/qemu/{vmid}/status/${action}`, params: { skiplock: BOOL, timeout: INT, forceStop: BOOL, keepActive: BOOL, 'migratedfrom': NAME, 'overrule-shutdown': BOOL },
-      handler: ({ path, params, user }) => {
-        const vm = findVM(s(), path.vmid ?? '', path.node);
-        checkLock(vm, params);
-        if (vm.template) throw new PveError(500, `you can't start a vm if it's a template`);
-        if (action === 'start' && vm.status === 'running') throw new PveError(500, `VM ${vm.vmid} already running`);
-        if (['shutdown', 'reboot', 'reset', 'suspend'].includes(action)) running(vm);
-        return task(vm.node, `qm${action}`, vm.vmid, user, () => {
-          if (action === 'start' || action === 'resume') {
-            if (vm.status !== 'running') applyPending(vm);
-            vm.status = 'running';
-            vm.startedAt = Date.now();
-          } else if (action === 'stop' || action === 'shutdown') {
-            vm.status = 'stopped';
-            delete vm.startedAt;
-          } else if (action === 'reboot' || action === 'reset') {
-            applyPending(vm);
-            vm.startedAt = Date.now();
-          }
-        });
-      },
-    })),
+    ...(['start', 'stop', 'shutdown', 'reboot', 'reset', 'suspend', 'resume'] as const).map(
+      (action): Route => ({
+        method: 'POST',
+        pattern: `/nodes/{node}/qemu/{vmid}/status/${action}`,
+        params: { skiplock: BOOL, timeout: INT, forceStop: BOOL, keepActive: BOOL, migratedfrom: NAME, 'overrule-shutdown': BOOL },
+        handler: ({ path, params, user }) => {
+          const vm = findVM(s(), path.vmid ?? '', path.node);
+          checkLock(vm, params);
+          if (vm.template) throw new PveError(500, `you can't start a vm if it's a template`);
+          if (action === 'start' && vm.status === 'running') throw new PveError(500, `VM ${vm.vmid} already running`);
+          if (['shutdown', 'reboot', 'reset', 'suspend'].includes(action)) running(vm);
+          return task(vm.node, `qm${action}`, vm.vmid, user, () => {
+            if (action === 'start' || action === 'resume') {
+              if (vm.status !== 'running') applyPending(vm);
+              vm.status = 'running';
+              vm.startedAt = Date.now();
+            } else if (action === 'stop' || action === 'shutdown') {
+              vm.status = 'stopped';
+              delete vm.startedAt;
+            } else if (action === 'reboot' || action === 'reset') {
+              applyPending(vm);
+              vm.startedAt = Date.now();
+            }
+          });
+        },
+      }),
+    ),
     {
-      method: 'POST', pattern: '/nodes/{node}/qemu/{vmid}/template', params: { disk: DISK_KEY },
+      method: 'POST',
+      pattern: '/nodes/{node}/qemu/{vmid}/template',
+      params: { disk: DISK_KEY },
       handler: ({ path, user }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         checkLock(vm, {});
@@ -322,14 +392,18 @@ export function qemuRoutes(env: QemuEnv): Route[] {
       },
     },
     {
-      method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/status/current',
+      method: 'GET',
+      pattern: '/nodes/{node}/qemu/{vmid}/status/current',
       handler: ({ path }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         return qemuStatusCurrent(vm);
       },
     },
     {
-      method: 'POST', pattern: '/nodes/{node}/qemu/{vmid}/migrate', required: ['target'], params: { target: NAME, online: BOOL, 'with-local-disks': BOOL, force: BOOL, targetstorage: ANY, bwlimit: INT },
+      method: 'POST',
+      pattern: '/nodes/{node}/qemu/{vmid}/migrate',
+      required: ['target'],
+      params: { target: NAME, online: BOOL, 'with-local-disks': BOOL, force: BOOL, targetstorage: ANY, bwlimit: INT },
       handler: ({ path, params, user }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         checkLock(vm, {});
@@ -342,14 +416,17 @@ export function qemuRoutes(env: QemuEnv): Route[] {
           // As QemuMigrate: a local volume another VM owns cannot be copied along.
           for (const [k, v] of Object.entries(vm.config)) {
             const volid = v.split(',')[0] ?? '';
-            if (isDataDisk(k, v) && !isShared(s(), volid) && volumeOwner(volid) !== vm.vmid) throw new PveError(500, `can't migrate local disk '${volid}': owned by other VM (owner = VM ${volumeOwner(volid) ?? '?'})`);
+            if (isDataDisk(k, v) && !isShared(s(), volid) && volumeOwner(volid) !== vm.vmid)
+              throw new PveError(500, `can't migrate local disk '${volid}': owned by other VM (owner = VM ${volumeOwner(volid) ?? '?'})`);
           }
           vm.node = params.target ?? vm.node;
         });
       },
     },
     {
-      method: 'DELETE', pattern: '/nodes/{node}/qemu/{vmid}', params: { purge: BOOL, 'destroy-unreferenced-disks': BOOL, skiplock: BOOL },
+      method: 'DELETE',
+      pattern: '/nodes/{node}/qemu/{vmid}',
+      params: { purge: BOOL, 'destroy-unreferenced-disks': BOOL, skiplock: BOOL },
       handler: ({ path, params, user }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         checkLock(vm, params);
@@ -384,7 +461,8 @@ export function qemuRoutes(env: QemuEnv): Route[] {
       },
     },
     {
-      method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces',
+      method: 'GET',
+      pattern: '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces',
       handler: ({ path }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         agent(vm);
@@ -398,7 +476,8 @@ export function qemuRoutes(env: QemuEnv): Route[] {
       },
     },
     {
-      method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/agent/get-osinfo',
+      method: 'GET',
+      pattern: '/nodes/{node}/qemu/{vmid}/agent/get-osinfo',
       handler: ({ path }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         agent(vm);
@@ -406,7 +485,10 @@ export function qemuRoutes(env: QemuEnv): Route[] {
       },
     },
     {
-      method: 'POST', pattern: '/nodes/{node}/qemu/{vmid}/agent/exec', required: ['command'], params: { command: ANY, 'input-data': ANY },
+      method: 'POST',
+      pattern: '/nodes/{node}/qemu/{vmid}/agent/exec',
+      required: ['command'],
+      params: { command: ANY, 'input-data': ANY },
       handler: ({ path, params }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         agent(vm);
@@ -418,7 +500,10 @@ export function qemuRoutes(env: QemuEnv): Route[] {
       },
     },
     {
-      method: 'GET', pattern: '/nodes/{node}/qemu/{vmid}/agent/exec-status', required: ['pid'], params: { pid: INT },
+      method: 'GET',
+      pattern: '/nodes/{node}/qemu/{vmid}/agent/exec-status',
+      required: ['pid'],
+      params: { pid: INT },
       handler: ({ path, params }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         agent(vm);
@@ -434,13 +519,21 @@ export function qemuRoutes(env: QemuEnv): Route[] {
 function emulateCommand(vm: SimVM, argv: string[], input: string): { out: string; err: string; exitcode: number; durationMs: number } {
   const [cmd, ...args] = argv;
   switch (cmd) {
-    case 'hostname': return { out: `${vm.config.name ?? 'localhost'}\n`, err: '', exitcode: 0, durationMs: 0 };
-    case 'echo': return { out: `${args.join(' ')}\n`, err: '', exitcode: 0, durationMs: 0 };
-    case 'cat': return args.length === 0 ? { out: input, err: '', exitcode: 0, durationMs: 0 } : { out: '', err: `cat: ${args[0]}: No such file or directory\n`, exitcode: 1, durationMs: 0 };
-    case 'uname': return { out: args.includes('-a') ? `Linux ${vm.config.name} 6.8.0-31-generic #31-Ubuntu SMP x86_64 GNU/Linux\n` : 'Linux\n', err: '', exitcode: 0, durationMs: 0 };
-    case 'sleep': return { out: '', err: '', exitcode: 0, durationMs: Number(args[0] ?? 1) * 1000 };
-    case 'true': return { out: '', err: '', exitcode: 0, durationMs: 0 };
-    case 'false': return { out: '', err: '', exitcode: 1, durationMs: 0 };
-    default: return { out: '', err: `sh: 1: ${cmd}: not found\n`, exitcode: 127, durationMs: 0 };
+    case 'hostname':
+      return { out: `${vm.config.name ?? 'localhost'}\n`, err: '', exitcode: 0, durationMs: 0 };
+    case 'echo':
+      return { out: `${args.join(' ')}\n`, err: '', exitcode: 0, durationMs: 0 };
+    case 'cat':
+      return args.length === 0 ? { out: input, err: '', exitcode: 0, durationMs: 0 } : { out: '', err: `cat: ${args[0]}: No such file or directory\n`, exitcode: 1, durationMs: 0 };
+    case 'uname':
+      return { out: args.includes('-a') ? `Linux ${vm.config.name} 6.8.0-31-generic #31-Ubuntu SMP x86_64 GNU/Linux\n` : 'Linux\n', err: '', exitcode: 0, durationMs: 0 };
+    case 'sleep':
+      return { out: '', err: '', exitcode: 0, durationMs: Number(args[0] ?? 1) * 1000 };
+    case 'true':
+      return { out: '', err: '', exitcode: 0, durationMs: 0 };
+    case 'false':
+      return { out: '', err: '', exitcode: 1, durationMs: 0 };
+    default:
+      return { out: '', err: `sh: 1: ${cmd}: not found\n`, exitcode: 127, durationMs: 0 };
   }
 }

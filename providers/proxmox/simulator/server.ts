@@ -52,13 +52,32 @@ export interface ProxmoxSimulatorOptions {
 export function selfSignedCertificate(): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'vk-sim-tls-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
     return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
 
 async function body(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -94,12 +113,40 @@ export class ProxmoxSimulator {
   constructor(options: ProxmoxSimulatorOptions = {}) {
     this.o = options;
     this.state = seedState({ nodes: options.nodes ?? 3, templates: options.templates ?? ['ubuntu-24.04'] });
-    this.auth = new Auth({ ...(options.username && options.password ? { users: [{ userid: options.username, password: options.password }] } : {}), ...(options.ticketLifetimeMs ? { ticketLifetimeMs: options.ticketLifetimeMs } : {}) });
+    this.auth = new Auth({
+      ...(options.username && options.password ? { users: [{ userid: options.username, password: options.password }] } : {}),
+      ...(options.ticketLifetimeMs ? { ticketLifetimeMs: options.ticketLifetimeMs } : {}),
+    });
     this.tasks = new Tasks(() => this.state);
     this.faults = options.faults ?? {};
     this.random = seededRandom(options.seed ?? 42);
-    const durations: Record<string, number> = { default: 100, qmclone: 400, qmcreate: 300, qmstart: 200, qmstop: 100, qmshutdown: 200, qmreboot: 200, qmigrate: 500, qmdestroy: 100, qmconfig: 50, resize: 100, ...options.taskDurations };
-    const all = [...clusterRoutes(() => this.state, this.tasks, () => this.certificate), ...qemuRoutes({ state: () => this.state, tasks: this.tasks, durations, agentDelayMs: options.agentDelayMs ?? 500 }), ...storageRoutes(() => this.state, this.tasks, (t) => durations[t] ?? durations.default ?? 200)];
+    const durations: Record<string, number> = {
+      default: 100,
+      qmclone: 400,
+      qmcreate: 300,
+      qmstart: 200,
+      qmstop: 100,
+      qmshutdown: 200,
+      qmreboot: 200,
+      qmigrate: 500,
+      qmdestroy: 100,
+      qmconfig: 50,
+      resize: 100,
+      ...options.taskDurations,
+    };
+    const all = [
+      ...clusterRoutes(
+        () => this.state,
+        this.tasks,
+        () => this.certificate,
+      ),
+      ...qemuRoutes({ state: () => this.state, tasks: this.tasks, durations, agentDelayMs: options.agentDelayMs ?? 500 }),
+      ...storageRoutes(
+        () => this.state,
+        this.tasks,
+        (t) => durations[t] ?? durations.default ?? 200,
+      ),
+    ];
     this.routes = all.map((route) => ({ route, ...compile(route) }));
   }
 
@@ -209,12 +256,21 @@ export class ProxmoxSimulator {
     const method = req.method ?? 'GET';
     const text = await body(req);
     switch (`${method} ${url.pathname}`) {
-      case 'GET /_sim/stats': return this.send(res, 200, 'OK', this.stats());
-      case 'POST /_sim/reset-stats': this.resetStats(); return this.send(res, 200, 'OK', {});
-      case 'GET /_sim/state': return this.send(res, 200, 'OK', this.state);
-      case 'PUT /_sim/state': this.state = JSON.parse(text) as SimState; return this.send(res, 200, 'OK', {});
-      case 'POST /_sim/faults': this.faults = JSON.parse(text || '{}') as Faults; return this.send(res, 200, 'OK', this.faults);
-      default: return this.send(res, 404, 'Not Found', {});
+      case 'GET /_sim/stats':
+        return this.send(res, 200, 'OK', this.stats());
+      case 'POST /_sim/reset-stats':
+        this.resetStats();
+        return this.send(res, 200, 'OK', {});
+      case 'GET /_sim/state':
+        return this.send(res, 200, 'OK', this.state);
+      case 'PUT /_sim/state':
+        this.state = JSON.parse(text) as SimState;
+        return this.send(res, 200, 'OK', {});
+      case 'POST /_sim/faults':
+        this.faults = JSON.parse(text || '{}') as Faults;
+        return this.send(res, 200, 'OK', this.faults);
+      default:
+        return this.send(res, 404, 'Not Found', {});
     }
   }
 }

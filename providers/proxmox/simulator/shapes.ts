@@ -7,7 +7,23 @@ import { diskSize, GiB, isDataDisk, type SimNode, type SimVM } from './model.ts'
 /** Config keys the schema types as integer or number; the rest are strings. */
 const NUMERIC = new Set(['balloon', 'cores', 'cpulimit', 'cpuunits', 'migrate_downtime', 'migrate_speed', 'shares', 'smp', 'snaptime', 'sockets', 'vcpus']);
 /** Config keys the schema types as boolean: stored and answered as 0/1. */
-export const BOOLEAN_KEYS = new Set(['acpi', 'allow-ksm', 'autostart', 'ciupgrade', 'freeze', 'keephugepages', 'kvm', 'localtime', 'numa', 'onboot', 'protection', 'reboot', 'tablet', 'tdf', 'template']);
+export const BOOLEAN_KEYS = new Set([
+  'acpi',
+  'allow-ksm',
+  'autostart',
+  'ciupgrade',
+  'freeze',
+  'keephugepages',
+  'kvm',
+  'localtime',
+  'numa',
+  'onboot',
+  'protection',
+  'reboot',
+  'tablet',
+  'tdf',
+  'template',
+]);
 
 /** A boolean parameter as the node stores it: `true`, `yes`, `on` become 1. */
 export function storedBoolean(v: string): string {
@@ -30,10 +46,25 @@ function guestStatus(vm: SimVM): Record<string, unknown> {
   const running = vm.status === 'running';
   const uptime = running ? Math.floor((Date.now() - (vm.startedAt ?? Date.now())) / 1000) : 0;
   return {
-    vmid: vm.vmid, name: vm.config.name ?? `VM ${vm.vmid}`, status: vm.status, cpus: guestCpus(vm), maxmem, mem: running ? Math.floor(maxmem * 0.4) : 0,
-    ...(running ? { memhost: Math.floor(maxmem * 0.42) } : {}), cpu: running ? 0.02 : 0, maxdisk: disks.reduce((a, [, v]) => a + diskSize(v), 0), disk: 0, uptime,
-    netin: 0, netout: 0, diskread: 0, diskwrite: 0, ...(running ? { pid: 10000 + vm.vmid } : {}),
-    ...(vm.template ? { template: 1 } : {}), ...(vm.config.tags ? { tags: vm.config.tags } : {}), ...(vm.lock ? { lock: vm.lock } : {}),
+    vmid: vm.vmid,
+    name: vm.config.name ?? `VM ${vm.vmid}`,
+    status: vm.status,
+    cpus: guestCpus(vm),
+    maxmem,
+    mem: running ? Math.floor(maxmem * 0.4) : 0,
+    ...(running ? { memhost: Math.floor(maxmem * 0.42) } : {}),
+    cpu: running ? 0.02 : 0,
+    maxdisk: disks.reduce((a, [, v]) => a + diskSize(v), 0),
+    disk: 0,
+    uptime,
+    netin: 0,
+    netout: 0,
+    diskread: 0,
+    diskwrite: 0,
+    ...(running ? { pid: 10000 + vm.vmid } : {}),
+    ...(vm.template ? { template: 1 } : {}),
+    ...(vm.config.tags ? { tags: vm.config.tags } : {}),
+    ...(vm.lock ? { lock: vm.lock } : {}),
   };
 }
 
@@ -44,7 +75,9 @@ export const qemuListRow = (vm: SimVM) => guestStatus(vm);
 export function qemuStatusCurrent(vm: SimVM): Record<string, unknown> {
   const running = vm.status === 'running';
   return {
-    ...guestStatus(vm), qmpstatus: vm.status, ha: { managed: 0 },
+    ...guestStatus(vm),
+    qmpstatus: vm.status,
+    ha: { managed: 0 },
     ...(/^(1|enabled=1)/.test(vm.config.agent ?? '0') ? { agent: 1 } : {}),
     ...(vm.config.serial0 ? { serial: 1 } : {}),
     ...(running ? { 'running-machine': 'pc-i440fx-10.0+pve0', 'running-qemu': '10.0.2' } : {}),
@@ -68,7 +101,20 @@ export function sslFingerprint(node: SimNode, certificate: string | undefined): 
 
 /** A node's row of `GET /nodes` (`ssl_fingerprint`) or `/cluster/resources` (`cgroup-mode`). */
 export function nodeRow(node: SimNode, use: { cpu: number; mem: number }, where: 'nodes' | 'resources', certificate: string | undefined): Record<string, unknown> {
-  const common = { id: `node/${node.name}`, type: 'node', node: node.name, status: 'online', cpu: use.cpu, maxcpu: node.cpus, mem: use.mem, maxmem: node.memory, disk: ROOTFS.used, maxdisk: ROOTFS.total, uptime: 86400, level: '' };
+  const common = {
+    id: `node/${node.name}`,
+    type: 'node',
+    node: node.name,
+    status: 'online',
+    cpu: use.cpu,
+    maxcpu: node.cpus,
+    mem: use.mem,
+    maxmem: node.memory,
+    disk: ROOTFS.used,
+    maxdisk: ROOTFS.total,
+    uptime: 86400,
+    level: '',
+  };
   return where === 'nodes' ? { ...common, ssl_fingerprint: sslFingerprint(node, certificate) } : { ...common, 'cgroup-mode': 2 };
 }
 
@@ -78,9 +124,21 @@ const KERNEL = { sysname: 'Linux', release: '6.14.11-1-pve', version: '#1 SMP PR
 /** `GET /nodes/{node}/status`. */
 export function nodeStatus(node: SimNode, use: { cpu: number; mem: number }): Record<string, unknown> {
   return {
-    cpu: use.cpu, wait: 0, idle: 0, uptime: 86400,
+    cpu: use.cpu,
+    wait: 0,
+    idle: 0,
+    uptime: 86400,
     loadavg: [node.load.toFixed(2), (node.load * 0.9).toFixed(2), (node.load * 0.8).toFixed(2)],
-    cpuinfo: { cpus: node.cpus, sockets: 2, cores: node.cpus / 2, model: 'Simulated CPU', mhz: '2400.000', hvm: '1', user_hz: 100, flags: 'fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm constant_tsc svm' },
+    cpuinfo: {
+      cpus: node.cpus,
+      sockets: 2,
+      cores: node.cpus / 2,
+      model: 'Simulated CPU',
+      mhz: '2400.000',
+      hvm: '1',
+      user_hz: 100,
+      flags: 'fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm constant_tsc svm',
+    },
     memory: { total: node.memory, used: use.mem, free: node.memory - use.mem, available: node.memory - use.mem },
     swap: { total: 8 * GiB, used: 0, free: 8 * GiB },
     rootfs: { total: ROOTFS.total, used: ROOTFS.used, free: ROOTFS.total - ROOTFS.used, avail: ROOTFS.total - ROOTFS.used },

@@ -38,19 +38,24 @@ export class Tasks {
     if (o.until) {
       // Work the task really waits for (a download): it ends when that does, and no sooner.
       const started = Date.now();
-      void o.until.then(() => undefined, (e: unknown) => e).then((err) => {
-        const rest = Math.max(0, o.durationMs - (Date.now() - started));
-        const t = setTimeout(() => {
-          this.timers.delete(t);
-          if (err === undefined) finish();
-          else {
-            task.exitstatus = err instanceof PveError ? err.message : String((err as Error).message ?? err);
-            task.log.push(`TASK ERROR: ${task.exitstatus}`);
-            task.status = 'stopped';
-          }
-        }, rest);
-        this.timers.add(t);
-      });
+      void o.until
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        .then((err) => {
+          const rest = Math.max(0, o.durationMs - (Date.now() - started));
+          const t = setTimeout(() => {
+            this.timers.delete(t);
+            if (err === undefined) finish();
+            else {
+              task.exitstatus = err instanceof PveError ? err.message : String((err as Error).message ?? err);
+              task.log.push(`TASK ERROR: ${task.exitstatus}`);
+              task.status = 'stopped';
+            }
+          }, rest);
+          this.timers.add(t);
+        });
     } else if (o.durationMs <= 0) finish();
     else {
       const t = setTimeout(() => {
