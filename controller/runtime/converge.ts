@@ -120,7 +120,15 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
       // A refusal, and the guard's hold, need a change of spec or flags; the grace passes by itself.
       const error = r.held ?? (refused ? { code: r.plan?.refusals[0]?.code ?? 'VK_REFUSED', message: r.plan?.refusals[0]?.message ?? '' } : undefined);
       const final = refused || r.held?.code === 'VK_DELETE_GUARD';
-      outcomes.set(key, { key, ready: r.ready ?? !error, ...(r.plan ? { plan: r.plan } : {}), ...(r.intents?.length ? { intents: r.intents } : {}), ...(error ? { error } : {}), ...(final ? { final } : {}), ...removal });
+      outcomes.set(key, {
+        key,
+        ready: r.ready ?? !error,
+        ...(r.plan ? { plan: r.plan } : {}),
+        ...(r.intents?.length ? { intents: r.intents } : {}),
+        ...(error ? { error } : {}),
+        ...(final ? { final } : {}),
+        ...removal,
+      });
     } catch (e) {
       outcomes.set(key, { key, ready: false, error: safeError(e), ...(isFinalError(e) ? { final: true } : {}), ...removal });
     }

@@ -17,10 +17,15 @@ export function diskFor(store: DesiredStore, key: string, disk: VirtualDisk, pre
   const ns = disk.metadata.namespace ?? 'default';
   const vm = disk.spec.attachTo ? (store.get(`VirtualMachine/${ns}/${disk.spec.attachTo.vm}`)?.resource as VirtualMachine | undefined) : undefined;
   return {
-    key, owner: { kind: 'VirtualDisk', namespace: ns, name: disk.metadata.name, ...(instance ? { instance } : {}) },
-    name: diskVolumeName(ns, disk.metadata.name), legacyName: legacyDiskVolumeName(ns, disk.metadata.name), ...(disk.metadata.uid ? { uid: disk.metadata.uid } : {}),
-    sizeBytes: parseQuantity(disk.spec.size), interface: disk.spec.interface ?? 'virtio',
-    ...(disk.spec.storage ? { storage: disk.spec.storage } : {}), ...(disk.spec.format ? { format: disk.spec.format } : {}),
+    key,
+    owner: { kind: 'VirtualDisk', namespace: ns, name: disk.metadata.name, ...(instance ? { instance } : {}) },
+    name: diskVolumeName(ns, disk.metadata.name),
+    legacyName: legacyDiskVolumeName(ns, disk.metadata.name),
+    ...(disk.metadata.uid ? { uid: disk.metadata.uid } : {}),
+    sizeBytes: parseQuantity(disk.spec.size),
+    interface: disk.spec.interface ?? 'virtio',
+    ...(disk.spec.storage ? { storage: disk.spec.storage } : {}),
+    ...(disk.spec.format ? { format: disk.spec.format } : {}),
     ...(disk.spec.attachTo ? { attachTo: vm?.spec.name ?? disk.spec.attachTo.vm } : {}),
     ...(known?.providerID ? { knownID: known.providerID } : {}),
     ...(known?.attachedTo ? { knownHolder: known.attachedTo } : {}),
@@ -56,7 +61,9 @@ export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualD
   else {
     k.emit({ type: 'action', key, phase: 'start', action: 'ensureDisk', summary: `disk ${disk.metadata.name}${disk.spec.attachTo ? ` on ${disk.spec.attachTo.vm}` : ''}` });
     try {
-      state = await conn.client.ensureDisk(diskFor(k.o.store, key, disk, previous, k.o.instance), { onProgress: (p) => k.emit({ type: 'progress', key, action: 'ensureDisk', ...(p.message ? { message: p.message } : {}) }) });
+      state = await conn.client.ensureDisk(diskFor(k.o.store, key, disk, previous, k.o.instance), {
+        onProgress: (p) => k.emit({ type: 'progress', key, action: 'ensureDisk', ...(p.message ? { message: p.message } : {}) }),
+      });
     } catch (e) {
       // The failure is shown where people look (status), then retried.
       const err = safeError(e);

@@ -9,9 +9,16 @@ import type { ReconcileKit, ReconcileResult } from './reconciler.ts';
 
 export function networkFor(net: VirtualNetwork, b: VirtualNetwork['spec']['hypervisors'][number], key: string, instance?: string): DesiredNetwork {
   return {
-    key, owner: { kind: 'VirtualNetwork', name: net.metadata.name, ...(instance ? { instance } : {}) }, name: net.metadata.name, vlanId: net.spec.vlanId,
-    ...(net.spec.mtu ? { mtu: net.spec.mtu } : {}), ...(b.bridge ? { bridge: b.bridge } : {}), ...(b.sdn ? { sdn: b.sdn } : {}),
-    ...(b.datacenter ? { datacenter: b.datacenter } : {}), ...(b.clusters ? { clusters: b.clusters } : {}), ...(b.nodes ? { nodes: b.nodes } : {}),
+    key,
+    owner: { kind: 'VirtualNetwork', name: net.metadata.name, ...(instance ? { instance } : {}) },
+    name: net.metadata.name,
+    vlanId: net.spec.vlanId,
+    ...(net.spec.mtu ? { mtu: net.spec.mtu } : {}),
+    ...(b.bridge ? { bridge: b.bridge } : {}),
+    ...(b.sdn ? { sdn: b.sdn } : {}),
+    ...(b.datacenter ? { datacenter: b.datacenter } : {}),
+    ...(b.clusters ? { clusters: b.clusters } : {}),
+    ...(b.nodes ? { nodes: b.nodes } : {}),
   };
 }
 

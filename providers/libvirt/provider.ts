@@ -8,7 +8,18 @@ import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { isVkError, ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import type { HypervisorSpec } from '../../controller/api/types.ts';
-import { formatOwner, sameOwner, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../../controller/core/provider.ts';
+import {
+  formatOwner,
+  sameOwner,
+  type ActionContext,
+  type DesiredNetwork,
+  type DesiredStandaloneDisk,
+  type DiskState,
+  type NetworkState,
+  type Progress,
+  type ProviderClient,
+  type TemplateFacts,
+} from '../../controller/core/provider.ts';
 import { deleteHostNetwork, ensureHostNetwork } from './networks.ts';
 import { importTemplate, inspectTemplate, templateFromVM, templateOn, type TemplateHost } from './templates.ts';
 import { buildSeedIso, seedFiles, wantsSeed } from './cloud-init.ts';

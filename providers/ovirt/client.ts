@@ -2,9 +2,7 @@
 // refresh), `Version: 4`, JSON with string-typed numbers, error classification.
 import type { Logger } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
-import {
-  ProviderAuthError, ProviderConflictError, ProviderInvalidError, ProviderLockedError, ProviderNotFoundError, ProviderTransientError, type VkError,
-} from '../../controller/core/errors.ts';
+import { ProviderAuthError, ProviderConflictError, ProviderInvalidError, ProviderLockedError, ProviderNotFoundError, ProviderTransientError, type VkError } from '../../controller/core/errors.ts';
 import type { Credentials } from '../../controller/core/provider.ts';
 
 export type Json = Record<string, unknown>;

@@ -6,7 +6,21 @@ import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import type { Capabilities, DesiredNic, DesiredVM, Observation } from '../../controller/core/model.ts';
-import { ADOPTED_MARKER, formatOwner, parseOwner, sameOwner, withMarker, type ActionContext, type DesiredNetwork, type DesiredStandaloneDisk, type DiskState, type NetworkState, type Progress, type ProviderClient, type TemplateFacts } from '../../controller/core/provider.ts';
+import {
+  ADOPTED_MARKER,
+  formatOwner,
+  parseOwner,
+  sameOwner,
+  withMarker,
+  type ActionContext,
+  type DesiredNetwork,
+  type DesiredStandaloneDisk,
+  type DiskState,
+  type NetworkState,
+  type Progress,
+  type ProviderClient,
+  type TemplateFacts,
+} from '../../controller/core/provider.ts';
 import { attachmentsToKeep, deleteOvirtDisk, ensureOvirtDisk, ovirtTemplateFromVM } from './disks.ts';
 import { arr, bool, nameSearch, num, obj, type Json, type OvirtClient } from './client.ts';
 import { createBody, toObservedNode, toObservedVM, TO_IFACE } from './mapping.ts';

@@ -6,7 +6,21 @@ import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
 import { describeOwner, type Capabilities, type DesiredDisk, type DesiredVM, type Observation, type ObservedTemplate, type ObservedVM } from '../../controller/core/model.ts';
-import { ADOPTED_MARKER, isAdopted, parseOwner, sameOwner, withMarker, type ActionContext, type DesiredStandaloneDisk, type DiskState, type ObserveOptions, type OwnerRef, type Progress, type ProviderClient, type TemplateFacts } from '../../controller/core/provider.ts';
+import {
+  ADOPTED_MARKER,
+  isAdopted,
+  parseOwner,
+  sameOwner,
+  withMarker,
+  type ActionContext,
+  type DesiredStandaloneDisk,
+  type DiskState,
+  type ObserveOptions,
+  type OwnerRef,
+  type Progress,
+  type ProviderClient,
+  type TemplateFacts,
+} from '../../controller/core/provider.ts';
 import { downloadImage, firstOnlineNode, proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
 import { deleteProxmoxDisk, ensureProxmoxDisk, releaseVirtualDisks } from './disks.ts';
 import { ensurePool } from './pools.ts';

@@ -15,7 +15,11 @@ const root = join(import.meta.dirname, '..', '..');
 const node = join(root, 'node_modules', '.bin', 'node');
 const noStrip = '--no-experimental-strip-types';
 
-interface Run { code: number; out: string; err: string }
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
 
 function run(cmd: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number }): Promise<Run> {
   return new Promise((resolve) => {
@@ -91,7 +95,9 @@ describe('npm pack, then npm install into an empty project', () => {
           out += d.toString();
           if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
         });
-        child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+        });
         child.once('exit', (code) => reject(new Error(`sim exited with ${code}: ${err}`)));
         setTimeout(() => reject(new Error(`no JSON line within 20s: ${out}${err}`)), 20_000).unref();
       });
@@ -125,17 +131,23 @@ describe('npm pack, then npm install into an empty project', () => {
     expect(JSON.parse(r.out)).toMatchObject({ API_VERSION: 'virtkeeper.io/v1alpha1', url: expect.stringMatching(/^http:/) });
 
     // The `types` conditions lead to declarations a strict consumer compiles against (lib checks on).
-    await writeFile(join(project, 'consumer.ts'), [
-      "import type { VirtualMachine } from 'virtkeeper/api/types';",
-      "import { API_VERSION } from 'virtkeeper/api/common';",
-      "import { startOvirtSimulator } from 'virtkeeper/simulators/ovirt';",
-      "import { startProxmoxSimulator, type RunningProxmoxSimulator } from 'virtkeeper/simulators/proxmox';",
-      "import { main } from 'virtkeeper/cli';",
-      "const kind: VirtualMachine['kind'] = 'VirtualMachine';",
-      'const sim: RunningProxmoxSimulator = await startProxmoxSimulator({ nodes: 1 });',
-      'export { kind, sim, API_VERSION, startOvirtSimulator, main };',
-    ].join('\n'));
-    const tsconfig = { compilerOptions: { target: 'es2024', module: 'nodenext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(root, 'node_modules', '@types')] }, files: ['consumer.ts'] };
+    await writeFile(
+      join(project, 'consumer.ts'),
+      [
+        "import type { VirtualMachine } from 'virtkeeper/api/types';",
+        "import { API_VERSION } from 'virtkeeper/api/common';",
+        "import { startOvirtSimulator } from 'virtkeeper/simulators/ovirt';",
+        "import { startProxmoxSimulator, type RunningProxmoxSimulator } from 'virtkeeper/simulators/proxmox';",
+        "import { main } from 'virtkeeper/cli';",
+        "const kind: VirtualMachine['kind'] = 'VirtualMachine';",
+        'const sim: RunningProxmoxSimulator = await startProxmoxSimulator({ nodes: 1 });',
+        'export { kind, sim, API_VERSION, startOvirtSimulator, main };',
+      ].join('\n'),
+    );
+    const tsconfig = {
+      compilerOptions: { target: 'es2024', module: 'nodenext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(root, 'node_modules', '@types')] },
+      files: ['consumer.ts'],
+    };
     await writeFile(join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
     const tsc = await run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', project], { cwd: project });
     expect(tsc.out, tsc.err).toBe('');

@@ -11,9 +11,14 @@ describe('VirtualDisks of two controller instances (Proxmox)', () => {
   let first: ConvergeFolder;
   let second: ConvergeFolder;
   const hv = () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`;
-  const vm = (name: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, disks: [{name: root, size: 8Gi}]}\n`;
+  const vm = (name: string) =>
+    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, disks: [{name: root, size: 8Gi}]}\n`;
   const disk = (vmName: string) => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: data}\nspec: {hypervisor: pve, size: 2Gi, storage: local-lvm, attachTo: {vm: ${vmName}}}\n`;
-  const holders = () => sim.dump().vms.filter((v) => Object.entries(v.config).some(([k, x]) => k !== 'description' && x.includes('vkdisk'))).map((v) => v.config.name);
+  const holders = () =>
+    sim
+      .dump()
+      .vms.filter((v) => Object.entries(v.config).some(([k, x]) => k !== 'description' && x.includes('vkdisk')))
+      .map((v) => v.config.name);
 
   beforeAll(async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
@@ -27,7 +32,7 @@ describe('VirtualDisks of two controller instances (Proxmox)', () => {
     await sim.close();
   });
 
-  it('the second instance neither takes nor deletes the first one\'s disk', async () => {
+  it("the second instance neither takes nor deletes the first one's disk", async () => {
     await first.write(vm('inst-a'), disk('inst-a'));
     const a = await converge({ ...first.opts, instance: 'inst-1' });
     expect(a.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);

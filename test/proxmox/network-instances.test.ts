@@ -11,7 +11,8 @@ describe('VirtualNetworks of two controller instances (Proxmox SDN)', () => {
   let first: ConvergeFolder;
   let second: ConvergeFolder;
   const hv = () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`;
-  const net = 'apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {name: vlan160}\nspec:\n  vlanId: 160\n  hypervisors:\n    - {hypervisor: pve, sdn: {zone: vkzone, vnet: vlan160}}\n';
+  const net =
+    'apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualNetwork\nmetadata: {name: vlan160}\nspec:\n  vlanId: 160\n  hypervisors:\n    - {hypervisor: pve, sdn: {zone: vkzone, vnet: vlan160}}\n';
   const vnets = () => sim.dump().sdn.vnets.map((v) => [v.vnet, v.alias]);
 
   beforeAll(async () => {
