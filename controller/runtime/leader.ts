@@ -1,7 +1,7 @@
 // Leader election with a coordination.k8s.io/v1 Lease: one replica acts, the others wait
 // and take over when the holder stops renewing within the lease duration.
 import type { Logger } from 'pino';
-import { ProviderConflictError, ProviderNotFoundError } from '../core/errors.ts';
+import { KubeConflictError, KubeNotFoundError } from '../sources/kube-errors.ts';
 import type { KubeRest } from '../sources/kube-rest.ts';
 
 export interface LeaderOptions {
@@ -42,7 +42,7 @@ export class LeaderElector {
     try {
       lease = await this.o.rest.call<Lease>('GET', `${this.path}/${this.o.name}`);
     } catch (e) {
-      if (!(e instanceof ProviderNotFoundError)) throw e;
+      if (!(e instanceof KubeNotFoundError)) throw e;
     }
     const spec = { holderIdentity: this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds, renewTime: microTime(now) };
     try {
@@ -67,7 +67,7 @@ export class LeaderElector {
       });
       return true;
     } catch (e) {
-      if (e instanceof ProviderConflictError) return false; // someone else wrote first
+      if (e instanceof KubeConflictError) return false; // someone else wrote first
       throw e;
     }
   }

@@ -4,16 +4,9 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { RequestOptions } from 'node:https';
 import { Agent, request, type Dispatcher } from 'undici';
-import { ProviderAuthError, ProviderConflictError, ProviderNotFoundError, ProviderTransientError, VkError } from '../core/errors.ts';
+import { KubeForbiddenError, kubeError } from './kube-errors.ts';
 
-export class KubeError extends VkError {
-  override readonly code: string = 'VK_KUBE';
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
+export { KubeError } from './kube-errors.ts';
 
 export interface KubeRest {
   server: string;
@@ -30,7 +23,7 @@ export function loadKubeConfig(path?: string): KubeConfig {
 
 export async function kubeRest(kc: KubeConfig): Promise<KubeRest> {
   const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new ProviderAuthError('the kubeconfig has no current cluster');
+  if (!cluster) throw new KubeForbiddenError(0, 'the kubeconfig has no current cluster');
   const opts: RequestOptions = {};
   await kc.applyToHTTPSOptions(opts);
   const headers = { ...((opts.headers as Record<string, string> | undefined) ?? {}) };
@@ -56,17 +49,13 @@ export async function kubeRest(kc: KubeConfig): Promise<KubeRest> {
           ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         });
       } catch (e) {
-        throw new ProviderTransientError(`cannot reach the Kubernetes API at ${server}: ${(e as Error).message}`);
+        throw kubeError(0, `cannot reach the Kubernetes API at ${server}: ${(e as Error).message}`);
       }
       const text = await res.body.text();
       const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
       if (res.statusCode >= 200 && res.statusCode < 300) return json as T;
       const message = `${method} ${path}: ${res.statusCode} ${String(json.message ?? text)}`;
-      if (res.statusCode === 404) throw new ProviderNotFoundError(message);
-      if (res.statusCode === 409) throw new ProviderConflictError(message);
-      if (res.statusCode === 401 || res.statusCode === 403) throw new ProviderAuthError(message);
-      if (res.statusCode >= 500 || res.statusCode === 429) throw new ProviderTransientError(message);
-      throw new KubeError(res.statusCode, message);
+      throw kubeError(res.statusCode, message);
     },
     close: () => dispatcher.close(),
   };

@@ -3,7 +3,7 @@
 // or orphaned. Reads come from the informers' caches.
 import { parseKey } from '../api/keys.ts';
 import { KINDS } from '../api/kinds.ts';
-import { ProviderConflictError, ProviderNotFoundError } from '../core/errors.ts';
+import { KubeConflictError, KubeNotFoundError } from '../sources/kube-errors.ts';
 import { FINALIZER, pathOf, type KubeObject, type KubernetesSource } from '../sources/kubernetes.ts';
 import type { KubeRest } from '../sources/kube-rest.ts';
 import type { StatusRecord, StatusStore } from './writer.ts';
@@ -60,7 +60,7 @@ export class KubernetesStatusStore implements StatusStore {
       // Keep the cache ahead of the watch, so the next pass compares with what was written.
       this.source.objects.set(record.key, updated);
     } catch (e) {
-      if (!(e instanceof ProviderNotFoundError)) throw e;
+      if (!(e instanceof KubeNotFoundError)) throw e;
     }
   }
 
@@ -95,8 +95,8 @@ export class KubernetesStatusStore implements StatusStore {
         this.source.objects.set(key, updated);
         return;
       } catch (e) {
-        if (e instanceof ProviderNotFoundError) return;
-        if (!(e instanceof ProviderConflictError)) throw e;
+        if (e instanceof KubeNotFoundError) return;
+        if (!(e instanceof KubeConflictError)) throw e;
         const fresh = await this.rest.call<KubeObject>('GET', pathOf(info, obj)).catch(() => undefined);
         if (!fresh) return;
         this.source.objects.set(key, fresh);

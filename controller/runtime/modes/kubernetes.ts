@@ -8,7 +8,7 @@ import { GROUP } from '../../api/common.ts';
 import { parseKey } from '../../api/keys.ts';
 import { KINDS } from '../../api/kinds.ts';
 import type { AnyResource, Hypervisor } from '../../api/types.ts';
-import { ProviderNotFoundError } from '../../core/errors.ts';
+import { KubeNotFoundError } from '../../sources/kube-errors.ts';
 import type { KubeRest } from '../../sources/kube-rest.ts';
 import { FINALIZER, type KubeObject } from '../../sources/kubernetes.ts';
 import type { RemovalControl } from '../reconciler.ts';
@@ -77,7 +77,7 @@ export class KubernetesRemovals implements RemovalControl {
       const o = await this.o.rest.call<{ metadata?: { deletionTimestamp?: string }; status?: { phase?: string } }>('GET', path);
       return !!o.metadata?.deletionTimestamp || o.status?.phase === 'Terminating';
     } catch (e) {
-      if (e instanceof ProviderNotFoundError) return true;
+      if (e instanceof KubeNotFoundError) return true;
       this.o.logger.warn({ path, err: (e as Error).message }, 'cannot tell whether it is being deleted; orphaning');
       return true;
     }
