@@ -13,6 +13,8 @@ export interface LeaderOptions {
   leaseDurationSeconds?: number;
   renewEveryMs?: number;
   retryEveryMs?: number;
+  /** The clock (injected, so a test can move it). */
+  now?: () => number;
 }
 
 interface Lease {
@@ -28,7 +30,7 @@ export class LeaderElector {
   isLeader = false;
 
   constructor(options: LeaderOptions) {
-    this.o = { name: 'virtkeeper-controller', leaseDurationSeconds: 15, renewEveryMs: 5000, retryEveryMs: 2000, ...options };
+    this.o = { name: 'virtkeeper-controller', leaseDurationSeconds: 15, renewEveryMs: 5000, retryEveryMs: 2000, now: Date.now, ...options };
   }
 
   private get path(): string {
@@ -37,7 +39,7 @@ export class LeaderElector {
 
   /** One attempt to acquire or renew; true when this replica holds the lease afterwards. */
   async tryAcquireOrRenew(): Promise<boolean> {
-    const now = Date.now();
+    const now = this.o.now();
     let lease: Lease | undefined;
     try {
       lease = await this.o.rest.call<Lease>('GET', `${this.path}/${this.o.name}`);
@@ -86,13 +88,13 @@ export class LeaderElector {
     this.isLeader = true;
     this.o.logger.info({ identity: this.o.identity, lease: this.o.name }, 'became leader');
     onLead();
-    let lastRenew = Date.now();
+    let lastRenew = this.o.now();
     const deadline = this.o.leaseDurationSeconds * 1000 * (2 / 3);
     const tick = async () => {
       if (this.stopped) return;
       const ok = await this.tryAcquireOrRenew().catch(() => false);
-      if (ok) lastRenew = Date.now();
-      if (!ok && Date.now() - lastRenew > deadline) {
+      if (ok) lastRenew = this.o.now();
+      if (!ok && this.o.now() - lastRenew > deadline) {
         this.isLeader = false;
         this.o.logger.error('lost the lease; stopping work');
         onLost();

@@ -18,9 +18,9 @@ const WINDOW_MS = 10 * 60_000;
 
 export class KubeEventRecorder {
   private readonly sent = new Map<string, Sent>();
-  private readonly o: { rest: KubeRest; source: KubernetesSource; logger: Logger; instance: string };
-  constructor(options: { rest: KubeRest; source: KubernetesSource; logger: Logger; instance: string }) {
-    this.o = options;
+  private readonly o: { rest: KubeRest; source: KubernetesSource; logger: Logger; instance: string; now: () => number };
+  constructor(options: { rest: KubeRest; source: KubernetesSource; logger: Logger; instance: string; now?: () => number }) {
+    this.o = { now: Date.now, ...options };
   }
 
   /** The reconciler's event sink: what is worth an Event becomes one. */
@@ -48,7 +48,7 @@ export class KubeEventRecorder {
     const namespace = id.namespace ?? 'default';
     const note = m.note.slice(0, 1000);
     const dedup = `${key}|${m.reason}|${note}`;
-    const now = Date.now();
+    const now = this.o.now();
     const prev = this.sent.get(dedup);
     const time = new Date(now).toISOString().replace(/\.\d+Z$/, '.000000Z');
     if (prev && now - prev.at < WINDOW_MS) {

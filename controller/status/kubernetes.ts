@@ -18,9 +18,11 @@ export function statusPatch(old: Record<string, unknown> | undefined, next: Reco
 export class KubernetesStatusStore implements StatusStore {
   private readonly source: KubernetesSource;
   private readonly rest: KubeRest;
-  constructor(options: { source: KubernetesSource; rest: KubeRest }) {
+  private readonly now: () => number;
+  constructor(options: { source: KubernetesSource; rest: KubeRest; now?: () => number }) {
     this.source = options.source;
     this.rest = options.rest;
+    this.now = options.now ?? Date.now;
   }
 
   async read(key: string): Promise<StatusRecord | undefined> {
@@ -36,7 +38,7 @@ export class KubernetesStatusStore implements StatusStore {
       status: (obj.status ?? {}) as Record<string, unknown>,
       // Only an object being deleted (and still held by our finalizer) asks for a removal.
       ...(terminating ? { lastApplied: obj as unknown as NonNullable<StatusRecord['lastApplied']> } : {}),
-      updatedAt: new Date().toISOString(),
+      updatedAt: new Date(this.now()).toISOString(),
     };
   }
 

@@ -85,8 +85,8 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
         .map((v) => `VirtualMachine/${v.metadata.namespace ?? 'default'}/${v.metadata.name}`),
     );
   const hypervisors = new HypervisorPool({ loadConnector, credentials, logger, now: Date.now, onChange: (name) => wake(name) });
-  const statuses = new KubernetesStatusStore({ source, rest });
-  const events = new KubeEventRecorder({ rest, source, logger, instance: identity });
+  const statuses = new KubernetesStatusStore({ source, rest, now: Date.now });
+  const events = new KubeEventRecorder({ rest, source, logger, instance: identity, now: Date.now });
   const metrics = new Metrics();
   const removals = new KubernetesRemovals({ objects: source.objects, hypervisor: (n) => store.hypervisor(n), rest, logger, now: Date.now, ...(o.removal ? { policy: o.removal } : {}) });
   const reconciler = new Reconciler({
@@ -146,7 +146,7 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
     enqueue(queued);
     queued.clear();
   };
-  const elector = o.leaderElect ? new LeaderElector({ rest, namespace, identity, logger }) : undefined;
+  const elector = o.leaderElect ? new LeaderElector({ rest, namespace, identity, logger, now: Date.now }) : undefined;
   const stop = async (code: number) => {
     elector?.stop();
     await manager?.stop();
