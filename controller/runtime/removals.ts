@@ -50,7 +50,7 @@ export function fileLedger(path: string): RemovalLedger {
         return { absent: s.absent ?? {}, done: s.done ?? [] };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { absent: {}, done: [] };
-        // A ledger that cannot be read forgets nothing in the safe direction: every window full.
+        // A ledger that cannot be read is an error, never an empty window: the pass removes nothing.
         throw e;
       }
     },

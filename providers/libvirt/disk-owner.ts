@@ -3,6 +3,7 @@
 // volume `<name>.owner` beside it, a few bytes holding the owner marker. It is made before
 // the disk volume (a create cut short leaves a marker, never an unmarked disk) and removed
 // after it.
+import { orAbsent } from './rpc/protocol.ts';
 import type { OwnerRef } from '../../controller/core/model.ts';
 import { formatOwner, parseOwner } from '../../controller/core/provider.ts';
 import { volumeXml } from './domain-xml.ts';
@@ -13,7 +14,7 @@ export const ownerVolumeName = (base: string) => `${base}.owner`;
 
 /** The owner the sidecar names: undefined when there is none, `null` when it names none we can read. */
 export async function readDiskOwner(c: LibvirtConnection, pool: StoragePool, base: string): Promise<OwnerRef | null | undefined> {
-  const vol = await c.lookupVolume(pool, ownerVolumeName(base)).catch(() => undefined);
+  const vol = await orAbsent(c.lookupVolume(pool, ownerVolumeName(base)));
   if (!vol) return undefined;
   const length = Number((await c.volumeInfo(vol)).capacity);
   if (length <= 0 || length > 4096) return null;
@@ -29,7 +30,7 @@ export async function writeDiskOwner(c: LibvirtConnection, pool: StoragePool, ba
 }
 
 export async function deleteDiskOwner(c: LibvirtConnection, pool: StoragePool, base: string): Promise<void> {
-  const vol = await c.lookupVolume(pool, ownerVolumeName(base)).catch(() => undefined);
+  const vol = await orAbsent(c.lookupVolume(pool, ownerVolumeName(base)));
   if (vol) await c.deleteVolume(vol);
 }
 

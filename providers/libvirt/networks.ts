@@ -6,7 +6,7 @@ import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { RefusedError } from '../../controller/core/errors.ts';
 import { formatOwner, parseOwner, sameOwner, type DesiredNetwork, type NetworkState } from '../../controller/core/provider.ts';
 import type { LibvirtConnection } from './rpc/connection.ts';
-import { LibvirtError } from './rpc/protocol.ts';
+import { orAbsent } from './rpc/protocol.ts';
 
 const NS = 'https://virtkeeper.io/xmlns/owner/1';
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (name) => name === 'tag' });
@@ -46,11 +46,9 @@ export function parseNetwork(xml: string): ParsedNetwork {
   return { ...(owner ? { owner } : {}), ...(tag ? { vlan: Number(tag['@id']) } : {}), ...(bridge ? { bridge } : {}) };
 }
 
-const notFound = (e: unknown) => e instanceof LibvirtError && e.kind === 'not-found';
-
 /** Makes the network present, active and autostarted on one host; says what is wrong if it cannot. */
 export async function ensureHostNetwork(c: LibvirtConnection, host: string, n: DesiredNetwork): Promise<NetworkState> {
-  let net = await c.lookupNetwork(n.name).catch((e: unknown) => (notFound(e) ? undefined : Promise.reject(e)));
+  let net = await orAbsent(c.lookupNetwork(n.name));
   if (net) {
     const have = parseNetwork(await c.networkXml(net));
     if (have.vlan !== n.vlanId)
@@ -67,7 +65,7 @@ export async function ensureHostNetwork(c: LibvirtConnection, host: string, n: D
 
 /** Removes the network from one host if virtkeeper made it and no domain there uses it. */
 export async function deleteHostNetwork(c: LibvirtConnection, host: string, n: DesiredNetwork): Promise<void> {
-  const net = await c.lookupNetwork(n.name).catch((e: unknown) => (notFound(e) ? undefined : Promise.reject(e)));
+  const net = await orAbsent(c.lookupNetwork(n.name));
   if (!net || !sameOwner(parseNetwork(await c.networkXml(net)).owner, n.owner)) return;
   const users: string[] = [];
   for (const d of await c.listAllDomains()) {

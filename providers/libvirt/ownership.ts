@@ -1,6 +1,7 @@
 // Which volumes of a host belong to whom. A volume is a VM's only when the domain's record
 // (its <metadata>) lists it; a VirtualDisk's when its owner sidecar names it (disk-owner.ts);
 // a template is a volume no domain claims and no VirtualDisk owns. Never by a name prefix.
+import { orAbsent } from './rpc/protocol.ts';
 import { RefusedError } from '../../controller/core/errors.ts';
 import { parseDomain, type OwnedVolume, type ParsedDomain } from './domain-xml.ts';
 import type { LibvirtConnection } from './rpc/connection.ts';
@@ -26,7 +27,7 @@ export async function hostClaims(c: LibvirtConnection, defaultPool: string, know
     claims.set(key(pool, name), list);
   };
   for (const d of await c.listAllDomains()) {
-    const parsed = known?.(d) ?? (await c.xmlDesc(d).then(parseDomain, () => undefined));
+    const parsed = known?.(d) ?? (await orAbsent(c.xmlDesc(d)).then((x) => (x === undefined ? undefined : parseDomain(x))));
     if (!parsed) continue;
     for (const x of parsed.disks) if (x.volume) add(x.pool ?? defaultPool, x.volume, parsed.name);
     for (const v of parsed.cdroms) add(defaultPool, v, parsed.name);

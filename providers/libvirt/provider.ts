@@ -47,7 +47,7 @@ import { assertTemplateVolume, hostClaims, STANDALONE, volumesOwnedBy } from './
 import { deleteDisk, ensureDisk, type DiskHost } from './virtual-disks.ts';
 import { ownerVolumeName } from './disk-owner.ts';
 import { LibvirtConnection, type NodeInfo } from './rpc/connection.ts';
-import { AffectFlags, DomainState, LibvirtError, MemoryFlags, MetadataType, StatsTypes, UndefineFlags, VcpuFlags, type Domain, type StoragePool } from './rpc/protocol.ts';
+import { AffectFlags, DomainState, LibvirtError, MemoryFlags, MetadataType, StatsTypes, UndefineFlags, VcpuFlags, exists, orAbsent, type Domain, type StoragePool } from './rpc/protocol.ts';
 import type { TransportPolicy } from './rpc/uri.ts';
 import { migrationRequest } from './migrate-params.ts';
 
@@ -401,7 +401,7 @@ export class LibvirtProvider implements ProviderClient {
         const name = volumeName(parsed.name, action.disk.name);
         const owned = parsed.owned ?? volumesOwnedBy(parsed, await hostClaims(c, this.pool()), this.pool());
         const recorded = owned.some((v) => v.pool === poolName && v.name === name);
-        const existing = await c.lookupVolume(pool, name).catch(() => undefined);
+        const existing = await orAbsent(c.lookupVolume(pool, name));
         if (existing && !recorded)
           throw new RefusedError(
             `volume ${name} already exists in pool ${poolName} and VM ${parsed.name} does not record it as its own; virtkeeper never takes a volume it cannot prove it made: remove or rename that volume, or rename the disk`,
@@ -423,7 +423,7 @@ export class LibvirtProvider implements ProviderClient {
         const poolName = disk.pool ?? this.pool();
         const owned = volumesOwnedBy(parsed, await hostClaims(c, this.pool()), this.pool());
         if (disk.volume && owned.some((v) => v.pool === poolName && v.name === disk.volume)) {
-          const vol = await c.lookupVolume(await c.lookupPool(poolName), disk.volume).catch(() => undefined);
+          const vol = await orAbsent(c.lookupVolume(await c.lookupPool(poolName), disk.volume));
           if (vol) await c.deleteVolume(vol);
           if (parsed.owned)
             await this.writeVolumesRecord(
@@ -471,8 +471,8 @@ export class LibvirtProvider implements ProviderClient {
 
   private async deleteVolumes(c: LibvirtConnection, owned: OwnedVolume[]): Promise<void> {
     for (const v of owned) {
-      const pool = await c.lookupPool(v.pool).catch(() => undefined);
-      const vol = pool ? await c.lookupVolume(pool, v.name).catch(() => undefined) : undefined;
+      const pool = await orAbsent(c.lookupPool(v.pool));
+      const vol = pool ? await orAbsent(c.lookupVolume(pool, v.name)) : undefined;
       if (vol) await c.deleteVolume(vol);
     }
   }
@@ -594,7 +594,7 @@ export class LibvirtProvider implements ProviderClient {
     const c = await this.conn(host);
     const pools = new Set([...parsed.disks.flatMap((x) => (x.pool ? [x.pool] : [])), ...(parsed.owned ?? []).map((v) => v.pool)]);
     for (const name of pools) {
-      const pool = await c.lookupPool(name).catch(() => undefined);
+      const pool = await orAbsent(c.lookupPool(name));
       if (!pool) throw new ProviderNotFoundError(`storage pool ${name} is not defined on ${host}; with migration.sharedStorage: true every host needs the same pool on the shared storage`);
       await c.refreshPool(pool);
     }
@@ -652,13 +652,7 @@ export class LibvirtProvider implements ProviderClient {
     const present = new Set<string>();
     for (const v of owned) {
       const pool = await c.lookupPool(v.pool);
-      if (
-        !(await c.lookupVolume(pool, v.name).then(
-          () => true,
-          () => false,
-        ))
-      )
-        continue;
+      if (!(await exists(c.lookupVolume(pool, v.name)))) continue;
       if (!proven.has(`${v.pool}/${v.name}`)) {
         throw new RefusedError(
           `volume ${v.name} already exists in pool ${v.pool} on ${host} and no virtkeeper VM records it as its own; virtkeeper never takes a volume it cannot prove it made: remove or rename that volume, or give the VM another name`,
@@ -686,7 +680,7 @@ export class LibvirtProvider implements ProviderClient {
       // The NoCloud seed goes up through an RPC upload stream, so remote hosts work the same.
       // One left by a create cut short is this VM's (its record names it) and may be partial: made again.
       const pool = await c.lookupPool(this.pool());
-      const old = present.has(spec.seedVolume) ? await c.lookupVolume(pool, spec.seedVolume).catch(() => undefined) : undefined;
+      const old = present.has(spec.seedVolume) ? await orAbsent(c.lookupVolume(pool, spec.seedVolume)) : undefined;
       if (old) await c.deleteVolume(old);
       const iso = await buildSeedIso(seedFiles(vm));
       const vol = await c.createVolume(pool, volumeXml(spec.seedVolume, iso.length, undefined, 'raw'));
@@ -703,18 +697,13 @@ export class LibvirtProvider implements ProviderClient {
     const name = `${template}.qcow2`;
     // Checked where it is: on this host, or on the first host it is copied from.
     const home = this.o.hosts[0]?.name;
-    const there = await here.lookupVolume(herePool, name).then(
-      () => true,
-      () => false,
-    );
+    const there = await exists(here.lookupVolume(herePool, name));
     const c = there || !home || home === host ? here : await this.conn(home);
-    const pool = there || c === here ? herePool : await c.lookupPool(herePool.name).catch(() => undefined);
+    const pool = there || c === here ? herePool : await orAbsent(c.lookupPool(herePool.name));
+    // No such pool on the template's home host: no template there either, and the clone fails on its own.
     if (!pool) return;
     const claims = await hostClaims(c, this.pool(), (d) => this.cache.get(uuidText(d.uuid))?.parsed);
-    const hasOwner = await c.lookupVolume(pool, ownerVolumeName(template)).then(
-      () => true,
-      () => false,
-    );
+    const hasOwner = await exists(c.lookupVolume(pool, ownerVolumeName(template)));
     assertTemplateVolume(claims, pool.name, name, hasOwner);
   }
 }

@@ -6,7 +6,7 @@ import { sameOwner, type DesiredStandaloneDisk, type DiskState } from '../../con
 import { deleteDiskOwner, describeOwner, ownerVolumeName, readDiskOwner, writeDiskOwner } from './disk-owner.ts';
 import { BUS, deviceXml, parseDomain, targetDev, volumeXml, type ParsedDomain } from './domain-xml.ts';
 import type { LibvirtConnection } from './rpc/connection.ts';
-import { AffectFlags, DomainState, type Domain, type StoragePool } from './rpc/protocol.ts';
+import { AffectFlags, DomainState, exists, orAbsent, type Domain, type StoragePool } from './rpc/protocol.ts';
 
 /** What the disk routines need of the provider. */
 export interface DiskHost {
@@ -34,7 +34,7 @@ async function attachment(h: DiskHost, volume: string): Promise<{ host: string; 
 async function findDomain(h: DiskHost, name: string): Promise<{ host: string; c: LibvirtConnection; d: Domain; parsed: ParsedDomain; running: boolean } | undefined> {
   for (const host of h.hosts) {
     const c = await h.conn(host.name).catch(() => undefined);
-    const d = c ? await c.lookupDomain(name).catch(() => undefined) : undefined;
+    const d = c ? await orAbsent(c.lookupDomain(name)) : undefined;
     if (c && d) return { host: host.name, c, d, parsed: parseDomain(await c.xmlDesc(d)), running: (await c.state(d)).state === DomainState.RUNNING };
   }
   return undefined;
@@ -57,7 +57,7 @@ export async function ensureDisk(h: DiskHost, want: DesiredStandaloneDisk): Prom
   const c = home?.c ?? target?.c ?? (await h.conn(h.hosts[0]?.name ?? ''));
   const host = home?.host ?? target?.host ?? h.hosts[0]?.name ?? '';
   const pool = await c.lookupPool(poolName);
-  let vol = await c.lookupVolume(pool, volume).catch(() => undefined);
+  let vol = await orAbsent(c.lookupVolume(pool, volume));
   // Proven this VirtualDisk's before anything is done to it; the marker comes before the volume.
   if (!(await ownsDiskVolume(c, host, pool, volume, want, !!vol))) await writeDiskOwner(c, pool, want.name, want.owner);
   if (!vol) vol = await c.createVolume(pool, volumeXml(volume, want.sizeBytes, undefined, want.format === 'raw' ? 'raw' : 'qcow2'));
@@ -126,7 +126,7 @@ export async function deleteDisk(h: DiskHost, want: DesiredStandaloneDisk): Prom
   const home = await diskHome(h, poolName, volume, want.name);
   if (!home) return;
   const pool = await home.c.lookupPool(poolName);
-  const vol = await home.c.lookupVolume(pool, volume).catch(() => undefined);
+  const vol = await orAbsent(home.c.lookupVolume(pool, volume));
   // Nothing is detached or deleted that is not provably this VirtualDisk's.
   const marked = await ownsDiskVolume(home.c, home.host, pool, volume, want, !!vol);
   const current = vol ? await attachment(h, volume) : undefined;
@@ -144,13 +144,9 @@ async function diskHome(h: DiskHost, poolName: string, volume: string, base: str
   for (const host of h.hosts) {
     const c = await h.conn(host.name).catch(() => undefined);
     if (!c) throw new ProviderTransientError(`cannot reach host ${host.name}, which may hold disk ${volume}; the disk is handled once every host answers`);
-    const pool = await c.lookupPool(poolName).catch(() => undefined);
+    const pool = await orAbsent(c.lookupPool(poolName));
     if (!pool) continue;
-    const has = async (name: string) =>
-      c.lookupVolume(pool, name).then(
-        () => true,
-        () => false,
-      );
+    const has = (name: string) => exists(c.lookupVolume(pool, name));
     if (await has(volume)) return { host: host.name, c };
     if (!home && (await has(ownerVolumeName(base)))) home = { host: host.name, c };
   }

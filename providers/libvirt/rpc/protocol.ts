@@ -280,3 +280,20 @@ export class LibvirtError extends VkError {
     this.kind = kindOf(e.code);
   }
 }
+
+/**
+ * A lookup's answer where "not there" is an answer: undefined for libvirt's not-found, every
+ * other failure (a dropped connection, a daemon error) thrown. A read that failed is never taken
+ * for "absent": that is how a volume is deleted or taken that was only unreadable.
+ */
+export function orAbsent<T>(p: Promise<T>): Promise<T | undefined> {
+  return p.catch((e: unknown) => {
+    if (e instanceof LibvirtError && e.kind === 'not-found') return undefined;
+    throw e;
+  });
+}
+
+/** Whether the thing is there: a not-found is false, any other failure thrown. */
+export async function exists(p: Promise<unknown>): Promise<boolean> {
+  return (await orAbsent(p.then(() => true))) ?? false;
+}
