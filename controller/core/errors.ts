@@ -81,13 +81,6 @@ export function isVkError(e: unknown): e is VkError {
   return e instanceof VkError;
 }
 
-/** Whether an unknown error should be retried with backoff (unknown errors are, as transient). */
-export function isRetryable(e: unknown): boolean {
-  if (e instanceof VkError) return e.retryable || e.kind === 'internal' || e.kind === 'auth';
-  return true;
-}
-
-/** An error as it may be shown: a stable code and a message with no credentials in it. */
 /**
  * Whether another pass cannot fix it without a change of spec, configuration or credentials:
  * decided here, once, by the error's kind (invalid input, a refusal, auth); everything else
@@ -97,6 +90,7 @@ export function isFinalError(e: unknown): boolean {
   return e instanceof VkError && (e.kind === 'invalid' || e.kind === 'auth');
 }
 
+/** An error as it may be shown: a stable code and a message with no credentials in it. */
 export function safeError(e: unknown): { code: string; message: string } {
   if (e instanceof VkError) return { code: e.code, message: redactSecrets(e.message) };
   const m = e instanceof Error ? e.message : String(e);

@@ -117,9 +117,9 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
     try {
       const r = await reconciler.reconcile(key);
       const refused = (r.plan?.refusals.length ?? 0) > 0;
-      // A refusal, and the guard's hold, need a change of spec or flags; the grace passes by itself.
-      const error = r.held ?? (refused ? { code: r.plan?.refusals[0]?.code ?? 'VK_REFUSED', message: r.plan?.refusals[0]?.message ?? '' } : undefined);
-      const final = refused || r.held?.code === 'VK_DELETE_GUARD';
+      // A refusal, and a final hold (the guard, a Hypervisor gone), need a change; the grace passes by itself.
+      const error = r.held ? { code: r.held.code, message: r.held.message } : refused ? { code: r.plan?.refusals[0]?.code ?? 'VK_REFUSED', message: r.plan?.refusals[0]?.message ?? '' } : undefined;
+      const final = refused || r.held?.final === true;
       outcomes.set(key, {
         key,
         ready: r.ready ?? !error,

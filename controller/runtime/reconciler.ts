@@ -54,7 +54,8 @@ export interface ReconcileResult {
   /** What a pass would do to a resource that is not a VM (networks, disks, templates), for `plan`. */
   intents?: Intent[];
   /** A removal the gate holds back (grace or guard), with why. */
-  held?: { code: string; message: string };
+  /** `final`: only a change of spec, flags or Hypervisors lets it go (not the grace, which passes by itself). */
+  held?: { code: string; message: string; final?: boolean };
 }
 
 export interface Intent {
@@ -126,6 +127,14 @@ export class Reconciler {
     const orphanWhy = await this.o.removals.orphanReason?.(key);
     const resource = orphanWhy ? ({ ...last, spec: { ...last.spec, deletionPolicy: 'Orphan' } } as AnyResource) : last;
     if (orphanWhy) this.o.logger.warn({ resource: key }, `orphaning instead of deleting: ${orphanWhy}`);
+    // The Hypervisor went too: nothing can be observed, so nothing is deleted, and the record
+    // stays (for every kind: a disk or network is not forgotten as if it were gone).
+    const gone = destroys(resource) ? hypervisorsOf(resource).filter((h) => !this.o.store.hypervisor(h)) : [];
+    if (gone.length > 0) {
+      const message = `Hypervisor ${gone.join(', ')} is no longer defined; what ${describeId(parseKey(key))} owns there is left as it is until it is declared again`;
+      this.emit({ type: 'refused', key, code: 'VK_HYPERVISOR_GONE', message });
+      return { ready: false, held: { code: 'VK_HYPERVISOR_GONE', message, final: true } };
+    }
     if (destroys(resource)) {
       const a = await this.o.removals.admit(key);
       if (!a.allowed) {
@@ -140,7 +149,11 @@ export class Reconciler {
           );
           await this.o.statuses.write({ ...previous, status: { ...previous.status, conditions }, problems: [`removal held: ${a.message}`], updatedAt: iso(this.o.now()) });
         }
-        return { ready: false, held: { code: a.code, message: a.message }, ...(a.retryAfterMs !== undefined ? { requeueAfter: Math.max(a.retryAfterMs, 1000) } : {}) };
+        return {
+          ready: false,
+          held: { code: a.code, message: a.message, ...(a.code === 'VK_DELETE_GUARD' ? { final: true } : {}) },
+          ...(a.retryAfterMs !== undefined ? { requeueAfter: Math.max(a.retryAfterMs, 1000) } : {}),
+        };
       }
     }
     const record = { ...previous, lastApplied: resource };
@@ -469,18 +482,13 @@ export class Reconciler {
       deletionPolicy: last.spec.deletionPolicy ?? 'Delete',
       protection: last.spec.protection ?? false,
     };
-    if (!this.o.store.hypervisor(removed.hypervisor)) {
-      // The Hypervisor went too: nothing can be observed, so nothing is deleted; keep the record.
-      this.emit({ type: 'refused', key, code: 'VK_HYPERVISOR_GONE', message: `Hypervisor ${removed.hypervisor} is no longer defined; the VM is left as it is` });
-      return {};
-    }
     const conn = await this.connect(removed.hypervisor);
     const obs = await conn.observer.get();
     const p = plan({ removed, observation: obs, capabilities: conn.client.capabilities, rights: this.rights(removed.hypervisor, ns) });
     for (const r of p.refusals) this.emit({ type: 'refused', key, code: r.code, message: r.message });
     if (p.refusals.length > 0) {
       await this.o.statuses.write({ ...previous, status: { ...previous.status, phase: 'Failed', plannedActions: [] }, problems: p.refusals.map((r) => r.message), updatedAt: iso(this.o.now()) });
-      return {};
+      return { plan: p, ready: false };
     }
     // The VM may be on a host that did not answer: the record stays until it can be found and removed.
     if (p.waiting && p.steps.length === 0) {

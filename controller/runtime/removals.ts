@@ -70,11 +70,12 @@ export function hypervisorsOf(r: AnyResource): string[] {
   return (spec.hypervisors ?? []).flatMap((b) => (typeof b.hypervisor === 'string' ? [b.hypervisor] : []));
 }
 
-const DESTRUCTIVE = new Set(['VirtualMachine', 'VirtualDisk', 'VirtualNetwork']);
+/** The kinds whose removal can destroy something on a hypervisor. */
+export const DESTROYING_KINDS: ReadonlySet<string> = new Set(['VirtualMachine', 'VirtualDisk', 'VirtualNetwork']);
 
 /** A removal destroys something (rather than forgetting it): a VM, disk or network with deletionPolicy Delete. */
 export function destroys(r: AnyResource | undefined): boolean {
-  if (!r || !DESTRUCTIVE.has(r.kind)) return false;
+  if (!r || !DESTROYING_KINDS.has(r.kind)) return false;
   return ((r.spec as { deletionPolicy?: string }).deletionPolicy ?? 'Delete') === 'Delete';
 }
 

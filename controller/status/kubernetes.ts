@@ -99,10 +99,15 @@ export class KubernetesStatusStore implements StatusStore {
       } catch (e) {
         if (e instanceof KubeNotFoundError) return;
         if (!(e instanceof KubeConflictError)) throw e;
-        const fresh = await this.rest.call<KubeObject>('GET', pathOf(info, obj)).catch(() => undefined);
+        // Read again and retry; gone is done, any other failure is thrown (never taken for gone).
+        const fresh = await this.rest.call<KubeObject>('GET', pathOf(info, obj)).catch((g: unknown) => {
+          if (g instanceof KubeNotFoundError) return undefined;
+          throw g;
+        });
         if (!fresh) return;
         this.source.objects.set(key, fresh);
       }
     }
+    throw new KubeConflictError(409, `${key}: finalizers still changing under us after 5 attempts; tried again later`);
   }
 }

@@ -150,7 +150,9 @@ describe('oVirt end to end on two engines', () => {
     expect(loadTexts(texts).problems).toEqual([]);
     await write([...texts.values()].join('---\n'));
     const r = await converge({ ...opts, maxDeleteShare: 1 });
-    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    // The earlier test's VM on k45, whose Hypervisor left the folder, is held (kept), not forgotten.
+    expect(r.outcomes.filter((o) => !o.ready && o.error?.code !== 'VK_HYPERVISOR_GONE').map((o) => o.error ?? o.key)).toEqual([]);
+    expect(r.outcomes.filter((o) => o.error?.code === 'VK_HYPERVISOR_GONE').map((o) => o.key)).toEqual(['VirtualMachine/default/stuck']);
     const made = vmsOn('e15-test').filter((v) => v.name.startsWith('billing'));
     expect(made.map((v) => v.name).sort()).toEqual(['billing-app-01', 'billing-db-01']);
     const app = made.find((v) => v.name === 'billing-app-01');

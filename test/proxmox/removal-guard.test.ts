@@ -1,5 +1,7 @@
 // The deletion guard on the Proxmox simulator over HTTP: an emptied folder destroys nothing,
 // disks included (they pass the same guard as VMs), and repetition does not pass it.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
@@ -79,5 +81,18 @@ describe('deletion guard on Proxmox', () => {
     const second = await converge(opts);
     expect(second.guard).toMatch(/refusing 2 removals of 6 managed .*and 1 done earlier/);
     expect(names()).toEqual(['g1', 'g2', 'g3']);
+  });
+
+  it('a Hypervisor removed with its disk: the disk is held (record kept, volume kept), never forgotten as removed', async () => {
+    await folder.write(vm('g1'), disk('d1', 'g1'));
+    await converge({ ...opts, maxDeleteShare: 1 });
+    expect(diskVolumes()).toHaveLength(1);
+    // The folder now declares another Hypervisor only (convergeFolder's header is pve): written by hand.
+    await writeFile(join(folder.dir, 'all.yaml'), hv().replace('name: pve}', 'name: other}'));
+    const r = await converge({ ...opts, maxDeleteShare: 1, wait: true, timeoutMs: 2000 });
+    expect(r.timedOut).toBe(false);
+    for (const key of ['VirtualDisk/default/d1', 'VirtualMachine/default/g1']) expect(r.outcomes.find((o) => o.key === key)).toMatchObject({ ready: false, final: true, error: { code: 'VK_HYPERVISOR_GONE' } });
+    expect(await opts.statuses.read('VirtualDisk/default/d1')).toBeDefined();
+    expect(diskVolumes()).toHaveLength(1);
   });
 });

@@ -12,10 +12,10 @@ import { KubeNotFoundError } from '../../sources/kube-errors.ts';
 import type { KubeRest } from '../../sources/kube-rest.ts';
 import { FINALIZER, type KubeObject } from '../../sources/kubernetes.ts';
 import type { RemovalControl } from '../reconciler.ts';
-import { hypervisorsOf, memoryLedger, RemovalGate, type Admission, type RemovalPolicy, type SourceView } from '../removals.ts';
+import { DESTROYING_KINDS, hypervisorsOf, memoryLedger, RemovalGate, type Admission, type RemovalPolicy, type SourceView } from '../removals.ts';
 
 /** The kinds whose removal destroys something on a hypervisor: they carry the finalizer. */
-export const FINALIZED_KINDS = new Set(['VirtualMachine', 'VirtualDisk', 'VirtualNetwork']);
+export const FINALIZED_KINDS = DESTROYING_KINDS;
 
 export interface KubernetesRemovalsOptions {
   objects: ReadonlyMap<string, KubeObject>;
@@ -71,15 +71,18 @@ export class KubernetesRemovals implements RemovalControl {
     return undefined;
   }
 
-  /** Whether the object at this path is being deleted; one that cannot be read counts as being deleted (orphaning is the safe side). */
+  /**
+   * Whether the object at this path is being deleted (a CRD gone counts as being deleted). Any
+   * other failure is thrown, so the removal is tried again: an API hiccup must not turn an
+   * explicit delete into an orphan for good.
+   */
   private async terminating(path: string): Promise<boolean> {
     try {
       const o = await this.o.rest.call<{ metadata?: { deletionTimestamp?: string }; status?: { phase?: string } }>('GET', path);
       return !!o.metadata?.deletionTimestamp || o.status?.phase === 'Terminating';
     } catch (e) {
       if (e instanceof KubeNotFoundError) return true;
-      this.o.logger.warn({ path, err: (e as Error).message }, 'cannot tell whether it is being deleted; orphaning');
-      return true;
+      throw e;
     }
   }
 }
