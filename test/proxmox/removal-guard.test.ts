@@ -91,7 +91,8 @@ describe('deletion guard on Proxmox', () => {
     await writeFile(join(folder.dir, 'all.yaml'), hv().replace('name: pve}', 'name: other}'));
     const r = await converge({ ...opts, maxDeleteShare: 1, wait: true, timeoutMs: 2000 });
     expect(r.timedOut).toBe(false);
-    for (const key of ['VirtualDisk/default/d1', 'VirtualMachine/default/g1']) expect(r.outcomes.find((o) => o.key === key)).toMatchObject({ ready: false, final: true, error: { code: 'VK_HYPERVISOR_GONE' } });
+    for (const key of ['VirtualDisk/default/d1', 'VirtualMachine/default/g1'])
+      expect(r.outcomes.find((o) => o.key === key)).toMatchObject({ ready: false, final: true, error: { code: 'VK_HYPERVISOR_GONE' } });
     expect(await opts.statuses.read('VirtualDisk/default/d1')).toBeDefined();
     expect(diskVolumes()).toHaveLength(1);
   });
