@@ -287,7 +287,7 @@ export class OvirtProvider implements ProviderClient {
           const have = parseOwner(String(vm.comment ?? ''));
           if (have && sameOwner(have, action.owner)) return;
           if (have) throw new RefusedError(`VM ${action.target.name} (${id}) was marked by ${have.kind} ${have.namespace ?? ''}/${have.name} since it was observed; it is not adopted`);
-          await this.api.call('PUT', `/vms/${id}`, { body: { comment: `${formatOwner(action.owner)} ${ADOPTED_MARKER} ${String(vm.comment ?? '')}`.trim() } });
+          await this.api.call('PUT', `/vms/${id}`, { body: { comment: `${withMarker(String(vm.comment ?? ''), action.owner, ' ')} ${ADOPTED_MARKER}` } });
           return;
         }
         case 'mark':
@@ -420,7 +420,7 @@ export class OvirtProvider implements ProviderClient {
       // Unmarked, it is finished only as the VM the reconciler's pending-create record points at.
       const unfinished = !have && resume?.providerID === String(found.id);
       if (!sameOwner(have, vm.owner) && !unfinished) throw new RefusedError(`a VM named ${vm.name} already exists on the engine and is not owned by ${vm.key}`);
-      if (unfinished) await this.api.call('PUT', `/vms/${String(found.id)}`, { body: { comment: `${formatOwner(vm.owner)} ${String(found.comment ?? '')}`.trim() } });
+      if (unfinished) await this.api.call('PUT', `/vms/${String(found.id)}`, { body: { comment: withMarker(String(found.comment ?? ''), vm.owner, ' ') } });
       current = found;
     } else {
       const cluster = vm.placement.cluster ?? this.o.defaults?.cluster ?? 'Default';
