@@ -249,6 +249,15 @@ export class ProxmoxProvider implements ProviderClient {
     const path = `/nodes/${node}/qemu/${vmid}`;
     const wait = (upid: string) => this.api.waitForTask(upid, { ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
     const status = async () => (await this.api.get<{ status: string }>(`${path}/status/current`)).status;
+    // Idempotent power steps: a start (stop) that fails because the VM got there meanwhile (a task
+    // of an earlier pass, another client: "VM 243 already running") has done what was asked.
+    const reaching = async (want: string, act: () => Promise<void>) => {
+      try {
+        await act();
+      } catch (e) {
+        if ((await status().catch(() => undefined)) !== want) throw e;
+      }
+    };
     const run = async (fn: () => Promise<void>) => {
       await this.withLockRetry(fn, ctx);
       this.details.delete(action.target.providerID);
@@ -270,11 +279,11 @@ export class ProxmoxProvider implements ProviderClient {
         });
       case 'start':
         return run(async () => {
-          if ((await status()) !== 'running') await wait(await this.api.post<string>(`${path}/status/start`));
+          if ((await status()) !== 'running') await reaching('running', async () => wait(await this.api.post<string>(`${path}/status/start`)));
         });
       case 'stop':
         return run(async () => {
-          if ((await status()) === 'running') await wait(await this.api.post<string>(`${path}/status/stop`));
+          if ((await status()) === 'running') await reaching('stopped', async () => wait(await this.api.post<string>(`${path}/status/stop`)));
         });
       case 'restart':
         return run(async () => {
