@@ -20,7 +20,8 @@ export function classifyProxmox(status: number, message: string, errors?: Record
         : m,
       opts,
     );
-  if (status >= 500 && /shrinking disks is not supported|not running|is running - destroy failed|already running|protection mode|not supported|can't migrate|template/i.test(m))
-    return new ProviderInvalidError(m, opts);
+  // The VM's power state moved under the request (a task of an earlier pass finished): a conflict, tried again.
+  if (status >= 500 && /not running|is running - destroy failed|already running/i.test(m)) return new ProviderConflictError(m, opts);
+  if (status >= 500 && /shrinking disks is not supported|protection mode|not supported|can't migrate|template/i.test(m)) return new ProviderInvalidError(m, opts);
   return new ProviderTransientError(`${status} ${m}`, opts);
 }
