@@ -168,6 +168,22 @@ export interface ObservedVM {
   createdAt?: string;
   migration?: { progress?: number; from?: string; to?: string };
   tags?: string[];
+  /** What the list call says the VM uses right now (left out where the hypervisor does not tell). */
+  usage?: VMUsage;
+}
+
+/**
+ * Usage as the list calls report it. Counters are totals since the VM started (the hypervisor's
+ * own counters); a reader that wants rates takes differences between observations.
+ */
+export interface VMUsage {
+  /** 0..1 of the VM's vCPUs. */
+  cpuRatio?: number;
+  memoryUsedBytes?: number;
+  diskReadBytes?: number;
+  diskWriteBytes?: number;
+  networkReceiveBytes?: number;
+  networkTransmitBytes?: number;
 }
 
 export interface ObservedNode {

@@ -25,11 +25,13 @@
 //    cloud-init, autostart, tags, description, ownership marker); powering is separate.
 import type { Logger } from 'pino';
 import type { VMAction } from './actions.ts';
-import { sameOwnerRef, type Capabilities, type Observation, type OwnerRef } from './model.ts';
+import type { Capabilities, Observation, OwnerRef } from './model.ts';
+import type { Target } from './actions.ts';
 import type { HypervisorSpec } from '../api/types.ts';
 
 export type { Capabilities, Observation, OwnerRef } from './model.ts';
-export type { VMAction } from './actions.ts';
+export type { Target, VMAction } from './actions.ts';
+export { ADOPTED_MARKER, displayImage, formatOwner, INSTANCE_PATTERN, isAdopted, MARKER_PREFIX, parseOwner, sameOwner, withMarker } from './marker.ts';
 
 export type Credentials = { username: string; password: string } | { token: string } | { none: true };
 
@@ -124,27 +126,149 @@ export interface TemplateFacts {
   availability?: { node: string; storage?: string }[];
 }
 
-export interface ProviderClient {
-  readonly capabilities: Capabilities;
-  /** Creates, grows, attaches and detaches a standalone disk until it matches; idempotent. */
-  ensureDisk?(d: DesiredStandaloneDisk, context?: ActionContext): Promise<DiskState>;
-  /** Detaches (from VMs it owns) and deletes a standalone disk it created. */
-  deleteDisk?(d: DesiredStandaloneDisk): Promise<void>;
-  /** Looks a template up by name and reports what it offers; never changes it. */
-  inspectTemplate?(name: string): Promise<TemplateFacts>;
-  /** Imports a qcow2/raw image (a local path) as a template of this name; idempotent. */
-  importTemplate?(name: string, image: string, options?: { storage?: string; node?: string; owner?: OwnerRef; onProgress?: (p: Progress) => void }): Promise<TemplateFacts>;
-  /** Makes a template of this name from an owned, stopped VM (Proxmox converts the VM; oVirt and libvirt copy its disks); idempotent. */
-  templateFromVM?(target: import('./actions.ts').Target, name: string, options?: { storage?: string; onProgress?: (p: Progress) => void }): Promise<TemplateFacts>;
-  /** Makes the VLAN available (verifies what must pre-exist, creates what it may); idempotent. */
-  ensureNetwork?(n: DesiredNetwork): Promise<NetworkState>;
-  /** Removes a network this controller created (by its marker); never one it did not, or one still in use. */
-  deleteNetwork?(n: DesiredNetwork): Promise<void>;
-  /** Runs a command in the guest through the QEMU guest agent, polling until it exits; refuses (RefusedError, nothing run) a VM whose marker does not name target.owner. */
-  exec?(target: import('./actions.ts').Target, command: string[], options?: ExecOptions): Promise<ExecResult>;
+/** What the hypervisor would change to make a disk or network as desired; read only. */
+export interface KindObservation<S> {
+  /** Whether the thing exists on the hypervisor (a disk or a network under its name and marker). */
+  exists: boolean;
+  /** Whether `ensure` would change nothing. */
+  upToDate: boolean;
+  /** What is there now, when it exists. */
+  state?: S;
+  /** What `ensure` would do, one line each (`create volume vk-… 10Gi on local-lvm`, `grow 10Gi → 20Gi`). */
+  intents: string[];
+  /** Why `ensure` cannot make it so (a VM on another host, a VM not owned): `ensure` would throw or report it. */
+  problem?: string;
+}
+
+/** VMs: every VM of the hypervisor from one list call, and the actions of a plan. */
+export interface VMClient {
   observe(options?: ObserveOptions): Promise<Observation>;
   execute(action: VMAction, context?: ActionContext): Promise<void>;
-  /** Subscribes to change notifications (VM names or provider ids); returns an unsubscribe function. */
+}
+
+/** Standalone disks (VirtualDisks). */
+export interface DiskClient {
+  /** Never changes anything; serves `plan`. */
+  observe(d: DesiredStandaloneDisk, context?: ActionContext): Promise<KindObservation<DiskState>>;
+  /** Creates, grows, attaches and detaches the disk until it matches; idempotent. */
+  ensure(d: DesiredStandaloneDisk, context?: ActionContext): Promise<DiskState>;
+  /** Detaches (from VMs it owns) and deletes a disk it created. */
+  delete(d: DesiredStandaloneDisk, context?: ActionContext): Promise<void>;
+}
+
+/** VLAN networks (bindings of VirtualNetworks). */
+export interface NetworkClient {
+  /** Never changes anything; serves `plan`. */
+  observe(n: DesiredNetwork, context?: ActionContext): Promise<KindObservation<NetworkState>>;
+  /** Makes the VLAN available (verifies what must pre-exist, creates what it may); idempotent. */
+  ensure(n: DesiredNetwork, context?: ActionContext): Promise<NetworkState>;
+  /** Removes a network this controller created (by its marker); never one it did not, or one still in use. */
+  delete(n: DesiredNetwork, context?: ActionContext): Promise<void>;
+}
+
+export interface ImportOptions extends ActionContext {
+  storage?: string;
+  node?: string;
+  owner?: OwnerRef;
+}
+
+/** Templates: looked up always; imported or made from a VM where the provider can. */
+export interface TemplateClient {
+  /** Looks a template up by name and reports what it offers; never changes it. */
+  inspect(name: string, context?: ActionContext): Promise<TemplateFacts>;
+  /** Imports a qcow2/raw image (a local path) as a template of this name; idempotent. */
+  import?(name: string, image: string, options?: ImportOptions): Promise<TemplateFacts>;
+  /** Makes a template of this name from an owned, stopped VM; idempotent. */
+  fromVM?(target: Target, name: string, options?: ImportOptions): Promise<TemplateFacts>;
+  /** Whether making a template from a VM consumes the VM (Proxmox converts it in place; others copy its disks). */
+  readonly fromVMConsumesVM?: boolean;
+}
+
+/** The QEMU guest agent. */
+export interface GuestClient {
+  /** Runs a command in the guest, polling until it exits; refuses (RefusedError, nothing run) a VM whose marker does not name target.owner. */
+  exec(target: Target, command: string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Freezes the guest's file systems (for a quiesced snapshot); resolves with the number frozen. */
+  freeze?(target: Target, context?: ActionContext): Promise<number>;
+  thaw?(target: Target, context?: ActionContext): Promise<void>;
+}
+
+/** A snapshot as the hypervisor lists it. */
+export interface ObservedSnapshot {
+  /** The hypervisor's id (Proxmox: the snapshot name; oVirt: its UUID; libvirt: its name). */
+  id: string;
+  name: string;
+  description?: string;
+  createdAt?: string;
+  memory: boolean;
+  sizeBytes?: number;
+  state: 'ready' | 'inProgress' | 'failed';
+  /** The snapshot's own marker (its description), when virtkeeper made it. */
+  owner?: OwnerRef;
+}
+
+export interface DesiredSnapshot {
+  /** Name on the hypervisor (Proxmox: [A-Za-z][A-Za-z0-9_-]*, at most 40 characters). */
+  name: string;
+  owner: OwnerRef;
+  description?: string;
+  memory: boolean;
+  quiesce: boolean;
+}
+
+/** Snapshots of a VM the controller owns (every call re-checks the VM's marker against target.owner). */
+export interface SnapshotClient {
+  list(target: Target, context?: ActionContext): Promise<ObservedSnapshot[]>;
+  /** Idempotent: a snapshot of this name with this owner's marker is returned as is. */
+  create(target: Target, snapshot: DesiredSnapshot, context?: ActionContext): Promise<ObservedSnapshot>;
+  /** Reverts the VM's disks (and memory, when saved) to the snapshot; the VM must be in the state the hypervisor needs (stopped, for most). */
+  revert(target: Target, snapshotID: string, context?: ActionContext): Promise<void>;
+  /** Deletes a snapshot this controller made (its marker); a missing one succeeds. */
+  delete(target: Target, snapshotID: string, context?: ActionContext): Promise<void>;
+  /** Whether a running VM must be stopped before a revert. */
+  readonly revertNeedsStop: boolean;
+  /** Whether memory can be saved with a snapshot of a running VM. */
+  readonly memory: boolean;
+}
+
+/** A short-lived console ticket and the remote-viewer file that carries it. Secret: never logged. */
+export interface ConsoleTicket {
+  protocol: 'spice' | 'vnc';
+  host: string;
+  port: number;
+  tlsPort?: number;
+  password: string;
+  expiresAt: string;
+  /** The remote-viewer (`.vv`) file's text. */
+  viewerFile: string;
+  /** An ssh command line that forwards the port when the host is not reachable directly. */
+  tunnel?: string;
+}
+
+export interface ConsoleClient {
+  open(target: Target, options: { protocol?: 'spice' | 'vnc'; ttlSeconds: number } & ActionContext): Promise<ConsoleTicket>;
+}
+
+/** Hypervisor nodes (hosts): the engine's own maintenance mode where there is one (oVirt). */
+export interface NodeClient {
+  setMaintenance(node: string, on: boolean, context?: ActionContext): Promise<void>;
+}
+
+/**
+ * A connected hypervisor, one client per kind. What a provider cannot do is absent (not a
+ * method that throws): `disks` missing means it does not manage standalone disks.
+ */
+export interface ProviderClient {
+  readonly capabilities: Capabilities;
+  readonly vms: VMClient;
+  readonly disks?: DiskClient;
+  readonly networks?: NetworkClient;
+  readonly templates?: TemplateClient;
+  readonly guest?: GuestClient;
+  readonly snapshots?: SnapshotClient;
+  readonly consoles?: ConsoleClient;
+  readonly nodes?: NodeClient;
+  /** Subscribes to change notifications (VM names or provider ids); returns an unsubscribe function. Absent: the provider cannot push changes. */
   watch?(onChange: (providerIDs: string[]) => void): () => void;
   close(): Promise<void>;
 }
@@ -160,67 +284,4 @@ export interface ConnectOptions {
 export interface ProviderConnector {
   readonly type: HypervisorSpec['type'];
   connect(options: ConnectOptions): Promise<ProviderClient>;
-}
-
-/**
- * The ownership marker, in its one text form: `virtkeeper.io/owner=VirtualMachine/default/web-1@a1b2c3d4`,
- * the part after `@` naming the controller instance (absent in markers written before instances).
- */
-export const MARKER_PREFIX = 'virtkeeper.io/owner=';
-
-/** What an instance id may be: it travels inside descriptions, comments and XML text. */
-export const INSTANCE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
-
-export function formatOwner(owner: OwnerRef): string {
-  return `${MARKER_PREFIX}${owner.kind}/${owner.namespace ? `${owner.namespace}/` : ''}${owner.name}${owner.instance ? `@${owner.instance}` : ''}`;
-}
-
-/** The text with its marker replaced by this owner's, or with the marker put first when it has none. */
-export function withMarker(text: string | undefined, owner: OwnerRef, separator = '\n'): string {
-  const old = text ?? '';
-  const at = old.indexOf(MARKER_PREFIX);
-  if (at < 0) return old ? `${formatOwner(owner)}${separator}${old}` : formatOwner(owner);
-  const end = old.slice(at).search(/[\s;,]/);
-  return `${old.slice(0, at)}${formatOwner(owner)}${end < 0 ? '' : old.slice(at + end)}`;
-}
-
-/** Finds the marker in free text (a description, a comment, metadata) and parses it. */
-export function parseOwner(text: string | undefined): OwnerRef | undefined {
-  if (!text) return undefined;
-  const at = text.indexOf(MARKER_PREFIX);
-  if (at < 0) return undefined;
-  const rest = text.slice(at + MARKER_PREFIX.length).split(/[\s;,]/)[0] ?? '';
-  const [path = '', instance] = rest.split('@');
-  const parts = path.split('/');
-  const inst = instance ? { instance } : {};
-  if (parts.length === 3) return { kind: parts[0] ?? '', namespace: parts[1] ?? '', name: parts[2] ?? '', ...inst };
-  if (parts.length === 2) return { kind: parts[0] ?? '', name: parts[1] ?? '', ...inst };
-  return undefined;
-}
-
-/**
- * Written beside the owner marker on a VM virtkeeper adopted (it did not create it): later passes,
- * and a controller that lost its state, keep the disks and NICs its spec does not list.
- */
-export const ADOPTED_MARKER = 'virtkeeper.io/adopted=true';
-
-export function isAdopted(text: string | undefined): boolean {
-  return !!text && text.includes(ADOPTED_MARKER);
-}
-
-/** The same resource; an instance on one side only is a marker from before instances, still ours. */
-export const sameOwner = sameOwnerRef;
-
-/**
- * An image location as it may be shown (status, events, logs, errors): a URL loses its
- * user:password and its query (tokens travel there); a path is shown as is.
- */
-export function displayImage(image: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(image)) return image;
-  try {
-    const u = new URL(image);
-    return `${u.protocol}//${u.username || u.password ? '***@' : ''}${u.host}${u.pathname}${u.search ? '?***' : ''}`;
-  } catch {
-    return '(an image URL that does not parse)';
-  }
 }

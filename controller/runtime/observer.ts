@@ -41,7 +41,7 @@ export class Observer {
     this.listCalls++;
     const generation = this.generation;
     const started = this.opts.now();
-    const value = this.opts.client
+    const value = this.opts.client.vms
       .observe(refresh.length > 0 ? { refresh } : {})
       .then((v) => {
         if (generation === this.generation) this.last = { at: started, value: v };

@@ -7,7 +7,7 @@ import { safeError, TerminalError } from '../core/errors.ts';
 import { isoTime as iso, setCondition } from '../core/status.ts';
 import { namespaceRefusal } from '../core/tenancy.ts';
 import { describeId, parseKey } from '../api/keys.ts';
-import type { DesiredStandaloneDisk } from '../core/provider.ts';
+import type { DesiredStandaloneDisk, DiskState } from '../core/provider.ts';
 import type { StatusRecord } from '../status/writer.ts';
 import type { Intent, ReconcileKit, ReconcileResult } from './reconciler.ts';
 import type { DesiredStore } from './store.ts';
@@ -56,12 +56,12 @@ export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualD
   if (k.o.dryRun) return { intents: diskIntents(disk, prev, diskFor(k.o.store, key, disk, previous, k.o.instance).attachTo) };
   const conn = await k.connect(disk.spec.hypervisor);
   let message: string | undefined;
-  let state: Awaited<ReturnType<NonNullable<typeof conn.client.ensureDisk>>> | undefined;
-  if (!conn.client.ensureDisk) message = `the ${conn.hypervisor.spec.type} provider does not manage standalone disks yet`;
+  let state: DiskState | undefined;
+  if (!conn.client.disks) message = `the ${conn.hypervisor.spec.type} provider does not manage standalone disks yet`;
   else {
     k.emit({ type: 'action', key, phase: 'start', action: 'ensureDisk', summary: `disk ${disk.metadata.name}${disk.spec.attachTo ? ` on ${disk.spec.attachTo.vm}` : ''}` });
     try {
-      state = await conn.client.ensureDisk(diskFor(k.o.store, key, disk, previous, k.o.instance), {
+      state = await conn.client.disks.ensure(diskFor(k.o.store, key, disk, previous, k.o.instance), {
         onProgress: (p) => k.emit({ type: 'progress', key, action: 'ensureDisk', ...(p.message ? { message: p.message } : {}) }),
       });
     } catch (e) {
@@ -123,7 +123,7 @@ export async function removeDisk(k: ReconcileKit, key: string, previous: StatusR
   }
   if ((disk.spec.deletionPolicy ?? 'Delete') === 'Delete' && k.o.store.hypervisor(disk.spec.hypervisor)) {
     const conn = await k.connect(disk.spec.hypervisor);
-    await conn.client.deleteDisk?.(diskFor(k.o.store, key, disk, previous, k.o.instance));
+    await conn.client.disks?.delete(diskFor(k.o.store, key, disk, previous, k.o.instance));
   }
   await k.o.statuses.remove(key);
   return { ready: true };

@@ -29,9 +29,9 @@ export async function reconcileNetwork(k: ReconcileKit, key: string, net: Virtua
   for (const b of net.spec.hypervisors) {
     try {
       const conn = await k.connect(b.hypervisor);
-      if (!conn.client.ensureNetwork) results.push({ name: b.hypervisor, present: false, providerIDs: [], message: `the ${conn.hypervisor.spec.type} provider does not manage VLAN networks yet` });
+      if (!conn.client.networks) results.push({ name: b.hypervisor, present: false, providerIDs: [], message: `the ${conn.hypervisor.spec.type} provider does not manage VLAN networks yet` });
       else if (k.o.dryRun) results.push({ name: b.hypervisor, present: false, providerIDs: [], message: 'not checked (plan)' });
-      else results.push({ name: b.hypervisor, ...(await conn.client.ensureNetwork(networkFor(net, b, key, k.o.instance))) });
+      else results.push({ name: b.hypervisor, ...(await conn.client.networks.ensure(networkFor(net, b, key, k.o.instance))) });
     } catch (e) {
       results.push({ name: b.hypervisor, present: false, providerIDs: [], message: safeError(e).message });
     }
@@ -78,7 +78,7 @@ export async function removeNetwork(k: ReconcileKit, key: string, previous: Stat
     for (const b of net.spec.hypervisors) {
       if (!k.o.store.hypervisor(b.hypervisor)) continue;
       const conn = await k.connect(b.hypervisor);
-      await conn.client.deleteNetwork?.(networkFor(net, b, key, k.o.instance));
+      await conn.client.networks?.delete(networkFor(net, b, key, k.o.instance));
     }
   }
   await k.o.statuses.remove(key);

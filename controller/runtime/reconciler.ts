@@ -453,7 +453,7 @@ export class Reconciler {
       this.o.logger.info({ resource: key, action: action.type }, s.summary);
       try {
         await conn.limit(() =>
-          conn.client.execute(action, {
+          conn.client.vms.execute(action, {
             onProgress: (p) => this.emit({ type: 'progress', key, action: action.type, ...(p.percent !== undefined ? { percent: p.percent } : {}), ...(p.message ? { message: p.message } : {}) }),
           }),
         );

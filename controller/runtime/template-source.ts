@@ -34,27 +34,27 @@ export function vmRefKey(ref: string): { namespace: string; name: string } {
 }
 
 export async function resolveTemplateSource(t: VMTemplate, o: TemplateSourceOptions): Promise<TemplateSourceResult> {
-  const client = o.conn.client;
+  const templates = o.conn.client.templates;
   const type = o.conn.hypervisor.spec.type;
   const name = templateName(t);
-  const inspect = async (): Promise<TemplateFacts> => (client.inspectTemplate ? client.inspectTemplate(name) : { found: false });
+  const inspect = async (): Promise<TemplateFacts> => (templates ? templates.inspect(name) : { found: false });
   const storage = t.spec.storage ? { storage: t.spec.storage } : {};
   const { image, fromVirtualMachine: ref } = t.spec.source;
   if (image) {
-    if (!client.importTemplate) return { facts: { found: false }, problem: `the ${type} provider cannot import images yet`, reason: 'Unsupported' };
+    if (!templates?.import) return { facts: { found: false }, problem: `the ${type} provider cannot import images yet`, reason: 'Unsupported' };
     if (o.dryRun) {
       const facts = await inspect();
       return facts.found ? { facts } : { facts, intent: `import ${displayImage(image)} as template ${name}` };
     }
     return {
-      facts: await client.importTemplate(name, image, { ...storage, ...(t.spec.node ? { node: t.spec.node } : {}), owner: { kind: 'VMTemplate', name: t.metadata.name }, onProgress: o.onProgress }),
+      facts: await templates.import(name, image, { ...storage, ...(t.spec.node ? { node: t.spec.node } : {}), owner: { kind: 'VMTemplate', name: t.metadata.name }, onProgress: o.onProgress }),
     };
   }
   if (ref) {
     // Made once: a template of that name that exists is the result of an earlier pass.
     const existing = await inspect();
     if (existing.found) return { facts: existing };
-    if (!client.templateFromVM) return { facts: existing, problem: `the ${type} provider cannot make templates from VMs yet`, reason: 'Unsupported' };
+    if (!templates?.fromVM) return { facts: existing, problem: `the ${type} provider cannot make templates from VMs yet`, reason: 'Unsupported' };
     const id = vmRefKey(ref);
     const vm = o.store.get(`VirtualMachine/${id.namespace}/${id.name}`)?.resource as VirtualMachine | undefined;
     if (!vm) return { facts: existing, problem: `VirtualMachine ${id.namespace}/${id.name} is not declared`, reason: 'NotDeclared' };
@@ -67,13 +67,13 @@ export async function resolveTemplateSource(t: VMTemplate, o: TemplateSourceOpti
     if (observed.busy) return { facts: existing, problem: `waiting for VM ${observed.name} (${observed.busy})`, reason: 'Waiting' };
     if (observed.power !== 'stopped') return { facts: existing, problem: `waiting for VM ${observed.name} to stop (it is ${observed.power}; set runStrategy: Halted)`, reason: 'Waiting' };
     if (o.dryRun) return { facts: existing, intent: `make template ${name} from VM ${observed.name}` };
-    const facts = await client.templateFromVM({ providerID: observed.providerID, name: observed.name, ...(observed.node ? { node: observed.node } : {}), owner }, name, {
+    const facts = await templates.fromVM({ providerID: observed.providerID, name: observed.name, ...(observed.node ? { node: observed.node } : {}), owner }, name, {
       ...storage,
       onProgress: o.onProgress,
     });
     o.conn.observer.invalidate();
     return { facts };
   }
-  if (!client.inspectTemplate) return { facts: { found: false }, problem: `the ${type} provider cannot inspect templates yet`, reason: 'Unsupported' };
+  if (!templates) return { facts: { found: false }, problem: `the ${type} provider cannot inspect templates yet`, reason: 'Unsupported' };
   return { facts: await inspect() };
 }

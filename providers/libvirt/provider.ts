@@ -1,6 +1,7 @@
 // The libvirt provider: a Hypervisor lists hosts, each a placement node. Observation is one
 // list-all-domains and one bulk stats call per host; a domain's XML is read only when it is
 // new or its stats changed. Lifecycle events wake the reconciler at once.
+import type { FlatProviderClient } from '../flat-client.ts';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -17,7 +18,6 @@ import {
   type DiskState,
   type NetworkState,
   type Progress,
-  type ProviderClient,
   type TemplateFacts,
 } from '../../controller/core/provider.ts';
 import { deleteHostNetwork, ensureHostNetwork } from './networks.ts';
@@ -93,7 +93,7 @@ export function guestAddresses(agentReply: string | undefined): string[] {
   return [...all.filter((a) => a['ip-address-type'] === 'ipv4'), ...all.filter((a) => a['ip-address-type'] !== 'ipv4')].map((a) => a['ip-address']);
 }
 
-export class LibvirtProvider implements ProviderClient {
+export class LibvirtProvider implements FlatProviderClient {
   readonly capabilities: Capabilities = {
     liveCpu: true,
     liveCpuDecrease: false,

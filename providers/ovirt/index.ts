@@ -2,12 +2,13 @@
 import type { ProviderConnector } from '../../controller/core/provider.ts';
 import { OvirtClient } from './client.ts';
 import { OvirtProvider } from './provider.ts';
+import { perKind } from '../flat-client.ts';
 
 export const ovirtConnector: ProviderConnector = {
   type: 'ovirt',
   async connect({ spec, credentials, logger }) {
     if (!spec.endpoint) throw new Error('an ovirt Hypervisor needs spec.endpoint');
     const client = new OvirtClient({ endpoint: spec.endpoint, credentials, logger, ...(spec.tls ? { tls: spec.tls } : {}) });
-    return new OvirtProvider({ client, logger, ...(spec.defaults ? { defaults: spec.defaults } : {}) });
+    return perKind(new OvirtProvider({ client, logger, ...(spec.defaults ? { defaults: spec.defaults } : {}) }));
   },
 };

@@ -2,6 +2,7 @@
 // VM (hosts, templates and vNIC profiles are cached and refreshed every few passes);
 // `watch` polls `events?from=<last index>` to wake the VMs that changed between resyncs.
 // 409s (locked, in progress) and expired tokens are retried here; nothing is created twice.
+import type { FlatProviderClient } from '../flat-client.ts';
 import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
@@ -18,7 +19,6 @@ import {
   type DiskState,
   type NetworkState,
   type Progress,
-  type ProviderClient,
   type TemplateFacts,
 } from '../../controller/core/provider.ts';
 import { attachmentsToKeep, deleteOvirtDisk, ensureOvirtDisk, ovirtTemplateFromVM } from './disks.ts';
@@ -46,7 +46,7 @@ export class ImageLockedError extends ProviderLockedError {
   override readonly code = 'VK_PROVIDER_IMAGE_LOCKED';
 }
 
-export class OvirtProvider implements ProviderClient {
+export class OvirtProvider implements FlatProviderClient {
   readonly capabilities: Capabilities = {
     liveCpu: true,
     liveCpuDecrease: false,

@@ -2,12 +2,13 @@
 import type { ProviderConnector } from '../../controller/core/provider.ts';
 import { ProxmoxClient } from './client.ts';
 import { ProxmoxProvider } from './provider.ts';
+import { perKind } from '../flat-client.ts';
 
 export const proxmoxConnector: ProviderConnector = {
   type: 'proxmox',
   async connect({ spec, credentials, logger }) {
     if (!spec.endpoint) throw new Error('a proxmox Hypervisor needs spec.endpoint');
     const client = new ProxmoxClient({ endpoint: spec.endpoint, credentials, logger, ...(spec.tls ? { tls: spec.tls } : {}) });
-    return new ProxmoxProvider({ client, logger, ...(spec.defaults ? { defaults: spec.defaults } : {}) });
+    return perKind(new ProxmoxProvider({ client, logger, ...(spec.defaults ? { defaults: spec.defaults } : {}) }), { fromVMConsumesVM: true });
   },
 };

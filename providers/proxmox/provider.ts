@@ -2,6 +2,7 @@
 // nodes together), with a guest's config read only when its row changed, it is new, or it
 // is being acted on. Clones of one template are serialised (the source holds lock `clone`);
 // lock and timeout errors are retried here with backoff, and a create never clones twice.
+import type { FlatProviderClient } from '../flat-client.ts';
 import type { Logger } from 'pino';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, RefusedError, VkError } from '../../controller/core/errors.ts';
@@ -18,7 +19,6 @@ import {
   type ObserveOptions,
   type OwnerRef,
   type Progress,
-  type ProviderClient,
   type TemplateFacts,
 } from '../../controller/core/provider.ts';
 import { downloadImage, firstOnlineNode, proxmoxImportTemplate, proxmoxTemplateFromVM } from './templates.ts';
@@ -64,7 +64,7 @@ interface Detail {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export class ProxmoxProvider implements ProviderClient {
+export class ProxmoxProvider implements FlatProviderClient {
   readonly capabilities: Capabilities = {
     liveCpu: false,
     liveCpuDecrease: false,

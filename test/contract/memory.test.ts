@@ -1,3 +1,4 @@
+import { perKind } from '../../providers/flat-client.ts';
 import { MemoryProvider } from '../support/memory-provider.ts';
 import { describeProviderContract } from './provider-contract.ts';
 
@@ -6,7 +7,7 @@ describeProviderContract(
   async () => {
     const client = new MemoryProvider();
     return {
-      client,
+      client: perKind(client),
       template: 'ubuntu-24.04',
       createForeignVM: async (name) => void client.plant({ name }),
       close: async () => {},

@@ -92,17 +92,17 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
     });
     afterAll(async () => {
       if (!h) return;
-      const obs = await h.client.observe().catch(() => undefined);
+      const obs = await h.client.vms.observe().catch(() => undefined);
       for (const n of [vmName, unfinishedName]) {
         const mine = obs && find(obs, n);
-        if (mine?.owner) await h.client.execute({ type: 'delete', target: targetOf(mine) }).catch(() => undefined);
+        if (mine?.owner) await h.client.vms.execute({ type: 'delete', target: targetOf(mine) }).catch(() => undefined);
       }
       await h.close();
     });
 
     it('observe lists every VM, with owners read from markers, and never mutates', async () => {
-      const a = await h.client.observe();
-      const b = await h.client.observe();
+      const a = await h.client.vms.observe();
+      const b = await h.client.vms.observe();
       expect(a.nodes.length).toBeGreaterThan(0);
       const foreign = find(a, foreignName);
       expect(foreign, 'the foreign VM is observed').toBeDefined();
@@ -112,9 +112,9 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
 
     it('create makes one stopped, configured VM with the marker, and is idempotent', async () => {
       const vm = contractVM(vmName, h.template);
-      await h.client.execute({ type: 'create', vm });
-      await h.client.execute({ type: 'create', vm });
-      const obs = await h.client.observe();
+      await h.client.vms.execute({ type: 'create', vm });
+      await h.client.vms.execute({ type: 'create', vm });
+      const obs = await h.client.vms.observe();
       const matches = obs.vms.filter((v) => v.name === vmName);
       expect(matches).toHaveLength(1);
       const got = matches[0] as ObservedVM;
@@ -126,10 +126,10 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
     });
 
     it('start, and start again, leave the VM running', async () => {
-      const vm = find(await h.client.observe(), vmName) as ObservedVM;
-      await h.client.execute({ type: 'start', target: targetOf(vm) });
-      await h.client.execute({ type: 'start', target: targetOf(vm) });
-      expect(find(await h.client.observe(), vmName)?.power).toBe('running');
+      const vm = find(await h.client.vms.observe(), vmName) as ObservedVM;
+      await h.client.vms.execute({ type: 'start', target: targetOf(vm) });
+      await h.client.vms.execute({ type: 'start', target: targetOf(vm) });
+      expect(find(await h.client.vms.observe(), vmName)?.power).toBe('running');
     });
 
     const standalone = (attachTo?: string, sizeBytes = GiB): DesiredStandaloneDisk => ({
@@ -143,7 +143,7 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
     let diskID = '';
 
     itIf('disks')?.('ensureDisk makes a standalone disk attached to a running VM it owns, once, and grows it', async () => {
-      const ensure = required(h.client.ensureDisk?.bind(h.client), 'ensureDisk');
+      const ensure = required(h.client.disks?.ensure?.bind(h.client.disks), 'disks.ensure');
       const a = await ensure(standalone(vmName));
       const b = await ensure({ ...standalone(vmName), knownID: a.providerID, knownHolder: vmName });
       expect([a.message, b.message]).toEqual([undefined, undefined]);
@@ -152,7 +152,7 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       const grown = await ensure({ ...standalone(vmName, 2 * GiB), knownID: a.providerID, knownHolder: vmName });
       expect(grown.sizeBytes).toBe(2 * GiB);
       diskID = grown.providerID;
-      const vm = find(await h.client.observe(), vmName) as ObservedVM;
+      const vm = find(await h.client.vms.observe(), vmName) as ObservedVM;
       expect(vm.power).toBe('running');
       expect(
         vm.disks.filter((d) => d.standalone),
@@ -161,7 +161,7 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
     });
 
     itIf('disks')?.('ensureDisk never attaches a disk to a VM it does not own', async () => {
-      const ensure = required(h.client.ensureDisk?.bind(h.client), 'ensureDisk');
+      const ensure = required(h.client.disks?.ensure?.bind(h.client.disks), 'disks.ensure');
       const r = await ensure({
         ...standalone(foreignName, 2 * GiB),
         key: `VirtualDisk/contract/other-${suffix}`,
@@ -169,12 +169,12 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
         name: `vkdisk-contract-other-${suffix}`,
       });
       expect(r.message).toMatch(/not managed by virtkeeper|not owned|does not own/);
-      expect((find(await h.client.observe(), foreignName) as ObservedVM).disks.some((d) => d.standalone)).toBe(false);
+      expect((find(await h.client.vms.observe(), foreignName) as ObservedVM).disks.some((d) => d.standalone)).toBe(false);
     });
 
     itIf('networks')?.('ensureNetwork makes the VLAN available, idempotently, and deleteNetwork removes what it made', async () => {
-      const ensure = required(h.client.ensureNetwork?.bind(h.client), 'ensureNetwork');
-      const remove = required(h.client.deleteNetwork?.bind(h.client), 'deleteNetwork');
+      const ensure = required(h.client.networks?.ensure?.bind(h.client.networks), 'networks.ensure');
+      const remove = required(h.client.networks?.delete?.bind(h.client.networks), 'networks.delete');
       const net: DesiredNetwork = {
         key: `VirtualNetwork/vkc${suffix}`,
         owner: { kind: 'VirtualNetwork', name: `vkc${suffix}` },
@@ -194,36 +194,36 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
     });
 
     it('grows a disk, and growing to the same size again changes nothing', async () => {
-      const vm = find(await h.client.observe(), vmName) as ObservedVM;
+      const vm = find(await h.client.vms.observe(), vmName) as ObservedVM;
       const size = (vm.disks[0]?.sizeBytes ?? GiB) + GiB;
-      await h.client.execute({ type: 'growDisk', target: targetOf(vm), disk: vm.disks[0]?.name ?? 'root', index: 0, sizeBytes: size });
-      await h.client.execute({ type: 'growDisk', target: targetOf(vm), disk: vm.disks[0]?.name ?? 'root', index: 0, sizeBytes: size });
-      expect(find(await h.client.observe(), vmName)?.disks[0]?.sizeBytes).toBe(size);
+      await h.client.vms.execute({ type: 'growDisk', target: targetOf(vm), disk: vm.disks[0]?.name ?? 'root', index: 0, sizeBytes: size });
+      await h.client.vms.execute({ type: 'growDisk', target: targetOf(vm), disk: vm.disks[0]?.name ?? 'root', index: 0, sizeBytes: size });
+      expect(find(await h.client.vms.observe(), vmName)?.disks[0]?.sizeBytes).toBe(size);
     });
 
     it('changes memory live when it can, else offline after a stop', async () => {
-      let vm = find(await h.client.observe(), vmName) as ObservedVM;
+      let vm = find(await h.client.vms.observe(), vmName) as ObservedVM;
       if (h.client.capabilities.liveMemory) {
-        await h.client.execute({ type: 'reconfigure', target: targetOf(vm), memoryBytes: 1024 * MiB, mode: 'live' });
-        expect(find(await h.client.observe(), vmName)?.memoryBytes).toBe(1024 * MiB);
+        await h.client.vms.execute({ type: 'reconfigure', target: targetOf(vm), memoryBytes: 1024 * MiB, mode: 'live' });
+        expect(find(await h.client.vms.observe(), vmName)?.memoryBytes).toBe(1024 * MiB);
       }
-      await h.client.execute({ type: 'stop', target: targetOf(vm) });
-      await h.client.execute({ type: 'stop', target: targetOf(vm) });
-      vm = find(await h.client.observe(), vmName) as ObservedVM;
+      await h.client.vms.execute({ type: 'stop', target: targetOf(vm) });
+      await h.client.vms.execute({ type: 'stop', target: targetOf(vm) });
+      vm = find(await h.client.vms.observe(), vmName) as ObservedVM;
       expect(vm.power).toBe('stopped');
-      await h.client.execute({ type: 'reconfigure', target: targetOf(vm), memoryBytes: 768 * MiB, cpu: { sockets: 1, cores: 2, threads: 1 }, mode: 'offline' });
-      vm = find(await h.client.observe(), vmName) as ObservedVM;
+      await h.client.vms.execute({ type: 'reconfigure', target: targetOf(vm), memoryBytes: 768 * MiB, cpu: { sockets: 1, cores: 2, threads: 1 }, mode: 'offline' });
+      vm = find(await h.client.vms.observe(), vmName) as ObservedVM;
       expect(vm.memoryBytes).toBe(768 * MiB);
       expect(vm.cpu.sockets * vm.cpu.cores * vm.cpu.threads).toBe(2);
     });
 
     itIf('disks')?.('ensureDisk detaches the disk from a stopped VM it owns; deleteDisk removes it, twice', async () => {
-      const ensure = required(h.client.ensureDisk?.bind(h.client), 'ensureDisk');
-      const remove = required(h.client.deleteDisk?.bind(h.client), 'deleteDisk');
+      const ensure = required(h.client.disks?.ensure?.bind(h.client.disks), 'disks.ensure');
+      const remove = required(h.client.disks?.delete?.bind(h.client.disks), 'disks.delete');
       expect(diskID, 'the disk made earlier in this suite').not.toBe('');
       const r = await ensure({ ...standalone(undefined, 2 * GiB), knownID: diskID, knownHolder: vmName });
       expect([r.attachedTo, r.message]).toEqual([undefined, undefined]);
-      expect((find(await h.client.observe(), vmName) as ObservedVM).disks.filter((d) => d.standalone)).toHaveLength(0);
+      expect((find(await h.client.vms.observe(), vmName) as ObservedVM).disks.filter((d) => d.standalone)).toHaveLength(0);
       expect(await h.diskExists?.(r.providerID, standalone().name)).toBe(true);
       await remove({ ...standalone(undefined, 2 * GiB), knownID: r.providerID });
       await remove({ ...standalone(undefined, 2 * GiB), knownID: r.providerID });
@@ -231,15 +231,15 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
     });
 
     itIf('templatesFromVM')?.('templateFromVM makes a template from a stopped VM it owns, once; never from a foreign one', async () => {
-      const make = required(h.client.templateFromVM?.bind(h.client), 'templateFromVM');
-      const inspect = required(h.client.inspectTemplate?.bind(h.client), 'inspectTemplate');
+      const make = required(h.client.templates?.fromVM?.bind(h.client.templates), 'templates.fromVM');
+      const inspect = required(h.client.templates?.inspect?.bind(h.client.templates), 'templates.inspect');
       const src = `vk-test-tplsrc-${suffix}`;
       const tpl = `vk-test-tpl-${suffix}`;
       const vm = contractVM(src, h.template);
-      await h.client.execute({ type: 'create', vm });
-      const made = find(await h.client.observe(), src) as ObservedVM;
+      await h.client.vms.execute({ type: 'create', vm });
+      const made = find(await h.client.vms.observe(), src) as ObservedVM;
       try {
-        const foreign = find(await h.client.observe(), foreignName) as ObservedVM;
+        const foreign = find(await h.client.vms.observe(), foreignName) as ObservedVM;
         const refused = await make({ ...targetOf(foreign), owner: vm.owner }, `${tpl}-x`).then(
           () => undefined,
           (e: unknown) => e,
@@ -252,15 +252,15 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
         expect((await inspect(tpl)).found).toBe(true);
         expect((await inspect(`${tpl}-x`)).found).toBe(false);
       } finally {
-        const left = find(await h.client.observe(), src);
-        if (left) await h.client.execute({ type: 'delete', target: targetOf(left) });
+        const left = find(await h.client.vms.observe(), src);
+        if (left) await h.client.vms.execute({ type: 'delete', target: targetOf(left) });
         await h.removeTemplate?.(tpl);
       }
     });
 
     itIf('imageImport')?.('importTemplate makes a template from an image once, and a missing image is refused', async () => {
-      const imp = required(h.client.importTemplate?.bind(h.client), 'importTemplate');
-      const inspect = required(h.client.inspectTemplate?.bind(h.client), 'inspectTemplate');
+      const imp = required(h.client.templates?.import?.bind(h.client.templates), 'templates.import');
+      const inspect = required(h.client.templates?.inspect?.bind(h.client.templates), 'templates.inspect');
       expect(h.imageFile, 'the harness gives an image file').toBeDefined();
       const image = h.imageFile ?? '';
       const tpl = `vk-test-img-${suffix}`;
@@ -282,26 +282,26 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
     });
 
     it('refuses destructive actions on a VM it does not own', async () => {
-      const foreign = find(await h.client.observe(), foreignName) as ObservedVM;
+      const foreign = find(await h.client.vms.observe(), foreignName) as ObservedVM;
       const target = { ...targetOf(foreign), owner: { kind: 'VirtualMachine', namespace: 'contract', name: foreignName } };
       for (const action of [
         { type: 'delete' as const, target },
         { type: 'growDisk' as const, target, disk: foreign.disks[0]?.name ?? 'x', index: 0, sizeBytes: 100 * GiB },
       ]) {
-        const err = await h.client.execute(action).then(
+        const err = await h.client.vms.execute(action).then(
           () => undefined,
           (e: unknown) => e,
         );
         expect(err, `${action.type} of a foreign VM is refused`).toBeInstanceOf(VkError);
       }
-      expect(find(await h.client.observe(), foreignName)).toBeDefined();
+      expect(find(await h.client.vms.observe(), foreignName)).toBeDefined();
     });
 
     it('exec runs nothing in a VM it does not own', async () => {
-      if (!h.client.exec) return;
-      const foreign = find(await h.client.observe(), foreignName) as ObservedVM;
+      if (!h.client.guest) return;
+      const foreign = find(await h.client.vms.observe(), foreignName) as ObservedVM;
       const target = { ...targetOf(foreign), owner: { kind: 'VirtualMachine', namespace: 'contract', name: foreignName } };
-      const err = await h.client.exec(target, ['true'], { timeoutMs: 5000 }).then(
+      const err = await h.client.guest.exec(target, ['true'], { timeoutMs: 5000 }).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -311,24 +311,24 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
     it('create refuses a name an unmarked VM holds, and finishes that VM (marked, once) when resume names it', async () => {
       await h.createForeignVM(unfinishedName);
       const vm = contractVM(unfinishedName, h.template);
-      const refused = await h.client.execute({ type: 'create', vm }).then(
+      const refused = await h.client.vms.execute({ type: 'create', vm }).then(
         () => undefined,
         (e: unknown) => e,
       );
       expect(refused).toBeInstanceOf(RefusedError);
-      const half = find(await h.client.observe(), unfinishedName) as ObservedVM;
+      const half = find(await h.client.vms.observe(), unfinishedName) as ObservedVM;
       expect(half.owner).toBeUndefined();
-      await h.client.execute({ type: 'create', vm, resume: targetOf(half) });
-      const after = (await h.client.observe()).vms.filter((v) => v.name === unfinishedName);
+      await h.client.vms.execute({ type: 'create', vm, resume: targetOf(half) });
+      const after = (await h.client.vms.observe()).vms.filter((v) => v.name === unfinishedName);
       expect(after.map((v) => [v.providerID, v.owner])).toEqual([[half.providerID, vm.owner]]);
     });
 
     it('classifies a missing VM as not-found, and deleting it twice succeeds', async () => {
-      const vm = find(await h.client.observe(), vmName) as ObservedVM;
-      await h.client.execute({ type: 'delete', target: targetOf(vm) });
-      await h.client.execute({ type: 'delete', target: targetOf(vm) });
-      expect(find(await h.client.observe(), vmName)).toBeUndefined();
-      const err = await h.client.execute({ type: 'start', target: targetOf(vm) }).then(
+      const vm = find(await h.client.vms.observe(), vmName) as ObservedVM;
+      await h.client.vms.execute({ type: 'delete', target: targetOf(vm) });
+      await h.client.vms.execute({ type: 'delete', target: targetOf(vm) });
+      expect(find(await h.client.vms.observe(), vmName)).toBeUndefined();
+      const err = await h.client.vms.execute({ type: 'start', target: targetOf(vm) }).then(
         () => undefined,
         (e: unknown) => e,
       );

@@ -1,5 +1,6 @@
 // Where a VMTemplate comes from, decided per case: adopted, or made from a declared, owned,
 // stopped VM once; every reason to wait or refuse named. Over the in-memory provider.
+import { perKind } from '../../providers/flat-client.ts';
 import { describe, expect, it } from 'vitest';
 import type { Hypervisor, VirtualMachine, VMTemplate } from '../../controller/api/types.ts';
 import type { ValidResource } from '../../controller/api/validate.ts';
@@ -102,7 +103,14 @@ describe('VMTemplate sources', () => {
       for (const p of c.planted ?? []) client.plant({ name: p.name, power: p.power, ...(p.owner ? { owner: p.owner } : {}), ...(p.busy ? { busy: p.busy } : {}) });
       const store = new DesiredStore();
       store.update({ resources: (c.declared ?? []).map(valid), problems: [], brokenFiles: new Set() }, () => '');
-      const conn = { name: 'mem', hypervisor: hv, client, observer: new Observer({ client, now: Date.now, maxAgeMs: 0 }), resyncMs: 1000, limit: (fn) => fn() } as Connected;
+      const conn = {
+        name: 'mem',
+        hypervisor: hv,
+        client: perKind(client),
+        observer: new Observer({ client: perKind(client), now: Date.now, maxAgeMs: 0 }),
+        resyncMs: 1000,
+        limit: (fn) => fn(),
+      } as Connected;
       const r = await resolveTemplateSource(c.template, { conn, store, dryRun: !!c.dryRun, onProgress: () => undefined });
       expect(r.facts.found).toBe(c.expect.found);
       if (c.expect.reason) expect(r.reason).toBe(c.expect.reason);

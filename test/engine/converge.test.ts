@@ -1,3 +1,4 @@
+import { perKind } from '../../providers/flat-client.ts';
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,7 @@ describe('converge (directory mode, in-memory provider)', () => {
     state = new StateDir(await mkdtemp(join(tmpdir(), 'vk-state-')));
     provider = new MemoryProvider();
     const hypervisors = new HypervisorPool({
-      loadConnector: async () => ({ type: 'proxmox', connect: async () => provider }),
+      loadConnector: async () => ({ type: 'proxmox', connect: async () => perKind(provider) }),
       credentials: async () => ({ none: true }),
       logger: pino({ level: 'silent' }),
       now: () => Date.now(),

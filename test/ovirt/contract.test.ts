@@ -1,3 +1,4 @@
+import { perKind } from '../../providers/flat-client.ts';
 import { pino } from 'pino';
 import { arr, OvirtClient } from '../../providers/ovirt/client.ts';
 import { OvirtProvider } from '../../providers/ovirt/provider.ts';
@@ -11,7 +12,7 @@ describeProviderContract(
     const client = new OvirtClient({ endpoint: sim.url, credentials: sim.credentials });
     const provider = new OvirtProvider({ client, logger: pino({ level: 'silent' }), pollMs: 20 });
     return {
-      client: provider,
+      client: perKind(provider),
       template: 'centos-9',
       networkExists: async (name) => arr((await client.get('/networks')).network).some((n) => n.name === name),
       diskExists: async (providerID) => arr((await client.get('/disks')).disk).some((d) => d.id === providerID),

@@ -1,3 +1,4 @@
+import { perKind } from '../../providers/flat-client.ts';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ describeProviderContract(
     const provider = new ProxmoxProvider({ client, logger: pino({ level: 'silent' }) });
     const raw = new ProxmoxClient({ endpoint: sim.url, credentials: { token: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` } });
     return {
-      client: provider,
+      client: perKind(provider, { fromVMConsumesVM: true }),
       imageFile,
       template: 'ubuntu-24.04',
       networkBinding: { sdn: { zone: 'vkzone', vnet: '' } },

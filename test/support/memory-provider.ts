@@ -1,9 +1,10 @@
 // An in-memory provider for tests of the core and runtime. It follows the same contract as
 // the real ones (it passes test/contract) and counts calls, so tests can assert on them.
+import type { FlatProviderClient } from '../../providers/flat-client.ts';
 import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
 import type { Capabilities, Observation, ObservedNode, ObservedVM } from '../../controller/core/model.ts';
-import { sameOwner, type ActionContext, type ProviderClient, type TemplateFacts } from '../../controller/core/provider.ts';
+import { sameOwner, type ActionContext, type TemplateFacts } from '../../controller/core/provider.ts';
 
 export interface MemoryProviderOptions {
   nodes?: string[];
@@ -13,7 +14,7 @@ export interface MemoryProviderOptions {
   failNext?: { count: number; error: () => Error };
 }
 
-export class MemoryProvider implements ProviderClient {
+export class MemoryProvider implements FlatProviderClient {
   readonly capabilities: Capabilities;
   readonly calls: { observe: number; actions: VMAction[] } = { observe: 0, actions: [] };
   private readonly vms = new Map<string, ObservedVM>();

@@ -53,7 +53,7 @@ export function execCommand(program: Command, globals: () => GlobalOptions): voi
       const pool = hypervisorPool(logger, g);
       try {
         const conn = await pool.get(hv);
-        if (!conn.client.exec) {
+        if (!conn.client.guest) {
           process.stderr.write(`error: the ${hv.spec.type} provider has no guest agent exec [VK_UNSUPPORTED]\n`);
           process.exitCode = EXIT.failed;
           return;
@@ -62,7 +62,7 @@ export function execCommand(program: Command, globals: () => GlobalOptions): voi
         const input = await readStdin();
         // The provider re-reads the VM and runs nothing unless its marker names this resource
         // (and instance): the id in the state file may since belong to another VM.
-        const r = await conn.client.exec(
+        const r = await conn.client.guest.exec(
           {
             providerID,
             name: vmName,
