@@ -230,8 +230,6 @@ export interface Capabilities {
   liveDiskAttach: boolean;
   guestAgent: boolean;
   linkedClone: boolean;
-  /** The provider can push change notifications between resyncs. */
-  events: boolean;
   /** Whether observation lists templates (false: a missing one is found out at create time). */
   listsTemplates?: boolean;
   /** Whether the provider opens a VM's pool to its owner (Proxmox pools and ACLs). */

@@ -105,7 +105,6 @@ export class LibvirtProvider implements FlatProviderClient {
     liveDiskAttach: true,
     guestAgent: true,
     linkedClone: true,
-    events: true,
     listsTemplates: false,
   };
   private readonly conns = new Map<string, Promise<LibvirtConnection>>();

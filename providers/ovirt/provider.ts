@@ -58,7 +58,6 @@ export class OvirtProvider implements FlatProviderClient {
     liveDiskAttach: true,
     guestAgent: false,
     linkedClone: false,
-    events: true,
   };
   private slow: { hosts: Json[]; templates: Json[]; profiles: Map<string, { network: string; vlan?: number }>; networks: Json[] } | undefined;
   private passes = 0;

@@ -75,7 +75,6 @@ export class ProxmoxProvider implements FlatProviderClient {
     liveDiskAttach: true,
     guestAgent: true,
     linkedClone: true,
-    events: false,
     poolAcls: true,
   };
   private readonly details = new Map<string, Detail>();

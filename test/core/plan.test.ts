@@ -16,7 +16,6 @@ const caps: Capabilities = {
   liveDiskAttach: true,
   guestAgent: true,
   linkedClone: true,
-  events: false,
 };
 const owner = { kind: 'VirtualMachine', namespace: 'contract', name: 'web' };
 const desired = (o: Partial<DesiredVM> = {}): DesiredVM => ({ ...contractVM('web', 'ubuntu', { key: 'VirtualMachine/contract/web' }), ...o });

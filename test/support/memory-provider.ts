@@ -36,7 +36,6 @@ export class MemoryProvider implements FlatProviderClient {
       liveDiskAttach: true,
       guestAgent: false,
       linkedClone: true,
-      events: false,
       ...options.capabilities,
     };
     this.failNext = options.failNext;
