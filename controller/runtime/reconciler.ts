@@ -9,7 +9,7 @@ import { rightsOf, type NamespaceRights } from '../core/tenancy.ts';
 import type { StatusRecord } from '../status/writer.ts';
 import type { EventSink } from './events.ts';
 import type { Connected } from './hypervisors.ts';
-import { writeRecord } from './records.ts';
+import { statusOf, writeRecord } from './records.ts';
 import { reconcilerFor } from './reconcilers/registry.ts';
 import { HypervisorUnavailableError, type AppliedRecord, type ReconcileKit, type ReconcilerOptions, type ReconcileResult } from './reconcilers/types.ts';
 import { destroys, hypervisorsOf } from './removals.ts';
@@ -84,9 +84,8 @@ export class Reconciler {
       if (!a.allowed) {
         this.emit({ type: 'refused', key, code: a.code, message: `removal of ${describeId(parseKey(key))} held: ${a.message}` });
         if (!this.o.dryRun) {
-          const st = previous.status as { conditions?: Parameters<typeof setCondition>[0] };
           const conditions = setCondition(
-            st.conditions,
+            statusOf(last.kind, previous)?.conditions,
             { type: 'Ready', status: 'False', reason: a.code === 'VK_DELETE_GUARD' ? 'DeletionRefused' : 'DeletionPending', message: a.message },
             last.metadata.generation ?? 1,
             iso(this.o.now()),

@@ -5,10 +5,33 @@ import type { AnyResource } from '../api/types.ts';
 import { isoTime } from '../core/status.ts';
 import type { StatusRecord, StatusStore } from '../status/writer.ts';
 
-export interface RecordWrite {
+/** The resource type of a kind, and its status. */
+export type ResourceOf<K extends AnyResource['kind']> = Extract<AnyResource, { kind: K }>;
+export type StatusOf<K extends AnyResource['kind']> = NonNullable<ResourceOf<K>['status']>;
+
+/**
+ * A record's status as its kind's. Records are written by their kind's reconciler (the
+ * status typed by RecordWrite), so the kind says the shape; one of another kind is none.
+ */
+export function statusOf<K extends AnyResource['kind']>(kind: K, record: StatusRecord | undefined): StatusOf<K> | undefined {
+  return record?.kind === kind ? (record.status as StatusOf<K>) : undefined;
+}
+
+/** The status of `kind` `name` (`ns/name` for namespaced kinds), as last written. */
+export async function readStatus<K extends AnyResource['kind']>(statuses: StatusStore, kind: K, name: string): Promise<StatusOf<K> | undefined> {
+  return statusOf(kind, await statuses.read(`${kind}/${name}`));
+}
+
+/** The resource as last applied, when it is of this kind. */
+export function appliedOf<K extends AnyResource['kind']>(kind: K, record: StatusRecord | undefined): ResourceOf<K> | undefined {
+  const last = record?.lastApplied;
+  return last?.kind === kind ? (last as ResourceOf<K>) : undefined;
+}
+
+export interface RecordWrite<R extends AnyResource = AnyResource> {
   key: string;
-  resource: AnyResource;
-  status: object;
+  resource: R;
+  status: StatusOf<R['kind']>;
   source: StatusRecord['source'];
   problems?: string[] | undefined;
   /** The resource as accepted; absent keeps no lastApplied (a refusal keeps the one before). */
@@ -16,7 +39,7 @@ export interface RecordWrite {
 }
 
 /** The record a write stores (status stripped from lastApplied: it is what the spec was). */
-export function recordOf(w: RecordWrite, now: number): StatusRecord {
+export function recordOf<R extends AnyResource>(w: RecordWrite<R>, now: number): StatusRecord {
   const id = parseKey(w.key);
   const spec = w.resource.spec as { hypervisor?: unknown };
   return {
@@ -33,6 +56,6 @@ export function recordOf(w: RecordWrite, now: number): StatusRecord {
   };
 }
 
-export function writeRecord(statuses: StatusStore, now: number, w: RecordWrite): Promise<void> {
+export function writeRecord<R extends AnyResource>(statuses: StatusStore, now: number, w: RecordWrite<R>): Promise<void> {
   return statuses.write(recordOf(w, now));
 }

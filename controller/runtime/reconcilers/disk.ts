@@ -1,7 +1,7 @@
 // VirtualDisks: a disk with its own life, made in its storage, grown (never shrunk), attached to
 // and moved between VMs virtkeeper owns, deleted or orphaned with its resource.
 import { parseQuantity, formatBytes } from '../../api/quantity.ts';
-import type { VirtualDisk, VirtualMachine } from '../../api/types.ts';
+import type { VirtualDisk } from '../../api/types.ts';
 import { diskVolumeName, legacyDiskVolumeName } from '../../core/disk-name.ts';
 import { safeError, TerminalError } from '../../core/errors.ts';
 import { isoTime as iso, setCondition } from '../../core/status.ts';
@@ -11,11 +11,12 @@ import type { DesiredStandaloneDisk, DiskState } from '../../core/provider.ts';
 import type { StatusRecord } from '../../status/writer.ts';
 import type { AppliedRecord, Intent, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
 import type { DesiredStore } from '../../sources/store.ts';
+import { appliedOf, statusOf } from '../records.ts';
 
 export function diskFor(store: DesiredStore, key: string, disk: VirtualDisk, previous?: StatusRecord, instance?: string): DesiredStandaloneDisk {
-  const known = previous?.status as VirtualDisk['status'] | undefined;
+  const known = statusOf('VirtualDisk', previous);
   const ns = disk.metadata.namespace ?? 'default';
-  const vm = disk.spec.attachTo ? (store.get(`VirtualMachine/${ns}/${disk.spec.attachTo.vm}`)?.resource as VirtualMachine | undefined) : undefined;
+  const vm = disk.spec.attachTo ? store.resource('VirtualMachine', `VirtualMachine/${ns}/${disk.spec.attachTo.vm}`) : undefined;
   return {
     key,
     owner: { kind: 'VirtualDisk', namespace: ns, name: disk.metadata.name, ...(instance ? { instance } : {}) },
@@ -35,8 +36,8 @@ export function diskFor(store: DesiredStore, key: string, disk: VirtualDisk, pre
 /** A disk with its own life: made in its storage, grown, attached to and moved between VMs. */
 export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualDisk, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
   const gen = disk.metadata.generation ?? 1;
-  const prev = previous?.status as VirtualDisk['status'] | undefined;
-  const last = previous?.lastApplied as VirtualDisk | undefined;
+  const prev = statusOf('VirtualDisk', previous);
+  const last = appliedOf('VirtualDisk', previous);
   if (last && parseQuantity(disk.spec.size) < parseQuantity(last.spec.size))
     throw new TerminalError(`VirtualDisk ${disk.metadata.name}: cannot shrink from ${last.spec.size} to ${disk.spec.size}; disks only grow`);
   const ns = disk.metadata.namespace ?? 'default';

@@ -4,12 +4,13 @@ import type { Hypervisor } from '../../api/types.ts';
 import { safeError } from '../../core/errors.ts';
 import { isoTime as iso, setCondition } from '../../core/status.ts';
 import type { KindReconciler } from './types.ts';
+import { statusOf } from '../records.ts';
 
 export const hypervisorReconciler: KindReconciler<Hypervisor> = {
   kind: 'Hypervisor',
   async reconcile(k, key, { resource: hv, source }, previous) {
     const gen = hv.metadata.generation ?? 1;
-    const prev = previous?.status as Hypervisor['status'] | undefined;
+    const prev = statusOf('Hypervisor', previous);
     const now = iso(k.o.now());
     try {
       const conn = await k.connect(hv.metadata.name);

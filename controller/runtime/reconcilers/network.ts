@@ -6,6 +6,7 @@ import type { DesiredNetwork, NetworkState } from '../../core/provider.ts';
 import type { StatusRecord } from '../../status/writer.ts';
 import { safeError } from '../../core/errors.ts';
 import type { AppliedRecord, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
+import { statusOf } from '../records.ts';
 
 export function networkFor(net: VirtualNetwork, b: VirtualNetwork['spec']['hypervisors'][number], key: string, instance?: string): DesiredNetwork {
   return {
@@ -38,7 +39,7 @@ export async function reconcileNetwork(k: ReconcileKit, key: string, net: Virtua
   }
   const missing = results.filter((r) => !r.present);
   const now = iso(k.o.now());
-  const prev = previous?.status as VirtualNetwork['status'] | undefined;
+  const prev = statusOf('VirtualNetwork', previous);
   const status: NonNullable<VirtualNetwork['status']> = {
     hypervisors: results.map((r) => ({ name: r.name, present: r.present, providerIDs: r.providerIDs, ...(r.message ? { message: r.message } : {}) })),
     conditions: setCondition(

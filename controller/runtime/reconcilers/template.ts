@@ -9,12 +9,13 @@ import type { StatusRecord } from '../../status/writer.ts';
 import { safeError } from '../../core/errors.ts';
 import type { KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
 import { resolveTemplateSource } from '../template-source.ts';
+import { statusOf } from '../records.ts';
 
 /** A template from its source, validated: one condition per requirement, and Ready (with its progress while it is made). */
 export async function reconcileTemplate(k: ReconcileKit, key: string, t: VMTemplate, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
   const gen = t.metadata.generation ?? 1;
   const now = iso(k.o.now());
-  const prev = previous?.status as VMTemplate['status'] | undefined;
+  const prev = statusOf('VMTemplate', previous);
   let conditions = prev?.conditions;
   const set = (type: string, ok: boolean | undefined, reason: string, message: string) => {
     conditions = setCondition(conditions, { type, status: ok === undefined ? 'Unknown' : ok ? 'True' : 'False', reason, message }, gen, now);

@@ -28,6 +28,8 @@ export interface ReconcilerOptions {
   tenancy?: Tenancy;
   /** The controller instance VM markers name (`--instance`); VMs marked by another are not touched. */
   instance?: string;
+  /** Aborted when the controller stops: a plan in progress stops before its next step. */
+  signal?: AbortSignal;
 }
 
 /** What the removal path asks of the mode before it destroys anything, and tells it after. */
@@ -62,7 +64,7 @@ export interface ReconcileKit {
   connect(name: string): Promise<Connected>;
   emit: EventSink;
   /** Writes a resource's status record (see records.ts). */
-  writeRecord(w: RecordWrite): Promise<void>;
+  writeRecord<R extends AnyResource>(w: RecordWrite<R>): Promise<void>;
   /** What a namespace may do on a Hypervisor (everything when the Hypervisor is not defined: that is refused elsewhere). */
   rights(hypervisor: string, namespace: string): NamespaceRights;
 }

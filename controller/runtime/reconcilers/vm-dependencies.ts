@@ -1,11 +1,12 @@
 // What a VM waits for before it is made or given a NIC: the VirtualNetworks and VMTemplate it
 // names, resolvable and Ready. And the one case a missing VM is not made again: a VMTemplate
 // was made from it in place (the VM became the template).
-import type { VirtualMachine, VirtualNetwork, VMTemplate } from '../../api/types.ts';
+import type { VirtualMachine } from '../../api/types.ts';
 import { templateName } from '../../core/desired.ts';
 import type { Observation } from '../../core/model.ts';
 import { vmRefKey } from '../template-source.ts';
 import type { ReconcileKit } from './types.ts';
+import { readStatus } from '../records.ts';
 
 /**
  * References that cannot be resolved now: a VirtualNetwork or VMTemplate held from a broken
@@ -41,12 +42,12 @@ export async function dependenciesNotReady(k: ReconcileKit, vm: VirtualMachine):
   // A plan does not wait for what the same apply makes first; it waits only for what cannot be resolved.
   if (k.o.dryRun) return waiting.length ? waiting.join('; ') : undefined;
   for (const n of names) {
-    const st = (await statuses.read(`VirtualNetwork/${n}`))?.status as VirtualNetwork['status'] | undefined;
+    const st = await readStatus(statuses, 'VirtualNetwork', n);
     const ready = st?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status !== 'True') waiting.push(`VirtualNetwork ${n} is not Ready${ready?.message ? ` (${ready.message})` : ''}`);
   }
   if (vm.spec.template && store.templates().has(vm.spec.template)) {
-    const st = (await statuses.read(`VMTemplate/${vm.spec.template}`))?.status as VMTemplate['status'] | undefined;
+    const st = await readStatus(statuses, 'VMTemplate', vm.spec.template);
     const ready = st?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status !== 'True') waiting.push(`VMTemplate ${vm.spec.template} is not Ready${ready?.message ? ` (${ready.message})` : ''}`);
   }

@@ -2,7 +2,7 @@
 // create is recorded before it is sent (PendingCreate), so a crash after the call is finished,
 // not refused, next pass. Removal plans the VM's delete (or orphaning) the same way.
 import { describeId, parseKey } from '../../api/keys.ts';
-import type { VirtualMachine, VirtualMachineStatus } from '../../api/types.ts';
+import type { VirtualMachine } from '../../api/types.ts';
 import { normaliseVM } from '../../core/desired.ts';
 import { isFinalError, safeError, TerminalError } from '../../core/errors.ts';
 import type { DesiredVM, Observation, PendingCreate } from '../../core/model.ts';
@@ -14,6 +14,7 @@ import { executeSteps } from '../executor.ts';
 import type { Connected } from '../hypervisors.ts';
 import type { AppliedRecord, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
 import { convertedInto, dependenciesNotReady } from './vm-dependencies.ts';
+import { statusOf } from '../records.ts';
 
 function desiredOf(k: ReconcileKit, vm: VirtualMachine): DesiredVM {
   const { store, instance } = k.o;
@@ -25,7 +26,7 @@ function desiredOf(k: ReconcileKit, vm: VirtualMachine): DesiredVM {
 async function reconcileVM(k: ReconcileKit, key: string, vm: VirtualMachine, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
   const desired = desiredOf(k, vm);
   const now = () => iso(k.o.now());
-  const prevStatus = previous?.status as VirtualMachineStatus | undefined;
+  const prevStatus = statusOf('VirtualMachine', previous);
   // The pending-create record (see PendingCreate): one for another name or hypervisor is stale.
   let pendingCreate: PendingCreate | undefined = prevStatus?.pendingCreate?.name === desired.name && prevStatus.pendingCreate.hypervisor === desired.hypervisor ? prevStatus.pendingCreate : undefined;
   const planFor = (observation: Observation) => plan({ desired, observation, capabilities: conn.client.capabilities, rights, ...(pendingCreate ? { pendingCreate } : {}) });
@@ -104,7 +105,7 @@ async function reconcileVM(k: ReconcileKit, key: string, vm: VirtualMachine, sou
   await writeStatus(first, obs);
   let lastAction: string | undefined;
   try {
-    lastAction = await executeSteps({ key, conn, steps: first.steps, emit: k.emit, logger: k.o.logger });
+    lastAction = await executeSteps({ key, conn, steps: first.steps, emit: k.emit, logger: k.o.logger, ...(k.o.signal ? { signal: k.o.signal } : {}) });
   } catch (e) {
     const err = safeError(e);
     const retrying = !isFinalError(e);
@@ -153,7 +154,7 @@ async function removeVM(k: ReconcileKit, key: string, previous: AppliedRecord<Vi
     await k.o.statuses.write({ ...previous, status: { ...previous.status, plannedActions: p.steps.map((s) => ({ type: s.action.type, description: s.summary })) }, updatedAt: iso(k.o.now()) });
     return { plan: p };
   }
-  await executeSteps({ key, conn, steps: p.steps, emit: k.emit, logger: k.o.logger });
+  await executeSteps({ key, conn, steps: p.steps, emit: k.emit, logger: k.o.logger, ...(k.o.signal ? { signal: k.o.signal } : {}) });
   await k.o.statuses.remove(key);
   k.emit({ type: 'status', key, phase: removed.deletionPolicy === 'Orphan' ? 'Orphaned' : 'Deleted', ready: 'True', message: `${describeId(parseKey(key))} removed` });
   return { plan: p, ready: true };

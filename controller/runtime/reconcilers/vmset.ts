@@ -2,18 +2,19 @@
 // set's status counts them and shows each member's phase. Removing a set forgets it (its
 // members go as VMs, each through the removal gate).
 import { describeId, parseKey } from '../../api/keys.ts';
-import type { VirtualMachineSet, VirtualMachineStatus } from '../../api/types.ts';
+import type { VirtualMachineSet } from '../../api/types.ts';
 import { isoTime as iso, setCondition } from '../../core/status.ts';
 import { namespaceRefusal } from '../../core/tenancy.ts';
 import { expandSet } from '../../core/vmset.ts';
 import type { KindReconciler } from './types.ts';
+import { statusOf, readStatus } from '../records.ts';
 
 export const vmSetReconciler: KindReconciler<VirtualMachineSet> = {
   kind: 'VirtualMachineSet',
   async reconcile(k, key, { resource: set, source }, previous) {
     const gen = set.metadata.generation ?? 1;
     const ns = set.metadata.namespace ?? 'default';
-    const prev = previous?.status as VirtualMachineSet['status'] | undefined;
+    const prev = statusOf('VirtualMachineSet', previous);
     if (!k.rights(set.spec.template.hypervisor, ns).use) {
       // Its members are refused one by one too; the set says why in its own status.
       const r = namespaceRefusal(describeId(parseKey(key)), set.spec.template.hypervisor, ns);
@@ -28,7 +29,7 @@ export const vmSetReconciler: KindReconciler<VirtualMachineSet> = {
     }
     const members = await Promise.all(
       expandSet(set).map(async (m) => {
-        const st = (await k.o.statuses.read(`VirtualMachine/${m.metadata.namespace ?? 'default'}/${m.metadata.name}`))?.status as VirtualMachineStatus | undefined;
+        const st = await readStatus(k.o.statuses, 'VirtualMachine', `${m.metadata.namespace ?? 'default'}/${m.metadata.name}`);
         const ready = st?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
         return { name: m.metadata.name, ...(st?.phase ? { phase: st.phase } : {}), ...(m.user ? { user: m.user } : {}), ready };
       }),
