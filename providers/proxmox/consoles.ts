@@ -12,6 +12,8 @@ import { ownedGuest } from './owned.ts';
 /** How long the node keeps what it issued: the SPICE password (expire_password +30), a VNC proxy's wait for its connection. */
 const SPICE_PASSWORD_S = 30;
 const VNC_ACCEPT_S = 10;
+/** A node on this machine needs no tunnel to its loopback. */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 interface VncProxy {
   port: number | string;
@@ -76,7 +78,7 @@ export class ProxmoxConsoles implements ConsoleClient {
       password: r.ticket,
       expiresAt: new Date(this.now() + Math.min(options.ttlSeconds, VNC_ACCEPT_S) * 1000).toISOString(),
       viewerFile: viewerFile({ type: 'vnc', title, host: '127.0.0.1', port, password: r.ticket, 'delete-this-file': 1 }),
-      tunnel: `ssh -N -L ${port}:localhost:${port} root@${ip}`,
+      ...(LOOPBACK.test(ip) ? {} : { tunnel: `ssh -N -L ${port}:localhost:${port} root@${ip}` }),
     };
   }
 }
