@@ -196,6 +196,8 @@ export interface ObservedNode {
   memoryUsedBytes?: number;
   load?: number;
   vms?: number;
+  /** In maintenance by the Hypervisor's spec.maintenance (the entry's reason, or ''): nothing is placed there. */
+  cordoned?: string;
 }
 
 export interface ObservedTemplate {

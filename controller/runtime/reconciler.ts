@@ -21,6 +21,9 @@ import type { EventSink } from './events.ts';
 import type { Connected, HypervisorPool } from './hypervisors.ts';
 import type { DesiredStore } from './store.ts';
 import { destroys, hypervisorsOf, type Admission } from './removals.ts';
+import { keyOf } from '../api/keys.ts';
+import type { ManagedVM } from '../core/maintenance.ts';
+import { reconcileMaintenance } from './reconcilers/maintenance.ts';
 
 export interface ReconcilerOptions {
   store: DesiredStore;
@@ -210,9 +213,18 @@ export class Reconciler {
         observedGeneration: gen,
         ...(obs.version ? { version: obs.version } : {}),
       };
+      const drain = await reconcileMaintenance({ ...this.o, emit: this.emit }, hv, conn, this.managedOn(hv.metadata.name), prev?.maintenance);
+      if (drain.status.length > 0) status.maintenance = drain.status;
+      if (drain.status.length > 0 || prev?.conditions?.some((c) => c.type === 'Maintenance'))
+        status.conditions = setCondition(status.conditions, { type: 'Maintenance', ...drain.condition }, gen, now);
       await this.writeRecord(key, hv, status, source, undefined, hv);
-      this.emit({ type: 'status', key, ready: 'True', message: status.conditions?.[0]?.message ?? '' });
-      return { requeueAfter: conn.resyncMs, ready: true };
+      this.emit({
+        type: 'status',
+        key,
+        ready: 'True',
+        message: [status.conditions?.find((c) => c.type === 'Ready')?.message, status.maintenance ? drain.condition.message : undefined].filter(Boolean).join('; '),
+      });
+      return { requeueAfter: drain.settled ? conn.resyncMs : 2000, ready: drain.settled };
     } catch (e) {
       const err = safeError(e);
       const status = { ...(prev ?? {}), conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: err.code, message: err.message }, gen, now), observedGeneration: gen };
@@ -220,6 +232,19 @@ export class Reconciler {
       this.emit({ type: 'error', key, code: err.code, message: err.message, retrying: true });
       throw e;
     }
+  }
+
+  /** The VMs this controller reconciles on a Hypervisor (those a node maintenance drain may move). */
+  private managedOn(hypervisor: string): ManagedVM[] {
+    return this.o.store.vms().flatMap((vm) => {
+      const ns = vm.metadata.namespace ?? 'default';
+      if (vm.spec.hypervisor !== hypervisor || !this.rights(hypervisor, ns).use) return [];
+      try {
+        return [{ key: keyOf({ kind: 'VirtualMachine', namespace: ns, name: vm.metadata.name }), desired: this.desiredOf(vm) }];
+      } catch {
+        return []; // one that does not normalise is refused by its own pass
+      }
+    });
   }
 
   /** A set's status: desired and ready counts, and each member's phase (members reconcile as VMs). */
