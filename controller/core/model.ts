@@ -184,6 +184,9 @@ export interface VMUsage {
   diskWriteBytes?: number;
   networkReceiveBytes?: number;
   networkTransmitBytes?: number;
+  /** Where the hypervisor reports disk rates rather than totals (oVirt): bytes per second now. */
+  diskReadBytesPerSecond?: number;
+  diskWriteBytesPerSecond?: number;
 }
 
 export interface ObservedNode {

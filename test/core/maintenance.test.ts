@@ -4,6 +4,9 @@ import { applyCordons, maintenanceCondition, planDrain, type DrainInput, type Ma
 import type { Capabilities, DesiredVM, Observation, ObservedNode, ObservedVM } from '../../controller/core/model.ts';
 import { chooseNode } from '../../controller/core/placement.ts';
 import { plan } from '../../controller/core/plan.ts';
+import { KINDS } from '../../controller/api/kinds.ts';
+import { renderTable } from '../../controller/cli/render-get.ts';
+import type { StatusRecord } from '../../controller/status/writer.ts';
 import { formatProblem, loadTexts } from '../../controller/sources/load-folder.ts';
 import { contractVM } from '../contract/provider-contract.ts';
 
@@ -256,5 +259,32 @@ describe('spec.maintenance is validated', () => {
     expect(
       lines(hv('  type: ovirt\n  endpoint: https://e/ovirt-engine/api\n  migration: {maxConcurrent: 3}\n  maintenance: [{node: host1, reason: firmware, hostMaintenance: true, evictPinned: true}]\n')),
     ).toEqual([]);
+  });
+});
+
+describe('get hv -o wide', () => {
+  it('shows the nodes in maintenance and how far the drain is', () => {
+    const record: StatusRecord = {
+      key: 'Hypervisor/pve',
+      kind: 'Hypervisor' as const,
+      name: 'pve',
+      updatedAt: '2026-12-01T20:00:00Z',
+      lastApplied: {
+        apiVersion: 'virtkeeper.io/v1alpha1',
+        kind: 'Hypervisor' as const,
+        metadata: { name: 'pve' },
+        spec: { type: 'proxmox' as const, maintenance: [{ node: 'pve2' }, { node: 'pve3' }] },
+      },
+      status: {
+        conditions: [
+          { type: 'Maintenance', status: 'False', reason: 'Draining', message: 'pve2: 7 of 9 VMs moved, 2 pinned; pve3: 0 of 1 VM moved, 1 migrating', lastTransitionTime: '2026-12-01T20:00:00Z' },
+        ],
+      },
+    };
+    const wide = renderTable(KINDS.Hypervisor, [record], { wide: true, nowMs: Date.parse('2026-12-01T20:01:00Z') });
+    expect(wide.split('\n')[0]).toMatch(/MAINTENANCE\s+DRAIN/);
+    expect(wide).toContain('pve2,pve3');
+    expect(wide).toContain('pve2: 7 of 9 VMs moved, 2 pinned; pve3: 0 of 1 VM moved, 1 migrating');
+    expect(renderTable(KINDS.Hypervisor, [record], { wide: false, nowMs: 0 })).not.toContain('DRAIN');
   });
 });
