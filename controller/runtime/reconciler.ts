@@ -9,6 +9,7 @@ import { vmRefKey } from './template-source.ts';
 import { reconcileTemplate } from './reconcile-template.ts';
 import { reconcileDisk, removeDisk } from './reconcile-disk.ts';
 import { reconcileNetwork, removeNetwork } from './reconcile-network.ts';
+import { reconcileSnapshotKind, removeSnapshotKind } from './reconcilers/snapshot-kinds.ts';
 import type { PlannedStep, Target } from '../core/actions.ts';
 import { normaliseVM } from '../core/desired.ts';
 import { isFinalError, isVkError, safeError, TerminalError, VkError } from '../core/errors.ts';
@@ -109,6 +110,8 @@ export class Reconciler {
     if (id.kind === 'VirtualMachineSet') return this.reconcileSet(key, entry.resource as VirtualMachineSet, entry.source);
     if (id.kind === 'VirtualDisk') return reconcileDisk(this.kit, key, entry.resource as VirtualDisk, entry.source, previous);
     if (id.kind === 'VirtualNetwork') return reconcileNetwork(this.kit, key, entry.resource as VirtualNetwork, entry.source, previous);
+    const snapshotKind = reconcileSnapshotKind(this.kit, key, entry.resource, entry.source, previous);
+    if (snapshotKind) return snapshotKind;
     if (id.kind !== 'VirtualMachine') {
       await this.writeRecord(key, entry.resource, { ...(previous?.status ?? {}), observedGeneration: entry.resource.metadata.generation ?? 1 }, entry.source, undefined, entry.resource);
       return {};
@@ -164,7 +167,7 @@ export class Reconciler {
           ? await removeDisk(this.kit, key, record)
           : resource.kind === 'VirtualNetwork'
             ? await removeNetwork(this.kit, key, record)
-            : await this.forget(key, previous);
+            : ((await removeSnapshotKind(this.kit, key, record)) ?? (await this.forget(key, previous)));
     if (!this.o.dryRun && destroys(resource) && r.ready) await this.o.removals.done(key, hypervisorsOf(resource));
     return r;
   }

@@ -2,7 +2,7 @@
 // (vms, templates, guest, snapshots) that follows the same contract as the real ones (it passes
 // test/contract) and counts calls, so tests can assert on them.
 import type { Target, VMAction } from '../../controller/core/actions.ts';
-import { ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
+import { ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import type { Capabilities, Observation, ObservedNode, ObservedVM } from '../../controller/core/model.ts';
 import { sameOwner, type ActionContext, type GuestClient, type ProviderClient, type SnapshotClient, type TemplateClient, type TemplateFacts, type VMClient } from '../../controller/core/provider.ts';
 import { MemorySnapshots } from './memory-snapshots.ts';
@@ -33,6 +33,8 @@ export class MemoryProvider implements ProviderClient {
   readonly snapshots: SnapshotClient & MemorySnapshots;
   /** Every VM by provider id (tests read and change it). */
   readonly machines = new Map<string, ObservedVM>();
+  /** VMs (by name) whose guest agent does not answer. */
+  readonly silentAgents = new Set<string>();
   /** Each VM's guest files by provider id. */
   readonly files = new Map<string, GuestFiles>();
   private readonly hosts: ObservedNode[];
@@ -68,7 +70,7 @@ export class MemoryProvider implements ProviderClient {
           exec,
           freeze: async (target) => {
             const vm = this.ownedVM(target);
-            if (vm.power !== 'running') throw new RefusedError(`VM ${vm.name} is ${vm.power}: no guest agent answers`);
+            if (vm.power !== 'running' || this.silentAgents.has(vm.name)) throw new ProviderTransientError(`VM ${vm.name}: the guest agent is not answering`);
             this.calls.freezes++;
             return vm.disks.length;
           },
