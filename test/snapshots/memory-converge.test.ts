@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KINDS } from '../../controller/api/kinds.ts';
+import { renderPlan } from '../../controller/cli/render-plan.ts';
 import { renderTable } from '../../controller/cli/render-get.ts';
 import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
 import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
@@ -102,6 +103,7 @@ describe('snapshots, restores and schedules in directory mode (memory provider)'
       'revert VM db to snapshot vk-before-upgrade',
       'start VM db again (runStrategy)',
     ]);
+    expect(renderPlan(plan.outcomes, { color: false, paint: (_f, t) => t })).toMatch(/0 to delete, 1 restore to apply\.$/);
     await converge(opts);
     expect([...(provider.files.get(db.providerID) ?? new Map()).keys()]).toEqual(['/etc/before']);
     expect(provider.byName('db')?.power).toBe('running');
@@ -227,5 +229,8 @@ spec:
       '+ snapshot VM db2 as vks-minutely-20261201-1016 (run of 2026-12-01T10:16:00.000Z)',
     ]);
     expect(provider.snapshots.calls.create).toBe(before);
+    const text = renderPlan(plan.outcomes, { color: false, paint: (_f, t) => t });
+    expect(text).toContain('# VirtualMachineSnapshotSchedule default/minutely\n  + snapshot VM db1 as vks-minutely-20261201-1016');
+    expect(text).toMatch(/Plan: 0 to create, 0 to change live, 0 needs restart, 0 to delete, 2 snapshots to make\.$/);
   });
 });
