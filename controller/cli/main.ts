@@ -12,6 +12,7 @@ import { getCommand } from './commands/get.ts';
 import { quickstartCommand } from './commands/quickstart.ts';
 import { runCommand } from './commands/run.ts';
 import { simCommand } from './commands/sim.ts';
+import { uiCommand } from './commands/ui.ts';
 import { validateCommand } from './commands/validate.ts';
 import type { GlobalOptions } from './context.ts';
 import { EXIT } from './exit-codes.ts';
@@ -37,6 +38,7 @@ export async function buildProgram(): Promise<Command> {
   quickstartCommand(program, globals);
   convertCommand(program);
   execCommand(program, globals);
+  uiCommand(program, globals);
   return program;
 }
 
