@@ -41,7 +41,8 @@ function chart(s: Series, from: number, to: number): Html {
 }
 
 export function usageCharts(samples: readonly UsageSample[], o: { now: number; windowMs: number; memoryBytes?: number }): Html {
-  const from = o.now - o.windowMs;
+  // The axis starts at the first sample when the history is younger than the window (a fresh controller), so a line shows.
+  const from = Math.max(o.now - o.windowMs, Math.min(samples[0]?.at ?? o.now, o.now - 60_000));
   const pick = (f: 'cpuRatio' | 'memoryUsedBytes') => samples.flatMap((s) => (s[f] === undefined ? [] : [{ at: s.at, value: s[f] as number }]));
   const perSec = (v: number) => `${formatBytes(v)}/s`;
   const series: Series[] = [
@@ -52,5 +53,5 @@ export function usageCharts(samples: readonly UsageSample[], o: { now: number; w
     { title: 'Network receive', points: rates(samples, 'networkReceiveBytes'), format: perSec },
     { title: 'Network transmit', points: rates(samples, 'networkTransmitBytes'), format: perSec },
   ];
-  return html`<div class="charts" data-samples="${samples.length}">${series.map((s) => chart(s, from, o.now))}</div>`;
+  return html`<p class="muted">since ${new Date(from).toISOString().slice(11, 19)} UTC, ${samples.length} sample(s)</p><div class="charts" data-samples="${samples.length}">${series.map((s) => chart(s, from, o.now))}</div>`;
 }

@@ -48,6 +48,8 @@ export class InventoryFeed {
 
   /** The reconciler's sink: recent events, newest last. */
   sink = (e: ReconcileEvent): void => {
+    // Progress ticks (a task polled every few hundred ms) would push out everything else.
+    if (e.type === 'progress') return;
     this.events.push({ ...e, at: this.o.now() });
     if (this.events.length > this.o.maxEvents) this.events.splice(0, this.events.length - this.o.maxEvents);
   };

@@ -24,7 +24,7 @@ export interface InventoryVM {
   ips: string[];
   managed: boolean;
   /** `VirtualMachine default/web-1`, from the marker. */
-  owner?: { kind: string; namespace?: string; name: string; key: string };
+  owner?: { kind: string; namespace?: string; name: string; key: string; instance?: string };
   plan: PlanState;
   ready?: string;
   usage?: VMUsage;
@@ -76,7 +76,15 @@ export function planStateOf(record: StatusRecord | undefined): { plan: PlanState
 }
 
 function toVM(hv: HypervisorObservation, vm: ObservedVM, records: ReadonlyMap<string, StatusRecord>): InventoryVM {
-  const owner = vm.owner ? { kind: vm.owner.kind, ...(vm.owner.namespace ? { namespace: vm.owner.namespace } : {}), name: vm.owner.name, key: ownerKey(vm.owner) } : undefined;
+  const owner = vm.owner
+    ? {
+        kind: vm.owner.kind,
+        ...(vm.owner.namespace ? { namespace: vm.owner.namespace } : {}),
+        name: vm.owner.name,
+        key: ownerKey(vm.owner),
+        ...(vm.owner.instance ? { instance: vm.owner.instance } : {}),
+      }
+    : undefined;
   const diskBytes = vm.disks.reduce((a, d) => a + d.sizeBytes, 0);
   const plan = owner ? planStateOf(records.get(owner.key)) : { plan: 'unmanaged' as const };
   return {

@@ -67,6 +67,7 @@ const same = (a: string, b: string) => {
 export function installGuard(app: FastifyInstance, o: { token?: string; loopback: boolean; now: () => number }): Guard {
   const key = randomBytes(32);
   const sessions = new Map<string, number>();
+  const anonOf = new WeakMap<FastifyRequest, string>();
   const csrfOf = (sid: string) => createHmac('sha256', key).update(`csrf:${sid}`).digest('base64url');
   const sessionOf = (req: FastifyRequest): string | undefined => {
     const sid = req.cookies[SESSION];
@@ -140,11 +141,13 @@ export function installGuard(app: FastifyInstance, o: { token?: string; loopback
     csrfFor: (req, reply) => {
       const sid = sessionOf(req);
       if (sid) return csrfOf(sid);
-      let anon = req.cookies[ANON];
+      // One anonymous session per request, however many forms the page holds.
+      let anon = anonOf.get(req) ?? req.cookies[ANON];
       if (!anon || !/^[\w-]{20,}$/.test(anon)) {
         anon = randomBytes(24).toString('base64url');
         reply.setCookie(ANON, anon, cookieOpts(req));
       }
+      anonOf.set(req, anon);
       return csrfOf(anon);
     },
   };

@@ -77,7 +77,11 @@ export class UsageHistory {
     this.rings.set(key, ring);
     const sample = { ...usage, at };
     const last = ring.last();
-    if (last && at < last.at) return;
+    // The same observation seen again (the feed rebuilds more often than hypervisors are listed) is one sample.
+    if (last && at <= last.at) {
+      if (at === last.at) ring.replaceLast(sample);
+      return;
+    }
     // The newest sample always shows; it is kept as a point of its own once it is minIntervalMs past the one before.
     const before = ring.beforeLast();
     if (before && at - before.at < this.o.minIntervalMs) ring.replaceLast(sample);

@@ -27,7 +27,6 @@ export function uiCommand(program: Command, globals: () => GlobalOptions): void 
         declared = load.resources.map((r) => r.resource);
       };
       await reload();
-      const reloadTimer = setInterval(() => void reload().catch(() => undefined), 10_000);
       const served = await serveInventory({
         listen: o.listen,
         ...(o.uiTokenFile ? { tokenFile: o.uiTokenFile } : {}),
@@ -38,6 +37,7 @@ export function uiCommand(program: Command, globals: () => GlobalOptions): void 
         logger,
         observe: true,
       });
+      const reloadTimer = setInterval(() => void reload().catch(() => undefined), 10_000);
       process.stdout.write(`inventory: ${served.url}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
@@ -64,4 +64,23 @@ export async function inventoryFromFlags(f: UiFlags, o: Omit<ServeInventoryOptio
   if (!f.ui) return undefined;
   const requestsDir = f.uiReadOnly || !o.folder ? undefined : (f.uiRequestsDir ?? join(o.folder, 'requests'));
   return serveInventory({ ...o, listen: f.ui, ...(f.uiTokenFile ? { tokenFile: f.uiTokenFile } : {}), ...(requestsDir ? { requestsDir } : {}) });
+}
+
+/**
+ * The quickstart's inventory: read-only, observing on its own (the quickstart converges in
+ * passes, not continuously). A port that cannot be had is said and skipped, never fatal.
+ */
+export async function quickstartInventory(o: {
+  listen: string;
+  folder: string;
+  pool: ServeInventoryOptions['pool'];
+  records: ServeInventoryOptions['records'];
+  logger: ServeInventoryOptions['logger'];
+}): Promise<ServedInventory | undefined> {
+  const load = await loadFolder(o.folder);
+  const declared = load.resources.map((r) => r.resource);
+  return serveInventory({ listen: o.listen, pool: o.pool, declared: () => declared, records: o.records, now: systemClock.now, logger: o.logger, observe: true }).catch((e: unknown) => {
+    o.logger.warn({ err: (e as Error).message }, 'quickstart: no inventory page');
+    return undefined;
+  });
 }
