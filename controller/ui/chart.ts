@@ -42,7 +42,7 @@ function chart(s: Series, from: number, to: number): Html {
 
 export function usageCharts(samples: readonly UsageSample[], o: { now: number; windowMs: number; memoryBytes?: number }): Html {
   // The axis starts at the first sample when the history is younger than the window (a fresh controller), so a line shows.
-  const from = Math.max(o.now - o.windowMs, Math.min(samples[0]?.at ?? o.now, o.now - 60_000));
+  const from = Math.max(o.now - o.windowMs, Math.min(samples[0]?.at ?? o.now - o.windowMs, o.now - 1000));
   const pick = (f: 'cpuRatio' | 'memoryUsedBytes') => samples.flatMap((s) => (s[f] === undefined ? [] : [{ at: s.at, value: s[f] as number }]));
   const perSec = (v: number) => `${formatBytes(v)}/s`;
   const series: Series[] = [

@@ -32,6 +32,7 @@ export class InventoryFeed {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private records: StatusRecord[] = [];
+  private readonly lastStatus = new Map<string, string>();
 
   constructor(options: FeedOptions) {
     this.o = { refreshMs: 2000, maxEvents: 1000, ...options };
@@ -50,6 +51,13 @@ export class InventoryFeed {
   sink = (e: ReconcileEvent): void => {
     // Progress ticks (a task polled every few hundred ms) would push out everything else.
     if (e.type === 'progress') return;
+    // A status is an event when it changes, not on every resync pass.
+    if (e.type === 'status') {
+      const said = `${e.phase}|${e.ready}|${e.message}`;
+      if (this.lastStatus.get(e.key) === said) return;
+      this.lastStatus.set(e.key, said);
+      if (this.lastStatus.size > 50_000) this.lastStatus.clear();
+    }
     this.events.push({ ...e, at: this.o.now() });
     if (this.events.length > this.o.maxEvents) this.events.splice(0, this.events.length - this.o.maxEvents);
   };

@@ -169,3 +169,17 @@ describe('usage metrics', () => {
     expect(text).toContain('virtkeeper_node_vms{hypervisor="pve",node="n1"} 2');
   });
 });
+
+describe('InventoryFeed events', () => {
+  it('keeps actions and errors, drops progress ticks and repeats of the same status', async () => {
+    const { InventoryFeed } = await import('../../controller/ui/feed.ts');
+    const feed = new InventoryFeed({ now: () => 5, observations: async () => [], records: async () => [] });
+    const key = 'VirtualMachine/default/a';
+    feed.sink({ type: 'status', key, phase: 'Running', ready: 'True', message: 'ok' });
+    feed.sink({ type: 'progress', key, action: 'create', percent: 50 });
+    feed.sink({ type: 'status', key, phase: 'Running', ready: 'True', message: 'ok' });
+    feed.sink({ type: 'action', key, phase: 'done', action: 'resize', summary: 'resize' });
+    feed.sink({ type: 'status', key, phase: 'Updating', ready: 'False', message: 'x' });
+    expect(feed.recentEvents({ key }).map((e) => e.type)).toEqual(['status', 'action', 'status']);
+  });
+});

@@ -20,6 +20,8 @@ import { KubeEventRecorder } from '../../status/kube-events.ts';
 import { KubernetesStatusStore } from '../../status/kubernetes.ts';
 import { makeLogger } from '../context.ts';
 import { kubernetesInstance } from '../instance.ts';
+import type { UiFlags } from '../../ui/serve.ts';
+import { inventoryFromFlags } from './ui.ts';
 
 export interface RunKubernetesOptions {
   kubeconfig?: string;
@@ -33,6 +35,8 @@ export interface RunKubernetesOptions {
   removal?: Partial<RemovalPolicy>;
   /** The controller instance VM markers name (default: derived from the cluster). */
   instance?: string;
+  /** The inventory page (--ui …); intake is off in this mode for now. */
+  ui?: UiFlags;
 }
 
 export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
@@ -92,6 +96,11 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
   const statuses = new KubernetesStatusStore({ source, rest, now: Date.now });
   const events = new KubeEventRecorder({ rest, source, logger, instance: identity, now: Date.now });
   const metrics = new Metrics();
+  // Every replica observes for its own page (a leader's recent observation is reused).
+  const ui = await inventoryFromFlags(
+    { ...o.ui, uiReadOnly: true },
+    { pool: hypervisors, declared: () => store.all().map((e) => e.resource), records: () => statuses.list(), now: Date.now, logger, metrics, observe: true },
+  );
   const removals = new KubernetesRemovals({ objects: source.objects, hypervisor: (n) => store.hypervisor(n), rest, logger, now: Date.now, ...(o.removal ? { policy: o.removal } : {}) });
   const reconciler = new Reconciler({
     store,
@@ -105,6 +114,7 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
     emit: (e) => {
       events.sink(e);
       metrics.sink(e);
+      ui?.sink(e);
     },
   });
   metrics.gauge('virtkeeper_workqueue_depth', 'Keys waiting for a worker.', () => [{ labels: {}, value: manager?.queue.len() ?? 0 }]);
@@ -155,6 +165,7 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
     elector?.stop();
     await manager?.stop();
     await source.stop();
+    await ui?.close();
     await hypervisors.closeAll();
     await rest.close();
     health.close();

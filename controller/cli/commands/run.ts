@@ -64,6 +64,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
           healthPort: Number(o.healthPort),
           ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}),
           ...(g.logLevel ? { logLevel: g.logLevel } : {}),
+          ...(o.ui ? { ui: o } : {}),
         });
         return;
       }

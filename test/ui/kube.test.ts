@@ -1,0 +1,67 @@
+// Kubernetes mode serves the inventory from the controller too (manifests/ui-service.yaml in a
+// cluster): a controller bound by manifests/rbac.yaml on the real kube-apiserver, with --ui,
+// shows the VMs of its Hypervisor's simulator, and intake is off in this mode.
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
+import { kubectlWith } from '../support/kubectl.ts';
+import { PREFIX, ROOT, until } from './fleet.ts';
+
+const admin = process.env.VK_KUBECONFIG ?? '';
+const controllerConfig = process.env.VK_KUBECONFIG_CONTROLLER ?? '';
+const kubectl = kubectlWith(admin);
+const hv = `${PREFIX}-pve`;
+
+describe.skipIf(!admin)('the inventory in Kubernetes mode', () => {
+  let sim: RunningProxmoxSimulator;
+  const proc = { current: undefined as ReturnType<typeof spawn> | undefined };
+  let err = '';
+
+  beforeAll(async () => {
+    sim = await startProxmoxSimulator({ nodes: 2, templates: ['ubuntu-24.04'] });
+    const { tokenId, tokenSecret } = sim.credentials;
+    await fetch(`${sim.url}/api2/json/nodes/pve1/qemu`, {
+      method: 'POST',
+      headers: { authorization: `PVEAPIToken=${tokenId}=${tokenSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ vmid: '901', name: `${PREFIX}-kube-legacy`, memory: '512' }),
+    });
+    await kubectl(['apply', '-f', 'crds/']);
+    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+    await kubectl(['apply', '-f', 'manifests/namespace.yaml', '-f', 'manifests/serviceaccount.yaml', '-f', 'manifests/rbac.yaml']);
+    await kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: v1\nkind: Secret\nmetadata: {name: ${hv}, namespace: virtkeeper-system, labels: {virtkeeper.io/credentials: "true"}}\nstringData: {username: "${sim.credentials.username}", password: "${sim.credentials.password}"}\n---\napiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: ${hv}, labels: {virtkeeper.io/test: ${PREFIX}}}\nspec:\n  type: proxmox\n  endpoint: ${sim.url}\n  credentialsRef: {name: ${hv}, namespace: virtkeeper-system}\n  resyncInterval: 2s\n`,
+    );
+    // Only this suite's Hypervisor: the apiserver is shared with other suites' controllers.
+    proc.current = spawn(
+      process.execPath,
+      ['bin/virtkeeper.js', 'run', '--kubeconfig', controllerConfig, '--health-port', '0', '--hypervisor-selector', `virtkeeper.io/test=${PREFIX}`, '--instance', PREFIX, '--ui', '127.0.0.1:0'],
+      { cwd: ROOT, env: { ...process.env, VK_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    proc.current.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  }, 120_000);
+
+  afterAll(async () => {
+    proc.current?.kill('SIGKILL');
+    await kubectl(['patch', 'hv', hv, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined);
+    await kubectl(['delete', 'hv', hv, '--ignore-not-found', '--wait=false']).catch(() => undefined);
+    await kubectl(['-n', 'virtkeeper-system', 'delete', 'secret', hv, '--ignore-not-found']).catch(() => undefined);
+    await sim?.close();
+  });
+
+  it('lists the VMs of its Hypervisor, and has no intake', async () => {
+    const url = await until('the inventory URL', async () => /"url":"(http:[^"]+)"/.exec(err)?.[1], 60_000);
+    const items = await until(
+      'the unmanaged VM in the inventory',
+      async () => {
+        const r = (await (await fetch(`${url}api/v1/vms?hypervisor=${hv}`)).json()) as { items: { name: string; managed: boolean }[] };
+        return r.items.some((v) => v.name === `${PREFIX}-kube-legacy`) && r.items;
+      },
+      60_000,
+    );
+    expect(items.find((v) => v.name === `${PREFIX}-kube-legacy`)?.managed).toBe(false);
+    const form = new FormData();
+    form.set('jsonfile', new Blob(['{}']), 'r.json');
+    expect((await fetch(`${url}api/v1/requests`, { method: 'POST', body: form })).status).toBe(403);
+  }, 120_000);
+});
