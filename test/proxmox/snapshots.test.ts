@@ -175,6 +175,15 @@ describe('Proxmox snapshots', () => {
     expect((await raw()).map((r) => r.name)).toContain('manual');
   });
 
+  it('shows a snapshot through the VM config too, and keeps a VM with snapshots from becoming a template', async () => {
+    expect(await api.get('/nodes/pve1/qemu/300/config', { snapshot: 'before' })).toMatchObject({ memory: '2048', cores: 2, scsi0: 'local-lvm:vm-300-disk-0,size=16G' });
+    // The config names the snapshot the VM descends from, as the list's 'current' entry does.
+    expect((await raw()).find((r) => r.name === 'current')?.parent).toBe('manual');
+    expect((await config()).parent).toBe('manual');
+    await expect(api.get('/nodes/pve1/qemu/300/config', { snapshot: 'gone' })).rejects.toThrow("snapshot 'gone' does not exist");
+    await expect(api.post('/nodes/pve1/qemu/300/template')).rejects.toThrow('unable to create template, because VM contains snapshots');
+  });
+
   it('checks names as Proxmox does: reserved and malformed names', async () => {
     await expect(api.post('/nodes/pve1/qemu/300/snapshot', { snapname: 'current' })).rejects.toThrow("unable to use snapshot name 'current' (reserved name)");
     await expect(api.post('/nodes/pve1/qemu/300/snapshot', { snapname: '1st' })).rejects.toThrow("snapname: invalid format - invalid configuration ID '1st'");
