@@ -35,7 +35,7 @@ describe('Proxmox snapshots', () => {
   const count = (route: string) => sim.stats()[route] ?? 0;
 
   beforeAll(async () => {
-    sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5, qmsnapshot: 40, qmrollback: 20, qmdelsnapshot: 20 }, agentDelayMs: 0 });
+    sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5, qmsnapshot: 400, qmrollback: 20, qmdelsnapshot: 20 }, agentDelayMs: 0 });
     const state = sim.dump();
     const base = { node: 'pve1', pending: {}, pendingDelete: [], status: 'stopped' as const, template: false };
     const cfg = (name: string, description: string) => ({
@@ -133,12 +133,13 @@ describe('Proxmox snapshots', () => {
   });
 
   it('a snapshot task while another holds the VM lock fails with Proxmox text, as a lock to wait for', async () => {
-    const results = await Promise.allSettled([snaps.create(mine, snap('first')), snaps.create(mine, snap('second'))]);
-    const failed = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as Error);
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    expect(failed).toHaveLength(1);
-    expect(failed[0]).toBeInstanceOf(ProviderLockedError);
-    expect(failed[0]?.message).toBe('VM is locked (snapshot)');
+    // A snapshot task of 400 ms holds the lock from its start; the second asks meanwhile.
+    const first = await api.post<string>('/nodes/pve1/qemu/300/snapshot', { snapname: 'first' });
+    const second = await snaps.create(mine, snap('second')).catch((e: unknown) => e as Error);
+    await api.waitForTask(first);
+    expect(second).toBeInstanceOf(ProviderLockedError);
+    expect((second as Error).message).toBe('VM is locked (snapshot)');
+    expect((await raw()).map((r) => r.name)).toEqual(['before', 'first', 'current']);
     // The same while a rollback holds it, and through a lock another tool left (a backup).
     const state = sim.dump();
     const vm = state.vms.find((v) => v.vmid === 300);
