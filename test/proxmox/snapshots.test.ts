@@ -170,7 +170,10 @@ describe('Proxmox snapshots', () => {
   });
 
   it('leaves a snapshot made by hand on an owned VM: not deleted, its name not taken', async () => {
-    await task(api.post<string>('/nodes/pve1/qemu/300/snapshot', { snapname: 'manual', description: 'taken by an admin' }));
+    const upid = await api.post<string>('/nodes/pve1/qemu/300/snapshot', { snapname: 'manual', description: 'taken by an admin' });
+    await api.waitForTask(upid);
+    const log = await api.get<{ t: string }[]>(`/nodes/pve1/tasks/${encodeURIComponent(upid)}/log`);
+    expect(log.map((l) => l.t)).toEqual(["snapshotting 'drive-scsi0' (local-lvm:vm-300-disk-0)", 'TASK OK']);
     await expect(snaps.delete(mine, 'manual')).rejects.toThrow('snapshot manual of VM snappy was not made by this controller (instance ctl-a)');
     await expect(snaps.create(mine, snap('manual'))).rejects.toThrow('VM snappy already has a snapshot named manual not made by virtkeeper; choose another name');
     expect((await raw()).map((r) => r.name)).toContain('manual');
