@@ -7,6 +7,7 @@ import { DEFAULT_NAMESPACE, describeId, keyOf, type ResourceId } from './keys.ts
 import { KINDS, KIND_NAMES, type KindName } from './kinds.ts';
 import type { LoadedDocument, ManifestProblem } from './manifest.ts';
 import { parseQuantity } from './quantity.ts';
+import { checkSchedule } from './snapshot-checks.ts';
 import type { AnyResource } from './types.ts';
 
 // ajv-formats is CommonJS with a default export; under NodeNext it arrives as the module object.
@@ -212,6 +213,8 @@ export function checkResource(r: AnyResource): FieldProblem[] {
     if (r.spec.cidr && r.spec.gateway && !sameSubnet(r.spec.cidr, r.spec.gateway)) {
       out.push({ path: '/spec/gateway', message: `gateway ${r.spec.gateway} is not in the subnet of ${r.spec.cidr}` });
     }
+  } else if (r.kind === 'VirtualMachineSnapshotSchedule') {
+    out.push(...checkSchedule(r));
   } else if (r.kind === 'Hypervisor') {
     if (r.spec.type === 'libvirt' && !(r.spec.hosts && r.spec.hosts.length > 0)) out.push({ path: '/spec/hosts', message: 'a libvirt Hypervisor needs hosts: [{name, uri}]' });
     if (r.spec.type !== 'libvirt' && !r.spec.endpoint) out.push({ path: '/spec/endpoint', message: `a ${r.spec.type} Hypervisor needs an endpoint URL` });
