@@ -81,6 +81,24 @@ describe('snapshots end to end on the Proxmox simulator', () => {
     expect(await opts.statuses.read('VirtualMachineSnapshot/default/before')).toBeUndefined();
   }, 60_000);
 
+  it('a snapshot with memory of the running VM: restored, Proxmox resumes it from the saved RAM', async () => {
+    const memSnap = `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachineSnapshot\nmetadata: {name: hot}\nspec: {vm: db, memory: true}\n`;
+    await f.write(vm('db'), memSnap);
+    expect((await converge(opts)).outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    expect(await status('VirtualMachineSnapshot/default/hot')).toMatchObject({ phase: 'Ready', memory: true });
+    expect(guest('db')?.snapshots?.['vk-hot']?.vmstate).toBe(`local-lvm:vm-${guest('db')?.vmid}-state-vk-hot`);
+    await f.write(vm('db'), memSnap, restore('warm', 'db', 'hot'));
+    const starts = sim.stats()['POST /nodes/{node}/qemu/{vmid}/status/start'] ?? 0;
+    expect((await converge(opts)).outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    expect(await status('VirtualMachineRestore/default/warm')).toMatchObject({ phase: 'Succeeded' });
+    expect(guest('db')?.status).toBe('running');
+    // Running again from the rollback itself: no start was asked.
+    expect(sim.stats()['POST /nodes/{node}/qemu/{vmid}/status/start'] ?? 0).toBe(starts);
+    await f.write(vm('db'));
+    await converge(opts);
+    expect(snapNames('db')).toEqual([]);
+  }, 60_000);
+
   it('a schedule every minute with keep {last: 2} leaves exactly two snapshots', async () => {
     await f.write(vm('db'), schedule);
     await converge(opts);
