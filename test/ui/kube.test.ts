@@ -1,6 +1,7 @@
 // Kubernetes mode serves the inventory from the controller too (manifests/ui-service.yaml in a
 // cluster): a controller bound by manifests/rbac.yaml on the real kube-apiserver, with --ui,
-// shows the VMs of its Hypervisor's simulator, and intake is off in this mode.
+// shows the VMs of its Hypervisor's simulator; intake creates through the API server once
+// manifests/ui/rbac-intake.yaml lets it.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
@@ -16,6 +17,8 @@ describe.skipIf(!admin)('the inventory in Kubernetes mode', () => {
   let sim: RunningProxmoxSimulator;
   const proc = { current: undefined as ReturnType<typeof spawn> | undefined };
   let err = '';
+  let url = '';
+  const vmName = `${PREFIX}-kreq`;
 
   beforeAll(async () => {
     sim = await startProxmoxSimulator({ nodes: 2, templates: ['ubuntu-24.04'] });
@@ -43,14 +46,17 @@ describe.skipIf(!admin)('the inventory in Kubernetes mode', () => {
 
   afterAll(async () => {
     proc.current?.kill('SIGKILL');
+    await kubectl(['patch', 'vkvm', vmName, '-n', 'default', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined);
+    await kubectl(['delete', 'vkvm', vmName, '-n', 'default', '--ignore-not-found', '--wait=false']).catch(() => undefined);
+    await kubectl(['delete', '-f', 'manifests/ui/rbac-intake.yaml', '--ignore-not-found']).catch(() => undefined);
     await kubectl(['patch', 'hv', hv, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined);
     await kubectl(['delete', 'hv', hv, '--ignore-not-found', '--wait=false']).catch(() => undefined);
     await kubectl(['-n', 'virtkeeper-system', 'delete', 'secret', hv, '--ignore-not-found']).catch(() => undefined);
     await sim?.close();
   });
 
-  it('lists the VMs of its Hypervisor, and has no intake', async () => {
-    const url = await until('the inventory URL', async () => /"url":"(http:[^"]+)"/.exec(err)?.[1], 60_000);
+  it('lists the VMs of its Hypervisor', async () => {
+    url = await until('the inventory URL', async () => /"url":"(http:[^"]+)"/.exec(err)?.[1], 60_000);
     const items = await until(
       'the unmanaged VM in the inventory',
       async () => {
@@ -60,8 +66,30 @@ describe.skipIf(!admin)('the inventory in Kubernetes mode', () => {
       60_000,
     );
     expect(items.find((v) => v.name === `${PREFIX}-kube-legacy`)?.managed).toBe(false);
-    const form = new FormData();
-    form.set('jsonfile', new Blob(['{}']), 'r.json');
-    expect((await fetch(`${url}api/v1/requests`, { method: 'POST', body: form })).status).toBe(403);
   }, 120_000);
+
+  it('creates an accepted request through the API server, once the controller may, and converges it', async () => {
+    const request = JSON.stringify({ meta: { document_num: `REQ-${PREFIX}` }, ovirt: { engine: hv }, vm: { name: vmName, cores: 1, memory: 1, disks: [{ size: 10 }], template: 'ubuntu-24.04' } });
+    const send = async () => {
+      const form = new FormData();
+      form.set('jsonfile', new Blob([request]), 'r.json');
+      form.set('accept', 'true');
+      return fetch(`${url}api/v1/requests`, { method: 'POST', body: form });
+    };
+    const refused = await send();
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'VK_UI_INTAKE_FORBIDDEN',
+      message: expect.stringContaining('manifests/ui/rbac-intake.yaml'),
+    });
+    await kubectl(['apply', '-f', 'manifests/ui/rbac-intake.yaml']);
+    const accepted = (await until('the request accepted', async () => {
+      const r = await send();
+      return r.status === 200 && ((await r.json()) as { accepted?: { created: string[] } });
+    })) as { accepted?: { created: string[] } };
+    expect(accepted.accepted?.created).toEqual([`VirtualMachine default/${vmName}`]);
+    const annotations = JSON.parse(await kubectl(['get', 'vkvm', vmName, '-n', 'default', '-o', 'jsonpath={.metadata.annotations}'])) as Record<string, string>;
+    expect(annotations['virtkeeper.io/request']).toBe(`REQ-${PREFIX}`);
+    await until('the VM made on the simulator', async () => sim.dump().vms.some((v) => v.config.name === vmName), 60_000);
+  }, 150_000);
 });

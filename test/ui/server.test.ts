@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyResource } from '../../controller/api/types.ts';
 import { InventoryFeed } from '../../controller/ui/feed.ts';
+import { folderSink } from '../../controller/ui/intake.ts';
 import { checkExposure, SECURITY_HEADERS } from '../../controller/ui/security.ts';
 import { startUiServer, type UiServer } from '../../controller/ui/server.ts';
 import { vm } from './support.ts';
@@ -61,7 +63,7 @@ describe('inventory server (loopback, no token)', () => {
     dir = await mkdtemp(join(tmpdir(), 'vkui-srv-'));
     feed = feedOf(Date.now);
     await feed.refresh();
-    server = await startUiServer({ listen: '127.0.0.1:0', feed, now: Date.now, intake: { dir: join(dir, 'requests'), declared: () => declared } });
+    server = await startUiServer({ listen: '127.0.0.1:0', feed, now: Date.now, intake: { sink: folderSink(join(dir, 'requests')), declared: () => declared } });
   });
   afterAll(async () => {
     await server?.close();
@@ -157,6 +159,17 @@ describe('inventory server (loopback, no token)', () => {
     expect(shown.plan.find((r) => r.name === 'other')).toMatchObject({ action: 'error', message: expect.stringContaining('unknown engine e99') });
     expect(shown.plan.find((r) => r.name === 'ok')).toMatchObject({ action: 'create' });
     await expect(readdir(join(dir, 'requests'))).rejects.toThrow();
+  });
+
+  it('takes a request spreadsheet (.xlsx) as the JSON request', async () => {
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('requests');
+    ws.addRow(['name', 'cores', 'memory_gb', 'disks_gb', 'engine', 'cluster', 'vlan_name', 'vlan_id', 'document', 'system']);
+    ws.addRow(['sheet-vm', 2, 4, '40', 'e15-test', 'Default', 'vlan120', 120, 'REQ-X', 'billing']);
+    const data = new Uint8Array(await wb.xlsx.writeBuffer());
+    const res = (await (await upload(server.url, data, 'request.xlsx')).json()) as { documentNumber?: string; plan: { kind: string; name: string; action: string }[] };
+    expect(res.documentNumber).toBe('REQ-X');
+    expect(res.plan.map((r) => `${r.kind} ${r.name} ${r.action}`)).toEqual(['VirtualNetwork vlan120 create', 'VirtualMachine sheet-vm create']);
   });
 
   it('refuses an oversized upload with 413', async () => {

@@ -35,7 +35,7 @@ export interface RunKubernetesOptions {
   removal?: Partial<RemovalPolicy>;
   /** The controller instance VM markers name (default: derived from the cluster). */
   instance?: string;
-  /** The inventory page (--ui …); intake is off in this mode for now. */
+  /** The inventory page (--ui …); intake creates the accepted resources through the API server. */
   ui?: UiFlags;
 }
 
@@ -97,10 +97,16 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
   const events = new KubeEventRecorder({ rest, source, logger, instance: identity, now: Date.now });
   const metrics = new Metrics();
   // Every replica observes for its own page (a leader's recent observation is reused).
-  const ui = await inventoryFromFlags(
-    { ...o.ui, uiReadOnly: true },
-    { pool: hypervisors, declared: () => store.all().map((e) => e.resource), records: () => statuses.list(), now: Date.now, logger, metrics, observe: true },
-  );
+  const ui = await inventoryFromFlags(o.ui ?? {}, {
+    kube: rest,
+    pool: hypervisors,
+    declared: () => store.all().map((e) => e.resource),
+    records: () => statuses.list(),
+    now: Date.now,
+    logger,
+    metrics,
+    observe: true,
+  });
   const removals = new KubernetesRemovals({ objects: source.objects, hypervisor: (n) => store.hypervisor(n), rest, logger, now: Date.now, ...(o.removal ? { policy: o.removal } : {}) });
   const reconciler = new Reconciler({
     store,

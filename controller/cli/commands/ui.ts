@@ -2,6 +2,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { systemClock } from '../../runtime/clock.ts';
 import { loadFolder } from '../../sources/load-folder.ts';
+import type { KubeRest } from '../../sources/kube-rest.ts';
+import { folderSink } from '../../ui/intake.ts';
+import { kubeSink } from '../../ui/intake-kube.ts';
 import type { AnyResource } from '../../api/types.ts';
 import { type ServedInventory, type ServeInventoryOptions, serveInventory, type UiFlags } from '../../ui/serve.ts';
 import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
@@ -60,10 +63,10 @@ export function addUiOptions(cmd: Command): Command {
 }
 
 /** The inventory `run` serves when --ui is given (directory mode: intake writes into the folder). */
-export async function inventoryFromFlags(f: UiFlags, o: Omit<ServeInventoryOptions, 'listen' | 'tokenFile' | 'requestsDir'> & { folder?: string }): Promise<ServedInventory | undefined> {
+export async function inventoryFromFlags(f: UiFlags, o: Omit<ServeInventoryOptions, 'listen' | 'tokenFile' | 'intake'> & { folder?: string; kube?: KubeRest }): Promise<ServedInventory | undefined> {
   if (!f.ui) return undefined;
-  const requestsDir = f.uiReadOnly || !o.folder ? undefined : (f.uiRequestsDir ?? join(o.folder, 'requests'));
-  return serveInventory({ ...o, listen: f.ui, ...(f.uiTokenFile ? { tokenFile: f.uiTokenFile } : {}), ...(requestsDir ? { requestsDir } : {}) });
+  const intake = f.uiReadOnly ? undefined : o.folder ? folderSink(f.uiRequestsDir ?? join(o.folder, 'requests')) : o.kube ? kubeSink(o.kube) : undefined;
+  return serveInventory({ ...o, listen: f.ui, ...(f.uiTokenFile ? { tokenFile: f.uiTokenFile } : {}), ...(intake ? { intake } : {}) });
 }
 
 /**
