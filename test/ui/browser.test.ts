@@ -61,7 +61,7 @@ describe.skipIf(!exe)('the inventory page in Chromium', () => {
     await expect(legacy.locator('td:nth-child(10)').textContent()).resolves.toBe('unmanaged');
     await expect(legacy.locator('td:nth-child(2)').textContent()).resolves.toBe('ovirt');
     await expect(page.locator('[data-hypervisor-count="pve-sim"]').textContent()).resolves.toBe('3');
-  });
+  }, 90_000);
 
   it('narrows by combined filters that live in the URL and survive a reload', async () => {
     await page.goto(ctl.url);
