@@ -25,7 +25,7 @@ export function isLoopback(host: string): boolean {
 
 /** `127.0.0.1:8090`, `:8090`, `8090`, `[::1]:8090` → host and port (the host defaults to loopback). */
 export function parseListen(addr: string): { host: string; port: number } {
-  const m = /^(?:(\[[^\]]+\]|[^:]*):)?(\d{1,5})$/.exec(addr.trim());
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/.exec(addr.trim());
   const port = Number(m?.[2]);
   if (!m || port > 65535) throw new UiAddressError(`--ui ${JSON.stringify(addr)}: expected HOST:PORT or PORT, e.g. 127.0.0.1:8090`);
   return { host: (m[1] || '127.0.0.1').replace(/^\[|\]$/g, ''), port };
@@ -123,7 +123,8 @@ export function installGuard(app: FastifyInstance, o: { token?: string; loopback
   });
   app.post('/login', async (req, reply) => {
     const body = (req.body ?? {}) as { token?: unknown; next?: unknown };
-    const next = typeof body.next === 'string' && body.next.startsWith('/') && !body.next.startsWith('//') ? body.next : '/';
+    // Only a path of this site: not `//host` nor `/\\host` (which browsers read as another host).
+    const next = typeof body.next === 'string' && /^\/(?![/\\])/.test(body.next) ? body.next : '/';
     if (!o.token || typeof body.token !== 'string' || !same(body.token.trim(), o.token)) return reply.code(401).type('text/html').send(loginHtml(next, true));
     const sid = randomBytes(24).toString('base64url');
     sessions.set(sid, o.now() + SESSION_MS);

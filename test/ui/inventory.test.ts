@@ -183,3 +183,23 @@ describe('InventoryFeed events', () => {
     expect(feed.recentEvents({ key }).map((e) => e.type)).toEqual(['status', 'action', 'status']);
   });
 });
+
+describe('listen addresses', () => {
+  it.each([
+    ['8090', '127.0.0.1', 8090, true],
+    ['127.0.0.1:0', '127.0.0.1', 0, true],
+    ['localhost:8090', 'localhost', 8090, true],
+    ['[::1]:8090', '::1', 8090, true],
+    ['0.0.0.0:8090', '0.0.0.0', 8090, false],
+    ['10.1.2.3:80', '10.1.2.3', 80, false],
+  ])('%s → %s:%d (loopback %s)', async (addr, host, port, loopback) => {
+    const { isLoopback, parseListen } = await import('../../controller/ui/security.ts');
+    expect(parseListen(addr)).toEqual({ host, port });
+    expect(isLoopback(host)).toBe(loopback);
+  });
+
+  it.each(['http://x:80', 'host:', ':99999', 'a b:1'])('refuses %s with what to write', async (addr) => {
+    const { parseListen } = await import('../../controller/ui/security.ts');
+    expect(() => parseListen(addr)).toThrow(/expected HOST:PORT or PORT/);
+  });
+});

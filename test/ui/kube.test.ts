@@ -55,6 +55,17 @@ describe.skipIf(!admin)('the inventory in Kubernetes mode', () => {
     await sim?.close();
   });
 
+  it('has a Service, an Ingress and a Deployment patch the API server takes', async () => {
+    expect(await kubectl(['apply', '--dry-run=server', '-f', 'manifests/ui/service.yaml', '-f', 'manifests/ui/ingress.yaml', '-f', 'manifests/ui/rbac-intake.yaml'])).toContain(
+      'service/virtkeeper-ui',
+    );
+    const patched = await kubectl(['patch', '--local', '-f', 'manifests/deployment.yaml', '--patch-file', 'manifests/ui/deployment-patch.yaml', '-o', 'json']);
+    const c = (JSON.parse(patched) as { spec: { template: { spec: { containers: { args: string[]; ports: { name: string }[] }[] } } } }).spec.template.spec.containers[0];
+    expect(c?.args.join(' ')).toContain('--ui 0.0.0.0:8090 --ui-token-file /etc/virtkeeper/ui/token');
+    expect(c?.ports.map((p) => p.name)).toEqual(['health', 'ui']);
+    await kubectl(['apply', '--dry-run=server', '-f', '-'], patched);
+  });
+
   it('lists the VMs of its Hypervisor', async () => {
     url = await until('the inventory URL', async () => /"url":"(http:[^"]+)"/.exec(err)?.[1], 60_000);
     const items = await until(

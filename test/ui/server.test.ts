@@ -218,6 +218,10 @@ describe('inventory server off loopback', () => {
       const cookie = login.headers.get('set-cookie') ?? '';
       expect(cookie).toMatch(/HttpOnly/i);
       expect(cookie).toMatch(/SameSite=Strict/i);
+      for (const elsewhere of ['//evil.example/', '/\\evil.example/', 'https://evil.example/']) {
+        const r = await fetch(`${server.url}login`, { method: 'POST', body: new URLSearchParams({ token, next: elsewhere }), redirect: 'manual' });
+        expect(r.headers.get('location'), elsewhere).toBe('/');
+      }
       const nodes = await fetch(`${server.url}nodes`, { headers: { cookie: cookie.split(';')[0] ?? '' } });
       expect(nodes.status).toBe(200);
       expect(await nodes.text()).toContain('data-node="n1"');
