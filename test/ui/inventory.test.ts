@@ -117,6 +117,19 @@ describe('UsageHistory', () => {
     for (let i = 2; i < s.length; i++) expect((s[i - 1]?.at ?? 0) - (s[i - 2]?.at ?? 0)).toBeGreaterThanOrEqual(8000);
   });
 
+  it('holds an hour of 10,000 VMs in under 100 MB, 122 samples a VM at most', () => {
+    let now = 0;
+    const h = new UsageHistory({ now: () => now });
+    const before = process.memoryUsage().arrayBuffers;
+    for (now = 0; now <= 3_900_000; now += 30_000) for (let i = 0; i < 10_000; i++) h.record('hv', `vm${i}`, { cpuRatio: 0.5, memoryUsedBytes: 2 ** 30, diskReadBytes: now * 100 }, now);
+    const grown = process.memoryUsage().arrayBuffers - before;
+    expect(h.tracked).toBe(10_000);
+    const s = h.samples('hv', 'vm7');
+    expect(s.length).toBeLessThanOrEqual(122);
+    expect(s.at(-1)).toEqual({ at: 3_900_000, cpuRatio: 0.5, memoryUsedBytes: 2 ** 30, diskReadBytes: 390_000_000 });
+    expect(grown).toBeLessThan(100 * 2 ** 20);
+  });
+
   it('is bounded in VMs (least recently seen go first) and forgets VMs gone', () => {
     const h = new UsageHistory({ now: () => 0, maxVMs: 3 });
     for (const id of ['a', 'b', 'c', 'a', 'd']) h.record('hv', id, { cpuRatio: 0.1 }, 0);
