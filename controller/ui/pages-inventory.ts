@@ -45,7 +45,8 @@ ${options('namespace', distinct(inv.vms.map((v) => (v.owner ? (v.owner.namespace
 const planClass = (p: string) => `plan-${p.replace(/ /g, '-')}`;
 
 function row(v: InventoryVM): Html {
-  return html`<tr><td>${v.hypervisor}</td><td>${v.type}</td><td>${v.node ?? '–'}</td><td><a href="${vmHref(v)}">${v.name}</a></td><td class="state-${v.state}">${v.state}</td>
+  const place = [v.datacenter, v.cluster].filter(Boolean).join(' / ');
+  return html`<tr><td>${v.hypervisor}</td><td>${v.type}</td><td>${place || '–'}</td><td>${v.node ?? '–'}</td><td><a href="${vmHref(v)}">${v.name}</a></td><td class="state-${v.state}">${v.state}</td>
 <td class="num">${v.vcpus}</td><td class="num">${formatBytes(v.memoryBytes)}</td><td class="num">${formatBytes(v.diskBytes)}</td><td>${v.ips.join(', ')}</td>
 <td>${v.owner ? `${v.owner.namespace ?? 'default'}/${v.owner.name}` : html`<span class="muted">unmanaged</span>`}</td><td class="${planClass(v.plan)}">${v.plan}</td>
 <td class="num">${percent(v.usage?.cpuRatio)}</td><td class="num">${formatBytes(v.usage?.memoryUsedBytes)}</td></tr>`;
@@ -79,7 +80,7 @@ export function inventoryPage(inv: Inventory, q: ListQuery): { body: Html; shown
       : '';
   const body = html`<h1>Inventory</h1>${filterForm(inv, q)}${countList}
 <p class="summary"><span id="vm-count">${kept.length}</span> of ${inv.vms.length} VMs${kept.length > PAGE_SIZE ? `, ${PAGE_SIZE} a page` : ''}</p>${pager}
-<table class="vms" id="vms"><thead><tr>${head('hypervisor', 'Hypervisor')}${head(undefined, 'Type')}${head('node', 'Node')}${head('name', 'Name')}${head('state', 'State')}${head('vcpus', 'vCPUs')}${head(
+<table class="vms" id="vms"><thead><tr>${head('hypervisor', 'Hypervisor')}${head(undefined, 'Type')}${head(undefined, 'DC / cluster')}${head('node', 'Node')}${head('name', 'Name')}${head('state', 'State')}${head('vcpus', 'vCPUs')}${head(
     'memory',
     'Memory',
   )}${head('disk', 'Disks')}${head(undefined, 'IPs')}${head('owner', 'Owner')}${head('plan', 'Plan')}${head('cpu', 'CPU')}${head(undefined, 'Mem used')}</tr></thead>

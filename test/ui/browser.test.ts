@@ -18,7 +18,7 @@ describe.skipIf(!exe)('the inventory page in Chromium', () => {
   let browser: Browser;
   let page: Page;
 
-  const rows = async () => (await page.locator('#vms tbody tr td:nth-child(4)').allTextContents()).map((s) => s.trim());
+  const rows = async () => (await page.locator('#vms tbody tr td:nth-child(5)').allTextContents()).map((s) => s.trim());
 
   beforeAll(async () => {
     fleet = await startFleet();
@@ -58,7 +58,8 @@ describe.skipIf(!exe)('the inventory page in Chromium', () => {
       60_000,
     );
     const legacy = page.locator('#vms tbody tr', { hasText: fleet.unmanaged.ovirt });
-    await expect(legacy.locator('td:nth-child(10)').textContent()).resolves.toBe('unmanaged');
+    await expect(legacy.locator('td:nth-child(11)').textContent()).resolves.toBe('unmanaged');
+    await expect(legacy.locator('td:nth-child(3)').textContent()).resolves.toBe('Default / Default');
     await expect(legacy.locator('td:nth-child(2)').textContent()).resolves.toBe('ovirt');
     await expect(page.locator('[data-hypervisor-count="pve-sim"]').textContent()).resolves.toBe('3');
   }, 90_000);
