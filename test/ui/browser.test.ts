@@ -48,15 +48,18 @@ describe.skipIf(!exe)('the inventory page in Chromium', () => {
 
   it('shows the quickstart fleet and the unmanaged VMs of every hypervisor', async () => {
     const expected = ['web-1', 'db-1', fleet.unmanaged.pve, fleet.unmanaged.ovirt, ...(fleet.libvirt ? [fleet.libvirt.vm] : [])];
+    let seen: string[] = [];
     await until(
       'every VM in the inventory',
       async () => {
         await page.goto(ctl.url);
-        const names = await rows();
-        return expected.every((n) => names.includes(n));
+        seen = await rows();
+        return expected.every((n) => seen.includes(n));
       },
-      60_000,
-    );
+      80_000,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}: missing ${expected.filter((n) => !seen.includes(n)).join(', ')}; log: ${ctl.stderr().slice(-1500)}`);
+    });
     const legacy = page.locator('#vms tbody tr', { hasText: fleet.unmanaged.ovirt });
     await expect(legacy.locator('td:nth-child(11)').textContent()).resolves.toBe('unmanaged');
     await expect(legacy.locator('td:nth-child(3)').textContent()).resolves.toBe('Default / Default');
