@@ -130,7 +130,7 @@ describe.skipIf(!exe)('the inventory page in Chromium', () => {
       },
       { meta: { document_num: doc }, ovirt: { engine: 'e99' }, vm: { name: `${PREFIX}-nope`, memory: 1 } },
     ];
-    const file = join(fleet.folder, '..', `${PREFIX}-request.json`);
+    const file = join(fleet.folder, `${PREFIX}-request.json.upload`);
     await writeFile(file, JSON.stringify(req));
     await page.goto(`${ctl.url}requests`);
     await page.setInputFiles('input[name=jsonfile]', file);
