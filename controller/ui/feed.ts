@@ -88,6 +88,10 @@ export class InventoryFeed {
         }
       }
       this.history.retain(seen);
+      for (const v of this.inventory.vms) {
+        const t = this.history.throughput(v.hypervisor, v.providerID);
+        if (t) v.throughput = t;
+      }
     })()
       .catch((e: unknown) => this.o.onError?.(e as Error))
       .finally(() => {

@@ -5,6 +5,7 @@ import type { Condition } from '../api/types.ts';
 import { keyOf } from '../api/keys.ts';
 import type { Observation, ObservedNode, ObservedVM, OwnerRef, VMUsage } from '../core/model.ts';
 import type { StatusRecord } from '../status/writer.ts';
+import type { Throughput } from './usage-history.ts';
 
 export type PlanState = 'in sync' | 'changes pending' | 'restart required' | 'refused' | 'unmanaged' | 'not reconciled';
 
@@ -28,6 +29,8 @@ export interface InventoryVM {
   plan: PlanState;
   ready?: string;
   usage?: VMUsage;
+  /** Disk and network bytes per second, from the last two observations with usage (set by the feed). */
+  throughput?: Throughput;
 }
 
 export interface InventoryNode extends ObservedNode {

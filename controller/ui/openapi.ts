@@ -30,6 +30,12 @@ const vm = {
     plan: { enum: ['in sync', 'changes pending', 'restart required', 'refused', 'unmanaged', 'not reconciled'] },
     ready: str,
     usage: { $ref: '#/components/schemas/Usage' },
+    throughput: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'bytes per second between the last two observations',
+      properties: { diskReadBps: num, diskWriteBps: num, networkReceiveBps: num, networkTransmitBps: num },
+    },
   },
 };
 const node = {

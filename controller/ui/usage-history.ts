@@ -51,17 +51,22 @@ class Ring {
   replaceLast(s: UsageSample): void {
     this.write(this.size - 1, s);
   }
+  private read(i: number): UsageSample {
+    const o = this.slot(i);
+    const s: UsageSample = { at: this.buf[o] ?? 0 };
+    FIELDS.forEach((f, j) => {
+      const v = this.buf[o + 1 + j];
+      if (v !== undefined && !Number.isNaN(v)) s[f] = v;
+    });
+    return s;
+  }
+  /** The i-th sample from the end (0: newest). */
+  fromEnd(i: number): UsageSample | undefined {
+    return i < this.size ? this.read(this.size - 1 - i) : undefined;
+  }
   toArray(): UsageSample[] {
     const out: UsageSample[] = [];
-    for (let i = 0; i < this.size; i++) {
-      const o = this.slot(i);
-      const s: UsageSample = { at: this.buf[o] ?? 0 };
-      FIELDS.forEach((f, j) => {
-        const v = this.buf[o + 1 + j];
-        if (v !== undefined && !Number.isNaN(v)) s[f] = v;
-      });
-      out.push(s);
-    }
+    for (let i = 0; i < this.size; i++) out.push(this.read(i));
     return out;
   }
 }
@@ -113,6 +118,14 @@ export class UsageHistory {
     return (this.rings.get(UsageHistory.key(hypervisor, providerID))?.toArray() ?? []).filter((s) => s.at >= since);
   }
 
+  /** Throughput between the last two samples (bytes per second), where both have the counter. */
+  throughput(hypervisor: string, providerID: string): Throughput | undefined {
+    const ring = this.rings.get(UsageHistory.key(hypervisor, providerID));
+    const b = ring?.fromEnd(0);
+    const a = ring?.fromEnd(1);
+    return a && b ? throughputOf(a, b) : undefined;
+  }
+
   /** Drops the rings of VMs not in `keep` (VMs gone from their hypervisor). */
   retain(keep: ReadonlySet<string>): void {
     for (const k of [...this.rings.keys()]) if (!keep.has(k)) this.rings.delete(k);
@@ -121,4 +134,30 @@ export class UsageHistory {
   get tracked(): number {
     return this.rings.size;
   }
+}
+
+export interface Throughput {
+  diskReadBps?: number;
+  diskWriteBps?: number;
+  networkReceiveBps?: number;
+  networkTransmitBps?: number;
+}
+
+const RATES = [
+  ['diskReadBytes', 'diskReadBps'],
+  ['diskWriteBytes', 'diskWriteBps'],
+  ['networkReceiveBytes', 'networkReceiveBps'],
+  ['networkTransmitBytes', 'networkTransmitBps'],
+] as const;
+
+/** Bytes per second between two samples of counters; a counter that went down (a restart) has none. */
+export function throughputOf(a: UsageSample, b: UsageSample): Throughput | undefined {
+  if (b.at <= a.at) return undefined;
+  const out: Throughput = {};
+  for (const [counter, rate] of RATES) {
+    const x = a[counter];
+    const y = b[counter];
+    if (x !== undefined && y !== undefined && y >= x) out[rate] = ((y - x) * 1000) / (b.at - a.at);
+  }
+  return Object.keys(out).length ? out : undefined;
 }

@@ -64,6 +64,11 @@ describe.skipIf(!exe)('the inventory page in Chromium', () => {
     await expect(legacy.locator('td:nth-child(11)').textContent()).resolves.toBe('unmanaged');
     await expect(legacy.locator('td:nth-child(3)').textContent()).resolves.toBe('Default / Default');
     await expect(legacy.locator('td:nth-child(2)').textContent()).resolves.toBe('ovirt');
+    // Disk and network throughput once two observations with counters are in (the Proxmox simulator's move).
+    await until('web-1 throughput', async () => {
+      await page.goto(ctl.url);
+      return /\/s ⇅/.test((await page.locator('#vms tbody tr', { hasText: 'web-1' }).locator('td:nth-child(16)').textContent()) ?? '');
+    });
     await expect(page.locator('[data-hypervisor-count="pve-sim"]').textContent()).resolves.toBe('3');
   }, 90_000);
 
@@ -78,10 +83,6 @@ describe.skipIf(!exe)('the inventory page in Chromium', () => {
     await expect(page.locator('select[name=hypervisor]').inputValue()).resolves.toBe('pve-sim');
     await page.goto(`${ctl.url}?q=web`);
     expect(await rows()).toEqual(['web-1']);
-    if (shots) {
-      await page.goto(ctl.url);
-      await page.screenshot({ path: join(shots, 'inventory.png'), fullPage: true });
-    }
   });
 
   it('sorts by a column when its header is clicked', async () => {
@@ -106,7 +107,12 @@ describe.skipIf(!exe)('the inventory page in Chromium', () => {
     await expect(page.locator('table.conditions').textContent()).resolves.toContain('Ready');
     expect(await page.locator('.charts figure').count()).toBe(6);
     expect(await page.locator('.charts figure').first().locator('path.line').count()).toBe(1);
-    if (shots) await page.screenshot({ path: join(shots, 'vm.png'), fullPage: true });
+    if (shots) {
+      await page.screenshot({ path: join(shots, 'vm.png'), fullPage: true });
+      await page.goto(ctl.url);
+      await page.screenshot({ path: join(shots, 'inventory.png'), fullPage: true });
+      await page.goto(`${ctl.url}vms/pve-sim/web-1`);
+    }
     await page.goto(`${ctl.url}nodes`);
     expect(await page.locator('section[data-hypervisor="pve-sim"] tr[data-node]').count()).toBe(3);
   }, 240_000);

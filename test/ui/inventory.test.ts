@@ -216,3 +216,26 @@ describe('listen addresses', () => {
     expect(() => parseListen(addr)).toThrow(/expected HOST:PORT or PORT/);
   });
 });
+
+describe('throughput', () => {
+  it('is the counters’ difference over time between the last two observations, none over a restart', async () => {
+    const { InventoryFeed } = await import('../../controller/ui/feed.ts');
+    const { throughputOf } = await import('../../controller/ui/usage-history.ts');
+    expect(throughputOf({ at: 0, diskReadBytes: 100, networkReceiveBytes: 50 }, { at: 2000, diskReadBytes: 2148, networkReceiveBytes: 10 })).toEqual({ diskReadBps: 1024 });
+    expect(throughputOf({ at: 5, diskReadBytes: 1 }, { at: 5, diskReadBytes: 9 })).toBeUndefined();
+    let now = 0;
+    let read = 0;
+    const feed = new InventoryFeed({
+      now: () => now,
+      records: async () => [],
+      observations: async () => [{ name: 'h', type: 'proxmox', observedAt: now, observation: obs([vm('a', { usage: { diskReadBytes: read, networkTransmitBytes: read * 2 } })]) }],
+    });
+    await feed.refresh();
+    expect(feed.current().vms[0]?.throughput).toBeUndefined();
+    now = 40_000;
+    read = 40 * 1024 * 1024;
+    await feed.refresh();
+    expect(feed.current().vms[0]?.throughput).toEqual({ diskReadBps: 1024 * 1024, networkTransmitBps: 2 * 1024 * 1024 });
+    expect(inventoryPage(feed.current(), parseListQuery({}, {})).body.text).toContain('1.0 MiB/s ⇅ 0 B/s');
+  });
+});
