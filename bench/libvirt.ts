@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { converge } from '../controller/runtime/converge.ts';
 import { HypervisorPool } from '../controller/runtime/hypervisors.ts';
 import { Reconciler } from '../controller/runtime/reconciler.ts';
-import { DesiredStore } from '../controller/runtime/store.ts';
+import { DesiredStore } from '../controller/sources/store.ts';
 import { formatProblem, loadFolder } from '../controller/sources/load-folder.ts';
 import { StateDir } from '../controller/status/state-dir.ts';
 import { LibvirtProvider } from '../providers/libvirt/provider.ts';
