@@ -3,9 +3,9 @@
 // moved between VMs virtkeeper manages, grown, and deleted only when provably its own.
 // `survey` reads what is there and decides; `observe` reports those decisions, `ensure`
 // carries them out.
-import { formatBytes } from '../../controller/api/quantity.ts';
 import { ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import { sameOwner, type DesiredStandaloneDisk, type DiskClient, type DiskState, type KindObservation } from '../../controller/core/provider.ts';
+import { formatBytes, sleep } from '../kit/index.ts';
 import type { LibvirtContext } from './context.ts';
 import { deleteDiskOwner, describeOwner, ownerVolumeName, readDiskOwner, writeDiskOwner } from './disk-owner.ts';
 import { BUS, deviceXml, parseDomain, targetDev, volumeXml, type ParsedDomain } from './domain-xml.ts';
@@ -198,7 +198,7 @@ export class LibvirtDisks implements DiskClient {
     this.ctx.forget(uuidText(at.d.uuid));
     for (let i = 0; i < 20; i++) {
       if (!parseDomain(await at.c.xmlDesc(at.d)).disks.some((x) => x.volume === volume)) return true;
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     return false;
   }

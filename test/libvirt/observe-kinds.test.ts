@@ -75,14 +75,14 @@ describe.skipIf(!uri)('libvirt disks.observe and networks.observe', () => {
     const want = disk();
     const before = await p.disks.observe(want);
     expect(before).toMatchObject({ exists: false, upToDate: false });
-    expect(before.intents).toEqual([`create volume ${want.name}.qcow2 16Mi in pool default on host1`, `attach to ${vmName}`]);
+    expect(before.intents).toEqual([`create volume ${want.name}.qcow2 16 MiB in pool default on host1`, `attach to ${vmName}`]);
     expect([await volumeThere(`${want.name}.qcow2`), await volumeThere(`${want.name}.owner`)]).toEqual([false, false]);
 
     await p.disks.ensure(want);
     expect(await p.disks.observe(want)).toMatchObject({ exists: true, upToDate: true, intents: [], state: { attachedTo: vmName, sizeBytes: 16 * MiB } });
 
     const bigger = await p.disks.observe(disk({ sizeBytes: 32 * MiB }));
-    expect(bigger).toMatchObject({ upToDate: false, intents: ['grow 16Mi → 32Mi'] });
+    expect(bigger).toMatchObject({ upToDate: false, intents: ['grow 16 MiB → 32 MiB'] });
     expect(Number((await c.volumeInfo(await c.lookupVolume(pool, `${want.name}.qcow2`))).capacity)).toBe(16 * MiB);
   }, 60_000);
 
