@@ -58,7 +58,11 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
     if (!obj) return true;
     const kind = parseKey(key).kind;
     if (kind === 'Hypervisor') return true;
-    const hv = (obj.spec as { hypervisor?: string } | undefined)?.hypervisor;
+    const spec = obj.spec as { hypervisor?: string; vm?: string } | undefined;
+    // A snapshot or restore is of its VM's shard (it names no Hypervisor of its own).
+    const vm = spec?.vm ? source.object(`VirtualMachine/${obj.metadata?.namespace ?? 'default'}/${spec.vm}`) : undefined;
+    const hv = spec?.hypervisor ?? (vm?.spec as { hypervisor?: string } | undefined)?.hypervisor;
+    if (spec?.vm && !hv) return false;
     return !hv || !!store.hypervisor(hv) || !!source.object(`Hypervisor/${hv}`);
   };
   const source: KubernetesSource = new KubernetesSource({
