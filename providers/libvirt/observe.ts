@@ -84,9 +84,13 @@ export class DomainObserver {
     this.o = o;
   }
 
+  /** Bumped by forget: a detail read that began before is not cached (it may predate the change). */
+  private readonly epochs = new Map<string, number>();
+
   /** Drops a domain's cached detail (it changed, or is about to). */
   forget(id: string): void {
     this.cache.delete(id);
+    this.epochs.set(id, (this.epochs.get(id) ?? 0) + 1);
   }
 
   /** A domain's parsed XML as last observed, while its stats have not moved since. */
@@ -138,6 +142,7 @@ export class DomainObserver {
       const signature = JSON.stringify([state, p.get('balloon.maximum'), p.get('vcpu.current'), p.get('vcpu.maximum'), sizes], (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
       let cached = this.cache.get(id);
       if (!cached || cached.signature !== signature) {
+        const epoch = this.epochs.get(id) ?? 0;
         // A domain undefined since the list is simply not there any more.
         const read = await this.readDetail(c, d, signature, state === DomainState.RUNNING).catch((e: unknown) => {
           if (e instanceof LibvirtError && e.kind === 'not-found') return undefined;
@@ -145,7 +150,8 @@ export class DomainObserver {
         });
         if (!read) continue;
         cached = read;
-        this.cache.set(id, cached);
+        // An action changed the domain while this was read (a create's second define): used for this pass only.
+        if ((this.epochs.get(id) ?? 0) === epoch) this.cache.set(id, cached);
       }
       const parsed = cached.parsed;
       const running = isActive(state);
