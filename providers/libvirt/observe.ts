@@ -144,7 +144,7 @@ export class DomainObserver {
       if (!cached || cached.signature !== signature) {
         const epoch = this.epochs.get(id) ?? 0;
         // A domain undefined since the list is simply not there any more.
-        const read = await this.readDetail(c, d, signature, state === DomainState.RUNNING).catch((e: unknown) => {
+        const read = await this.readDetail(c, d, signature, state === DomainState.RUNNING, new Map(sizes)).catch((e: unknown) => {
           if (e instanceof LibvirtError && e.kind === 'not-found') return undefined;
           throw e;
         });
@@ -222,16 +222,16 @@ export class DomainObserver {
       .finally(() => this.ipFetching.delete(id));
   }
 
-  private async readDetail(c: LibvirtConnection, d: Domain, signature: string, running: boolean): Promise<Cached> {
+  private async readDetail(c: LibvirtConnection, d: Domain, signature: string, running: boolean, statSizes: Map<string, number>): Promise<Cached> {
     const [xml, autostart] = await Promise.all([c.xmlDesc(d), c.getAutostart(d)]);
     const parsed = parseDomain(xml);
     // The configuration the next boot uses.
     const config = running ? parseDomain(await c.xmlDesc(d, XmlFlags.INACTIVE)) : parsed;
     const pending: Cached['pending'] = config.vcpuCurrent !== parsed.vcpuCurrent ? { vcpus: config.vcpuCurrent } : undefined;
     if (!running) {
-      // An inactive domain has no block stats: its volumes tell their capacity.
+      // The bulk stats give an inactive domain's capacities too (libvirt 9); where they do not, the volumes tell.
       for (const disk of parsed.disks) {
-        if (!disk.volume) continue;
+        if (!disk.volume || statSizes.get(disk.dev)) continue;
         const pool = await c.lookupPool(disk.pool ?? this.o.pool()).catch(() => undefined);
         const vol = pool ? await c.lookupVolume(pool, disk.volume).catch(() => undefined) : undefined;
         if (vol) disk.sizeBytes = Number((await c.volumeInfo(vol)).capacity);

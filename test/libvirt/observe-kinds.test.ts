@@ -107,6 +107,25 @@ describe.skipIf(!uri)('libvirt disks.observe and networks.observe', () => {
     }
   }, 60_000);
 
+  it('finds a disk in a stopped domain defined with it (libvirt names no path for its volume then)', async () => {
+    const shared = disk({ key: `VirtualDisk/ns-${s}/shared`, owner: { kind: 'VirtualDisk', namespace: `ns-${s}`, name: 'shared' }, name: `vkdisk-obsk-${s}-shared` });
+    delete shared.attachTo;
+    await p.disks.ensure(shared);
+    const holder = `vk-obsk-${s}-holder`;
+    domains.push(holder);
+    await c.defineXML(
+      `<domain type='qemu'><name>${holder}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices><disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='default' volume='${shared.name}.qcow2'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
+    );
+    try {
+      const seen = await p.disks.observe({ ...shared, attachTo: vmName });
+      expect(seen).toMatchObject({ exists: true, upToDate: false, intents: [] });
+      expect(seen.problem).toBe(`attached to ${holder}, which virtkeeper does not manage: it is not detached`);
+    } finally {
+      await c.undefine(await c.lookupDomain(holder));
+      await p.disks.delete(shared);
+    }
+  }, 60_000);
+
   it('reports, without acting, a disk attached to a VM virtkeeper does not manage', async () => {
     const stranger = `vk-obsk-${s}-stranger`;
     const want = disk({ key: `VirtualDisk/ns-${s}/loose`, owner: { kind: 'VirtualDisk', namespace: `ns-${s}`, name: 'loose' }, name: `vkdisk-obsk-${s}-loose`, attachTo: stranger });
