@@ -17,13 +17,21 @@ describe('quickstart inventory', () => {
     try {
       const url = await until('the inventory URL', async () => /Inventory: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1], 30_000);
       await until('the quickstart to converge', async () => out.includes('Ctrl-C to stop'), 90_000);
-      const { items } = (await (await fetch(`${url}api/v1/vms`)).json()) as { items: { name: string; plan: string; hypervisor: string }[] };
-      expect(
-        items
-          .filter((v) => v.hypervisor === 'pve-sim')
-          .map((v) => `${v.name}:${v.plan}`)
-          .sort(),
-      ).toEqual(['db-1:in sync', 'web-1:in sync']);
+      // The page reads the status records every few seconds: wait for the last ones to show.
+      const want = ['db-1:in sync', 'web-1:in sync'];
+      let got: string[] = [];
+      await until(
+        'both VMs in sync on the page',
+        async () => {
+          const { items } = (await (await fetch(`${url}api/v1/vms`)).json()) as { items: { name: string; plan: string; hypervisor: string }[] };
+          got = items
+            .filter((v) => v.hypervisor === 'pve-sim')
+            .map((v) => `${v.name}:${v.plan}`)
+            .sort();
+          return JSON.stringify(got) === JSON.stringify(want);
+        },
+        20_000,
+      ).catch(() => expect(got).toEqual(want));
       expect(await (await fetch(url)).text()).toContain('web-1');
       expect(out).toContain(`The inventory stays up at ${url}`);
       const exited = new Promise((r) => proc.once('exit', r));
