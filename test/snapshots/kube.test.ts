@@ -3,7 +3,6 @@
 // Kubernetes removal gate, and a restore applied once. The controller runs in this process (the
 // real source, status store, removals, reconciler and manager) over the memory provider; its
 // Hypervisor lives only in its own store, so the e2e suite's controllers leave these objects be.
-import { KubeConfig } from '@kubernetes/client-node';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +14,7 @@ import { Manager } from '../../controller/runtime/manager.ts';
 import { FINALIZED_KINDS, KubernetesRemovals } from '../../controller/runtime/modes/kubernetes.ts';
 import { Reconciler } from '../../controller/runtime/reconciler.ts';
 import { DesiredStore } from '../../controller/sources/store.ts';
-import { kubeRest, type KubeRest } from '../../controller/sources/kube-rest.ts';
+import { kubeRest, loadKubeConfig, type KubeRest } from '../../controller/sources/kube-rest.ts';
 import { FINALIZER, KubernetesSource } from '../../controller/sources/kubernetes.ts';
 import { KubernetesStatusStore } from '../../controller/status/kubernetes.ts';
 import { kubectlWith } from '../support/kubectl.ts';
@@ -79,14 +78,12 @@ describe.skipIf(!admin)('snapshots and restores in Kubernetes mode on a real kub
     }
     await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
     await kubectl(['create', 'namespace', ns]);
-    const kc = new KubeConfig();
-    kc.loadFromFile(admin);
+    rest = await kubeRest(loadKubeConfig(admin));
     const logger = pino({ level: 'silent' });
     const hv: Hypervisor = { apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name: hvName }, spec: { type: 'proxmox', endpoint: 'http://127.0.0.1:1', allowedNamespaces: [ns] } };
     const store = new OwnHypervisorStore(hv);
     const mine = (key: string) => parseKey(key).namespace === ns;
-    source = new KubernetesSource({ kc, store, logger, namespace: ns, onChange: (keys) => manager?.enqueue([...keys].filter(mine)) });
-    rest = await kubeRest(kc);
+    source = new KubernetesSource({ rest, store, logger, namespace: ns, onChange: (keys) => manager?.enqueue([...keys].filter(mine)) });
     const statuses = new KubernetesStatusStore({ source, rest, now: Date.now });
     const removals = new KubernetesRemovals({ objects: source.objects, hypervisor: (n) => store.hypervisor(n), rest, logger, now: Date.now, policy: { maxShare: 1 } });
     pool = new HypervisorPool({
