@@ -3,19 +3,18 @@
 // level-based, so a missed event is healed by the next one or the periodic resync.
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
-import type { AnyResource } from '../api/types.ts';
 import { safeError } from '../core/errors.ts';
 import type { DesiredStore } from './store.ts';
 import type { StatusStore } from '../status/writer.ts';
-import { formatProblem, loadFolder } from './load-folder.ts';
+import { DesiredFolder, type FolderRead } from './folder.ts';
 
 export interface DirectorySourceOptions {
   folder: string;
   store: DesiredStore;
   statuses: StatusStore;
   logger: Logger;
-  /** Called with the keys that changed after each reload. */
-  onChange: (keys: Set<string>) => void;
+  /** Called with the keys that changed after each reload, and the read (its records: the state directory as it was). */
+  onChange: (keys: Set<string>, read: FolderRead) => void;
   debounceMs?: number;
 }
 
@@ -27,9 +26,11 @@ export class DirectorySource {
   private lastProblems = new Set<string>();
   reloads = 0;
   private readonly o: DirectorySourceOptions;
+  private readonly folder: DesiredFolder;
 
   constructor(options: DirectorySourceOptions) {
     this.o = options;
+    this.folder = new DesiredFolder({ path: options.folder, statuses: options.statuses, store: options.store });
   }
 
   async start(): Promise<void> {
@@ -72,17 +73,15 @@ export class DirectorySource {
   }
 
   private async pass(): Promise<void> {
-    const records = await this.o.statuses.list();
-    const lastApplied = new Map(records.flatMap((r) => (r.lastApplied ? [[r.key, r.lastApplied.spec as AnyResource['spec']] as const] : [])));
-    const load = await loadFolder(this.o.folder, { lastApplied });
-    const lines = new Set(load.problems.map(formatProblem));
+    const read = await this.folder.read();
+    const { records, changed, problems } = read;
+    const lines = new Set(problems);
     // Log each problem once per change, not on every reload.
     for (const l of lines) if (!this.lastProblems.has(l)) this.o.logger.error({ folder: this.o.folder }, `invalid manifest: ${l}`);
     this.lastProblems = lines;
-    const changed = this.o.store.update(load, formatProblem);
     // Removed VMs: records whose resource vanished (and whose file is readable).
     for (const r of records) if (!this.o.store.get(r.key) && !(r.source && this.o.store.isBroken(r.source.file))) changed.add(r.key);
-    if (changed.size > 0) this.o.onChange(changed);
+    if (changed.size > 0) this.o.onChange(changed, read);
   }
 
   async stop(): Promise<void> {
