@@ -136,7 +136,7 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
   const first = keys.filter((k) => parseKey(k).kind === 'Hypervisor');
   const rest = keys.filter((k) => parseKey(k).kind !== 'Hypervisor');
   await pool(first, o.concurrency ?? 16, runKey);
-  for (const kind of ['VirtualNetwork', 'VMTemplate', 'VirtualMachine', 'VirtualDisk', 'VirtualMachineSet'])
+  for (const kind of ['VirtualNetwork', 'VMTemplate', 'VirtualMachine', 'VirtualDisk', 'VirtualMachineSet', 'VirtualMachineSnapshot', 'VirtualMachineRestore', 'VirtualMachineSnapshotSchedule'])
     await pool(
       rest.filter((k) => parseKey(k).kind === kind),
       o.concurrency ?? 16,
@@ -146,7 +146,7 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
     // A second read before anything goes: what was absent only for a moment (a checkout) is back.
     removed = await read();
     const order = [...removed].sort((a, b) => byDependency(b, a));
-    const kinds = ['VirtualDisk', 'VirtualMachine', 'VirtualNetwork'];
+    const kinds = ['VirtualMachineSnapshot', 'VirtualDisk', 'VirtualMachine', 'VirtualNetwork'];
     for (const kind of kinds)
       await pool(
         order.filter((k) => parseKey(k).kind === kind),

@@ -1,6 +1,5 @@
 // Where a VMTemplate comes from, decided per case: adopted, or made from a declared, owned,
 // stopped VM once; every reason to wait or refuse named. Over the in-memory provider.
-import { perKind } from '../../providers/flat-client.ts';
 import { describe, expect, it } from 'vitest';
 import type { Hypervisor, VirtualMachine, VMTemplate } from '../../controller/api/types.ts';
 import type { ValidResource } from '../../controller/api/validate.ts';
@@ -106,8 +105,8 @@ describe('VMTemplate sources', () => {
       const conn = {
         name: 'mem',
         hypervisor: hv,
-        client: perKind(client),
-        observer: new Observer({ client: perKind(client), now: Date.now, maxAgeMs: 0 }),
+        client: client,
+        observer: new Observer({ client: client, now: Date.now, maxAgeMs: 0 }),
         resyncMs: 1000,
         limit: (fn) => fn(),
       } as Connected;

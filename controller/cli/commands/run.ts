@@ -9,8 +9,10 @@ import { EXIT } from '../exit-codes.ts';
 import { addRemovalOptions, removalPolicy, type RemovalFlags } from '../removal-options.ts';
 import { progressPrinter } from '../progress.ts';
 import { styleFor } from '../style.ts';
+import { addUiOptions, inventoryFromFlags } from './ui.ts';
+import type { UiFlags } from '../../ui/serve.ts';
 
-interface RunOpts extends RemovalFlags {
+interface RunOpts extends RemovalFlags, UiFlags {
   filename?: string;
   kubeconfig?: string;
   workers: string;
@@ -40,6 +42,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       'controller instance named in VM markers (default: directory mode, a hash of the state directory, itself derived from the folder path; Kubernetes, of the kube-system namespace UID); VMs marked by another instance are not touched',
     )
     .option('--metrics-port <port>', 'directory mode: serve /metrics (Prometheus) and /healthz on 127.0.0.1:PORT (0 picks one, logged)');
+  addUiOptions(cmd);
   addRemovalOptions(cmd, { grace: '30s' })
     .addHelpText('after', '\nExamples:\n  virtkeeper run -f ./vms\n  virtkeeper run -f ./vms --metrics-port 9464\n  virtkeeper run --kubeconfig ~/.kube/config --leader-elect')
     .action(async (o: RunOpts) => {
@@ -58,11 +61,12 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
         });
         return;
       }
+      const folder = o.filename;
       const logger = makeLogger(g.logLevel, 'info');
-      const statuses = stateFor(o.filename, g);
+      const statuses = stateFor(folder, g);
       const instance = directoryInstance(o.instance, statuses.dir);
       const mode = await startDirectoryMode({
-        folder: o.filename,
+        folder,
         statuses,
         loadConnector,
         credentials: credentialsFor(g),
@@ -72,9 +76,11 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
         workers: Number(o.workers),
         removal: removalPolicy(o),
         ...(o.metricsPort !== undefined ? { metricsPort: Number(o.metricsPort) } : {}),
+        attach: (p) =>
+          inventoryFromFlags(o, { folder, pool: p.pool, declared: () => p.store.all().map((e) => e.resource), records: () => p.statuses.list(), now: p.now, logger: p.logger, metrics: p.metrics }),
         ...(o.progress ? { emit: progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) } : {}),
       });
-      logger.info({ folder: o.filename, stateDir: statuses.dir, instance, resources: mode.resources }, 'watching');
+      logger.info({ folder, stateDir: statuses.dir, instance, resources: mode.resources }, 'watching');
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -34,6 +34,24 @@ export interface DirectoryModeOptions {
   metricsPort?: number;
   /** Also told every event (the CLI's --progress printer). */
   emit?: EventSink;
+  /** Something served beside the controller that reads its parts (the inventory page, --ui). */
+  attach?: (parts: ModeParts) => Promise<Attachment | undefined>;
+}
+
+/** What an attachment may read of a running mode. */
+export interface ModeParts {
+  pool: HypervisorPool;
+  store: DesiredStore;
+  statuses: StateDir;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => number;
+}
+
+export interface Attachment {
+  /** Told every event. */
+  sink: EventSink;
+  close(): Promise<void>;
 }
 
 export interface RunningMode {
@@ -51,6 +69,7 @@ export async function startDirectoryMode(o: DirectoryModeOptions): Promise<Runni
   const hypervisors = new HypervisorPool({ loadConnector: o.loadConnector, credentials: o.credentials, logger, now: o.clock.now, onChange: (name) => manager.enqueue(vmKeysOn(store, name)) });
   const gate = directoryGate({ stateDir: statuses.dir, now: o.clock.now, ...(o.removal ? { policy: o.removal } : {}) });
   const metrics = new Metrics();
+  const attached = await o.attach?.({ pool: hypervisors, store, statuses, metrics, logger, now: o.clock.now });
   const reconciler = new Reconciler({
     store,
     statuses,
@@ -63,6 +82,7 @@ export async function startDirectoryMode(o: DirectoryModeOptions): Promise<Runni
     emit: (e) => {
       metrics.sink(e);
       o.emit?.(e);
+      attached?.sink(e);
     },
   });
   const manager = new Manager({
@@ -114,6 +134,7 @@ export async function startDirectoryMode(o: DirectoryModeOptions): Promise<Runni
       await source.stop();
       await manager.stop();
       serving?.close();
+      await attached?.close();
       await hypervisors.closeAll();
     },
   };

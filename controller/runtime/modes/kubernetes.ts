@@ -24,6 +24,8 @@ import { FINALIZED_KINDS, KubernetesRemovals } from './kubernetes-removals.ts';
 import { serveHealth } from './serve.ts';
 import { declaredGauges, vmKeysOn } from './wake.ts';
 
+export { cacheView, FINALIZED_KINDS, KubernetesRemovals } from './kubernetes-removals.ts';
+
 export interface KubernetesModeOptions {
   kc: KubeConfig;
   rest: KubeRest;
@@ -68,7 +70,11 @@ export async function startKubernetesMode(o: KubernetesModeOptions): Promise<Run
     const obj = source.object(key);
     if (!obj) return true;
     if (parseKey(key).kind === 'Hypervisor') return true;
-    const hv = (obj.spec as { hypervisor?: string } | undefined)?.hypervisor;
+    const spec = obj.spec as { hypervisor?: string; vm?: string } | undefined;
+    // A snapshot or restore is of its VM's shard (it names no Hypervisor of its own).
+    const vm = spec?.vm ? source.object(`VirtualMachine/${obj.metadata?.namespace ?? 'default'}/${spec.vm}`) : undefined;
+    const hv = spec?.hypervisor ?? (vm?.spec as { hypervisor?: string } | undefined)?.hypervisor;
+    if (spec?.vm && !hv) return false;
     return !hv || !!store.hypervisor(hv) || !!source.object(`Hypervisor/${hv}`);
   };
   const source: KubernetesSource = new KubernetesSource({

@@ -16,7 +16,7 @@ import type { AppliedRecord, KindReconciler, ReconcileKit, ReconcileResult } fro
 import { convertedInto, dependenciesNotReady } from './vm-dependencies.ts';
 import { statusOf } from '../records.ts';
 
-function desiredOf(k: ReconcileKit, vm: VirtualMachine): DesiredVM {
+export function desiredOf(k: ReconcileKit, vm: VirtualMachine): DesiredVM {
   const { store, instance } = k.o;
   const hv = store.hypervisor(vm.spec.hypervisor);
   if (!hv) throw new TerminalError(`Hypervisor ${vm.spec.hypervisor} is not defined`);
