@@ -2,14 +2,10 @@
 // observation), and its result (steps, refusals, waiting, conditions). Types only.
 import type { PlannedStep } from './actions.ts';
 import type { Capabilities, DesiredVM, Observation, ObservedVM, OwnerRef, PendingCreate } from './model.ts';
+import type { Refusal } from './refusal.ts';
 import type { NamespaceRights } from './tenancy.ts';
 
-export interface Refusal {
-  /** Stable code, e.g. VK_REFUSED_SHRINK. */
-  code: string;
-  message: string;
-  field?: string;
-}
+export type { Refusal } from './refusal.ts';
 
 /** What is left of a resource that was removed from its source, enough to delete its VM. */
 export interface Removed {
