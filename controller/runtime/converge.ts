@@ -109,10 +109,15 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
 
   const outcomes = new Map<string, KeyOutcome>();
   const deadline = o.now() + (o.timeoutMs ?? 10 * 60_000);
+  // When a pending removal may have moved on (its grace over, a host back): the wait loop reads
+  // the folder again for removals only then, not every second.
+  const removalDue = new Map<string, number>();
   const runKey = async (key: string) => {
     const removal = removed.includes(key) ? { removal: true } : {};
+    if (removal.removal) removalDue.set(key, o.now() + 1000);
     try {
       const r = await reconciler.reconcile(key);
+      if (removal.removal && r.requeueAfter !== undefined) removalDue.set(key, o.now() + Math.max(r.requeueAfter, 1000));
       const refused = (r.plan?.refusals.length ?? 0) > 0;
       // A refusal, and a final hold (the guard, a Hypervisor gone), need a change; the grace passes by itself.
       const error = r.held ? { code: r.held.code, message: r.held.message } : refused ? { code: r.plan?.refusals[0]?.code ?? 'VK_REFUSED', message: r.plan?.refusals[0]?.message ?? '' } : undefined;
@@ -178,7 +183,7 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
         o.concurrency ?? 16,
         runKey,
       );
-      if (pending.some((k) => removed.includes(k))) await runRemovals();
+      if (pending.some((k) => removed.includes(k) && (removalDue.get(k) ?? 0) <= o.now())) await runRemovals();
     }
   }
   return { problems: folder.problems, outcomes: [...outcomes.values()].sort((a, b) => byDependency(a.key, b.key)), ...(gate.refusal ? { guard: gate.refusal } : {}), timedOut };

@@ -22,6 +22,8 @@ export class DesiredFolder {
   problems: string[] = [];
   /** The records the last read was made against. */
   records: StatusRecord[] = [];
+  /** Reads of the folder so far. */
+  reads = 0;
 
   constructor(o: { path: string; statuses: StatusStore; store?: DesiredStore }) {
     this.path = o.path;
@@ -31,6 +33,7 @@ export class DesiredFolder {
 
   /** Reads the folder again into the store. */
   async read(): Promise<FolderRead> {
+    this.reads++;
     const records = await this.statuses.list();
     const lastApplied = new Map(records.flatMap((r) => (r.lastApplied ? [[r.key, r.lastApplied.spec as AnyResource['spec']] as const] : [])));
     const load = await loadFolder(this.path, { lastApplied });
