@@ -25,7 +25,7 @@
 //    cloud-init, autostart, tags, description, ownership marker); powering is separate.
 import type { Logger } from 'pino';
 import type { VMAction } from './actions.ts';
-import type { Capabilities, Observation, OwnerRef } from './model.ts';
+import type { Capabilities, DiskInterface, Observation, OwnerRef } from './model.ts';
 import type { Target } from './actions.ts';
 import type { HypervisorSpec } from '../api/types.ts';
 
@@ -281,7 +281,24 @@ export interface ConnectOptions {
   logger: Logger;
 }
 
+/**
+ * How a hypervisor reads the parts of a spec where hypervisors differ: the connector says, so
+ * the core names no provider. Everything is optional; absent means the default given.
+ */
+export interface ProviderConventions {
+  /** The bus of a disk whose spec names none (default virtio). */
+  readonly diskInterface?: DiskInterface;
+  /**
+   * What a NIC on a VirtualNetwork attaches to when its binding names no SDN vnet, vNIC profile
+   * or bridge: `bridge` (default), the Hypervisor's default bridge, tagged with the VLAN;
+   * `named`, a network of the VirtualNetwork's name, tagged; `own`, a network of the
+   * VirtualNetwork's name that carries the VLAN itself (whatever the binding says), untagged.
+   */
+  readonly virtualNetworks?: 'bridge' | 'named' | 'own';
+}
+
 export interface ProviderConnector {
   readonly type: HypervisorSpec['type'];
+  readonly conventions?: ProviderConventions;
   connect(options: ConnectOptions): Promise<ProviderClient>;
 }

@@ -6,6 +6,7 @@ import { perKind } from '../flat-client.ts';
 
 export const ovirtConnector: ProviderConnector = {
   type: 'ovirt',
+  conventions: { virtualNetworks: 'named' },
   async connect({ spec, credentials, logger }) {
     if (!spec.endpoint) throw new Error('an ovirt Hypervisor needs spec.endpoint');
     const client = new OvirtClient({ endpoint: spec.endpoint, credentials, logger, ...(spec.tls ? { tls: spec.tls } : {}) });

@@ -8,6 +8,7 @@ import { ProxmoxConsoles } from './consoles.ts';
 
 export const proxmoxConnector: ProviderConnector = {
   type: 'proxmox',
+  conventions: { diskInterface: 'virtio-scsi' },
   async connect({ spec, credentials, logger }) {
     if (!spec.endpoint) throw new Error('a proxmox Hypervisor needs spec.endpoint');
     const client = new ProxmoxClient({ endpoint: spec.endpoint, credentials, logger, ...(spec.tls ? { tls: spec.tls } : {}) });

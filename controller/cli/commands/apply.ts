@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../api/quantity.ts';
 import { converge, type ConvergeReport } from '../../runtime/converge.ts';
+import { openFolder } from '../../sources/folder.ts';
 import { ReadOnlyStatusStore } from '../../status/read-only.ts';
 import { hypervisorPool, makeLogger, sleep, stateFor, type GlobalOptions } from '../context.ts';
 import { directoryInstance } from '../instance.ts';
@@ -49,7 +50,9 @@ export function planCommand(program: Command, globals: () => GlobalOptions): voi
       try {
         const state = stateFor(o.filename, g);
         const instance = directoryInstance(o.instance, state.dir);
-        const report = await converge({ folder: o.filename, statuses: new ReadOnlyStatusStore(state), hypervisors, logger, now: Date.now, sleep, dryRun: true, removal: removalPolicy(o), instance });
+        const statuses = new ReadOnlyStatusStore(state);
+        const folder = await openFolder(o.filename, statuses);
+        const report = await converge({ folder, statuses, hypervisors, logger, now: Date.now, sleep, dryRun: true, removal: removalPolicy(o), instance });
         problemsOut(report);
         if (o.output === 'json' || o.output === 'yaml') printStructured(planJson(report.outcomes), o.output);
         else process.stdout.write(`${renderPlan(report.outcomes, styleFor(process.stdout))}\n`);
@@ -82,7 +85,7 @@ export function applyCommand(program: Command, globals: () => GlobalOptions): vo
       try {
         const statuses = stateFor(o.filename, g);
         const report = await converge({
-          folder: o.filename,
+          folder: await openFolder(o.filename, statuses),
           statuses,
           hypervisors,
           logger,
