@@ -1,0 +1,121 @@
+// What the Proxmox per-kind clients share: the HTTP client, the defaults, lock retries, the
+// guest list of the last observation (a disk step in the same pass reads it, not the API), the
+// per-guest config cache, and the ownership check every destructive step makes.
+import type { Logger } from 'pino';
+import type { Target } from '../../controller/core/actions.ts';
+import { ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
+import { describeOwner } from '../../controller/core/model.ts';
+import { type ActionContext, sameOwner } from '../../controller/core/provider.ts';
+import { retryOnLock } from '../kit/retry.ts';
+import type { ProxmoxClient } from './client.ts';
+import { readGuestConfig } from './guest-config.ts';
+import { toObservedVM, type ResourceRow } from './mapping.ts';
+
+export interface ProxmoxDefaults {
+  node?: string;
+  storage?: string;
+  pool?: string;
+  bridge?: string;
+  importStorage?: string;
+}
+
+export interface ProxmoxProviderOptions {
+  client: ProxmoxClient;
+  logger: Logger;
+  defaults?: ProxmoxDefaults;
+  /** Attempts for lock/timeout errors before they surface (default 6). */
+  lockRetries?: number;
+}
+
+/** A guest's config as last read, and the list row it was read for. */
+export interface Detail {
+  signature: string;
+  config: Record<string, string>;
+  pending: boolean;
+  staged: Record<string, string>;
+  /** When it was read (ms): a config edited behind the list's back is found at the next full read. */
+  readAt: number;
+}
+
+/** How long the guests of the last list call serve a disk step before it lists again. */
+const GUESTS_FRESH_MS = 3000;
+
+export class ProxmoxContext {
+  readonly api: ProxmoxClient;
+  readonly logger: Logger;
+  readonly defaults: ProxmoxDefaults;
+  readonly details = new Map<string, Detail>();
+  private readonly lockRetries: number;
+  private lastGuests: { at: number; rows: ResourceRow[] } | undefined;
+
+  constructor(o: ProxmoxProviderOptions) {
+    this.api = o.client;
+    this.logger = o.logger;
+    this.defaults = o.defaults ?? {};
+    this.lockRetries = o.lockRetries ?? 6;
+  }
+
+  get defaultStorage(): string {
+    return this.defaults.storage ?? 'local-lvm';
+  }
+
+  /** Every guest (templates too), from one list call. */
+  listGuests(): Promise<ResourceRow[]> {
+    return this.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
+  }
+
+  /** Remembers what an observation listed, for the disk steps of the same pass. */
+  rememberGuests(rows: ResourceRow[]): void {
+    this.lastGuests = { at: Date.now(), rows };
+  }
+
+  /** A VM action moves names, nodes and locks: the remembered list no longer serves. */
+  forgetGuests(): void {
+    this.lastGuests = undefined;
+  }
+
+  /** The remembered list when recent (first attempt only), else a new list call. */
+  recentGuests(fresh: boolean): Promise<ResourceRow[]> {
+    const seen = this.lastGuests;
+    if (!fresh && seen && Date.now() - seen.at < GUESTS_FRESH_MS) return Promise.resolve(seen.rows);
+    return this.listGuests();
+  }
+
+  /** Retries lock and config-lock timeouts with backoff; they are normal on a busy cluster. */
+  retry<T>(fn: () => Promise<T>, ctx: ActionContext = {}): Promise<T> {
+    return retryOnLock(fn, {
+      attempts: this.lockRetries,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      onRetry: (e, attempt) => {
+        ctx.onProgress?.({ message: `retrying after: ${e.message}` });
+        this.logger.debug({ attempt, code: (e as { code?: string }).code }, `retrying: ${e.message}`);
+      },
+    });
+  }
+
+  /** Waits for a task, with the action's progress and signal. */
+  waiter(ctx: ActionContext = {}): (upid: string | null) => Promise<void> {
+    return async (upid) => {
+      if (upid) await this.api.waitForTask(upid, { ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    };
+  }
+
+  /** Finds a guest by its providerID (`qemu/104`) wherever it runs now, with its config. */
+  async locate(target: Target): Promise<{ vmid: number; node: string; row: ResourceRow; config: Record<string, string> }> {
+    const vmid = Number(target.providerID.split('/')[1]);
+    const row = (await this.listGuests()).find((r) => r.vmid === vmid);
+    if (!row) throw new ProviderNotFoundError(`VM ${target.name} (${target.providerID}) does not exist`);
+    const config = await readGuestConfig(this.api, row.node, vmid);
+    return { vmid, node: row.node, row, config };
+  }
+
+  /** Throws a RefusedError unless the config's marker names target.owner: ids are reused. */
+  checkOwner(target: Target, config: Record<string, string>): void {
+    const have = toObservedVM({ id: target.providerID, type: 'qemu', node: '' }, { config, pending: false }, []).owner;
+    if (!target.owner || !sameOwner(have, target.owner)) {
+      throw new RefusedError(
+        `VM ${target.name} (${target.providerID}) is not owned by ${target.owner ? describeOwner(target.owner) : 'this resource'}${have ? ` but by ${describeOwner(have)}` : ''}; virtkeeper never changes a VM it did not create`,
+      );
+    }
+  }
+}
