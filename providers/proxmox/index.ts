@@ -7,6 +7,8 @@ import { ProxmoxDisks } from './disks/index.ts';
 import { ProxmoxGuest } from './guest.ts';
 import { ProxmoxNetworks } from './networks.ts';
 import { ProxmoxTemplates } from './templates.ts';
+import { ProxmoxSnapshots } from './snapshots.ts';
+import { ProxmoxConsoles } from './consoles.ts';
 import { ProxmoxVMs } from './vms/index.ts';
 
 export type { ProxmoxProviderOptions } from './context.ts';
@@ -43,6 +45,7 @@ export const proxmoxConnector: ProviderConnector = {
   async connect({ spec, credentials, logger }) {
     if (!spec.endpoint) throw new Error('a proxmox Hypervisor needs spec.endpoint');
     const client = new ProxmoxClient({ endpoint: spec.endpoint, credentials, logger, ...(spec.tls ? { tls: spec.tls } : {}) });
-    return proxmoxProvider({ client, logger, ...(spec.defaults ? { defaults: spec.defaults } : {}) });
+    const kinds = proxmoxProvider({ client, logger, ...(spec.defaults ? { defaults: spec.defaults } : {}) });
+    return { ...kinds, snapshots: new ProxmoxSnapshots({ api: client }), consoles: new ProxmoxConsoles({ api: client, endpoint: spec.endpoint }) };
   },
 };
