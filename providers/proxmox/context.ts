@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import type { Target } from '../../controller/core/actions.ts';
 import { ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
 import { describeOwner } from '../../controller/core/model.ts';
-import { type ActionContext, sameOwner } from '../../controller/core/provider.ts';
+import { type ActionContext, type ProviderMemory, sameOwner } from '../../controller/core/provider.ts';
+import { DetailCache } from './vms/memory.ts';
 import { retryOnLock } from '../kit/retry.ts';
 import type { ProxmoxClient } from './client.ts';
 import { readGuestConfig } from './guest-config.ts';
@@ -25,6 +26,10 @@ export interface ProxmoxProviderOptions {
   defaults?: ProxmoxDefaults;
   /** Attempts for lock/timeout errors before they surface (default 6). */
   lockRetries?: number;
+  /** Where what was learned of the guests is kept between processes (see vms/memory.ts). */
+  memory?: ProviderMemory;
+  /** How long a guest's config serves while its list row is unchanged, before a full read (default 1 h). */
+  fullReadMs?: number;
 }
 
 /** A guest's config as last read, and the list row it was read for. */
@@ -44,7 +49,7 @@ export class ProxmoxContext {
   readonly api: ProxmoxClient;
   readonly logger: Logger;
   readonly defaults: ProxmoxDefaults;
-  readonly details = new Map<string, Detail>();
+  readonly details: DetailCache;
   private readonly lockRetries: number;
   private lastGuests: { at: number; rows: ResourceRow[] } | undefined;
 
@@ -53,6 +58,12 @@ export class ProxmoxContext {
     this.logger = o.logger;
     this.defaults = o.defaults ?? {};
     this.lockRetries = o.lockRetries ?? 6;
+    this.details = new DetailCache({ ...(o.memory ? { memory: o.memory } : {}), ...(o.fullReadMs !== undefined ? { fullReadMs: o.fullReadMs } : {}) });
+  }
+
+  async close(): Promise<void> {
+    await this.details.flush().catch((e: unknown) => this.logger.warn({ err: (e as Error).message }, 'cannot keep what was observed for the next process'));
+    await this.api.close();
   }
 
   get defaultStorage(): string {

@@ -36,16 +36,16 @@ export function proxmoxProvider(options: ProxmoxProviderOptions): ProviderClient
     networks: new ProxmoxNetworks(c),
     templates: new ProxmoxTemplates(c),
     guest: new ProxmoxGuest(c),
-    close: () => c.api.close(),
+    close: () => c.close(),
   };
 }
 
 export const proxmoxConnector: ProviderConnector = {
   type: 'proxmox',
-  async connect({ spec, credentials, logger }) {
+  async connect({ spec, credentials, logger, memory }) {
     if (!spec.endpoint) throw new Error('a proxmox Hypervisor needs spec.endpoint');
     const client = new ProxmoxClient({ endpoint: spec.endpoint, credentials, logger, ...(spec.tls ? { tls: spec.tls } : {}) });
-    const kinds = proxmoxProvider({ client, logger, ...(spec.defaults ? { defaults: spec.defaults } : {}) });
+    const kinds = proxmoxProvider({ client, logger, ...(spec.defaults ? { defaults: spec.defaults } : {}), ...(memory ? { memory } : {}) });
     return { ...kinds, snapshots: new ProxmoxSnapshots({ api: client }), consoles: new ProxmoxConsoles({ api: client, endpoint: spec.endpoint }) };
   },
 };

@@ -112,8 +112,8 @@ export class ProxmoxNetworks implements NetworkClient {
     const rows = (await this.c.listGuests()).filter((r) => r.template !== 1);
     const unknown = [];
     for (const r of rows) {
-      const d = this.c.details.get(r.id);
-      if (d && d.signature === rowSignature(r) && Date.now() - d.readAt < CONFIG_TRUSTED_MS) {
+      const d = this.c.details.fresh(r.id, rowSignature(r));
+      if (d && Date.now() - d.readAt < CONFIG_TRUSTED_MS) {
         if (uses(d.config)) return r.name ?? String(r.vmid);
       } else unknown.push(r);
     }

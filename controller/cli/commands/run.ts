@@ -78,7 +78,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
             .filter((v) => v.spec.hypervisor === hypervisor)
             .map((v) => `VirtualMachine/${v.metadata.namespace ?? 'default'}/${v.metadata.name}`),
         );
-      const hypervisors = hypervisorPool(logger, g, (name) => wake(name));
+      const hypervisors = hypervisorPool(logger, g, (name) => wake(name), { dir: statuses.dir });
       const gate = directoryGate({ stateDir: statuses.dir, now: Date.now, policy: removalPolicy(o) });
       const metrics = new Metrics();
       const printer = o.progress ? progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) : undefined;

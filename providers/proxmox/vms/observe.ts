@@ -9,7 +9,6 @@ import { configFromPending, rowSignature, toObservedNode, toObservedVM, type Pen
 type AgentInterfaces = { result: { name: string; 'ip-addresses'?: { 'ip-address': string; 'ip-address-type': string }[] }[] };
 
 export class VMObserver {
-  private readonly ips = new Map<string, string[]>();
   private readonly ipFetching = new Set<string>();
   private readonly c: ProxmoxContext;
 
@@ -18,7 +17,7 @@ export class VMObserver {
   }
 
   async observe(options: ObserveOptions = {}): Promise<Observation> {
-    const rows = await this.c.api.get<ResourceRow[]>('/cluster/resources');
+    const [rows] = await Promise.all([this.c.api.get<ResourceRow[]>('/cluster/resources'), this.c.details.load()]);
     const guests = rows.filter((r) => r.type === 'qemu');
     this.c.rememberGuests(guests);
     const refresh = new Set(options.refresh ?? []);
@@ -32,8 +31,8 @@ export class VMObserver {
     for (const row of guests) {
       seen.add(row.id);
       if (row.template === 1) continue;
-      const cached = this.c.details.get(row.id);
-      if (cached && cached.signature === rowSignature(row) && !refresh.has(row.id)) {
+      const cached = this.c.details.fresh(row.id, rowSignature(row));
+      if (cached && !refresh.has(row.id)) {
         pass.set(row.id, cached);
         continue;
       }
@@ -60,9 +59,10 @@ export class VMObserver {
         continue;
       }
       const d = pass.get(row.id);
-      if (row.status !== 'running') this.ips.delete(row.id);
-      else if (!this.ips.has(row.id) && d?.config.agent?.startsWith('1')) this.fetchIPs(row);
-      vms.push({ ...toObservedVM(row, d, this.ips.get(row.id) ?? []), ...(gone.has(row.id) ? { ownerUnknown: true } : {}) });
+      const ips = this.c.details.ips;
+      if (row.status !== 'running') this.c.details.dropIPs(row.id);
+      else if (!ips.has(row.id) && d?.config.agent?.startsWith('1')) this.fetchIPs(row);
+      vms.push({ ...toObservedVM(row, d, ips.get(row.id) ?? []), ...(gone.has(row.id) ? { ownerUnknown: true } : {}) });
     }
     const nodes = rows.filter((r) => r.type === 'node').map((n) => toObservedNode(n, guests.filter((g) => g.node === n.node && g.template !== 1).length));
     return { vms, nodes, templates, version: 'proxmox-ve' };
@@ -84,7 +84,7 @@ export class VMObserver {
       .get<AgentInterfaces>(`/nodes/${row.node}/qemu/${row.vmid}/agent/network-get-interfaces`)
       .then((r) => {
         const ips = r.result.filter((i) => i.name !== 'lo').flatMap((i) => (i['ip-addresses'] ?? []).filter((a) => a['ip-address-type'] === 'ipv4').map((a) => a['ip-address']));
-        if (ips.length > 0) this.ips.set(row.id, ips);
+        if (ips.length > 0) this.c.details.setIPs(row.id, ips);
       })
       .catch(() => undefined)
       .finally(() => this.ipFetching.delete(row.id));
