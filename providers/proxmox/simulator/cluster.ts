@@ -206,6 +206,7 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
       handler: ({ path, params }) => {
         const p = s().pools.find((x) => x.poolid === path.poolid);
         if (!p) throw new PveError(500, `pool '${path.poolid}' does not exist`);
+        if (params.comment !== undefined) p.comment = params.comment;
         const ids = (params.vms ?? '')
           .split(/[,;\s]+/)
           .filter(Boolean)

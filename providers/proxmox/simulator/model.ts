@@ -10,6 +10,8 @@ export interface SimNode {
   /** The address /cluster/status gives (default 127.0.0.1). */
   ip?: string;
   bridges: { iface: string; vlanAware: boolean }[];
+  /** Down: listed `offline`, and a request for it answers 595 as the proxying node does. */
+  offline?: boolean;
 }
 
 export interface SimVM {
