@@ -43,5 +43,5 @@ describeProviderContract(
       },
     };
   },
-  { covers: ['disks', 'networks', 'templatesFromVM', 'imageImport'] },
+  { covers: ['disks', 'networks', 'templatesFromVM', 'imageImport', 'observeKinds'] },
 );
