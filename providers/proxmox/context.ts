@@ -35,6 +35,8 @@ export interface ProxmoxProviderOptions {
 /** A guest's config as last read, and the list row it was read for. */
 export interface Detail {
   signature: string;
+  /** The power state the config was read at: staged changes apply when it moves. */
+  status?: string;
   config: Record<string, string>;
   pending: boolean;
   staged: Record<string, string>;
@@ -52,6 +54,7 @@ export class ProxmoxContext {
   readonly details: DetailCache;
   private readonly lockRetries: number;
   private lastGuests: { at: number; rows: ResourceRow[] } | undefined;
+  private readonly touched = new Set<string>();
 
   constructor(o: ProxmoxProviderOptions) {
     this.api = o.client;
@@ -75,21 +78,31 @@ export class ProxmoxContext {
     return this.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
   }
 
-  /** Remembers what an observation listed, for the disk steps of the same pass. */
+  /** Remembers what an observation listed, for the steps of the same pass. */
   rememberGuests(rows: ResourceRow[]): void {
     this.lastGuests = { at: Date.now(), rows };
+    this.touched.clear();
   }
 
-  /** A VM action moves names, nodes and locks: the remembered list no longer serves. */
-  forgetGuests(): void {
-    this.lastGuests = undefined;
+  /** A VM action moves names, nodes and locks: the remembered row of that VM no longer serves. Says whether it did until now. */
+  touch(providerID: string): boolean {
+    const before = !this.touched.has(providerID);
+    this.touched.add(providerID);
+    return before;
   }
 
-  /** The remembered list when recent (first attempt only), else a new list call. */
+  /** The remembered list when recent and no VM was acted on since (first attempt only), else a new list call. */
   recentGuests(fresh: boolean): Promise<ResourceRow[]> {
     const seen = this.lastGuests;
-    if (!fresh && seen && Date.now() - seen.at < GUESTS_FRESH_MS) return Promise.resolve(seen.rows);
+    if (!fresh && seen && this.touched.size === 0 && Date.now() - seen.at < GUESTS_FRESH_MS) return Promise.resolve(seen.rows);
     return this.listGuests();
+  }
+
+  /** The remembered row of a VM no action touched since the list, when the list is recent. */
+  private rememberedRow(target: Target): ResourceRow | undefined {
+    const seen = this.lastGuests;
+    if (!seen || Date.now() - seen.at >= GUESTS_FRESH_MS) return undefined;
+    return seen.rows.find((r) => r.id === target.providerID);
   }
 
   /** Retries lock and config-lock timeouts with backoff; they are normal on a busy cluster. */
@@ -111,9 +124,21 @@ export class ProxmoxContext {
     };
   }
 
-  /** Finds a guest by its providerID (`qemu/104`) wherever it runs now, with its config. */
-  async locate(target: Target): Promise<{ vmid: number; node: string; row: ResourceRow; config: Record<string, string> }> {
+  /**
+   * Finds a guest by its providerID (`qemu/104`) wherever it runs now, with its config. The
+   * observation's list serves when recent and the VM was not acted on since; the config read
+   * there proves it (a guest that moved meanwhile is looked up again with a new list call).
+   */
+  async locate(target: Target, o: { reuse?: boolean } = {}): Promise<{ vmid: number; node: string; row: ResourceRow; config: Record<string, string> }> {
     const vmid = Number(target.providerID.split('/')[1]);
+    const remembered = o.reuse ? this.rememberedRow(target) : undefined;
+    if (remembered) {
+      try {
+        return { vmid, node: remembered.node, row: remembered, config: await readGuestConfig(this.api, remembered.node, vmid) };
+      } catch (e) {
+        if (!(e instanceof ProviderNotFoundError)) throw e;
+      }
+    }
     const row = (await this.listGuests()).find((r) => r.vmid === vmid);
     if (!row) throw new ProviderNotFoundError(`VM ${target.name} (${target.providerID}) does not exist`);
     const config = await readGuestConfig(this.api, row.node, vmid);

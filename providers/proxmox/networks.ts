@@ -112,7 +112,7 @@ export class ProxmoxNetworks implements NetworkClient {
     const rows = (await this.c.listGuests()).filter((r) => r.template !== 1);
     const unknown = [];
     for (const r of rows) {
-      const d = this.c.details.fresh(r.id, rowSignature(r));
+      const d = this.c.details.fresh(r.id, rowSignature(r), r.status);
       if (d && Date.now() - d.readAt < CONFIG_TRUSTED_MS) {
         if (uses(d.config)) return r.name ?? String(r.vmid);
       } else unknown.push(r);

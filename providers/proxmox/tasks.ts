@@ -30,6 +30,8 @@ export function parseUpid(upid: string): { node: string; starttime: number } {
 
 export class TaskWaiter {
   private readonly poller: BatchPoller<TaskState>;
+  /** How long tasks of each type took here lately (ms, smoothed): a new one is first looked at then. */
+  private readonly typical = new Map<string, number>();
 
   constructor(o: { get: Get; minMs?: number; maxMs?: number }) {
     this.poller = new BatchPoller<TaskState>({
@@ -51,11 +53,17 @@ export class TaskWaiter {
   async wait(upid: string, o: { onProgress?: (p: Progress) => void; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
     const { node } = parseUpid(upid);
     const type = upid.split(':')[5] || 'task';
+    const started = Date.now();
+    const expect = this.typical.get(type);
     const st = await this.poller.wait(node, upid, {
+      // A little before the typical time: a task that ends as its kind did is seen at the first look.
+      ...(expect !== undefined ? { expectMs: expect * 0.9 } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs, onTimeout: () => new ProviderTransientError(`task ${upid} still running after ${o.timeoutMs} ms`) } : {}),
       onTick: () => o.onProgress?.({ message: `${type} running` }),
     });
+    const took = Date.now() - started;
+    this.typical.set(type, expect === undefined ? took : expect * 0.7 + took * 0.3);
     const exit = st.exit ?? '';
     if (exit === 'OK' || exit.startsWith('WARNINGS')) {
       o.onProgress?.({ percent: 100, message: `${st.type ?? type} OK` });

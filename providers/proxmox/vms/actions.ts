@@ -12,10 +12,12 @@ import { freeSlot, newDisk } from './create.ts';
 
 export type TargetedAction = Exclude<VMAction, { type: 'create' }>;
 
-export async function runAction(c: ProxmoxContext, action: TargetedAction, ctx: ActionContext): Promise<void> {
+const POWER = new Set<VMAction['type']>(['start', 'stop', 'restart']);
+
+export async function runAction(c: ProxmoxContext, action: TargetedAction, ctx: ActionContext, o: { reuse?: boolean } = {}): Promise<void> {
   let located: Awaited<ReturnType<ProxmoxContext['locate']>>;
   try {
-    located = await c.locate(action.target);
+    located = await c.locate(action.target, o);
   } catch (e) {
     if (action.type === 'delete' && e instanceof ProviderNotFoundError) return;
     throw e;
@@ -37,7 +39,11 @@ export async function runAction(c: ProxmoxContext, action: TargetedAction, ctx: 
   };
   const run = async (fn: () => Promise<void>) => {
     await c.retry(fn, ctx);
-    c.details.delete(action.target.providerID);
+    // A power step leaves the config as it was unless changes were staged (they apply on start):
+    // then the cached config still answers, even for the re-read asked after an action.
+    const cached = c.details.get(action.target.providerID);
+    if (POWER.has(action.type) && cached && !cached.pending) c.details.settle(action.target.providerID);
+    else c.details.delete(action.target.providerID);
   };
   switch (action.type) {
     case 'adopt':

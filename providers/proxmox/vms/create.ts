@@ -27,8 +27,15 @@ export function newDisk(c: ProxmoxContext, disk: DesiredDisk): string {
 /** Clones of one source, one after another. */
 export class CloneQueues {
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly active = new Map<string, number>();
+  /** Whether a clone of this source is running or queued. */
+  busy(source: string): boolean {
+    return (this.active.get(source) ?? 0) > 0;
+  }
   run<T>(source: string, fn: () => Promise<T>): Promise<T> {
-    const next = (this.queues.get(source) ?? Promise.resolve()).then(fn, fn);
+    this.active.set(source, (this.active.get(source) ?? 0) + 1);
+    const done = () => this.active.set(source, (this.active.get(source) ?? 1) - 1);
+    const next = (this.queues.get(source) ?? Promise.resolve()).then(fn, fn).finally(done);
     this.queues.set(
       source,
       next.catch(() => undefined),
@@ -37,13 +44,25 @@ export class CloneQueues {
   }
 }
 
-async function findByName(c: ProxmoxContext, name: string): Promise<{ row: ResourceRow; config: Record<string, string> } | undefined> {
-  const row = (await c.listGuests()).find((r) => r.name === name && r.template !== 1);
+async function findByName(c: ProxmoxContext, name: string, listed?: ResourceRow[]): Promise<{ row: ResourceRow; config: Record<string, string> } | undefined> {
+  const row = (listed ?? (await c.listGuests())).find((r) => r.name === name && r.template !== 1);
   if (!row) return undefined;
   try {
     return { row, config: await readGuestConfig(c.api, row.node, row.vmid) };
   } catch (e) {
     if (e instanceof ProviderNotFoundError) return undefined;
+    throw e;
+  }
+}
+
+/** The VM a create task just made, read where it was made; undefined when it is not there (moved, renamed). */
+async function madeAt(c: ProxmoxContext, at: { node: string; vmid: number }, name: string): Promise<{ row: ResourceRow; config: Record<string, string> } | undefined> {
+  try {
+    const config = await readGuestConfig(c.api, at.node, at.vmid);
+    if (config.name !== name) return findByName(c, name);
+    return { row: { id: `qemu/${at.vmid}`, type: 'qemu', vmid: at.vmid, node: at.node, name }, config };
+  } catch (e) {
+    if (e instanceof ProviderNotFoundError) return findByName(c, name);
     throw e;
   }
 }
@@ -57,7 +76,9 @@ export interface CreateRequest {
 export async function createVM(c: ProxmoxContext, clones: CloneQueues, req: CreateRequest, ctx: ActionContext): Promise<void> {
   const { vm, node, resume } = req;
   const wait = c.waiter(ctx);
-  let existing = await findByName(c, vm.name);
+  // One list answers both "is it there already" and "where is the template".
+  const rows = await c.listGuests();
+  let existing = await findByName(c, vm.name, rows);
   if (existing) {
     const have = toObservedVM(existing.row, { config: existing.config, pending: false }, []);
     // An unmarked VM is finished (the configuration below writes the marker) only when it is
@@ -67,8 +88,8 @@ export async function createVM(c: ProxmoxContext, clones: CloneQueues, req: Crea
     if (existing.row.lock) throw new ProviderLockedError(`VM ${vm.name} is still being created (lock ${existing.row.lock})`);
   }
   if (!existing) {
+    let made: { node: string; vmid: number } | undefined;
     const params = configParams(vm);
-    const rows = await c.listGuests();
     const template = vm.template ? rows.find((r) => r.template === 1 && (r.name === vm.template || String(r.vmid) === vm.template)) : undefined;
     if (vm.template && !template) throw new ProviderNotFoundError(`template ${vm.template} does not exist`);
     const target = node ?? c.defaults.node ?? template?.node ?? rows[0]?.node ?? 'pve1';
@@ -80,9 +101,10 @@ export async function createVM(c: ProxmoxContext, clones: CloneQueues, req: Crea
       // A linked clone on local storage stays on the template's node, as Proxmox requires.
       const onNode = vm.clone === 'linked' ? template.node : target;
       const storage = vm.disks[0]?.storage ?? c.defaults.storage;
+      const queued = clones.busy(template.id);
       await clones.run(template.id, async () => {
-        // Re-check under the queue: an earlier attempt may have made the VM already.
-        if (await findByName(c, vm.name)) return;
+        // Re-check after waiting in the queue: an earlier attempt may have made the VM meanwhile.
+        if (queued && (await findByName(c, vm.name))) return;
         const newid = Number(await c.api.get<string>('/cluster/nextid'));
         ctx.onProgress?.({ percent: 0, message: `cloning ${vm.template} as ${newid} on ${onNode}` });
         const upid = await c.api.post<string>(`/nodes/${template.node}/qemu/${template.vmid}/clone`, {
@@ -95,13 +117,16 @@ export async function createVM(c: ProxmoxContext, clones: CloneQueues, req: Crea
           ...(pool ? { pool } : {}),
         });
         await wait(upid);
+        made = { node: onNode, vmid: newid };
       });
     } else {
       const newid = Number(await c.api.get<string>('/cluster/nextid'));
       const disks = Object.fromEntries(vm.disks.map((d, i) => [`${BUS[d.interface] ?? 'scsi'}${i}`, newDisk(c, d)]));
       await wait(await c.api.post<string>(`/nodes/${target}/qemu`, { vmid: newid, ...params, ...disks, scsihw: 'virtio-scsi-single', ...(pool ? { pool } : {}) }));
+      made = { node: target, vmid: newid };
     }
-    existing = await findByName(c, vm.name);
+    // Where the task put it is known: its config is read there, without another list call.
+    existing = made ? await madeAt(c, made, vm.name) : await findByName(c, vm.name);
     if (!existing) throw new ProviderConflictError(`VM ${vm.name} was not found after its creation task finished`);
   }
   await configure(c, existing, vm, ctx);
@@ -125,7 +150,8 @@ async function configure(c: ProxmoxContext, existing: { row: ResourceRow; config
   if (adopted) params.description = `${params.description}\n${ADOPTED_MARKER}`;
   const changes = Object.fromEntries(Object.entries(params).filter(([k, v]) => current[k] !== v));
   const extraNics = vm.nics.length > 0 && !adopted ? Object.keys(current).filter((k) => /^net\d+$/.test(k) && Number(k.slice(3)) >= vm.nics.length) : [];
-  if (Object.keys(changes).length > 0 || extraNics.length > 0) await wait(await c.api.post<string>(`${path}/config`, { ...changes, ...(extraNics.length ? { delete: extraNics.join(',') } : {}) }));
+  // Synchronous (PUT): nothing here hot-plugs or allocates storage, so there is no task to wait for.
+  if (Object.keys(changes).length > 0 || extraNics.length > 0) await c.api.put(`${path}/config`, { ...changes, ...(extraNics.length ? { delete: extraNics.join(',') } : {}) });
   const disks = dataDisks(current);
   for (const [i, d] of vm.disks.entries()) {
     const have = disks[i];

@@ -22,11 +22,12 @@ export class ProxmoxVMs implements VMClient {
   }
 
   async execute(action: VMAction, ctx: ActionContext = {}): Promise<void> {
-    this.c.forgetGuests();
+    // The observation's row of the VM serves this action only if no action touched it since.
+    const untouched = 'target' in action ? this.c.touch(action.target.providerID) : false;
     if (action.type === 'create') {
       const { vm, node, resume } = action;
       return this.c.retry(() => createVM(this.c, this.clones, { vm, ...(node ? { node } : {}), ...(resume ? { resume } : {}) }, ctx), ctx);
     }
-    return runAction(this.c, action, ctx);
+    return runAction(this.c, action, ctx, { reuse: untouched });
   }
 }

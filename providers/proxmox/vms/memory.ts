@@ -7,11 +7,11 @@ import type { ProviderMemory } from '../../../controller/core/provider.ts';
 import type { Detail } from '../context.ts';
 
 const KEY = 'proxmox-guests';
-const VERSION = 1;
+const VERSION = 2;
 
 interface Stored {
   v: number;
-  guests: Record<string, { s: string; c: Record<string, string>; p: boolean; st: Record<string, string>; r: number; ip?: string[] }>;
+  guests: Record<string, { s: string; u?: string; c: Record<string, string>; p: boolean; st: Record<string, string>; r: number; ip?: string[] }>;
 }
 
 /** A stable spread in [0.75, 1.25) per guest, so entries read together expire apart. */
@@ -24,6 +24,7 @@ function spread(id: string): number {
 export class DetailCache {
   private readonly map = new Map<string, Detail>();
   readonly ips = new Map<string, string[]>();
+  private readonly settled = new Set<string>();
   private version = 0;
   private savedVersion = 0;
   private loaded: Promise<void> | undefined;
@@ -53,18 +54,28 @@ export class DetailCache {
       if (stored.v !== VERSION) return;
       for (const [id, g] of Object.entries(stored.guests)) {
         if (this.map.has(id)) continue;
-        this.map.set(id, { signature: g.s, config: g.c, pending: g.p, staged: g.st, readAt: g.r });
+        this.map.set(id, { signature: g.s, ...(g.u ? { status: g.u } : {}), config: g.c, pending: g.p, staged: g.st, readAt: g.r });
         if (g.ip && !this.ips.has(id)) this.ips.set(id, g.ip);
       }
     })();
     return this.loaded;
   }
 
-  /** The entry when it still answers for this row signature and is younger than its full read. */
-  fresh(id: string, signature: string): Detail | undefined {
+  /** The entry when it still answers for this row (signature, and status unless changes were staged) and is younger than its full read. */
+  fresh(id: string, signature: string, status?: string): Detail | undefined {
     const d = this.map.get(id);
-    if (!d || d.signature !== signature) return undefined;
+    if (!d || d.signature !== signature || (d.pending && d.status !== status)) return undefined;
     return this.now() - d.readAt < this.fullReadMs * spread(id) ? d : undefined;
+  }
+
+  /** Marks an entry as current although its VM was acted on (a power step): the next refresh of it is answered from here. */
+  settle(id: string): void {
+    this.settled.add(id);
+  }
+
+  /** Whether the entry was settled since the last look (and forgets that). */
+  takeSettled(id: string): boolean {
+    return this.settled.delete(id);
   }
 
   get(id: string): Detail | undefined {
@@ -77,6 +88,7 @@ export class DetailCache {
   }
 
   delete(id: string): void {
+    this.settled.delete(id);
     if (this.map.delete(id) || this.ips.delete(id)) this.changed();
   }
 
@@ -117,7 +129,7 @@ export class DetailCache {
     const guests: Stored['guests'] = {};
     for (const [id, d] of this.map) {
       const ip = this.ips.get(id);
-      guests[id] = { s: d.signature, c: d.config, p: d.pending, st: d.staged, r: d.readAt, ...(ip ? { ip } : {}) };
+      guests[id] = { s: d.signature, ...(d.status ? { u: d.status } : {}), c: d.config, p: d.pending, st: d.staged, r: d.readAt, ...(ip ? { ip } : {}) };
     }
     const memory = this.memory;
     this.saving = memory.write(KEY, JSON.stringify({ v: VERSION, guests } satisfies Stored)).then(() => {

@@ -31,8 +31,9 @@ export class VMObserver {
     for (const row of guests) {
       seen.add(row.id);
       if (row.template === 1) continue;
-      const cached = this.c.details.fresh(row.id, rowSignature(row));
-      if (cached && !refresh.has(row.id)) {
+      const cached = this.c.details.fresh(row.id, rowSignature(row), row.status);
+      const settled = this.c.details.takeSettled(row.id);
+      if (cached && (!refresh.has(row.id) || settled)) {
         pass.set(row.id, cached);
         continue;
       }
@@ -71,7 +72,7 @@ export class VMObserver {
   private async readDetail(row: ResourceRow): Promise<Detail> {
     const pending = await this.c.api.get<PendingRow[]>(`/nodes/${row.node}/qemu/${row.vmid}/pending`);
     const { config, pending: hasPending, staged } = configFromPending(pending);
-    const detail: Detail = { signature: rowSignature(row), config, pending: hasPending, staged, readAt: Date.now() };
+    const detail: Detail = { signature: rowSignature(row), ...(row.status ? { status: row.status } : {}), config, pending: hasPending, staged, readAt: Date.now() };
     this.c.details.set(row.id, detail);
     return detail;
   }
