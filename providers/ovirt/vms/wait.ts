@@ -1,0 +1,28 @@
+// A VM read again (with its disks and NICs) until it reaches a state.
+import { ProviderLockedError } from '../../../controller/core/errors.ts';
+import type { ActionContext } from '../../../controller/core/provider.ts';
+import { arr, obj, type Json } from '../client.ts';
+import type { OvirtSession } from '../session.ts';
+import { sleep } from '../wait.ts';
+
+export function getVm(s: OvirtSession, id: string): Promise<Json> {
+  return s.api.get(`/vms/${id}`, { follow: 'disk_attachments.disk,nics' });
+}
+
+export const disksReady = (vm: Json) => arr(obj(vm.disk_attachments).disk_attachment).every((a) => obj(a.disk).status !== 'locked');
+
+/** Waits until the VM satisfies `done`, reporting progress; throws with the reason if it takes too long. */
+export async function waitVm(s: OvirtSession, id: string, what: string, done: (vm: Json) => boolean, ctx: ActionContext, timeoutMs = 600_000): Promise<Json> {
+  const since = Date.now();
+  for (;;) {
+    ctx.signal?.throwIfAborted();
+    const vm = await getVm(s, id);
+    if (done(vm)) return vm;
+    if (Date.now() - since > timeoutMs)
+      throw new ProviderLockedError(
+        `VM ${String(vm.name)} is still ${String(vm.status)} after ${Math.round((Date.now() - since) / 1000)}s (since ${new Date(since).toISOString()}) waiting to ${what}`,
+      );
+    ctx.onProgress?.({ message: `${what}: ${String(vm.status)}` });
+    await sleep(s.o.pollMs ?? 100);
+  }
+}
