@@ -113,10 +113,13 @@ async function remove(s: OvirtSession, d: DesiredStandaloneDisk, ctx: ActionCont
 
 /** What a disk step changes, the last observation no longer shows: it is not read again. */
 export function ovirtDisks(s: OvirtSession): DiskClient {
-  const forget = <T>(p: Promise<T>) => p.finally(() => s.forgetVms());
+  const forget = <T>(step: () => Promise<T>) => {
+    s.wrote();
+    return step().finally(() => s.wrote());
+  };
   return {
     observe: (d) => observe(s, d),
-    ensure: (d, ctx) => forget(ensure(s, d, ctx)),
-    delete: (d, ctx) => forget(remove(s, d, ctx)),
+    ensure: (d, ctx) => forget(() => ensure(s, d, ctx)),
+    delete: (d, ctx) => forget(() => remove(s, d, ctx)),
   };
 }

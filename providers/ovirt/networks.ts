@@ -76,7 +76,7 @@ async function ensure(s: OvirtSession, n: DesiredNetwork): Promise<NetworkState>
 async function remove(s: OvirtSession, n: DesiredNetwork): Promise<void> {
   const net = arr((await s.api.get('/networks')).network).find((x) => x.name === n.name);
   if (!net || !sameOwner(parseOwner(String(net.description ?? '')), n.owner)) return;
-  const slow = await s.lookups(true);
+  const slow = await s.profiles(true);
   const profiles = new Set([...slow.profiles.entries()].filter(([, p]) => p.network === n.name).map(([id]) => id));
   const users = arr((await s.api.get('/vms', { follow: 'nics' })).vm).filter((vm) => arr(obj(vm.nics).nic).some((x) => profiles.has(String(obj(x.vnic_profile).id))));
   if (users.length > 0) throw new RefusedError(`network ${n.name} is still used by ${users.map((vm) => String(vm.name)).join(', ')}; it stays until no VM uses it`);

@@ -48,6 +48,9 @@ async function fromVM(s: OvirtSession, target: Target, name: string, ctx: Action
 export function ovirtTemplates(s: OvirtSession): TemplateClient {
   return {
     inspect: (name) => inspect(s, name),
-    fromVM: (target, name, options) => fromVM(s, target, name, options),
+    fromVM: (target, name, options) => {
+      s.wrote(target.providerID);
+      return fromVM(s, target, name, options).finally(() => s.wrote(target.providerID));
+    },
   };
 }

@@ -5,7 +5,7 @@ import { ProviderLockedError, VkError } from '../../controller/core/errors.ts';
 import type { ActionContext } from '../../controller/core/provider.ts';
 import type { Json } from './client.ts';
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A VM whose disks are still being copied: the runtime retries later; this provider does not spin on it. */
 export class ImageLockedError extends ProviderLockedError {
@@ -13,10 +13,10 @@ export class ImageLockedError extends ProviderLockedError {
 }
 
 /** A step tried again after a 409 (locked, in progress) or a transient fault, a few times, backing off. */
-export async function retry<T>(fn: () => Promise<T>, ctx: ActionContext): Promise<T> {
+export async function retry<T>(fn: (attempt: number) => Promise<T>, ctx: ActionContext): Promise<T> {
   for (let i = 0; ; i++) {
     try {
-      return await fn();
+      return await fn(i);
     } catch (e) {
       if (!(e instanceof VkError && (e.kind === 'locked' || e.kind === 'transient')) || e instanceof ImageLockedError || i >= 5) throw e;
       ctx.onProgress?.({ message: `retrying after: ${e.message}` });

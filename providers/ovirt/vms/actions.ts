@@ -6,19 +6,32 @@ import { ProviderNotFoundError, RefusedError, VkError } from '../../../controlle
 import { ADOPTED_MARKER, parseOwner, sameOwner, withMarker, type ActionContext } from '../../../controller/core/provider.ts';
 import { arr, bool, num, obj, type Json } from '../client.ts';
 import { attachmentsToKeep } from '../disk-find.ts';
+import { correlationId } from '../jobs.ts';
 import type { OvirtSession } from '../session.ts';
 import { addDisk, createVm } from './create.ts';
 import { addNic, profileFor } from './nics.ts';
 import { retry } from '../wait.ts';
-import { disksReady, getVm, waitVm } from './wait.ts';
+import { afterJob, disksReady, getVm, waitVm } from './wait.ts';
 
 export async function executeVm(s: OvirtSession, action: VMAction, ctx: ActionContext = {}): Promise<void> {
+  // What the write changes, the last observation (and one in flight) no longer shows.
+  const vmId = action.type === 'create' ? undefined : action.target.providerID;
+  // A start (no marker check) goes by the observation it was planned from, when that is recent.
+  const planned = action.type === 'start' ? s.observedVm(action.target.providerID) : undefined;
+  s.wrote(vmId);
+  try {
+    return await act(s, action, ctx, planned);
+  } finally {
+    s.wrote(vmId);
+  }
+}
+
+async function act(s: OvirtSession, action: VMAction, ctx: ActionContext, planned: Json | undefined): Promise<void> {
   const api = s.api;
-  s.forgetVms();
   if (action.type === 'create') return retry(() => createVm(s, action.vm, ctx, action.resume), ctx);
   let vm: Json;
   try {
-    vm = await getVm(s, action.target.providerID);
+    vm = planned ?? (await getVm(s, action.target.providerID));
   } catch (e) {
     if (action.type === 'delete' && e instanceof ProviderNotFoundError) return;
     throw e;
@@ -26,7 +39,9 @@ export async function executeVm(s: OvirtSession, action: VMAction, ctx: ActionCo
   if (action.type !== 'adopt' && action.type !== 'start') checkOwner(action.target, vm);
   const id = action.target.providerID;
   const status = () => String(vm.status);
-  return retry(async () => {
+  return retry(async (attempt) => {
+    // A step tried again reads the VM again: the engine may have moved it meanwhile.
+    if (attempt > 0) vm = await getVm(s, id);
     switch (action.type) {
       case 'adopt': {
         // Only a VM that still carries no marker is taken; marking is all adoption does.
@@ -39,11 +54,13 @@ export async function executeVm(s: OvirtSession, action: VMAction, ctx: ActionCo
       case 'mark':
         await api.call('PUT', `/vms/${id}`, { body: { comment: withMarker(String(vm.comment ?? ''), action.owner, ' ') } });
         return;
-      case 'start':
+      case 'start': {
         if (status() === 'up') return;
-        await api.call('POST', `/vms/${id}/start`, { body: { use_cloud_init: !!vm.initialization } });
-        await waitVm(s, id, 'start', (v) => v.status === 'up', ctx);
+        const c = correlationId(`start-${action.target.name}`);
+        await api.call('POST', `/vms/${id}/start`, { body: { use_cloud_init: !!vm.initialization }, query: { correlation_id: c } });
+        await afterJob(s, c, id, 'start', (v) => v.status === 'up', ctx);
         return;
+      }
       case 'stop':
         if (status() === 'down') return;
         await api.call('POST', `/vms/${id}/stop`, { body: {} });
@@ -66,8 +83,9 @@ export async function executeVm(s: OvirtSession, action: VMAction, ctx: ActionCo
         const a = arr(obj(vm.disk_attachments).disk_attachment).find((x) => String(x.id) === action.disk);
         if (!a) throw new ProviderNotFoundError(`VM ${action.target.name} has no disk ${action.disk}`);
         if (num(obj(a.disk).provisioned_size) >= action.sizeBytes) return;
-        await api.call('PUT', `/vms/${id}/diskattachments/${action.disk}`, { body: { disk: { provisioned_size: action.sizeBytes } } });
-        await waitVm(s, id, 'grow disk', disksReady, ctx);
+        const c = correlationId(`grow-${action.target.name}`);
+        await api.call('PUT', `/vms/${id}/diskattachments/${action.disk}`, { body: { disk: { provisioned_size: action.sizeBytes } }, query: { correlation_id: c } });
+        await afterJob(s, c, id, 'grow disk', disksReady, ctx);
         return;
       }
       case 'attachDisk':
@@ -90,10 +108,12 @@ export async function executeVm(s: OvirtSession, action: VMAction, ctx: ActionCo
         if (nic) await api.call('DELETE', `/vms/${id}/nics/${String(nic.id)}`);
         return;
       }
-      case 'migrate':
-        await api.call('POST', `/vms/${id}/migrate`, { body: { host: { name: action.to } } });
-        await waitVm(s, id, `migrate to ${action.to}`, (v) => v.status === 'up' && (s.cachedLookups()?.hosts.find((h) => h.id === obj(v.host).id)?.name ?? '') === action.to, ctx);
+      case 'migrate': {
+        const c = correlationId(`migrate-${action.target.name}`);
+        await api.call('POST', `/vms/${id}/migrate`, { body: { host: { name: action.to } }, query: { correlation_id: c } });
+        await afterJob(s, c, id, `migrate to ${action.to}`, (v) => v.status === 'up' && (s.cachedInventory()?.hosts.find((h) => h.id === obj(v.host).id)?.name ?? '') === action.to, ctx);
         return;
+      }
       case 'setAutostart':
         return; // oVirt has no per-VM autostart; VMs are started by the engine's HA policy.
       case 'delete':

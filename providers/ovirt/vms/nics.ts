@@ -5,7 +5,7 @@ import type { OvirtSession } from '../session.ts';
 
 /** A VLAN picks the network that carries it (the same name preferred); else the name decides. */
 export async function profileFor(s: OvirtSession, nic: DesiredNic): Promise<string | undefined> {
-  let slow = await s.lookups();
+  let slow = await s.profiles();
   const find = () => {
     const all = [...slow.profiles.entries()];
     const byVlan = nic.vlan !== undefined ? all.filter(([, p]) => p.vlan === nic.vlan) : [];
@@ -13,7 +13,7 @@ export async function profileFor(s: OvirtSession, nic: DesiredNic): Promise<stri
   };
   let id = find();
   if (!id) {
-    slow = await s.lookups(true);
+    slow = await s.profiles(true);
     id = find();
   }
   if (!id && (nic.network || nic.vlan)) throw new ProviderNotFoundError(`no vNIC profile for network ${nic.network ?? ''}${nic.vlan ? ` VLAN ${nic.vlan}` : ''} on this engine`);

@@ -1,5 +1,5 @@
 // A VM read again (with its disks and NICs) until it reaches a state.
-import { ProviderLockedError } from '../../../controller/core/errors.ts';
+import { ProviderLockedError, ProviderTransientError } from '../../../controller/core/errors.ts';
 import type { ActionContext } from '../../../controller/core/provider.ts';
 import { arr, obj, type Json } from '../client.ts';
 import type { OvirtSession } from '../session.ts';
@@ -25,4 +25,17 @@ export async function waitVm(s: OvirtSession, id: string, what: string, done: (v
     ctx.onProgress?.({ message: `${what}: ${String(vm.status)}` });
     await sleep(s.o.pollMs ?? 100);
   }
+}
+
+/**
+ * After a write sent with `correlation`: waits for its jobs on the session's job watch (one
+ * jobs search per tick for every wait in flight), then reads the VM once; only an engine that
+ * made no job for it, or a VM not there yet, is polled.
+ */
+export async function afterJob(s: OvirtSession, correlation: string, id: string, what: string, done: (vm: Json) => boolean, ctx: ActionContext, timeoutMs = 600_000): Promise<Json> {
+  const outcome = await s.jobs.wait(correlation, what, ctx, timeoutMs);
+  const vm = await getVm(s, id);
+  if (done(vm)) return vm;
+  if (outcome === 'failed') throw new ProviderTransientError(`VM ${String(vm.name)}: the engine's job to ${what} failed; the VM is ${String(vm.status)}`);
+  return waitVm(s, id, what, done, ctx, timeoutMs);
 }

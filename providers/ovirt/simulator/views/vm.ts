@@ -137,7 +137,7 @@ export function nicView(vm: SimVM, n: SimVM['nics'][number], s?: EngineState, fo
     plugged: n.plugged,
     linked: n.linked,
     synced: true,
-    ...(n.vnic_profile ? { vnic_profile: follow.has('vnic_profile') && profile && s ? vnicProfileView(s, profile) : link('vnicprofiles', n.vnic_profile) } : {}),
+    ...(n.vnic_profile ? { vnic_profile: follow.has('vnic_profile') && profile && s ? vnicProfileView(s, profile, follow.under('vnic_profile')) : link('vnicprofiles', n.vnic_profile) } : {}),
     vm: link('vms', vm.id),
     ...(follow.has('reported_devices') ? { reported_devices: reportedDevices(vm, n) } : {}),
     actions: { link: rels(base, ['activate', 'deactivate']) },
