@@ -4,6 +4,7 @@ import type { TSchema } from 'typebox';
 import { Hypervisor } from './hypervisor.ts';
 import { VirtualDisk, VirtualMachineSet, VirtualNetwork, VMTemplate } from './others.ts';
 import { VirtualMachine } from './virtualmachine.ts';
+import { SNAPSHOT_KINDS } from './snapshot-kinds.ts';
 
 export interface PrinterColumn {
   name: string;
@@ -22,7 +23,17 @@ export interface KindInfo {
   columns: PrinterColumn[];
 }
 
-export const KIND_NAMES = ['Hypervisor', 'VirtualNetwork', 'VMTemplate', 'VirtualDisk', 'VirtualMachine', 'VirtualMachineSet'] as const;
+export const KIND_NAMES = [
+  'Hypervisor',
+  'VirtualNetwork',
+  'VMTemplate',
+  'VirtualDisk',
+  'VirtualMachine',
+  'VirtualMachineSet',
+  'VirtualMachineSnapshot',
+  'VirtualMachineRestore',
+  'VirtualMachineSnapshotSchedule',
+] as const;
 export type KindName = (typeof KIND_NAMES)[number];
 
 const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
@@ -43,6 +54,8 @@ export const KINDS: Record<KindName, KindInfo> = {
       { name: 'Endpoint', type: 'string', jsonPath: '.spec.endpoint' },
       { name: 'VMs', type: 'integer', jsonPath: '.status.observedVMs' },
       { name: 'Version', type: 'string', jsonPath: '.status.version', priority: 1 },
+      { name: 'Maintenance', type: 'string', jsonPath: '.spec.maintenance[*].node', priority: 1 },
+      { name: 'Drain', type: 'string', jsonPath: ".status.conditions[?(@.type=='Maintenance')].message", priority: 1 },
       ready,
       age,
     ],
@@ -125,6 +138,7 @@ export const KINDS: Record<KindName, KindInfo> = {
     schema: VirtualMachineSet,
     columns: [{ name: 'Desired', type: 'integer', jsonPath: '.status.desired' }, { name: 'Ready', type: 'integer', jsonPath: '.status.ready' }, age],
   },
+  ...SNAPSHOT_KINDS,
 };
 
 /** Resolves a kind from any of the names kubectl accepts (kind, plural, singular, short name). */

@@ -7,6 +7,7 @@ import { DEFAULT_NAMESPACE, describeId, keyOf, type ResourceId } from './keys.ts
 import { KINDS, KIND_NAMES, type KindName } from './kinds.ts';
 import type { LoadedDocument, ManifestProblem } from './manifest.ts';
 import { parseQuantity } from './quantity.ts';
+import { checkSchedule } from './snapshot-checks.ts';
 import type { AnyResource } from './types.ts';
 
 // ajv-formats is CommonJS with a default export; under NodeNext it arrives as the module object.
@@ -212,6 +213,8 @@ export function checkResource(r: AnyResource): FieldProblem[] {
     if (r.spec.cidr && r.spec.gateway && !sameSubnet(r.spec.cidr, r.spec.gateway)) {
       out.push({ path: '/spec/gateway', message: `gateway ${r.spec.gateway} is not in the subnet of ${r.spec.cidr}` });
     }
+  } else if (r.kind === 'VirtualMachineSnapshotSchedule') {
+    out.push(...checkSchedule(r));
   } else if (r.kind === 'Hypervisor') {
     if (r.spec.type === 'libvirt' && !(r.spec.hosts && r.spec.hosts.length > 0)) out.push({ path: '/spec/hosts', message: 'a libvirt Hypervisor needs hosts: [{name, uri}]' });
     if (r.spec.type !== 'libvirt' && !r.spec.endpoint) out.push({ path: '/spec/endpoint', message: `a ${r.spec.type} Hypervisor needs an endpoint URL` });
@@ -221,6 +224,15 @@ export function checkResource(r: AnyResource): FieldProblem[] {
     (r.spec.hosts ?? []).forEach((h, i) => {
       if (hasUserinfo(h.uri, 'password'))
         out.push({ path: `/spec/hosts/${i}/uri`, message: 'the URI carries a password (user:password@host); remove it (an ssh login name alone, user@host, is fine)' });
+    });
+    const cordoned = new Set<string>();
+    (r.spec.maintenance ?? []).forEach((m, i) => {
+      if (cordoned.has(m.node)) out.push({ path: `/spec/maintenance/${i}/node`, message: `node "${m.node}" is listed twice; keep one entry per node` });
+      cordoned.add(m.node);
+      if (m.hostMaintenance && r.spec.type !== 'ovirt')
+        out.push({ path: `/spec/maintenance/${i}/hostMaintenance`, message: `only oVirt has a host maintenance mode of its own; remove hostMaintenance from this ${r.spec.type} Hypervisor` });
+      if (r.spec.type === 'libvirt' && r.spec.hosts && !r.spec.hosts.some((h) => h.name === m.node))
+        out.push({ path: `/spec/maintenance/${i}/node`, message: `"${m.node}" is not one of spec.hosts (${r.spec.hosts.map((h) => h.name).join(', ')})` });
     });
   }
   return out;

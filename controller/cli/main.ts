@@ -5,6 +5,7 @@ import { isVkError } from '../core/errors.ts';
 import { DEFAULT_CREDENTIALS_DIR } from '../runtime/credentials.ts';
 import { safeError } from '../runtime/reconciler.ts';
 import { applyCommand, planCommand } from './commands/apply.ts';
+import { consoleCommand } from './commands/console.ts';
 import { convertCommand } from './commands/convert.ts';
 import { crdsCommand } from './commands/crds.ts';
 import { execCommand } from './commands/exec.ts';
@@ -12,6 +13,7 @@ import { getCommand } from './commands/get.ts';
 import { quickstartCommand } from './commands/quickstart.ts';
 import { runCommand } from './commands/run.ts';
 import { simCommand } from './commands/sim.ts';
+import { uiCommand } from './commands/ui.ts';
 import { validateCommand } from './commands/validate.ts';
 import type { GlobalOptions } from './context.ts';
 import { EXIT } from './exit-codes.ts';
@@ -37,6 +39,8 @@ export async function buildProgram(): Promise<Command> {
   quickstartCommand(program, globals);
   convertCommand(program);
   execCommand(program, globals);
+  consoleCommand(program, globals);
+  uiCommand(program, globals);
   return program;
 }
 

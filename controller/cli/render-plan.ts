@@ -13,11 +13,33 @@ export interface PlanSummary {
   power: number;
   refused: number;
   waiting: number;
+  /** Snapshots to make, snapshots to prune or delete, restores to apply (the snapshot kinds). */
+  snapshots?: number;
+  prunes?: number;
+  restores?: number;
+}
+
+const SNAPSHOT_KINDS = new Set(['VirtualMachineSnapshot', 'VirtualMachineSnapshotSchedule', 'VirtualMachineRestore']);
+
+/** The snapshot kinds count what they make, prune and revert, not as VMs do. */
+function countSnapshotKind(s: PlanSummary, o: KeyOutcome): void {
+  const intents = o.intents ?? [];
+  if (parseKey(o.key).kind === 'VirtualMachineRestore') {
+    if (intents.length > 0) s.restores = (s.restores ?? 0) + 1;
+  } else {
+    s.snapshots = (s.snapshots ?? 0) + intents.filter((i) => i.symbol === '+').length;
+    s.prunes = (s.prunes ?? 0) + intents.filter((i) => i.symbol === '-').length;
+  }
+  if ((o.plan?.refusals.length ?? 0) > 0 || (o.error && !o.plan)) s.refused++;
 }
 
 export function summarize(outcomes: readonly KeyOutcome[]): PlanSummary {
   const s: PlanSummary = { create: 0, changeLive: 0, needsRestart: 0, delete: 0, power: 0, refused: 0, waiting: 0 };
   for (const o of outcomes) {
+    if (SNAPSHOT_KINDS.has(parseKey(o.key).kind)) {
+      countSnapshotKind(s, o);
+      continue;
+    }
     const steps = o.plan?.steps ?? [];
     // Networks, disks and templates count as VMs do: made, changed, removed, or holding back.
     const intents = o.intents ?? [];
@@ -39,6 +61,9 @@ export function summarize(outcomes: readonly KeyOutcome[]): PlanSummary {
 export function summaryLine(s: PlanSummary): string {
   const parts = [`${s.create} to create`, `${s.changeLive} to change live`, `${s.needsRestart} needs restart`, `${s.delete} to delete`];
   if (s.power) parts.push(`${s.power} to power on/off`);
+  if (s.snapshots) parts.push(`${s.snapshots} snapshot${s.snapshots === 1 ? '' : 's'} to make`);
+  if (s.prunes) parts.push(`${s.prunes} snapshot${s.prunes === 1 ? '' : 's'} to remove`);
+  if (s.restores) parts.push(`${s.restores} restore${s.restores === 1 ? '' : 's'} to apply`);
   if (s.waiting) parts.push(`${s.waiting} waiting`);
   if (s.refused) parts.push(`${s.refused} refused`);
   return `Plan: ${parts.join(', ')}.`;

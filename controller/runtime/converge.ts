@@ -14,7 +14,7 @@ import type { EventSink } from './events.ts';
 import type { HypervisorPool } from './hypervisors.ts';
 import { isFinalError } from '../core/errors.ts';
 import { Reconciler, safeError, type Intent } from './reconciler.ts';
-import { DesiredStore } from './store.ts';
+import { DesiredStore } from '../sources/store.ts';
 
 export interface ConvergeOptions {
   folder: string;
@@ -139,7 +139,7 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
   const first = keys.filter((k) => parseKey(k).kind === 'Hypervisor');
   const rest = keys.filter((k) => parseKey(k).kind !== 'Hypervisor');
   await pool(first, o.concurrency ?? 16, runKey);
-  for (const kind of ['VirtualNetwork', 'VMTemplate', 'VirtualMachine', 'VirtualDisk', 'VirtualMachineSet'])
+  for (const kind of ['VirtualNetwork', 'VMTemplate', 'VirtualMachine', 'VirtualDisk', 'VirtualMachineSet', 'VirtualMachineSnapshot', 'VirtualMachineRestore', 'VirtualMachineSnapshotSchedule'])
     await pool(
       rest.filter((k) => parseKey(k).kind === kind),
       o.concurrency ?? 16,
@@ -149,7 +149,7 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
     // A second read before anything goes: what was absent only for a moment (a checkout) is back.
     removed = await read();
     const order = [...removed].sort((a, b) => byDependency(b, a));
-    const kinds = ['VirtualDisk', 'VirtualMachine', 'VirtualNetwork'];
+    const kinds = ['VirtualMachineSnapshot', 'VirtualDisk', 'VirtualMachine', 'VirtualNetwork'];
     for (const kind of kinds)
       await pool(
         order.filter((k) => parseKey(k).kind === kind),

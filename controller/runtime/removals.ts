@@ -71,7 +71,7 @@ export function hypervisorsOf(r: AnyResource): string[] {
 }
 
 /** The kinds whose removal can destroy something on a hypervisor. */
-export const DESTROYING_KINDS: ReadonlySet<string> = new Set(['VirtualMachine', 'VirtualDisk', 'VirtualNetwork']);
+export const DESTROYING_KINDS: ReadonlySet<string> = new Set(['VirtualMachine', 'VirtualDisk', 'VirtualNetwork', 'VirtualMachineSnapshot']);
 
 /** A removal destroys something (rather than forgetting it): a VM, disk or network with deletionPolicy Delete. */
 export function destroys(r: AnyResource | undefined): boolean {

@@ -1,4 +1,3 @@
-import { perKind } from '../../providers/flat-client.ts';
 import { MemoryProvider } from '../support/memory-provider.ts';
 import { describeProviderContract } from './provider-contract.ts';
 
@@ -7,7 +6,7 @@ describeProviderContract(
   async () => {
     const client = new MemoryProvider();
     return {
-      client: perKind(client),
+      client: client,
       template: 'ubuntu-24.04',
       createForeignVM: async (name) => void client.plant({ name }),
       close: async () => {},

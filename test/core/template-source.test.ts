@@ -1,11 +1,10 @@
 // Where a VMTemplate comes from, decided per case: adopted, or made from a declared, owned,
 // stopped VM once; every reason to wait or refuse named. Over the in-memory provider.
-import { perKind } from '../../providers/flat-client.ts';
 import { describe, expect, it } from 'vitest';
 import type { Hypervisor, VirtualMachine, VMTemplate } from '../../controller/api/types.ts';
 import type { ValidResource } from '../../controller/api/validate.ts';
 import { Observer } from '../../controller/runtime/observer.ts';
-import { DesiredStore } from '../../controller/runtime/store.ts';
+import { DesiredStore } from '../../controller/sources/store.ts';
 import { resolveTemplateSource, vmRefKey } from '../../controller/runtime/template-source.ts';
 import type { Connected } from '../../controller/runtime/hypervisors.ts';
 import { MemoryProvider } from '../support/memory-provider.ts';
@@ -106,8 +105,8 @@ describe('VMTemplate sources', () => {
       const conn = {
         name: 'mem',
         hypervisor: hv,
-        client: perKind(client),
-        observer: new Observer({ client: perKind(client), now: Date.now, maxAgeMs: 0 }),
+        client: client,
+        observer: new Observer({ client: client, now: Date.now, maxAgeMs: 0 }),
         resyncMs: 1000,
         limit: (fn) => fn(),
       } as Connected;

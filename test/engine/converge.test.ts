@@ -1,4 +1,3 @@
-import { perKind } from '../../providers/flat-client.ts';
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +35,7 @@ describe('converge (directory mode, in-memory provider)', () => {
     state = new StateDir(await mkdtemp(join(tmpdir(), 'vk-state-')));
     provider = new MemoryProvider();
     const hypervisors = new HypervisorPool({
-      loadConnector: async () => ({ type: 'proxmox', connect: async () => perKind(provider) }),
+      loadConnector: async () => ({ type: 'proxmox', connect: async () => provider }),
       credentials: async () => ({ none: true }),
       logger: pino({ level: 'silent' }),
       now: () => Date.now(),
@@ -54,7 +53,7 @@ describe('converge (directory mode, in-memory provider)', () => {
     const r = await converge(opts);
     expect(r.problems).toEqual([]);
     expect(r.outcomes.every((o) => o.ready)).toBe(true);
-    const obs = await provider.observe();
+    const obs = await provider.vms.observe();
     expect(obs.vms.map((v) => [v.name, v.power]).sort()).toEqual([
       ['a', 'running'],
       ['b', 'running'],
@@ -81,7 +80,7 @@ describe('converge (directory mode, in-memory provider)', () => {
     const r = await converge(opts);
     expect(r.problems.length).toBeGreaterThan(0);
     expect(provider.calls.actions.filter((a) => a.type === 'delete')).toEqual([]);
-    expect((await provider.observe()).vms.map((v) => v.name)).toEqual(['a']);
+    expect((await provider.vms.observe()).vms.map((v) => v.name)).toEqual(['a']);
   });
 
   it('removing a VM from the folder deletes it; the guard holds back mass deletion', async () => {
@@ -90,16 +89,16 @@ describe('converge (directory mode, in-memory provider)', () => {
     await converge(opts);
     await unlink(join(dir, 'd.yaml'));
     await converge(opts);
-    expect((await provider.observe()).vms.map((v) => v.name).sort()).toEqual(['a', 'b', 'c']);
+    expect((await provider.vms.observe()).vms.map((v) => v.name).sort()).toEqual(['a', 'b', 'c']);
     for (const n of ['a', 'b']) await unlink(join(dir, `${n}.yaml`));
     const r = await converge(opts);
     // d went earlier in the window: a, b and d are 3 of the 4 there were, over the 30% share.
     expect(r.guard).toMatch(/refusing 3 removals of 4 managed on the fleet within 1h \(VirtualMachine\/default\/a, VirtualMachine\/default\/b, and 1 done earlier\)/);
     expect(r.outcomes.find((o) => o.key === 'VirtualMachine/default/a')?.error?.code).toBe('VK_DELETE_GUARD');
-    expect((await provider.observe()).vms).toHaveLength(3);
+    expect((await provider.vms.observe()).vms).toHaveLength(3);
     const forced = await converge({ ...opts, maxDeleteShare: 1 });
     expect(forced.guard).toBeUndefined();
-    expect((await provider.observe()).vms.map((v) => v.name)).toEqual(['c']);
+    expect((await provider.vms.observe()).vms.map((v) => v.name)).toEqual(['c']);
   });
 
   it('never touches a foreign VM with the same name, and says why', async () => {
@@ -115,7 +114,7 @@ describe('converge (directory mode, in-memory provider)', () => {
     await writeFile(join(dir, 'all.yaml'), `${hv}---\n${vm('a')}`);
     const r = await converge(opts);
     expect(r.outcomes.every((o) => o.ready)).toBe(true);
-    expect((await provider.observe()).vms).toHaveLength(1);
+    expect((await provider.vms.observe()).vms).toHaveLength(1);
   });
 
   it('memory change applies live and shows in status', async () => {

@@ -1,6 +1,5 @@
 // The shared observation: concurrent callers share one list call, but never one that began
 // before an action the caller has just made (issue 12, item 13: "created but not visible yet").
-import { perKind } from '../../providers/flat-client.ts';
 import { describe, expect, it } from 'vitest';
 import { Observer } from '../../controller/runtime/observer.ts';
 import { contractVM } from '../contract/provider-contract.ts';
@@ -9,16 +8,16 @@ import { MemoryProvider } from '../support/memory-provider.ts';
 describe('Observer', () => {
   it('shares one in-flight list call between concurrent callers', async () => {
     const client = new MemoryProvider();
-    const observer = new Observer({ client: perKind(client), now: Date.now, maxAgeMs: 0 });
+    const observer = new Observer({ client: client, now: Date.now, maxAgeMs: 0 });
     await Promise.all([observer.get(), observer.get(), observer.get()]);
     expect(client.calls.observe).toBe(1);
   });
 
   it('after invalidate, a list call begun before it does not answer: the VM just created is seen', async () => {
     const client = new MemoryProvider();
-    const observer = new Observer({ client: perKind(client), now: Date.now, maxAgeMs: 0 });
+    const observer = new Observer({ client: client, now: Date.now, maxAgeMs: 0 });
     const before = observer.get(); // another worker's pass, listing before the create
-    await client.execute({ type: 'create', vm: contractVM('fresh', 'ubuntu-24.04', { key: 'VirtualMachine/default/fresh' }) });
+    await client.vms.execute({ type: 'create', vm: contractVM('fresh', 'ubuntu-24.04', { key: 'VirtualMachine/default/fresh' }) });
     observer.invalidate();
     const after = await observer.get({ maxAgeMs: 0 });
     expect(after.vms.map((v) => v.name)).toEqual(['fresh']);

@@ -1,10 +1,11 @@
-// An in-memory provider for tests of the core and runtime. It follows the same contract as
-// the real ones (it passes test/contract) and counts calls, so tests can assert on them.
-import type { FlatProviderClient } from '../../providers/flat-client.ts';
+// An in-memory provider for tests of the core and runtime: a native per-kind ProviderClient
+// (vms, templates, guest, snapshots) that follows the same contract as the real ones (it passes
+// test/contract) and counts calls, so tests can assert on them.
 import type { Target, VMAction } from '../../controller/core/actions.ts';
-import { ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
+import { ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import type { Capabilities, Observation, ObservedNode, ObservedVM } from '../../controller/core/model.ts';
-import { sameOwner, type ActionContext, type TemplateFacts } from '../../controller/core/provider.ts';
+import { sameOwner, type ActionContext, type GuestClient, type ProviderClient, type SnapshotClient, type TemplateClient, type TemplateFacts, type VMClient } from '../../controller/core/provider.ts';
+import { MemorySnapshots } from './memory-snapshots.ts';
 
 export interface MemoryProviderOptions {
   nodes?: string[];
@@ -12,20 +13,38 @@ export interface MemoryProviderOptions {
   capabilities?: Partial<Capabilities>;
   /** Fails the next N executions with this error factory, then succeeds. */
   failNext?: { count: number; error: () => Error };
+  /** A guest agent in every running VM: `guest.freeze`/`thaw` are offered (absent otherwise). */
+  guestAgent?: boolean;
+  /** The provider's clock (snapshot creation times); Date.now by default. */
+  now?: () => number;
+  /** Whether a revert needs the VM stopped (default true, as on most hypervisors). */
+  revertNeedsStop?: boolean;
 }
 
-export class MemoryProvider implements FlatProviderClient {
+/** What a VM holds that a test can change and a snapshot saves: its guest's files. */
+export type GuestFiles = Map<string, string>;
+
+export class MemoryProvider implements ProviderClient {
   readonly capabilities: Capabilities;
-  readonly calls: { observe: number; actions: VMAction[] } = { observe: 0, actions: [] };
-  private readonly vms = new Map<string, ObservedVM>();
-  private readonly nodes: ObservedNode[];
-  private readonly templates: string[];
+  readonly calls: { observe: number; actions: VMAction[]; freezes: number; thaws: number } = { observe: 0, actions: [], freezes: 0, thaws: 0 };
+  readonly vms: VMClient;
+  readonly templates: TemplateClient;
+  readonly guest: GuestClient;
+  readonly snapshots: SnapshotClient & MemorySnapshots;
+  /** Every VM by provider id (tests read and change it). */
+  readonly machines = new Map<string, ObservedVM>();
+  /** VMs (by name) whose guest agent does not answer. */
+  readonly silentAgents = new Set<string>();
+  /** Each VM's guest files by provider id. */
+  readonly files = new Map<string, GuestFiles>();
+  private readonly hosts: ObservedNode[];
+  private readonly templateNames: string[];
   private nextId = 100;
   failNext: MemoryProviderOptions['failNext'];
 
   constructor(options: MemoryProviderOptions = {}) {
-    this.nodes = (options.nodes ?? ['node1', 'node2']).map((name) => ({ name, state: 'online', cpus: 16, memoryBytes: 64 * 2 ** 30, memoryUsedBytes: 0, load: 0, vms: 0 }));
-    this.templates = options.templates ?? ['ubuntu-24.04'];
+    this.hosts = (options.nodes ?? ['node1', 'node2']).map((name) => ({ name, state: 'online', cpus: 16, memoryBytes: 64 * 2 ** 30, memoryUsedBytes: 0, load: 0, vms: 0 }));
+    this.templateNames = options.templates ?? ['ubuntu-24.04'];
     this.capabilities = {
       liveCpu: true,
       liveCpuDecrease: false,
@@ -34,18 +53,40 @@ export class MemoryProvider implements FlatProviderClient {
       liveMigration: true,
       diskGrow: true,
       liveDiskAttach: true,
-      guestAgent: false,
+      guestAgent: options.guestAgent ?? false,
       linkedClone: true,
       ...options.capabilities,
     };
     this.failNext = options.failNext;
+    this.vms = { observe: () => this.observe(), execute: (a, c) => this.execute(a, c) };
+    this.templates = { inspect: (name) => this.inspectTemplate(name), fromVM: (t, name) => this.templateFromVM(t, name) };
+    this.snapshots = new MemorySnapshots({ vm: (t) => this.ownedVM(t), files: (id) => this.filesOf(id), now: options.now ?? Date.now, revertNeedsStop: options.revertNeedsStop ?? true });
+    const exec: GuestClient['exec'] = async (target, command) => {
+      this.ownedVM(target);
+      return { exitCode: 0, stdout: `${command.join(' ')}\n`, stderr: '' };
+    };
+    this.guest = options.guestAgent
+      ? {
+          exec,
+          freeze: async (target) => {
+            const vm = this.ownedVM(target);
+            if (vm.power !== 'running' || this.silentAgents.has(vm.name)) throw new ProviderTransientError(`VM ${vm.name}: the guest agent is not answering`);
+            this.calls.freezes++;
+            return vm.disks.length;
+          },
+          thaw: async (target) => {
+            this.ownedVM(target);
+            this.calls.thaws++;
+          },
+        }
+      : { exec };
   }
 
   /** Plants a VM as if someone else made it (no marker unless given). */
   plant(vm: Partial<ObservedVM> & { name: string }): ObservedVM {
     const full: ObservedVM = {
       providerID: `mem/${this.nextId++}`,
-      node: this.nodes[0]?.name ?? 'node1',
+      node: this.hosts[0]?.name ?? 'node1',
       power: 'stopped',
       cpu: { sockets: 1, cores: 1, threads: 1 },
       memoryBytes: 2 ** 30,
@@ -56,15 +97,44 @@ export class MemoryProvider implements FlatProviderClient {
       pendingRestart: false,
       ...vm,
     };
-    this.vms.set(full.providerID, full);
+    this.machines.set(full.providerID, full);
     return full;
+  }
+
+  /** The VM of this name, if any (tests). */
+  byName(name: string): ObservedVM | undefined {
+    return [...this.machines.values()].find((v) => v.name === name);
+  }
+
+  private filesOf(providerID: string): GuestFiles {
+    let f = this.files.get(providerID);
+    if (!f) {
+      f = new Map();
+      this.files.set(providerID, f);
+    }
+    return f;
+  }
+
+  /** Writes a file in a VM's guest (what a restore must take back). */
+  writeGuestFile(vmName: string, path: string, content: string): void {
+    const vm = this.byName(vmName);
+    if (!vm) throw new Error(`no VM ${vmName}`);
+    this.filesOf(vm.providerID).set(path, content);
+  }
+
+  /** The VM, when its marker names target.owner (every destructive call checks it first). */
+  private ownedVM(target: Target): ObservedVM {
+    const vm = this.machines.get(target.providerID);
+    if (!vm) throw new ProviderNotFoundError(`VM ${target.providerID} not found`);
+    if (!sameOwner(vm.owner, target.owner)) throw new RefusedError(`VM ${vm.name} is not owned by virtkeeper (refused)`);
+    return vm;
   }
 
   async observe(): Promise<Observation> {
     this.calls.observe++;
-    const vms = [...this.vms.values()].map((v) => structuredClone(v));
-    const nodes = this.nodes.map((n) => ({ ...n, vms: vms.filter((v) => v.node === n.name).length }));
-    return { vms, nodes, templates: this.templates.map((name, i) => ({ name, providerID: `mem/tpl${i}` })), version: 'memory-1' };
+    const vms = [...this.machines.values()].map((v) => structuredClone(v));
+    const nodes = this.hosts.map((n) => ({ ...n, vms: vms.filter((v) => v.node === n.name).length }));
+    return { vms, nodes, templates: this.templateNames.map((name, i) => ({ name, providerID: `mem/tpl${i}` })), version: 'memory-1' };
   }
 
   async execute(action: VMAction, _context?: ActionContext): Promise<void> {
@@ -74,7 +144,7 @@ export class MemoryProvider implements FlatProviderClient {
       throw this.failNext.error();
     }
     if (action.type === 'create') {
-      const existing = [...this.vms.values()].find((v) => v.name === action.vm.name);
+      const existing = this.byName(action.vm.name);
       if (existing) {
         const unfinished = !existing.owner && action.resume?.providerID === existing.providerID;
         if (!sameOwner(existing.owner, action.vm.owner) && !unfinished) throw new RefusedError(`a VM named ${action.vm.name} exists and is not owned by ${action.vm.key}`);
@@ -83,7 +153,7 @@ export class MemoryProvider implements FlatProviderClient {
       }
       this.plant({
         name: action.vm.name,
-        node: action.node ?? this.nodes[0]?.name ?? 'node1',
+        node: action.node ?? this.hosts[0]?.name ?? 'node1',
         owner: action.vm.owner,
         cpu: { ...action.vm.cpu },
         memoryBytes: action.vm.memoryBytes,
@@ -94,7 +164,7 @@ export class MemoryProvider implements FlatProviderClient {
       });
       return;
     }
-    const vm = this.vms.get(action.target.providerID);
+    const vm = this.machines.get(action.target.providerID);
     if (!vm) {
       if (action.type === 'delete') return;
       throw new ProviderNotFoundError(`VM ${action.target.providerID} not found`);
@@ -111,15 +181,12 @@ export class MemoryProvider implements FlatProviderClient {
         vm.owner = action.owner;
         break;
       case 'start':
+      case 'restart':
         vm.power = 'running';
         vm.pendingRestart = false;
         break;
       case 'stop':
         vm.power = 'stopped';
-        vm.pendingRestart = false;
-        break;
-      case 'restart':
-        vm.power = 'running';
         vm.pendingRestart = false;
         break;
       case 'reconfigure':
@@ -158,25 +225,26 @@ export class MemoryProvider implements FlatProviderClient {
         vm.autostart = action.enabled;
         break;
       case 'delete':
-        if (vm.power === 'running') vm.power = 'stopped';
-        this.vms.delete(vm.providerID);
+        this.machines.delete(vm.providerID);
+        this.files.delete(vm.providerID);
+        this.snapshots.forgetVM(vm.providerID);
         break;
     }
   }
 
   async inspectTemplate(name: string): Promise<TemplateFacts> {
-    const i = this.templates.indexOf(name);
+    const i = this.templateNames.indexOf(name);
     return i < 0 ? { found: false } : { found: true, providerID: `mem/tpl${i}` };
   }
 
   /** Copies a stopped VM it owns into a template (as oVirt and libvirt do; the VM stays). */
   async templateFromVM(target: Target, name: string): Promise<TemplateFacts> {
-    if (!this.templates.includes(name)) {
-      const vm = this.vms.get(target.providerID);
+    if (!this.templateNames.includes(name)) {
+      const vm = this.machines.get(target.providerID);
       if (!vm) throw new ProviderNotFoundError(`VM ${target.providerID} not found`);
       if (!sameOwner(vm.owner, target.owner)) throw new RefusedError(`VM ${vm.name} is not owned by virtkeeper`);
       if (vm.power !== 'stopped') throw new RefusedError(`VM ${vm.name} is ${vm.power}`);
-      this.templates.push(name);
+      this.templateNames.push(name);
     }
     return this.inspectTemplate(name);
   }

@@ -21,7 +21,7 @@ export function getCommand(program: Command, globals: () => GlobalOptions): void
   program
     .command('get')
     .description('show resources and their status as kubectl get does (directory mode: from the state directory)')
-    .argument('[kind]', 'kind, plural or short name (vkvm, hv, vknet, vkdisk, vktpl, vkvmset); all kinds when omitted')
+    .argument('[kind]', 'kind, plural or short name (vkvm, hv, vknet, vkdisk, vktpl, vkvmset, vksnap, vkrestore, vksnapsched); all kinds when omitted')
     .argument('[name]', 'one resource')
     .option('-f, --filename <dir>', 'the manifests folder whose state to show', '.')
     .option('-o, --output <format>', 'wide | yaml | json')

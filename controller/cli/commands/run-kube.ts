@@ -13,7 +13,7 @@ import { Metrics } from '../../runtime/metrics.ts';
 import { FINALIZED_KINDS, KubernetesRemovals } from '../../runtime/modes/kubernetes.ts';
 import { Reconciler } from '../../runtime/reconciler.ts';
 import type { RemovalPolicy } from '../../runtime/removals.ts';
-import { DesiredStore } from '../../runtime/store.ts';
+import { DesiredStore } from '../../sources/store.ts';
 import { kubeRest, loadKubeConfig } from '../../sources/kube-rest.ts';
 import { KubernetesSource } from '../../sources/kubernetes.ts';
 import { KubeEventRecorder } from '../../status/kube-events.ts';
@@ -58,7 +58,11 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
     if (!obj) return true;
     const kind = parseKey(key).kind;
     if (kind === 'Hypervisor') return true;
-    const hv = (obj.spec as { hypervisor?: string } | undefined)?.hypervisor;
+    const spec = obj.spec as { hypervisor?: string; vm?: string } | undefined;
+    // A snapshot or restore is of its VM's shard (it names no Hypervisor of its own).
+    const vm = spec?.vm ? source.object(`VirtualMachine/${obj.metadata?.namespace ?? 'default'}/${spec.vm}`) : undefined;
+    const hv = spec?.hypervisor ?? (vm?.spec as { hypervisor?: string } | undefined)?.hypervisor;
+    if (spec?.vm && !hv) return false;
     return !hv || !!store.hypervisor(hv) || !!source.object(`Hypervisor/${hv}`);
   };
   const source: KubernetesSource = new KubernetesSource({

@@ -5,7 +5,7 @@ import { diskSize, isDataDisk, type SimState } from './model.ts';
 import { clusterVmRow, nodeRow, nodeStatus, PVE_VERSION } from './shapes.ts';
 import type { Tasks } from './tasks.ts';
 
-export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: () => string | undefined = () => undefined): Route[] {
+export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: () => string | undefined = () => undefined, now: () => number = Date.now): Route[] {
   const s = state;
   const node = (name: string | undefined) => {
     const n = s().nodes.find((x) => x.name === name);
@@ -25,7 +25,7 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
       handler: ({ params }) => {
         const out: Record<string, unknown>[] = [];
         if (!params.type || params.type === 'vm') {
-          for (const v of s().vms) out.push(clusterVmRow(v));
+          for (const v of s().vms) out.push(clusterVmRow(v, now()));
         }
         if (!params.type || params.type === 'node') {
           for (const n of s().nodes) out.push(nodeRow(n, nodeUse(n.name), 'resources', certificate()));

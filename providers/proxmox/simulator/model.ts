@@ -21,6 +21,22 @@ export interface SimVM {
   template: boolean;
   pool?: string;
   startedAt?: number;
+  /** Snapshots by name (`qm listsnapshot`), and the one the current state descends from. */
+  snapshots?: Record<string, SimSnapshot>;
+  parent?: string;
+}
+
+/** A snapshot section of a guest's config: the config as it was, and the snapshot's own keys. */
+export interface SimSnapshot {
+  config: Record<string, string>;
+  snaptime: number;
+  description?: string;
+  parent?: string;
+  /** The RAM state volume, when the VM was running and `vmstate` was asked. */
+  vmstate?: string;
+  runningmachine?: string;
+  /** `prepare` while being made, `delete` while being removed. */
+  snapstate?: 'prepare' | 'delete';
 }
 
 export interface SimTask {

@@ -1,0 +1,177 @@
+// Kubernetes mode on the real kube-apiserver for the snapshot kinds: the CRDs with their status
+// subresource and printer columns, the finalizer on a snapshot, its removal through the
+// Kubernetes removal gate, and a restore applied once. The controller runs in this process (the
+// real source, status store, removals, reconciler and manager) over the memory provider; its
+// Hypervisor lives only in its own store, so the e2e suite's controllers leave these objects be.
+import { KubeConfig } from '@kubernetes/client-node';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Hypervisor } from '../../controller/api/types.ts';
+import { parseKey } from '../../controller/api/keys.ts';
+import { systemClock } from '../../controller/runtime/clock.ts';
+import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
+import { Manager } from '../../controller/runtime/manager.ts';
+import { FINALIZED_KINDS, KubernetesRemovals } from '../../controller/runtime/modes/kubernetes.ts';
+import { Reconciler } from '../../controller/runtime/reconciler.ts';
+import { DesiredStore } from '../../controller/sources/store.ts';
+import { kubeRest, type KubeRest } from '../../controller/sources/kube-rest.ts';
+import { FINALIZER, KubernetesSource } from '../../controller/sources/kubernetes.ts';
+import { KubernetesStatusStore } from '../../controller/status/kubernetes.ts';
+import { kubectlWith } from '../support/kubectl.ts';
+import { MemoryProvider } from '../support/memory-provider.ts';
+
+const admin = process.env.VK_KUBECONFIG ?? '';
+const root = join(import.meta.dirname, '..', '..');
+const run = Date.now().toString(36);
+const ns = `vk-snap-${run}`;
+const hvName = `vk-snap-mem-${run}`;
+const kubectl = kubectlWith(admin);
+
+/** The Hypervisor of this test, known to its own controller only (never an object in the cluster). */
+class OwnHypervisorStore extends DesiredStore {
+  private readonly own: Hypervisor;
+  constructor(own: Hypervisor) {
+    super();
+    this.own = own;
+  }
+  override hypervisor(name: string): Hypervisor | undefined {
+    return name === this.own.metadata.name ? this.own : super.hypervisor(name);
+  }
+  override hypervisors(): Hypervisor[] {
+    return [...super.hypervisors(), this.own];
+  }
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+const getJson = async (kind: string, name: string) =>
+  JSON.parse(await kubectl(['get', kind, name, '-n', ns, '-o', 'json'])) as { metadata: { finalizers?: string[] }; status?: Record<string, unknown> };
+
+describe.skipIf(!admin)('snapshots and restores in Kubernetes mode on a real kube-apiserver', () => {
+  const provider = new MemoryProvider();
+  let source: KubernetesSource | undefined;
+  let manager: Manager | undefined;
+  let rest: KubeRest | undefined;
+  let pool: HypervisorPool | undefined;
+
+  beforeAll(async () => {
+    // Only the new kinds' CRDs: the others are the e2e suite's to apply (another branch may change them).
+    for (const f of ['virtualmachinesnapshots', 'virtualmachinerestores', 'virtualmachinesnapshotschedules', 'virtualmachines', 'hypervisors']) {
+      if (f === 'virtualmachines' || f === 'hypervisors') {
+        const have = await kubectl(['get', 'crd', `${f}.virtkeeper.io`, '--ignore-not-found', '-o', 'name']);
+        if (have.trim()) continue;
+      }
+      await kubectl(['apply', '-f', join(root, 'crds', `${f}.yaml`)]);
+    }
+    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+    await kubectl(['create', 'namespace', ns]);
+    const kc = new KubeConfig();
+    kc.loadFromFile(admin);
+    const logger = pino({ level: 'silent' });
+    const hv: Hypervisor = { apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name: hvName }, spec: { type: 'proxmox', endpoint: 'http://127.0.0.1:1', allowedNamespaces: [ns] } };
+    const store = new OwnHypervisorStore(hv);
+    const mine = (key: string) => parseKey(key).namespace === ns;
+    source = new KubernetesSource({ kc, store, logger, namespace: ns, onChange: (keys) => manager?.enqueue([...keys].filter(mine)) });
+    rest = await kubeRest(kc);
+    const statuses = new KubernetesStatusStore({ source, rest, now: Date.now });
+    const removals = new KubernetesRemovals({ objects: source.objects, hypervisor: (n) => store.hypervisor(n), rest, logger, now: Date.now, policy: { maxShare: 1 } });
+    pool = new HypervisorPool({
+      loadConnector: async () => ({ type: 'proxmox', connect: async () => provider }),
+      credentials: async () => ({ none: true }),
+      logger,
+      now: Date.now,
+      observeMaxAgeMs: 0,
+    });
+    const reconciler = new Reconciler({ store, statuses, hypervisors: pool, logger, now: Date.now, removals, tenancy: 'kubernetes', instance: `snap-test-${run}` });
+    await source.start();
+    manager = new Manager({
+      store,
+      logger,
+      clock: systemClock,
+      workers: 2,
+      reconciler: {
+        reconcile: async (key) => {
+          if (FINALIZED_KINDS.has(parseKey(key).kind) && store.get(key)) await statuses.ensureFinalizer(key);
+          return reconciler.reconcile(key);
+        },
+      },
+    });
+    manager.start();
+  }, 120_000);
+
+  afterAll(async () => {
+    await manager?.stop();
+    await source?.stop();
+    await pool?.closeAll();
+    await rest?.close();
+    for (const [kind, name] of [
+      ['vksnap', 'before'],
+      ['vkvm', 'db'],
+    ] as const) {
+      await kubectl(['patch', kind, name, '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined);
+    }
+    await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
+  }, 60_000);
+
+  it('a snapshot is made with its finalizer and shown by kubectl get; a restore reverts once; deleting the snapshot removes it', async () => {
+    await kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: virtkeeper.io/v1alpha1
+kind: VirtualMachine
+metadata: {name: db, namespace: ${ns}}
+spec: {hypervisor: ${hvName}, template: ubuntu-24.04, memory: 1Gi, disks: [{name: root, size: 10Gi}], updatePolicy: RestartAllowed}
+`,
+    );
+    await until('VM db running', async () => provider.byName('db')?.power === 'running');
+    provider.writeGuestFile('db', '/etc/before', 'kept');
+    await kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachineSnapshot\nmetadata: {name: before, namespace: ${ns}}\nspec: {vm: db, description: before the change}\n`,
+    );
+    const snap = await until('snapshot Ready', async () => {
+      const o = await getJson('vksnap', 'before');
+      return o.status?.phase === 'Ready' && o;
+    });
+    expect(snap.metadata.finalizers).toContain(FINALIZER);
+    expect(snap.status).toMatchObject({ hypervisor: hvName, snapshotName: 'vk-before', memory: false });
+    const line = await kubectl(['get', 'vksnap', 'before', '-n', ns]);
+    expect(line.split('\n')[0]).toMatch(/^NAME\s+VM\s+PHASE\s+MEMORY\s+SIZE\s+CREATED\s+READY\s+AGE/);
+    expect(line.split('\n')[1]).toMatch(/^before\s+db\s+Ready\s+false\s+\S+\s+\S+\s+True\s+/);
+
+    provider.writeGuestFile('db', '/etc/after', 'gone after the restore');
+    await kubectl(['apply', '-f', '-'], `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachineRestore\nmetadata: {name: undo, namespace: ${ns}}\nspec: {vm: db, snapshot: before}\n`);
+    const restored = await until('restore Succeeded', async () => {
+      const o = await getJson('vkrestore', 'undo');
+      return o.status?.phase === 'Succeeded' && o;
+    });
+    expect(restored.status).toMatchObject({ steps: ['stop', 'revert', 'start'], done: ['stop', 'revert', 'start'] });
+    const db = provider.byName('db');
+    expect([...(provider.files.get(db?.providerID ?? '') ?? new Map()).keys()]).toEqual(['/etc/before']);
+    await until('VM db running again', async () => provider.byName('db')?.power === 'running');
+    // Applied once: a change of the VM afterwards is never reverted by it.
+    provider.writeGuestFile('db', '/etc/later', 'stays');
+    await kubectl(['annotate', 'vkrestore', 'undo', '-n', ns, `touched=${Date.now()}`]);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(provider.snapshots.calls.revert).toBe(1);
+
+    await kubectl(['delete', 'vksnap', 'before', '-n', ns, '--wait=false']);
+    await until('the snapshot resource gone (finalizer released)', async () => !(await kubectl(['get', 'vksnap', '-n', ns, '--ignore-not-found', '-o', 'name'])).trim());
+    expect(provider.snapshots.calls.delete).toBe(1);
+    const after = provider.byName('db');
+    expect(after ? await provider.snapshots.list({ providerID: after.providerID, name: 'db', ...(after.owner ? { owner: after.owner } : {}) }) : undefined).toEqual([]);
+  }, 120_000);
+});
