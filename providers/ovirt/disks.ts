@@ -5,14 +5,14 @@
 import { RefusedError } from '../../controller/core/errors.ts';
 import type { ActionContext, DesiredStandaloneDisk, DiskClient, DiskState, KindObservation } from '../../controller/core/provider.ts';
 import { formatDiskOwner } from '../disk-marker.ts';
+import { formatBytes } from '../kit/index.ts';
 import { num, type Json } from './client.ts';
 import { findDisk, placement, type Holder } from './disk-find.ts';
 import { TO_IFACE } from './mapping.ts';
 import type { OvirtSession } from './session.ts';
 import { waitFor } from './wait.ts';
 
-const GiB = 2 ** 30;
-const size = (bytes: number) => (bytes % GiB === 0 ? `${bytes / GiB}Gi` : `${Math.round(bytes / 2 ** 20)}Mi`);
+const size = formatBytes;
 
 async function detach(s: OvirtSession, h: Holder): Promise<void> {
   const path = `/vms/${String(h.vm.id)}/diskattachments/${String(h.attachment.id)}`;

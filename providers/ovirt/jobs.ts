@@ -1,108 +1,83 @@
 // Waiting on the engine's jobs without a poll per job: every write virtkeeper waits on carries
 // a correlation id; one `GET /jobs?search=correlation_id=a or correlation_id=b …` per tick
-// serves every wait in flight on the engine, and the tick backs off while nothing finishes.
+// serves every wait in flight on the engine (providers/kit's BatchPoller: the tick backs off
+// while nothing new arrives).
 import { ProviderLockedError } from '../../controller/core/errors.ts';
 import type { ActionContext } from '../../controller/core/provider.ts';
+import { BatchPoller, type Sleep } from '../kit/index.ts';
 import { arr, type Json, type OvirtClient } from './client.ts';
 
 /** How the jobs of a correlation id ended; `none`: the engine made no job for it (a synchronous step). */
 export type JobOutcome = 'finished' | 'failed' | 'none';
+type JobState = JobOutcome | 'running';
 
 export interface JobWatchOptions {
   api: OvirtClient;
-  sleep: (ms: number) => Promise<void>;
-  now: () => number;
-  /** The first tick after a wait starts, and the tick after one finished (default 100 ms). */
+  sleep?: Sleep;
+  now?: () => number;
+  /** The shortest and the longest tick (default 20 ms and 1 s). */
   minMs?: number;
-  /** The longest tick (default 1 s). */
   maxMs?: number;
   /** Ticks without any job of a correlation id before it counts as none (default 3). */
   absentTicks?: number;
-}
-
-interface Waiter {
-  correlation: string;
-  deadline: number;
-  what: string;
-  ticks: number;
-  ctx: ActionContext;
-  resolve: (o: JobOutcome) => void;
-  reject: (e: unknown) => void;
 }
 
 const ENDED = new Set(['finished', 'failed', 'aborted']);
 /** Correlation ids per search: keeps the request line short of what proxies cut (8 KiB). */
 const PER_SEARCH = 40;
 
-export class JobWatch {
-  private readonly o: JobWatchOptions;
-  private readonly waiters = new Set<Waiter>();
-  private running = false;
-  private delay: number;
-
-  constructor(options: JobWatchOptions) {
-    this.o = options;
-    this.delay = options.minMs ?? 100;
+/** The state of each correlation id's jobs: running while one runs, failed if one did not finish. */
+function states(jobs: Json[], ids: readonly string[]): Map<string, JobState> {
+  const out = new Map<string, JobState>();
+  for (const id of ids) {
+    const mine = jobs.filter((j) => String(j.correlation_id ?? '') === id);
+    if (mine.length === 0) continue;
+    out.set(id, mine.some((j) => !ENDED.has(String(j.status))) ? 'running' : mine.some((j) => String(j.status) !== 'finished') ? 'failed' : 'finished');
   }
+  return out;
+}
 
-  /** Resolves when every job of the correlation id has ended; a locked error after `timeoutMs`. */
-  wait(correlation: string, what: string, ctx: ActionContext = {}, timeoutMs = 600_000): Promise<JobOutcome> {
-    return new Promise((resolve, reject) => {
-      this.waiters.add({ correlation, what, deadline: this.o.now() + timeoutMs, ticks: 0, ctx, resolve, reject });
-      // The tick after a new wait is a short one again, not a long backed-off one.
-      this.delay = this.o.minMs ?? 100;
-      if (!this.running) void this.loop();
+export class JobWatch {
+  private readonly poller: BatchPoller<JobState>;
+
+  constructor(o: JobWatchOptions) {
+    this.poller = new BatchPoller<JobState>({
+      list: async (_engine, ids) => {
+        const jobs: Json[] = [];
+        for (let i = 0; i < ids.length; i += PER_SEARCH) {
+          const search = ids
+            .slice(i, i + PER_SEARCH)
+            .map((c) => `correlation_id="${c}"`)
+            .join(' or ');
+          jobs.push(...arr((await o.api.get('/jobs', { search })).job));
+        }
+        return states(jobs, ids);
+      },
+      // No job after a few ticks: the engine did the step without one.
+      single: async () => 'none',
+      singleAfterTicks: o.absentTicks ?? 3,
+      done: (s) => s !== 'running',
+      ...(o.minMs !== undefined ? { minMs: o.minMs } : {}),
+      ...(o.maxMs !== undefined ? { maxMs: o.maxMs } : {}),
+      ...(o.now ? { now: o.now } : {}),
+      ...(o.sleep ? { sleep: o.sleep } : {}),
     });
   }
 
-  private async loop(): Promise<void> {
-    this.running = true;
-    try {
-      while (this.waiters.size > 0) {
-        await this.o.sleep(this.delay);
-        const finished = await this.tick();
-        this.delay = finished ? (this.o.minMs ?? 100) : Math.min(this.o.maxMs ?? 1000, this.delay * 2);
-      }
-    } finally {
-      this.running = false;
-    }
+  /** Jobs searches made (tests and benchmarks). */
+  get reads(): number {
+    return this.poller.reads;
   }
 
-  /** One look at every wait in flight; whether any ended. */
-  private async tick(): Promise<boolean> {
-    const batch = [...this.waiters];
-    let ended = false;
-    for (let i = 0; i < batch.length; i += PER_SEARCH) {
-      const chunk = batch.slice(i, i + PER_SEARCH);
-      let jobs: Json[];
-      try {
-        jobs = arr((await this.o.api.get('/jobs', { search: chunk.map((w) => `correlation_id="${w.correlation}"`).join(' or ') })).job);
-      } catch (e) {
-        for (const w of chunk) this.settle(w, () => w.reject(e));
-        ended = true;
-        continue;
-      }
-      for (const w of chunk) {
-        const mine = jobs.filter((j) => String(j.correlation_id ?? '') === w.correlation);
-        w.ticks++;
-        if (w.ctx.signal?.aborted) this.settle(w, () => w.reject(w.ctx.signal?.reason));
-        else if (mine.length > 0 && mine.every((j) => ENDED.has(String(j.status)))) this.settle(w, () => w.resolve(mine.some((j) => String(j.status) !== 'finished') ? 'failed' : 'finished'));
-        else if (mine.length === 0 && w.ticks >= (this.o.absentTicks ?? 3)) this.settle(w, () => w.resolve('none'));
-        else if (this.o.now() > w.deadline) this.settle(w, () => w.reject(new ProviderLockedError(`${w.what}: the engine's job is not done yet`)));
-        else {
-          const running = mine.find((j) => !ENDED.has(String(j.status)));
-          if (running) w.ctx.onProgress?.({ message: `${w.what}: ${String(running.description ?? 'job')} ${String(running.status)}` });
-          continue;
-        }
-        ended = true;
-      }
-    }
-    return ended;
-  }
-
-  private settle(w: Waiter, fn: () => void): void {
-    this.waiters.delete(w);
-    fn();
+  /** Resolves when every job of the correlation id has ended; a locked error after `timeoutMs`. */
+  async wait(correlation: string, what: string, ctx: ActionContext = {}, timeoutMs = 600_000): Promise<JobOutcome> {
+    const state = await this.poller.wait('jobs', correlation, {
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      timeoutMs,
+      onTimeout: (ms) => new ProviderLockedError(`${what}: the engine's job is not done after ${Math.round(ms / 1000)}s`),
+      onTick: (s) => ctx.onProgress?.({ message: `${what}: job ${s ?? 'not seen yet'}` }),
+    });
+    return state === 'running' ? 'none' : state;
   }
 }
 

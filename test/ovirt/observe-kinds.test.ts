@@ -49,7 +49,7 @@ describe('DiskClient.observe', () => {
     const d = disk('data', { attachTo: 'obs-mine', storage: 'data1' });
     sim.resetStats();
     const before = await disks.observe(d);
-    expect(before).toEqual({ exists: false, upToDate: false, intents: ['create disk vk-obs-data 1Gi on data1', 'attach disk vk-obs-data to VM obs-mine'] });
+    expect(before).toEqual({ exists: false, upToDate: false, intents: ['create disk vk-obs-data 1 GiB on data1', 'attach disk vk-obs-data to VM obs-mine'] });
     expect(writes()).toEqual([]);
     const made = await disks.ensure(d);
     const after = await disks.observe({ ...d, knownID: made.providerID });
@@ -57,7 +57,7 @@ describe('DiskClient.observe', () => {
     sim.resetStats();
     const { attachTo: _detached, ...loose } = d;
     const bigger = await disks.observe({ ...loose, sizeBytes: 2 * GiB, knownID: made.providerID });
-    expect(bigger.intents).toEqual(['grow disk vk-obs-data 1Gi → 2Gi', 'detach disk vk-obs-data from VM obs-mine']);
+    expect(bigger.intents).toEqual(['grow disk vk-obs-data 1 GiB → 2 GiB', 'detach disk vk-obs-data from VM obs-mine']);
     expect(writes()).toEqual([]);
   });
 
@@ -82,7 +82,7 @@ describe('DiskClient.observe', () => {
     expect(taken.problem).toMatch(/exists on the engine and is not owned by VirtualDisk\/obs\/taken/);
     const foreign = await disks.observe(disk('theirs', { attachTo: 'obs-foreign' }));
     expect(foreign.problem).toBe('VM obs-foreign is not managed by virtkeeper; a disk is never attached to it');
-    expect(foreign.intents).toEqual(['create disk vk-obs-theirs 1Gi']);
+    expect(foreign.intents).toEqual(['create disk vk-obs-theirs 1 GiB']);
   });
 });
 

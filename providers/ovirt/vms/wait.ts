@@ -3,7 +3,7 @@ import { ProviderLockedError, ProviderTransientError } from '../../../controller
 import type { ActionContext } from '../../../controller/core/provider.ts';
 import { arr, obj, type Json } from '../client.ts';
 import type { OvirtSession } from '../session.ts';
-import { sleep } from '../wait.ts';
+import { pollUntil } from '../../kit/index.ts';
 
 export function getVm(s: OvirtSession, id: string): Promise<Json> {
   return s.api.get(`/vms/${id}`, { follow: 'disk_attachments.disk,nics' });
@@ -12,19 +12,20 @@ export function getVm(s: OvirtSession, id: string): Promise<Json> {
 export const disksReady = (vm: Json) => arr(obj(vm.disk_attachments).disk_attachment).every((a) => obj(a.disk).status !== 'locked');
 
 /** Waits until the VM satisfies `done`, reporting progress; throws with the reason if it takes too long. */
-export async function waitVm(s: OvirtSession, id: string, what: string, done: (vm: Json) => boolean, ctx: ActionContext, timeoutMs = 600_000): Promise<Json> {
-  const since = Date.now();
-  for (;;) {
-    ctx.signal?.throwIfAborted();
-    const vm = await getVm(s, id);
-    if (done(vm)) return vm;
-    if (Date.now() - since > timeoutMs)
-      throw new ProviderLockedError(
-        `VM ${String(vm.name)} is still ${String(vm.status)} after ${Math.round((Date.now() - since) / 1000)}s (since ${new Date(since).toISOString()}) waiting to ${what}`,
-      );
-    ctx.onProgress?.({ message: `${what}: ${String(vm.status)}` });
-    await sleep(s.o.pollMs ?? 100);
-  }
+export function waitVm(s: OvirtSession, id: string, what: string, done: (vm: Json) => boolean, ctx: ActionContext, timeoutMs = 600_000): Promise<Json> {
+  const since = s.now();
+  return pollUntil({
+    what,
+    read: () => getVm(s, id),
+    done,
+    describe: (vm) => String(vm.status),
+    intervalMs: s.o.pollMs ?? 100,
+    timeoutMs,
+    now: s.now,
+    onTimeout: (vm, ms) => new ProviderLockedError(`VM ${String(vm.name)} is still ${String(vm.status)} after ${Math.round(ms / 1000)}s (since ${new Date(since).toISOString()}) waiting to ${what}`),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+  });
 }
 
 /**
