@@ -156,6 +156,11 @@ async function fleet(total: number): Promise<void> {
   const plan = await cli(engines, ['plan', '-f', f.dir], f.state);
   console.log(`  plan:         ${fmt(plan)}\n${perEngine(plan)}`);
   if (plan.code === 1 || plan.code > 2) console.log(`    ${plan.tail}`);
+  if (arg('plan-only')) {
+    await f.done();
+    for (const e of engines) await e.close();
+    return;
+  }
   const apply = await cli(engines, ['apply', '-f', f.dir], f.state);
   console.log(`  no-op apply:  ${fmt(apply)}\n${perEngine(apply)}`);
   if (apply.code !== 0) console.log(`    ${apply.tail}`);
@@ -190,5 +195,5 @@ async function twentyNew(): Promise<void> {
   await e.close();
 }
 
-await twentyNew();
+if (!arg('only-fleet')) await twentyNew();
 for (const n of sizes) await fleet(n);

@@ -57,6 +57,7 @@ export class OvirtSession {
   private readonly dirty = new Set<string>();
   private writes = 0;
   private inventoryRead: Promise<Inventory> | undefined;
+  private profilesRead: Promise<Profiles> | undefined;
   /** The newest event index seen: every watch of this engine goes on from it. */
   eventIndex = 0;
   readonly jobs: JobWatch;
@@ -68,7 +69,8 @@ export class OvirtSession {
     this.o = options;
     this.api = options.client;
     this.now = options.now ?? Date.now;
-    this.jobs = new JobWatch({ api: this.api, now: this.now, sleep: options.sleep ?? sleep, ...(options.pollMs ? { minMs: options.pollMs } : {}) });
+    // Ticks from 100 ms: creates and starts take seconds; a shorter tick only adds jobs searches.
+    this.jobs = new JobWatch({ api: this.api, now: this.now, sleep: options.sleep ?? sleep, minMs: options.pollMs ?? 100 });
   }
 
   get logger(): Logger {
@@ -101,21 +103,30 @@ export class OvirtSession {
 
   /** vNIC profiles with their networks: read when a NIC is written, cached, read again when `force`d or stale. */
   async profiles(force = false): Promise<Profiles> {
-    if (!this.prof || force) {
-      const [profiles, networks] = await Promise.all([this.api.get('/vnicprofiles'), this.api.get('/networks')]);
-      const nets = arr(networks.network);
-      const netById = new Map(nets.map((n) => [String(n.id), n]));
-      this.prof = {
-        networks: nets,
-        profiles: new Map(
-          arr(profiles.vnic_profile).map((p) => {
-            const n = netById.get(String(obj(p.network).id));
-            return [String(p.id), { network: String(n?.name ?? p.name), ...(n && num(obj(n.vlan).id) ? { vlan: num(obj(n.vlan).id) } : {}) }];
-          }),
-        ),
-      };
+    if (this.prof && !force) return this.prof;
+    // One read in flight, shared by every NIC write that needs it meanwhile.
+    if (!this.profilesRead || force) {
+      const read: Promise<Profiles> = Promise.all([this.api.get('/vnicprofiles'), this.api.get('/networks')])
+        .then(([profiles, networks]) => {
+          const nets = arr(networks.network);
+          const netById = new Map(nets.map((n) => [String(n.id), n]));
+          this.prof = {
+            networks: nets,
+            profiles: new Map(
+              arr(profiles.vnic_profile).map((p) => {
+                const n = netById.get(String(obj(p.network).id));
+                return [String(p.id), { network: String(n?.name ?? p.name), ...(n && num(obj(n.vlan).id) ? { vlan: num(obj(n.vlan).id) } : {}) }];
+              }),
+            ),
+          };
+          return this.prof;
+        })
+        .finally(() => {
+          if (this.profilesRead === read) this.profilesRead = undefined;
+        });
+      this.profilesRead = read;
     }
-    return this.prof;
+    return this.profilesRead;
   }
 
   /** After a write that adds a template or a vNIC profile: the next step must see it. */
