@@ -24,6 +24,7 @@ import {
 import { attachmentsToKeep, deleteOvirtDisk, ensureOvirtDisk, ovirtTemplateFromVM } from './disks.ts';
 import { arr, bool, nameSearch, num, obj, type Json, type OvirtClient } from './client.ts';
 import { createBody, toObservedNode, toObservedVM, TO_IFACE } from './mapping.ts';
+import { withUsage } from './usage.ts';
 
 export interface OvirtProviderOptions {
   client: OvirtClient;
@@ -72,6 +73,11 @@ export class OvirtProvider implements FlatProviderClient {
 
   async close(): Promise<void> {
     await this.api.close();
+  }
+
+  /** Hosts, templates and profiles are read again next pass (a host's maintenance changed). */
+  forgetLookups(): void {
+    this.slow = undefined;
   }
 
   async inspectTemplate(name: string): Promise<TemplateFacts> {
@@ -182,10 +188,11 @@ export class OvirtProvider implements FlatProviderClient {
   async observe(): Promise<Observation> {
     const slow = await this.lookups();
     this.passes++;
-    const vms = arr((await this.api.get('/vms', { follow: 'disk_attachments.disk,nics.reporteddevices' })).vm);
+    // Usage rides along in the same call: the VMs', NICs' and disks' statistics followed.
+    const vms = arr((await this.api.get('/vms', { follow: 'disk_attachments.disk.statistics,nics.reporteddevices,nics.statistics,statistics' })).vm);
     this.lastVms = { at: Date.now(), vms };
     const hostName = (id: string) => String(slow.hosts.find((h) => h.id === id)?.name ?? '') || undefined;
-    const observed = vms.map((v) => toObservedVM(v, { hostName, profile: (id) => slow.profiles.get(id) }));
+    const observed = vms.map((v) => withUsage(toObservedVM(v, { hostName, profile: (id) => slow.profiles.get(id) }), v));
     // The next-run configuration is read only for the VMs that have one.
     await Promise.all(
       observed
