@@ -221,4 +221,33 @@ describe('oVirt day-2 over HTTP', () => {
     expect(second?.networkReceiveBytes ?? 0).toBeGreaterThan(first?.networkReceiveBytes ?? 0);
     expect(second?.networkTransmitBytes ?? 0).toBeGreaterThan(first?.networkTransmitBytes ?? 0);
   });
+  it('the two-step restore: preview shows the snapshot, undo goes back, commit keeps it and drops later snapshots', async () => {
+    await client.vms.execute({ type: 'stop', target });
+    const base = `/vms/${target.providerID}`;
+    const settle = async () => {
+      while (arr((await api.get(`${base}/snapshots`)).snapshot).some((x) => x.snapshot_status === 'locked') || sim.dump().disks.some((d) => d.status === 'locked'))
+        await new Promise((r) => setTimeout(r, 20));
+    };
+    const memoryNow = vmOnSim()?.config.memory;
+    const first = (await api.call<{ id: string }>('POST', `${base}/snapshots`, { body: { description: 'first', persist_memorystate: false } })).data.id;
+    await settle();
+    await client.vms.execute({ type: 'reconfigure', target, memoryBytes: 3072 * MiB, mode: 'offline' });
+    const second = (await api.call<{ id: string }>('POST', `${base}/snapshots`, { body: { description: 'second', persist_memorystate: false } })).data.id;
+    await settle();
+    await api.call('POST', `${base}/previewsnapshot`, { body: { snapshot: { id: first } } });
+    await settle();
+    expect(vmOnSim()?.config.memory).toBe(memoryNow);
+    expect(arr((await api.get(`${base}/snapshots`)).snapshot).find((x) => x.id === first)?.snapshot_status).toBe('in_preview');
+    await expect(api.call('POST', `${base}/snapshots`, { body: { description: 'third' } })).rejects.toThrow(/Cannot create Snapshot\. VM is previewing a Snapshot/);
+    await api.call('POST', `${base}/undosnapshot`, { body: {} });
+    expect(vmOnSim()?.config.memory).toBe(3072 * MiB);
+    await api.call('POST', `${base}/previewsnapshot`, { body: { snapshot: { id: first } } });
+    await settle();
+    await api.call('POST', `${base}/commitsnapshot`, { body: {} });
+    expect(vmOnSim()?.config.memory).toBe(memoryNow);
+    const left = arr((await api.get(`${base}/snapshots`)).snapshot).map((x) => String(x.id));
+    expect(left).toContain(first);
+    expect(left).not.toContain(second);
+    await expect(api.call('POST', `${base}/commitsnapshot`, { body: {} })).rejects.toThrow(/VM is not in preview mode/);
+  });
 });
