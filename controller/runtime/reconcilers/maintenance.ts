@@ -23,6 +23,8 @@ export interface MaintenanceOutcome {
   condition: ReturnType<typeof maintenanceCondition>;
   /** Nothing more to do until something changes: the Hypervisor pass may report Ready. */
   settled: boolean;
+  /** What this pass would do (plan): one line per move and host step. */
+  intents: string[];
 }
 
 const DEFAULT_CONCURRENT = 2;
@@ -45,7 +47,8 @@ export async function reconcileMaintenance(
     hostMaintenance: conn.client.nodes !== undefined,
   };
   const first = planDrain({ ...base, observation: await conn.observer.get(), ...(previous ? { previous } : {}) });
-  if (kit.dryRun || (first.moves.length === 0 && first.host.length === 0)) return done(first.status, first);
+  if (kit.dryRun) return { ...done(first.status, first), intents: intentsOf(first) };
+  if (first.moves.length === 0 && first.host.length === 0) return done(first.status, first);
 
   const failures = new Map<string, string>();
   await Promise.all(first.moves.map((m) => move(kit, conn, m).catch((e: unknown) => failures.set(m.node, `${m.action.target.name}: ${safeError(e).message}`))));
@@ -65,7 +68,11 @@ export async function reconcileMaintenance(
 }
 
 function done(status: MaintenanceStatus[], r?: DrainResult): MaintenanceOutcome {
-  return { status, condition: maintenanceCondition(status), settled: r ? r.settled : true };
+  return { status, condition: maintenanceCondition(status), settled: r ? r.settled : true, intents: [] };
+}
+
+function intentsOf(r: DrainResult): string[] {
+  return [...r.moves.map((m) => m.summary), ...r.host.map((h) => `${h.on ? 'put' : 'take'} host ${h.node} ${h.on ? 'into' : 'out of'} the engine's maintenance`)];
 }
 
 /** Migrates one VM off a cordoned node, with its progress in the VM's own status. */
@@ -73,8 +80,12 @@ async function move(kit: MaintenanceKit, conn: Connected, m: DrainMove): Promise
   const from = m.node;
   const to = m.action.to;
   const reason = `node ${from} in maintenance`;
-  const patch = (f: (s: VirtualMachineStatus) => VirtualMachineStatus) =>
-    patchStatus(kit, m.key, f).catch((e: unknown) => kit.logger.warn({ resource: m.key, err: safeError(e).message }, 'could not write drain progress'));
+  // One write at a time, in order: a progress write must never land after the final one.
+  let chain: Promise<void> = Promise.resolve();
+  const patch = (f: (s: VirtualMachineStatus) => VirtualMachineStatus): Promise<void> => {
+    chain = chain.then(() => patchStatus(kit, m.key, f)).catch((e: unknown) => kit.logger.warn({ resource: m.key, err: safeError(e).message }, 'could not write drain progress'));
+    return chain;
+  };
   kit.emit({ type: 'action', key: m.key, phase: 'start', action: 'migrate', summary: m.summary });
   kit.logger.info({ resource: m.key, action: 'migrate' }, m.summary);
   await patch((s) => migrating(kit, s, { from, to, reason, progress: 0 }));
