@@ -485,7 +485,9 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
   else if (vm.pendingRestart && !restartRequired && running) restartRequired = { reason: 'PendingChanges', message: `${d.name} has configuration waiting for a restart` };
 
   if (d.runStrategy === 'Always' && vm.power !== 'running' && vm.power !== 'starting') {
-    steps.push(mk({ type: 'start', target }, { summary: `start VM ${d.name}` }));
+    // A VM that is on no node while stopped (oVirt) starts where placement says, never on a node in maintenance.
+    const startOn = vm.node ? undefined : chooseNode({ vm: d, nodes: input.observation.nodes });
+    steps.push(mk({ type: 'start', target: startOn ? { ...target, node: startOn } : target }, { summary: `start VM ${d.name}${startOn ? ` on ${startOn}` : ''}` }));
   } else if (d.runStrategy === 'Halted' && (vm.power === 'running' || vm.power === 'paused')) {
     steps.push(mk({ type: 'stop', target }, { summary: `stop VM ${d.name}` }));
   } else if (needsRestart && running) {

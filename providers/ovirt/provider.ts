@@ -301,7 +301,10 @@ export class OvirtProvider implements FlatProviderClient {
           return;
         case 'start':
           if (status() === 'up') return;
-          await this.api.call('POST', `/vms/${id}/start`, { body: { use_cloud_init: !!vm.initialization } });
+          // The node placement chose (never one in maintenance), for this run; else the engine's scheduler picks.
+          await this.api.call('POST', `/vms/${id}/start`, {
+            body: { use_cloud_init: !!vm.initialization, ...(action.target.node ? { vm: { placement_policy: { hosts: { host: [{ name: action.target.node }] } } } } : {}) },
+          });
           await this.waitVm(id, 'start', (v) => v.status === 'up', ctx);
           return;
         case 'stop':

@@ -64,4 +64,16 @@ describe('oVirt: node maintenance with the engine’s host maintenance', () => {
     expect(st?.maintenance).toBeUndefined();
     expect(st?.conditions?.find((c) => c.type === 'Maintenance')?.reason).toBe('NoMaintenance');
   });
+  it('while host1 is cordoned, a new VM and a VM started again run elsewhere, though the engine would pick host1', async () => {
+    maintenance = '  maintenance: [{node: host1}]\n';
+    await f.write(...names.map((n) => vm(n)), vm('om-new'), vm('om-halted').replace('disks:', 'runStrategy: Halted\n  disks:'));
+    let r = await converge(f.opts);
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    expect(hostOf('om-new')).toMatch(/^host[23]$/);
+    await f.write(...names.map((n) => vm(n)), vm('om-new'), vm('om-halted'));
+    r = await converge(f.opts);
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    expect(hostOf('om-halted')).toMatch(/^host[23]$/);
+    expect(sim.dump().vms.filter((v) => v.host && sim.dump().hosts.find((h) => h.id === v.host)?.name === 'host1' && v.status === 'up')).toEqual([]);
+  });
 });
