@@ -94,6 +94,11 @@ function unreadable(obs: Observation, name: string): string | undefined {
     : undefined;
 }
 
+/** Whether where a VM starts matters beyond the hypervisor's own choice: a pin, allowed nodes, or a node in maintenance. */
+function constrained(d: DesiredVM, nodes: Observation['nodes']): boolean {
+  return !!d.placement.node || !!d.placement.allowedNodes || nodes.some((n) => n.cordoned !== undefined);
+}
+
 function targetOf(vm: ObservedVM): Target {
   return { providerID: vm.providerID, name: vm.name, ...(vm.node ? { node: vm.node } : {}), ...(vm.owner ? { owner: vm.owner } : {}) };
 }
@@ -257,7 +262,9 @@ function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
     ];
     const steps = [mk({ type: 'create', vm: d, ...(node ? { node } : {}) }, { summary: `create VM ${d.name}${node ? ` on ${node}` : ''}`, changes })];
     if (d.runStrategy === 'Always') {
-      const pending: Target = { providerID: '', name: d.name, ...(node ? { node } : {}), owner: d.owner };
+      // The node goes with the start only where it constrains (a hypervisor that places at start, oVirt, decides otherwise).
+      const startOn = node && constrained(d, obs.nodes) ? node : undefined;
+      const pending: Target = { providerID: '', name: d.name, ...(startOn ? { node: startOn } : {}), owner: d.owner };
       steps.push(mk({ type: 'start', target: pending }, { summary: `start VM ${d.name}` }));
     }
     return { steps, refusals: [] };
@@ -486,7 +493,7 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
 
   if (d.runStrategy === 'Always' && vm.power !== 'running' && vm.power !== 'starting') {
     // A VM that is on no node while stopped (oVirt) starts where placement says, never on a node in maintenance.
-    const startOn = vm.node ? undefined : chooseNode({ vm: d, nodes: input.observation.nodes });
+    const startOn = vm.node || !constrained(d, input.observation.nodes) ? undefined : chooseNode({ vm: d, nodes: input.observation.nodes });
     steps.push(mk({ type: 'start', target: startOn ? { ...target, node: startOn } : target }, { summary: `start VM ${d.name}${startOn ? ` on ${startOn}` : ''}` }));
   } else if (d.runStrategy === 'Halted' && (vm.power === 'running' || vm.power === 'paused')) {
     steps.push(mk({ type: 'stop', target }, { summary: `stop VM ${d.name}` }));
