@@ -8,12 +8,13 @@ import { OvirtHosts } from './hosts.ts';
 import { OvirtSnapshots } from './snapshots.ts';
 
 /** The day-2 clients of an engine (snapshots, consoles, the engine's host maintenance). */
-export function ovirtDay2(api: OvirtClient, provider: OvirtProvider, o: { pollMs?: number } = {}) {
+export function ovirtDay2(api: OvirtClient, lookups: { forgetLookups(): void }, o: { pollMs?: number } = {}) {
   const poll = o.pollMs !== undefined ? { pollMs: o.pollMs } : {};
   return {
     snapshots: new OvirtSnapshots({ api, ...poll }),
     consoles: new OvirtConsoles({ api }),
-    nodes: new OvirtHosts({ api, ...poll, onChange: () => provider.forgetLookups() }),
+    // Observation reads the hosts again once one changed state (its cache would say otherwise for a while).
+    nodes: new OvirtHosts({ api, ...poll, onChange: () => lookups.forgetLookups() }),
   };
 }
 
