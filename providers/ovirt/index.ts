@@ -7,6 +7,9 @@ import { ovirtNetworks } from './networks.ts';
 import { OvirtSession, type OvirtOptions } from './session.ts';
 import { ovirtTemplates } from './templates.ts';
 import { ovirtVms } from './vms/index.ts';
+import { OvirtConsoles } from './consoles.ts';
+import { OvirtHosts } from './hosts.ts';
+import { OvirtSnapshots } from './snapshots.ts';
 
 export type { OvirtOptions } from './session.ts';
 
@@ -23,6 +26,17 @@ export const OVIRT_CAPABILITIES: Capabilities = {
   linkedClone: false,
 };
 
+/** The day-2 clients of an engine (snapshots, consoles, the engine's host maintenance). */
+export function ovirtDay2(s: OvirtSession, o: { pollMs?: number } = {}): Pick<ProviderClient, 'snapshots' | 'consoles' | 'nodes'> {
+  const poll = o.pollMs !== undefined ? { pollMs: o.pollMs } : {};
+  return {
+    snapshots: new OvirtSnapshots({ api: s.api, ...poll }),
+    consoles: new OvirtConsoles({ api: s.api }),
+    // Observation reads the hosts again once one changed state (its cache would say otherwise for a while).
+    nodes: new OvirtHosts({ api: s.api, ...poll, onChange: () => s.forgetLookups() }),
+  };
+}
+
 /** An engine's clients: VMs, VirtualDisks, networks, templates, and the event log as change notifications. */
 export function ovirtProvider(options: OvirtOptions): ProviderClient {
   const s = new OvirtSession(options);
@@ -32,6 +46,7 @@ export function ovirtProvider(options: OvirtOptions): ProviderClient {
     disks: ovirtDisks(s),
     networks: ovirtNetworks(s),
     templates: ovirtTemplates(s),
+    ...ovirtDay2(s, options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
     watch: (onChange) => watchEvents(s, onChange),
     close: () => s.api.close(),
   };

@@ -4,7 +4,7 @@
 // while nothing new arrives).
 import { ProviderLockedError } from '../../controller/core/errors.ts';
 import type { ActionContext } from '../../controller/core/provider.ts';
-import { BatchPoller, type Sleep } from '../kit/index.ts';
+import { BatchPoller } from '../kit/index.ts';
 import { arr, type Json, type OvirtClient } from './client.ts';
 
 /** How the jobs of a correlation id ended; `none`: the engine made no job for it (a synchronous step). */
@@ -13,7 +13,6 @@ type JobState = JobOutcome | 'running';
 
 export interface JobWatchOptions {
   api: OvirtClient;
-  sleep?: Sleep;
   now?: () => number;
   /** The shortest and the longest tick (default 20 ms and 1 s). */
   minMs?: number;
@@ -60,7 +59,6 @@ export class JobWatch {
       ...(o.minMs !== undefined ? { minMs: o.minMs } : {}),
       ...(o.maxMs !== undefined ? { maxMs: o.maxMs } : {}),
       ...(o.now ? { now: o.now } : {}),
-      ...(o.sleep ? { sleep: o.sleep } : {}),
     });
   }
 

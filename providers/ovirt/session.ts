@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import type { Observation } from '../../controller/core/model.ts';
 import { arr, num, obj, type Json, type OvirtClient } from './client.ts';
 import { JobWatch } from './jobs.ts';
-import { sleep } from './wait.ts';
 
 export interface OvirtOptions {
   client: OvirtClient;
@@ -20,9 +19,8 @@ export interface OvirtOptions {
   /** Passes between refreshes of hosts, templates and vNIC profiles (default 10). */
   slowRefreshEvery?: number;
   pollMs?: number;
-  /** The clock and the timer (tests inject their own). */
+  /** The clock (tests inject their own). */
   now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface Profile {
@@ -70,7 +68,7 @@ export class OvirtSession {
     this.api = options.client;
     this.now = options.now ?? Date.now;
     // Ticks from 100 ms: creates and starts take seconds; a shorter tick only adds jobs searches.
-    this.jobs = new JobWatch({ api: this.api, now: this.now, sleep: options.sleep ?? sleep, minMs: options.pollMs ?? 100 });
+    this.jobs = new JobWatch({ api: this.api, now: this.now, minMs: options.pollMs ?? 100 });
   }
 
   get logger(): Logger {
@@ -129,7 +127,7 @@ export class OvirtSession {
     return this.profilesRead;
   }
 
-  /** After a write that adds a template or a vNIC profile: the next step must see it. */
+  /** After a write that adds a template or a vNIC profile, or a host's maintenance changed: the next step must see it. */
   forgetLookups(): void {
     this.inv = undefined;
     this.prof = undefined;

@@ -57,7 +57,11 @@ async function act(s: OvirtSession, action: VMAction, ctx: ActionContext, planne
       case 'start': {
         if (status() === 'up') return;
         const c = correlationId(`start-${action.target.name}`);
-        await api.call('POST', `/vms/${id}/start`, { body: { use_cloud_init: !!vm.initialization }, query: { correlation_id: c } });
+        // The node placement chose (never one in maintenance), for this run; else the engine's scheduler picks.
+        await api.call('POST', `/vms/${id}/start`, {
+          body: { use_cloud_init: !!vm.initialization, ...(action.target.node ? { vm: { placement_policy: { hosts: { host: [{ name: action.target.node }] } } } } : {}) },
+          query: { correlation_id: c },
+        });
         await afterJob(s, c, id, 'start', (v) => v.status === 'up', ctx);
         return;
       }

@@ -6,8 +6,10 @@ import type { Observation } from '../../../controller/core/model.ts';
 import { arr, num, obj, type Json } from '../client.ts';
 import { toObservedNode, toObservedVM } from '../mapping.ts';
 import type { OvirtSession } from '../session.ts';
+import { withUsage } from '../usage.ts';
 
-export const OBSERVE_FOLLOW = 'disk_attachments.disk,nics.reporteddevices,nics.vnic_profile.network';
+// Usage rides along in the same call: the VMs', NICs' and disks' statistics followed.
+export const OBSERVE_FOLLOW = 'disk_attachments.disk.statistics,nics.reporteddevices,nics.vnic_profile.network,nics.statistics,statistics';
 
 /** A NIC whose profile came without its network inline (an engine that did not follow it). */
 const bareProfile = (vm: Json) => arr(obj(vm.nics).nic).some((n) => obj(n.vnic_profile).id && !obj(obj(n.vnic_profile).network).name);
@@ -34,7 +36,7 @@ async function observe(s: OvirtSession, since: number): Promise<Observation> {
   s.seen(vms, since);
   const profiles = vms.some(bareProfile) ? (await s.profiles()).profiles : undefined;
   const hostName = (id: string) => String(inv.hosts.find((h) => h.id === id)?.name ?? '') || undefined;
-  const observed = vms.map((v) => toObservedVM(v, { hostName, profile: (id) => profiles?.get(id) }));
+  const observed = vms.map((v) => withUsage(toObservedVM(v, { hostName, profile: (id) => profiles?.get(id) }), v));
   await Promise.all(
     observed
       .filter((v) => v.pendingRestart)
