@@ -10,6 +10,7 @@ import { reconcileTemplate } from './reconcile-template.ts';
 import { reconcileDisk, removeDisk } from './reconcile-disk.ts';
 import { reconcileNetwork, removeNetwork } from './reconcile-network.ts';
 import { reconcileSnapshotKind, removeSnapshotKind } from './reconcilers/snapshot-kinds.ts';
+import { heldBy } from './reconcilers/vm-holds.ts';
 import type { PlannedStep, Target } from '../core/actions.ts';
 import { normaliseVM } from '../core/desired.ts';
 import { isFinalError, isVkError, safeError, TerminalError, VkError } from '../core/errors.ts';
@@ -337,6 +338,8 @@ export class Reconciler {
   }
 
   private async reconcileVM(key: string, vm: VirtualMachine, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
+    // A restore is stopping, reverting and starting this VM: its power is the restore's until done.
+    if (heldBy(key) && !this.o.dryRun) return { ready: false, requeueAfter: 2000 };
     const desired = this.desiredOf(vm);
     const prevStatus = previous?.status as VirtualMachineStatus | undefined;
     // The pending-create record (see PendingCreate): one for another name or hypervisor is stale.

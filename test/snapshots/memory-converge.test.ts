@@ -122,6 +122,25 @@ describe('snapshots, restores and schedules in directory mode (memory provider)'
     expect(await state.read('VirtualMachineSnapshot/default/before-upgrade')).toBeUndefined();
   });
 
+  it('an interrupted restore resumes after its last step done, stopping the VM again if it was started meanwhile; it reverts once', async () => {
+    await write(vm('db', '  updatePolicy: RestartAllowed\n'), snapshot('s', 'db'));
+    await converge(opts);
+    provider.writeGuestFile('db', '/etc/after', 'gone');
+    provider.snapshots.failNextRevert = 1;
+    await write(vm('db', '  updatePolicy: RestartAllowed\n'), snapshot('s', 'db'), restore('undo', 'db', 's'));
+    const first = await converge({ ...opts, wait: false });
+    expect(first.outcomes.find((o) => o.key === 'VirtualMachineRestore/default/undo')?.error?.code).toBe('VK_PROVIDER_TRANSIENT');
+    expect(await status('VirtualMachineRestore/default/undo')).toMatchObject({ phase: 'InProgress', done: ['stop'] });
+    // Someone (or runStrategy Always on another pass) started it again.
+    const db = provider.byName('db');
+    if (db) db.power = 'running';
+    await converge(opts);
+    expect(await status('VirtualMachineRestore/default/undo')).toMatchObject({ phase: 'Succeeded', done: ['stop', 'revert', 'start'] });
+    expect(provider.files.get(db?.providerID ?? '')?.has('/etc/after')).toBe(false);
+    expect(provider.snapshots.calls.revert).toBe(1);
+    expect(provider.byName('db')?.power).toBe('running');
+  });
+
   it('deletionPolicy Orphan leaves the snapshot on the hypervisor', async () => {
     await write(vm('db'), snapshot('keep-me', 'db', '  deletionPolicy: Orphan\n'));
     await converge(opts);

@@ -3,7 +3,7 @@
 // configuration and its guest's files (and its power, with memory); delete refuses a snapshot
 // without a marker (someone else's) and succeeds for a missing one. A busy VM is locked.
 import type { Target } from '../../controller/core/actions.ts';
-import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
+import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import type { ObservedVM, OwnerRef } from '../../controller/core/model.ts';
 import { sameOwner, type DesiredSnapshot, type ObservedSnapshot, type SnapshotClient } from '../../controller/core/provider.ts';
 
@@ -24,6 +24,8 @@ export class MemorySnapshots implements SnapshotClient {
   readonly revertNeedsStop: boolean;
   readonly memory = true;
   readonly calls: { create: number; revert: number; delete: number } = { create: 0, revert: 0, delete: 0 };
+  /** Fails the next N reverts (after checking the VM), as a hypervisor's task might. */
+  failNextRevert = 0;
   private readonly byVM = new Map<string, Saved[]>();
   private next = 1;
   private readonly o: MemorySnapshotsOptions;
@@ -92,6 +94,10 @@ export class MemorySnapshots implements SnapshotClient {
     if (!s) throw new ProviderNotFoundError(`VM ${vm.name} has no snapshot ${snapshotID}`);
     if (vm.busy || vm.migration) throw new ProviderLockedError(`VM ${vm.name} is locked (${vm.busy ?? 'migrate'})`);
     if (this.revertNeedsStop && vm.power !== 'stopped') throw new ProviderConflictError(`VM ${vm.name} is ${vm.power}: stop it before a rollback`);
+    if (this.failNextRevert > 0) {
+      this.failNextRevert--;
+      throw new ProviderTransientError(`rollback task of VM ${vm.name} failed: connection reset`);
+    }
     this.calls.revert++;
     const saved = structuredClone(s.vm);
     vm.cpu = saved.cpu;

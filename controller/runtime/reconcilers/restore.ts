@@ -11,6 +11,7 @@ import { isoTime as iso, setCondition } from '../../core/status.ts';
 import type { StatusRecord } from '../../status/writer.ts';
 import type { Intent, ReconcileKit, ReconcileResult } from '../reconciler.ts';
 import { describeKey, resolveVM, targetOf, type ResolvedVM } from './snapshot-kit.ts';
+import { holdVM } from './vm-holds.ts';
 
 type Status = NonNullable<VirtualMachineRestore['status']>;
 type Cond = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
@@ -117,6 +118,7 @@ export async function reconcileRestore(k: ReconcileKit, key: string, restore: Vi
     { type: 'Ready', status: 'False', reason: 'InProgress', message: `restoring VM ${r.observed.name} to snapshot ${snap.snapshot.name}: ${todo.join(', ')}` },
   );
   const conn = r.conn;
+  const release = holdVM(`VirtualMachine/${ns}/${restore.spec.vm}`, key);
   try {
     for (const step of todo) {
       const summary = STEP_TEXT[step](r.observed.name, snap.snapshot.name).summary;
@@ -124,7 +126,9 @@ export async function reconcileRestore(k: ReconcileKit, key: string, restore: Vi
       conn.observer.invalidate([r.target.providerID]);
       const vm = (await conn.observer.get({ maxAgeMs: 0 })).vms.find((v) => v.providerID === r.target.providerID);
       const target = vm ? targetOf(vm) : r.target;
-      if (step === 'stop' && vm?.power !== 'stopped') await conn.limit(() => conn.client.vms.execute({ type: 'stop', target }));
+      // Stopped again before the revert where it runs again (a restore resumed after a crash).
+      const stop = step === 'stop' || (step === 'revert' && r.snapshots.revertNeedsStop && steps.includes('stop'));
+      if (stop && vm && vm.power !== 'stopped') await conn.limit(() => conn.client.vms.execute({ type: 'stop', target }));
       if (step === 'revert') await conn.limit(() => r.snapshots.revert(target, snap.snapshot.id));
       // A snapshot with memory may come back running: started only if it did not (read just now).
       if (step === 'start' && vm?.power !== 'running') await conn.limit(() => conn.client.vms.execute({ type: 'start', target }));
@@ -141,6 +145,8 @@ export async function reconcileRestore(k: ReconcileKit, key: string, restore: Vi
       { type: 'Ready', status: 'False', reason: err.code, message: `restore stopped after ${done.join(', ') || 'no step'}: ${err.message}` },
     );
     throw e;
+  } finally {
+    release();
   }
   await write(
     { ...status, phase: 'Succeeded', completedAt: iso(k.o.now()) },
