@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { converge } from '../controller/runtime/converge.ts';
 import { HypervisorPool } from '../controller/runtime/hypervisors.ts';
 import { Reconciler } from '../controller/runtime/reconciler.ts';
-import { DesiredStore } from '../controller/runtime/store.ts';
+import { DesiredStore } from '../controller/sources/store.ts';
 import { formatProblem, loadFolder } from '../controller/sources/load-folder.ts';
 import { StateDir } from '../controller/status/state-dir.ts';
 import { LibvirtProvider } from '../providers/libvirt/provider.ts';
@@ -37,11 +37,11 @@ const made = await converge({ ...opts, wait: true, timeoutMs: 600_000 });
 console.log(`${N} domains defined in ${(performance.now() - t0).toFixed(0)} ms (${made.outcomes.filter((o) => !o.ready).length} not ready)`);
 
 const provider = new LibvirtProvider({ hosts: [{ name: 'host1', uri }], logger });
-await provider.observe(); // cold: reads every domain's XML once
+await provider.vms.observe(); // cold: reads every domain's XML once
 const conn = await provider.conn('host1');
 const before = conn.calls;
 const t1 = performance.now();
-await provider.observe();
+await provider.vms.observe();
 console.log(
   `steady-state resync of ${N} domains on one host: ${conn.calls - before} RPC call(s) in ${(performance.now() - t1).toFixed(0)} ms (target: 2 per host → ${conn.calls - before === 2 ? 'met' : 'NOT met'})`,
 );

@@ -33,6 +33,18 @@ const NamespaceList = (description: string) =>
     { additionalProperties: false, description },
   );
 
+export const MaintenanceEntry = Type.Object(
+  {
+    node: SafeName('The node (Proxmox node, oVirt host, libvirt host name) to drain.'),
+    reason: Type.Optional(Type.String({ maxLength: 256, description: 'Why, for the Maintenance condition and the events (e.g. "kernel update").' })),
+    evictPinned: Type.Optional(Type.Boolean({ default: false, description: 'Also move VMs pinned to this node (placement.node); they return when the entry is removed, as their spec says.' })),
+    hostMaintenance: Type.Optional(
+      Type.Boolean({ default: false, description: "oVirt: once no managed VM runs on the host, put it in the engine's own maintenance (and activate it when the entry is removed)." }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const HypervisorSpec = Type.Object(
   {
     type: HypervisorType,
@@ -115,9 +127,17 @@ export const HypervisorSpec = Type.Object(
           maxDowntime: Type.Optional(Type.String({ pattern: '^[0-9]+(ms|s)$' })),
           bandwidth: Type.Optional(Type.Integer({ minimum: 1, description: 'MiB/s' })),
           network: Type.Optional(Type.String()),
+          maxConcurrent: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'How many VMs a node maintenance drain migrates at a time on this hypervisor (default 2).' })),
         },
         { additionalProperties: false },
       ),
+    ),
+    maintenance: Type.Optional(
+      Type.Array(MaintenanceEntry, {
+        maxItems: 256,
+        description:
+          'Nodes in maintenance: nothing new is placed there, and every managed running VM on them is live-migrated to another eligible node (placement rules and load respected, migration.maxConcurrent at a time). A VM pinned there (placement.node) stays and is reported unless evictPinned. Removing an entry lifts the cordon; VMs are not moved back.',
+      }),
     ),
     cascade: Type.Optional(
       Type.Union([Type.Literal('Orphan'), Type.Literal('Delete')], {
@@ -144,9 +164,28 @@ export const HypervisorNodeStatus = Type.Object(
   { additionalProperties: false },
 );
 
+export const MaintenanceStatus = Type.Object(
+  {
+    node: Type.String(),
+    reason: Type.Optional(Type.String()),
+    phase: Type.Union([Type.Literal('Draining'), Type.Literal('Drained'), Type.Literal('Blocked'), Type.Literal('HostMaintenance')]),
+    /** VMs moved off the node since the drain began (names on the hypervisor). */
+    moved: Type.Optional(Type.Array(Type.String())),
+    /** Managed running VMs left on the node: migrating now, pinned, or waiting for a target. */
+    remaining: Type.Optional(Type.Integer()),
+    migrating: Type.Optional(Type.Array(Type.String())),
+    pinned: Type.Optional(Type.Array(Type.String())),
+    /** The engine's own host maintenance (oVirt), as far as it got. */
+    host: Type.Optional(Type.String()),
+    message: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
 export const HypervisorStatus = Type.Object(
   {
     conditions: Type.Optional(Conditions),
+    maintenance: Type.Optional(Type.Array(MaintenanceStatus)),
     version: Type.Optional(Type.String()),
     nodes: Type.Optional(Type.Array(HypervisorNodeStatus)),
     observedVMs: Type.Optional(Type.Integer()),
@@ -160,3 +199,5 @@ export const Hypervisor = Resource('Hypervisor', HypervisorSpec, HypervisorStatu
 export type Hypervisor = Static<typeof Hypervisor>;
 export type HypervisorSpec = Static<typeof HypervisorSpec>;
 export type HypervisorStatus = Static<typeof HypervisorStatus>;
+export type MaintenanceEntry = Static<typeof MaintenanceEntry>;
+export type MaintenanceStatus = Static<typeof MaintenanceStatus>;

@@ -54,6 +54,8 @@ export const KINDS: Record<KindName, KindInfo> = {
       { name: 'Endpoint', type: 'string', jsonPath: '.spec.endpoint' },
       { name: 'VMs', type: 'integer', jsonPath: '.status.observedVMs' },
       { name: 'Version', type: 'string', jsonPath: '.status.version', priority: 1 },
+      { name: 'Maintenance', type: 'string', jsonPath: '.spec.maintenance[*].node', priority: 1 },
+      { name: 'Drain', type: 'string', jsonPath: ".status.conditions[?(@.type=='Maintenance')].message", priority: 1 },
       ready,
       age,
     ],

@@ -1,5 +1,5 @@
 // TypeScript types of every kind, derived from the schemas (never hand-kept).
-export type { Hypervisor, HypervisorSpec, HypervisorStatus } from './hypervisor.ts';
+export type { Hypervisor, HypervisorSpec, HypervisorStatus, MaintenanceEntry, MaintenanceStatus } from './hypervisor.ts';
 export type { VirtualMachine, VirtualMachineSpec, VirtualMachineStatus, VMDisk, VMNetwork, CloudInit, Phase } from './virtualmachine.ts';
 export type { VirtualDisk, VirtualNetwork, VMTemplate, VirtualMachineSet } from './others.ts';
 export type { KindName } from './kinds.ts';

@@ -225,6 +225,15 @@ export function checkResource(r: AnyResource): FieldProblem[] {
       if (hasUserinfo(h.uri, 'password'))
         out.push({ path: `/spec/hosts/${i}/uri`, message: 'the URI carries a password (user:password@host); remove it (an ssh login name alone, user@host, is fine)' });
     });
+    const cordoned = new Set<string>();
+    (r.spec.maintenance ?? []).forEach((m, i) => {
+      if (cordoned.has(m.node)) out.push({ path: `/spec/maintenance/${i}/node`, message: `node "${m.node}" is listed twice; keep one entry per node` });
+      cordoned.add(m.node);
+      if (m.hostMaintenance && r.spec.type !== 'ovirt')
+        out.push({ path: `/spec/maintenance/${i}/hostMaintenance`, message: `only oVirt has a host maintenance mode of its own; remove hostMaintenance from this ${r.spec.type} Hypervisor` });
+      if (r.spec.type === 'libvirt' && r.spec.hosts && !r.spec.hosts.some((h) => h.name === m.node))
+        out.push({ path: `/spec/maintenance/${i}/node`, message: `"${m.node}" is not one of spec.hosts (${r.spec.hosts.map((h) => h.name).join(', ')})` });
+    });
   }
   return out;
 }

@@ -136,7 +136,17 @@ export const VirtualMachineStatus = Type.Object(
     createdAt: Type.Optional(Type.String()),
     lastAction: Type.Optional(Type.String()),
     plannedActions: Type.Optional(Type.Array(PlannedAction)),
-    migration: Type.Optional(Type.Object({ progress: Type.Optional(Type.Integer()), from: Type.Optional(Type.String()), to: Type.Optional(Type.String()) }, { additionalProperties: false })),
+    migration: Type.Optional(
+      Type.Object(
+        {
+          progress: Type.Optional(Type.Integer()),
+          from: Type.Optional(Type.String()),
+          to: Type.Optional(Type.String()),
+          reason: Type.Optional(Type.String({ description: 'Why it moves, when virtkeeper moved it (a node maintenance drain).' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     progress: Type.Optional(Type.Object({ action: Type.String(), percent: Type.Optional(Type.Integer()) }, { additionalProperties: false })),
     pendingCreate: Type.Optional(
       Type.Object(

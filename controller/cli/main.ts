@@ -5,6 +5,7 @@ import { isVkError } from '../core/errors.ts';
 import { DEFAULT_CREDENTIALS_DIR } from '../runtime/credentials.ts';
 import { safeError } from '../runtime/reconciler.ts';
 import { applyCommand, planCommand } from './commands/apply.ts';
+import { consoleCommand } from './commands/console.ts';
 import { convertCommand } from './commands/convert.ts';
 import { crdsCommand } from './commands/crds.ts';
 import { execCommand } from './commands/exec.ts';
@@ -37,6 +38,7 @@ export async function buildProgram(): Promise<Command> {
   quickstartCommand(program, globals);
   convertCommand(program);
   execCommand(program, globals);
+  consoleCommand(program, globals);
   return program;
 }
 

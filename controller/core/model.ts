@@ -184,6 +184,9 @@ export interface VMUsage {
   diskWriteBytes?: number;
   networkReceiveBytes?: number;
   networkTransmitBytes?: number;
+  /** Where the hypervisor reports disk rates rather than totals (oVirt): bytes per second now. */
+  diskReadBytesPerSecond?: number;
+  diskWriteBytesPerSecond?: number;
 }
 
 export interface ObservedNode {
@@ -196,6 +199,8 @@ export interface ObservedNode {
   memoryUsedBytes?: number;
   load?: number;
   vms?: number;
+  /** In maintenance by the Hypervisor's spec.maintenance (the entry's reason, or ''): nothing is placed there. */
+  cordoned?: string;
 }
 
 export interface ObservedTemplate {

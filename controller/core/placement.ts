@@ -9,22 +9,39 @@ export interface PlacementInput {
   planned?: ReadonlyMap<string, number>;
 }
 
-export function eligibleNodes(vm: DesiredVM, nodes: readonly ObservedNode[]): ObservedNode[] {
-  return nodes.filter((n) => n.state === 'online' && (!vm.placement.allowedNodes || vm.placement.allowedNodes.includes(n.name)));
+/** Whether a node takes new VMs: online, and not cordoned by a maintenance entry. */
+export function isSchedulable(n: ObservedNode): boolean {
+  return n.state === 'online' && n.cordoned === undefined;
 }
 
-/** The node a new VM goes to, or undefined when no node is eligible. */
+export function eligibleNodes(vm: DesiredVM, nodes: readonly ObservedNode[]): ObservedNode[] {
+  return nodes.filter((n) => isSchedulable(n) && (!vm.placement.allowedNodes || vm.placement.allowedNodes.includes(n.name)));
+}
+
+/** Why a VM pinned to a node cannot go there now (that node is in maintenance), or undefined. */
+export function pinnedToCordoned(vm: DesiredVM, nodes: readonly ObservedNode[]): string | undefined {
+  const pin = vm.placement.node;
+  const n = pin ? nodes.find((x) => x.name === pin) : undefined;
+  if (!n || n.cordoned === undefined) return undefined;
+  return `node ${n.name} is in maintenance${n.cordoned ? ` (${n.cordoned})` : ''}; ${vm.name} is pinned there and waits until the Hypervisor's maintenance entry is removed`;
+}
+
+/** Lower is better: the order chooseNode ranks candidates in. */
+export function placementScore(vm: DesiredVM, planned?: ReadonlyMap<string, number>): (n: ObservedNode) => number {
+  const extra = (n: ObservedNode) => planned?.get(n.name) ?? 0;
+  return vm.placement.strategy === 'Spread'
+    ? (n) => (n.vms ?? 0) + extra(n)
+    : (n) => {
+        const free = (n.memoryBytes ?? 0) - (n.memoryUsedBytes ?? 0) - extra(n) * vm.memoryBytes;
+        return -free;
+      };
+}
+
+/** The node a new VM goes to, or undefined when no node is eligible (or the pinned one is in maintenance). */
 export function chooseNode({ vm, nodes, planned }: PlacementInput): string | undefined {
-  if (vm.placement.node) return vm.placement.node;
+  if (vm.placement.node) return pinnedToCordoned(vm, nodes) ? undefined : vm.placement.node;
   const candidates = eligibleNodes(vm, nodes);
   if (candidates.length === 0) return undefined;
-  const extra = (n: ObservedNode) => planned?.get(n.name) ?? 0;
-  const score =
-    vm.placement.strategy === 'Spread'
-      ? (n: ObservedNode) => (n.vms ?? 0) + extra(n)
-      : (n: ObservedNode) => {
-          const free = (n.memoryBytes ?? 0) - (n.memoryUsedBytes ?? 0) - extra(n) * vm.memoryBytes;
-          return -free;
-        };
+  const score = placementScore(vm, planned);
   return [...candidates].sort((a, b) => score(a) - score(b) || a.name.localeCompare(b.name))[0]?.name;
 }

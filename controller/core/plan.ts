@@ -14,7 +14,7 @@ import {
   type OwnerRef,
   type PendingCreate,
 } from './model.ts';
-import { chooseNode } from './placement.ts';
+import { chooseNode, pinnedToCordoned } from './placement.ts';
 import { formatBytes } from '../api/quantity.ts';
 import { describeId, parseKey } from '../api/keys.ts';
 import { adoptionRefusal, namespaceRefusal, poolGrantee, poolGrantRefusal, type NamespaceRights } from './tenancy.ts';
@@ -243,6 +243,8 @@ function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
     if (d.template && input.capabilities.listsTemplates !== false && !obs.templates.some((t) => t.name === d.template)) {
       return { steps: [], refusals: [], waiting: `template ${d.template} is not present on ${d.hypervisor}` };
     }
+    const cordoned = pinnedToCordoned(d, obs.nodes);
+    if (cordoned) return { steps: [], refusals: [], waiting: cordoned };
     const node = chooseNode({ vm: d, nodes: obs.nodes, ...(input.planned ? { planned: input.planned } : {}) });
     if (!node && obs.nodes.length > 0) return { steps: [], refusals: [{ code: 'VK_REFUSED_NO_NODE', field: 'spec.placement', message: `no online node matches the placement of ${d.name}` }] };
     const changes: FieldChange[] = [
@@ -458,7 +460,8 @@ function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanInput): P
   const wantNode = d.placement.node ?? (vm.node && d.placement.allowedNodes && !d.placement.allowedNodes.includes(vm.node) ? chooseNode({ vm: d, nodes: input.observation.nodes }) : undefined);
   const blind = wantNode && vm.node && wantNode !== vm.node ? unreadable(input.observation, d.name) : undefined;
   if (blind) waiting = blind;
-  else if (wantNode && vm.node && wantNode !== vm.node) {
+  // A node in maintenance takes nothing: a pinned VM a drain evicted returns once the entry is removed.
+  else if (wantNode && vm.node && wantNode !== vm.node && !input.observation.nodes.some((n) => n.name === wantNode && n.cordoned !== undefined)) {
     if (running && !caps.liveMigration) refusals.push({ code: 'VK_REFUSED_UNSUPPORTED', field: 'spec.placement.node', message: `this hypervisor cannot migrate a running VM; stop ${d.name} first` });
     else
       steps.push(

@@ -14,7 +14,7 @@ import type { EventSink } from './events.ts';
 import type { HypervisorPool } from './hypervisors.ts';
 import { isFinalError } from '../core/errors.ts';
 import { Reconciler, safeError, type Intent } from './reconciler.ts';
-import { DesiredStore } from './store.ts';
+import { DesiredStore } from '../sources/store.ts';
 
 export interface ConvergeOptions {
   folder: string;

@@ -7,6 +7,7 @@ import type { ConnectorLoader } from '../../providers/registry.ts';
 import type { ProviderClient } from '../core/provider.ts';
 import type { CredentialsResolver } from './credentials.ts';
 import { Observer } from './observer.ts';
+import { applyCordons } from '../core/maintenance.ts';
 
 export interface Connected {
   name: string;
@@ -45,7 +46,7 @@ function limiter(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
 }
 
 export class HypervisorPool {
-  private readonly conns = new Map<string, { fingerprint: string; conn: Promise<Connected> }>();
+  private readonly conns = new Map<string, { fingerprint: string; conn: Promise<Connected>; current: { hv: Hypervisor } }>();
   private readonly opts: HypervisorPoolOptions;
   constructor(options: HypervisorPoolOptions) {
     this.opts = options;
@@ -54,15 +55,28 @@ export class HypervisorPool {
   async get(hv: Hypervisor): Promise<Connected> {
     const name = hv.metadata.name;
     const credentials = await this.opts.credentials(hv);
-    const fingerprint = JSON.stringify([hv.spec, credentials]);
+    // Maintenance entries change what observation shows (cordons), not the connection.
+    const { maintenance: _cordons, ...connection } = hv.spec;
+    const fingerprint = JSON.stringify([connection, credentials]);
     const existing = this.conns.get(name);
-    if (existing && existing.fingerprint === fingerprint) return existing.conn;
+    if (existing && existing.fingerprint === fingerprint) {
+      existing.current.hv = hv;
+      const c = await existing.conn;
+      c.hypervisor = hv;
+      return c;
+    }
+    const current = { hv };
     if (existing) void existing.conn.then((c) => c.client.close()).catch(() => undefined);
     const conn = (async (): Promise<Connected> => {
       const connector = await this.opts.loadConnector(hv.spec.type);
       const logger = this.opts.logger.child({ hypervisor: name });
       const client = await connector.connect({ name, spec: hv.spec, credentials, logger });
-      const observer = new Observer({ client, now: this.opts.now, ...(this.opts.observeMaxAgeMs !== undefined ? { maxAgeMs: this.opts.observeMaxAgeMs } : {}) });
+      const observer = new Observer({
+        client,
+        now: this.opts.now,
+        view: (o) => applyCordons(o, current.hv.spec.maintenance),
+        ...(this.opts.observeMaxAgeMs !== undefined ? { maxAgeMs: this.opts.observeMaxAgeMs } : {}),
+      });
       const onChange = this.opts.onChange;
       if (onChange && client.watch) {
         client.watch((ids) => {
@@ -72,7 +86,7 @@ export class HypervisorPool {
       }
       return { name, hypervisor: hv, client, observer, resyncMs: parseDuration(hv.spec.resyncInterval ?? '60s'), limit: limiter(hv.spec.limits?.maxConcurrentActions ?? 8) };
     })();
-    this.conns.set(name, { fingerprint, conn });
+    this.conns.set(name, { fingerprint, conn, current });
     conn.catch(() => this.conns.delete(name));
     return conn;
   }

@@ -5,7 +5,7 @@ import type { Clock } from './clock.ts';
 import { WorkQueue } from './queue.ts';
 import { startWorkers } from './workers.ts';
 import type { Reconciler } from './reconciler.ts';
-import type { DesiredStore } from './store.ts';
+import type { DesiredStore } from '../sources/store.ts';
 
 export interface ManagerOptions {
   reconciler: Pick<Reconciler, 'reconcile'>;

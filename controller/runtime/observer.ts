@@ -8,6 +8,8 @@ export interface ObserverOptions {
   now: () => number;
   /** How long an observation serves reconciles before a new list call (default 2s). */
   maxAgeMs?: number;
+  /** What every reader sees of an observation (the Hypervisor's node cordons), applied on each get. */
+  view?: (o: Observation) => Observation;
 }
 
 export class Observer {
@@ -16,7 +18,7 @@ export class Observer {
   /** Bumped by invalidate: a list call started before an action never answers for after it. */
   private generation = 0;
   private readonly refresh = new Set<string>();
-  private readonly opts: Required<ObserverOptions>;
+  private readonly opts: Required<Omit<ObserverOptions, 'view'>> & Pick<ObserverOptions, 'view'>;
   listCalls = 0;
 
   constructor(options: ObserverOptions) {
@@ -31,6 +33,11 @@ export class Observer {
   }
 
   async get(options: { maxAgeMs?: number } = {}): Promise<Observation> {
+    const o = await this.read(options);
+    return this.opts.view ? this.opts.view(o) : o;
+  }
+
+  private async read(options: { maxAgeMs?: number }): Promise<Observation> {
     const maxAge = options.maxAgeMs ?? this.opts.maxAgeMs;
     if (this.last && this.opts.now() - this.last.at <= maxAge) return this.last.value;
     // Shared only when it started after the last invalidate: one begun before a create would
@@ -55,6 +62,7 @@ export class Observer {
   }
 
   peek(): Observation | undefined {
-    return this.last?.value;
+    const o = this.last?.value;
+    return o && this.opts.view ? this.opts.view(o) : o;
   }
 }

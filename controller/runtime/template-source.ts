@@ -6,7 +6,7 @@ import { templateName } from '../core/desired.ts';
 import { findObserved } from '../core/plan.ts';
 import { displayImage, type Progress, type TemplateFacts } from '../core/provider.ts';
 import type { Connected } from './hypervisors.ts';
-import type { DesiredStore } from './store.ts';
+import type { DesiredStore } from '../sources/store.ts';
 
 export interface TemplateSourceResult {
   facts: TemplateFacts;

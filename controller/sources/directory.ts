@@ -5,7 +5,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import type { AnyResource } from '../api/types.ts';
 import { safeError } from '../core/errors.ts';
-import type { DesiredStore } from '../runtime/store.ts';
+import type { DesiredStore } from './store.ts';
 import type { StatusStore } from '../status/writer.ts';
 import { formatProblem, loadFolder } from './load-folder.ts';
 

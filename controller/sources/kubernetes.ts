@@ -11,7 +11,7 @@ import type { AnyResource } from '../api/types.ts';
 import { validateDocuments } from '../api/validate.ts';
 import { formatProblem } from './load-folder.ts';
 import { checkMembers } from '../core/vmset.ts';
-import type { DesiredStore } from '../runtime/store.ts';
+import type { DesiredStore } from './store.ts';
 
 export const FINALIZER = 'virtkeeper.io/finalizer';
 

@@ -79,6 +79,11 @@ export function nicXml(n: DesiredNic, defaultBridge: string): X {
   };
 }
 
+/** Our marker element as setMetadata takes it (namespace NS, prefix `vk`). */
+export function ownerElementXml(owner: OwnerRef): string {
+  return builder.build({ owner: formatOwner(owner) }) as string;
+}
+
 export function deviceXml(root: 'disk' | 'interface', body: X): string {
   return builder.build({ [root]: body }) as string;
 }

@@ -1,20 +1,17 @@
 // The libvirt connector: one provider per Hypervisor, one RPC connection per host.
 import type { ProviderConnector } from '../../controller/core/provider.ts';
 import { LibvirtProvider } from './provider.ts';
-import { perKind } from '../flat-client.ts';
 
 export const libvirtConnector: ProviderConnector = {
   type: 'libvirt',
   async connect({ spec, logger }) {
-    return perKind(
-      new LibvirtProvider({
-        hosts: spec.hosts ?? [],
-        logger,
-        ...(spec.defaults ? { defaults: spec.defaults } : {}),
-        ...(spec.migration ? { migration: spec.migration } : {}),
-        // spec.tls: caBundle is the CA itself (caRef is not resolved for any provider yet).
-        ...(spec.tls ? { tls: { ...(spec.tls.caBundle ? { caBundle: spec.tls.caBundle } : {}), ...(spec.tls.insecureSkipVerify ? { insecureSkipVerify: true } : {}) } } : {}),
-      }),
-    );
+    return new LibvirtProvider({
+      hosts: spec.hosts ?? [],
+      logger,
+      ...(spec.defaults ? { defaults: spec.defaults } : {}),
+      ...(spec.migration ? { migration: spec.migration } : {}),
+      // spec.tls: caBundle is the CA itself (caRef is not resolved for any provider yet).
+      ...(spec.tls ? { tls: { ...(spec.tls.caBundle ? { caBundle: spec.tls.caBundle } : {}), ...(spec.tls.insecureSkipVerify ? { insecureSkipVerify: true } : {}) } } : {}),
+    });
   },
 };

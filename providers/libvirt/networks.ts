@@ -4,9 +4,11 @@
 // ownership marker in its <metadata>. VMs attach with `<interface type='network'>`.
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { RefusedError } from '../../controller/core/errors.ts';
-import { formatOwner, parseOwner, sameOwner, type DesiredNetwork, type NetworkState } from '../../controller/core/provider.ts';
+import { formatOwner, parseOwner, sameOwner, type DesiredNetwork, type KindObservation, type NetworkClient, type NetworkState } from '../../controller/core/provider.ts';
+import { parseDomain } from './domain-xml.ts';
+import type { Hosts } from './hosts.ts';
 import type { LibvirtConnection } from './rpc/connection.ts';
-import { orAbsent } from './rpc/protocol.ts';
+import { orAbsent, XmlFlags } from './rpc/protocol.ts';
 
 const NS = 'https://virtkeeper.io/xmlns/owner/1';
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (name) => name === 'tag' });
@@ -46,18 +48,28 @@ export function parseNetwork(xml: string): ParsedNetwork {
   return { ...(owner ? { owner } : {}), ...(tag ? { vlan: Number(tag['@id']) } : {}), ...(bridge ? { bridge } : {}) };
 }
 
+/** What ensure would do on one host: nothing changed here. */
+export async function surveyHostNetwork(c: LibvirtConnection, host: string, n: DesiredNetwork): Promise<{ exists: boolean; intents: string[]; problem?: string }> {
+  const net = await orAbsent(c.lookupNetwork(n.name));
+  if (!net) return { exists: false, intents: [`define network ${n.name} (VLAN ${n.vlanId} on ${n.bridge ?? DEFAULT_OVS_BRIDGE}) on ${host}, start it, autostart it`] };
+  const have = parseNetwork(await c.networkXml(net));
+  if (have.vlan !== n.vlanId)
+    return {
+      exists: true,
+      intents: [],
+      problem: `network ${n.name} on ${host} carries VLAN ${have.vlan ?? 'none'}, not ${n.vlanId}; virtkeeper does not change a network ${have.owner ? 'it must redefine' : 'it did not create'}`,
+    };
+  const intents: string[] = [];
+  if (!(await c.networkActive(net))) intents.push(`start network ${n.name} on ${host}`);
+  if (!(await c.networkAutostart(net))) intents.push(`autostart network ${n.name} on ${host}`);
+  return { exists: true, intents };
+}
+
 /** Makes the network present, active and autostarted on one host; says what is wrong if it cannot. */
 export async function ensureHostNetwork(c: LibvirtConnection, host: string, n: DesiredNetwork): Promise<NetworkState> {
-  let net = await orAbsent(c.lookupNetwork(n.name));
-  if (net) {
-    const have = parseNetwork(await c.networkXml(net));
-    if (have.vlan !== n.vlanId)
-      return {
-        present: false,
-        providerIDs: [`${host}/${n.name}`],
-        message: `network ${n.name} on ${host} carries VLAN ${have.vlan ?? 'none'}, not ${n.vlanId}; virtkeeper does not change a network ${have.owner ? 'it must redefine' : 'it did not create'}`,
-      };
-  } else net = await c.defineNetwork(networkXml(n));
+  const survey = await surveyHostNetwork(c, host, n);
+  if (survey.problem) return { present: false, providerIDs: [`${host}/${n.name}`], message: survey.problem };
+  const net = (await orAbsent(c.lookupNetwork(n.name))) ?? (await c.defineNetwork(networkXml(n)));
   if (!(await c.networkActive(net))) await c.startNetwork(net);
   if (!(await c.networkAutostart(net))) await c.setNetworkAutostart(net, true);
   return { present: true, providerIDs: [`${host}/${n.name}`] };
@@ -69,9 +81,66 @@ export async function deleteHostNetwork(c: LibvirtConnection, host: string, n: D
   if (!net || !sameOwner(parseNetwork(await c.networkXml(net)).owner, n.owner)) return;
   const users: string[] = [];
   for (const d of await c.listAllDomains()) {
-    if (new RegExp(`<source network=['"]${n.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]`).test(await c.xmlDesc(d, 2))) users.push(d.name);
+    const xml = await orAbsent(c.xmlDesc(d, XmlFlags.INACTIVE));
+    if (xml && parseDomain(xml).nics.some((x) => x.network === n.name)) users.push(d.name);
   }
   if (users.length > 0) throw new RefusedError(`network ${n.name} on ${host} is still used by ${users.join(', ')}; it stays until no VM uses it`);
   if (await c.networkActive(net)) await c.stopNetwork(net);
   await c.undefineNetwork(net);
+}
+
+/** A VLAN's libvirt network on every host the binding lists (all hosts by default). */
+export class LibvirtNetworks implements NetworkClient {
+  private readonly hosts: Hosts;
+
+  constructor(hosts: Hosts) {
+    this.hosts = hosts;
+  }
+
+  private targets(n: DesiredNetwork): string[] {
+    return n.nodes?.length ? n.nodes : this.hosts.list.map((h) => h.name);
+  }
+
+  async observe(n: DesiredNetwork): Promise<KindObservation<NetworkState>> {
+    const intents: string[] = [];
+    const problems: string[] = [];
+    const ids: string[] = [];
+    let everywhere = true;
+    for (const host of this.targets(n)) {
+      if (!this.hosts.entry(host)) {
+        problems.push(`host ${host} is not a host of this Hypervisor`);
+        continue;
+      }
+      const s = await surveyHostNetwork(await this.hosts.conn(host), host, n);
+      if (s.exists) ids.push(`${host}/${n.name}`);
+      else everywhere = false;
+      intents.push(...s.intents);
+      if (s.problem) problems.push(s.problem);
+    }
+    const present = everywhere && problems.length === 0 && intents.length === 0;
+    return {
+      exists: ids.length > 0,
+      upToDate: present,
+      ...(ids.length ? { state: { present, providerIDs: ids } } : {}),
+      intents,
+      ...(problems.length ? { problem: problems.join('; ') } : {}),
+    };
+  }
+
+  async ensure(n: DesiredNetwork): Promise<NetworkState> {
+    const results: NetworkState[] = [];
+    for (const host of this.targets(n)) {
+      if (!this.hosts.entry(host)) {
+        results.push({ present: false, providerIDs: [], message: `host ${host} is not a host of this Hypervisor` });
+        continue;
+      }
+      results.push(await ensureHostNetwork(await this.hosts.conn(host), host, n));
+    }
+    const missing = results.filter((r) => !r.present);
+    return { present: missing.length === 0, providerIDs: results.flatMap((r) => r.providerIDs), ...(missing.length ? { message: missing.map((r) => r.message).join('; ') } : {}) };
+  }
+
+  async delete(n: DesiredNetwork): Promise<void> {
+    for (const host of this.targets(n)) if (this.hosts.entry(host)) await deleteHostNetwork(await this.hosts.conn(host), host, n);
+  }
 }

@@ -4,11 +4,12 @@ import type { DesiredNic, DesiredVM, ObservedDisk, ObservedNic, ObservedNode, Ob
 import { sanitizeTag } from '../../controller/core/desired.ts';
 import { ProviderInvalidError } from '../../controller/core/errors.ts';
 import { formatOwner, isAdopted, parseOwner } from '../../controller/core/provider.ts';
+import { usageOf, type UsageRow } from './usage.ts';
 
 export const MiB = 2 ** 20;
 export const GiB = 2 ** 30;
 
-export interface ResourceRow {
+export interface ResourceRow extends UsageRow {
   id: string;
   type: string;
   vmid?: number;
@@ -146,6 +147,8 @@ export function toObservedVM(row: ResourceRow, detail: { config: Record<string, 
   if (config.onboot !== undefined) vm.autostart = config.onboot === '1';
   else if (detail) vm.autostart = false;
   if (row.lock) vm.busy = row.lock;
+  const usage = usageOf(row);
+  if (usage) vm.usage = usage;
   return vm;
 }
 

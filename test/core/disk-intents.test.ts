@@ -1,7 +1,7 @@
 // What `plan` shows for a VirtualDisk: created, grown, and a move as a detach then an attach.
 import { describe, expect, it } from 'vitest';
 import type { VirtualDisk } from '../../controller/api/types.ts';
-import { diskIntents } from '../../controller/runtime/reconcile-disk.ts';
+import { diskIntents } from '../../controller/runtime/reconcilers/disk.ts';
 
 const disk = (size: string, vm?: string): VirtualDisk => ({
   apiVersion: 'virtkeeper.io/v1alpha1',

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Hypervisor, VirtualMachine, VMTemplate } from '../../controller/api/types.ts';
 import type { ValidResource } from '../../controller/api/validate.ts';
 import { Observer } from '../../controller/runtime/observer.ts';
-import { DesiredStore } from '../../controller/runtime/store.ts';
+import { DesiredStore } from '../../controller/sources/store.ts';
 import { resolveTemplateSource, vmRefKey } from '../../controller/runtime/template-source.ts';
 import type { Connected } from '../../controller/runtime/hypervisors.ts';
 import { MemoryProvider } from '../support/memory-provider.ts';

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { kubectlWith } from '../support/kubectl.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KubernetesSource } from '../../controller/sources/kubernetes.ts';
-import { DesiredStore } from '../../controller/runtime/store.ts';
+import { DesiredStore } from '../../controller/sources/store.ts';
 import type { VirtualMachine } from '../../controller/api/types.ts';
 
 const admin = process.env.VK_KUBECONFIG ?? '';

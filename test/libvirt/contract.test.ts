@@ -1,5 +1,4 @@
 // The provider contract against a real libvirtd (scripts/provision/libvirt.sh).
-import { perKind } from '../../providers/flat-client.ts';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +21,7 @@ describeProviderContract(
     const raw = await LibvirtConnection.connect(uri ?? '');
     const foreign: string[] = [];
     return {
-      client: perKind(provider),
+      client: provider,
       imageFile,
       networkExists: (name) =>
         raw.lookupNetwork(name).then(

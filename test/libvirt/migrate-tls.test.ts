@@ -30,7 +30,7 @@ describe.skipIf(!usable)('libvirt live migration to a TLS host', () => {
   let p: LibvirtProvider;
   const vm = contractVM(name, undefined, { memoryBytes: 64 * MiB, maxMemoryBytes: 64 * MiB, disks: [{ name: 'root', sizeBytes: 16 * MiB, interface: 'virtio', bootable: true }] });
   const target = async (): Promise<Target> => {
-    const found = (await p.observe()).vms.find((v) => v.name === name);
+    const found = (await p.vms.observe()).vms.find((v) => v.name === name);
     if (!found) throw new Error(`${name} is not observed`);
     return { providerID: found.providerID, name, ...(found.node ? { node: found.node } : {}), owner: vm.owner };
   };
@@ -73,7 +73,7 @@ describe.skipIf(!usable)('libvirt live migration to a TLS host', () => {
     });
   });
   afterAll(async () => {
-    await p.execute({ type: 'delete', target: await target() }).catch(() => undefined);
+    await p.vms.execute({ type: 'delete', target: await target() }).catch(() => undefined);
     await p.close();
     await rm(QEMU_PKI, { recursive: true, force: true });
     if (madeEtcPki) await rmdir('/etc/pki').catch(() => undefined);
@@ -81,16 +81,16 @@ describe.skipIf(!usable)('libvirt live migration to a TLS host', () => {
   });
 
   it('fails without QEMU TLS certificates, then migrates over TLS with them', async () => {
-    await p.execute({ type: 'create', vm, node: 'host1' });
-    await p.execute({ type: 'start', target: await target() });
+    await p.vms.execute({ type: 'create', vm, node: 'host1' });
+    await p.vms.execute({ type: 'start', target: await target() });
     // No /etc/pki/qemu: a migration that is really TLS cannot start (plain TCP would go through).
-    await expect(p.execute({ type: 'migrate', target: await target(), to: 'host2' })).rejects.toThrow(/tls|x509|certificate|pki/i);
+    await expect(p.vms.execute({ type: 'migrate', target: await target(), to: 'host2' })).rejects.toThrow(/tls|x509|certificate|pki/i);
     expect((await target()).node).toBe('host1');
 
     await mkdir(QEMU_PKI, { recursive: true });
     for (const f of ['ca-cert.pem', 'server-cert.pem', 'server-key.pem', 'client-cert.pem', 'client-key.pem']) await copyFile(join(certs, f), join(QEMU_PKI, f));
-    await p.execute({ type: 'migrate', target: await target(), to: 'host2' });
-    const after = (await p.observe()).vms.find((v) => v.name === name);
+    await p.vms.execute({ type: 'migrate', target: await target(), to: 'host2' });
+    const after = (await p.vms.observe()).vms.find((v) => v.name === name);
     expect([after?.node, after?.power]).toEqual(['host2', 'running']);
   }, 120_000);
 });

@@ -41,8 +41,8 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
   };
   const create = async (v: DesiredVM) => {
     domains.push(v.name);
-    await p.execute({ type: 'create', vm: v, node: 'host1' });
-    const found = (await p.observe()).vms.find((x) => x.name === v.name);
+    await p.vms.execute({ type: 'create', vm: v, node: 'host1' });
+    const found = (await p.vms.observe()).vms.find((x) => x.name === v.name);
     if (!found) throw new Error(`${v.name} not observed after create`);
     return { providerID: found.providerID, name: v.name, node: 'host1', owner: v.owner };
   };
@@ -76,14 +76,14 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     await foreignVolume(`${P}-data.qcow2`);
     const d = await c.lookupDomain(P);
     await c.attachDevice(d, `<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='default' volume='${P}-data.qcow2'/><target dev='vdb' bus='virtio'/></disk>`, 2);
-    const observed = (await p.observe()).vms.find((x) => x.name === P);
+    const observed = (await p.vms.observe()).vms.find((x) => x.name === P);
     // The foreign disk is not the VM's own: the planner leaves it alone.
     expect(observed?.disks.map((x) => [x.name, !!x.standalone])).toEqual([
       ['vda', false],
       ['vdb', true],
     ]);
 
-    await p.execute({ type: 'delete', target: web });
+    await p.vms.execute({ type: 'delete', target: web });
     expect(
       await c.lookupDomain(P).then(
         () => 'there',
@@ -93,7 +93,7 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     expect(await exists(volumeName(P, '1-root'))).toBe(false);
     expect(await exists(`${P}-data.qcow2`)).toBe(true);
     expect(await exists(volumeName(`${P}-1`, 'root'))).toBe(true);
-    await p.execute({ type: 'delete', target: other });
+    await p.vms.execute({ type: 'delete', target: other });
     expect(await exists(volumeName(`${P}-1`, 'root'))).toBe(false);
   }, 60_000);
 
@@ -107,7 +107,7 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     await c.defineXML(old(`${W}-1`, [`${W}-1-root.qcow2`]));
     const d = await c.defineXML(old(W, [`${W}-root.qcow2`, `${W}-1-root.qcow2`]));
     const id = parseDomain(await c.xmlDesc(d)).uuid;
-    await p.execute({ type: 'delete', target: { providerID: id, name: W, node: 'host1', owner: { kind: 'VirtualMachine', namespace: 'contract', name: W } } });
+    await p.vms.execute({ type: 'delete', target: { providerID: id, name: W, node: 'host1', owner: { kind: 'VirtualMachine', namespace: 'contract', name: W } } });
     expect(await exists(`${W}-root.qcow2`)).toBe(false);
     expect(await exists(`${W}-1-root.qcow2`)).toBe(true);
   }, 60_000);
@@ -116,7 +116,7 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     const name = `${P}-taken`;
     await foreignVolume(volumeName(name, 'root'));
     domains.push(name);
-    await expect(p.execute({ type: 'create', vm: vm(name, ['root']), node: 'host1' })).rejects.toThrow(/already exists in pool default .*never takes a volume it cannot prove/);
+    await expect(p.vms.execute({ type: 'create', vm: vm(name, ['root']), node: 'host1' })).rejects.toThrow(/already exists in pool default .*never takes a volume it cannot prove/);
     expect(
       await c.lookupDomain(name).then(
         () => 'there',
@@ -130,12 +130,12 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     const holder = await create(vm(`${P}-src`, ['root']));
     const viaVM = vm(`${P}-c1`, ['root'], { template: volumeName(`${P}-src`, 'root').replace(/\.qcow2$/, '') });
     domains.push(viaVM.name);
-    await expect(p.execute({ type: 'create', vm: viaVM, node: 'host1' })).rejects.toThrow(/is a disk of VM .*-src, not a template/);
+    await expect(p.vms.execute({ type: 'create', vm: viaVM, node: 'host1' })).rejects.toThrow(/is a disk of VM .*-src, not a template/);
     const disk = `vkdisk-own-${s}`;
     await foreignVolume(`${disk}.qcow2`);
     const viaDisk = vm(`${P}-c2`, ['root'], { template: disk });
     domains.push(viaDisk.name);
-    await expect(p.execute({ type: 'create', vm: viaDisk, node: 'host1' })).rejects.toThrow(/is a VirtualDisk, not a template/);
+    await expect(p.vms.execute({ type: 'create', vm: viaDisk, node: 'host1' })).rejects.toThrow(/is a VirtualDisk, not a template/);
     for (const n of [viaVM.name, viaDisk.name])
       expect(
         await c.lookupDomain(n).then(
@@ -143,7 +143,7 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
           () => 'none',
         ),
       ).toBe('none');
-    await p.execute({ type: 'delete', target: holder });
+    await p.vms.execute({ type: 'delete', target: holder });
   }, 60_000);
 
   it('finishes a create cut short after the define: observed as incomplete until then, its recorded volumes taken as its own', async () => {
@@ -154,13 +154,13 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     await c.defineXML(domainXml(spec));
     expect(ownedVolumes(spec).map((o) => o.name)).toEqual([volumeName(v.name, 'root'), volumeName(v.name, 'data')]);
     await c.createVolume(pool, `<volume><name>${volumeName(v.name, 'root')}</name><capacity unit='bytes'>${16 * MiB}</capacity><target><format type='qcow2'/></target></volume>`);
-    expect((await p.observe()).vms.find((x) => x.name === v.name)).toMatchObject({ incomplete: true, busy: 'creating', node: 'host1' });
-    await p.execute({ type: 'create', vm: v, node: 'host1' });
-    const seen = (await p.observe()).vms.find((x) => x.name === v.name);
+    expect((await p.vms.observe()).vms.find((x) => x.name === v.name)).toMatchObject({ incomplete: true, busy: 'creating', node: 'host1' });
+    await p.vms.execute({ type: 'create', vm: v, node: 'host1' });
+    const seen = (await p.vms.observe()).vms.find((x) => x.name === v.name);
     expect(seen?.disks.map((x) => x.name)).toEqual(['vda', 'vdb']);
     expect(await exists(volumeName(v.name, 'data'))).toBe(true);
-    await p.execute({ type: 'start', target: { providerID: seen?.providerID ?? '', name: v.name, node: 'host1', owner: v.owner } });
-    await p.execute({ type: 'delete', target: { providerID: seen?.providerID ?? '', name: v.name, node: 'host1', owner: v.owner } });
+    await p.vms.execute({ type: 'start', target: { providerID: seen?.providerID ?? '', name: v.name, node: 'host1', owner: v.owner } });
+    await p.vms.execute({ type: 'delete', target: { providerID: seen?.providerID ?? '', name: v.name, node: 'host1', owner: v.owner } });
     for (const d of ['root', 'data']) expect(await exists(volumeName(v.name, d))).toBe(false);
   }, 60_000);
 
@@ -169,9 +169,9 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     domains.push(v.name);
     await c.defineXML(domainXml({ vm: v, type: 'qemu', pool: 'default', bridge: 'br0', maxVcpus: 8, creating: true }));
     await c.createVolume(pool, `<volume><name>${volumeName(v.name, 'root')}</name><capacity unit='bytes'>${16 * MiB}</capacity><target><format type='qcow2'/></target></volume>`);
-    const seen = (await p.observe()).vms.find((x) => x.name === v.name);
+    const seen = (await p.vms.observe()).vms.find((x) => x.name === v.name);
     expect(seen?.incomplete).toBe(true);
-    await p.execute({ type: 'delete', target: { providerID: seen?.providerID ?? '', name: v.name, node: 'host1', owner: v.owner } });
+    await p.vms.execute({ type: 'delete', target: { providerID: seen?.providerID ?? '', name: v.name, node: 'host1', owner: v.owner } });
     expect(
       await c.lookupDomain(v.name).then(
         () => 'there',
@@ -183,10 +183,10 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
 
   it('attaches and detaches a disk of the VM through its record; a detach of a foreign disk deletes nothing', async () => {
     const t = await create(vm(`${P}-ad`, ['root']));
-    await p.execute({ type: 'attachDisk', target: t, disk: { name: 'extra', sizeBytes: 16 * MiB, interface: 'virtio', bootable: false }, index: 1 });
+    await p.vms.execute({ type: 'attachDisk', target: t, disk: { name: 'extra', sizeBytes: 16 * MiB, interface: 'virtio', bootable: false }, index: 1 });
     const rec = parseDomain(await c.xmlDesc(await c.lookupDomain(t.name)));
     expect(rec.owned?.map((o) => o.name)).toEqual([volumeName(t.name, 'root'), volumeName(t.name, 'extra')]);
-    await p.execute({ type: 'detachDisk', target: t, disk: 'vdb', index: 1 });
+    await p.vms.execute({ type: 'detachDisk', target: t, disk: 'vdb', index: 1 });
     expect(await exists(volumeName(t.name, 'extra'))).toBe(false);
     expect(parseDomain(await c.xmlDesc(await c.lookupDomain(t.name))).owned?.map((o) => o.name)).toEqual([volumeName(t.name, 'root')]);
     await foreignVolume(`${t.name}-x.qcow2`);
@@ -195,9 +195,9 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
       `<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='default' volume='${t.name}-x.qcow2'/><target dev='vdc' bus='virtio'/></disk>`,
       2,
     );
-    await p.execute({ type: 'detachDisk', target: t, disk: 'vdc', index: 1 });
+    await p.vms.execute({ type: 'detachDisk', target: t, disk: 'vdc', index: 1 });
     expect(await exists(`${t.name}-x.qcow2`)).toBe(true);
-    await p.execute({ type: 'delete', target: t });
+    await p.vms.execute({ type: 'delete', target: t });
   }, 60_000);
 
   describe('VirtualDisk volumes', () => {
@@ -213,15 +213,15 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
     it('are proven by their owner sidecar: another resource with the same volume name is refused, the owner deletes it', async () => {
       const a = want('a');
       made.push(`${a.name}.qcow2`, `${a.name}.owner`);
-      const st = await p.ensureDisk(a);
+      const st = await p.disks.ensure(a);
       expect(st.providerID).toBe(`host1/default/${a.name}.qcow2`);
       expect(await exists(`${a.name}.owner`)).toBe(true);
       // Another namespace's resource given the same hypervisor name (the old vkdisk-ns-name collision).
       const b = { ...a, key: `VirtualDisk/ns/${s}-a`, owner: { kind: 'VirtualDisk', namespace: 'ns', name: `${s}-a` } };
-      await expect(p.ensureDisk(b)).rejects.toThrow(/belongs to VirtualDisk ns-.*\/a, not to VirtualDisk ns\/.*-a; it is not touched/);
-      await expect(p.deleteDisk(b)).rejects.toThrow(/belongs to VirtualDisk ns-/);
+      await expect(p.disks.ensure(b)).rejects.toThrow(/belongs to VirtualDisk ns-.*\/a, not to VirtualDisk ns\/.*-a; it is not touched/);
+      await expect(p.disks.delete(b)).rejects.toThrow(/belongs to VirtualDisk ns-/);
       expect(await exists(`${a.name}.qcow2`)).toBe(true);
-      await p.deleteDisk(a);
+      await p.disks.delete(a);
       expect([await exists(`${a.name}.qcow2`), await exists(`${a.name}.owner`)]).toEqual([false, false]);
     }, 30_000);
 
@@ -229,13 +229,13 @@ describe.skipIf(!uri)('libvirt volume ownership', () => {
       const old = want('old');
       await foreignVolume(`${old.name}.qcow2`);
       made.push(`${old.name}.owner`);
-      await expect(p.ensureDisk(old)).rejects.toThrow(/exists without virtkeeper's owner record/);
-      await expect(p.deleteDisk(old)).rejects.toThrow(/exists without virtkeeper's owner record/);
+      await expect(p.disks.ensure(old)).rejects.toThrow(/exists without virtkeeper's owner record/);
+      await expect(p.disks.delete(old)).rejects.toThrow(/exists without virtkeeper's owner record/);
       expect(await exists(`${old.name}.qcow2`)).toBe(true);
       const known = { ...old, knownID: `host1/default/${old.name}.qcow2` };
-      await p.ensureDisk(known);
+      await p.disks.ensure(known);
       expect(await exists(`${old.name}.owner`)).toBe(true);
-      await p.deleteDisk(old);
+      await p.disks.delete(old);
       expect(await exists(`${old.name}.qcow2`)).toBe(false);
     }, 30_000);
   });

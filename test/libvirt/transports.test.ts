@@ -67,7 +67,7 @@ describe.skipIf(!tlsURI)('libvirt over TLS', () => {
   it('a provider observes the host over TLS', async () => {
     const p = new LibvirtProvider({ hosts: [{ name: 'node2', uri: tlsURI }], logger: pino({ level: 'silent' }) });
     try {
-      const obs = await p.observe();
+      const obs = await p.vms.observe();
       expect(obs.nodes.map((n) => [n.name, n.state])).toEqual([['node2', 'online']]);
     } finally {
       await p.close();
@@ -89,11 +89,16 @@ describe.skipIf(!sshURI)('libvirt over SSH', () => {
   });
 
   it('never lets a URI run a command on the host or pass an option to ssh', async () => {
-    const mark = join(tmpdir(), `vk-ssh-injected-${Math.random().toString(36).slice(2, 8)}`);
+    // Each payload would create the mark if it reached a shell: `${IFS}` is the word separator
+    // where a space cannot go, and the user part (no `/` allowed there) names a file relative
+    // to the directory ssh runs its ProxyCommand in (this process's).
+    const name = `vk-ssh-injected-${Math.random().toString(36).slice(2, 8)}`;
+    const mark = join(tmpdir(), name);
+    const local = join(process.cwd(), name);
     for (const uri of [
       `${sshURI}&socket=${encodeURIComponent(`/x;touch ${mark}`)}`,
-      sshURI.replace('/system?', `/system;touch${mark}?`),
-      sshURI.replace('root@127.0.0.1', `-oProxyCommand=touch${mark}@127.0.0.1`),
+      sshURI.replace('/system?', `/system;touch\${IFS}${mark}?`),
+      sshURI.replace('root@127.0.0.1', `-oProxyCommand=touch\${IFS}${name}@127.0.0.1`),
     ]) {
       const err = await LibvirtConnection.connect(uri).then(
         async (c) => {
@@ -104,12 +109,13 @@ describe.skipIf(!sshURI)('libvirt over SSH', () => {
       );
       expect(err?.message).toMatch(/must be an absolute path|is not a user name|is not a host name|not a libvirt URI/);
     }
-    expect(
-      await readFile(mark).then(
-        () => 'ran',
-        () => 'not run',
-      ),
-    ).toBe('not run');
+    for (const f of [mark, local])
+      expect(
+        await readFile(f).then(
+          () => 'ran',
+          () => 'not run',
+        ),
+      ).toBe('not run');
   });
 
   it('fails with what ssh said when the host key is not known', async () => {
@@ -166,7 +172,7 @@ describe.skipIf(!tlsURI)('libvirt TLS under the Hypervisor spec.tls', () => {
     expect(await attempt(`${withPki(wrongCA)}&no_verify=1`, { insecureSkipVerify: true })).toBe('node2');
     const p = new LibvirtProvider({ hosts: [{ name: 'node2', uri: `${tlsURI}&no_verify=1` }], logger: pino({ level: 'silent' }) });
     try {
-      await expect(p.observe()).rejects.toThrow(/no_verify=1/);
+      await expect(p.vms.observe()).rejects.toThrow(/no_verify=1/);
     } finally {
       await p.close();
     }

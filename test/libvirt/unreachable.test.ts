@@ -113,7 +113,7 @@ describe.skipIf(!uri1 || !uri2)('libvirt host unreachable', () => {
       logger: pino({ level: 'silent' }),
     });
     const id = parseDomain(await h2.xmlDesc(await h2.lookupDomain(VM))).uuid;
-    await expect(p.execute({ type: 'delete', target: { providerID: id, name: VM, node: 'host2', owner: { kind: 'VirtualMachine', namespace: 'default', name: VM } } })).rejects.toThrow(
+    await expect(p.vms.execute({ type: 'delete', target: { providerID: id, name: VM, node: 'host2', owner: { kind: 'VirtualMachine', namespace: 'default', name: VM } } })).rejects.toThrow(
       /on none of the hosts that answer; host2 did not/,
     );
     await p.close();

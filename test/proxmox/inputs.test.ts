@@ -10,7 +10,7 @@ import { converge } from '../../controller/runtime/converge.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
 import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
 import { Reconciler } from '../../controller/runtime/reconciler.ts';
-import { DesiredStore } from '../../controller/runtime/store.ts';
+import { DesiredStore } from '../../controller/sources/store.ts';
 import { StateDir } from '../../controller/status/state-dir.ts';
 import { formatProblem } from '../../controller/sources/load-folder.ts';
 import { diskValue, nicValue, propertyString } from '../../providers/proxmox/mapping.ts';

@@ -14,7 +14,7 @@ import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
 import { Manager } from '../../controller/runtime/manager.ts';
 import { FINALIZED_KINDS, KubernetesRemovals } from '../../controller/runtime/modes/kubernetes.ts';
 import { Reconciler } from '../../controller/runtime/reconciler.ts';
-import { DesiredStore } from '../../controller/runtime/store.ts';
+import { DesiredStore } from '../../controller/sources/store.ts';
 import { kubeRest, type KubeRest } from '../../controller/sources/kube-rest.ts';
 import { FINALIZER, KubernetesSource } from '../../controller/sources/kubernetes.ts';
 import { KubernetesStatusStore } from '../../controller/status/kubernetes.ts';

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirectorySource } from '../../controller/sources/directory.ts';
 import { loadFolder } from '../../controller/sources/load-folder.ts';
-import { DesiredStore } from '../../controller/runtime/store.ts';
+import { DesiredStore } from '../../controller/sources/store.ts';
 import { StateDir } from '../../controller/status/state-dir.ts';
 
 const vm = (name: string) => `apiVersion: virtkeeper.io/v1alpha1

@@ -13,7 +13,7 @@ import { Metrics } from '../../runtime/metrics.ts';
 import { FINALIZED_KINDS, KubernetesRemovals } from '../../runtime/modes/kubernetes.ts';
 import { Reconciler } from '../../runtime/reconciler.ts';
 import type { RemovalPolicy } from '../../runtime/removals.ts';
-import { DesiredStore } from '../../runtime/store.ts';
+import { DesiredStore } from '../../sources/store.ts';
 import { kubeRest, loadKubeConfig } from '../../sources/kube-rest.ts';
 import { KubernetesSource } from '../../sources/kubernetes.ts';
 import { KubeEventRecorder } from '../../status/kube-events.ts';

@@ -7,7 +7,7 @@ import { systemClock } from '../../runtime/clock.ts';
 import { directoryGate, folderView } from '../../runtime/modes/directory.ts';
 import { Manager } from '../../runtime/manager.ts';
 import { Reconciler } from '../../runtime/reconciler.ts';
-import { DesiredStore } from '../../runtime/store.ts';
+import { DesiredStore } from '../../sources/store.ts';
 import { DirectorySource } from '../../sources/directory.ts';
 import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
 import { directoryInstance } from '../instance.ts';

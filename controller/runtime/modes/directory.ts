@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { StatusRecord } from '../../status/writer.ts';
 import { fileLedger, memoryLedger, RemovalGate, type LedgerState, type RemovalLedger, type RemovalPolicy, type SourceView } from '../removals.ts';
-import type { DesiredStore } from '../store.ts';
+import type { DesiredStore } from '../../sources/store.ts';
 
 /** What one read of the folder shows: records whose resource is gone (and whose file could be read). */
 export function folderView(records: readonly StatusRecord[], store: DesiredStore): SourceView {

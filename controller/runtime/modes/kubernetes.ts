@@ -11,7 +11,7 @@ import type { AnyResource, Hypervisor } from '../../api/types.ts';
 import { KubeNotFoundError } from '../../sources/kube-errors.ts';
 import type { KubeRest } from '../../sources/kube-rest.ts';
 import { FINALIZER, type KubeObject } from '../../sources/kubernetes.ts';
-import type { RemovalControl } from '../reconciler.ts';
+import type { RemovalControl } from '../reconcilers/types.ts';
 import { DESTROYING_KINDS, hypervisorsOf, memoryLedger, RemovalGate, type Admission, type RemovalPolicy, type SourceView } from '../removals.ts';
 
 /** The kinds whose removal destroys something on a hypervisor: they carry the finalizer. */

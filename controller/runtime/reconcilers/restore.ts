@@ -9,7 +9,7 @@ import type { ObservedSnapshot } from '../../core/provider.ts';
 import { remainingSteps, restoreSteps, type RestoreStep } from '../../core/restore.ts';
 import { isoTime as iso, setCondition } from '../../core/status.ts';
 import type { StatusRecord } from '../../status/writer.ts';
-import type { Intent, ReconcileKit, ReconcileResult } from '../reconciler.ts';
+import type { Intent, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
 import { describeKey, resolveVM, targetOf, type ResolvedVM } from './snapshot-kit.ts';
 import { holdVM } from './vm-holds.ts';
 
@@ -71,7 +71,7 @@ export async function reconcileRestore(k: ReconcileKit, key: string, restore: Vi
   let status: Status = { ...(prev ?? {}) };
   const write = async (s: Status, c: Cond) => {
     status = { ...s, observedGeneration: gen, conditions: setCondition(status.conditions, c, gen, iso(k.o.now())) };
-    if (!k.o.dryRun) await k.writeRecord(key, restore, status, source, undefined, restore);
+    if (!k.o.dryRun) await k.writeRecord({ key, resource: restore, status, source, lastApplied: restore });
     k.emit({ type: 'status', key, ...(s.phase ? { phase: s.phase } : {}), ready: c.status, message: c.message ?? '' });
   };
   const refuse = async (refusal: Refusal): Promise<ReconcileResult> => {
@@ -154,3 +154,9 @@ export async function reconcileRestore(k: ReconcileKit, key: string, restore: Vi
   );
   return { ready: true };
 }
+
+/** A restore's removal only forgets: what it did stays done. */
+export const restoreReconciler: KindReconciler<VirtualMachineRestore> = {
+  kind: 'VirtualMachineRestore',
+  reconcile: (k, key, { resource, source }, previous) => reconcileRestore(k, key, resource, source, previous),
+};

@@ -11,7 +11,7 @@ import { findObserved, type Refusal } from '../../core/plan.ts';
 import type { ActionContext, DesiredSnapshot, ObservedSnapshot, SnapshotClient } from '../../core/provider.ts';
 import { namespaceRefusal } from '../../core/tenancy.ts';
 import type { Connected } from '../hypervisors.ts';
-import type { ReconcileKit } from '../reconciler.ts';
+import type { ReconcileKit } from './types.ts';
 
 export interface ResolvedVM {
   vm: VirtualMachine;

@@ -11,7 +11,7 @@ import { decideRun } from '../../core/schedule-clock.ts';
 import { parseScheduledTime, scheduledSnapshotName } from '../../core/snapshot-name.ts';
 import { isoTime as iso, setCondition } from '../../core/status.ts';
 import type { StatusRecord } from '../../status/writer.ts';
-import type { Intent, ReconcileKit, ReconcileResult } from '../reconciler.ts';
+import type { Intent, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
 import { busyReason, describeKey, ownerOf, resolveVM, takeSnapshot, type ResolvedVM } from './snapshot-kit.ts';
 
 type Status = NonNullable<VirtualMachineSnapshotSchedule['status']>;
@@ -105,7 +105,7 @@ export async function reconcileSchedule(
     conditions: setCondition(prev?.conditions, { type: 'Ready', status: errors.length ? 'False' : 'True', reason: errors.length ? 'RunFailed' : 'Scheduled', message }, gen, iso(now)),
   };
   if (due !== undefined && decision.missed > 0) k.o.logger.warn({ resource: key }, `${decision.missed} missed run(s) let go; made the latest (${iso(due)})`);
-  await k.writeRecord(key, sched, status, source, undefined, sched);
+  await k.writeRecord({ key, resource: sched, status, source, lastApplied: sched });
   k.emit({ type: 'status', key, ready: errors.length ? 'False' : 'True', message });
   const wait = decision.nextMs !== undefined ? decision.nextMs - now : 60_000;
   return { ready: errors.length === 0, requeueAfter: Math.min(Math.max(wait, 1000), 60_000) };
@@ -153,3 +153,9 @@ async function prune(
   }
   return n;
 }
+
+/** A schedule's removal only forgets: the snapshots it made stay (each carries its marker). */
+export const scheduleReconciler: KindReconciler<VirtualMachineSnapshotSchedule> = {
+  kind: 'VirtualMachineSnapshotSchedule',
+  reconcile: (k, key, { resource, source }, previous) => reconcileSchedule(k, key, resource, source, previous),
+};

@@ -10,7 +10,7 @@ import { snapshotName } from '../../core/snapshot-name.ts';
 import { isoTime as iso, setCondition } from '../../core/status.ts';
 import type { ObservedSnapshot } from '../../core/provider.ts';
 import type { StatusRecord } from '../../status/writer.ts';
-import type { Intent, ReconcileKit, ReconcileResult } from '../reconciler.ts';
+import type { AppliedRecord, Intent, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
 import { describeKey, ownerOf, resolveVM, takeSnapshot, targetOf, type Quiesce } from './snapshot-kit.ts';
 
 type Status = NonNullable<VirtualMachineSnapshot['status']>;
@@ -44,7 +44,7 @@ export async function reconcileSnapshot(k: ReconcileKit, key: string, snap: Virt
   const write = async (s: Status, conds: Cond[]) => {
     let conditions = prev?.conditions;
     for (const c of conds) conditions = setCondition(conditions, c, gen, now());
-    await k.writeRecord(key, snap, { ...s, observedGeneration: gen, conditions }, source, undefined, snap);
+    await k.writeRecord({ key, resource: snap, status: { ...s, observedGeneration: gen, ...(conditions ? { conditions } : {}) }, source, lastApplied: snap });
     const ready = conds.find((c) => c.type === 'Ready');
     k.emit({ type: 'status', key, ...(s.phase ? { phase: s.phase } : {}), ready: ready?.status ?? 'Unknown', message: ready?.message ?? '' });
   };
@@ -130,8 +130,8 @@ export async function reconcileSnapshot(k: ReconcileKit, key: string, snap: Virt
 }
 
 /** The removal path's step for a VirtualMachineSnapshot (the gate has admitted it): delete it on the hypervisor, or leave it. */
-export async function removeSnapshot(k: ReconcileKit, key: string, record: StatusRecord): Promise<ReconcileResult> {
-  const snap = record.lastApplied as VirtualMachineSnapshot;
+export async function removeSnapshot(k: ReconcileKit, key: string, record: AppliedRecord<VirtualMachineSnapshot>): Promise<ReconcileResult> {
+  const snap = record.lastApplied;
   const st = record.status as Status;
   const orphan = (snap.spec.deletionPolicy ?? 'Delete') === 'Orphan';
   const name = st.snapshotName ?? snapshotName(snap.metadata.name);
@@ -158,3 +158,9 @@ export async function removeSnapshot(k: ReconcileKit, key: string, record: Statu
   k.emit({ type: 'status', key, phase: orphan ? 'Orphaned' : 'Deleted', ready: 'True', message: `${describeKey(key)} removed` });
   return { ready: true };
 }
+
+export const snapshotReconciler: KindReconciler<VirtualMachineSnapshot> = {
+  kind: 'VirtualMachineSnapshot',
+  reconcile: (k, key, { resource, source }, previous) => reconcileSnapshot(k, key, resource, source, previous),
+  remove: removeSnapshot,
+};

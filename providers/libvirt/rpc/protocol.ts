@@ -64,6 +64,13 @@ export const PROC = {
   NETWORK_SET_AUTOSTART: 48,
   NETWORK_UNDEFINE: 49,
   NETWORK_IS_ACTIVE: 152,
+  DOMAIN_UPDATE_DEVICE_FLAGS: 174,
+  DOMAIN_SNAPSHOT_CREATE_XML: 185,
+  DOMAIN_SNAPSHOT_GET_XML_DESC: 186,
+  DOMAIN_SNAPSHOT_LOOKUP_BY_NAME: 189,
+  DOMAIN_REVERT_TO_SNAPSHOT: 192,
+  DOMAIN_SNAPSHOT_DELETE: 193,
+  DOMAIN_LIST_ALL_SNAPSHOTS: 274,
 } as const;
 
 export const QEMU_PROC = { DOMAIN_AGENT_COMMAND: 3 } as const;
@@ -89,6 +96,12 @@ export const MigrateFlags = {
   UNSAFE: 512,
   TLS: 65536,
 } as const;
+/** virDomainSnapshotCreateFlags, virDomainSnapshotRevertFlags, virDomainSnapshotDeleteFlags. */
+export const SnapshotCreateFlags = { HALT: 8, DISK_ONLY: 16, QUIESCE: 64, ATOMIC: 128, LIVE: 256 } as const;
+export const SnapshotRevertFlags = { RUNNING: 1, PAUSED: 2, FORCE: 4 } as const;
+export const SnapshotDeleteFlags = { CHILDREN: 1, METADATA_ONLY: 2 } as const;
+/** virDomainXMLFlags. */
+export const XmlFlags = { SECURE: 1, INACTIVE: 2 } as const;
 export const StatsTypes = { STATE: 1, CPU_TOTAL: 2, BALLOON: 4, VCPU: 8, INTERFACE: 16, BLOCK: 32 } as const;
 export const EventId = { LIFECYCLE: 0 } as const;
 export const TypedParamType = { INT: 1, UINT: 2, LLONG: 3, ULLONG: 4, DOUBLE: 5, BOOLEAN: 6, STRING: 7 } as const;
@@ -133,18 +146,25 @@ export interface Network {
   name: string;
   uuid: Buffer;
 }
+export interface Snapshot {
+  name: string;
+  domain: Domain;
+}
 export interface StorageVol {
   pool: string;
   name: string;
   key: string;
 }
 
-export const writeDomain = (w: XdrWriter, d: Domain) => void w.string(d.name).fixedOpaque(d.uuid).int(d.id);
+export const writeDomain = (w: XdrWriter, d: Domain): XdrWriter => w.string(d.name).fixedOpaque(d.uuid).int(d.id);
 export const readDomain = (r: XdrReader): Domain => ({ name: r.string(), uuid: r.fixedOpaque(16), id: r.int() });
-export const writePool = (w: XdrWriter, p: StoragePool) => void w.string(p.name).fixedOpaque(p.uuid);
+export const writePool = (w: XdrWriter, p: StoragePool): XdrWriter => w.string(p.name).fixedOpaque(p.uuid);
 export const readPool = (r: XdrReader): StoragePool => ({ name: r.string(), uuid: r.fixedOpaque(16) });
-export const writeVol = (w: XdrWriter, v: StorageVol) => void w.string(v.pool).string(v.name).string(v.key);
+export const writeVol = (w: XdrWriter, v: StorageVol): XdrWriter => w.string(v.pool).string(v.name).string(v.key);
 export const readVol = (r: XdrReader): StorageVol => ({ pool: r.string(), name: r.string(), key: r.string() });
+/** remote_nonnull_domain_snapshot: its name, then its domain. */
+export const writeSnapshot = (w: XdrWriter, s: Snapshot): XdrWriter => writeDomain(w.string(s.name), s.domain);
+export const readSnapshot = (r: XdrReader): Snapshot => ({ name: r.string(), domain: readDomain(r) });
 
 export type TypedValue = number | bigint | boolean | string;
 export interface TypedParam {

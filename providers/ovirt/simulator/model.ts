@@ -126,6 +126,13 @@ export interface EngineState {
 
 export const id = () => randomUUID();
 
+let macSeq = 0x100;
+/** A MAC from the simulator's own range, unique within the process. */
+export function mac(): string {
+  const n = macSeq++;
+  return `56:6f:${((n >> 24) & 255).toString(16).padStart(2, '0')}:${((n >> 16) & 255).toString(16).padStart(2, '0')}:${((n >> 8) & 255).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`;
+}
+
 export function seedEngine(o: { name: string; hosts: number; templates: string[]; storageGiB?: number }): EngineState {
   const dc = { id: id(), name: 'Default' };
   const cl = { id: id(), name: 'Default', data_center: dc.id };

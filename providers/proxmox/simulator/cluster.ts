@@ -5,7 +5,7 @@ import { diskSize, isDataDisk, type SimState } from './model.ts';
 import { clusterVmRow, nodeRow, nodeStatus, PVE_VERSION } from './shapes.ts';
 import type { Tasks } from './tasks.ts';
 
-export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: () => string | undefined = () => undefined): Route[] {
+export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: () => string | undefined = () => undefined, now: () => number = Date.now): Route[] {
   const s = state;
   const node = (name: string | undefined) => {
     const n = s().nodes.find((x) => x.name === name);
@@ -25,7 +25,7 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
       handler: ({ params }) => {
         const out: Record<string, unknown>[] = [];
         if (!params.type || params.type === 'vm') {
-          for (const v of s().vms) out.push(clusterVmRow(v));
+          for (const v of s().vms) out.push(clusterVmRow(v, now()));
         }
         if (!params.type || params.type === 'node') {
           for (const n of s().nodes) out.push(nodeRow(n, nodeUse(n.name), 'resources', certificate()));
@@ -69,7 +69,7 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
       pattern: '/cluster/status',
       handler: () => [
         { type: 'cluster', id: 'cluster', name: s().clusterName, nodes: s().nodes.length, quorate: 1, version: 3 },
-        ...s().nodes.map((n, i) => ({ type: 'node', id: `node/${n.name}`, name: n.name, nodeid: i + 1, online: 1, local: i === 0 ? 1 : 0, ip: `127.0.0.1` })),
+        ...s().nodes.map((n, i) => ({ type: 'node', id: `node/${n.name}`, name: n.name, nodeid: i + 1, online: 1, local: i === 0 ? 1 : 0, ip: n.ip ?? '127.0.0.1' })),
       ],
     },
     { method: 'GET', pattern: '/nodes', handler: () => s().nodes.map((n) => nodeRow(n, nodeUse(n.name), 'nodes', certificate())) },

@@ -7,6 +7,8 @@ export interface SimNode {
   cpus: number;
   memory: number;
   load: number;
+  /** The address /cluster/status gives (default 127.0.0.1). */
+  ip?: string;
   bridges: { iface: string; vlanAware: boolean }[];
 }
 
@@ -21,6 +23,22 @@ export interface SimVM {
   template: boolean;
   pool?: string;
   startedAt?: number;
+  /** Snapshots by name (`qm listsnapshot`), and the one the current state descends from. */
+  snapshots?: Record<string, SimSnapshot>;
+  parent?: string;
+}
+
+/** A snapshot section of a guest's config: the config as it was, and the snapshot's own keys. */
+export interface SimSnapshot {
+  config: Record<string, string>;
+  snaptime: number;
+  description?: string;
+  parent?: string;
+  /** The RAM state volume, when the VM was running and `vmstate` was asked. */
+  vmstate?: string;
+  runningmachine?: string;
+  /** `prepare` while being made, `delete` while being removed. */
+  snapstate?: 'prepare' | 'delete';
 }
 
 export interface SimTask {

@@ -99,7 +99,15 @@ function imageSize(s: SimState, path: string): number {
 
 /** Turns `local-lvm:32` (a new disk of 32 GiB) or `local-lvm:0,import-from=/img.qcow2` into the allocated volume entry. */
 function allocateDisks(s: SimState, vmid: number, config: Record<string, string>, params: Params): void {
-  let n = Object.keys(config).filter((k) => DISK_KEY.test(k)).length;
+  // The next `vm-<id>-disk-N` no volume of this VM has (in its config, unused, or in storage).
+  const vm = s.vms.find((v) => v.vmid === vmid);
+  const text = [...Object.values(config), ...Object.values(vm?.config ?? {}), ...Object.values(vm?.pending ?? {}), ...Object.keys(volumeSizes(s))].join(' ');
+  const taken = new Set([...text.matchAll(new RegExp(`vm-${vmid}-disk-(\\d+)`, 'g'))].map((m) => Number(m[1])));
+  let n = 0;
+  const next = () => {
+    while (taken.has(n)) n++;
+    return n++;
+  };
   for (const [k, v] of Object.entries(params)) {
     if (!DISK_KEY.test(k)) continue;
     const m = /^([A-Za-z0-9_-]+):(\d+(?:\.\d+)?)(,.*)?$/.exec(v);
@@ -107,8 +115,8 @@ function allocateDisks(s: SimState, vmid: number, config: Record<string, string>
     if (m && from) {
       const bytes = imageSize(s, from);
       const rest = (m[3] ?? '').replace(/,import-from=[^,]+/, '');
-      config[k] = `${m[1]}:vm-${vmid}-disk-${n++},size=${bytes % GiB === 0 ? `${bytes / GiB}G` : `${Math.ceil(bytes / 2 ** 20)}M`}${rest}`;
-    } else if (m && !/cloudinit/.test(v)) config[k] = `${m[1]}:vm-${vmid}-disk-${n++},size=${m[2]}G${m[3] ?? ''}`;
+      config[k] = `${m[1]}:vm-${vmid}-disk-${next()},size=${bytes % GiB === 0 ? `${bytes / GiB}G` : `${Math.ceil(bytes / 2 ** 20)}M`}${rest}`;
+    } else if (m && !/cloudinit/.test(v)) config[k] = `${m[1]}:vm-${vmid}-disk-${next()},size=${m[2]}G${m[3] ?? ''}`;
     else if (/^([A-Za-z0-9_-]+):cloudinit/.test(v)) config[k] = `${v.split(':')[0]}:vm-${vmid}-cloudinit,media=cdrom`;
     else config[k] = v;
   }

@@ -15,6 +15,8 @@ import { seedState, type SimState } from './model.ts';
 import { storageRoutes } from './storage.ts';
 import { qemuRoutes } from './qemu.ts';
 import { Tasks } from './tasks.ts';
+import { snapshotRoutes } from './snapshots.ts';
+import { ConsoleTickets, consoleRoutes } from './console.ts';
 
 export interface Faults {
   /** Share (0..1) of requests answered `500 Internal Server Error`. */
@@ -46,6 +48,8 @@ export interface ProxmoxSimulatorOptions {
   ticketLifetimeMs?: number;
   /** Serve HTTPS with a self-signed certificate for 127.0.0.1 (as pveproxy does on 8006). */
   tls?: boolean;
+  /** The clock of snapshot times, console ticket lifetimes and usage counters (ms; default Date.now). */
+  clock?: () => number;
 }
 
 /** A throwaway self-signed certificate for 127.0.0.1/localhost, made with openssl. */
@@ -101,6 +105,7 @@ export class ProxmoxSimulator {
   state: SimState;
   readonly auth: Auth;
   readonly tasks: Tasks;
+  readonly consoles: ConsoleTickets;
   faults: Faults;
   private readonly routes: { route: Route; re: RegExp; keys: string[] }[];
   private readonly counters = new RequestCounter();
@@ -134,11 +139,13 @@ export class ProxmoxSimulator {
       resize: 100,
       ...options.taskDurations,
     };
+    const now = options.clock ?? Date.now;
     const all = [
       ...clusterRoutes(
         () => this.state,
         this.tasks,
         () => this.certificate,
+        now,
       ),
       ...qemuRoutes({ state: () => this.state, tasks: this.tasks, durations, agentDelayMs: options.agentDelayMs ?? 500 }),
       ...storageRoutes(
@@ -147,6 +154,11 @@ export class ProxmoxSimulator {
         (t) => durations[t] ?? durations.default ?? 200,
       ),
     ];
+    this.consoles = new ConsoleTickets(now);
+    all.push(
+      ...snapshotRoutes({ state: () => this.state, tasks: this.tasks, durations, now }),
+      ...consoleRoutes({ state: () => this.state, tasks: this.tasks, now, certificate: () => this.certificate, port: () => (this.server?.address() as AddressInfo | null)?.port ?? 0 }, this.consoles),
+    );
     this.routes = all.map((route) => ({ route, ...compile(route) }));
   }
 
@@ -157,6 +169,8 @@ export class ProxmoxSimulator {
       this.certificate = cert;
       this.server = createHttpsServer({ key, cert }, handler);
     } else this.server = createServer(handler);
+    // The SPICE proxy: remote-viewer sends CONNECT <proxy ticket>:<tls-port>.
+    this.server.on('connect', (req: IncomingMessage, socket: import('node:stream').Duplex) => this.consoles.connect(req, socket));
     this.server.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve) => this.server?.listen(this.o.port ?? 0, '127.0.0.1', () => resolve()));
     return `${this.o.tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;

@@ -39,28 +39,47 @@ export function typedConfig(config: Record<string, string>): Record<string, stri
 
 export const guestCpus = (vm: SimVM) => Number(vm.config.vcpus ?? Number(vm.config.cores ?? 1) * Number(vm.config.sockets ?? 1));
 
+/**
+ * Usage that moves with the clock: CPU and memory wave around a level of their own per VM,
+ * the I/O counters grow from the start at a per-VM rate; a stopped VM reports 0.
+ */
+function usage(vm: SimVM, uptime: number, maxmem: number): Record<string, number> {
+  if (vm.status !== 'running') return { cpu: 0, mem: 0, netin: 0, netout: 0, diskread: 0, diskwrite: 0 };
+  const wave = (period: number) => 0.5 + 0.5 * Math.sin(uptime / period + vm.vmid);
+  const KiB = 1024;
+  return {
+    cpu: Math.round((0.02 + 0.3 * wave(20)) * 1e4) / 1e4,
+    mem: Math.floor(maxmem * (0.3 + 0.2 * wave(45))),
+    diskread: 64 * 2 ** 20 + uptime * (200 + (vm.vmid % 7) * 50) * KiB,
+    diskwrite: uptime * (100 + (vm.vmid % 5) * 30) * KiB,
+    netin: uptime * (20 + (vm.vmid % 11) * 5) * KiB,
+    netout: uptime * (10 + (vm.vmid % 13) * 3) * KiB,
+  };
+}
+
 /** The fields vmstatus() computes for a guest, shared by its list row and status/current. */
-function guestStatus(vm: SimVM): Record<string, unknown> {
+function guestStatus(vm: SimVM, now = Date.now()): Record<string, unknown> {
   const disks = Object.entries(vm.config).filter(([k, v]) => isDataDisk(k, v));
   const maxmem = Number(vm.config.memory ?? 512) * 2 ** 20;
   const running = vm.status === 'running';
-  const uptime = running ? Math.floor((Date.now() - (vm.startedAt ?? Date.now())) / 1000) : 0;
+  const uptime = running ? Math.max(0, Math.floor((now - (vm.startedAt ?? now)) / 1000)) : 0;
+  const use = usage(vm, uptime, maxmem);
   return {
     vmid: vm.vmid,
     name: vm.config.name ?? `VM ${vm.vmid}`,
     status: vm.status,
     cpus: guestCpus(vm),
     maxmem,
-    mem: running ? Math.floor(maxmem * 0.4) : 0,
-    ...(running ? { memhost: Math.floor(maxmem * 0.42) } : {}),
-    cpu: running ? 0.02 : 0,
+    mem: use.mem,
+    ...(running ? { memhost: Math.floor((use.mem ?? 0) * 1.05) } : {}),
+    cpu: use.cpu,
     maxdisk: disks.reduce((a, [, v]) => a + diskSize(v), 0),
     disk: 0,
     uptime,
-    netin: 0,
-    netout: 0,
-    diskread: 0,
-    diskwrite: 0,
+    netin: use.netin,
+    netout: use.netout,
+    diskread: use.diskread,
+    diskwrite: use.diskwrite,
     ...(running ? { pid: 10000 + vm.vmid } : {}),
     ...(vm.template ? { template: 1 } : {}),
     ...(vm.config.tags ? { tags: vm.config.tags } : {}),
@@ -85,8 +104,8 @@ export function qemuStatusCurrent(vm: SimVM): Record<string, unknown> {
 }
 
 /** A guest's row of `GET /cluster/resources` (`maxcpu`, and `template` always as 0/1). */
-export function clusterVmRow(vm: SimVM): Record<string, unknown> {
-  const { cpus, pid: _pid, ...rest } = guestStatus(vm);
+export function clusterVmRow(vm: SimVM, now = Date.now()): Record<string, unknown> {
+  const { cpus, pid: _pid, ...rest } = guestStatus(vm, now);
   return { id: `qemu/${vm.vmid}`, type: 'qemu', node: vm.node, ...rest, maxcpu: cpus, template: vm.template ? 1 : 0, ...(vm.pool ? { pool: vm.pool } : {}) };
 }
 

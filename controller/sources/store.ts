@@ -77,6 +77,12 @@ export class DesiredStore {
     return this.entries.get(key);
   }
 
+  /** The resource under key, when it is of this kind. */
+  resource<K extends AnyResource['kind']>(kind: K, key: string): Extract<AnyResource, { kind: K }> | undefined {
+    const r = this.entries.get(key)?.resource;
+    return r?.kind === kind ? (r as Extract<AnyResource, { kind: K }>) : undefined;
+  }
+
   all(): Entry[] {
     return [...this.entries.values()];
   }

@@ -1,11 +1,12 @@
 // VirtualNetworks: a VLAN made available on every hypervisor a network lists (verified where it
 // must pre-exist, made where the provider may), and removed only where virtkeeper made it.
-import type { VirtualNetwork } from '../api/types.ts';
-import { isoTime as iso, setCondition } from '../core/status.ts';
-import type { DesiredNetwork, NetworkState } from '../core/provider.ts';
-import type { StatusRecord } from '../status/writer.ts';
-import { safeError } from '../core/errors.ts';
-import type { ReconcileKit, ReconcileResult } from './reconciler.ts';
+import type { VirtualNetwork } from '../../api/types.ts';
+import { isoTime as iso, setCondition } from '../../core/status.ts';
+import type { DesiredNetwork, NetworkState } from '../../core/provider.ts';
+import type { StatusRecord } from '../../status/writer.ts';
+import { safeError } from '../../core/errors.ts';
+import type { AppliedRecord, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
+import { statusOf } from '../records.ts';
 
 export function networkFor(net: VirtualNetwork, b: VirtualNetwork['spec']['hypervisors'][number], key: string, instance?: string): DesiredNetwork {
   return {
@@ -38,7 +39,7 @@ export async function reconcileNetwork(k: ReconcileKit, key: string, net: Virtua
   }
   const missing = results.filter((r) => !r.present);
   const now = iso(k.o.now());
-  const prev = previous?.status as VirtualNetwork['status'] | undefined;
+  const prev = statusOf('VirtualNetwork', previous);
   const status: NonNullable<VirtualNetwork['status']> = {
     hypervisors: results.map((r) => ({ name: r.name, present: r.present, providerIDs: r.providerIDs, ...(r.message ? { message: r.message } : {}) })),
     conditions: setCondition(
@@ -55,13 +56,13 @@ export async function reconcileNetwork(k: ReconcileKit, key: string, net: Virtua
     return {
       intents: [{ symbol: previous ? '~' : '+', summary: `make VLAN ${net.spec.vlanId} available on ${net.spec.hypervisors.map((b) => b.hypervisor).join(', ')}${previous ? ' (verify)' : ''}` }],
     };
-  await k.writeRecord(key, net, status, source, undefined, net);
+  await k.writeRecord({ key, resource: net, status, source, lastApplied: net });
   k.emit({ type: 'status', key, ready: missing.length === 0 ? 'True' : 'False', message: status.conditions?.[0]?.message ?? '' });
   return { ready: missing.length === 0, requeueAfter: missing.length === 0 ? 60_000 : 10_000 };
 }
 
-export async function removeNetwork(k: ReconcileKit, key: string, previous: StatusRecord): Promise<ReconcileResult> {
-  const net = previous.lastApplied as VirtualNetwork;
+export async function removeNetwork(k: ReconcileKit, key: string, previous: AppliedRecord<VirtualNetwork>): Promise<ReconcileResult> {
+  const net = previous.lastApplied;
   if (k.o.dryRun)
     return {
       intents: [
@@ -84,3 +85,9 @@ export async function removeNetwork(k: ReconcileKit, key: string, previous: Stat
   await k.o.statuses.remove(key);
   return { ready: true };
 }
+
+export const networkReconciler: KindReconciler<VirtualNetwork> = {
+  kind: 'VirtualNetwork',
+  reconcile: (k, key, { resource, source }, previous) => reconcileNetwork(k, key, resource, source, previous),
+  remove: removeNetwork,
+};

@@ -1,21 +1,22 @@
 // VirtualDisks: a disk with its own life, made in its storage, grown (never shrunk), attached to
 // and moved between VMs virtkeeper owns, deleted or orphaned with its resource.
-import { parseQuantity, formatBytes } from '../api/quantity.ts';
-import type { VirtualDisk, VirtualMachine } from '../api/types.ts';
-import { diskVolumeName, legacyDiskVolumeName } from '../core/disk-name.ts';
-import { safeError, TerminalError } from '../core/errors.ts';
-import { isoTime as iso, setCondition } from '../core/status.ts';
-import { namespaceRefusal } from '../core/tenancy.ts';
-import { describeId, parseKey } from '../api/keys.ts';
-import type { DesiredStandaloneDisk, DiskState } from '../core/provider.ts';
-import type { StatusRecord } from '../status/writer.ts';
-import type { Intent, ReconcileKit, ReconcileResult } from './reconciler.ts';
-import type { DesiredStore } from './store.ts';
+import { parseQuantity, formatBytes } from '../../api/quantity.ts';
+import type { VirtualDisk } from '../../api/types.ts';
+import { diskVolumeName, legacyDiskVolumeName } from '../../core/disk-name.ts';
+import { safeError, TerminalError } from '../../core/errors.ts';
+import { isoTime as iso, setCondition } from '../../core/status.ts';
+import { namespaceRefusal } from '../../core/tenancy.ts';
+import { describeId, parseKey } from '../../api/keys.ts';
+import type { DesiredStandaloneDisk, DiskState } from '../../core/provider.ts';
+import type { StatusRecord } from '../../status/writer.ts';
+import type { AppliedRecord, Intent, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
+import type { DesiredStore } from '../../sources/store.ts';
+import { appliedOf, statusOf } from '../records.ts';
 
 export function diskFor(store: DesiredStore, key: string, disk: VirtualDisk, previous?: StatusRecord, instance?: string): DesiredStandaloneDisk {
-  const known = previous?.status as VirtualDisk['status'] | undefined;
+  const known = statusOf('VirtualDisk', previous);
   const ns = disk.metadata.namespace ?? 'default';
-  const vm = disk.spec.attachTo ? (store.get(`VirtualMachine/${ns}/${disk.spec.attachTo.vm}`)?.resource as VirtualMachine | undefined) : undefined;
+  const vm = disk.spec.attachTo ? store.resource('VirtualMachine', `VirtualMachine/${ns}/${disk.spec.attachTo.vm}`) : undefined;
   return {
     key,
     owner: { kind: 'VirtualDisk', namespace: ns, name: disk.metadata.name, ...(instance ? { instance } : {}) },
@@ -35,22 +36,21 @@ export function diskFor(store: DesiredStore, key: string, disk: VirtualDisk, pre
 /** A disk with its own life: made in its storage, grown, attached to and moved between VMs. */
 export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualDisk, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
   const gen = disk.metadata.generation ?? 1;
-  const prev = previous?.status as VirtualDisk['status'] | undefined;
-  const last = previous?.lastApplied as VirtualDisk | undefined;
+  const prev = statusOf('VirtualDisk', previous);
+  const last = appliedOf('VirtualDisk', previous);
   if (last && parseQuantity(disk.spec.size) < parseQuantity(last.spec.size))
     throw new TerminalError(`VirtualDisk ${disk.metadata.name}: cannot shrink from ${last.spec.size} to ${disk.spec.size}; disks only grow`);
   const ns = disk.metadata.namespace ?? 'default';
   if (!k.rights(disk.spec.hypervisor, ns).use) {
     const r = namespaceRefusal(describeId(parseKey(key)), disk.spec.hypervisor, ns);
     k.emit({ type: 'refused', key, code: r.code, message: r.message });
-    await k.writeRecord(
+    await k.writeRecord({
       key,
-      disk,
-      { ...(prev ?? {}), observedGeneration: gen, conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: r.code, message: r.message }, gen, iso(k.o.now())) },
+      resource: disk,
+      status: { ...(prev ?? {}), observedGeneration: gen, conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: r.code, message: r.message }, gen, iso(k.o.now())) },
       source,
-      undefined,
-      previous?.lastApplied,
-    );
+      lastApplied: previous?.lastApplied,
+    });
     return { plan: { steps: [], refusals: [r] }, ready: false };
   }
   if (k.o.dryRun) return { intents: diskIntents(disk, prev, diskFor(k.o.store, key, disk, previous, k.o.instance).attachTo) };
@@ -68,19 +68,18 @@ export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualD
       // The failure is shown where people look (status), then retried.
       const err = safeError(e);
       conn.observer.invalidate();
-      await k.writeRecord(
+      await k.writeRecord({
         key,
-        disk,
-        {
+        resource: disk,
+        status: {
           ...(prev ?? {}),
           phase: prev?.phase ?? 'Pending',
           observedGeneration: gen,
           conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: err.code, message: err.message }, gen, iso(k.o.now())),
         },
         source,
-        undefined,
-        previous?.lastApplied ?? disk,
-      );
+        lastApplied: previous?.lastApplied ?? disk,
+      });
       k.emit({ type: 'action', key, phase: 'failed', action: 'ensureDisk', summary: `disk ${disk.metadata.name}`, message: err.message });
       throw e;
     }
@@ -104,12 +103,12 @@ export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualD
       iso(k.o.now()),
     ),
   };
-  await k.writeRecord(key, disk, status, source, undefined, disk);
+  await k.writeRecord({ key, resource: disk, status, source, lastApplied: disk });
   return { ready, requeueAfter: ready ? 60_000 : 10_000 };
 }
 
-export async function removeDisk(k: ReconcileKit, key: string, previous: StatusRecord): Promise<ReconcileResult> {
-  const disk = previous.lastApplied as VirtualDisk;
+export async function removeDisk(k: ReconcileKit, key: string, previous: AppliedRecord<VirtualDisk>): Promise<ReconcileResult> {
+  const disk = previous.lastApplied;
   if (k.o.dryRun)
     return {
       intents: [
@@ -139,3 +138,9 @@ export function diskIntents(disk: VirtualDisk, known: VirtualDisk['status'] | un
   if (want && known.attachedTo !== want) out.push({ symbol: '~', summary: `attach disk ${name} to ${want}` });
   return out;
 }
+
+export const diskReconciler: KindReconciler<VirtualDisk> = {
+  kind: 'VirtualDisk',
+  reconcile: (k, key, { resource, source }, previous) => reconcileDisk(k, key, resource, source, previous),
+  remove: removeDisk,
+};

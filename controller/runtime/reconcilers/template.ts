@@ -1,20 +1,21 @@
 // VMTemplates: adopted, imported from an image or made from a VM (template-source.ts), then
 // validated against what they must offer; the status carries one condition per requirement.
-import { formatBytes, parseQuantity } from '../api/quantity.ts';
-import type { VMTemplate } from '../api/types.ts';
-import { templateName } from '../core/desired.ts';
-import { isoTime as iso, setCondition } from '../core/status.ts';
-import type { Progress, TemplateFacts } from '../core/provider.ts';
-import type { StatusRecord } from '../status/writer.ts';
-import { safeError } from '../core/errors.ts';
-import type { ReconcileKit, ReconcileResult } from './reconciler.ts';
-import { resolveTemplateSource } from './template-source.ts';
+import { formatBytes, parseQuantity } from '../../api/quantity.ts';
+import type { VMTemplate } from '../../api/types.ts';
+import { templateName } from '../../core/desired.ts';
+import { isoTime as iso, setCondition } from '../../core/status.ts';
+import type { Progress, TemplateFacts } from '../../core/provider.ts';
+import type { StatusRecord } from '../../status/writer.ts';
+import { safeError } from '../../core/errors.ts';
+import type { KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
+import { resolveTemplateSource } from '../template-source.ts';
+import { statusOf } from '../records.ts';
 
 /** A template from its source, validated: one condition per requirement, and Ready (with its progress while it is made). */
 export async function reconcileTemplate(k: ReconcileKit, key: string, t: VMTemplate, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
   const gen = t.metadata.generation ?? 1;
   const now = iso(k.o.now());
-  const prev = previous?.status as VMTemplate['status'] | undefined;
+  const prev = statusOf('VMTemplate', previous);
   let conditions = prev?.conditions;
   const set = (type: string, ok: boolean | undefined, reason: string, message: string) => {
     conditions = setCondition(conditions, { type, status: ok === undefined ? 'Unknown' : ok ? 'True' : 'False', reason, message }, gen, now);
@@ -37,7 +38,7 @@ export async function reconcileTemplate(k: ReconcileKit, key: string, t: VMTempl
       observedGeneration: gen,
       conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: 'InProgress', message: p.message ?? `${p.percent}%` }, gen, iso(k.o.now())),
     };
-    progressWrite = progressWrite.then(() => k.writeRecord(key, t, st, source, undefined, previous?.lastApplied)).catch(() => undefined);
+    progressWrite = progressWrite.then(() => k.writeRecord({ key, resource: t, status: st, source, lastApplied: previous?.lastApplied })).catch(() => undefined);
   };
   try {
     const conn = await k.connect(t.spec.hypervisor);
@@ -106,7 +107,12 @@ export async function reconcileTemplate(k: ReconcileKit, key: string, t: VMTempl
           ? []
           : [{ symbol: '~', summary: `template ${name} is not fit for cloning: ${conditions?.find((c) => c.type === 'Ready')?.message ?? ''}`, blocking: true }],
     };
-  await k.writeRecord(key, t, status, source, undefined, t);
+  await k.writeRecord({ key, resource: t, status, source, lastApplied: t });
   k.emit({ type: 'status', key, ready: ready ? 'True' : 'False', message: conditions?.find((c) => c.type === 'Ready')?.message ?? '' });
   return { ready, requeueAfter: ready ? 300_000 : problemReason === 'Waiting' ? 3000 : 30_000 };
 }
+
+export const templateReconciler: KindReconciler<VMTemplate> = {
+  kind: 'VMTemplate',
+  reconcile: (k, key, { resource, source }, previous) => reconcileTemplate(k, key, resource, source, previous),
+};

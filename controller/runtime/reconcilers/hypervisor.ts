@@ -1,0 +1,72 @@
+// Hypervisors: connected and observed once per resync; the status says what is there (nodes,
+// their load, how many VMs). Removing one forgets it: what it hosts is left as it is.
+import type { Hypervisor } from '../../api/types.ts';
+import { safeError } from '../../core/errors.ts';
+import { isoTime as iso, setCondition } from '../../core/status.ts';
+import type { KindReconciler, ReconcileKit } from './types.ts';
+import { statusOf } from '../records.ts';
+import { keyOf } from '../../api/keys.ts';
+import type { ManagedVM } from '../../core/maintenance.ts';
+import { reconcileMaintenance } from './maintenance.ts';
+import { desiredOf } from './vm.ts';
+
+/** The VMs this controller reconciles on a Hypervisor (those a node maintenance drain may move). */
+function managedOn(k: ReconcileKit, hypervisor: string): ManagedVM[] {
+  return k.o.store.vms().flatMap((vm) => {
+    const ns = vm.metadata.namespace ?? 'default';
+    if (vm.spec.hypervisor !== hypervisor || !k.rights(hypervisor, ns).use) return [];
+    try {
+      return [{ key: keyOf({ kind: 'VirtualMachine', namespace: ns, name: vm.metadata.name }), desired: desiredOf(k, vm) }];
+    } catch {
+      return []; // one that does not normalise is refused by its own pass
+    }
+  });
+}
+
+export const hypervisorReconciler: KindReconciler<Hypervisor> = {
+  kind: 'Hypervisor',
+  async reconcile(k, key, { resource: hv, source }, previous) {
+    const gen = hv.metadata.generation ?? 1;
+    const prev = statusOf('Hypervisor', previous);
+    const now = iso(k.o.now());
+    try {
+      const conn = await k.connect(hv.metadata.name);
+      const obs = await conn.observer.get();
+      const status: NonNullable<Hypervisor['status']> = {
+        conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'True', reason: 'Connected', message: `${obs.nodes.length} node(s), ${obs.vms.length} VM(s)` }, gen, now),
+        nodes: obs.nodes.map((n) => ({
+          name: n.name,
+          state: n.state,
+          ...(n.cpus !== undefined ? { cpus: n.cpus } : {}),
+          ...(n.cpuUsage !== undefined ? { cpu: n.cpuUsage } : {}),
+          ...(n.memoryBytes !== undefined ? { memory: n.memoryBytes } : {}),
+          ...(n.memoryUsedBytes !== undefined ? { memoryUsed: n.memoryUsedBytes } : {}),
+          ...(n.load !== undefined ? { load: n.load } : {}),
+          ...(n.vms !== undefined ? { vms: n.vms } : {}),
+        })),
+        observedVMs: obs.vms.filter((v) => !v.isTemplate).length,
+        lastSyncTime: now,
+        observedGeneration: gen,
+        ...(obs.version ? { version: obs.version } : {}),
+      };
+      const drain = await reconcileMaintenance({ ...k.o, emit: k.emit }, hv, conn, managedOn(k, hv.metadata.name), prev?.maintenance);
+      if (drain.status.length > 0) status.maintenance = drain.status;
+      if (drain.status.length > 0 || prev?.conditions?.some((c) => c.type === 'Maintenance'))
+        status.conditions = setCondition(status.conditions, { type: 'Maintenance', ...drain.condition }, gen, now);
+      await k.writeRecord({ key, resource: hv, status, source, lastApplied: hv });
+      k.emit({
+        type: 'status',
+        key,
+        ready: 'True',
+        message: [status.conditions?.find((c) => c.type === 'Ready')?.message, status.maintenance ? drain.condition.message : undefined].filter(Boolean).join('; '),
+      });
+      return { requeueAfter: drain.settled ? conn.resyncMs : 2000, ready: drain.settled };
+    } catch (e) {
+      const err = safeError(e);
+      const status = { ...(prev ?? {}), conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: err.code, message: err.message }, gen, now), observedGeneration: gen };
+      await k.writeRecord({ key, resource: hv, status, source, lastApplied: hv });
+      k.emit({ type: 'error', key, code: err.code, message: err.message, retrying: true });
+      throw e;
+    }
+  },
+};

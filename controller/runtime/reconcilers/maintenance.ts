@@ -1,0 +1,127 @@
+// Node maintenance, the runtime side: one wave of drain moves per Hypervisor pass (at most
+// migration.maxConcurrent at a time), the engine's host maintenance once a node is empty, the
+// progress written into each moving VM's status, and the drains' status for the Hypervisor.
+import type { Logger } from 'pino';
+import type { Hypervisor, MaintenanceStatus, VirtualMachineStatus } from '../../api/types.ts';
+import { maintenanceCondition, planDrain, type DrainMove, type DrainResult, type ManagedVM } from '../../core/maintenance.ts';
+import { safeError } from '../../core/errors.ts';
+import { isoTime, setCondition } from '../../core/status.ts';
+import type { StatusStore } from '../../status/writer.ts';
+import type { EventSink } from '../events.ts';
+import type { Connected } from '../hypervisors.ts';
+
+export interface MaintenanceKit {
+  statuses: StatusStore;
+  emit: EventSink;
+  logger: Logger;
+  now: () => number;
+  dryRun?: boolean;
+}
+
+export interface MaintenanceOutcome {
+  status: MaintenanceStatus[];
+  condition: ReturnType<typeof maintenanceCondition>;
+  /** Nothing more to do until something changes: the Hypervisor pass may report Ready. */
+  settled: boolean;
+}
+
+const DEFAULT_CONCURRENT = 2;
+
+/** Runs one drain wave for a Hypervisor and reports where every drain stands after it. */
+export async function reconcileMaintenance(
+  kit: MaintenanceKit,
+  hv: Hypervisor,
+  conn: Connected,
+  managed: readonly ManagedVM[],
+  previous: readonly MaintenanceStatus[] | undefined,
+): Promise<MaintenanceOutcome> {
+  const entries = hv.spec.maintenance ?? [];
+  if (entries.length === 0 && !previous?.some((p) => p.host && p.host !== 'waiting')) return done([]);
+  const base = {
+    entries,
+    managed,
+    liveMigration: conn.client.capabilities.liveMigration,
+    maxConcurrent: hv.spec.migration?.maxConcurrent ?? DEFAULT_CONCURRENT,
+    hostMaintenance: conn.client.nodes !== undefined,
+  };
+  const first = planDrain({ ...base, observation: await conn.observer.get(), ...(previous ? { previous } : {}) });
+  if (kit.dryRun || (first.moves.length === 0 && first.host.length === 0)) return done(first.status, first);
+
+  const failures = new Map<string, string>();
+  await Promise.all(first.moves.map((m) => move(kit, conn, m).catch((e: unknown) => failures.set(m.node, `${m.action.target.name}: ${safeError(e).message}`))));
+  for (const step of first.host) {
+    try {
+      kit.logger.info({ hypervisor: hv.metadata.name, node: step.node }, `${step.on ? 'putting' : 'taking'} host ${step.node} ${step.on ? 'into' : 'out of'} the engine's maintenance`);
+      await conn.limit(() => conn.client.nodes?.setMaintenance(step.node, step.on) ?? Promise.resolve());
+    } catch (e) {
+      failures.set(step.node, `host maintenance: ${safeError(e).message}`);
+    }
+  }
+  conn.observer.invalidate(first.moves.map((m) => m.action.target.providerID));
+  // Where things stand now; the next wave (queued VMs) is the next pass's.
+  const after = planDrain({ ...base, maxConcurrent: 0, observation: await conn.observer.get({ maxAgeMs: 0 }), previous: first.status });
+  const status = after.status.map((s) => (failures.has(s.node) ? { ...s, message: `${s.message}; failed: ${failures.get(s.node)}` } : s));
+  return done(status, { ...after, settled: after.settled && after.host.length === 0 });
+}
+
+function done(status: MaintenanceStatus[], r?: DrainResult): MaintenanceOutcome {
+  return { status, condition: maintenanceCondition(status), settled: r ? r.settled : true };
+}
+
+/** Migrates one VM off a cordoned node, with its progress in the VM's own status. */
+async function move(kit: MaintenanceKit, conn: Connected, m: DrainMove): Promise<void> {
+  const from = m.node;
+  const to = m.action.to;
+  const reason = `node ${from} in maintenance`;
+  const patch = (f: (s: VirtualMachineStatus) => VirtualMachineStatus) =>
+    patchStatus(kit, m.key, f).catch((e: unknown) => kit.logger.warn({ resource: m.key, err: safeError(e).message }, 'could not write drain progress'));
+  kit.emit({ type: 'action', key: m.key, phase: 'start', action: 'migrate', summary: m.summary });
+  kit.logger.info({ resource: m.key, action: 'migrate' }, m.summary);
+  await patch((s) => migrating(kit, s, { from, to, reason, progress: 0 }));
+  let last = 0;
+  try {
+    await conn.limit(() =>
+      conn.client.vms.execute(m.action, {
+        onProgress: (p) => {
+          kit.emit({ type: 'progress', key: m.key, action: 'migrate', ...(p.percent !== undefined ? { percent: p.percent } : {}), ...(p.message ? { message: p.message } : {}) });
+          const percent = Math.round(p.percent ?? last);
+          if (percent === last) return;
+          last = percent;
+          void patch((s) => migrating(kit, s, { from, to, reason, progress: percent }));
+        },
+      }),
+    );
+  } catch (e) {
+    const err = safeError(e);
+    kit.emit({ type: 'action', key: m.key, phase: 'failed', action: 'migrate', summary: m.summary, message: err.message });
+    await patch((s) => settle(kit, s, { ...(s.node ? { node: s.node } : {}), message: `drain of ${from} could not move it: ${err.message}` }));
+    throw e;
+  }
+  kit.emit({ type: 'action', key: m.key, phase: 'done', action: 'migrate', summary: m.summary });
+  await patch((s) => settle(kit, s, { node: to, message: `moved from ${from} to ${to} (${reason})`, lastAction: `migrate (live, ${from} → ${to}, ${reason})` }));
+}
+
+function migrating(kit: MaintenanceKit, s: VirtualMachineStatus, migration: NonNullable<VirtualMachineStatus['migration']>): VirtualMachineStatus {
+  const gen = s.observedGeneration ?? 1;
+  const message = `${migration.from} → ${migration.to} ${migration.progress ?? 0}% (${migration.reason})`;
+  return { ...s, phase: 'Migrating', migration, conditions: setCondition(s.conditions, { type: 'Migrating', status: 'True', reason: 'NodeMaintenance', message }, gen, isoTime(kit.now())) };
+}
+
+function settle(kit: MaintenanceKit, s: VirtualMachineStatus, o: { node?: string; message: string; lastAction?: string }): VirtualMachineStatus {
+  const { migration: _m, ...rest } = s;
+  const gen = s.observedGeneration ?? 1;
+  return {
+    ...rest,
+    ...(s.phase === 'Migrating' ? { phase: 'Running' as const } : {}),
+    ...(o.node ? { node: o.node } : {}),
+    ...(o.lastAction ? { lastAction: o.lastAction } : {}),
+    conditions: setCondition(s.conditions, { type: 'Migrating', status: 'False', reason: 'NodeMaintenance', message: o.message }, gen, isoTime(kit.now())),
+  };
+}
+
+/** Changes a VM's status record in place; a VM without one yet (never reconciled) is left alone. */
+async function patchStatus(kit: MaintenanceKit, key: string, f: (s: VirtualMachineStatus) => VirtualMachineStatus): Promise<void> {
+  const record = await kit.statuses.read(key);
+  if (!record) return;
+  await kit.statuses.write({ ...record, status: f(record.status as VirtualMachineStatus) as Record<string, unknown>, updatedAt: isoTime(kit.now()) });
+}
