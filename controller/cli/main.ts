@@ -13,6 +13,7 @@ import { getCommand } from './commands/get.ts';
 import { quickstartCommand } from './commands/quickstart.ts';
 import { runCommand } from './commands/run.ts';
 import { simCommand } from './commands/sim.ts';
+import { uiCommand } from './commands/ui.ts';
 import { validateCommand } from './commands/validate.ts';
 import type { GlobalOptions } from './context.ts';
 import { EXIT } from './exit-codes.ts';
@@ -39,6 +40,7 @@ export async function buildProgram(): Promise<Command> {
   convertCommand(program);
   execCommand(program, globals);
   consoleCommand(program, globals);
+  uiCommand(program, globals);
   return program;
 }
 

@@ -91,6 +91,12 @@ export class HypervisorPool {
     return conn;
   }
 
+  /** The connections made so far (the inventory reads their observers' last observation). */
+  async connections(): Promise<Connected[]> {
+    const settled = await Promise.allSettled([...this.conns.values()].map((c) => c.conn));
+    return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
   connected(): string[] {
     return [...this.conns.keys()];
   }

@@ -15,8 +15,10 @@ import { EXIT } from '../exit-codes.ts';
 import { addRemovalOptions, removalPolicy, type RemovalFlags } from '../removal-options.ts';
 import { progressPrinter } from '../progress.ts';
 import { styleFor } from '../style.ts';
+import { addUiOptions, inventoryFromFlags } from './ui.ts';
+import type { UiFlags } from '../../ui/serve.ts';
 
-interface RunOpts extends RemovalFlags {
+interface RunOpts extends RemovalFlags, UiFlags {
   filename?: string;
   kubeconfig?: string;
   workers: string;
@@ -46,6 +48,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       'controller instance named in VM markers (default: directory mode, a hash of the state directory, itself derived from the folder path; Kubernetes, of the kube-system namespace UID); VMs marked by another instance are not touched',
     )
     .option('--metrics-port <port>', 'directory mode: serve /metrics (Prometheus) and /healthz on 127.0.0.1:PORT (0 picks one, logged)');
+  addUiOptions(cmd);
   addRemovalOptions(cmd, { grace: '30s' })
     .addHelpText('after', '\nExamples:\n  virtkeeper run -f ./vms\n  virtkeeper run -f ./vms --metrics-port 9464\n  virtkeeper run --kubeconfig ~/.kube/config --leader-elect')
     .action(async (o: RunOpts) => {
@@ -80,6 +83,15 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       const metrics = new Metrics();
       const printer = o.progress ? progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) : undefined;
       const instance = directoryInstance(o.instance, statuses.dir);
+      const ui = await inventoryFromFlags(o, {
+        folder: o.filename,
+        pool: hypervisors,
+        declared: () => store.all().map((e) => e.resource),
+        records: () => statuses.list(),
+        now: Date.now,
+        logger,
+        metrics,
+      });
       const reconciler = new Reconciler({
         store,
         statuses,
@@ -91,6 +103,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
         emit: (e) => {
           metrics.sink(e);
           printer?.(e);
+          ui?.sink(e);
         },
       });
       const manager = new Manager({
@@ -154,6 +167,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       await source.stop();
       await manager.stop();
       server?.close();
+      await ui?.close();
       await hypervisors.closeAll();
       process.exitCode = EXIT.ok;
     });

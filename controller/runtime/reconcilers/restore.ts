@@ -9,7 +9,7 @@ import type { ObservedSnapshot } from '../../core/provider.ts';
 import { remainingSteps, restoreSteps, type RestoreStep } from '../../core/restore.ts';
 import { isoTime as iso, setCondition } from '../../core/status.ts';
 import type { StatusRecord } from '../../status/writer.ts';
-import type { Intent, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
+import type { Intent, ReconcileKit, ReconcileResult } from './types.ts';
 import { describeKey, resolveVM, targetOf, type ResolvedVM } from './snapshot-kit.ts';
 import { holdVM } from './vm-holds.ts';
 
@@ -154,9 +154,3 @@ export async function reconcileRestore(k: ReconcileKit, key: string, restore: Vi
   );
   return { ready: true };
 }
-
-/** A restore's removal only forgets: what it did stays done. */
-export const restoreReconciler: KindReconciler<VirtualMachineRestore> = {
-  kind: 'VirtualMachineRestore',
-  reconcile: (k, key, { resource, source }, previous) => reconcileRestore(k, key, resource, source, previous),
-};

@@ -11,7 +11,7 @@ import { decideRun } from '../../core/schedule-clock.ts';
 import { parseScheduledTime, scheduledSnapshotName } from '../../core/snapshot-name.ts';
 import { isoTime as iso, setCondition } from '../../core/status.ts';
 import type { StatusRecord } from '../../status/writer.ts';
-import type { Intent, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
+import type { Intent, ReconcileKit, ReconcileResult } from './types.ts';
 import { busyReason, describeKey, ownerOf, resolveVM, takeSnapshot, type ResolvedVM } from './snapshot-kit.ts';
 
 type Status = NonNullable<VirtualMachineSnapshotSchedule['status']>;
@@ -153,9 +153,3 @@ async function prune(
   }
   return n;
 }
-
-/** A schedule's removal only forgets: the snapshots it made stay (each carries its marker). */
-export const scheduleReconciler: KindReconciler<VirtualMachineSnapshotSchedule> = {
-  kind: 'VirtualMachineSnapshotSchedule',
-  reconcile: (k, key, { resource, source }, previous) => reconcileSchedule(k, key, resource, source, previous),
-};

@@ -10,7 +10,7 @@ import { snapshotName } from '../../core/snapshot-name.ts';
 import { isoTime as iso, setCondition } from '../../core/status.ts';
 import type { ObservedSnapshot } from '../../core/provider.ts';
 import type { StatusRecord } from '../../status/writer.ts';
-import type { AppliedRecord, Intent, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
+import type { AppliedRecord, Intent, ReconcileKit, ReconcileResult } from './types.ts';
 import { describeKey, ownerOf, resolveVM, takeSnapshot, targetOf, type Quiesce } from './snapshot-kit.ts';
 
 type Status = NonNullable<VirtualMachineSnapshot['status']>;
@@ -158,9 +158,3 @@ export async function removeSnapshot(k: ReconcileKit, key: string, record: Appli
   k.emit({ type: 'status', key, phase: orphan ? 'Orphaned' : 'Deleted', ready: 'True', message: `${describeKey(key)} removed` });
   return { ready: true };
 }
-
-export const snapshotReconciler: KindReconciler<VirtualMachineSnapshot> = {
-  kind: 'VirtualMachineSnapshot',
-  reconcile: (k, key, { resource, source }, previous) => reconcileSnapshot(k, key, resource, source, previous),
-  remove: removeSnapshot,
-};

@@ -1,0 +1,23 @@
+// The snapshot kinds as the registry sees them: a snapshot is removed (per its deletionPolicy)
+// down the one removal path; restores and schedules are forgotten, what they did stays.
+import type { VirtualMachineRestore, VirtualMachineSnapshot, VirtualMachineSnapshotSchedule } from '../../api/types.ts';
+import { reconcileRestore } from './restore.ts';
+import { reconcileSnapshot, removeSnapshot } from './snapshot.ts';
+import { reconcileSchedule } from './snapshot-schedule.ts';
+import type { KindReconciler } from './types.ts';
+
+export const snapshotReconciler: KindReconciler<VirtualMachineSnapshot> = {
+  kind: 'VirtualMachineSnapshot',
+  reconcile: (k, key, { resource, source }, previous) => reconcileSnapshot(k, key, resource, source, previous),
+  remove: (k, key, record) => removeSnapshot(k, key, record),
+};
+
+export const restoreReconciler: KindReconciler<VirtualMachineRestore> = {
+  kind: 'VirtualMachineRestore',
+  reconcile: (k, key, { resource, source }, previous) => reconcileRestore(k, key, resource, source, previous),
+};
+
+export const scheduleReconciler: KindReconciler<VirtualMachineSnapshotSchedule> = {
+  kind: 'VirtualMachineSnapshotSchedule',
+  reconcile: (k, key, { resource, source }, previous) => reconcileSchedule(k, key, resource, source, previous),
+};
