@@ -141,6 +141,55 @@ describe('snapshots, restores and schedules in directory mode (memory provider)'
     expect(provider.byName('db')?.power).toBe('running');
   });
 
+  it('a finished restore whose file goes missing for a moment is not applied again when it is back; its record goes after a while', async () => {
+    const docs = [vm('db', '  updatePolicy: RestartAllowed\n'), snapshot('s', 'db')];
+    await write(...docs);
+    await converge(opts);
+    await write(...docs, restore('undo', 'db', 's'));
+    await converge(opts);
+    expect(provider.snapshots.calls.revert).toBe(1);
+    // A checkout mid-switch: the file is gone on this pass, back on the next.
+    await write(...docs);
+    await converge(opts);
+    expect(await status('VirtualMachineRestore/default/undo')).toMatchObject({ phase: 'Succeeded', absentSince: new Date(clock).toISOString() });
+    await write(...docs, restore('undo', 'db', 's'));
+    await converge(opts);
+    expect(provider.snapshots.calls.revert).toBe(1);
+    expect((await status('VirtualMachineRestore/default/undo'))?.absentSince).toBeUndefined();
+    // Gone for good: the record goes once the grace has passed.
+    await write(...docs);
+    await converge(opts);
+    clock += 11 * 60_000;
+    await converge(opts);
+    expect(await state.read('VirtualMachineRestore/default/undo')).toBeUndefined();
+  });
+
+  it('a snapshot removed by hand is reported lost, never made anew under its old name', async () => {
+    await write(vm('db'), snapshot('once', 'db'));
+    await converge(opts);
+    const db = provider.byName('db');
+    if (!db?.owner) throw new Error('no VM');
+    const t = { providerID: db.providerID, name: 'db', owner: db.owner };
+    const [made] = await provider.snapshots.list(t);
+    if (!made) throw new Error('no snapshot');
+    await provider.snapshots.delete(t, made.id);
+    const r = await converge({ ...opts, wait: false });
+    expect(r.outcomes.find((o) => o.key === 'VirtualMachineSnapshot/default/once')?.ready).toBe(false);
+    expect(await cond('VirtualMachineSnapshot/default/once')).toMatchObject({ status: 'False', reason: 'Lost' });
+    expect((await status('VirtualMachineSnapshot/default/once'))?.phase).toBe('Failed');
+    expect(provider.snapshots.calls.create).toBe(1);
+  });
+
+  it('a suspended schedule makes no snapshot on a due run, and says when the next is', async () => {
+    const sched = 'apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachineSnapshotSchedule\nmetadata: {name: paused}\nspec: {vms: [db], schedule: "* * * * *", keep: {last: 2}, suspend: true}\n';
+    await write(vm('db'), sched);
+    await converge(opts);
+    clock += 120_000;
+    await converge(opts);
+    expect(provider.snapshots.calls.create).toBe(0);
+    expect((await status('VirtualMachineSnapshotSchedule/default/paused'))?.nextRunTime).toBe('2026-12-01T10:03:00.000Z');
+  });
+
   it('deletionPolicy Orphan leaves the snapshot on the hypervisor', async () => {
     await write(vm('db'), snapshot('keep-me', 'db', '  deletionPolicy: Orphan\n'));
     await converge(opts);
