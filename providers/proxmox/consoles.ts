@@ -1,7 +1,7 @@
 // Console tickets on Proxmox. A VM with a qxl display gets SPICE through `spiceproxy` (the
 // node's remote-viewer config: the proxy ticket as `host`, a one-time password QEMU accepts for
-// 30 s); any other gets VNC through `vncproxy` in websocket mode (a port on the node's loopback
-// for one connection within 10 s, reached through an ssh tunnel). The ticket is a secret: it
+// 30 s); any other gets VNC through `vncproxy` in websocket mode (a port on the API node's
+// loopback for one connection within 10 s, reached through an ssh tunnel). The ticket is a secret: it
 // goes into the returned file and nowhere else (no log, no error text).
 import type { Target } from '../../controller/core/actions.ts';
 import { ProviderInvalidError } from '../../controller/core/errors.ts';
@@ -12,7 +12,7 @@ import { ownedGuest } from './owned.ts';
 /** How long the node keeps what it issued: the SPICE password (expire_password +30), a VNC proxy's wait for its connection. */
 const SPICE_PASSWORD_S = 30;
 const VNC_ACCEPT_S = 10;
-/** A node on this machine needs no tunnel to its loopback. */
+/** An endpoint on this machine needs no tunnel to its loopback. */
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 interface VncProxy {
@@ -68,7 +68,9 @@ export class ProxmoxConsoles implements ConsoleClient {
     }
     const r = await this.api.post<VncProxy>(`${g.path}/vncproxy`, { websocket: 1, 'generate-password': 1 });
     const port = Number(r.port);
-    const ip = (await this.api.get<{ type: string; name?: string; ip?: string }[]>('/cluster/status')).find((n) => n.type === 'node' && n.name === g.node)?.ip ?? this.endpoint.hostname;
+    // vncproxy runs on the node that answers the API (it reaches the VM's node over ssh itself):
+    // the port is on the endpoint's loopback.
+    const host = this.endpoint.hostname;
     // The ticket is `<VNC password>:PVEVNC:…`: VNC authentication uses its first 8 characters,
     // which are the password, and the node's vncwebsocket accepts it whole as the ticket.
     return {
@@ -78,7 +80,7 @@ export class ProxmoxConsoles implements ConsoleClient {
       password: r.ticket,
       expiresAt: new Date(this.now() + Math.min(options.ttlSeconds, VNC_ACCEPT_S) * 1000).toISOString(),
       viewerFile: viewerFile({ type: 'vnc', title, host: '127.0.0.1', port, password: r.ticket, 'delete-this-file': 1 }),
-      ...(LOOPBACK.test(ip) ? {} : { tunnel: `ssh -N -L ${port}:localhost:${port} root@${ip}` }),
+      ...(LOOPBACK.test(host) ? {} : { tunnel: `ssh -N -L ${port}:localhost:${port} root@${host}` }),
     };
   }
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderAuthError, ProviderInvalidError, RefusedError } from '../../controller/core/errors.ts';
 import type { ConsoleClient, ProviderClient } from '../../controller/core/provider.ts';
 import { ProxmoxClient } from '../../providers/proxmox/client.ts';
+import { ProxmoxConsoles } from '../../providers/proxmox/consoles.ts';
 import { proxmoxConnector } from '../../providers/proxmox/index.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 import { parseViewerFile, spiceConnect } from '../support/viewer-file.ts';
@@ -100,12 +101,11 @@ describe('Proxmox consoles', () => {
     offsetMs = 0;
   });
 
-  it('a VNC port on a remote node is reached through an ssh tunnel to its loopback', async () => {
-    const state = sim.dump();
-    for (const n of state.nodes) n.ip = '192.0.2.11';
-    sim.load(state);
-    const t = await consoles.open(target(311, 'srv'), { ttlSeconds: 60 });
-    expect(t.tunnel).toBe(`ssh -N -L ${t.port}:localhost:${t.port} root@192.0.2.11`);
+  it('a VNC port on a remote API node is reached through an ssh tunnel to its loopback', async () => {
+    // The same simulator, named as a remote host would be (the name only shapes the tunnel).
+    const remote = new ProxmoxConsoles({ api, endpoint: 'https://pve.example.org:8006' });
+    const t = await remote.open(target(311, 'srv'), { ttlSeconds: 60 });
+    expect(t.tunnel).toBe(`ssh -N -L ${t.port}:localhost:${t.port} root@pve.example.org`);
     expect(parseViewerFile(t.viewerFile)).toMatchObject({ host: '127.0.0.1', port: String(t.port) });
   });
 

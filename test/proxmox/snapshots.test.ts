@@ -35,7 +35,7 @@ describe('Proxmox snapshots', () => {
   const count = (route: string) => sim.stats()[route] ?? 0;
 
   beforeAll(async () => {
-    sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5, qmsnapshot: 40, qmrollback: 20, qmdelsnapshot: 20 }, agentDelayMs: 0 });
+    sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5, qmsnapshot: 400, qmrollback: 20, qmdelsnapshot: 20 }, agentDelayMs: 0 });
     const state = sim.dump();
     const base = { node: 'pve1', pending: {}, pendingDelete: [], status: 'stopped' as const, template: false };
     const cfg = (name: string, description: string) => ({
@@ -133,12 +133,13 @@ describe('Proxmox snapshots', () => {
   });
 
   it('a snapshot task while another holds the VM lock fails with Proxmox text, as a lock to wait for', async () => {
-    const results = await Promise.allSettled([snaps.create(mine, snap('first')), snaps.create(mine, snap('second'))]);
-    const failed = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as Error);
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    expect(failed).toHaveLength(1);
-    expect(failed[0]).toBeInstanceOf(ProviderLockedError);
-    expect(failed[0]?.message).toBe('VM is locked (snapshot)');
+    // A snapshot task of 400 ms holds the lock from its start; the second asks meanwhile.
+    const first = await api.post<string>('/nodes/pve1/qemu/300/snapshot', { snapname: 'first' });
+    const second = await snaps.create(mine, snap('second')).catch((e: unknown) => e as Error);
+    await api.waitForTask(first);
+    expect(second).toBeInstanceOf(ProviderLockedError);
+    expect((second as Error).message).toBe('VM is locked (snapshot)');
+    expect((await raw()).map((r) => r.name)).toEqual(['before', 'first', 'current']);
     // The same while a rollback holds it, and through a lock another tool left (a backup).
     const state = sim.dump();
     const vm = state.vms.find((v) => v.vmid === 300);
@@ -169,10 +170,22 @@ describe('Proxmox snapshots', () => {
   });
 
   it('leaves a snapshot made by hand on an owned VM: not deleted, its name not taken', async () => {
-    await task(api.post<string>('/nodes/pve1/qemu/300/snapshot', { snapname: 'manual', description: 'taken by an admin' }));
+    const upid = await api.post<string>('/nodes/pve1/qemu/300/snapshot', { snapname: 'manual', description: 'taken by an admin' });
+    await api.waitForTask(upid);
+    const log = await api.get<{ t: string }[]>(`/nodes/pve1/tasks/${encodeURIComponent(upid)}/log`);
+    expect(log.map((l) => l.t)).toEqual(["snapshotting 'drive-scsi0' (local-lvm:vm-300-disk-0)", 'TASK OK']);
     await expect(snaps.delete(mine, 'manual')).rejects.toThrow('snapshot manual of VM snappy was not made by this controller (instance ctl-a)');
     await expect(snaps.create(mine, snap('manual'))).rejects.toThrow('VM snappy already has a snapshot named manual not made by virtkeeper; choose another name');
     expect((await raw()).map((r) => r.name)).toContain('manual');
+  });
+
+  it('shows a snapshot through the VM config too, and keeps a VM with snapshots from becoming a template', async () => {
+    expect(await api.get('/nodes/pve1/qemu/300/config', { snapshot: 'before' })).toMatchObject({ memory: '2048', cores: 2, scsi0: 'local-lvm:vm-300-disk-0,size=16G' });
+    // The config names the snapshot the VM descends from, as the list's 'current' entry does.
+    expect((await raw()).find((r) => r.name === 'current')?.parent).toBe('manual');
+    expect((await config()).parent).toBe('manual');
+    await expect(api.get('/nodes/pve1/qemu/300/config', { snapshot: 'gone' })).rejects.toThrow("snapshot 'gone' does not exist");
+    await expect(api.post('/nodes/pve1/qemu/300/template')).rejects.toThrow('unable to create template, because VM contains snapshots');
   });
 
   it('checks names as Proxmox does: reserved and malformed names', async () => {

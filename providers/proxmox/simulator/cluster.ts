@@ -69,7 +69,7 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
       pattern: '/cluster/status',
       handler: () => [
         { type: 'cluster', id: 'cluster', name: s().clusterName, nodes: s().nodes.length, quorate: 1, version: 3 },
-        ...s().nodes.map((n, i) => ({ type: 'node', id: `node/${n.name}`, name: n.name, nodeid: i + 1, online: 1, local: i === 0 ? 1 : 0, ip: n.ip ?? '127.0.0.1' })),
+        ...s().nodes.map((n, i) => ({ type: 'node', id: `node/${n.name}`, name: n.name, nodeid: i + 1, online: 1, local: i === 0 ? 1 : 0, ip: `127.0.0.1` })),
       ],
     },
     { method: 'GET', pattern: '/nodes', handler: () => s().nodes.map((n) => nodeRow(n, nodeUse(n.name), 'nodes', certificate())) },

@@ -7,8 +7,6 @@ export interface SimNode {
   cpus: number;
   memory: number;
   load: number;
-  /** The address /cluster/status gives (default 127.0.0.1). */
-  ip?: string;
   bridges: { iface: string; vlanAware: boolean }[];
 }
 

@@ -298,8 +298,14 @@ export function qemuRoutes(env: QemuEnv): Route[] {
       params: { current: BOOL, snapshot: NAME },
       handler: ({ path, params }) => {
         const vm = findVM(s(), path.vmid ?? '', path.node);
+        if (params.snapshot && truthy(params.current)) throw paramError({ snapshot: "cannot use 'snapshot' parameter with 'current'", current: "cannot use 'snapshot' parameter with 'current'" });
+        if (params.snapshot) {
+          const snap = vm.snapshots?.[params.snapshot];
+          if (!snap) throw new PveError(500, `snapshot '${params.snapshot}' does not exist`);
+          return { ...typedConfig(snap.config), snaptime: snap.snaptime, ...(snap.parent ? { parent: snap.parent } : {}), digest: digestOf(vm.config) };
+        }
         const cfg = truthy(params.current) ? vm.config : { ...vm.config, ...vm.pending };
-        return { ...typedConfig(cfg), digest: digestOf(vm.config), ...(vm.lock ? { lock: vm.lock } : {}) };
+        return { ...typedConfig(cfg), digest: digestOf(vm.config), ...(vm.lock ? { lock: vm.lock } : {}), ...(vm.parent ? { parent: vm.parent } : {}) };
       },
     },
     {
@@ -388,6 +394,7 @@ export function qemuRoutes(env: QemuEnv): Route[] {
         const vm = findVM(s(), path.vmid ?? '', path.node);
         checkLock(vm, {});
         if (vm.template) throw new PveError(500, `you can't convert a template to a template`);
+        if (Object.keys(vm.snapshots ?? {}).length > 0) throw new PveError(500, 'unable to create template, because VM contains snapshots');
         if (vm.status === 'running') throw new PveError(500, `you can't convert a VM to template if VM is running`);
         vm.lock = 'template';
         return task(vm.node, 'qmtemplate', vm.vmid, user, () => {

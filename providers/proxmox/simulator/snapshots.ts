@@ -66,11 +66,13 @@ export function snapshotRoutes(env: SnapshotEnv): Route[] {
   const dur = (type: string) => env.durations[type] ?? env.durations.default ?? 100;
   /**
    * A worker: `prepare` runs at once (checks, the lock), `work` when the task ends. A check
-   * that fails is the task's failure, as in qemu-server's fork_worker.
+   * that fails is the task's failure, as in qemu-server's fork_worker. `prepare` may return
+   * the task log's first lines.
    */
-  const worker = (vm: SimVM, type: string, user: string, prepare: () => void, work: () => void) => {
+  const worker = (vm: SimVM, type: string, user: string, prepare: () => string[] | undefined, work: () => void) => {
+    let log: string[] | undefined;
     try {
-      prepare();
+      log = prepare();
     } catch (e) {
       return env.tasks.start({
         node: vm.node,
@@ -83,7 +85,7 @@ export function snapshotRoutes(env: SnapshotEnv): Route[] {
         },
       });
     }
-    return env.tasks.start({ node: vm.node, type, id: String(vm.vmid), user, durationMs: dur(type), work });
+    return env.tasks.start({ node: vm.node, type, id: String(vm.vmid), user, durationMs: dur(type), work, ...(log ? { log } : {}) });
   };
 
   return [
@@ -141,6 +143,8 @@ export function snapshotRoutes(env: SnapshotEnv): Route[] {
               volumeSizes(s())[snap.vmstate] = (Number(vm.config.memory ?? 512) * 2 + 500) * 2 ** 20;
             }
             snapshots(vm)[name] = snap;
+            const disks = Object.entries(vm.config).filter(([k, v]) => isDataDisk(k, v));
+            return [...(snap.vmstate ? [`saving VM state and RAM using storage '${snap.vmstate.split(':')[0]}'`] : []), ...disks.map(([k, v]) => `snapshotting 'drive-${k}' (${volid(v)})`)];
           },
           () => {
             if (!snap) return;
