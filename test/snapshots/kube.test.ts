@@ -160,6 +160,15 @@ spec: {hypervisor: ${hvName}, template: ubuntu-24.04, memory: 1Gi, disks: [{name
     expect(snap.metadata.finalizers).toContain(FINALIZER);
     expect(snap.status).toMatchObject({ hypervisor: hvName, providerID: 'vk-before', snapshotName: 'vk-before', memory: false });
     expect(Object.keys(simVM()?.snapshots ?? {})).toEqual(['vk-before']);
+    // The VM a snapshot is of cannot change (CEL on the CRD).
+    const moved = await kubectl(
+      ['apply', '--dry-run=server', '-f', '-'],
+      `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachineSnapshot\nmetadata: {name: before, namespace: ${ns}}\nspec: {vm: other, description: before the change}\n`,
+    ).then(
+      () => '',
+      (e: Error) => e.message,
+    );
+    expect(moved).toMatch(/this field is immutable/);
     const line = await kubectl(['get', 'vksnap', 'before', '-n', ns]);
     expect(line.split('\n')[0]).toMatch(/^NAME\s+VM\s+PHASE\s+MEMORY\s+SIZE\s+CREATED\s+READY\s+AGE/);
     expect(line.split('\n')[1]).toMatch(/^before\s+db\s+Ready\s+false\s+(\S+\s+)?20\d\d-\S+\s+True\s+/);
