@@ -265,6 +265,11 @@ spec:
       await converge(opts);
     }
     expect(await names('db2')).toEqual(['vks-minutely-20261201-1003', 'vks-minutely-20261201-1004']);
+    // Between runs the schedule reads no snapshot list (the one read is the manual snapshot's own check).
+    const lists = provider.snapshots.calls.list;
+    clock = Date.parse('2026-12-01T10:04:40Z');
+    await converge(opts);
+    expect(provider.snapshots.calls.list).toBe(lists + 1);
     // The manual snapshot is not the schedule's: never pruned.
     expect(await names('db1')).toEqual(['vk-manual', 'vks-minutely-20261201-1003', 'vks-minutely-20261201-1004']);
     const st = await status('VirtualMachineSnapshotSchedule/default/minutely');

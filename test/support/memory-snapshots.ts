@@ -23,7 +23,7 @@ export interface MemorySnapshotsOptions {
 export class MemorySnapshots implements SnapshotClient {
   readonly revertNeedsStop: boolean;
   readonly memory = true;
-  readonly calls: { create: number; revert: number; delete: number } = { create: 0, revert: 0, delete: 0 };
+  readonly calls: { list: number; create: number; revert: number; delete: number } = { list: 0, create: 0, revert: 0, delete: 0 };
   /** Fails the next N reverts (after checking the VM), as a hypervisor's task might. */
   failNextRevert = 0;
   private readonly byVM = new Map<string, Saved[]>();
@@ -58,6 +58,7 @@ export class MemorySnapshots implements SnapshotClient {
 
   async list(target: Target): Promise<ObservedSnapshot[]> {
     const vm = this.o.vm(target);
+    this.calls.list++;
     return this.saved(vm.providerID).map((s) => structuredClone(s.snapshot));
   }
 

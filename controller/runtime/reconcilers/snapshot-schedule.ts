@@ -21,9 +21,10 @@ export function selectedVMs(k: ReconcileKit, s: VirtualMachineSnapshotSchedule):
   const ns = s.metadata.namespace ?? 'default';
   if (s.spec.vms) return [...s.spec.vms];
   const want = Object.entries(s.spec.selector?.matchLabels ?? {});
+  // Only VMs on a Hypervisor this controller serves (a shard leaves the others' to them).
   return k.o.store
     .vms()
-    .filter((v) => (v.metadata.namespace ?? 'default') === ns && want.every(([l, val]) => v.metadata.labels?.[l] === val))
+    .filter((v) => (v.metadata.namespace ?? 'default') === ns && !!k.o.store.hypervisor(v.spec.hypervisor) && want.every(([l, val]) => v.metadata.labels?.[l] === val))
     .map((v) => v.metadata.name)
     .sort();
 }
@@ -51,8 +52,12 @@ export async function reconcileSchedule(
   const kept: NonNullable<Status['snapshots']> = [];
   let pruned = prev?.pruned ?? 0;
   const errors: string[] = [];
+  // Between runs nothing is read of the hypervisors (one list per VM per run, not per pass); a
+  // first pass, an edit, a failed run and a plan look at what is there.
+  const look = due !== undefined || !prev?.snapshots || prev.observedGeneration !== gen || prev.conditions?.find((c) => c.type === 'Ready')?.status !== 'True' || k.o.dryRun;
+  if (!look && prev?.snapshots) kept.push(...prev.snapshots);
 
-  for (const name of selectedVMs(k, sched)) {
+  for (const name of look ? selectedVMs(k, sched) : []) {
     let res: Awaited<ReturnType<typeof resolveVM>>;
     try {
       res = await resolveVM(k, who, ns, name);
