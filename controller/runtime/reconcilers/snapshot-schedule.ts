@@ -19,7 +19,12 @@ type Status = NonNullable<VirtualMachineSnapshotSchedule['status']>;
 /** The VirtualMachines a schedule names: by label selector or by name, in its namespace. */
 export function selectedVMs(k: ReconcileKit, s: VirtualMachineSnapshotSchedule): string[] {
   const ns = s.metadata.namespace ?? 'default';
-  if (s.spec.vms) return [...s.spec.vms];
+  if (s.spec.vms)
+    return s.spec.vms.filter((n) => {
+      const e = k.o.store.get(`VirtualMachine/${ns}/${n}`);
+      // One not declared stays (it is reported); one on a Hypervisor served elsewhere is not ours.
+      return e?.resource.kind !== 'VirtualMachine' || !!k.o.store.hypervisor(e.resource.spec.hypervisor);
+    });
   const want = Object.entries(s.spec.selector?.matchLabels ?? {});
   // Only VMs on a Hypervisor this controller serves (a shard leaves the others' to them).
   return k.o.store
