@@ -12,6 +12,8 @@ import { validateDocuments } from '../api/validate.ts';
 import { formatProblem } from './load-folder.ts';
 import { checkMembers } from '../core/vmset.ts';
 import type { DesiredStore } from './store.ts';
+import { desiredValue, slim, worthAPass } from './kube-slim.ts';
+import type { ValidationResult } from '../api/validate.ts';
 
 export const FINALIZER = 'virtkeeper.io/finalizer';
 
@@ -61,8 +63,9 @@ export class KubernetesSource {
       const inf = makeInformer<KubeObject>(this.o.kc, `/apis/${GROUP}/${VERSION}/${info.plural}`, list, selector);
       const put = (obj: KubeObject) => {
         const key = this.keyOf(info, obj);
-        this.objects.set(key, obj);
-        this.touch(key);
+        const old = this.objects.get(key);
+        this.objects.set(key, slim(obj));
+        if (worthAPass(old, obj)) this.touch(key);
       };
       inf.on('add', put);
       inf.on('update', put);
@@ -77,7 +80,7 @@ export class KubernetesSource {
     const core = this.o.kc.makeApiClient(CoreV1Api);
     const secrets = makeInformer<V1Secret>(this.o.kc, `/api/v1/namespaces/${this.o.namespace}/secrets`, () => core.listNamespacedSecret({ namespace: this.o.namespace }));
     const putSecret = (s: V1Secret) => {
-      this.secrets.set(s.metadata?.name ?? '', s);
+      this.secrets.set(s.metadata?.name ?? '', slim(s));
       this.o.onSecret?.(s.metadata?.name ?? '');
     };
     secrets.on('add', putSecret);
@@ -106,12 +109,27 @@ export class KubernetesSource {
     this.timer = setTimeout(() => this.flush(), 20);
   }
 
-  /** Rebuilds the desired state from the caches and reports what changed. */
+  /** One object validated, kept while the cache holds that same object (an update replaces it). */
+  private readonly validated = new Map<string, { obj: KubeObject; result: ValidationResult }>();
+
+  private validate(key: string, obj: KubeObject): ValidationResult {
+    const hit = this.validated.get(key);
+    if (hit?.obj === obj) return hit.result;
+    const result = validateDocuments([{ source: { file: `kubernetes:${key}`, line: 1, lineOf: () => 1 }, value: desiredValue(obj) }]);
+    this.validated.set(key, { obj, result });
+    return result;
+  }
+
+  /** Rebuilds the desired state from the caches (validating only what changed) and reports what changed. */
   private flush(): void {
-    const docs = [...this.objects.entries()]
-      .filter(([, o]) => !o.metadata?.deletionTimestamp)
-      .map(([key, o]) => ({ source: { file: `kubernetes:${key}`, line: 1, lineOf: () => 1 }, value: { ...o, metadata: { ...o.metadata, managedFields: undefined } } }));
-    const v = validateDocuments(docs);
+    const v: ValidationResult = { resources: [], problems: [] };
+    for (const key of this.validated.keys()) if (!this.objects.has(key)) this.validated.delete(key);
+    for (const [key, o] of this.objects) {
+      if (o.metadata?.deletionTimestamp) continue;
+      const r = this.validate(key, o);
+      v.resources.push(...r.resources);
+      v.problems.push(...r.problems);
+    }
     for (const p of v.problems) this.o.logger.error({ resource: p.resource }, `invalid object: ${formatProblem(p)}`);
     // A set member with the name of another VM: both are held as they were, neither replaces the other.
     const members = checkMembers(v.resources);

@@ -1,6 +1,7 @@
 // Status through the status subresource (merge patches of status only; spec is never
 // written), and finalizers: added before the first action, released when the VM is gone
 // or orphaned. Reads come from the informers' caches.
+import { slim } from '../sources/kube-slim.ts';
 import { parseKey } from '../api/keys.ts';
 import { KINDS } from '../api/kinds.ts';
 import { KubeConflictError, KubeNotFoundError } from '../sources/kube-errors.ts';
@@ -60,7 +61,7 @@ export class KubernetesStatusStore implements StatusStore {
     try {
       const updated = await this.rest.call<KubeObject>('PATCH', pathOf(info, obj, '/status'), { status: statusPatch(obj.status, next) }, 'application/merge-patch+json');
       // Keep the cache ahead of the watch, so the next pass compares with what was written.
-      this.source.objects.set(record.key, updated);
+      this.source.objects.set(record.key, slim(updated));
     } catch (e) {
       if (!(e instanceof KubeNotFoundError)) throw e;
     }
@@ -94,7 +95,7 @@ export class KubernetesStatusStore implements StatusStore {
           { metadata: { finalizers: next, resourceVersion: obj.metadata?.resourceVersion } },
           'application/merge-patch+json',
         );
-        this.source.objects.set(key, updated);
+        this.source.objects.set(key, slim(updated));
         return;
       } catch (e) {
         if (e instanceof KubeNotFoundError) return;
@@ -105,7 +106,7 @@ export class KubernetesStatusStore implements StatusStore {
           throw g;
         });
         if (!fresh) return;
-        this.source.objects.set(key, fresh);
+        this.source.objects.set(key, slim(fresh));
       }
     }
     throw new KubeConflictError(409, `${key}: finalizers still changing under us after 5 attempts; tried again later`);
