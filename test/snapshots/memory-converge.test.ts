@@ -116,6 +116,10 @@ describe('snapshots, restores and schedules in directory mode (memory provider)'
 
     // Removing the resource deletes the snapshot (through the removal gate).
     await write(vm('db', '  updatePolicy: RestartAllowed\n'), restore('undo', 'db', 'before-upgrade'));
+    const removal = await converge({ ...opts, dryRun: true });
+    expect(removal.outcomes.find((o) => o.key === 'VirtualMachineSnapshot/default/before-upgrade')?.intents).toEqual([{ symbol: '-', summary: 'delete snapshot vk-before-upgrade of VM db' }]);
+    expect(renderPlan(removal.outcomes, { color: false, paint: (_f, t) => t })).toMatch(/1 snapshot to remove\.$/);
+    expect(provider.snapshots.calls.delete).toBe(0);
     await converge(opts);
     expect(provider.snapshots.calls.delete).toBe(1);
     expect(await provider.snapshots.list({ providerID: db.providerID, name: 'db', ...(db.owner ? { owner: db.owner } : {}) })).toEqual([]);
