@@ -234,6 +234,7 @@ describe('snapshots, restores and schedules in directory mode (memory provider)'
       snapshot('q1', 'agent', '  quiesce: true\n'),
       snapshot('q2', 'noagent', '  quiesce: true\n'),
       snapshot('q3', 'silent', '  quiesce: true\n'),
+      snapshot('q4', 'agent', '  quiesce: true\n  memory: true\n'),
     );
     await converge(opts);
     expect(provider.calls).toMatchObject({ freezes: 1, thaws: 1 });
@@ -244,6 +245,9 @@ describe('snapshots, restores and schedules in directory mode (memory provider)'
     expect(await cond('VirtualMachineSnapshot/default/q3', 'Quiesced')).toMatchObject({ status: 'False', reason: 'GuestAgentMissing' });
     expect((await cond('VirtualMachineSnapshot/default/q3', 'Quiesced'))?.message).toMatch(/guest agent of VM silent did not answer/);
     expect((await status('VirtualMachineSnapshot/default/q3'))?.phase).toBe('Ready');
+    // With memory: not frozen (the freeze would come back with the memory on a restore).
+    expect(await cond('VirtualMachineSnapshot/default/q4', 'Quiesced')).toMatchObject({ status: 'False', reason: 'WithMemory' });
+    expect(await status('VirtualMachineSnapshot/default/q4')).toMatchObject({ phase: 'Ready', memory: true });
   });
 
   it('a schedule every minute with keep {last: 2} leaves exactly two, names them with their time, prunes only its own, skips a migrating VM, catches up one run', async () => {
