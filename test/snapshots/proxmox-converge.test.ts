@@ -1,6 +1,7 @@
 // Directory mode over real HTTP: folder → converge → Proxmox provider → Proxmox simulator, for
 // the snapshot kinds. The simulator keeps snapshots as qemu-server does (tasks, the VM lock,
 // rollback of the config); the schedule runs on an injected clock shared with the simulator.
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,15 @@ spec:
   memory: 1Gi
   disks: [{name: root, size: 10Gi}]
 ${extra}`;
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** `virtkeeper ARGS` as a user runs it (its own process). */
+function cli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['bin/virtkeeper.js', ...args], { cwd: root, timeout: 30_000 }, (e, stdout, stderr) => (e ? reject(new Error(`${stderr}${stdout}`)) : resolve(stdout)));
+  });
+}
 
 describe('snapshot kinds on the Proxmox simulator (directory mode, over HTTP)', () => {
   let sim: RunningProxmoxSimulator;
@@ -103,6 +113,10 @@ spec:
       createdAt: '2026-12-01T10:00:30.000Z',
     });
     expect(snapNames('db')).toEqual(['vk-before']);
+    // `virtkeeper get vksnap` shows it from the state directory, as kubectl get would.
+    const table = await cli(['--state-dir', `${dir}-state`, 'get', 'vksnap', '-f', dir, '-o', 'wide']);
+    expect(table.split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+VM\s+PHASE\s+MEMORY\s+SIZE\s+CREATED\s+READY\s+AGE\s+HYPERVISOR\s+ID\s+QUIESCED\s+REASON$/);
+    expect(table.split('\n')[1]).toMatch(/^default\s+before\s+db\s+Ready\s+false\s+<none>\s+2026-12-01T10:00:30\.000Z\s+True\s+\S+\s+pve\s+vk-before\s+<none>\s+Ready$/);
     expect(simVM('db')?.snapshots?.['vk-before']?.description).toMatch(/virtkeeper\.io\/owner=VirtualMachineSnapshot\/default\/before/);
 
     changeByHand('db');
