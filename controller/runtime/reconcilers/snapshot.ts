@@ -71,7 +71,8 @@ export async function reconcileSnapshot(k: ReconcileKit, key: string, snap: Virt
     return { plan: { steps: [], refusals: [{ code: 'VK_UNSUPPORTED', message, field: 'spec.memory' }] }, ready: false };
   }
   const list = await r.conn.limit(() => r.snapshots.list(r.target));
-  const found = list.find((s) => (prev?.providerID ? s.id === prev.providerID : s.name === name));
+  // By id once made; by name before (ours first: where names are not unique another's may share it).
+  const found = prev?.providerID ? list.find((s) => s.id === prev.providerID) : (list.find((s) => s.name === name && sameOwnerRef(s.owner, owner)) ?? list.find((s) => s.name === name));
   if (found && !sameOwnerRef(found.owner, owner)) {
     const refusal = {
       code: 'VK_REFUSED_NOT_OWNED',
