@@ -128,11 +128,15 @@ describe.skipIf(!admin)('snapshots and restores in Kubernetes mode on a real kub
     await pool?.closeAll();
     await rest?.close();
     await sim?.close();
+    // The test bed has no namespace controller (a deleted namespace stays Terminating with what
+    // is in it): this run's objects go one by one, their finalizers dropped first (no controller now).
     for (const [kind, name] of [
+      ['vkrestore', 'undo'],
       ['vksnap', 'before'],
       ['vkvm', 'db'],
     ] as const) {
       await kubectl(['patch', kind, name, '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined);
+      await kubectl(['delete', kind, name, '-n', ns, '--ignore-not-found', '--wait=false']).catch(() => undefined);
     }
     await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
   }, 60_000);
