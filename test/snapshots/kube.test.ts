@@ -4,7 +4,6 @@
 // real source, status store, removals, reconciler, manager and Proxmox provider) against the
 // Proxmox simulator over HTTP; its Hypervisor lives only in its own store, so the e2e suite's
 // controllers, sharing the cluster, leave these objects be (and this one leaves theirs).
-import { KubeConfig } from '@kubernetes/client-node';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +15,7 @@ import { Manager } from '../../controller/runtime/manager.ts';
 import { FINALIZED_KINDS, KubernetesRemovals } from '../../controller/runtime/modes/kubernetes.ts';
 import { Reconciler } from '../../controller/runtime/reconciler.ts';
 import { DesiredStore } from '../../controller/sources/store.ts';
-import { kubeRest, type KubeRest } from '../../controller/sources/kube-rest.ts';
+import { kubeRest, loadKubeConfig, type KubeRest } from '../../controller/sources/kube-rest.ts';
 import { FINALIZER, KubernetesSource } from '../../controller/sources/kubernetes.ts';
 import { KubernetesStatusStore } from '../../controller/status/kubernetes.ts';
 import { kubectlWith } from '../support/kubectl.ts';
@@ -81,8 +80,7 @@ describe.skipIf(!admin)('snapshots and restores in Kubernetes mode on a real kub
     }
     await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
     await kubectl(['create', 'namespace', ns]);
-    const kc = new KubeConfig();
-    kc.loadFromFile(admin);
+    rest = await kubeRest(loadKubeConfig(admin));
     const logger = pino({ level: 'silent' });
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5, qmclone: 20, qmsnapshot: 20, qmrollback: 10 }, agentDelayMs: 0 });
     const hv: Hypervisor = {
@@ -94,8 +92,7 @@ describe.skipIf(!admin)('snapshots and restores in Kubernetes mode on a real kub
     const credentials = { username: sim.credentials.username, password: sim.credentials.password };
     const store = new OwnHypervisorStore(hv);
     const mine = (key: string) => parseKey(key).namespace === ns;
-    source = new KubernetesSource({ kc, store, logger, namespace: ns, onChange: (keys) => manager?.enqueue([...keys].filter(mine)) });
-    rest = await kubeRest(kc);
+    source = new KubernetesSource({ rest, store, logger, namespace: ns, onChange: (keys) => manager?.enqueue([...keys].filter(mine)) });
     const statuses = new KubernetesStatusStore({ source, rest, now: Date.now });
     const removals = new KubernetesRemovals({ objects: source.objects, hypervisor: (n) => store.hypervisor(n), rest, logger, now: Date.now, policy: { maxShare: 1 } });
     pool = new HypervisorPool({

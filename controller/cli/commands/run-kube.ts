@@ -39,8 +39,7 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
   const logger = makeLogger(o.logLevel, 'info');
   const namespace = o.namespace ?? 'virtkeeper-system';
   const identity = `${hostname()}-${process.pid}`;
-  const kc = loadKubeConfig(o.kubeconfig);
-  const rest = await kubeRest(kc);
+  const rest = await kubeRest(loadKubeConfig(o.kubeconfig));
   const { instance, from } = await kubernetesInstance(o.instance, rest);
   logger.info({ instance }, `controller instance from ${from}`);
   const store = new DesiredStore();
@@ -66,7 +65,7 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
     return !hv || !!store.hypervisor(hv) || !!source.object(`Hypervisor/${hv}`);
   };
   const source: KubernetesSource = new KubernetesSource({
-    kc,
+    rest,
     store,
     logger,
     namespace,
