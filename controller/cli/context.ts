@@ -2,9 +2,11 @@
 import { pino, type LogFn, type Logger, type LoggerOptions } from 'pino';
 import { redactSecrets } from '../core/errors.ts';
 import pretty from 'pino-pretty';
-import { directoryCredentials } from '../runtime/credentials.ts';
+import { type CredentialsResolver, directoryCredentials } from '../runtime/credentials.ts';
 import { HypervisorPool } from '../runtime/hypervisors.ts';
 import { defaultStateDir, StateDir } from '../status/state-dir.ts';
+import { fileMemory } from '../status/provider-memory.ts';
+import { join } from 'node:path';
 import { loadConnector } from '../../providers/registry.ts';
 
 export interface GlobalOptions {
@@ -42,9 +44,20 @@ export function stateFor(folder: string, g: GlobalOptions): StateDir {
   return new StateDir(g.stateDir ?? defaultStateDir(folder));
 }
 
-export function hypervisorPool(logger: Logger, g: GlobalOptions, onChange?: (hypervisor: string, providerIDs: string[]) => void): HypervisorPool {
-  const credentials = directoryCredentials(process.env, { ...(g.credentialsDir ? { credentialsDir: g.credentialsDir } : {}), allowEnv: g.allowCredentialEnv ?? [] });
-  return new HypervisorPool({ loadConnector, credentials, logger, now: Date.now, ...(onChange ? { onChange } : {}) });
+/** Directory mode's credentials: environment variables and files, within what the flags allow. */
+export function credentialsFor(g: GlobalOptions): CredentialsResolver {
+  return directoryCredentials(process.env, { ...(g.credentialsDir ? { credentialsDir: g.credentialsDir } : {}), allowEnv: g.allowCredentialEnv ?? [] });
+}
+
+export function hypervisorPool(
+  logger: Logger,
+  g: GlobalOptions,
+  onChange?: (hypervisor: string, providerIDs: string[]) => void,
+  /** The state directory, where providers keep what they learned between processes (`readOnly` for plan). */
+  state?: { dir: string; readOnly?: boolean },
+): HypervisorPool {
+  const memory = state ? fileMemory(join(state.dir, 'provider-memory'), { readOnly: state.readOnly ?? false }) : undefined;
+  return new HypervisorPool({ loadConnector, credentials: credentialsFor(g), logger, now: Date.now, ...(onChange ? { onChange } : {}), ...(memory ? { memory } : {}) });
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

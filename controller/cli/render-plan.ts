@@ -69,6 +69,9 @@ export function summaryLine(s: PlanSummary): string {
   return `Plan: ${parts.join(', ')}.`;
 }
 
+/** Said of what a provider that cannot look without acting yet would do (derived from status). */
+export const UNCHECKED = 'not checked against the hypervisor';
+
 const COLORS = { '+': 'green', '~': 'yellow', '-': 'red', '>': 'cyan' } as const;
 
 function stepLines(step: PlannedStep, st: Style): string[] {
@@ -89,6 +92,7 @@ export function renderPlan(outcomes: readonly KeyOutcome[], st: Style): string {
     if (steps.length === 0 && refusals.length === 0 && !o.plan?.waiting && !o.plan?.restartRequired && !o.error && !o.intents?.length) continue;
     out.push(st.paint('bold', `# ${describeId(parseKey(o.key))}${steps[0] ? ` (${steps[0].hypervisor})` : ''}`));
     for (const i of o.intents ?? []) out.push(`  ${st.paint(COLORS[i.symbol], i.symbol)} ${i.summary}`);
+    if (o.intents?.some((i) => i.unchecked)) out.push(`  ${st.paint('gray', `… ${UNCHECKED}: its provider cannot look without acting yet`)}`);
     for (const s of steps) out.push(...stepLines(s, st));
     for (const r of refusals) out.push(`  ${st.paint('red', '!')} refused: ${r.message} [${r.code}]`);
     if (o.error && refusals.length === 0) out.push(`  ${st.paint('red', '!')} ${o.error.message} [${o.error.code}]`);
@@ -105,7 +109,7 @@ export function renderPlan(outcomes: readonly KeyOutcome[], st: Style): string {
 export function planJson(outcomes: readonly KeyOutcome[]): { actions: object[]; refusals: object[]; summary: PlanSummary } {
   return {
     actions: outcomes.flatMap((o) => [
-      ...(o.intents ?? []).map((i) => ({ resource: o.key, type: 'ensure', symbol: i.symbol, summary: i.summary })),
+      ...(o.intents ?? []).map((i) => ({ resource: o.key, type: 'ensure', symbol: i.symbol, summary: i.summary, ...(i.unchecked ? { checked: false } : {}) })),
       ...(o.plan?.steps ?? []).map((s) => ({
         resource: s.resource,
         hypervisor: s.hypervisor,

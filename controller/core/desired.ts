@@ -4,6 +4,7 @@ import { parseQuantity } from '../api/quantity.ts';
 import { DEFAULT_NAMESPACE, keyOf } from '../api/keys.ts';
 import type { Hypervisor, VirtualMachine, VirtualNetwork, VMTemplate } from '../api/types.ts';
 import type { DesiredVM, DiskInterface } from './model.ts';
+import type { ProviderConventions } from './provider.ts';
 
 export interface DesiredContext {
   hypervisor: Hypervisor;
@@ -11,6 +12,8 @@ export interface DesiredContext {
   templates: ReadonlyMap<string, VMTemplate>;
   /** The controller instance the VM's marker names (see OwnerRef.instance). */
   instance?: string;
+  /** What the Hypervisor's connector says where hypervisors differ (defaults: see ProviderConventions). */
+  conventions?: ProviderConventions;
 }
 
 /** Tag charset shared by the providers (Proxmox is the strictest). */
@@ -31,7 +34,8 @@ export function normaliseVM(vm: VirtualMachine, ctx: DesiredContext): DesiredVM 
   const namespace = vm.metadata.namespace ?? DEFAULT_NAMESPACE;
   const owner = { kind: 'VirtualMachine', namespace, name: vm.metadata.name, ...(ctx.instance ? { instance: ctx.instance } : {}) };
   const tpl = s.template ? ctx.templates.get(s.template) : undefined;
-  const defaultBus: DiskInterface = ctx.hypervisor.spec.type === 'proxmox' ? 'virtio-scsi' : 'virtio';
+  const defaultBus: DiskInterface = ctx.conventions?.diskInterface ?? 'virtio';
+  const vnets = ctx.conventions?.virtualNetworks ?? 'bridge';
   const metadata: Record<string, string> = {};
   for (const k of ['owner', 'environment', 'documentNumber', 'informationSystem'] as const) {
     const v = s[k];
@@ -66,20 +70,20 @@ export function normaliseVM(vm: VirtualMachine, ctx: DesiredContext): DesiredVM 
     nics: (s.networks ?? []).map((n) => {
       const vnet = n.network ? ctx.networks.get(n.network) : undefined;
       const binding = vnet?.spec.hypervisors.find((b) => b.hypervisor === s.hypervisor);
-      // On libvirt a VirtualNetwork is a libvirt <network> of its own name that carries the VLAN.
-      const libvirtNet = !!vnet && ctx.hypervisor.spec.type === 'libvirt';
-      const network = libvirtNet
+      // `own`: the VirtualNetwork is a network of its own name on the hypervisor that carries the VLAN.
+      const ownNet = !!vnet && vnets === 'own';
+      const network = ownNet
         ? vnet.metadata.name
         : vnet
-          ? (binding?.sdn?.vnet ?? binding?.vnicProfile ?? binding?.bridge?.split('.')[0] ?? (ctx.hypervisor.spec.type === 'ovirt' ? vnet.metadata.name : (hvDefaults.bridge ?? hvDefaults.network)))
+          ? (binding?.sdn?.vnet ?? binding?.vnicProfile ?? binding?.bridge?.split('.')[0] ?? (vnets === 'named' ? vnet.metadata.name : (hvDefaults.bridge ?? hvDefaults.network)))
           : (n.network ?? hvDefaults.bridge ?? hvDefaults.network);
-      const vlan = n.vlan ?? (binding?.sdn || libvirtNet ? undefined : vnet?.spec.vlanId);
+      const vlan = n.vlan ?? (binding?.sdn || ownNet ? undefined : vnet?.spec.vlanId);
       return {
         name: n.name,
         model: n.model ?? 'virtio',
         ...(network ? { network } : {}),
         ...(vlan !== undefined ? { vlan } : {}),
-        ...(libvirtNet ? { virtualNetwork: true } : {}),
+        ...(ownNet ? { virtualNetwork: true } : {}),
         ...(n.mac ? { mac: n.mac.toLowerCase() } : {}),
         ...(n.ipv4 ? { ipv4: { ...n.ipv4 } } : {}),
         ...(n.dnsServers ? { dnsServers: [...n.dnsServers] } : {}),

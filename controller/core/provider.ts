@@ -25,7 +25,7 @@
 //    cloud-init, autostart, tags, description, ownership marker); powering is separate.
 import type { Logger } from 'pino';
 import type { VMAction } from './actions.ts';
-import type { Capabilities, Observation, OwnerRef } from './model.ts';
+import type { Capabilities, DiskInterface, Observation, OwnerRef } from './model.ts';
 import type { Target } from './actions.ts';
 import type { HypervisorSpec } from '../api/types.ts';
 
@@ -273,15 +273,44 @@ export interface ProviderClient {
   close(): Promise<void>;
 }
 
+/**
+ * A few texts by key a provider may keep between processes: what it learned of the VMs (each
+ * one's list row and config), so a fresh process reads details only for rows that changed.
+ * Directory mode keeps it under the state directory; `plan` reads it and writes nothing.
+ */
+export interface ProviderMemory {
+  /** Undefined when missing or unreadable: the provider then reads what it needs. */
+  read(key: string): Promise<string | undefined>;
+  write(key: string, text: string): Promise<void>;
+}
+
 export interface ConnectOptions {
   /** The Hypervisor's name (used for logs and markers). */
   name: string;
   spec: HypervisorSpec;
   credentials: Credentials;
   logger: Logger;
+  memory?: ProviderMemory;
+}
+
+/**
+ * How a hypervisor reads the parts of a spec where hypervisors differ: the connector says, so
+ * the core names no provider. Everything is optional; absent means the default given.
+ */
+export interface ProviderConventions {
+  /** The bus of a disk whose spec names none (default virtio). */
+  readonly diskInterface?: DiskInterface;
+  /**
+   * What a NIC on a VirtualNetwork attaches to when its binding names no SDN vnet, vNIC profile
+   * or bridge: `bridge` (default), the Hypervisor's default bridge, tagged with the VLAN;
+   * `named`, a network of the VirtualNetwork's name, tagged; `own`, a network of the
+   * VirtualNetwork's name that carries the VLAN itself (whatever the binding says), untagged.
+   */
+  readonly virtualNetworks?: 'bridge' | 'named' | 'own';
 }
 
 export interface ProviderConnector {
   readonly type: HypervisorSpec['type'];
+  readonly conventions?: ProviderConventions;
   connect(options: ConnectOptions): Promise<ProviderClient>;
 }

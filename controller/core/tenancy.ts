@@ -3,7 +3,7 @@
 // unless the Hypervisor lists some; Kubernetes, where namespaces are tenants, lets none adopt
 // or grant pool access unless listed.
 import type { Hypervisor } from '../api/types.ts';
-import type { Refusal } from './plan.ts';
+import type { Refusal } from './refusal.ts';
 
 export type Tenancy = 'directory' | 'kubernetes';
 

@@ -1,23 +1,23 @@
-// One pass over a folder: load, validate, reconcile every resource in dependency order,
-// and (with wait) repeat until everything is Ready or the time is up. `apply` and `plan`
-// are this; `run` does the same per key from a watched folder.
+// One pass over a loaded folder: reconcile every resource in dependency order, read the
+// folder again before removals, and (with wait) repeat until everything is Ready or the time
+// is up. `apply` and `plan` are this; `run` does the same per key from a watched folder.
 import type { Logger } from 'pino';
-import type { AnyResource } from '../api/types.ts';
 import { KIND_NAMES } from '../api/kinds.ts';
 import { parseKey } from '../api/keys.ts';
 import type { PlanResult } from '../core/plan.ts';
-import { formatProblem, loadFolder } from '../sources/load-folder.ts';
+import { type DesiredFolder, openFolder } from '../sources/folder.ts';
+import type { StatusRecord } from '../status/writer.ts';
 import type { StatusStore } from '../status/writer.ts';
-import { directoryGate, folderView } from './modes/directory.ts';
+import { directoryGate, folderView } from './modes/directory-removals.ts';
 import type { RemovalGate, RemovalPolicy } from './removals.ts';
 import type { EventSink } from './events.ts';
 import type { HypervisorPool } from './hypervisors.ts';
 import { isFinalError } from '../core/errors.ts';
 import { Reconciler, safeError, type Intent } from './reconciler.ts';
-import { DesiredStore } from '../sources/store.ts';
 
 export interface ConvergeOptions {
-  folder: string;
+  /** The folder as loaded (sources/folder.ts); a path is opened here, with `statuses`. */
+  folder: DesiredFolder | string;
   statuses: StatusStore;
   hypervisors: HypervisorPool;
   logger: Logger;
@@ -75,7 +75,8 @@ async function pool<T>(items: readonly T[], n: number, fn: (t: T) => Promise<voi
 }
 
 export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
-  const store = new DesiredStore();
+  const folder = typeof o.folder === 'string' ? await openFolder(o.folder, o.statuses) : o.folder;
+  const store = folder.store;
   const stateDir = o.stateDir ?? stateDirOf(o.statuses);
   const gate =
     o.removals ??
@@ -85,19 +86,15 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
       ...(o.dryRun ? { dryRun: true } : {}),
       policy: { ...(o.maxDeleteShare !== undefined ? { maxShare: o.maxDeleteShare } : {}), ...o.removal },
     });
-  let problems: string[] = [];
-  // One read of the folder: the desired state, and what is gone (counted by the gate's grace).
-  const read = async (): Promise<string[]> => {
-    const records = await o.statuses.list();
-    const lastApplied = new Map(records.flatMap((r) => (r.lastApplied ? [[r.key, r.lastApplied.spec as AnyResource['spec']] as const] : [])));
-    const load = await loadFolder(o.folder, { lastApplied });
-    store.update(load, formatProblem);
-    problems = load.problems.map(formatProblem);
+  // Each read of the folder tells the gate what is gone (counted by its grace); the first is
+  // the one the folder was loaded with.
+  const review = async (records: readonly StatusRecord[]): Promise<string[]> => {
     const view = folderView(records, store);
     await gate.review(view);
     return view.absent.map((a) => a.key);
   };
-  let removed = await read();
+  const read = async (): Promise<string[]> => review((await folder.read()).records);
+  let removed = await review(folder.records);
   const reconciler = new Reconciler({
     store,
     statuses: o.statuses,
@@ -112,10 +109,15 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
 
   const outcomes = new Map<string, KeyOutcome>();
   const deadline = o.now() + (o.timeoutMs ?? 10 * 60_000);
+  // When a pending removal may have moved on (its grace over, a host back): the wait loop reads
+  // the folder again for removals only then, not every second.
+  const removalDue = new Map<string, number>();
   const runKey = async (key: string) => {
     const removal = removed.includes(key) ? { removal: true } : {};
+    if (removal.removal) removalDue.set(key, o.now() + 1000);
     try {
       const r = await reconciler.reconcile(key);
+      if (removal.removal && r.requeueAfter !== undefined) removalDue.set(key, o.now() + Math.max(r.requeueAfter, 1000));
       const refused = (r.plan?.refusals.length ?? 0) > 0;
       // A refusal, and a final hold (the guard, a Hypervisor gone), need a change; the grace passes by itself.
       const error = r.held ? { code: r.held.code, message: r.held.message } : refused ? { code: r.plan?.refusals[0]?.code ?? 'VK_REFUSED', message: r.plan?.refusals[0]?.message ?? '' } : undefined;
@@ -181,10 +183,10 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
         o.concurrency ?? 16,
         runKey,
       );
-      if (pending.some((k) => removed.includes(k))) await runRemovals();
+      if (pending.some((k) => removed.includes(k) && (removalDue.get(k) ?? 0) <= o.now())) await runRemovals();
     }
   }
-  return { problems, outcomes: [...outcomes.values()].sort((a, b) => byDependency(a.key, b.key)), ...(gate.refusal ? { guard: gate.refusal } : {}), timedOut };
+  return { problems: folder.problems, outcomes: [...outcomes.values()].sort((a, b) => byDependency(a.key, b.key)), ...(gate.refusal ? { guard: gate.refusal } : {}), timedOut };
 }
 
 /** The state directory behind a status store, if it is one (plan wraps it read-only). */

@@ -4,13 +4,15 @@ import type { Logger } from 'pino';
 import type { Hypervisor } from '../api/types.ts';
 import { parseDuration } from '../api/quantity.ts';
 import type { ConnectorLoader } from '../../providers/registry.ts';
-import type { ProviderClient } from '../core/provider.ts';
+import type { ProviderClient, ProviderConventions, ProviderMemory } from '../core/provider.ts';
 import type { CredentialsResolver } from './credentials.ts';
 import { Observer } from './observer.ts';
 import { applyCordons } from '../core/maintenance.ts';
 
 export interface Connected {
   name: string;
+  /** What the connector says where hypervisors differ (default disk bus, what a VirtualNetwork is). */
+  conventions: ProviderConventions;
   hypervisor: Hypervisor;
   client: ProviderClient;
   observer: Observer;
@@ -26,6 +28,8 @@ export interface HypervisorPoolOptions {
   now: () => number;
   /** Observation reuse window (default 2s). */
   observeMaxAgeMs?: number;
+  /** Where each Hypervisor's provider may keep what it learned between processes (directory mode: the state directory). */
+  memory?: (hypervisor: string) => ProviderMemory;
   /** Called when a provider reports changes between resyncs (oVirt events, libvirt lifecycle events). */
   onChange?: (hypervisor: string, providerIDs: string[]) => void;
 }
@@ -70,7 +74,8 @@ export class HypervisorPool {
     const conn = (async (): Promise<Connected> => {
       const connector = await this.opts.loadConnector(hv.spec.type);
       const logger = this.opts.logger.child({ hypervisor: name });
-      const client = await connector.connect({ name, spec: hv.spec, credentials, logger });
+      const memory = this.opts.memory?.(name);
+      const client = await connector.connect({ name, spec: hv.spec, credentials, logger, ...(memory ? { memory } : {}) });
       const observer = new Observer({
         client,
         now: this.opts.now,
@@ -84,11 +89,24 @@ export class HypervisorPool {
           onChange(name, ids);
         });
       }
-      return { name, hypervisor: hv, client, observer, resyncMs: parseDuration(hv.spec.resyncInterval ?? '60s'), limit: limiter(hv.spec.limits?.maxConcurrentActions ?? 8) };
+      return {
+        name,
+        conventions: connector.conventions ?? {},
+        hypervisor: hv,
+        client,
+        observer,
+        resyncMs: parseDuration(hv.spec.resyncInterval ?? '60s'),
+        limit: limiter(hv.spec.limits?.maxConcurrentActions ?? 8),
+      };
     })();
     this.conns.set(name, { fingerprint, conn, current });
     conn.catch(() => this.conns.delete(name));
     return conn;
+  }
+
+  /** What the connector of a Hypervisor type says where hypervisors differ; connects to nothing. */
+  async conventions(type: Hypervisor['spec']['type']): Promise<ProviderConventions> {
+    return (await this.opts.loadConnector(type)).conventions ?? {};
   }
 
   /** The connections made so far (the inventory reads their observers' last observation). */

@@ -22,6 +22,8 @@ export interface StoreUpdate {
 
 export class DesiredStore {
   private entries = new Map<string, Entry>();
+  /** Entries the last update dropped: held by the next one if their file is broken by then. */
+  private vanished = new Map<string, Entry>();
   /** Files that could not be read in the last update, with their problems. */
   broken = new Map<string, string[]>();
   /** Resources (`Kind ns/name`, as problems name them) declared only in a file that does not validate. */
@@ -45,11 +47,14 @@ export class DesiredStore {
         }
       }
     }
-    // Hold what came from a file that is broken now: never treat it as deleted.
-    for (const [key, e] of this.entries) {
+    // Hold what came from a file that is broken now: never treat it as deleted. What vanished
+    // on the read before counts too: a folder replaced in two steps (removed, then a link put
+    // in its place) may be read in between, and what was there is still held after.
+    for (const [key, e] of [...this.vanished, ...this.entries]) {
       const because = e.source && this.brokenFor(e.source.file);
       if (!next.has(key) && because) next.set(key, { ...e, heldBecause: because });
     }
+    this.vanished = new Map([...this.entries].filter(([k]) => !next.has(k)));
     const changed = new Set<string>();
     for (const [k, e] of next) {
       const old = this.entries.get(k);

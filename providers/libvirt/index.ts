@@ -4,6 +4,7 @@ import { LibvirtProvider } from './provider.ts';
 
 export const libvirtConnector: ProviderConnector = {
   type: 'libvirt',
+  conventions: { virtualNetworks: 'own' },
   async connect({ spec, logger }) {
     return new LibvirtProvider({
       hosts: spec.hosts ?? [],

@@ -104,6 +104,7 @@ describe('VMTemplate sources', () => {
       store.update({ resources: (c.declared ?? []).map(valid), problems: [], brokenFiles: new Set() }, () => '');
       const conn = {
         name: 'mem',
+        conventions: {},
         hypervisor: hv,
         client: client,
         observer: new Observer({ client: client, now: Date.now, maxAgeMs: 0 }),

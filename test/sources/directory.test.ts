@@ -58,6 +58,28 @@ describe('directory source (chokidar)', () => {
     expect(src.reloads - before).toBeLessThanOrEqual(2);
   });
 
+  it('the first change to a quiet folder is read at once; what follows is coalesced', async () => {
+    // A quiet period far longer than the wait: only the leading edge can make it in time.
+    const own = new DesiredStore();
+    const slow = new DirectorySource({ folder: dir, store: own, statuses: new StateDir(`${dir}-slow-state`), logger: pino({ level: 'silent' }), onChange: () => undefined, debounceMs: 4000 });
+    await slow.start();
+    try {
+      const before = slow.reloads;
+      const t0 = Date.now();
+      await writeFile(join(dir, 'first.yaml'), vm('first'));
+      await until(() => !!own.get('VirtualMachine/default/first'), 2000);
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(slow.reloads - before).toBe(1);
+      // Changes right after it wait for the quiet period: one more reload for all of them.
+      for (let i = 0; i < 5; i++) await writeFile(join(dir, `next-${i}.yaml`), vm(`next-${i}`));
+      await until(() => own.keys('VirtualMachine').length === 6, 8000);
+      expect(slow.reloads - before).toBe(2);
+    } finally {
+      await slow.stop();
+      await rm(`${dir}-slow-state`, { recursive: true, force: true });
+    }
+  }, 15_000);
+
   it('sees edits, renames, several documents per file and deletions', async () => {
     await writeFile(join(dir, 'a.yaml'), `${vm('a')}---\n${vm('b')}`);
     await until(() => store.keys('VirtualMachine').length === 2);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../api/quantity.ts';
 import { converge, type ConvergeReport } from '../../runtime/converge.ts';
+import { openFolder } from '../../sources/folder.ts';
 import { ReadOnlyStatusStore } from '../../status/read-only.ts';
 import { hypervisorPool, makeLogger, sleep, stateFor, type GlobalOptions } from '../context.ts';
 import { directoryInstance } from '../instance.ts';
@@ -45,11 +46,13 @@ export function planCommand(program: Command, globals: () => GlobalOptions): voi
     .action(async (o: PlanOpts) => {
       const g = globals();
       const logger = makeLogger(g.logLevel, 'warn');
-      const hypervisors = hypervisorPool(logger, g);
+      const state = stateFor(o.filename, g);
+      const hypervisors = hypervisorPool(logger, g, undefined, { dir: state.dir, readOnly: true });
       try {
-        const state = stateFor(o.filename, g);
         const instance = directoryInstance(o.instance, state.dir);
-        const report = await converge({ folder: o.filename, statuses: new ReadOnlyStatusStore(state), hypervisors, logger, now: Date.now, sleep, dryRun: true, removal: removalPolicy(o), instance });
+        const statuses = new ReadOnlyStatusStore(state);
+        const folder = await openFolder(o.filename, statuses);
+        const report = await converge({ folder, statuses, hypervisors, logger, now: Date.now, sleep, dryRun: true, removal: removalPolicy(o), instance });
         problemsOut(report);
         if (o.output === 'json' || o.output === 'yaml') printStructured(planJson(report.outcomes), o.output);
         else process.stdout.write(`${renderPlan(report.outcomes, styleFor(process.stdout))}\n`);
@@ -76,13 +79,13 @@ export function applyCommand(program: Command, globals: () => GlobalOptions): vo
     .action(async (o: ApplyOpts) => {
       const g = globals();
       const logger = makeLogger(g.logLevel, 'warn');
-      const hypervisors = hypervisorPool(logger, g);
+      const statuses = stateFor(o.filename, g);
+      const hypervisors = hypervisorPool(logger, g, undefined, { dir: statuses.dir });
       const json = o.output === 'json' || !process.stdout.isTTY;
       const st = styleFor(process.stdout);
       try {
-        const statuses = stateFor(o.filename, g);
         const report = await converge({
-          folder: o.filename,
+          folder: await openFolder(o.filename, statuses),
           statuses,
           hypervisors,
           logger,

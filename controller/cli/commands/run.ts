@@ -1,15 +1,11 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// `virtkeeper run`: the controller, in directory mode (-f) or Kubernetes mode (run-kube.ts).
+import { join } from 'node:path';
+import { fileMemory } from '../../status/provider-memory.ts';
 import type { Command } from 'commander';
-import { parseKey } from '../../api/keys.ts';
-import { Metrics } from '../../runtime/metrics.ts';
+import { loadConnector } from '../../../providers/registry.ts';
 import { systemClock } from '../../runtime/clock.ts';
-import { directoryGate, folderView } from '../../runtime/modes/directory.ts';
-import { Manager } from '../../runtime/manager.ts';
-import { Reconciler } from '../../runtime/reconciler.ts';
-import { DesiredStore } from '../../sources/store.ts';
-import { DirectorySource } from '../../sources/directory.ts';
-import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
+import { startDirectoryMode } from '../../runtime/modes/directory.ts';
+import { credentialsFor, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
 import { directoryInstance } from '../instance.ts';
 import { EXIT } from '../exit-codes.ts';
 import { addRemovalOptions, removalPolicy, type RemovalFlags } from '../removal-options.ts';
@@ -64,111 +60,37 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
           healthPort: Number(o.healthPort),
           ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}),
           ...(g.logLevel ? { logLevel: g.logLevel } : {}),
+          ...(o.ui ? { ui: o } : {}),
         });
         return;
       }
+      const folder = o.filename;
       const logger = makeLogger(g.logLevel, 'info');
-      const statuses = stateFor(o.filename, g);
-      const store = new DesiredStore();
-      // Events between resyncs wake the VMs of that hypervisor at once (level-based: a pass re-reads everything).
-      const wake = (hypervisor: string) =>
-        manager.enqueue(
-          store
-            .vms()
-            .filter((v) => v.spec.hypervisor === hypervisor)
-            .map((v) => `VirtualMachine/${v.metadata.namespace ?? 'default'}/${v.metadata.name}`),
-        );
-      const hypervisors = hypervisorPool(logger, g, (name) => wake(name));
-      const gate = directoryGate({ stateDir: statuses.dir, now: Date.now, policy: removalPolicy(o) });
-      const metrics = new Metrics();
-      const printer = o.progress ? progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) : undefined;
+      const statuses = stateFor(folder, g);
       const instance = directoryInstance(o.instance, statuses.dir);
-      const ui = await inventoryFromFlags(o, {
-        folder: o.filename,
-        pool: hypervisors,
-        declared: () => store.all().map((e) => e.resource),
-        records: () => statuses.list(),
-        now: Date.now,
-        logger,
-        metrics,
-      });
-      const reconciler = new Reconciler({
-        store,
+      const mode = await startDirectoryMode({
+        folder,
         statuses,
-        hypervisors,
-        logger,
-        now: Date.now,
-        removals: gate,
-        instance,
-        emit: (e) => {
-          metrics.sink(e);
-          printer?.(e);
-          ui?.sink(e);
-        },
-      });
-      const manager = new Manager({
-        reconciler: { reconcile: (key) => metrics.time(parseKey(key).kind, () => reconciler.reconcile(key)) },
-        store,
+        loadConnector,
+        credentials: credentialsFor(g),
+        memory: fileMemory(join(statuses.dir, 'provider-memory')),
         logger,
         clock: systemClock,
+        instance,
         workers: Number(o.workers),
+        removal: removalPolicy(o),
+        ...(o.metricsPort !== undefined ? { metricsPort: Number(o.metricsPort) } : {}),
+        attach: (p) =>
+          inventoryFromFlags(o, { folder, pool: p.pool, declared: () => p.store.all().map((e) => e.resource), records: () => p.statuses.list(), now: p.now, logger: p.logger, metrics: p.metrics }),
+        ...(o.progress ? { emit: progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) } : {}),
       });
-      metrics.gauge('virtkeeper_workqueue_depth', 'Keys waiting for a worker.', () => [{ labels: {}, value: manager.queue.len() }]);
-      metrics.gauge('virtkeeper_resources', 'Declared resources, by kind.', () => {
-        const counts = new Map<string, number>();
-        for (const e of store.all()) counts.set(e.resource.kind, (counts.get(e.resource.kind) ?? 0) + 1);
-        return [...counts].map(([kind, value]) => ({ labels: { kind }, value }));
-      });
-      const server =
-        o.metricsPort === undefined
-          ? undefined
-          : createServer((req, res) => {
-              if (req.url === '/metrics') res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(metrics.render());
-              else res.writeHead(req.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' }).end(req.url === '/healthz' ? 'ok' : 'not found');
-            });
-      if (server) {
-        await new Promise<void>((r) => server.listen(Number(o.metricsPort), '127.0.0.1', () => r()));
-        logger.info({ metrics: (server.address() as AddressInfo).port }, 'serving /metrics');
-      }
-      const source = new DirectorySource({
-        folder: o.filename,
-        store,
-        statuses,
-        logger,
-        onChange: (keys) => {
-          void (async () => {
-            // Every read counts for the grace; the gate decides the removals of this read.
-            await gate.review(folderView(await statuses.list(), store));
-            if (gate.refusal) logger.error({ folder: o.filename }, `deletion guard: ${gate.refusal}`);
-            manager.enqueue(keys);
-            scheduleGraceRead();
-          })().catch((e: unknown) => logger.error({ folder: o.filename, err: (e as Error).message }, 'cannot review removals; nothing is removed'));
-        },
-      });
-      // A removal held by the grace needs one more read after the grace: ask for it then.
-      let graceTimer: NodeJS.Timeout | undefined;
-      const scheduleGraceRead = () => {
-        const held = gate.graceHeld();
-        if (held.keys.length === 0 || graceTimer) return;
-        graceTimer = setTimeout(() => {
-          graceTimer = undefined;
-          void source.reload();
-        }, Math.max(held.retryAfterMs, 0) + 100);
-      };
-      manager.start();
-      await source.start();
-      logger.info({ folder: o.filename, stateDir: statuses.dir, instance, resources: store.keys().length }, 'watching');
+      logger.info({ folder, stateDir: statuses.dir, instance, resources: mode.resources }, 'watching');
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
       logger.info('stopping');
-      if (graceTimer) clearTimeout(graceTimer);
-      await source.stop();
-      await manager.stop();
-      server?.close();
-      await ui?.close();
-      await hypervisors.closeAll();
+      await mode.stop();
       process.exitCode = EXIT.ok;
     });
 }

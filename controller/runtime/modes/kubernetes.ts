@@ -1,88 +1,177 @@
-// Kubernetes mode's side of removals. A removal is an object being deleted while our finalizer
-// holds it; the same gate as directory mode decides (share per hypervisor and fleet, allowance,
-// window), reviewed against the informers' caches right before each removal. A namespace or a
-// CRD being deleted is a bulk deletion nobody asked of each VM: it orphans, unless the
-// Hypervisor says `cascade: Delete`.
+// Kubernetes mode (`run --kubeconfig`, or in-cluster): the informers' caches are the desired
+// state, status goes to the status subresource, Events to the API. Owns what the mode adds
+// around the Reconciler: credentials from labelled Secrets, finalizers before the first action,
+// the removal gate over the caches, sharding by Hypervisor selector, leader election, wake-ups,
+// health and metrics.
 import type { Logger } from 'pino';
-import { GROUP } from '../../api/common.ts';
+import type { ConnectorLoader } from '../../../providers/registry.ts';
 import { parseKey } from '../../api/keys.ts';
-import { KINDS } from '../../api/kinds.ts';
-import type { AnyResource, Hypervisor } from '../../api/types.ts';
-import { KubeNotFoundError } from '../../sources/kube-errors.ts';
 import type { KubeRest } from '../../sources/kube-rest.ts';
-import { FINALIZER, type KubeObject } from '../../sources/kubernetes.ts';
-import type { RemovalControl } from '../reconcilers/types.ts';
-import { DESTROYING_KINDS, hypervisorsOf, memoryLedger, RemovalGate, type Admission, type RemovalPolicy, type SourceView } from '../removals.ts';
+import { KubernetesSource } from '../../sources/kubernetes.ts';
+import { DesiredStore } from '../../sources/store.ts';
+import { KubeEventRecorder } from '../../status/kube-events.ts';
+import { KubernetesStatusStore } from '../../status/kubernetes.ts';
+import type { Clock } from '../clock.ts';
+import { HypervisorPool } from '../hypervisors.ts';
+import { LeaderElector } from '../leader.ts';
+import { Manager } from '../manager.ts';
+import { Metrics } from '../metrics.ts';
+import { Reconciler } from '../reconciler.ts';
+import type { Attachment } from './directory.ts';
+import type { RemovalPolicy } from '../removals.ts';
+import { secretCredentials } from '../secret-credentials.ts';
+import { FINALIZED_KINDS, KubernetesRemovals } from './kubernetes-removals.ts';
+import { serveHealth } from './serve.ts';
+import { declaredGauges, vmKeysOn } from './wake.ts';
 
-/** The kinds whose removal destroys something on a hypervisor: they carry the finalizer. */
-export const FINALIZED_KINDS = DESTROYING_KINDS;
+export { cacheView, FINALIZED_KINDS, KubernetesRemovals } from './kubernetes-removals.ts';
 
-export interface KubernetesRemovalsOptions {
-  objects: ReadonlyMap<string, KubeObject>;
-  hypervisor: (name: string) => Hypervisor | undefined;
-  rest: Pick<KubeRest, 'call'>;
+export interface KubernetesModeOptions {
+  rest: KubeRest;
+  loadConnector: ConnectorLoader;
+  logger: Logger;
+  clock: Clock;
+  /** The controller's namespace (Lease, Secrets). */
+  namespace: string;
+  /** This replica (Lease holder, Event source). */
+  identity: string;
+  instance: string;
+  hypervisorSelector?: string;
+  leaderElect: boolean;
+  /** 0 picks a free port on 127.0.0.1; any other listens on every address. */
+  healthPort: number;
+  removal?: Partial<RemovalPolicy>;
+  workers?: number;
+  /** This replica lost its lease: it must stop at once (and restart clean). */
+  onLostLease: () => void;
+  /** Something that reads the running mode (the inventory page): told every event, closed at stop. */
+  attach?: (parts: KubernetesModeParts) => Promise<Attachment | undefined>;
+}
+
+/** What an attachment may read of the running mode. */
+export interface KubernetesModeParts {
+  rest: KubeRest;
+  pool: HypervisorPool;
+  store: DesiredStore;
+  statuses: KubernetesStatusStore;
+  metrics: Metrics;
   logger: Logger;
   now: () => number;
-  policy?: Partial<RemovalPolicy>;
 }
 
-/** What the caches show: objects held by our finalizer that are being deleted, and the rest. */
-export function cacheView(objects: ReadonlyMap<string, KubeObject>): SourceView {
-  const ours = [...objects].filter(([key, o]) => FINALIZED_KINDS.has(parseKey(key).kind) && (o.metadata?.finalizers ?? []).includes(FINALIZER));
-  const item = ([key, o]: [string, KubeObject]) => ({ key, resource: o as unknown as AnyResource });
-  return {
-    absent: ours.filter(([, o]) => !!o.metadata?.deletionTimestamp).map(item),
-    present: ours.filter(([, o]) => !o.metadata?.deletionTimestamp).map(([k]) => k),
-    managed: ours.map(item),
-  };
+export interface RunningKubernetesMode {
+  healthPort: number;
+  stop(): Promise<void>;
 }
 
-export class KubernetesRemovals implements RemovalControl {
-  readonly gate: RemovalGate;
-  private readonly o: KubernetesRemovalsOptions;
-  constructor(o: KubernetesRemovalsOptions) {
-    this.o = o;
-    // An explicit delete needs no second sighting nor keeps the last one; the window lives in
-    // memory (a restart forgets it).
-    this.gate = new RemovalGate({ now: o.now, ledger: memoryLedger(), policy: { keepLast: false, ...o.policy, graceMs: 0, sightings: 1 } });
-  }
-
-  async admit(key: string): Promise<Admission> {
-    await this.gate.review(cacheView(this.o.objects));
-    const a = this.gate.admit(key);
-    if (!a.allowed) this.o.logger.error({ resource: key }, `deletion guard: ${a.message}`);
-    return a;
-  }
-
-  done(key: string, hypervisors: string[]): Promise<void> {
-    return this.gate.done(key, hypervisors);
-  }
-
-  async orphanReason(key: string): Promise<string | undefined> {
-    const obj = this.o.objects.get(key);
-    if (!obj) return undefined;
-    const hvs = hypervisorsOf(obj as unknown as AnyResource);
-    if (hvs.length > 0 && hvs.every((h) => this.o.hypervisor(h)?.spec.cascade === 'Delete')) return undefined;
-    const id = parseKey(key);
-    const info = KINDS[id.kind];
-    const crd = await this.terminating(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${info.plural}.${GROUP}`);
-    if (crd) return `the CustomResourceDefinition ${info.plural}.${GROUP} is being deleted (Hypervisor spec.cascade: Delete removes instead)`;
-    if (id.namespace && (await this.terminating(`/api/v1/namespaces/${id.namespace}`))) return `namespace ${id.namespace} is being deleted (Hypervisor spec.cascade: Delete removes instead)`;
-    return undefined;
-  }
-
-  /**
-   * Whether the object at this path is being deleted (a CRD gone counts as being deleted). Any
-   * other failure is thrown, so the removal is tried again: an API hiccup must not turn an
-   * explicit delete into an orphan for good.
-   */
-  private async terminating(path: string): Promise<boolean> {
-    try {
-      const o = await this.o.rest.call<{ metadata?: { deletionTimestamp?: string }; status?: { phase?: string } }>('GET', path);
-      return !!o.metadata?.deletionTimestamp || o.status?.phase === 'Terminating';
-    } catch (e) {
-      if (e instanceof KubeNotFoundError) return true;
-      throw e;
+export async function startKubernetesMode(o: KubernetesModeOptions): Promise<RunningKubernetesMode> {
+  const { logger, rest, namespace } = o;
+  const now = () => o.clock.now();
+  const store = new DesiredStore();
+  const stopping = new AbortController();
+  let manager: Manager | undefined;
+  let leading = !o.leaderElect;
+  const queued = new Set<string>();
+  const enqueue = (keys: Iterable<string>) => {
+    for (const k of keys) {
+      if (manager && leading) manager.enqueue([k]);
+      else queued.add(k);
     }
-  }
+  };
+  const inShard = (key: string): boolean => {
+    const obj = source.object(key);
+    if (!obj) return true;
+    if (parseKey(key).kind === 'Hypervisor') return true;
+    const spec = obj.spec as { hypervisor?: string; vm?: string } | undefined;
+    // A snapshot or restore is of its VM's shard (it names no Hypervisor of its own).
+    const vm = spec?.vm ? source.object(`VirtualMachine/${obj.metadata?.namespace ?? 'default'}/${spec.vm}`) : undefined;
+    const hv = spec?.hypervisor ?? (vm?.spec as { hypervisor?: string } | undefined)?.hypervisor;
+    if (spec?.vm && !hv) return false;
+    return !hv || !!store.hypervisor(hv) || !!source.object(`Hypervisor/${hv}`);
+  };
+  const source: KubernetesSource = new KubernetesSource({
+    rest,
+    store,
+    logger,
+    namespace,
+    ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}),
+    onChange: (keys) => enqueue([...keys].filter(inShard)),
+    onSecret: (name) =>
+      enqueue(
+        store
+          .hypervisors()
+          .filter((h) => h.spec.credentialsRef?.name === name)
+          .map((h) => `Hypervisor/${h.metadata.name}`),
+      ),
+  });
+  const credentials = secretCredentials({ namespace, secrets: source.secrets });
+  const hypervisors = new HypervisorPool({ loadConnector: o.loadConnector, credentials, logger, now, onChange: (name) => enqueue(vmKeysOn(store, name)) });
+  const statuses = new KubernetesStatusStore({ source, rest, now });
+  const events = new KubeEventRecorder({ rest, source, logger, instance: o.identity, now });
+  const metrics = new Metrics();
+  // Every replica serves its own page when asked (a leader's recent observation is reused).
+  const attached = await o.attach?.({ rest, pool: hypervisors, store, statuses, metrics, logger, now });
+  const removals = new KubernetesRemovals({ objects: source.objects, hypervisor: (n) => store.hypervisor(n), rest, logger, now, ...(o.removal ? { policy: o.removal } : {}) });
+  const reconciler = new Reconciler({
+    store,
+    statuses,
+    hypervisors,
+    logger,
+    now,
+    removals,
+    tenancy: 'kubernetes',
+    instance: o.instance,
+    signal: stopping.signal,
+    emit: (e) => {
+      events.sink(e);
+      metrics.sink(e);
+      attached?.sink(e);
+    },
+  });
+  declaredGauges(metrics, store, () => manager?.queue.len() ?? 0, 'Declared resources this replica sees, by kind.');
+  metrics.gauge('virtkeeper_leader', '1 on the replica that holds the lease and does the work.', () => [{ labels: {}, value: leading && manager ? 1 : 0 }]);
+
+  // Alive while the process runs; ready once the caches are synced.
+  const health = await serveHealth({ metrics, port: o.healthPort, host: o.healthPort === 0 ? '127.0.0.1' : '0.0.0.0', ready: () => source.synced });
+  logger.info({ identity: o.identity, namespace, health: health.port }, 'starting in Kubernetes mode');
+
+  await source.start();
+  const startWork = () => {
+    leading = true;
+    manager = new Manager({
+      store,
+      logger,
+      clock: o.clock,
+      workers: o.workers ?? 8,
+      reconciler: {
+        reconcile: (key: string) =>
+          metrics.time(parseKey(key).kind, async () => {
+            // Every kind whose removal destroys something is held by the finalizer before it is acted on.
+            if (FINALIZED_KINDS.has(parseKey(key).kind) && store.get(key)) await statuses.ensureFinalizer(key);
+            return reconciler.reconcile(key);
+          }),
+      },
+    });
+    manager.start();
+    enqueue([...source.objects.keys()].filter(inShard));
+    enqueue(queued);
+    queued.clear();
+  };
+  const elector = o.leaderElect ? new LeaderElector({ rest, namespace, identity: o.identity, logger, now }) : undefined;
+  // As client-go does: a replica that lost its lease stops at once and restarts clean.
+  if (elector) void elector.run(startWork, o.onLostLease);
+  else startWork();
+  return {
+    healthPort: health.port,
+    async stop() {
+      elector?.stop();
+      stopping.abort();
+      await manager?.stop();
+      await source.stop();
+      await attached?.close();
+      await hypervisors.closeAll();
+      await rest.close();
+      health.close();
+    },
+  };
 }

@@ -9,6 +9,7 @@ import { namespaceRefusal } from '../../core/tenancy.ts';
 import { describeId, parseKey } from '../../api/keys.ts';
 import type { DesiredStandaloneDisk, DiskState } from '../../core/provider.ts';
 import type { StatusRecord } from '../../status/writer.ts';
+import { isNoObservation, observedIntents, unchecked } from './observed.ts';
 import type { AppliedRecord, Intent, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
 import type { DesiredStore } from '../../sources/store.ts';
 import { appliedOf, statusOf } from '../records.ts';
@@ -53,7 +54,7 @@ export async function reconcileDisk(k: ReconcileKit, key: string, disk: VirtualD
     });
     return { plan: { steps: [], refusals: [r] }, ready: false };
   }
-  if (k.o.dryRun) return { intents: diskIntents(disk, prev, diskFor(k.o.store, key, disk, previous, k.o.instance).attachTo) };
+  if (k.o.dryRun) return { intents: await planDisk(k, key, disk, previous) };
   const conn = await k.connect(disk.spec.hypervisor);
   let message: string | undefined;
   let state: DiskState | undefined;
@@ -126,6 +127,19 @@ export async function removeDisk(k: ReconcileKit, key: string, previous: Applied
   }
   await k.o.statuses.remove(key);
   return { ready: true };
+}
+
+/** What an apply would do, as the provider observes it (or as status suggests, unchecked). */
+async function planDisk(k: ReconcileKit, key: string, disk: VirtualDisk, previous: StatusRecord | undefined): Promise<Intent[]> {
+  const want = diskFor(k.o.store, key, disk, previous, k.o.instance);
+  const conn = await k.connect(disk.spec.hypervisor);
+  if (!conn.client.disks) return [{ symbol: '~', summary: `the ${conn.hypervisor.spec.type} provider does not manage standalone disks yet`, blocking: true }];
+  try {
+    return observedIntents(await conn.client.disks.observe(want));
+  } catch (e) {
+    if (isNoObservation(e)) return unchecked(diskIntents(disk, statusOf('VirtualDisk', previous), want.attachTo));
+    throw e;
+  }
 }
 
 /** What an apply would do to a VirtualDisk, step by step: a move shows its detach, then its attach. */

@@ -7,16 +7,17 @@ import type { KindReconciler, ReconcileKit } from './types.ts';
 import { statusOf } from '../records.ts';
 import { keyOf } from '../../api/keys.ts';
 import type { ManagedVM } from '../../core/maintenance.ts';
+import type { ProviderConventions } from '../../core/provider.ts';
 import { reconcileMaintenance } from './maintenance.ts';
 import { desiredOf } from './vm.ts';
 
 /** The VMs this controller reconciles on a Hypervisor (those a node maintenance drain may move). */
-function managedOn(k: ReconcileKit, hypervisor: string): ManagedVM[] {
+function managedOn(k: ReconcileKit, hypervisor: string, conventions: ProviderConventions): ManagedVM[] {
   return k.o.store.vms().flatMap((vm) => {
     const ns = vm.metadata.namespace ?? 'default';
     if (vm.spec.hypervisor !== hypervisor || !k.rights(hypervisor, ns).use) return [];
     try {
-      return [{ key: keyOf({ kind: 'VirtualMachine', namespace: ns, name: vm.metadata.name }), desired: desiredOf(k, vm) }];
+      return [{ key: keyOf({ kind: 'VirtualMachine', namespace: ns, name: vm.metadata.name }), desired: desiredOf(k, vm, conventions) }];
     } catch {
       return []; // one that does not normalise is refused by its own pass
     }
@@ -49,7 +50,7 @@ export const hypervisorReconciler: KindReconciler<Hypervisor> = {
         observedGeneration: gen,
         ...(obs.version ? { version: obs.version } : {}),
       };
-      const drain = await reconcileMaintenance({ ...k.o, emit: k.emit }, hv, conn, managedOn(k, hv.metadata.name), prev?.maintenance);
+      const drain = await reconcileMaintenance({ ...k.o, emit: k.emit }, hv, conn, managedOn(k, hv.metadata.name, conn.conventions), prev?.maintenance);
       if (drain.status.length > 0) status.maintenance = drain.status;
       if (drain.status.length > 0 || prev?.conditions?.some((c) => c.type === 'Maintenance'))
         status.conditions = setCondition(status.conditions, { type: 'Maintenance', ...drain.condition }, gen, now);

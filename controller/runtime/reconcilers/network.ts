@@ -5,7 +5,8 @@ import { isoTime as iso, setCondition } from '../../core/status.ts';
 import type { DesiredNetwork, NetworkState } from '../../core/provider.ts';
 import type { StatusRecord } from '../../status/writer.ts';
 import { safeError } from '../../core/errors.ts';
-import type { AppliedRecord, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
+import { isNoObservation, observedIntents, unchecked } from './observed.ts';
+import type { AppliedRecord, Intent, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
 import { statusOf } from '../records.ts';
 
 export function networkFor(net: VirtualNetwork, b: VirtualNetwork['spec']['hypervisors'][number], key: string, instance?: string): DesiredNetwork {
@@ -25,13 +26,13 @@ export function networkFor(net: VirtualNetwork, b: VirtualNetwork['spec']['hyper
 
 /** A VLAN on every hypervisor the VirtualNetwork lists; status says per hypervisor what is missing. */
 export async function reconcileNetwork(k: ReconcileKit, key: string, net: VirtualNetwork, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
+  if (k.o.dryRun) return { intents: await planNetwork(k, key, net, previous) };
   const gen = net.metadata.generation ?? 1;
   const results: ({ name: string } & NetworkState)[] = [];
   for (const b of net.spec.hypervisors) {
     try {
       const conn = await k.connect(b.hypervisor);
       if (!conn.client.networks) results.push({ name: b.hypervisor, present: false, providerIDs: [], message: `the ${conn.hypervisor.spec.type} provider does not manage VLAN networks yet` });
-      else if (k.o.dryRun) results.push({ name: b.hypervisor, present: false, providerIDs: [], message: 'not checked (plan)' });
       else results.push({ name: b.hypervisor, ...(await conn.client.networks.ensure(networkFor(net, b, key, k.o.instance))) });
     } catch (e) {
       results.push({ name: b.hypervisor, present: false, providerIDs: [], message: safeError(e).message });
@@ -52,13 +53,32 @@ export async function reconcileNetwork(k: ReconcileKit, key: string, net: Virtua
     ),
     observedGeneration: gen,
   };
-  if (k.o.dryRun)
-    return {
-      intents: [{ symbol: previous ? '~' : '+', summary: `make VLAN ${net.spec.vlanId} available on ${net.spec.hypervisors.map((b) => b.hypervisor).join(', ')}${previous ? ' (verify)' : ''}` }],
-    };
   await k.writeRecord({ key, resource: net, status, source, lastApplied: net });
   k.emit({ type: 'status', key, ready: missing.length === 0 ? 'True' : 'False', message: status.conditions?.[0]?.message ?? '' });
   return { ready: missing.length === 0, requeueAfter: missing.length === 0 ? 60_000 : 10_000 };
+}
+
+/**
+ * What an apply would do on each hypervisor the network lists, as each provider observes it;
+ * where one cannot look without acting yet, the make-available intent, unchecked.
+ */
+async function planNetwork(k: ReconcileKit, key: string, net: VirtualNetwork, previous: StatusRecord | undefined): Promise<Intent[]> {
+  const out: Intent[] = [];
+  const blind: string[] = [];
+  const several = net.spec.hypervisors.length > 1;
+  for (const b of net.spec.hypervisors) {
+    const prefix = several ? `${b.hypervisor}: ` : '';
+    try {
+      const conn = await k.connect(b.hypervisor);
+      if (!conn.client.networks) out.push({ symbol: '~', summary: `${prefix}the ${conn.hypervisor.spec.type} provider does not manage VLAN networks yet`, blocking: true });
+      else out.push(...observedIntents(await conn.client.networks.observe(networkFor(net, b, key, k.o.instance)), prefix));
+    } catch (e) {
+      if (isNoObservation(e)) blind.push(b.hypervisor);
+      else out.push({ symbol: '~', summary: `${prefix}${safeError(e).message}`, blocking: true });
+    }
+  }
+  if (blind.length > 0) out.push(...unchecked([{ symbol: previous ? '~' : '+', summary: `make VLAN ${net.spec.vlanId} available on ${blind.join(', ')}${previous ? ' (verify)' : ''}` }]));
+  return out;
 }
 
 export async function removeNetwork(k: ReconcileKit, key: string, previous: AppliedRecord<VirtualNetwork>): Promise<ReconcileResult> {

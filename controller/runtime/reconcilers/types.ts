@@ -56,6 +56,8 @@ export interface Intent {
   summary: string;
   /** Not a change: something that holds others back (a template not fit for cloning). */
   blocking?: boolean;
+  /** Derived from status, not from the hypervisor (its provider cannot look without acting yet). */
+  unchecked?: boolean;
 }
 
 /** What each kind's reconciler uses of the Reconciler. */

@@ -55,11 +55,13 @@ export async function dependenciesNotReady(k: ReconcileKit, vm: VirtualMachine):
 }
 
 /**
- * The template this VM was turned into in place (Proxmox): a VMTemplate made from it exists,
- * with the VM's own id when that is known (where the VM was copied, as on oVirt, a missing VM
- * is a VM to make again).
+ * The template this VM was turned into in place: a VMTemplate made from it exists, with the
+ * VM's own id when that is known. Only where making a template consumes the VM (the
+ * connector's `templates.fromVMConsumesVM`); where the VM is copied, a missing VM is a VM to
+ * make again.
  */
-export function convertedInto(k: ReconcileKit, vm: VirtualMachine, obs: Observation, knownID: string | undefined): string | undefined {
+export function convertedInto(k: ReconcileKit, vm: VirtualMachine, obs: Observation, knownID: string | undefined, consumes: boolean): string | undefined {
+  if (!consumes) return undefined;
   const ns = vm.metadata.namespace ?? 'default';
   for (const t of k.o.store.templates().values()) {
     const ref = t.spec.source.fromVirtualMachine;

@@ -6,6 +6,7 @@ import type { VirtualMachine } from '../../api/types.ts';
 import { normaliseVM } from '../../core/desired.ts';
 import { isFinalError, safeError, TerminalError } from '../../core/errors.ts';
 import type { DesiredVM, Observation, PendingCreate } from '../../core/model.ts';
+import type { ProviderConventions } from '../../core/provider.ts';
 import { findObserved, plan, type PlanResult, type Removed } from '../../core/plan.ts';
 import { isoTime as iso, nextStatus, setCondition } from '../../core/status.ts';
 import { namespaceRefusal } from '../../core/tenancy.ts';
@@ -17,17 +18,24 @@ import { convertedInto, dependenciesNotReady } from './vm-dependencies.ts';
 import { statusOf } from '../records.ts';
 import { heldBy } from './vm-holds.ts';
 
-export function desiredOf(k: ReconcileKit, vm: VirtualMachine): DesiredVM {
+/** The VM as the core plans it, read with its Hypervisor connector's conventions. */
+export function desiredOf(k: ReconcileKit, vm: VirtualMachine, conventions: ProviderConventions): DesiredVM {
   const { store, instance } = k.o;
   const hv = store.hypervisor(vm.spec.hypervisor);
   if (!hv) throw new TerminalError(`Hypervisor ${vm.spec.hypervisor} is not defined`);
-  return normaliseVM(vm, { hypervisor: hv, networks: store.networks(), templates: store.templates(), ...(instance ? { instance } : {}) });
+  return normaliseVM(vm, { hypervisor: hv, networks: store.networks(), templates: store.templates(), conventions, ...(instance ? { instance } : {}) });
+}
+
+/** The conventions of a VM's Hypervisor type; none when it cannot be loaded (connecting says why). */
+async function conventionsOf(k: ReconcileKit, vm: VirtualMachine): Promise<ProviderConventions> {
+  const hv = k.o.store.hypervisor(vm.spec.hypervisor);
+  return hv ? k.o.hypervisors.conventions(hv.spec.type).catch(() => ({})) : {};
 }
 
 async function reconcileVM(k: ReconcileKit, key: string, vm: VirtualMachine, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
   // A restore is stopping, reverting and starting this VM: its power is the restore's until done.
   if (heldBy(key) && !k.o.dryRun) return { ready: false, requeueAfter: 2000 };
-  const desired = desiredOf(k, vm);
+  const desired = desiredOf(k, vm, await conventionsOf(k, vm));
   const now = () => iso(k.o.now());
   const prevStatus = statusOf('VirtualMachine', previous);
   // The pending-create record (see PendingCreate): one for another name or hypervisor is stale.
@@ -70,7 +78,7 @@ async function reconcileVM(k: ReconcileKit, key: string, vm: VirtualMachine, sou
   }
   const first = planFor(obs);
   for (const r of first.refusals) k.emit({ type: 'refused', key, code: r.code, message: r.message });
-  const template = first.steps.some((s) => s.action.type === 'create') ? convertedInto(k, vm, obs, prevStatus?.providerID) : undefined;
+  const template = first.steps.some((s) => s.action.type === 'create') ? convertedInto(k, vm, obs, prevStatus?.providerID, conn.client.templates?.fromVMConsumesVM === true) : undefined;
   if (template) {
     // Proxmox turned this VM into the template a VMTemplate asked for: it is not made again.
     const status = nextStatus({ desired, plan: { steps: [], refusals: [] }, now: now(), ...(prevStatus ? { previous: prevStatus } : {}) });

@@ -10,7 +10,7 @@ import { Engine } from './engine.ts';
 import { Fault } from './faults.ts';
 import { linkTargets } from './links.ts';
 import { seedEngine, type EngineState } from './model.ts';
-import { parseBody, toJson, toXml, type Tree } from './representation.ts';
+import { jsonText, parseBody, toXml, type Tree } from './representation.ts';
 import { ROUTES } from './routes/index.ts';
 import type { RouteResult } from './routes/route.ts';
 import { searchOptions } from './routes/search-options.ts';
@@ -104,7 +104,7 @@ export class OvirtSimulator {
       res.writeHead(404, { 'content-length': 0 }).end();
       return;
     }
-    const text = xml ? toXml(root, value) : JSON.stringify(toJson(value));
+    const text = xml ? toXml(root, value) : jsonText(value);
     res.writeHead(status, { 'content-type': xml ? 'application/xml;charset=UTF-8' : 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
   }
 

@@ -130,15 +130,15 @@ export function action(e: Engine, vm: SimVM, name: string, body: Tree, correlati
       vm.start_time = Date.now();
       delete vm.stop_reason;
       e.event(153, `VM ${vm.name} was started by admin@internal-authz (Host: ${host?.name}).`, vm.id, correlation);
-      e.job(`Launching VM ${vm.name}`, correlation, e.t.bootStepMs * 2);
+      // The launch job ends as the VM comes up: one who waits on the job finds it up.
+      e.job(`Launching VM ${vm.name}`, correlation, e.t.bootStepMs * 2, () => {
+        if (vm.status === 'powering_up') {
+          vm.status = 'up';
+          e.event(32, `VM ${vm.name} started on Host ${host?.name}`, vm.id, correlation);
+        }
+      });
       e.later(e.t.bootStepMs, () => {
         if (vm.status === 'wait_for_launch') vm.status = 'powering_up';
-        e.later(e.t.bootStepMs, () => {
-          if (vm.status === 'powering_up') {
-            vm.status = 'up';
-            e.event(32, `VM ${vm.name} started on Host ${host?.name}`, vm.id, correlation);
-          }
-        });
       });
       return;
     }

@@ -1,6 +1,6 @@
 // A VM as the engine sends it, with what `follow` inlines: disk attachments, NICs and their
 // reported devices, consoles, statistics; `vmBase` is what templates share.
-import type { EngineState, SimVM } from '../model.ts';
+import type { EngineState, SimDisk, SimVM } from '../model.ts';
 import { list, obj } from '../representation.ts';
 import { API, asFollow, type Follow, link, NONE, rels, stat } from './common.ts';
 import { diskView } from './disk.ts';
@@ -97,8 +97,20 @@ export function vmView(s: EngineState, vm: SimVM, follow: Follow | Set<string>, 
   };
 }
 
+/** The disks by id, built once per state of the list (a VM list reads every VM's disks). */
+const diskIndex = new WeakMap<SimDisk[], { size: number; byId: Map<string, SimDisk> }>();
+function diskById(s: EngineState, id: string): SimDisk | undefined {
+  let ix = diskIndex.get(s.disks);
+  if (!ix || ix.size !== s.disks.length) {
+    ix = { size: s.disks.length, byId: new Map(s.disks.map((d) => [d.id, d])) };
+    diskIndex.set(s.disks, ix);
+  }
+  // Disks are only pushed (the count changes) or filtered out (a new array): the index holds.
+  return ix.byId.get(id);
+}
+
 export function attachmentView(s: EngineState, vm: SimVM, a: SimVM['attachments'][number], withDisk: boolean) {
-  const d = s.disks.find((x) => x.id === a.disk);
+  const d = diskById(s, a.disk);
   const i = vm.attachments.indexOf(a);
   return {
     id: a.id,
@@ -137,7 +149,7 @@ export function nicView(vm: SimVM, n: SimVM['nics'][number], s?: EngineState, fo
     plugged: n.plugged,
     linked: n.linked,
     synced: true,
-    ...(n.vnic_profile ? { vnic_profile: follow.has('vnic_profile') && profile && s ? vnicProfileView(s, profile) : link('vnicprofiles', n.vnic_profile) } : {}),
+    ...(n.vnic_profile ? { vnic_profile: follow.has('vnic_profile') && profile && s ? vnicProfileView(s, profile, follow.under('vnic_profile')) : link('vnicprofiles', n.vnic_profile) } : {}),
     vm: link('vms', vm.id),
     ...(follow.has('reported_devices') ? { reported_devices: reportedDevices(vm, n) } : {}),
     actions: { link: rels(base, ['activate', 'deactivate']) },
