@@ -43,6 +43,9 @@ export function memoryLedger(): RemovalLedger {
 }
 
 export function fileLedger(path: string): RemovalLedger {
+  // Removals finish concurrently: each save its own temporary file (one name for all made the
+  // second rename fail with ENOENT, and the removal that had succeeded was reported failed).
+  let seq = 0;
   return {
     async load() {
       try {
@@ -56,7 +59,7 @@ export function fileLedger(path: string): RemovalLedger {
     },
     async save(state) {
       await mkdir(dirname(path), { recursive: true });
-      const tmp = `${path}.${process.pid}.tmp`;
+      const tmp = `${path}.${process.pid}.${seq++}.tmp`;
       await writeFile(tmp, JSON.stringify(state), { mode: 0o600 });
       await rename(tmp, path);
     },
