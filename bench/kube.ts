@@ -15,7 +15,8 @@ import { startProxmoxSimulator } from '../providers/proxmox/simulator/index.ts';
 
 const admin = process.env.VK_KUBECONFIG ?? '';
 const root = join(import.meta.dirname, '..');
-const NS = 'vk-bench';
+// A namespace per run: the test bed has no kube-controller-manager, so a deleted namespace stays Terminating.
+const NS = `vk-bench-${Date.now().toString(36)}`;
 const HV = 'bench-pve';
 const INSTANCE = 'bench-kube';
 const sizes = (process.env.VK_BENCH_KUBE_SIZES ?? '1000').split(',').map(Number);
@@ -50,7 +51,7 @@ async function cleanup(): Promise<void> {
   for (let i = 0; i < names.length; i += 200) {
     await Promise.all(names.slice(i, i + 200).map((n) => kubectl(['patch', '-n', NS, n, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined)));
   }
-  await kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true', '--timeout=300s']).catch(() => undefined);
+  await kubectl(['delete', 'vkvm', '--all', '-n', NS, '--wait=false']).catch(() => undefined);
   await kubectl(['patch', 'hv', HV, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined);
   await kubectl(['delete', 'hv', HV, '--ignore-not-found']).catch(() => undefined);
 }
@@ -101,7 +102,21 @@ async function run(n: number): Promise<void> {
   const started = performance.now();
   const controller = spawn(
     process.execPath,
-    ['bin/virtkeeper.js', 'run', '--kubeconfig', admin, '--instance', INSTANCE, '--hypervisor-selector', 'virtkeeper.io/bench=kube', '--health-port', '0', '--workers', '16'],
+    [
+      ...(process.env.VK_BENCH_HEAP_DIR ? [`--heapsnapshot-signal=SIGUSR2`, `--diagnostic-dir=${process.env.VK_BENCH_HEAP_DIR}`] : []),
+      'bin/virtkeeper.js',
+      'run',
+      '--kubeconfig',
+      admin,
+      '--instance',
+      INSTANCE,
+      '--hypervisor-selector',
+      'virtkeeper.io/bench=kube',
+      '--health-port',
+      '0',
+      '--workers',
+      '16',
+    ],
     { cwd: root, env: { ...process.env, VK_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   try {
@@ -113,6 +128,11 @@ async function run(n: number): Promise<void> {
     }
     const convergedS = (performance.now() - started) / 1000;
     const atReady = await memory(controller.pid ?? 0);
+    // VK_BENCH_HEAP_DIR: a heap snapshot of the controller at Ready (node --heapsnapshot-signal), to see what holds memory.
+    if (process.env.VK_BENCH_HEAP_DIR) {
+      controller.kill('SIGUSR2');
+      await sleep(15_000);
+    }
     const convergeRequests = Object.values(sim.stats()).reduce((a, b) => a + b, 0);
     sim.resetStats();
     const soakStart = performance.now();

@@ -3,6 +3,8 @@
 //  2. time to create 100 clones of one template across 4 nodes, against the lower bound the
 //     simulator's task durations and the template's clone lock allow
 //  3. requests per steady-state pass for 1,000 VMs with 20 VirtualDisks attached to some of them
+//  4. whole-process figures (bench/proxmox-process.ts): apply of 20 and 200 new VMs, plan and
+//     no-op apply of 1,000 and 10,000 converged VMs
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,3 +164,5 @@ async function hundredClones(): Promise<void> {
 await steadyState();
 await disksSteadyState();
 await hundredClones();
+// Whole-process figures (the CLI under /usr/bin/time -v): see bench/proxmox-process.ts.
+await import('./proxmox-process.ts');

@@ -175,6 +175,8 @@ export const MaintenanceStatus = Type.Object(
     remaining: Type.Optional(Type.Integer()),
     migrating: Type.Optional(Type.Array(Type.String())),
     pinned: Type.Optional(Type.Array(Type.String())),
+    /** Moves that failed, not tried again before `at` + a minute (the hypervisor's reason in `message`). */
+    failures: Type.Optional(Type.Array(Type.Object({ vm: Type.String(), message: Type.String(), at: Type.String() }, { additionalProperties: false }))),
     /** The engine's own host maintenance (oVirt), as far as it got. */
     host: Type.Optional(Type.String()),
     message: Type.Optional(Type.String()),

@@ -64,6 +64,8 @@ export const VirtualMachineRestoreStatus = Type.Object(
     done: Type.Optional(Type.Array(Type.String())),
     startedAt: Type.Optional(Type.String()),
     completedAt: Type.Optional(Type.String()),
+    /** Directory mode: when its manifest went missing (the record of a finished restore outlives a checkout). */
+    absentSince: Type.Optional(Type.String()),
     observedGeneration: Type.Optional(Type.Integer()),
   },
   { additionalProperties: false },

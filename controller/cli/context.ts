@@ -5,6 +5,8 @@ import pretty from 'pino-pretty';
 import { type CredentialsResolver, directoryCredentials } from '../runtime/credentials.ts';
 import { HypervisorPool } from '../runtime/hypervisors.ts';
 import { defaultStateDir, StateDir } from '../status/state-dir.ts';
+import { fileMemory } from '../status/provider-memory.ts';
+import { join } from 'node:path';
 import { loadConnector } from '../../providers/registry.ts';
 
 export interface GlobalOptions {
@@ -47,8 +49,15 @@ export function credentialsFor(g: GlobalOptions): CredentialsResolver {
   return directoryCredentials(process.env, { ...(g.credentialsDir ? { credentialsDir: g.credentialsDir } : {}), allowEnv: g.allowCredentialEnv ?? [] });
 }
 
-export function hypervisorPool(logger: Logger, g: GlobalOptions, onChange?: (hypervisor: string, providerIDs: string[]) => void): HypervisorPool {
-  return new HypervisorPool({ loadConnector, credentials: credentialsFor(g), logger, now: Date.now, ...(onChange ? { onChange } : {}) });
+export function hypervisorPool(
+  logger: Logger,
+  g: GlobalOptions,
+  onChange?: (hypervisor: string, providerIDs: string[]) => void,
+  /** The state directory, where providers keep what they learned between processes (`readOnly` for plan). */
+  state?: { dir: string; readOnly?: boolean },
+): HypervisorPool {
+  const memory = state ? fileMemory(join(state.dir, 'provider-memory'), { readOnly: state.readOnly ?? false }) : undefined;
+  return new HypervisorPool({ loadConnector, credentials: credentialsFor(g), logger, now: Date.now, ...(onChange ? { onChange } : {}), ...(memory ? { memory } : {}) });
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -25,6 +25,10 @@ export interface DrainInput {
   previous?: readonly MaintenanceStatus[];
   /** oVirt: whether the provider can put a host in the engine's own maintenance (a NodeClient). */
   hostMaintenance: boolean;
+  /** Now (ms), to hold back a move that failed a moment ago. */
+  now?: number;
+  /** How long a failed move waits before it is tried again (default 60 s). */
+  retryAfterMs?: number;
 }
 
 export interface DrainMove {
@@ -85,8 +89,13 @@ export function planDrain(input: DrainInput): DrainResult {
     const migrating: string[] = [];
     const pinned: string[] = [];
     const waiting: string[] = [];
+    // A move that failed is held back a while (the reason stays in status), then tried again.
+    const retryAt = (f: { at: string }) => Date.parse(f.at) + (input.retryAfterMs ?? 60_000);
+    const failures = (before?.failures ?? []).filter((f) => input.now !== undefined && retryAt(f) > input.now && on.some((m) => m.vm.name === f.vm));
     for (const m of on) {
+      const failed = failures.find((f) => f.vm === m.vm.name);
       if (isMigrating(m.vm)) migrating.push(m.vm.name);
+      else if (failed) waiting.push(`${m.vm.name} (migration failed: ${failed.message}; tried again after ${new Date(retryAt(failed)).toISOString()})`);
       else if (m.desired.placement.node === entry.node && !entry.evictPinned) pinned.push(m.vm.name);
       else if (!input.liveMigration) waiting.push(`${m.vm.name} (this hypervisor cannot live-migrate)`);
       else if (m.vm.busy) waiting.push(`${m.vm.name} (busy: ${m.vm.busy})`);
@@ -135,6 +144,7 @@ export function planDrain(input: DrainInput): DrainResult {
       remaining: on.length,
       ...(migrating.length ? { migrating } : {}),
       ...(pinned.length ? { pinned } : {}),
+      ...(failures.length ? { failures } : {}),
       ...(hostWanted ? { host: inHostMaintenance ? 'maintenance' : empty && foreign === 0 ? 'requested' : 'waiting' } : {}),
       message: `${entry.node}: ${parts.join(', ')}`,
     });

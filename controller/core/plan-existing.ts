@@ -3,7 +3,7 @@
 import { formatBytes } from '../api/quantity.ts';
 import type { FieldChange, PlannedStep, VMAction } from './actions.ts';
 import type { DesiredVM, ObservedVM } from './model.ts';
-import { unreadable } from './plan-observed.ts';
+import { constrained, unreadable } from './plan-observed.ts';
 import { cpuText, nicDiffers, nicText, step, targetOf, unlistedCondition, vcpus } from './plan-steps.ts';
 import type { PlanInput, PlanResult, Refusal } from './plan-types.ts';
 import { chooseNode } from './placement.ts';
@@ -204,7 +204,9 @@ export function planExisting(d: DesiredVM, observedVM: ObservedVM, input: PlanIn
   else if (vm.pendingRestart && !restartRequired && running) restartRequired = { reason: 'PendingChanges', message: `${d.name} has configuration waiting for a restart` };
 
   if (d.runStrategy === 'Always' && vm.power !== 'running' && vm.power !== 'starting') {
-    steps.push(mk({ type: 'start', target }, { summary: `start VM ${d.name}` }));
+    // A VM that is on no node while stopped (oVirt) starts where placement says, never on a node in maintenance.
+    const startOn = vm.node || !constrained(d, input.observation.nodes) ? undefined : chooseNode({ vm: d, nodes: input.observation.nodes });
+    steps.push(mk({ type: 'start', target: startOn ? { ...target, node: startOn } : target }, { summary: `start VM ${d.name}${startOn ? ` on ${startOn}` : ''}` }));
   } else if (d.runStrategy === 'Halted' && (vm.power === 'running' || vm.power === 'paused')) {
     steps.push(mk({ type: 'stop', target }, { summary: `stop VM ${d.name}` }));
   } else if (needsRestart && running) {

@@ -5,7 +5,7 @@ import { formatBytes } from '../api/quantity.ts';
 import type { FieldChange, PlannedStep, Target, VMAction } from './actions.ts';
 import { describeOwner, type DesiredVM, type ObservedVM } from './model.ts';
 import { planExisting } from './plan-existing.ts';
-import { duplicateRefusal, findObserved, unreadable } from './plan-observed.ts';
+import { constrained, duplicateRefusal, findObserved, unreadable } from './plan-observed.ts';
 import { cpuText, nicText, step, targetOf, unlisted, unlistedCondition } from './plan-steps.ts';
 import type { PlanInput, PlanResult } from './plan-types.ts';
 import { chooseNode, pinnedToCordoned } from './placement.ts';
@@ -102,7 +102,9 @@ export function planDesired(d: DesiredVM, input: PlanInput): PlanResult {
     ];
     const steps = [mk({ type: 'create', vm: d, ...(node ? { node } : {}) }, { summary: `create VM ${d.name}${node ? ` on ${node}` : ''}`, changes })];
     if (d.runStrategy === 'Always') {
-      const pending: Target = { providerID: '', name: d.name, ...(node ? { node } : {}), owner: d.owner };
+      // The node goes with the start only where it constrains (a hypervisor that places at start, oVirt, decides otherwise).
+      const startOn = node && constrained(d, obs.nodes) ? node : undefined;
+      const pending: Target = { providerID: '', name: d.name, ...(startOn ? { node: startOn } : {}), owner: d.owner };
       steps.push(mk({ type: 'start', target: pending }, { summary: `start VM ${d.name}` }));
     }
     return { steps, refusals: [] };

@@ -1,6 +1,6 @@
 // What an observation says of one VM for planning: which VM carries its marker, and whether
 // hosts that may hold it did not answer (then nothing is created, moved or deleted).
-import { sameOwnerRef, type Observation, type ObservedVM, type OwnerRef } from './model.ts';
+import { sameOwnerRef, type DesiredVM, type Observation, type ObservedVM, type OwnerRef } from './model.ts';
 import type { Refusal } from './plan-types.ts';
 
 /**
@@ -29,4 +29,9 @@ export function unreadable(obs: Observation, name: string): string | undefined {
   return nodes.length
     ? `node${nodes.length > 1 ? 's' : ''} ${nodes.join(', ')} cannot be read and may hold VM ${name}; nothing is created, moved or deleted for it until ${nodes.length > 1 ? 'they answer' : 'it answers'}`
     : undefined;
+}
+
+/** Whether where a VM starts matters beyond the hypervisor's own choice: a pin, allowed nodes, or a node in maintenance. */
+export function constrained(d: DesiredVM, nodes: Observation['nodes']): boolean {
+  return !!d.placement.node || !!d.placement.allowedNodes || nodes.some((n) => n.cordoned !== undefined);
 }

@@ -273,12 +273,24 @@ export interface ProviderClient {
   close(): Promise<void>;
 }
 
+/**
+ * A few texts by key a provider may keep between processes: what it learned of the VMs (each
+ * one's list row and config), so a fresh process reads details only for rows that changed.
+ * Directory mode keeps it under the state directory; `plan` reads it and writes nothing.
+ */
+export interface ProviderMemory {
+  /** Undefined when missing or unreadable: the provider then reads what it needs. */
+  read(key: string): Promise<string | undefined>;
+  write(key: string, text: string): Promise<void>;
+}
+
 export interface ConnectOptions {
   /** The Hypervisor's name (used for logs and markers). */
   name: string;
   spec: HypervisorSpec;
   credentials: Credentials;
   logger: Logger;
+  memory?: ProviderMemory;
 }
 
 /**

@@ -64,6 +64,8 @@ async function resolveTarget(conn: Connected, action: PlannedStep['action']): Pr
   const owner = action.target.owner;
   const found = owner ? findObserved(obs, owner, action.target.name).mine : undefined;
   if (!found) throw new HypervisorUnavailableError(`VM ${action.target.name} was created but is not visible yet`);
-  const target: Target = { providerID: found.providerID, name: found.name, ...(found.node ? { node: found.node } : {}), ...(found.owner ? { owner: found.owner } : {}) };
+  // A VM on no node yet (oVirt, stopped) keeps the node placement chose for it.
+  const node = found.node ?? action.target.node;
+  const target: Target = { providerID: found.providerID, name: found.name, ...(node ? { node } : {}), ...(found.owner ? { owner: found.owner } : {}) };
   return { ...action, target } as typeof action;
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Hypervisor } from '../api/types.ts';
 import { parseDuration } from '../api/quantity.ts';
 import type { ConnectorLoader } from '../../providers/registry.ts';
-import type { ProviderClient, ProviderConventions } from '../core/provider.ts';
+import type { ProviderClient, ProviderConventions, ProviderMemory } from '../core/provider.ts';
 import type { CredentialsResolver } from './credentials.ts';
 import { Observer } from './observer.ts';
 import { applyCordons } from '../core/maintenance.ts';
@@ -28,6 +28,8 @@ export interface HypervisorPoolOptions {
   now: () => number;
   /** Observation reuse window (default 2s). */
   observeMaxAgeMs?: number;
+  /** Where each Hypervisor's provider may keep what it learned between processes (directory mode: the state directory). */
+  memory?: (hypervisor: string) => ProviderMemory;
   /** Called when a provider reports changes between resyncs (oVirt events, libvirt lifecycle events). */
   onChange?: (hypervisor: string, providerIDs: string[]) => void;
 }
@@ -72,7 +74,8 @@ export class HypervisorPool {
     const conn = (async (): Promise<Connected> => {
       const connector = await this.opts.loadConnector(hv.spec.type);
       const logger = this.opts.logger.child({ hypervisor: name });
-      const client = await connector.connect({ name, spec: hv.spec, credentials, logger });
+      const memory = this.opts.memory?.(name);
+      const client = await connector.connect({ name, spec: hv.spec, credentials, logger, ...(memory ? { memory } : {}) });
       const observer = new Observer({
         client,
         now: this.opts.now,

@@ -2,7 +2,9 @@
 // resourceVersion, relist on 410) for every kind and for credentials Secrets. Events only
 // enqueue keys; the reconciler reads the current object. An object being deleted is absent
 // from the desired state, so its removal is planned, and its finalizer is released after.
-import { CoreV1Api, CustomObjectsApi, makeInformer, type KubeConfig, type KubernetesObject, type V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import { Informer, type Listed } from './kube-informer.ts';
+import type { KubeRest } from './kube-rest.ts';
 import type { Logger } from 'pino';
 import { GROUP, VERSION } from '../api/common.ts';
 import { keyOf } from '../api/keys.ts';
@@ -19,10 +21,8 @@ export const FINALIZER = 'virtkeeper.io/finalizer';
 
 export type KubeObject = KubernetesObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
 
-type Informer = ReturnType<typeof makeInformer<KubeObject>>;
-
 export interface KubernetesSourceOptions {
-  kc: KubeConfig;
+  rest: KubeRest;
   store: DesiredStore;
   logger: Logger;
   /** Namespace of the credentials Secrets (and the controller). */
@@ -36,10 +36,9 @@ export interface KubernetesSourceOptions {
 export class KubernetesSource {
   readonly objects = new Map<string, KubeObject>();
   readonly secrets = new Map<string, V1Secret>();
-  private readonly informers: Informer[] = [];
+  private readonly informers: { start(): Promise<void>; stop(): Promise<void> }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private pending = new Set<string>();
-  private stopped = false;
   synced = false;
   private readonly o: KubernetesSourceOptions;
 
@@ -52,54 +51,35 @@ export class KubernetesSource {
   }
 
   async start(): Promise<void> {
-    const custom = this.o.kc.makeApiClient(CustomObjectsApi);
+    const { rest, logger } = this.o;
     for (const info of Object.values(KINDS)) {
       const selector = info.kind === 'Hypervisor' ? this.o.hypervisorSelector : undefined;
-      const list = () =>
-        custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: info.plural, ...(selector ? { labelSelector: selector } : {}) }) as Promise<{
-          items: KubeObject[];
-          metadata: { resourceVersion?: string };
-        }>;
-      const inf = makeInformer<KubeObject>(this.o.kc, `/apis/${GROUP}/${VERSION}/${info.plural}`, list, selector);
       const put = (obj: KubeObject) => {
         const key = this.keyOf(info, obj);
         const old = this.objects.get(key);
         this.objects.set(key, slim(obj));
         if (worthAPass(old, obj)) this.touch(key);
       };
-      inf.on('add', put);
-      inf.on('update', put);
-      inf.on('delete', (obj) => {
+      const remove = (obj: Listed) => {
         const key = this.keyOf(info, obj);
         this.objects.delete(key);
         this.touch(key);
-      });
-      this.watchErrors(inf, info.plural);
-      this.informers.push(inf);
+      };
+      this.informers.push(
+        new Informer<KubeObject>({ rest, logger, path: `/apis/${GROUP}/${VERSION}/${info.plural}`, ...(selector ? { labelSelector: selector } : {}), handlers: { put, delete: remove } }),
+      );
     }
-    const core = this.o.kc.makeApiClient(CoreV1Api);
-    const secrets = makeInformer<V1Secret>(this.o.kc, `/api/v1/namespaces/${this.o.namespace}/secrets`, () => core.listNamespacedSecret({ namespace: this.o.namespace }));
     const putSecret = (s: V1Secret) => {
-      this.secrets.set(s.metadata?.name ?? '', slim(s));
-      this.o.onSecret?.(s.metadata?.name ?? '');
+      const name = s.metadata?.name ?? '';
+      const old = this.secrets.get(name);
+      this.secrets.set(name, slim(s));
+      if (old?.metadata?.resourceVersion !== s.metadata?.resourceVersion) this.o.onSecret?.(name);
     };
-    secrets.on('add', putSecret);
-    secrets.on('update', putSecret);
-    secrets.on('delete', (s) => this.secrets.delete(s.metadata?.name ?? ''));
-    this.watchErrors(secrets as unknown as Informer, 'secrets');
-    this.informers.push(secrets as unknown as Informer);
+    const removeSecret = (s: Listed) => void this.secrets.delete(s.metadata?.name ?? '');
+    this.informers.push(new Informer<V1Secret>({ rest, logger, path: `/api/v1/namespaces/${this.o.namespace}/secrets`, handlers: { put: putSecret, delete: removeSecret } }));
     await Promise.all(this.informers.map((i) => i.start()));
     this.synced = true;
     this.flush();
-  }
-
-  /** Informers stop on an error (a broken watch, a 410 after a long pause): start again, relisting. */
-  private watchErrors(inf: Informer, what: string): void {
-    inf.on('error', (err: unknown) => {
-      if (this.stopped) return;
-      this.o.logger.warn({ informer: what, err: (err as Error)?.message }, 'watch ended; relisting');
-      setTimeout(() => void inf.start().catch(() => undefined), 1000).unref();
-    });
   }
 
   private touch(key: string): void {
@@ -145,7 +125,6 @@ export class KubernetesSource {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await Promise.all(this.informers.map((i) => i.stop().catch(() => undefined)));
   }

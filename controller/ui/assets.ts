@@ -6,7 +6,7 @@ header{display:flex;gap:1.5em;align-items:center;padding:.6em 1.2em;background:#
 header a{color:#cfd6e4;text-decoration:none;margin-right:1em}header a.active{color:#fff;font-weight:600}
 header .logout{margin-left:auto}main{padding:1em 1.2em}h1 small{color:#667;font-weight:400}
 table{border-collapse:collapse;width:100%;background:#fff}th,td{padding:.3em .5em;border-bottom:1px solid #e3e6eb;text-align:left;vertical-align:top}
-th a{color:inherit;text-decoration:none}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th a{color:inherit;text-decoration:none}table.vms{font-size:13px}table.vms td,table.vms th{white-space:nowrap}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .filters{display:flex;flex-wrap:wrap;gap:.6em;align-items:end;margin-bottom:.8em}.filters label{display:flex;flex-direction:column;font-size:12px;color:#556}
 .counts{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1.2em}.type{font-size:11px;background:#e8ecf3;padding:0 .4em;border-radius:3px}
 .muted{color:#889}.warn{color:#a15c00}.error{color:#b00020}.state-running{color:#0a7d32}.state-stopped{color:#889}

@@ -1,7 +1,7 @@
 // The usage chart of a VM's last hour, as inline SVG drawn on the server: CPU, memory, and disk
 // and network throughput (rates from the differences of the hypervisor's counters).
 import { formatBytes, html, type Html } from './html.ts';
-import type { UsageSample } from './usage-history.ts';
+import { type Throughput, throughputOf, type UsageSample } from './usage-history.ts';
 
 interface Series {
   title: string;
@@ -14,16 +14,14 @@ const W = 600;
 const H = 120;
 const PAD = 4;
 
-function rates(samples: readonly UsageSample[], field: 'diskReadBytes' | 'diskWriteBytes' | 'networkReceiveBytes' | 'networkTransmitBytes'): { at: number; value: number }[] {
+/** Bytes per second between consecutive samples (throughputOf: no rate over a restart). */
+function rates(samples: readonly UsageSample[], rate: keyof Throughput): { at: number; value: number }[] {
   const out: { at: number; value: number }[] = [];
   for (let i = 1; i < samples.length; i++) {
     const a = samples[i - 1];
     const b = samples[i];
-    const x = a?.[field];
-    const y = b?.[field];
-    if (!a || !b || x === undefined || y === undefined || b.at <= a.at) continue;
-    // A counter that went down is a VM restart: no rate for that interval.
-    if (y >= x) out.push({ at: b.at, value: ((y - x) * 1000) / (b.at - a.at) });
+    const v = a && b ? throughputOf(a, b)?.[rate] : undefined;
+    if (b && v !== undefined) out.push({ at: b.at, value: v });
   }
   return out;
 }
@@ -41,16 +39,17 @@ function chart(s: Series, from: number, to: number): Html {
 }
 
 export function usageCharts(samples: readonly UsageSample[], o: { now: number; windowMs: number; memoryBytes?: number }): Html {
-  const from = o.now - o.windowMs;
+  // The axis starts at the first sample when the history is younger than the window (a fresh controller), so a line shows.
+  const from = Math.max(o.now - o.windowMs, Math.min(samples[0]?.at ?? o.now - o.windowMs, o.now - 1000));
   const pick = (f: 'cpuRatio' | 'memoryUsedBytes') => samples.flatMap((s) => (s[f] === undefined ? [] : [{ at: s.at, value: s[f] as number }]));
   const perSec = (v: number) => `${formatBytes(v)}/s`;
   const series: Series[] = [
     { title: 'CPU', points: pick('cpuRatio').map((p) => ({ at: p.at, value: p.value * 100 })), format: (v) => `${v.toFixed(1)} %`, max: 100 },
     { title: 'Memory used', points: pick('memoryUsedBytes'), format: (v) => formatBytes(v), ...(o.memoryBytes ? { max: o.memoryBytes } : {}) },
-    { title: 'Disk read', points: rates(samples, 'diskReadBytes'), format: perSec },
-    { title: 'Disk write', points: rates(samples, 'diskWriteBytes'), format: perSec },
-    { title: 'Network receive', points: rates(samples, 'networkReceiveBytes'), format: perSec },
-    { title: 'Network transmit', points: rates(samples, 'networkTransmitBytes'), format: perSec },
+    { title: 'Disk read', points: rates(samples, 'diskReadBps'), format: perSec },
+    { title: 'Disk write', points: rates(samples, 'diskWriteBps'), format: perSec },
+    { title: 'Network receive', points: rates(samples, 'networkReceiveBps'), format: perSec },
+    { title: 'Network transmit', points: rates(samples, 'networkTransmitBps'), format: perSec },
   ];
-  return html`<div class="charts" data-samples="${samples.length}">${series.map((s) => chart(s, from, o.now))}</div>`;
+  return html`<p class="muted">since ${new Date(from).toISOString().slice(11, 19)} UTC, ${samples.length} sample(s)</p><div class="charts" data-samples="${samples.length}">${series.map((s) => chart(s, from, o.now))}</div>`;
 }

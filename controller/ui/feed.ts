@@ -18,6 +18,8 @@ export interface FeedOptions {
   now: () => number;
   /** How often the inventory is rebuilt (default 2 s). */
   refreshMs?: number;
+  /** How often the status records are read again (default 5 s; a state directory is a file per resource). */
+  recordsMs?: number;
   /** Events kept (default 1,000). */
   maxEvents?: number;
   history?: UsageHistory;
@@ -28,13 +30,15 @@ export class InventoryFeed {
   readonly history: UsageHistory;
   private inventory: Inventory = { hypervisors: [], vms: [] };
   private readonly events: TimedEvent[] = [];
-  private readonly o: FeedOptions & { refreshMs: number; maxEvents: number };
+  private readonly o: FeedOptions & { refreshMs: number; maxEvents: number; recordsMs: number };
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private records: StatusRecord[] = [];
+  private recordsAt = Number.NEGATIVE_INFINITY;
+  private readonly lastStatus = new Map<string, string>();
 
   constructor(options: FeedOptions) {
-    this.o = { refreshMs: 2000, maxEvents: 1000, ...options };
+    this.o = { refreshMs: 2000, maxEvents: 1000, recordsMs: 5000, ...options };
     this.history = options.history ?? new UsageHistory({ now: options.now });
   }
 
@@ -48,6 +52,15 @@ export class InventoryFeed {
 
   /** The reconciler's sink: recent events, newest last. */
   sink = (e: ReconcileEvent): void => {
+    // Progress ticks (a task polled every few hundred ms) would push out everything else.
+    if (e.type === 'progress') return;
+    // A status is an event when it changes, not on every resync pass.
+    if (e.type === 'status') {
+      const said = `${e.phase}|${e.ready}|${e.message}`;
+      if (this.lastStatus.get(e.key) === said) return;
+      this.lastStatus.set(e.key, said);
+      if (this.lastStatus.size > 50_000) this.lastStatus.clear();
+    }
     this.events.push({ ...e, at: this.o.now() });
     if (this.events.length > this.o.maxEvents) this.events.splice(0, this.events.length - this.o.maxEvents);
   };
@@ -60,7 +73,10 @@ export class InventoryFeed {
   /** Rebuilds the inventory now (concurrent callers share one rebuild). */
   refresh(): Promise<void> {
     this.running ??= (async () => {
-      const [observations, records] = await Promise.all([this.o.observations(), this.o.records()]);
+      // Status records change with reconciles, not with every observation: read at most every recordsMs.
+      const stale = this.o.now() - this.recordsAt >= this.o.recordsMs;
+      const [observations, records] = await Promise.all([this.o.observations(), stale ? this.o.records() : this.records]);
+      if (stale) this.recordsAt = this.o.now();
       this.records = records;
       this.inventory = buildInventory({ hypervisors: observations, records });
       const seen = new Set<string>();
@@ -72,6 +88,10 @@ export class InventoryFeed {
         }
       }
       this.history.retain(seen);
+      for (const v of this.inventory.vms) {
+        const t = this.history.throughput(v.hypervisor, v.providerID);
+        if (t) v.throughput = t;
+      }
     })()
       .catch((e: unknown) => this.o.onError?.(e as Error))
       .finally(() => {

@@ -147,24 +147,46 @@ export async function prepareRequest(file: { filename?: string; data: Buffer }, 
 
 const fileName = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80) || 'request';
 
-/** Writes the documents the plan creates; commits them when the folder is in a git repository. */
-export async function acceptRequest(req: IntakeRequest, o: { dir: string }): Promise<{ files: string[]; commit?: string }> {
+/** What accepting did: files written (and their commit), or objects created in the cluster. */
+export interface Accepted {
+  files?: string[];
+  commit?: string;
+  created?: string[];
+}
+
+/** Where accepted documents go: a folder (directory mode) or the API server (Kubernetes mode). */
+export type IntakeSink = (documents: AnyResource[], req: IntakeRequest) => Promise<Accepted>;
+
+/** The documents of the plan's creates, once the request has no errors. */
+export function acceptedDocuments(req: IntakeRequest): AnyResource[] {
   if (!req.acceptable) throw new IntakeError('this request has errors (or creates nothing) and cannot be accepted: fix the rows shown and upload it again');
   const creates = new Set(req.plan.filter((r) => r.action === 'create').map((r) => `${r.kind}/${r.namespace ?? ''}/${r.name}`));
-  const docs = (req.documents as AnyResource[]).filter((d) => creates.has(`${d.kind}/${d.metadata.namespace ?? ''}/${d.metadata.name}`));
-  await mkdir(o.dir, { recursive: true });
-  const file = join(o.dir, `${fileName(req.documentNumber ?? `request-${req.id}`)}.yaml`);
-  await writeFile(file, `# Accepted through the virtkeeper inventory${req.documentNumber ? `, request ${req.documentNumber}` : ''}\n${docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n')}`, {
-    flag: 'wx',
-  }).catch((e: NodeJS.ErrnoException) => {
-    throw e.code === 'EEXIST' ? new IntakeError(`${file} exists already: request ${req.documentNumber ?? req.id} was accepted before`) : e;
-  });
-  const commit = await gitCommit(
-    o.dir,
-    [file],
-    `Request ${req.documentNumber ?? req.id}: ${docs.map((d) => `${d.kind} ${d.metadata.name}`).join(', ')}\n\nAccepted through the virtkeeper inventory page.`,
-  );
-  return { files: [file], ...(commit ? { commit } : {}) };
+  return (req.documents as AnyResource[]).filter((d) => creates.has(`${d.kind}/${d.metadata.namespace ?? ''}/${d.metadata.name}`));
+}
+
+/** Directory mode: one file per request in the folder, committed when the folder is in a git repository. */
+export function folderSink(dir: string): IntakeSink {
+  return async (docs, req) => {
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `${fileName(req.documentNumber ?? `request-${req.id}`)}.yaml`);
+    await writeFile(
+      file,
+      `# Accepted through the virtkeeper inventory${req.documentNumber ? `, request ${req.documentNumber}` : ''}\n${docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n')}`,
+      { flag: 'wx' },
+    ).catch((e: NodeJS.ErrnoException) => {
+      throw e.code === 'EEXIST' ? new IntakeError(`${file} exists already: request ${req.documentNumber ?? req.id} was accepted before`) : e;
+    });
+    const commit = await gitCommit(
+      dir,
+      [file],
+      `Request ${req.documentNumber ?? req.id}: ${docs.map((d) => `${d.kind} ${d.metadata.name}`).join(', ')}\n\nAccepted through the virtkeeper inventory page.`,
+    );
+    return { files: [file], ...(commit ? { commit } : {}) };
+  };
+}
+
+export async function acceptRequest(req: IntakeRequest, sink: IntakeSink): Promise<Accepted> {
+  return sink(acceptedDocuments(req), req);
 }
 
 async function gitCommit(dir: string, files: string[], message: string): Promise<string | undefined> {

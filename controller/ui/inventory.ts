@@ -5,6 +5,7 @@ import type { Condition } from '../api/types.ts';
 import { keyOf } from '../api/keys.ts';
 import type { Observation, ObservedNode, ObservedVM, OwnerRef, VMUsage } from '../core/model.ts';
 import type { StatusRecord } from '../status/writer.ts';
+import type { Throughput } from './usage-history.ts';
 
 export type PlanState = 'in sync' | 'changes pending' | 'restart required' | 'refused' | 'unmanaged' | 'not reconciled';
 
@@ -24,10 +25,12 @@ export interface InventoryVM {
   ips: string[];
   managed: boolean;
   /** `VirtualMachine default/web-1`, from the marker. */
-  owner?: { kind: string; namespace?: string; name: string; key: string };
+  owner?: { kind: string; namespace?: string; name: string; key: string; instance?: string };
   plan: PlanState;
   ready?: string;
   usage?: VMUsage;
+  /** Disk and network bytes per second, from the last two observations with usage (set by the feed). */
+  throughput?: Throughput;
 }
 
 export interface InventoryNode extends ObservedNode {
@@ -76,7 +79,15 @@ export function planStateOf(record: StatusRecord | undefined): { plan: PlanState
 }
 
 function toVM(hv: HypervisorObservation, vm: ObservedVM, records: ReadonlyMap<string, StatusRecord>): InventoryVM {
-  const owner = vm.owner ? { kind: vm.owner.kind, ...(vm.owner.namespace ? { namespace: vm.owner.namespace } : {}), name: vm.owner.name, key: ownerKey(vm.owner) } : undefined;
+  const owner = vm.owner
+    ? {
+        kind: vm.owner.kind,
+        ...(vm.owner.namespace ? { namespace: vm.owner.namespace } : {}),
+        name: vm.owner.name,
+        key: ownerKey(vm.owner),
+        ...(vm.owner.instance ? { instance: vm.owner.instance } : {}),
+      }
+    : undefined;
   const diskBytes = vm.disks.reduce((a, d) => a + d.sizeBytes, 0);
   const plan = owner ? planStateOf(records.get(owner.key)) : { plan: 'unmanaged' as const };
   return {

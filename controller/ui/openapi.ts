@@ -26,10 +26,16 @@ const vm = {
     diskBytes: num,
     ips: { type: 'array', items: str },
     managed: { type: 'boolean' },
-    owner: { type: 'object', additionalProperties: false, required: ['kind', 'name', 'key'], properties: { kind: str, namespace: str, name: str, key: str } },
+    owner: { type: 'object', additionalProperties: false, required: ['kind', 'name', 'key'], properties: { kind: str, namespace: str, name: str, key: str, instance: str } },
     plan: { enum: ['in sync', 'changes pending', 'restart required', 'refused', 'unmanaged', 'not reconciled'] },
     ready: str,
     usage: { $ref: '#/components/schemas/Usage' },
+    throughput: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'bytes per second between the last two observations',
+      properties: { diskReadBps: num, diskWriteBps: num, networkReceiveBps: num, networkTransmitBps: num },
+    },
   },
 };
 const node = {

@@ -2,7 +2,7 @@
 // and the accept button.
 import { stringify } from 'yaml';
 import { html, type Html } from './html.ts';
-import type { IntakeRequest } from './intake.ts';
+import type { Accepted, IntakeRequest } from './intake.ts';
 
 export function uploadForm(csrf: string, error?: string): Html {
   return html`<h1>Requests</h1>${error ? html`<p class="error" id="intake-error">${error}</p>` : ''}
@@ -13,13 +13,15 @@ export function uploadForm(csrf: string, error?: string): Html {
 
 export const manifestsText = (r: IntakeRequest): string => r.documents.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
 
-export function requestPage(r: IntakeRequest, csrf: string, accepted?: { files: string[]; commit?: string }): Html {
+export function requestPage(r: IntakeRequest, csrf: string, accepted?: Accepted): Html {
   const plan = html`<table class="plan" id="plan"><thead><tr><th>Resource</th><th>Hypervisor</th><th>Action</th><th>Node</th><th>Detail</th></tr></thead><tbody>${r.plan.map(
     (p) =>
       html`<tr class="${p.action === 'error' ? 'row-error' : `row-${p.action}`}"><td>${p.kind} ${p.namespace ? `${p.namespace}/` : ''}${p.name}</td><td>${p.hypervisor ?? ''}</td><td>${p.action}</td><td>${p.node ?? ''}</td><td>${p.message}</td></tr>`,
   )}</tbody></table>`;
   const action = accepted
-    ? html`<p id="accepted">Accepted: written to ${accepted.files.join(', ')}${accepted.commit ? ` and committed (${accepted.commit.slice(0, 12)})` : ''}. The controller converges it as any other change.</p>`
+    ? html`<p id="accepted">Accepted: ${accepted.files ? `written to ${accepted.files.join(', ')}` : ''}${accepted.commit ? ` and committed (${accepted.commit.slice(0, 12)})` : ''}${
+        accepted.created ? `created ${accepted.created.join(', ')} in the cluster` : ''
+      }. The controller converges it as any other change.</p>`
     : r.acceptable
       ? html`<form method="post" action="/requests/${r.id}/accept" id="accept"><input type="hidden" name="_csrf" value="${csrf}"><button type="submit">Accept: write these manifests</button></form>`
       : html`<p class="error" id="not-acceptable">Nothing can be accepted until every row is right: fix the rows marked above and upload the request again.</p>`;

@@ -42,13 +42,20 @@ ${options('namespace', distinct(inv.vms.map((v) => (v.owner ? (v.owner.namespace
 <button type="submit">Filter</button> <a href="/">clear</a></form>`;
 }
 
+/** `in / out` per second, or a dash when the hypervisor gave no counters. */
+const rate = (a: number | undefined, b: number | undefined): string => (a === undefined && b === undefined ? '–' : `${formatBytes(a ?? 0)}/s ⇅ ${formatBytes(b ?? 0)}/s`);
+
 const planClass = (p: string) => `plan-${p.replace(/ /g, '-')}`;
 
 function row(v: InventoryVM): Html {
-  return html`<tr><td>${v.hypervisor}</td><td>${v.type}</td><td>${v.node ?? '–'}</td><td><a href="${vmHref(v)}">${v.name}</a></td><td class="state-${v.state}">${v.state}</td>
+  const place = [v.datacenter, v.cluster].filter(Boolean).join(' / ');
+  return html`<tr><td>${v.hypervisor}</td><td>${v.type}</td><td>${place || '–'}</td><td>${v.node ?? '–'}</td><td><a href="${vmHref(v)}">${v.name}</a></td><td class="state-${v.state}">${v.state}</td>
 <td class="num">${v.vcpus}</td><td class="num">${formatBytes(v.memoryBytes)}</td><td class="num">${formatBytes(v.diskBytes)}</td><td>${v.ips.join(', ')}</td>
 <td>${v.owner ? `${v.owner.namespace ?? 'default'}/${v.owner.name}` : html`<span class="muted">unmanaged</span>`}</td><td class="${planClass(v.plan)}">${v.plan}</td>
-<td class="num">${percent(v.usage?.cpuRatio)}</td><td class="num">${formatBytes(v.usage?.memoryUsedBytes)}</td></tr>`;
+<td class="num">${percent(v.usage?.cpuRatio)}</td><td class="num">${formatBytes(v.usage?.memoryUsedBytes)}</td><td class="num">${rate(v.throughput?.diskReadBps, v.throughput?.diskWriteBps)}</td><td class="num">${rate(
+    v.throughput?.networkReceiveBps,
+    v.throughput?.networkTransmitBps,
+  )}</td></tr>`;
 }
 
 export function inventoryPage(inv: Inventory, q: ListQuery): { body: Html; shown: InventoryVM[]; total: number } {
@@ -79,10 +86,10 @@ export function inventoryPage(inv: Inventory, q: ListQuery): { body: Html; shown
       : '';
   const body = html`<h1>Inventory</h1>${filterForm(inv, q)}${countList}
 <p class="summary"><span id="vm-count">${kept.length}</span> of ${inv.vms.length} VMs${kept.length > PAGE_SIZE ? `, ${PAGE_SIZE} a page` : ''}</p>${pager}
-<table class="vms" id="vms"><thead><tr>${head('hypervisor', 'Hypervisor')}${head(undefined, 'Type')}${head('node', 'Node')}${head('name', 'Name')}${head('state', 'State')}${head('vcpus', 'vCPUs')}${head(
+<table class="vms" id="vms"><thead><tr>${head('hypervisor', 'Hypervisor')}${head(undefined, 'Type')}${head(undefined, 'DC / cluster')}${head('node', 'Node')}${head('name', 'Name')}${head('state', 'State')}${head('vcpus', 'vCPUs')}${head(
     'memory',
     'Memory',
-  )}${head('disk', 'Disks')}${head(undefined, 'IPs')}${head('owner', 'Owner')}${head('plan', 'Plan')}${head('cpu', 'CPU')}${head(undefined, 'Mem used')}</tr></thead>
+  )}${head('disk', 'Disks')}${head(undefined, 'IPs')}${head('owner', 'Owner')}${head('plan', 'Plan')}${head('cpu', 'CPU')}${head(undefined, 'Mem used')}${head(undefined, 'Disk r ⇅ w')}${head(undefined, 'Net rx ⇅ tx')}</tr></thead>
 <tbody>${shown.map(row)}</tbody></table>${pager}`;
   return { body, shown, total: kept.length };
 }

@@ -35,7 +35,10 @@ export function vmPage(i: VMPageInput): Html {
     ['Memory', formatBytes(vm.memoryBytes)],
     ['Disks', vm.disks.map((d) => `${d.name} ${formatBytes(d.sizeBytes)}${d.storage ? ` on ${d.storage}` : ''}`).join(', ') || undefined],
     ['IPs', vm.ips.join(', ') || undefined],
-    ['Owner', vm.owner ? `${vm.owner.kind} ${vm.owner.namespace ?? 'default'}/${vm.owner.name}` : 'unmanaged (no virtkeeper marker)'],
+    [
+      'Owner',
+      vm.owner ? `${vm.owner.kind} ${vm.owner.namespace ?? 'default'}/${vm.owner.name}${vm.owner.instance ? ` (controller instance ${vm.owner.instance})` : ''}` : 'unmanaged (no virtkeeper marker)',
+    ],
     ['Plan', vm.plan],
     ['CPU', percent(vm.usage?.cpuRatio)],
     ['Memory used', formatBytes(vm.usage?.memoryUsedBytes)],

@@ -25,7 +25,7 @@ export function isLoopback(host: string): boolean {
 
 /** `127.0.0.1:8090`, `:8090`, `8090`, `[::1]:8090` → host and port (the host defaults to loopback). */
 export function parseListen(addr: string): { host: string; port: number } {
-  const m = /^(?:(\[[^\]]+\]|[^:]*):)?(\d{1,5})$/.exec(addr.trim());
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/.exec(addr.trim());
   const port = Number(m?.[2]);
   if (!m || port > 65535) throw new UiAddressError(`--ui ${JSON.stringify(addr)}: expected HOST:PORT or PORT, e.g. 127.0.0.1:8090`);
   return { host: (m[1] || '127.0.0.1').replace(/^\[|\]$/g, ''), port };
@@ -67,6 +67,7 @@ const same = (a: string, b: string) => {
 export function installGuard(app: FastifyInstance, o: { token?: string; loopback: boolean; now: () => number }): Guard {
   const key = randomBytes(32);
   const sessions = new Map<string, number>();
+  const anonOf = new WeakMap<FastifyRequest, string>();
   const csrfOf = (sid: string) => createHmac('sha256', key).update(`csrf:${sid}`).digest('base64url');
   const sessionOf = (req: FastifyRequest): string | undefined => {
     const sid = req.cookies[SESSION];
@@ -122,7 +123,8 @@ export function installGuard(app: FastifyInstance, o: { token?: string; loopback
   });
   app.post('/login', async (req, reply) => {
     const body = (req.body ?? {}) as { token?: unknown; next?: unknown };
-    const next = typeof body.next === 'string' && body.next.startsWith('/') && !body.next.startsWith('//') ? body.next : '/';
+    // Only a path of this site: not `//host` nor `/\\host` (which browsers read as another host).
+    const next = typeof body.next === 'string' && /^\/(?![/\\])/.test(body.next) ? body.next : '/';
     if (!o.token || typeof body.token !== 'string' || !same(body.token.trim(), o.token)) return reply.code(401).type('text/html').send(loginHtml(next, true));
     const sid = randomBytes(24).toString('base64url');
     sessions.set(sid, o.now() + SESSION_MS);
@@ -140,11 +142,13 @@ export function installGuard(app: FastifyInstance, o: { token?: string; loopback
     csrfFor: (req, reply) => {
       const sid = sessionOf(req);
       if (sid) return csrfOf(sid);
-      let anon = req.cookies[ANON];
+      // One anonymous session per request, however many forms the page holds.
+      let anon = anonOf.get(req) ?? req.cookies[ANON];
       if (!anon || !/^[\w-]{20,}$/.test(anon)) {
         anon = randomBytes(24).toString('base64url');
         reply.setCookie(ANON, anon, cookieOpts(req));
       }
+      anonOf.set(req, anon);
       return csrfOf(anon);
     },
   };

@@ -8,6 +8,7 @@ import type { HypervisorPool } from '../runtime/hypervisors.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { StatusRecord } from '../status/writer.ts';
 import { InventoryFeed, poolObservations } from './feed.ts';
+import type { IntakeSink } from './intake.ts';
 import { UiTokenRequiredError } from './security.ts';
 import { startUiServer } from './server.ts';
 import { registerUsageMetrics } from './usage-metrics.ts';
@@ -24,7 +25,7 @@ export interface ServeInventoryOptions {
   listen: string;
   tokenFile?: string;
   /** Where accepted requests go; absent: intake is off. */
-  requestsDir?: string;
+  intake?: IntakeSink;
   pool: HypervisorPool;
   /** Every declared resource (the Hypervisors among them are the ones shown). */
   declared: () => readonly AnyResource[];
@@ -77,10 +78,10 @@ export async function serveInventory(o: ServeInventoryOptions): Promise<ServedIn
     ...(token ? { token } : {}),
     feed,
     now: o.now,
-    ...(o.requestsDir ? { intake: { dir: o.requestsDir, declared: o.declared } } : {}),
+    ...(o.intake ? { intake: { sink: o.intake, declared: o.declared } } : {}),
   });
   await feed.start();
-  o.logger.info({ url: server.url, intake: !!o.requestsDir }, 'serving the inventory');
+  o.logger.info({ url: server.url, intake: !!o.intake }, 'serving the inventory');
   return {
     url: server.url,
     feed,

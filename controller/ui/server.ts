@@ -9,7 +9,7 @@ import { isVkError } from '../core/errors.ts';
 import { UI_CSS, UI_JS } from './assets.ts';
 import type { InventoryFeed } from './feed.ts';
 import { type Html, layout, type LayoutOptions } from './html.ts';
-import { acceptRequest, IntakeError, type IntakeRequest, MAX_UPLOAD_BYTES, prepareRequest } from './intake.ts';
+import { acceptRequest, IntakeError, type IntakeRequest, type IntakeSink, MAX_UPLOAD_BYTES, prepareRequest } from './intake.ts';
 import { findVM, matches, parseFilter, sortVMs } from './inventory.ts';
 import { OPENAPI } from './openapi.ts';
 import { eventRows, inventoryPage, nodesPage, parseListQuery } from './pages-inventory.ts';
@@ -25,7 +25,7 @@ export interface UiServerOptions {
   feed: InventoryFeed;
   now: () => number;
   /** Request intake; absent: read-only. */
-  intake?: { dir: string; declared: () => readonly AnyResource[] };
+  intake?: { sink: IntakeSink; declared: () => readonly AnyResource[] };
   /** The usage window the VM page charts (default one hour). */
   windowMs?: number;
 }
@@ -65,7 +65,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
     const tooLarge = err.code === 'FST_REQ_FILE_TOO_LARGE' || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413;
-    const status = tooLarge ? 413 : err instanceof IntakeError ? 400 : (err.statusCode ?? 500);
+    const status = tooLarge ? 413 : err instanceof IntakeError ? (err.code === 'VK_UI_INTAKE_FORBIDDEN' ? 403 : 400) : (err.statusCode ?? 500);
     const code = tooLarge ? 'VK_UI_UPLOAD_TOO_LARGE' : isVkError(err) ? err.code : status < 500 ? 'VK_UI_BAD_REQUEST' : 'VK_UI_INTERNAL';
     const message = tooLarge
       ? `the upload is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MiB: split the request`
@@ -146,12 +146,12 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   app.post('/api/v1/requests', async (req, reply) => {
     if (!o.intake) return intakeOff(reply);
     const { r, accept } = await upload(req);
-    const accepted = accept ? await acceptRequest(r, { dir: o.intake.dir }) : undefined;
+    const accepted = accept ? await acceptRequest(r, o.intake.sink) : undefined;
     if (accepted) pending.delete(r.id);
     return { id: r.id, ...(r.documentNumber ? { documentNumber: r.documentNumber } : {}), plan: r.plan, manifests: manifestsText(r), acceptable: r.acceptable, ...(accepted ? { accepted } : {}) };
   });
   if (o.intake) {
-    const dir = o.intake.dir;
+    const sink = o.intake.sink;
     app.get('/requests', async (req, reply) => page(req, reply, { title: 'Requests', active: 'requests' }, uploadForm(guard.csrfFor(req, reply))));
     app.post('/requests', async (req, reply) => {
       const { r } = await upload(req);
@@ -160,7 +160,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     app.post<{ Params: { id: string } }>('/requests/:id/accept', async (req, reply) => {
       const r = pending.get(req.params.id);
       if (!r) throw new IntakeError('this request is no longer held (accepted already, or the controller restarted): upload it again');
-      const accepted = await acceptRequest(r, { dir });
+      const accepted = await acceptRequest(r, sink);
       pending.delete(r.id);
       return page(req, reply, { title: `Request ${r.documentNumber ?? r.id}`, active: 'requests' }, requestPage(r, guard.csrfFor(req, reply), accepted));
     });

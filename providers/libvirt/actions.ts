@@ -4,6 +4,7 @@ import type { VMAction } from '../../controller/core/actions.ts';
 import { ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
 import { sameOwner, type ActionContext, type VMClient } from '../../controller/core/provider.ts';
 import type { Observation } from '../../controller/core/model.ts';
+import { sleep } from '../kit/index.ts';
 import type { LibvirtContext } from './context.ts';
 import { create } from './create.ts';
 import { deviceXml, nicXml, NS, ownerElementXml, type ParsedDomain } from './domain-xml.ts';
@@ -123,7 +124,7 @@ export class LibvirtVMs implements VMClient {
       })
       .catch(() => undefined);
     while (!finished) {
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
       if (finished) break;
       const job = await c.jobInfo(d).catch(() => undefined);
       if (job && job.dataTotal > 0n) actx.onProgress?.({ percent: Math.min(99, Number((job.dataProcessed * 100n) / job.dataTotal)), message: `migrating to ${to}` });

@@ -45,6 +45,8 @@ export async function create(ctx: LibvirtContext, vm: DesiredVM, o: CreateOption
       return;
     }
     if (!sameOwner(parsed.owner, vm.owner)) throw new RefusedError(`a domain named ${vm.name} exists on ${h.name} and is not owned by ${vm.key}`);
+    // Already made: whatever the observation remembers of it (a half-made domain) is read again.
+    ctx.forget(uuidText(d.uuid));
     if (!parsed.creating) return;
     resume = { host: h.name, c, parsed };
     break;

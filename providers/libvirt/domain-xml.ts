@@ -1,5 +1,6 @@
 // Domain and volume XML, built and parsed with fast-xml-parser (never concatenated), with
 // the ownership marker in <metadata>.
+import { randomBytes } from 'node:crypto';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import type { DesiredDisk, DesiredNic, DesiredVM, ObservedDisk, ObservedNic, OwnerRef } from '../../controller/core/model.ts';
 import { formatOwner, parseOwner } from '../../controller/core/provider.ts';
@@ -142,6 +143,8 @@ export function domainXml(s: DomainSpec): string {
         ],
         ...(vm.nics.length ? { interface: vm.nics.map((n) => nicXml(n, s.bridge)) } : {}),
         ...(vm.guestAgent ? { channel: { '@type': 'unix', target: { '@type': 'virtio', '@name': 'org.qemu.guest_agent.0' } } } : {}),
+        // A VNC display on the host's loopback, locked by a password no one knows until a console ticket sets one (consoles.ts).
+        graphics: { '@type': 'vnc', '@port': '-1', '@autoport': 'yes', '@listen': '127.0.0.1', '@passwd': randomBytes(12).toString('base64url').slice(0, 8) },
         memballoon: { '@model': 'virtio' },
         serial: { '@type': 'pty' },
         console: { '@type': 'pty' },

@@ -4,6 +4,7 @@
 import type { Target } from '../../controller/core/actions.ts';
 import { ProviderTransientError, VkError } from '../../controller/core/errors.ts';
 import type { ExecOptions, ExecResult, GuestClient } from '../../controller/core/provider.ts';
+import { growingInterval, pollUntil } from '../kit/index.ts';
 import type { Hosts } from './hosts.ts';
 import type { LibvirtConnection } from './rpc/connection.ts';
 import type { Domain } from './rpc/protocol.ts';
@@ -56,17 +57,19 @@ export class LibvirtGuest implements GuestClient {
     });
     const pid = started?.pid;
     if (pid === undefined) throw new ProviderTransientError('the guest agent did not start the command');
-    const t0 = Date.now();
-    for (;;) {
-      options.signal?.throwIfAborted();
-      const st = await agent<{ exited?: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string }>(c, d, 'guest-exec-status', { pid });
-      if (st?.exited) {
-        const b64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
-        return { exitCode: st.exitcode ?? 0, stdout: b64(st['out-data']), stderr: b64(st['err-data']) };
-      }
-      if (options.timeoutMs && Date.now() - t0 > options.timeoutMs) throw new ProviderTransientError(`command still running in ${target.name} after ${options.timeoutMs} ms (pid ${pid})`);
-      await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(50, (Date.now() - t0) / 10))));
-    }
+    type Status = { exited?: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string };
+    const st = await pollUntil<Status | undefined>({
+      what: `command ${pid} in ${target.name}`,
+      read: () => agent<Status>(c, d, 'guest-exec-status', { pid }),
+      done: (x) => !!x?.exited,
+      describe: () => 'running',
+      intervalMs: growingInterval({ minMs: 50, maxMs: 1000 }),
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      onTimeout: () => new ProviderTransientError(`command still running in ${target.name} after ${options.timeoutMs} ms (pid ${pid})`),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const b64 = (x: string | undefined) => (x ? Buffer.from(x, 'base64').toString('utf8') : '');
+    return { exitCode: st?.exitcode ?? 0, stdout: b64(st?.['out-data']), stderr: b64(st?.['err-data']) };
   }
 
   async freeze(target: Target): Promise<number> {

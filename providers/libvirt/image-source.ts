@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { ProviderInvalidError, ProviderNotFoundError } from '../../controller/core/errors.ts';
 import { displayImage } from '../../controller/core/provider.ts';
+import { MiB } from '../kit/index.ts';
 
 export interface ImageStream {
   length: number;
@@ -26,7 +27,7 @@ async function fromFile(path: string): Promise<ImageStream> {
   } finally {
     await fh.close();
   }
-  return { length: info.size, format: formatOf(head), chunks: createReadStream(path, { highWaterMark: 1024 * 1024 }) };
+  return { length: info.size, format: formatOf(head), chunks: createReadStream(path, { highWaterMark: MiB }) };
 }
 
 async function fromURL(url: string): Promise<ImageStream> {

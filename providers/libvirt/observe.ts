@@ -84,9 +84,13 @@ export class DomainObserver {
     this.o = o;
   }
 
+  /** Bumped by forget: a detail read that began before is not cached (it may predate the change). */
+  private readonly epochs = new Map<string, number>();
+
   /** Drops a domain's cached detail (it changed, or is about to). */
   forget(id: string): void {
     this.cache.delete(id);
+    this.epochs.set(id, (this.epochs.get(id) ?? 0) + 1);
   }
 
   /** A domain's parsed XML as last observed, while its stats have not moved since. */
@@ -138,14 +142,16 @@ export class DomainObserver {
       const signature = JSON.stringify([state, p.get('balloon.maximum'), p.get('vcpu.current'), p.get('vcpu.maximum'), sizes], (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
       let cached = this.cache.get(id);
       if (!cached || cached.signature !== signature) {
+        const epoch = this.epochs.get(id) ?? 0;
         // A domain undefined since the list is simply not there any more.
-        const read = await this.readDetail(c, d, signature, state === DomainState.RUNNING).catch((e: unknown) => {
+        const read = await this.readDetail(c, d, signature, state === DomainState.RUNNING, new Map(sizes)).catch((e: unknown) => {
           if (e instanceof LibvirtError && e.kind === 'not-found') return undefined;
           throw e;
         });
         if (!read) continue;
         cached = read;
-        this.cache.set(id, cached);
+        // An action changed the domain while this was read (a create's second define): used for this pass only.
+        if ((this.epochs.get(id) ?? 0) === epoch) this.cache.set(id, cached);
       }
       const parsed = cached.parsed;
       const running = isActive(state);
@@ -216,16 +222,16 @@ export class DomainObserver {
       .finally(() => this.ipFetching.delete(id));
   }
 
-  private async readDetail(c: LibvirtConnection, d: Domain, signature: string, running: boolean): Promise<Cached> {
+  private async readDetail(c: LibvirtConnection, d: Domain, signature: string, running: boolean, statSizes: Map<string, number>): Promise<Cached> {
     const [xml, autostart] = await Promise.all([c.xmlDesc(d), c.getAutostart(d)]);
     const parsed = parseDomain(xml);
     // The configuration the next boot uses.
     const config = running ? parseDomain(await c.xmlDesc(d, XmlFlags.INACTIVE)) : parsed;
     const pending: Cached['pending'] = config.vcpuCurrent !== parsed.vcpuCurrent ? { vcpus: config.vcpuCurrent } : undefined;
     if (!running) {
-      // An inactive domain has no block stats: its volumes tell their capacity.
+      // The bulk stats give an inactive domain's capacities too (libvirt 9); where they do not, the volumes tell.
       for (const disk of parsed.disks) {
-        if (!disk.volume) continue;
+        if (!disk.volume || statSizes.get(disk.dev)) continue;
         const pool = await c.lookupPool(disk.pool ?? this.o.pool()).catch(() => undefined);
         const vol = pool ? await c.lookupVolume(pool, disk.volume).catch(() => undefined) : undefined;
         if (vol) disk.sizeBytes = Number((await c.volumeInfo(vol)).capacity);

@@ -1,6 +1,7 @@
 // The libvirt provider: a Hypervisor lists hosts, each a placement node, and is served by one
 // client per kind: VMs (observe.ts, actions.ts, create.ts), VirtualDisks (virtual-disks.ts),
-// VLAN networks (networks.ts), templates (templates.ts), the guest agent (guest-agent.ts).
+// VLAN networks (networks.ts), templates (templates.ts), the guest agent (guest-agent.ts),
+// snapshots (snapshots.ts) and consoles (consoles.ts).
 // Lifecycle events wake the reconciler at once (hosts.ts).
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -9,6 +10,7 @@ import type { Capabilities } from '../../controller/core/model.ts';
 import type { ProviderClient, TemplateClient } from '../../controller/core/provider.ts';
 import { LibvirtVMs } from './actions.ts';
 import { templateHost, type LibvirtContext } from './context.ts';
+import { LibvirtConsoles } from './consoles.ts';
 import { LibvirtGuest } from './guest-agent.ts';
 import { Hosts, type HostEntry } from './hosts.ts';
 import { LibvirtNetworks } from './networks.ts';
@@ -16,6 +18,7 @@ import { DomainObserver } from './observe.ts';
 import type { LibvirtConnection } from './rpc/connection.ts';
 import type { TransportPolicy } from './rpc/uri.ts';
 import { importTemplate, inspectTemplate, templateFromVM } from './templates.ts';
+import { LibvirtSnapshots } from './snapshots.ts';
 import { LibvirtDisks } from './virtual-disks.ts';
 
 export { guestAddresses } from './guest-agent.ts';
@@ -52,6 +55,8 @@ export class LibvirtProvider implements ProviderClient {
   readonly networks: LibvirtNetworks;
   readonly templates: TemplateClient;
   readonly guest: LibvirtGuest;
+  readonly snapshots: LibvirtSnapshots;
+  readonly consoles: LibvirtConsoles;
   private readonly hosts: Hosts;
 
   constructor(o: LibvirtProviderOptions) {
@@ -81,6 +86,8 @@ export class LibvirtProvider implements ProviderClient {
       fromVM: (target, name, options = {}) => templateFromVM(th, target, name, options),
     };
     this.guest = new LibvirtGuest(this.hosts);
+    this.snapshots = new LibvirtSnapshots(this.hosts);
+    this.consoles = new LibvirtConsoles(this.hosts, o.now ?? Date.now);
   }
 
   /** The connection to one host (benchmarks count its calls). */

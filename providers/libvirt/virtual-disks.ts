@@ -3,9 +3,9 @@
 // moved between VMs virtkeeper manages, grown, and deleted only when provably its own.
 // `survey` reads what is there and decides; `observe` reports those decisions, `ensure`
 // carries them out.
-import { formatBytes } from '../../controller/api/quantity.ts';
 import { ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import { sameOwner, type DesiredStandaloneDisk, type DiskClient, type DiskState, type KindObservation } from '../../controller/core/provider.ts';
+import { formatBytes, sleep } from '../kit/index.ts';
 import type { LibvirtContext } from './context.ts';
 import { deleteDiskOwner, describeOwner, ownerVolumeName, readDiskOwner, writeDiskOwner } from './disk-owner.ts';
 import { BUS, deviceXml, parseDomain, targetDev, volumeXml, type ParsedDomain } from './domain-xml.ts';
@@ -162,9 +162,11 @@ export class LibvirtDisks implements DiskClient {
   }
 
   /**
-   * Where a volume is attached now. One bulk block-stats call per host names every domain's
-   * disk paths (inactive domains too); only a domain whose path ends in the volume's name has
-   * its XML read, to be sure.
+   * Where a volume is attached now, from one bulk block-stats call per host. The stats name a
+   * disk's path when libvirt resolved its pool volume (running domains, devices attached
+   * since the daemon started); an inactive domain's volume disks come without one, and then
+   * the observation's parse of that domain answers while its device names still match the
+   * stats; only a domain left in doubt has its XML read.
    */
   private async attachment(volume: string): Promise<Attached | undefined> {
     for (const host of this.ctx.hosts.list) {
@@ -172,8 +174,12 @@ export class LibvirtDisks implements DiskClient {
       if (!c) continue;
       for (const s of await c.allDomainStats(StatsTypes.STATE | StatsTypes.BLOCK)) {
         const n = Number(s.params.get('block.count') ?? 0);
-        const paths = Array.from({ length: n }, (_, i) => String(s.params.get(`block.${i}.path`) ?? ''));
-        if (!paths.some((p) => p === volume || p.endsWith(`/${volume}`))) continue;
+        const blocks = Array.from({ length: n }, (_, i) => ({ dev: String(s.params.get(`block.${i}.name`) ?? ''), path: s.params.get(`block.${i}.path`) }));
+        const named = blocks.some((b) => typeof b.path === 'string' && (b.path === volume || b.path.endsWith(`/${volume}`)));
+        if (!named && blocks.every((b) => b.path !== undefined)) continue;
+        const known = named ? undefined : this.ctx.known(s.domain);
+        const devs = new Set(blocks.map((b) => b.dev));
+        if (known && known.disks.length + known.cdroms.length === devs.size && known.disks.every((x) => devs.has(x.dev)) && !known.disks.some((x) => x.volume === volume)) continue;
         const xml = await orAbsent(c.xmlDesc(s.domain));
         const parsed = xml ? parseDomain(xml) : undefined;
         const disk = parsed?.disks.find((x) => x.volume === volume);
@@ -198,7 +204,7 @@ export class LibvirtDisks implements DiskClient {
     this.ctx.forget(uuidText(at.d.uuid));
     for (let i = 0; i < 20; i++) {
       if (!parseDomain(await at.c.xmlDesc(at.d)).disks.some((x) => x.volume === volume)) return true;
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     return false;
   }

@@ -10,6 +10,8 @@ export interface OvirtHostOptions {
   pollMs?: number;
   /** How long a host may take to get there (default 10 min). */
   timeoutMs?: number;
+  /** Called once a host changed state, so that observation reads the hosts again. */
+  onChange?: () => void;
 }
 
 export class OvirtHosts implements NodeClient {
@@ -30,7 +32,7 @@ export class OvirtHosts implements NodeClient {
     let h = await this.host(node);
     if (String(h.status) === want) return;
     // An earlier pass may have asked already: a host on its way is waited on, not asked twice.
-    const moving = on ? String(h.status) === 'preparing_for_maintenance' : ['activating', 'initializing', 'connecting'].includes(String(h.status));
+    const moving = on ? String(h.status) === 'preparing_for_maintenance' : ['unassigned', 'initializing', 'connecting'].includes(String(h.status));
     if (!moving) await this.o.api.call('POST', `/hosts/${encodeURIComponent(String(h.id))}/${on ? 'deactivate' : 'activate'}`, { body: {} });
     const since = Date.now();
     let preparing = moving;
@@ -38,7 +40,10 @@ export class OvirtHosts implements NodeClient {
       ctx.signal?.throwIfAborted();
       h = await this.host(node);
       const status = String(h.status);
-      if (status === want) return;
+      if (status === want) {
+        this.o.onChange?.();
+        return;
+      }
       preparing ||= status === 'preparing_for_maintenance';
       // The engine gave up (a VM it could not move): the host is back up, the reason in its events.
       if (on && status === 'up' && preparing) throw new ProviderLockedError(`host ${node} went back to up instead of maintenance; the engine's events say why (a VM that could not be migrated)`);

@@ -64,7 +64,9 @@ export function toObservedVM(vm: Json, l: Lookups): ObservedVM {
       };
     }),
     nics: arr(obj(vm.nics).nic).map((n) => {
-      const p = l.profile(String(obj(n.vnic_profile).id ?? ''));
+      // The profile's network, inline when the list followed it, else from the lookups.
+      const net = obj(obj(n.vnic_profile).network);
+      const p = net.name ? { network: String(net.name), ...(num(obj(net.vlan).id) ? { vlan: num(obj(net.vlan).id) } : {}) } : l.profile(String(obj(n.vnic_profile).id ?? ''));
       return {
         name: String(n.name),
         model: String(n.interface ?? 'virtio'),

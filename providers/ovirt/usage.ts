@@ -1,7 +1,7 @@
 // What a VM uses, from the statistics the one list call follows (`statistics`,
 // `nics.statistics`, `disk_attachments.disk.statistics`): CPU and memory gauges of the VM,
 // network totals per NIC, disk rates per disk (the engine keeps no disk totals).
-import type { VMUsage } from '../../controller/core/model.ts';
+import type { ObservedVM, VMUsage } from '../../controller/core/model.ts';
 import { arr, num, obj, type Json } from './client.ts';
 
 /** Statistic name → its first datum, from a `statistics` element. */
@@ -38,4 +38,10 @@ export function toUsage(vm: Json): VMUsage | undefined {
   if (read !== undefined) u.diskReadBytesPerSecond = read;
   if (write !== undefined) u.diskWriteBytesPerSecond = write;
   return Object.keys(u).length > 0 ? u : undefined;
+}
+
+/** The observed VM with its usage, when the engine reported any. */
+export function withUsage(o: ObservedVM, vm: Json): ObservedVM {
+  const usage = toUsage(vm);
+  return usage ? { ...o, usage } : o;
 }

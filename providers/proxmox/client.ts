@@ -1,6 +1,6 @@
 // The Proxmox VE API client: undici with a keep-alive pool and timeouts, ticket login (with
 // renewal before expiry and one re-login on 401) or an API token, CSRF on writes, form
-// encoding, error classification, and task waiting with progress.
+// encoding, error classification, and task waiting with progress (batched per node).
 // The `proxmox-api` package gives typed endpoints, but it hides the reason phrase that
 // carries Proxmox's error text and has no pool, timeout or retry control; so this client
 // speaks HTTP itself with undici.
@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { ProviderTransientError } from '../../controller/core/errors.ts';
 import type { Credentials, Progress } from '../../controller/core/provider.ts';
 import { classifyProxmox } from './errors.ts';
+import { TaskWaiter } from './tasks.ts';
 
 export interface ProxmoxClientOptions {
   endpoint: string;
@@ -22,12 +23,6 @@ export interface ProxmoxClientOptions {
 
 type Params = Record<string, string | number | boolean | undefined | string[]>;
 
-export interface TaskStatus {
-  status: 'running' | 'stopped';
-  exitstatus?: string;
-  type?: string;
-}
-
 export class ProxmoxClient {
   private readonly base: string;
   private readonly dispatcher: Dispatcher;
@@ -35,9 +30,11 @@ export class ProxmoxClient {
   private login: Promise<void> | undefined;
   private readonly o: ProxmoxClientOptions;
   requests = 0;
+  private readonly tasks: TaskWaiter;
 
   constructor(options: ProxmoxClientOptions) {
     this.o = options;
+    this.tasks = new TaskWaiter({ get: (path, params) => this.get(path, params) });
     this.base = `${options.endpoint.replace(/\/+$/, '')}/api2/json`;
     this.dispatcher = new Agent({
       keepAliveTimeout: 30_000,
@@ -149,26 +146,11 @@ export class ProxmoxClient {
     return (res.json as { data: T }).data;
   }
 
-  /** Waits for a task to stop; resolves on OK or WARNINGS, throws the classified failure. */
-  async waitForTask(upid: string, options: { onProgress?: (p: Progress) => void; signal?: AbortSignal; pollMs?: number; timeoutMs?: number } = {}): Promise<void> {
-    const node = upid.split(':')[1] ?? '';
-    const started = Date.now();
-    for (;;) {
-      options.signal?.throwIfAborted();
-      const st = await this.get<TaskStatus>(`/nodes/${node}/tasks/${encodeURIComponent(upid)}/status`);
-      if (st.status === 'stopped') {
-        const exit = st.exitstatus ?? '';
-        if (exit === 'OK' || exit.startsWith('WARNINGS')) {
-          options.onProgress?.({ percent: 100, message: `${st.type ?? 'task'} OK` });
-          return;
-        }
-        throw classifyProxmox(500, exit || 'task failed');
-      }
-      options.onProgress?.({ message: `${st.type ?? 'task'} running` });
-      if (options.timeoutMs && Date.now() - started > options.timeoutMs) throw new ProviderTransientError(`task ${upid} still running after ${options.timeoutMs} ms`);
-      // Poll at a tenth of the time spent so far (20 ms..1 s): quick tasks end quickly, long
-      // ones are not hammered, and the overshoot stays near 10%.
-      await new Promise((r) => setTimeout(r, options.pollMs ?? Math.max(20, Math.min(1000, (Date.now() - started) / 10))));
-    }
+  /**
+   * Waits for a task to stop; resolves on OK or WARNINGS, throws the classified failure. Every
+   * task in flight on a node is answered by one `GET /nodes/{node}/tasks` per tick (see tasks.ts).
+   */
+  waitForTask(upid: string, options: { onProgress?: (p: Progress) => void; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+    return this.tasks.wait(upid, options);
   }
 }

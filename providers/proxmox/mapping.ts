@@ -38,9 +38,13 @@ export interface PendingRow {
 
 export const MAX_MEMORY_LINE = 'virtkeeper.io/max-memory=';
 
-/** The fields of a row whose change means the guest's config must be read again. */
+/**
+ * The fields of a row whose change means the guest's config must be read again. The power state
+ * is not one: starting or stopping leaves the config as it was, unless changes were staged (the
+ * cache keeps the status and re-reads a guest with staged changes whose status moved).
+ */
 export function rowSignature(r: ResourceRow): string {
-  return [r.status, r.maxcpu, r.maxmem, r.maxdisk, r.tags ?? '', r.lock ?? '', r.node, r.name ?? '', r.template ?? 0, r.pool ?? ''].join('|');
+  return [r.maxcpu, r.maxmem, r.maxdisk, r.tags ?? '', r.lock ?? '', r.node, r.name ?? '', r.template ?? 0, r.pool ?? ''].join('|');
 }
 
 export function configFromPending(rows: readonly PendingRow[]): { config: Record<string, string>; pending: boolean; staged: Record<string, string> } {

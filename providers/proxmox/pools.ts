@@ -5,6 +5,7 @@
 import { TerminalError, VkError } from '../../controller/core/errors.ts';
 import { formatOwner, parseOwner } from '../../controller/core/provider.ts';
 import type { ProxmoxClient } from './client.ts';
+import { readGuestConfig } from './guest-config.ts';
 
 export class ForeignPoolError extends TerminalError {
   override readonly code = 'VK_REFUSED_FOREIGN_POOL';
@@ -28,6 +29,20 @@ export function poolOwner(pool: string, comment: string | undefined): { namespac
 }
 
 type PoolRow = { poolid: string; comment?: string };
+type PoolMember = { id: string; type: string; vmid?: number; node?: string; name?: string };
+
+/** The pool's guests whose marker does not name this namespace (not made by virtkeeper, or for another one). */
+async function foreignMembers(api: ProxmoxClient, pool: string, namespace: string): Promise<string[]> {
+  const { members = [] } = await api.get<{ members?: PoolMember[] }>(`/pools/${encodeURIComponent(pool)}`);
+  const out: string[] = [];
+  for (const m of members.filter((x) => x.type === 'qemu' || x.type === 'lxc')) {
+    // A member row names its node; an older server's may not, and the list says where it runs.
+    const node = m.node ?? (await api.get<{ vmid?: number; node: string }[]>('/cluster/resources', { type: 'vm' })).find((r) => r.vmid === m.vmid)?.node;
+    const owner = node && m.type === 'qemu' ? parseOwner((await readGuestConfig(api, node, m.vmid)).description) : undefined;
+    if (!owner || (owner.namespace ?? 'default') !== namespace) out.push(`VM ${m.name ?? m.vmid}${owner ? ` (${owner.kind} ${owner.namespace ?? 'default'}/${owner.name})` : " (not virtkeeper's)"}`);
+  }
+  return out;
+}
 
 export async function ensurePool(api: ProxmoxClient, want: { pool: string; namespace: string; grantee?: string }): Promise<void> {
   const { pool, namespace, grantee } = want;
@@ -45,7 +60,13 @@ export async function ensurePool(api: ProxmoxClient, want: { pool: string; names
   }
   let owner = poolOwner(pool, row?.comment);
   if (owner === 'legacy') {
-    // Made by an earlier virtkeeper: the first namespace to use it again records itself.
+    // Made by an earlier virtkeeper: the first namespace to use it again records itself, but only
+    // when every guest in it is that namespace's (its users get the pool's guests).
+    const strangers = await foreignMembers(api, pool, namespace);
+    if (strangers.length > 0)
+      throw new ForeignPoolError(
+        `pool ${pool} was made by an earlier virtkeeper for no recorded namespace and holds ${strangers.slice(0, 3).join(', ')}${strangers.length > 3 ? ` and ${strangers.length - 3} more` : ''}, not namespace ${namespace}'s; it is not taken for ${namespace}. Choose another pool (spec.pool), or move those VMs out of it`,
+      );
     await api.put(`/pools/${encodeURIComponent(pool)}`, { comment: poolComment(pool, namespace) });
     owner = { namespace };
   }

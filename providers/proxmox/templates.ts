@@ -4,10 +4,22 @@
 // interrupted attempt stopped: nothing is made twice.
 import { ProviderInvalidError, ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
 import type { Target } from '../../controller/core/actions.ts';
-import { displayImage, formatOwner, parseOwner, sameOwner, type OwnerRef, type Progress } from '../../controller/core/provider.ts';
+import {
+  type ActionContext,
+  displayImage,
+  formatOwner,
+  type ImportOptions,
+  parseOwner,
+  sameOwner,
+  type OwnerRef,
+  type Progress,
+  type TemplateClient,
+  type TemplateFacts,
+} from '../../controller/core/provider.ts';
 import type { ProxmoxClient } from './client.ts';
+import type { ProxmoxContext } from './context.ts';
 import { readGuestConfig } from './guest-config.ts';
-import { diskValue, propertyString, type ResourceRow } from './mapping.ts';
+import { dataDisks, diskValue, propertyString, type ResourceRow } from './mapping.ts';
 
 export interface TemplateWork {
   api: ProxmoxClient;
@@ -35,7 +47,7 @@ export async function proxmoxTemplateFromVM(w: TemplateWork, target: Target, nam
   await convert(w, row, name);
 }
 
-export interface ImportOptions {
+export interface TemplateImport {
   name: string;
   image: string;
   owner: OwnerRef;
@@ -44,7 +56,7 @@ export interface ImportOptions {
 }
 
 /** A template from an image file on the node: a VM with an `import-from` disk and a cloud-init drive, then converted. */
-export async function proxmoxImportTemplate(w: TemplateWork, o: ImportOptions): Promise<void> {
+export async function proxmoxImportTemplate(w: TemplateWork, o: TemplateImport): Promise<void> {
   const rows = await w.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
   const same = rows.filter((r) => r.name === o.name);
   if (same.some((r) => r.template === 1)) return;
@@ -99,4 +111,45 @@ export async function downloadImage(w: TemplateWork, url: string, node: string, 
   w.onProgress?.({ message: `downloading ${displayImage(url)} to ${volid} on ${node}` });
   await w.api.waitForTask(await w.api.post<string>(`/nodes/${node}/storage/${store}/download-url`, { content: 'import', filename: file, url }), w.onProgress ? { onProgress: w.onProgress } : {});
   return volid;
+}
+
+/** The Proxmox TemplateClient: a template is a guest with `template: 1`, made in place from a VM (which it consumes). */
+export class ProxmoxTemplates implements TemplateClient {
+  readonly fromVMConsumesVM = true;
+  private readonly c: ProxmoxContext;
+  constructor(c: ProxmoxContext) {
+    this.c = c;
+  }
+
+  async inspect(name: string, _ctx: ActionContext = {}): Promise<TemplateFacts> {
+    const row = (await this.c.listGuests()).find((r) => r.template === 1 && (r.name === name || String(r.vmid) === name));
+    if (!row) return { found: false };
+    const config = await readGuestConfig(this.c.api, row.node, row.vmid);
+    const disks = dataDisks(config);
+    return {
+      found: true,
+      providerID: row.id,
+      node: row.node,
+      guestAgent: /^(1|enabled=1)/.test(config.agent ?? '0'),
+      cloudInit: Object.entries(config).some(([k, v]) => /^(ide|scsi|sata)\d+$/.test(k) && v.includes('cloudinit')),
+      ...(disks[0] ? { diskBytes: disks[0].sizeBytes } : {}),
+    };
+  }
+
+  async fromVM(target: Target, name: string, options: ImportOptions = {}): Promise<TemplateFacts> {
+    await proxmoxTemplateFromVM({ api: this.c.api, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }, target, name);
+    this.c.details.delete(target.providerID);
+    return this.inspect(name);
+  }
+
+  async import(name: string, image: string, options: ImportOptions = {}): Promise<TemplateFacts> {
+    const w = { api: this.c.api, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+    const existing = await this.inspect(name);
+    if (existing.found) return existing;
+    const node = options.node ?? this.c.defaults.node ?? (await firstOnlineNode(this.c.api));
+    // A URL is first downloaded by the node itself into its import store (`local` unless set).
+    const source = /^https?:\/\//i.test(image) ? await downloadImage(w, image, node, this.c.defaults.importStorage ?? 'local') : image;
+    await proxmoxImportTemplate(w, { name, image: source, owner: options.owner ?? { kind: 'VMTemplate', name }, storage: options.storage ?? this.c.defaultStorage, node });
+    return this.inspect(name);
+  }
 }

@@ -92,7 +92,7 @@ describe('validate a corpus of broken manifests', () => {
   it('accepts every example', async () => {
     const load = await loadFolder(join(root, 'examples'));
     expect(load.problems.map(formatProblem)).toEqual([]);
-    expect(new Set(load.resources.map((r) => r.id.kind)).size).toBe(6);
+    expect(new Set(load.resources.map((r) => r.id.kind)).size).toBe(9);
   });
 });
 

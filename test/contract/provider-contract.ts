@@ -72,7 +72,8 @@ function targetOf(vm: ObservedVM): Target {
 }
 
 /** Capabilities beyond VMs a provider declares it has: the suite then requires them. */
-export type ContractCovers = 'disks' | 'networks' | 'templatesFromVM' | 'imageImport';
+/** `observeKinds`: disks.observe and networks.observe answer (read only) instead of refusing. */
+export type ContractCovers = 'disks' | 'networks' | 'templatesFromVM' | 'imageImport' | 'observeKinds';
 
 export function describeProviderContract(name: string, makeHarness: () => Promise<ContractHarness>, options: { skip?: boolean; covers?: ContractCovers[] } = {}): void {
   const covers = new Set(options.covers ?? []);
@@ -170,6 +171,46 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       });
       expect(r.message).toMatch(/not managed by virtkeeper|not owned|does not own/);
       expect((find(await h.client.vms.observe(), foreignName) as ObservedVM).disks.some((d) => d.standalone)).toBe(false);
+    });
+
+    itIf('observeKinds')?.('disks.observe and networks.observe change nothing, and say what ensure then does', async () => {
+      const disks = required(h.client.disks, 'disks');
+      const networks = required(h.client.networks, 'networks');
+      const d = {
+        ...standalone(vmName),
+        key: `VirtualDisk/contract/obs-${suffix}`,
+        owner: { kind: 'VirtualDisk', namespace: 'contract', name: `obs-${suffix}` },
+        name: `vkdisk-contract-obs-${suffix}`,
+      };
+      const standaloneOn = async () => (find(await h.client.vms.observe(), vmName) as ObservedVM).disks.filter((x) => x.standalone).length;
+      const attachedBefore = await standaloneOn();
+      const first = await disks.observe(d);
+      expect([first.exists, first.upToDate, first.problem]).toEqual([false, false, undefined]);
+      expect(first.intents.length).toBeGreaterThan(0);
+      expect(await standaloneOn(), 'observe attached nothing').toBe(attachedBefore);
+      expect(await h.diskExists?.('', d.name)).not.toBe(true);
+      expect((await disks.observe(d)).exists, 'a second look finds nothing made by the first').toBe(false);
+      const made = await disks.ensure(d);
+      const after = await disks.observe({ ...d, knownID: made.providerID, knownHolder: vmName });
+      expect([after.exists, after.upToDate, after.intents, after.state?.providerID]).toEqual([true, true, [], made.providerID]);
+      await disks.delete({ ...d, knownID: made.providerID, knownHolder: vmName });
+
+      const net: DesiredNetwork = {
+        key: `VirtualNetwork/vko${suffix}`,
+        owner: { kind: 'VirtualNetwork', name: `vko${suffix}` },
+        name: `vko${suffix}`,
+        vlanId: 3900 + Math.floor(Math.random() * 90),
+        ...h.networkBinding,
+      };
+      if (net.sdn) net.sdn = { zone: net.sdn.zone, vnet: net.name };
+      const seen = await networks.observe(net);
+      expect(await h.networkExists?.(net.sdn?.vnet ?? net.name), 'observe made nothing').not.toBe(true);
+      await networks.ensure(net);
+      const again = await networks.observe(net);
+      expect([again.exists, again.upToDate, again.intents]).toEqual([true, true, []]);
+      // What observe said first is what ensure had to do: nothing when it was already up to date.
+      expect(seen.upToDate).toBe(seen.intents.length === 0 && seen.exists);
+      await networks.delete(net);
     });
 
     itIf('networks')?.('ensureNetwork makes the VLAN available, idempotently, and deleteNetwork removes what it made', async () => {

@@ -177,6 +177,18 @@ describe('planDrain', () => {
     expect(maintenanceCondition(back.status).reason).toBe('NoMaintenance');
   });
 
+  it('a move that failed is held back a minute, said why, then tried again', () => {
+    const now = Date.parse('2026-12-01T20:00:30Z');
+    const previous: MaintenanceStatus[] = [{ node: 'n1', phase: 'Draining', migrating: ['a'], failures: [{ vm: 'a', message: "can't migrate local disk", at: '2026-12-01T20:00:00Z' }] }];
+    const held = planDrain(base({ observation: obs([vm('a', 'n1')]), managed: [desired('a')], previous, now }));
+    expect(held.moves).toEqual([]);
+    expect(held.status[0]).toMatchObject({ phase: 'Blocked', failures: previous[0]?.failures });
+    expect(held.status[0]?.message).toMatch(/waiting: a \(migration failed: can't migrate local disk; tried again after 2026-12-01T20:01:00.000Z\)/);
+    const later = planDrain(base({ observation: obs([vm('a', 'n1')]), managed: [desired('a')], previous, now: now + 31_000 }));
+    expect(later.moves.map((m) => m.action.to)).toEqual(['n2']);
+    expect(later.status[0]?.failures).toBeUndefined();
+  });
+
   it('unmanaged VMs left on the node hold the host maintenance back', () => {
     const r = planDrain(base({ entries: [{ node: 'n1', hostMaintenance: true }], hostMaintenance: true, observation: obs([vm('x', 'n1', { owner: undefined })]), managed: [] }));
     expect(r.host).toEqual([]);

@@ -1,7 +1,7 @@
 // Kubernetes mode on the real kube-apiserver: a VirtualMachineSet member with the name of a
 // VirtualMachine never replaces it; both are held as they were, with the problem to show.
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { kubeRest, loadKubeConfig, type KubeRest } from '../../controller/sources/kube-rest.ts';
 import { pino } from 'pino';
 import { kubectlWith } from '../support/kubectl.ts';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,8 +27,10 @@ async function until<T>(what: string, fn: () => T | undefined | false, ms = 30_0
 
 describe.skipIf(!admin)('VirtualMachineSet members in Kubernetes mode', () => {
   let source: KubernetesSource | undefined;
+  let rest: KubeRest | undefined;
   afterAll(async () => {
     await source?.stop();
+    await rest?.close();
     await kubectl(['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
   });
 
@@ -42,10 +44,9 @@ describe.skipIf(!admin)('VirtualMachineSet members in Kubernetes mode', () => {
       ['apply', '-f', '-'],
       `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: alice-course, namespace: ${ns}}\nspec: {hypervisor: pve-members-none, memory: 2Gi}\n`,
     );
-    const kc = new KubeConfig();
-    kc.loadFromFile(admin);
     const store = new DesiredStore();
-    source = new KubernetesSource({ kc, store, logger: pino({ level: 'silent' }), namespace: ns, onChange: () => undefined });
+    rest = await kubeRest(loadKubeConfig(admin));
+    source = new KubernetesSource({ rest, store, logger: pino({ level: 'silent' }), namespace: ns, onChange: () => undefined });
     await source.start();
     const key = `VirtualMachine/${ns}/alice-course`;
     await until('the VirtualMachine in the store', () => store.get(key));

@@ -75,14 +75,14 @@ describe.skipIf(!uri)('libvirt disks.observe and networks.observe', () => {
     const want = disk();
     const before = await p.disks.observe(want);
     expect(before).toMatchObject({ exists: false, upToDate: false });
-    expect(before.intents).toEqual([`create volume ${want.name}.qcow2 16Mi in pool default on host1`, `attach to ${vmName}`]);
+    expect(before.intents).toEqual([`create volume ${want.name}.qcow2 16 MiB in pool default on host1`, `attach to ${vmName}`]);
     expect([await volumeThere(`${want.name}.qcow2`), await volumeThere(`${want.name}.owner`)]).toEqual([false, false]);
 
     await p.disks.ensure(want);
     expect(await p.disks.observe(want)).toMatchObject({ exists: true, upToDate: true, intents: [], state: { attachedTo: vmName, sizeBytes: 16 * MiB } });
 
     const bigger = await p.disks.observe(disk({ sizeBytes: 32 * MiB }));
-    expect(bigger).toMatchObject({ upToDate: false, intents: ['grow 16Mi → 32Mi'] });
+    expect(bigger).toMatchObject({ upToDate: false, intents: ['grow 16 MiB → 32 MiB'] });
     expect(Number((await c.volumeInfo(await c.lookupVolume(pool, `${want.name}.qcow2`))).capacity)).toBe(16 * MiB);
   }, 60_000);
 
@@ -104,6 +104,25 @@ describe.skipIf(!uri)('libvirt disks.observe and networks.observe', () => {
       expect(await count()).toBe(few);
     } finally {
       await p.disks.delete(loose);
+    }
+  }, 60_000);
+
+  it('finds a disk in a stopped domain defined with it (libvirt names no path for its volume then)', async () => {
+    const shared = disk({ key: `VirtualDisk/ns-${s}/shared`, owner: { kind: 'VirtualDisk', namespace: `ns-${s}`, name: 'shared' }, name: `vkdisk-obsk-${s}-shared` });
+    delete shared.attachTo;
+    await p.disks.ensure(shared);
+    const holder = `vk-obsk-${s}-holder`;
+    domains.push(holder);
+    await c.defineXML(
+      `<domain type='qemu'><name>${holder}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices><disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='default' volume='${shared.name}.qcow2'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
+    );
+    try {
+      const seen = await p.disks.observe({ ...shared, attachTo: vmName });
+      expect(seen).toMatchObject({ exists: true, upToDate: false, intents: [] });
+      expect(seen.problem).toBe(`attached to ${holder}, which virtkeeper does not manage: it is not detached`);
+    } finally {
+      await c.undefine(await c.lookupDomain(holder));
+      await p.disks.delete(shared);
     }
   }, 60_000);
 

@@ -1,7 +1,6 @@
-import { perKind } from '../../providers/flat-client.ts';
 import { pino } from 'pino';
 import { arr, OvirtClient } from '../../providers/ovirt/client.ts';
-import { OvirtProvider } from '../../providers/ovirt/provider.ts';
+import { ovirtProvider } from '../../providers/ovirt/index.ts';
 import { startOvirtSimulator } from '../../providers/ovirt/simulator/index.ts';
 import { describeProviderContract } from '../contract/provider-contract.ts';
 
@@ -10,9 +9,9 @@ describeProviderContract(
   async () => {
     const sim = await startOvirtSimulator({ name: 'e15-test', templates: ['centos-9'], imageCopyMs: 80, bootStepMs: 20, migrateMs: 50, diskResizeMs: 20 });
     const client = new OvirtClient({ endpoint: sim.url, credentials: sim.credentials });
-    const provider = new OvirtProvider({ client, logger: pino({ level: 'silent' }), pollMs: 20 });
+    const provider = ovirtProvider({ client, logger: pino({ level: 'silent' }), pollMs: 20 });
     return {
-      client: perKind(provider),
+      client: provider,
       template: 'centos-9',
       networkExists: async (name) => arr((await client.get('/networks')).network).some((n) => n.name === name),
       diskExists: async (providerID) => arr((await client.get('/disks')).disk).some((d) => d.id === providerID),

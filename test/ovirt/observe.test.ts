@@ -3,14 +3,15 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OvirtClient } from '../../providers/ovirt/client.ts';
-import { OvirtProvider } from '../../providers/ovirt/provider.ts';
+import type { ProviderClient } from '../../controller/core/provider.ts';
+import { ovirtProvider } from '../../providers/ovirt/index.ts';
 import { startOvirtSimulator, type RunningOvirtSimulator } from '../../providers/ovirt/simulator/index.ts';
 
 let sim: RunningOvirtSimulator;
-let provider: OvirtProvider;
+let provider: ProviderClient;
 beforeAll(async () => {
   sim = await startOvirtSimulator({ name: 'observe', hosts: 2, templates: ['centos-9'] });
-  provider = new OvirtProvider({ client: new OvirtClient({ endpoint: sim.url, credentials: sim.credentials }), logger: pino({ level: 'silent' }) });
+  provider = ovirtProvider({ client: new OvirtClient({ endpoint: sim.url, credentials: sim.credentials }), logger: pino({ level: 'silent' }) });
 });
 afterAll(async () => {
   await provider.close();
@@ -18,7 +19,7 @@ afterAll(async () => {
 });
 
 it("nodes carry the hosts' load and memory; templates include Blank", async () => {
-  const obs = await provider.observe();
+  const obs = await provider.vms.observe();
   expect(obs.nodes.map((n) => [n.name, n.state, n.load, n.memoryBytes])).toEqual([
     ['host1', 'online', 0.1, 256 * 2 ** 30],
     ['host2', 'online', 0.2, 256 * 2 ** 30],

@@ -7,7 +7,7 @@ import { converge } from '../../controller/runtime/converge.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 import { ProxmoxClient } from '../../providers/proxmox/client.ts';
-import { ProxmoxProvider } from '../../providers/proxmox/provider.ts';
+import { proxmoxProvider } from '../../providers/proxmox/index.ts';
 import { contractVM } from '../contract/provider-contract.ts';
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 
@@ -114,12 +114,12 @@ describe('adopting an existing Proxmox VM', () => {
     await f.write(vm('legacy', '  adopt: true\n  runStrategy: Manual\n'));
     await converge(f.opts);
     const client = new ProxmoxClient({ endpoint: sim.url, credentials: { token: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` } });
-    const provider = new ProxmoxProvider({ client, logger: pino({ level: 'silent' }) });
+    const provider = proxmoxProvider({ client, logger: pino({ level: 'silent' }) });
     const desired = {
       ...contractVM('legacy', undefined, { key: 'VirtualMachine/default/legacy', owner: { kind: 'VirtualMachine', namespace: 'default', name: 'legacy' }, hypervisor: 'pve', adopt: { prune: false } }),
       nics: [{ name: 'eth0', network: 'vmbr0', model: 'virtio' }],
     };
-    await provider.execute({ type: 'create', vm: desired });
+    await provider.vms.execute({ type: 'create', vm: desired });
     await provider.close();
     expect(guest(500)?.config.net1).toMatch(/bridge=vmbr0/);
     expect(guest(500)?.config.description).toContain('virtkeeper.io/adopted=true');

@@ -1,10 +1,9 @@
-import { perKind } from '../../providers/flat-client.ts';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { ProxmoxClient } from '../../providers/proxmox/client.ts';
-import { ProxmoxProvider } from '../../providers/proxmox/provider.ts';
+import { proxmoxProvider } from '../../providers/proxmox/index.ts';
 import { startProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 import { describeProviderContract } from '../contract/provider-contract.ts';
 
@@ -18,10 +17,10 @@ describeProviderContract(
     await truncate(imageFile, 8 * 2 ** 20);
     const sim = await startProxmoxSimulator({ nodes: 2, templates: ['ubuntu-24.04'], taskDurations: { default: 20, qmclone: 60 } });
     const client = new ProxmoxClient({ endpoint: sim.url, credentials: { username: sim.credentials.username, password: sim.credentials.password } });
-    const provider = new ProxmoxProvider({ client, logger: pino({ level: 'silent' }) });
+    const provider = proxmoxProvider({ client, logger: pino({ level: 'silent' }) });
     const raw = new ProxmoxClient({ endpoint: sim.url, credentials: { token: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` } });
     return {
-      client: perKind(provider, { fromVMConsumesVM: true }),
+      client: provider,
       imageFile,
       template: 'ubuntu-24.04',
       networkBinding: { sdn: { zone: 'vkzone', vnet: '' } },
@@ -44,5 +43,5 @@ describeProviderContract(
       },
     };
   },
-  { covers: ['disks', 'networks', 'templatesFromVM', 'imageImport'] },
+  { covers: ['disks', 'networks', 'templatesFromVM', 'imageImport', 'observeKinds'] },
 );

@@ -8,6 +8,8 @@ import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../provi
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 
 const CONFIG = 'POST /nodes/{node}/qemu/{vmid}/config';
+// The configuration after a clone is written synchronously (PUT): both fail.
+const CONFIG_SYNC = 'PUT /nodes/{node}/qemu/{vmid}/config';
 
 const vmDoc = (name: string, runStrategy = 'Always') => `apiVersion: virtkeeper.io/v1alpha1
 kind: VirtualMachine
@@ -69,7 +71,7 @@ describe('Proxmox create safety (simulator over HTTP)', () => {
     async (_what, strip) => {
       await start();
       await f.write(vmDoc('cut-1'));
-      sim.setFaults({ fail: { [CONFIG]: 1000 } });
+      sim.setFaults({ fail: { [CONFIG]: 1000, [CONFIG_SYNC]: 1000 } });
       const first = await converge({ ...f.opts, wait: false });
       expect(first.outcomes.find((o) => o.key === 'VirtualMachine/default/cut-1')?.error?.code).toBeDefined();
       expect(guests().map((v) => v.config.name)).toEqual(['cut-1']);
@@ -96,7 +98,7 @@ describe('Proxmox create safety (simulator over HTTP)', () => {
   it('without the pending-create record the same unmarked VM is foreign: refused, left untouched', async () => {
     await start({ timeoutMs: 5000 });
     await f.write(vmDoc('cut-2', 'Halted'));
-    sim.setFaults({ fail: { [CONFIG]: 1000 } });
+    sim.setFaults({ fail: { [CONFIG]: 1000, [CONFIG_SYNC]: 1000 } });
     await converge({ ...f.opts, wait: false });
     const state = sim.dump();
     for (const v of state.vms) if (v.config.name === 'cut-2') delete v.config.description;

@@ -8,7 +8,7 @@ import { diskVolumeName } from '../../controller/core/disk-name.ts';
 import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
 import { ProxmoxClient } from '../../providers/proxmox/client.ts';
-import { DISK_OWNER_VMID } from '../../providers/proxmox/disks.ts';
+import { DISK_OWNER_VMID } from '../../providers/proxmox/disks/index.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator, type SimState } from '../../providers/proxmox/simulator/index.ts';
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 

@@ -9,7 +9,7 @@ import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 import { diskVolumeName } from '../../controller/core/disk-name.ts';
-import { DISK_OWNER_VMID } from '../../providers/proxmox/disks.ts';
+import { DISK_OWNER_VMID } from '../../providers/proxmox/disks/index.ts';
 
 const DATA = diskVolumeName('default', 'data');
 const DATA2 = diskVolumeName('default', 'data2');
@@ -124,7 +124,7 @@ describe('VirtualDisk on Proxmox', () => {
     await write(vm('pc'));
     await converge(opts);
     const c = guest('pc');
-    // An earlier attempt allocated the volume, then failed to attach it; and the VM is busy.
+    // An earlier attempt marked pc and allocated the volume, then failed to attach it; and the VM is busy.
     await fetch(`${sim.url.replace(/\/$/, '')}/api2/json/nodes/${c?.node}/storage/local-lvm/content`, {
       method: 'POST',
       headers: { authorization: `PVEAPIToken=${sim.credentials.tokenId}=${sim.credentials.tokenSecret}`, 'content-type': 'application/x-www-form-urlencoded' },
@@ -132,7 +132,10 @@ describe('VirtualDisk on Proxmox', () => {
     }).then((r) => expect(r.status).toBe(200));
     const s = sim.dump();
     const locked = s.vms.find((v) => v.config.name === 'pc');
-    if (locked) locked.lock = 'backup';
+    if (locked) {
+      locked.lock = 'backup';
+      locked.config.description = `${locked.config.description}\nvirtkeeper.io/disk=local-lvm:vm-${DISK_OWNER_VMID}-${DATA2} VirtualDisk/default/data2`;
+    }
     await fetch(`${sim.url.replace(/\/$/, '')}/_sim/state`, { method: 'PUT', body: JSON.stringify(s) });
     await write(vm('pc'), disk('1Gi', 'pc').replace('name: data}', 'name: data2}'));
     await converge({ ...opts, timeoutMs: 1500 });

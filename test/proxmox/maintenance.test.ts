@@ -98,4 +98,26 @@ describe('Proxmox: node maintenance drains by live migration', () => {
     const cond = ((await f.opts.statuses.read('Hypervisor/pve-mnt'))?.status as { conditions?: { type: string; reason: string }[] } | undefined)?.conditions;
     expect(cond?.find((c) => c.type === 'Maintenance')?.reason).toBe('NoMaintenance');
   });
+  it('plan shows the moves; a VM no other node may take blocks the drain, and apply says so instead of waiting', async () => {
+    header = hv();
+    const rest = [...names.map((n) => vm(n)), vm('mnt-pin', pinned('pve1')), vm('mnt-new'), vm('mnt-new-pin', pinned('pve1'))];
+    await f.write(...rest, vm('mnt-stuck', '  placement: {allowedNodes: [pve1]}\n'), vm('mnt-go', pinned('pve1')));
+    let r = await converge(f.opts);
+    expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
+    expect([where()['mnt-stuck'], where()['mnt-go']]).toEqual(['pve1', 'pve1']);
+    header = hv('  maintenance: [{node: pve1}]\n');
+    await f.write(...rest, vm('mnt-stuck', '  placement: {allowedNodes: [pve1]}\n'), vm('mnt-go'));
+    const plan = await converge({ ...f.opts, dryRun: true, wait: false });
+    const hvPlan = plan.outcomes.find((o) => o.key === 'Hypervisor/pve-mnt');
+    expect(hvPlan?.intents?.map((i) => i.summary)).toEqual([expect.stringMatching(/^live-migrate mnt-go from pve1 to pve[23] \(node maintenance\)$/)]);
+    expect(where()['mnt-go']).toBe('pve1');
+    const started = Date.now();
+    r = await converge(f.opts);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const out = r.outcomes.find((o) => o.key === 'Hypervisor/pve-mnt');
+    expect(out).toMatchObject({ ready: false, final: true, error: { code: 'VK_MAINTENANCE_BLOCKED' } });
+    expect(out?.error?.message).toMatch(/waiting: mnt-stuck \(no eligible node among pve1 with 1024 MiB free\)/);
+    expect(where()['mnt-go']).not.toBe('pve1');
+    expect(where()['mnt-stuck']).toBe('pve1');
+  });
 });

@@ -6,7 +6,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProxmoxClient } from '../../providers/proxmox/client.ts';
-import { ProxmoxProvider } from '../../providers/proxmox/provider.ts';
+import { proxmoxProvider } from '../../providers/proxmox/index.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 import { contractVM } from '../contract/provider-contract.ts';
 
@@ -35,12 +35,12 @@ describe('Proxmox observe during an action', () => {
   it('keeps the marker of a guest whose cache entry an action drops mid-pass', async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 0, qmclone: 0 }, agentDelayMs: 0 });
     client = new HeldClient({ endpoint: sim.url, credentials: { username: sim.credentials.username, password: sim.credentials.password } });
-    const provider = new ProxmoxProvider({ client, logger: pino({ level: 'silent' }) });
+    const provider = proxmoxProvider({ client, logger: pino({ level: 'silent' }) });
     const a = contractVM('race-a', 'ubuntu-24.04', { clone: 'linked' });
     const b = contractVM('race-b', 'ubuntu-24.04', { clone: 'linked' });
-    await provider.execute({ type: 'create', vm: a });
-    await provider.execute({ type: 'create', vm: b });
-    const first = await provider.observe(); // both guests' configs are cached now
+    await provider.vms.execute({ type: 'create', vm: a });
+    await provider.vms.execute({ type: 'create', vm: b });
+    const first = await provider.vms.observe(); // both guests' configs are cached now
     const va = first.vms.find((v) => v.name === 'race-a');
     const vb = first.vms.find((v) => v.name === 'race-b');
     if (!va || !vb) throw new Error('not created');
@@ -50,10 +50,10 @@ describe('Proxmox observe during an action', () => {
     let reached = () => {};
     const atRead = new Promise<void>((r) => (reached = r));
     client.hold = { path: `/nodes/${vb.node}/qemu/${vb.providerID.split('/')[1]}/pending`, until: new Promise<void>((r) => (release = r)), reached };
-    const pass = provider.observe({ refresh: [vb.providerID] });
+    const pass = provider.vms.observe({ refresh: [vb.providerID] });
     await atRead;
     // ...while an action on race-a finishes and drops race-a's cache entry.
-    await provider.execute({ type: 'setAutostart', target: { providerID: va.providerID, name: va.name, ...(va.node ? { node: va.node } : {}), owner: a.owner }, enabled: true });
+    await provider.vms.execute({ type: 'setAutostart', target: { providerID: va.providerID, name: va.name, ...(va.node ? { node: va.node } : {}), owner: a.owner }, enabled: true });
     release();
     const obs = await pass;
     expect(obs.vms.filter((v) => !v.isTemplate).map((v) => [v.name, v.owner])).toEqual([

@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProxmoxClient } from '../../providers/proxmox/client.ts';
-import { ProxmoxProvider } from '../../providers/proxmox/provider.ts';
+import { proxmoxProvider } from '../../providers/proxmox/index.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 
 let sim: RunningProxmoxSimulator;
@@ -219,14 +219,14 @@ describe('virtkeeper reads the typed answers of a PVE 9 node', () => {
   it('observes a guest made by another client: numbers for cores/sockets, 0/1 for onboot, a string for memory', async () => {
     const pve = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 } });
     const raw = new ProxmoxClient({ endpoint: pve.url, credentials: { token: `${pve.credentials.tokenId}=${pve.credentials.tokenSecret}` } });
-    const provider = new ProxmoxProvider({
+    const provider = proxmoxProvider({
       client: new ProxmoxClient({ endpoint: pve.url, credentials: { token: `${pve.credentials.tokenId}=${pve.credentials.tokenSecret}` } }),
       logger: pino({ level: 'silent' }),
     });
     try {
       await raw.waitForTask(await raw.post<string>('/nodes/pve1/qemu', { vmid: 300, name: 'typed', memory: 1536, cores: 3, sockets: 2, onboot: 'true', scsi0: 'local-lvm:4' }));
       expect(await raw.get<Record<string, unknown>>('/nodes/pve1/qemu/300/config')).toMatchObject({ cores: 3, sockets: 2, onboot: 1, memory: '1536' });
-      const seen = await provider.observe();
+      const seen = await provider.vms.observe();
       expect(seen.vms.find((v) => v.name === 'typed')).toMatchObject({ cpu: { sockets: 2, cores: 3, threads: 1 }, memoryBytes: 1536 * 2 ** 20, autostart: true, isTemplate: false });
       expect(seen.templates.map((t) => t.name)).toEqual(['ubuntu-24.04']);
       expect(seen.nodes[0]).toMatchObject({ cpus: 32, memoryBytes: 128 * 2 ** 30 });

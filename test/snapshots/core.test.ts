@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkSchedule } from '../../controller/api/snapshot-checks.ts';
+import type { ObservedVM } from '../../controller/core/model.ts';
+import { busyReason } from '../../controller/runtime/reconcilers/snapshot-kit.ts';
 import type { VirtualMachineSnapshotSchedule } from '../../controller/api/types.ts';
 import { remainingSteps, restoreSteps, type RestoreInput } from '../../controller/core/restore.ts';
 import { periodOf, retain } from '../../controller/core/retention.ts';
@@ -129,4 +131,26 @@ describe('restore steps', () => {
   it('an interrupted restore resumes after the steps done', () => {
     expect(remainingSteps(['stop', 'revert', 'start'], ['stop', 'revert'])).toEqual(['start']);
   });
+});
+
+describe('why a schedule skips a VM', () => {
+  const vm = (extra: Partial<ObservedVM>): ObservedVM => ({
+    providerID: 'x',
+    name: 'db',
+    power: 'running',
+    cpu: { sockets: 1, cores: 1, threads: 1 },
+    memoryBytes: 1,
+    disks: [],
+    nics: [],
+    isTemplate: false,
+    ipAddresses: [],
+    pendingRestart: false,
+    ...extra,
+  });
+  it.each([
+    [{}, undefined],
+    [{ migration: { from: 'pve1', to: 'pve2', progress: 10 } }, 'VM db is migrating (pve1 → pve2)'],
+    [{ busy: 'snapshot' }, 'VM db is locked (snapshot)'],
+    [{ busy: 'image_locked' }, 'VM db is locked (image_locked)'],
+  ] as [Partial<ObservedVM>, string | undefined][])('%o → %s', (extra, why) => expect(busyReason(vm(extra))).toBe(why));
 });

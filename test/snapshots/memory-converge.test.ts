@@ -116,10 +116,82 @@ describe('snapshots, restores and schedules in directory mode (memory provider)'
 
     // Removing the resource deletes the snapshot (through the removal gate).
     await write(vm('db', '  updatePolicy: RestartAllowed\n'), restore('undo', 'db', 'before-upgrade'));
+    const removal = await converge({ ...opts, dryRun: true });
+    expect(removal.outcomes.find((o) => o.key === 'VirtualMachineSnapshot/default/before-upgrade')?.intents).toEqual([{ symbol: '-', summary: 'delete snapshot vk-before-upgrade of VM db' }]);
+    expect(renderPlan(removal.outcomes, { color: false, paint: (_f, t) => t })).toMatch(/1 snapshot to remove\.$/);
+    expect(provider.snapshots.calls.delete).toBe(0);
     await converge(opts);
     expect(provider.snapshots.calls.delete).toBe(1);
     expect(await provider.snapshots.list({ providerID: db.providerID, name: 'db', ...(db.owner ? { owner: db.owner } : {}) })).toEqual([]);
     expect(await state.read('VirtualMachineSnapshot/default/before-upgrade')).toBeUndefined();
+  });
+
+  it('an interrupted restore resumes after its last step done, stopping the VM again if it was started meanwhile; it reverts once', async () => {
+    await write(vm('db', '  updatePolicy: RestartAllowed\n'), snapshot('s', 'db'));
+    await converge(opts);
+    provider.writeGuestFile('db', '/etc/after', 'gone');
+    provider.snapshots.failNextRevert = 1;
+    await write(vm('db', '  updatePolicy: RestartAllowed\n'), snapshot('s', 'db'), restore('undo', 'db', 's'));
+    const first = await converge({ ...opts, wait: false });
+    expect(first.outcomes.find((o) => o.key === 'VirtualMachineRestore/default/undo')?.error?.code).toBe('VK_PROVIDER_TRANSIENT');
+    expect(await status('VirtualMachineRestore/default/undo')).toMatchObject({ phase: 'InProgress', done: ['stop'] });
+    // Someone (or runStrategy Always on another pass) started it again.
+    const db = provider.byName('db');
+    if (db) db.power = 'running';
+    await converge(opts);
+    expect(await status('VirtualMachineRestore/default/undo')).toMatchObject({ phase: 'Succeeded', done: ['stop', 'revert', 'start'] });
+    expect(provider.files.get(db?.providerID ?? '')?.has('/etc/after')).toBe(false);
+    expect(provider.snapshots.calls.revert).toBe(1);
+    expect(provider.byName('db')?.power).toBe('running');
+  });
+
+  it('a finished restore whose file goes missing for a moment is not applied again when it is back; its record goes after a while', async () => {
+    const docs = [vm('db', '  updatePolicy: RestartAllowed\n'), snapshot('s', 'db')];
+    await write(...docs);
+    await converge(opts);
+    await write(...docs, restore('undo', 'db', 's'));
+    await converge(opts);
+    expect(provider.snapshots.calls.revert).toBe(1);
+    // A checkout mid-switch: the file is gone on this pass, back on the next.
+    await write(...docs);
+    await converge(opts);
+    expect(await status('VirtualMachineRestore/default/undo')).toMatchObject({ phase: 'Succeeded', absentSince: new Date(clock).toISOString() });
+    await write(...docs, restore('undo', 'db', 's'));
+    await converge(opts);
+    expect(provider.snapshots.calls.revert).toBe(1);
+    expect((await status('VirtualMachineRestore/default/undo'))?.absentSince).toBeUndefined();
+    // Gone for good: the record goes once the grace has passed.
+    await write(...docs);
+    await converge(opts);
+    clock += 11 * 60_000;
+    await converge(opts);
+    expect(await state.read('VirtualMachineRestore/default/undo')).toBeUndefined();
+  });
+
+  it('a snapshot removed by hand is reported lost, never made anew under its old name', async () => {
+    await write(vm('db'), snapshot('once', 'db'));
+    await converge(opts);
+    const db = provider.byName('db');
+    if (!db?.owner) throw new Error('no VM');
+    const t = { providerID: db.providerID, name: 'db', owner: db.owner };
+    const [made] = await provider.snapshots.list(t);
+    if (!made) throw new Error('no snapshot');
+    await provider.snapshots.delete(t, made.id);
+    const r = await converge({ ...opts, wait: false });
+    expect(r.outcomes.find((o) => o.key === 'VirtualMachineSnapshot/default/once')?.ready).toBe(false);
+    expect(await cond('VirtualMachineSnapshot/default/once')).toMatchObject({ status: 'False', reason: 'Lost' });
+    expect((await status('VirtualMachineSnapshot/default/once'))?.phase).toBe('Failed');
+    expect(provider.snapshots.calls.create).toBe(1);
+  });
+
+  it('a suspended schedule makes no snapshot on a due run, and says when the next is', async () => {
+    const sched = 'apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachineSnapshotSchedule\nmetadata: {name: paused}\nspec: {vms: [db], schedule: "* * * * *", keep: {last: 2}, suspend: true}\n';
+    await write(vm('db'), sched);
+    await converge(opts);
+    clock += 120_000;
+    await converge(opts);
+    expect(provider.snapshots.calls.create).toBe(0);
+    expect((await status('VirtualMachineSnapshotSchedule/default/paused'))?.nextRunTime).toBe('2026-12-01T10:03:00.000Z');
   });
 
   it('deletionPolicy Orphan leaves the snapshot on the hypervisor', async () => {
@@ -162,6 +234,7 @@ describe('snapshots, restores and schedules in directory mode (memory provider)'
       snapshot('q1', 'agent', '  quiesce: true\n'),
       snapshot('q2', 'noagent', '  quiesce: true\n'),
       snapshot('q3', 'silent', '  quiesce: true\n'),
+      snapshot('q4', 'agent', '  quiesce: true\n  memory: true\n'),
     );
     await converge(opts);
     expect(provider.calls).toMatchObject({ freezes: 1, thaws: 1 });
@@ -172,6 +245,9 @@ describe('snapshots, restores and schedules in directory mode (memory provider)'
     expect(await cond('VirtualMachineSnapshot/default/q3', 'Quiesced')).toMatchObject({ status: 'False', reason: 'GuestAgentMissing' });
     expect((await cond('VirtualMachineSnapshot/default/q3', 'Quiesced'))?.message).toMatch(/guest agent of VM silent did not answer/);
     expect((await status('VirtualMachineSnapshot/default/q3'))?.phase).toBe('Ready');
+    // With memory: not frozen (the freeze would come back with the memory on a restore).
+    expect(await cond('VirtualMachineSnapshot/default/q4', 'Quiesced')).toMatchObject({ status: 'False', reason: 'WithMemory' });
+    expect(await status('VirtualMachineSnapshot/default/q4')).toMatchObject({ phase: 'Ready', memory: true });
   });
 
   it('a schedule every minute with keep {last: 2} leaves exactly two, names them with their time, prunes only its own, skips a migrating VM, catches up one run', async () => {
@@ -197,6 +273,11 @@ spec:
       await converge(opts);
     }
     expect(await names('db2')).toEqual(['vks-minutely-20261201-1003', 'vks-minutely-20261201-1004']);
+    // Between runs the schedule reads no snapshot list (the one read is the manual snapshot's own check).
+    const lists = provider.snapshots.calls.list;
+    clock = Date.parse('2026-12-01T10:04:40Z');
+    await converge(opts);
+    expect(provider.snapshots.calls.list).toBe(lists + 1);
     // The manual snapshot is not the schedule's: never pruned.
     expect(await names('db1')).toEqual(['vk-manual', 'vks-minutely-20261201-1003', 'vks-minutely-20261201-1004']);
     const st = await status('VirtualMachineSnapshotSchedule/default/minutely');

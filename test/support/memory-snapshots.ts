@@ -3,7 +3,7 @@
 // configuration and its guest's files (and its power, with memory); delete refuses a snapshot
 // without a marker (someone else's) and succeeds for a missing one. A busy VM is locked.
 import type { Target } from '../../controller/core/actions.ts';
-import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
+import { ProviderConflictError, ProviderLockedError, ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import type { ObservedVM, OwnerRef } from '../../controller/core/model.ts';
 import { sameOwner, type DesiredSnapshot, type ObservedSnapshot, type SnapshotClient } from '../../controller/core/provider.ts';
 
@@ -23,7 +23,9 @@ export interface MemorySnapshotsOptions {
 export class MemorySnapshots implements SnapshotClient {
   readonly revertNeedsStop: boolean;
   readonly memory = true;
-  readonly calls: { create: number; revert: number; delete: number } = { create: 0, revert: 0, delete: 0 };
+  readonly calls: { list: number; create: number; revert: number; delete: number } = { list: 0, create: 0, revert: 0, delete: 0 };
+  /** Fails the next N reverts (after checking the VM), as a hypervisor's task might. */
+  failNextRevert = 0;
   private readonly byVM = new Map<string, Saved[]>();
   private next = 1;
   private readonly o: MemorySnapshotsOptions;
@@ -56,6 +58,7 @@ export class MemorySnapshots implements SnapshotClient {
 
   async list(target: Target): Promise<ObservedSnapshot[]> {
     const vm = this.o.vm(target);
+    this.calls.list++;
     return this.saved(vm.providerID).map((s) => structuredClone(s.snapshot));
   }
 
@@ -92,6 +95,10 @@ export class MemorySnapshots implements SnapshotClient {
     if (!s) throw new ProviderNotFoundError(`VM ${vm.name} has no snapshot ${snapshotID}`);
     if (vm.busy || vm.migration) throw new ProviderLockedError(`VM ${vm.name} is locked (${vm.busy ?? 'migrate'})`);
     if (this.revertNeedsStop && vm.power !== 'stopped') throw new ProviderConflictError(`VM ${vm.name} is ${vm.power}: stop it before a rollback`);
+    if (this.failNextRevert > 0) {
+      this.failNextRevert--;
+      throw new ProviderTransientError(`rollback task of VM ${vm.name} failed: connection reset`);
+    }
     this.calls.revert++;
     const saved = structuredClone(s.vm);
     vm.cpu = saved.cpu;

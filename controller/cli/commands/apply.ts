@@ -46,9 +46,9 @@ export function planCommand(program: Command, globals: () => GlobalOptions): voi
     .action(async (o: PlanOpts) => {
       const g = globals();
       const logger = makeLogger(g.logLevel, 'warn');
-      const hypervisors = hypervisorPool(logger, g);
+      const state = stateFor(o.filename, g);
+      const hypervisors = hypervisorPool(logger, g, undefined, { dir: state.dir, readOnly: true });
       try {
-        const state = stateFor(o.filename, g);
         const instance = directoryInstance(o.instance, state.dir);
         const statuses = new ReadOnlyStatusStore(state);
         const folder = await openFolder(o.filename, statuses);
@@ -79,11 +79,11 @@ export function applyCommand(program: Command, globals: () => GlobalOptions): vo
     .action(async (o: ApplyOpts) => {
       const g = globals();
       const logger = makeLogger(g.logLevel, 'warn');
-      const hypervisors = hypervisorPool(logger, g);
+      const statuses = stateFor(o.filename, g);
+      const hypervisors = hypervisorPool(logger, g, undefined, { dir: statuses.dir });
       const json = o.output === 'json' || !process.stdout.isTTY;
       const st = styleFor(process.stdout);
       try {
-        const statuses = stateFor(o.filename, g);
         const report = await converge({
           folder: await openFolder(o.filename, statuses),
           statuses,

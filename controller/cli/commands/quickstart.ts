@@ -14,6 +14,7 @@ import { renderTable } from '../render-get.ts';
 import { KINDS } from '../../api/kinds.ts';
 import { styleFor } from '../style.ts';
 import { PACKAGE_ROOT } from '../package-root.ts';
+import { quickstartInventory } from './ui.ts';
 
 const EXAMPLE = join(PACKAGE_ROOT, 'examples', 'quickstart');
 
@@ -68,8 +69,9 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
     .command('quickstart')
     .description('converge examples/quickstart on a built-in Proxmox simulator (and one small VM on a local libvirtd when there is one), offline, and show the result')
     .option('--keep', 'keep the simulator running afterwards (Ctrl-C to stop)')
+    .option('--ui <addr>', 'serve the fleet inventory on HOST:PORT while the quickstart runs (0: any free port; off: none)', '127.0.0.1:0')
     .addHelpText('after', '\nExample:\n  npm run quickstart\n  virtkeeper quickstart --keep')
-    .action(async (o: { keep?: boolean }) => {
+    .action(async (o: { keep?: boolean; ui: string }) => {
       const st = styleFor(process.stdout);
       const out = (s: string) => process.stdout.write(`${s}\n`);
       const logger = makeLogger(globals().logLevel, 'warn');
@@ -83,6 +85,7 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
       const libvirtURI = await localLibvirt();
       const localName = `vk-quickstart-${Math.random().toString(36).slice(2, 6)}`;
       let statusesForCleanup: StateDir | undefined;
+      let ui: Awaited<ReturnType<typeof quickstartInventory>>;
       try {
         out(st.paint('bold', `Proxmox simulator: ${sim.url} (3 nodes, templates ubuntu-24.04 and redos-8)`));
         await import('node:fs/promises').then((fs) => fs.mkdir(folder));
@@ -103,7 +106,9 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
         }
         const statuses = new StateDir(join(work, 'state'));
         statusesForCleanup = statuses;
-        const base = { folder, statuses, hypervisors, logger, now: Date.now, sleep };
+        ui = o.ui === 'off' ? undefined : await quickstartInventory({ listen: o.ui, folder, pool: hypervisors, records: () => statuses.list(), logger });
+        if (ui) out(st.paint('bold', `Inventory: ${ui.url} (up while the quickstart runs)`));
+        const base = { folder, statuses, hypervisors, logger, now: Date.now, sleep, ...(ui ? { emit: ui.sink } : {}) };
 
         out(st.paint('bold', '\n$ virtkeeper plan -f examples/quickstart'));
         const planned = await converge({ ...base, dryRun: true });
@@ -111,7 +116,16 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
 
         out(st.paint('bold', '\n$ virtkeeper apply -f examples/quickstart --wait'));
         const t0 = Date.now();
-        const report = await converge({ ...base, wait: true, timeoutMs: 120_000, emit: progressPrinter(process.stdout, st, false) });
+        const printer = progressPrinter(process.stdout, st, false);
+        const report = await converge({
+          ...base,
+          wait: true,
+          timeoutMs: 120_000,
+          emit: (e) => {
+            printer(e);
+            ui?.sink(e);
+          },
+        });
         const failed = report.outcomes.filter((x) => x.error);
         out(`\nconverged in ${((Date.now() - t0) / 1000).toFixed(1)}s: ${report.outcomes.filter((x) => x.ready).length}/${report.outcomes.length} Ready`);
 
@@ -134,7 +148,7 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
         process.exitCode = failed.length > 0 || report.timedOut ? EXIT.failed : EXIT.ok;
         if (o.keep) {
           out(
-            `\nThe simulator stays up at ${sim.url} (user ${sim.credentials.username}); manifests in ${folder}, credentials in ${credentialsDir} (virtkeeper --credentials-dir ${credentialsDir} run -f ${folder}). Ctrl-C to stop.`,
+            `\nThe simulator stays up at ${sim.url} (user ${sim.credentials.username}); manifests in ${folder}, credentials in ${credentialsDir} (virtkeeper --credentials-dir ${credentialsDir} run -f ${folder}).${ui ? ` The inventory stays up at ${ui.url}.` : ''} Ctrl-C to stop.`,
           );
           await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
         }
@@ -146,6 +160,7 @@ export function quickstartCommand(program: Command, globals: () => GlobalOptions
           const failedRemoval = gone instanceof Error ? gone.message : gone.outcomes.find((x) => x.key === 'VirtualMachine/default/quickstart-kvm' && x.error)?.error?.message;
           out(failedRemoval ? `could not remove ${localName} from ${libvirtURI}: ${failedRemoval}` : `removed ${localName} from ${libvirtURI}`);
         }
+        await ui?.close();
         await hypervisors.closeAll();
         await sim.close();
         await rm(work, { recursive: true, force: true });

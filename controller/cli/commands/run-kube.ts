@@ -6,9 +6,13 @@ import { type RunningKubernetesMode, startKubernetesMode } from '../../runtime/m
 import type { RemovalPolicy } from '../../runtime/removals.ts';
 import { kubeRest, loadKubeConfig } from '../../sources/kube-rest.ts';
 import { makeLogger } from '../context.ts';
+import type { UiFlags } from '../../ui/serve.ts';
+import { inventoryFromFlags } from './ui.ts';
 import { kubernetesInstance } from '../instance.ts';
 
 export interface RunKubernetesOptions {
+  /** The inventory page (--ui …); intake creates the accepted resources through the API server. */
+  ui?: UiFlags;
   kubeconfig?: string;
   namespace?: string;
   hypervisorSelector?: string;
@@ -24,14 +28,12 @@ export interface RunKubernetesOptions {
 
 export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
   const logger = makeLogger(o.logLevel, 'info');
-  const kc = loadKubeConfig(o.kubeconfig);
-  const rest = await kubeRest(kc);
+  const rest = await kubeRest(loadKubeConfig(o.kubeconfig));
   const { instance, from } = await kubernetesInstance(o.instance, rest);
   logger.info({ instance }, `controller instance from ${from}`);
   let lost = false;
   let mode: RunningKubernetesMode | undefined;
   mode = await startKubernetesMode({
-    kc,
     rest,
     loadConnector,
     logger,
@@ -43,6 +45,17 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
     healthPort: o.healthPort ?? 8080,
     ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}),
     ...(o.removal ? { removal: o.removal } : {}),
+    attach: (p) =>
+      inventoryFromFlags(o.ui ?? {}, {
+        kube: p.rest,
+        pool: p.pool,
+        declared: () => p.store.all().map((e) => e.resource),
+        records: () => p.statuses.list(),
+        now: p.now,
+        logger: p.logger,
+        metrics: p.metrics,
+        observe: true,
+      }),
     onLostLease: () => {
       lost = true;
       void (mode?.stop() ?? Promise.resolve()).then(() => process.exit(1));

@@ -1,4 +1,6 @@
 // `virtkeeper run`: the controller, in directory mode (-f) or Kubernetes mode (run-kube.ts).
+import { join } from 'node:path';
+import { fileMemory } from '../../status/provider-memory.ts';
 import type { Command } from 'commander';
 import { loadConnector } from '../../../providers/registry.ts';
 import { systemClock } from '../../runtime/clock.ts';
@@ -58,6 +60,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
           healthPort: Number(o.healthPort),
           ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}),
           ...(g.logLevel ? { logLevel: g.logLevel } : {}),
+          ...(o.ui ? { ui: o } : {}),
         });
         return;
       }
@@ -70,6 +73,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
         statuses,
         loadConnector,
         credentials: credentialsFor(g),
+        memory: fileMemory(join(statuses.dir, 'provider-memory')),
         logger,
         clock: systemClock,
         instance,

@@ -2,6 +2,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { systemClock } from '../../runtime/clock.ts';
 import { loadFolder } from '../../sources/load-folder.ts';
+import type { KubeRest } from '../../sources/kube-rest.ts';
+import { folderSink } from '../../ui/intake.ts';
+import { kubeSink } from '../../ui/intake-kube.ts';
 import type { AnyResource } from '../../api/types.ts';
 import { type ServedInventory, type ServeInventoryOptions, serveInventory, type UiFlags } from '../../ui/serve.ts';
 import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
@@ -27,7 +30,6 @@ export function uiCommand(program: Command, globals: () => GlobalOptions): void 
         declared = load.resources.map((r) => r.resource);
       };
       await reload();
-      const reloadTimer = setInterval(() => void reload().catch(() => undefined), 10_000);
       const served = await serveInventory({
         listen: o.listen,
         ...(o.uiTokenFile ? { tokenFile: o.uiTokenFile } : {}),
@@ -38,6 +40,7 @@ export function uiCommand(program: Command, globals: () => GlobalOptions): void 
         logger,
         observe: true,
       });
+      const reloadTimer = setInterval(() => void reload().catch(() => undefined), 10_000);
       process.stdout.write(`inventory: ${served.url}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
@@ -60,8 +63,27 @@ export function addUiOptions(cmd: Command): Command {
 }
 
 /** The inventory `run` serves when --ui is given (directory mode: intake writes into the folder). */
-export async function inventoryFromFlags(f: UiFlags, o: Omit<ServeInventoryOptions, 'listen' | 'tokenFile' | 'requestsDir'> & { folder?: string }): Promise<ServedInventory | undefined> {
+export async function inventoryFromFlags(f: UiFlags, o: Omit<ServeInventoryOptions, 'listen' | 'tokenFile' | 'intake'> & { folder?: string; kube?: KubeRest }): Promise<ServedInventory | undefined> {
   if (!f.ui) return undefined;
-  const requestsDir = f.uiReadOnly || !o.folder ? undefined : (f.uiRequestsDir ?? join(o.folder, 'requests'));
-  return serveInventory({ ...o, listen: f.ui, ...(f.uiTokenFile ? { tokenFile: f.uiTokenFile } : {}), ...(requestsDir ? { requestsDir } : {}) });
+  const intake = f.uiReadOnly ? undefined : o.folder ? folderSink(f.uiRequestsDir ?? join(o.folder, 'requests')) : o.kube ? kubeSink(o.kube) : undefined;
+  return serveInventory({ ...o, listen: f.ui, ...(f.uiTokenFile ? { tokenFile: f.uiTokenFile } : {}), ...(intake ? { intake } : {}) });
+}
+
+/**
+ * The quickstart's inventory: read-only, observing on its own (the quickstart converges in
+ * passes, not continuously). A port that cannot be had is said and skipped, never fatal.
+ */
+export async function quickstartInventory(o: {
+  listen: string;
+  folder: string;
+  pool: ServeInventoryOptions['pool'];
+  records: ServeInventoryOptions['records'];
+  logger: ServeInventoryOptions['logger'];
+}): Promise<ServedInventory | undefined> {
+  const load = await loadFolder(o.folder);
+  const declared = load.resources.map((r) => r.resource);
+  return serveInventory({ listen: o.listen, pool: o.pool, declared: () => declared, records: o.records, now: systemClock.now, logger: o.logger, observe: true }).catch((e: unknown) => {
+    o.logger.warn({ err: (e as Error).message }, 'quickstart: no inventory page');
+    return undefined;
+  });
 }

@@ -2,6 +2,7 @@
 // holds status and the removal ledger. Owns what the mode adds around the Reconciler: the
 // removal gate reviewed on every read (and one more read when a grace runs out), wake-ups from
 // hypervisor events, metrics, and stopping cleanly.
+import type { ProviderMemory } from '../../core/provider.ts';
 import type { Logger } from 'pino';
 import type { ConnectorLoader } from '../../../providers/registry.ts';
 import { parseKey } from '../../api/keys.ts';
@@ -36,6 +37,8 @@ export interface DirectoryModeOptions {
   emit?: EventSink;
   /** Something served beside the controller that reads its parts (the inventory page, --ui). */
   attach?: (parts: ModeParts) => Promise<Attachment | undefined>;
+  /** Where each Hypervisor's provider keeps what it learned between processes (the state directory's provider-memory). */
+  memory?: (hypervisor: string) => ProviderMemory;
 }
 
 /** What an attachment may read of a running mode. */
@@ -66,7 +69,14 @@ export async function startDirectoryMode(o: DirectoryModeOptions): Promise<Runni
   const store = new DesiredStore();
   const stopping = new AbortController();
   // Events between resyncs wake the VMs of that hypervisor at once.
-  const hypervisors = new HypervisorPool({ loadConnector: o.loadConnector, credentials: o.credentials, logger, now: o.clock.now, onChange: (name) => manager.enqueue(vmKeysOn(store, name)) });
+  const hypervisors = new HypervisorPool({
+    loadConnector: o.loadConnector,
+    credentials: o.credentials,
+    logger,
+    now: o.clock.now,
+    onChange: (name) => manager.enqueue(vmKeysOn(store, name)),
+    ...(o.memory ? { memory: o.memory } : {}),
+  });
   const gate = directoryGate({ stateDir: statuses.dir, now: o.clock.now, ...(o.removal ? { policy: o.removal } : {}) });
   const metrics = new Metrics();
   const attached = await o.attach?.({ pool: hypervisors, store, statuses, metrics, logger, now: o.clock.now });

@@ -6,7 +6,6 @@
 import type { Logger } from 'pino';
 import type { ConnectorLoader } from '../../../providers/registry.ts';
 import { parseKey } from '../../api/keys.ts';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeRest } from '../../sources/kube-rest.ts';
 import { KubernetesSource } from '../../sources/kubernetes.ts';
 import { DesiredStore } from '../../sources/store.ts';
@@ -18,6 +17,7 @@ import { LeaderElector } from '../leader.ts';
 import { Manager } from '../manager.ts';
 import { Metrics } from '../metrics.ts';
 import { Reconciler } from '../reconciler.ts';
+import type { Attachment } from './directory.ts';
 import type { RemovalPolicy } from '../removals.ts';
 import { secretCredentials } from '../secret-credentials.ts';
 import { FINALIZED_KINDS, KubernetesRemovals } from './kubernetes-removals.ts';
@@ -27,7 +27,6 @@ import { declaredGauges, vmKeysOn } from './wake.ts';
 export { cacheView, FINALIZED_KINDS, KubernetesRemovals } from './kubernetes-removals.ts';
 
 export interface KubernetesModeOptions {
-  kc: KubeConfig;
   rest: KubeRest;
   loadConnector: ConnectorLoader;
   logger: Logger;
@@ -45,6 +44,19 @@ export interface KubernetesModeOptions {
   workers?: number;
   /** This replica lost its lease: it must stop at once (and restart clean). */
   onLostLease: () => void;
+  /** Something that reads the running mode (the inventory page): told every event, closed at stop. */
+  attach?: (parts: KubernetesModeParts) => Promise<Attachment | undefined>;
+}
+
+/** What an attachment may read of the running mode. */
+export interface KubernetesModeParts {
+  rest: KubeRest;
+  pool: HypervisorPool;
+  store: DesiredStore;
+  statuses: KubernetesStatusStore;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => number;
 }
 
 export interface RunningKubernetesMode {
@@ -78,7 +90,7 @@ export async function startKubernetesMode(o: KubernetesModeOptions): Promise<Run
     return !hv || !!store.hypervisor(hv) || !!source.object(`Hypervisor/${hv}`);
   };
   const source: KubernetesSource = new KubernetesSource({
-    kc: o.kc,
+    rest,
     store,
     logger,
     namespace,
@@ -97,6 +109,8 @@ export async function startKubernetesMode(o: KubernetesModeOptions): Promise<Run
   const statuses = new KubernetesStatusStore({ source, rest, now });
   const events = new KubeEventRecorder({ rest, source, logger, instance: o.identity, now });
   const metrics = new Metrics();
+  // Every replica serves its own page when asked (a leader's recent observation is reused).
+  const attached = await o.attach?.({ rest, pool: hypervisors, store, statuses, metrics, logger, now });
   const removals = new KubernetesRemovals({ objects: source.objects, hypervisor: (n) => store.hypervisor(n), rest, logger, now, ...(o.removal ? { policy: o.removal } : {}) });
   const reconciler = new Reconciler({
     store,
@@ -111,6 +125,7 @@ export async function startKubernetesMode(o: KubernetesModeOptions): Promise<Run
     emit: (e) => {
       events.sink(e);
       metrics.sink(e);
+      attached?.sink(e);
     },
   });
   declaredGauges(metrics, store, () => manager?.queue.len() ?? 0, 'Declared resources this replica sees, by kind.');
@@ -153,6 +168,7 @@ export async function startKubernetesMode(o: KubernetesModeOptions): Promise<Run
       stopping.abort();
       await manager?.stop();
       await source.stop();
+      await attached?.close();
       await hypervisors.closeAll();
       await rest.close();
       health.close();

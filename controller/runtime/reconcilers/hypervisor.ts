@@ -61,7 +61,14 @@ export const hypervisorReconciler: KindReconciler<Hypervisor> = {
         ready: 'True',
         message: [status.conditions?.find((c) => c.type === 'Ready')?.message, status.maintenance ? drain.condition.message : undefined].filter(Boolean).join('; '),
       });
-      return { requeueAfter: drain.settled ? conn.resyncMs : 2000, ready: drain.settled };
+      // A drain that cannot go on (no node can take a VM) needs a change: said, not waited on.
+      const blocked = drain.condition.reason === 'Blocked' ? [{ code: 'VK_MAINTENANCE_BLOCKED', message: drain.condition.message }] : [];
+      return {
+        requeueAfter: drain.settled ? conn.resyncMs : 2000,
+        ready: drain.settled && blocked.length === 0,
+        ...(blocked.length ? { plan: { steps: [], refusals: blocked } } : {}),
+        ...(drain.intents.length ? { intents: drain.intents.map((summary) => ({ symbol: '~' as const, summary })) } : {}),
+      };
     } catch (e) {
       const err = safeError(e);
       const status = { ...(prev ?? {}), conditions: setCondition(prev?.conditions, { type: 'Ready', status: 'False', reason: err.code, message: err.message }, gen, now), observedGeneration: gen };

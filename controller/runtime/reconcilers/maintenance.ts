@@ -23,6 +23,8 @@ export interface MaintenanceOutcome {
   condition: ReturnType<typeof maintenanceCondition>;
   /** Nothing more to do until something changes: the Hypervisor pass may report Ready. */
   settled: boolean;
+  /** What this pass would do (plan): one line per move and host step. */
+  intents: string[];
 }
 
 const DEFAULT_CONCURRENT = 2;
@@ -43,12 +45,21 @@ export async function reconcileMaintenance(
     liveMigration: conn.client.capabilities.liveMigration,
     maxConcurrent: hv.spec.migration?.maxConcurrent ?? DEFAULT_CONCURRENT,
     hostMaintenance: conn.client.nodes !== undefined,
+    now: kit.now(),
   };
   const first = planDrain({ ...base, observation: await conn.observer.get(), ...(previous ? { previous } : {}) });
-  if (kit.dryRun || (first.moves.length === 0 && first.host.length === 0)) return done(first.status, first);
+  if (kit.dryRun) return { ...done(first.status, first), intents: intentsOf(first) };
+  if (first.moves.length === 0 && first.host.length === 0) return done(first.status, first);
 
   const failures = new Map<string, string>();
-  await Promise.all(first.moves.map((m) => move(kit, conn, m).catch((e: unknown) => failures.set(m.node, `${m.action.target.name}: ${safeError(e).message}`))));
+  const failedMoves: { node: string; vm: string; message: string }[] = [];
+  await Promise.all(
+    first.moves.map((m) =>
+      move(kit, conn, m).catch((e: unknown) => {
+        failedMoves.push({ node: m.node, vm: m.action.target.name, message: safeError(e).message });
+      }),
+    ),
+  );
   for (const step of first.host) {
     try {
       kit.logger.info({ hypervisor: hv.metadata.name, node: step.node }, `${step.on ? 'putting' : 'taking'} host ${step.node} ${step.on ? 'into' : 'out of'} the engine's maintenance`);
@@ -58,14 +69,24 @@ export async function reconcileMaintenance(
     }
   }
   conn.observer.invalidate(first.moves.map((m) => m.action.target.providerID));
-  // Where things stand now; the next wave (queued VMs) is the next pass's.
-  const after = planDrain({ ...base, maxConcurrent: 0, observation: await conn.observer.get({ maxAgeMs: 0 }), previous: first.status });
+  // Where things stand now; the next wave (queued VMs) is the next pass's. A failed move is
+  // recorded so that it is not tried again at once.
+  const at = isoTime(kit.now());
+  const previousNow = first.status.map((st) => {
+    const mine = failedMoves.filter((f) => f.node === st.node).map(({ vm, message }) => ({ vm, message, at }));
+    return mine.length ? { ...st, failures: [...(st.failures ?? []).filter((f) => !mine.some((x) => x.vm === f.vm)), ...mine] } : st;
+  });
+  const after = planDrain({ ...base, maxConcurrent: 0, observation: await conn.observer.get({ maxAgeMs: 0 }), previous: previousNow });
   const status = after.status.map((s) => (failures.has(s.node) ? { ...s, message: `${s.message}; failed: ${failures.get(s.node)}` } : s));
   return done(status, { ...after, settled: after.settled && after.host.length === 0 });
 }
 
 function done(status: MaintenanceStatus[], r?: DrainResult): MaintenanceOutcome {
-  return { status, condition: maintenanceCondition(status), settled: r ? r.settled : true };
+  return { status, condition: maintenanceCondition(status), settled: r ? r.settled : true, intents: [] };
+}
+
+function intentsOf(r: DrainResult): string[] {
+  return [...r.moves.map((m) => m.summary), ...r.host.map((h) => `${h.on ? 'put' : 'take'} host ${h.node} ${h.on ? 'into' : 'out of'} the engine's maintenance`)];
 }
 
 /** Migrates one VM off a cordoned node, with its progress in the VM's own status. */
@@ -73,8 +94,12 @@ async function move(kit: MaintenanceKit, conn: Connected, m: DrainMove): Promise
   const from = m.node;
   const to = m.action.to;
   const reason = `node ${from} in maintenance`;
-  const patch = (f: (s: VirtualMachineStatus) => VirtualMachineStatus) =>
-    patchStatus(kit, m.key, f).catch((e: unknown) => kit.logger.warn({ resource: m.key, err: safeError(e).message }, 'could not write drain progress'));
+  // One write at a time, in order: a progress write must never land after the final one.
+  let chain: Promise<void> = Promise.resolve();
+  const patch = (f: (s: VirtualMachineStatus) => VirtualMachineStatus): Promise<void> => {
+    chain = chain.then(() => patchStatus(kit, m.key, f)).catch((e: unknown) => kit.logger.warn({ resource: m.key, err: safeError(e).message }, 'could not write drain progress'));
+    return chain;
+  };
   kit.emit({ type: 'action', key: m.key, phase: 'start', action: 'migrate', summary: m.summary });
   kit.logger.info({ resource: m.key, action: 'migrate' }, m.summary);
   await patch((s) => migrating(kit, s, { from, to, reason, progress: 0 }));

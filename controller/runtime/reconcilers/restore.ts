@@ -9,8 +9,9 @@ import type { ObservedSnapshot } from '../../core/provider.ts';
 import { remainingSteps, restoreSteps, type RestoreStep } from '../../core/restore.ts';
 import { isoTime as iso, setCondition } from '../../core/status.ts';
 import type { StatusRecord } from '../../status/writer.ts';
-import type { Intent, ReconcileKit, ReconcileResult } from './types.ts';
+import type { AppliedRecord, Intent, ReconcileKit, ReconcileResult } from './types.ts';
 import { describeKey, resolveVM, targetOf, type ResolvedVM } from './snapshot-kit.ts';
+import { holdVM } from './vm-holds.ts';
 
 type Status = NonNullable<VirtualMachineRestore['status']>;
 type Cond = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
@@ -64,7 +65,13 @@ export async function reconcileRestore(k: ReconcileKit, key: string, restore: Vi
   const gen = restore.metadata.generation ?? 1;
   const prev = previous?.status as Status | undefined;
   // Done once: a finished restore is a record, never applied again.
-  if (prev?.phase === 'Succeeded') return { ready: true };
+  if (prev?.phase === 'Succeeded') {
+    if (prev.absentSince && !k.o.dryRun) {
+      const { absentSince: _back, ...kept } = prev;
+      await k.writeRecord({ key, resource: restore, status: kept, source, lastApplied: restore });
+    }
+    return { ready: true };
+  }
   const ns = restore.metadata.namespace ?? 'default';
   const who = describeKey(key);
   let status: Status = { ...(prev ?? {}) };
@@ -117,6 +124,7 @@ export async function reconcileRestore(k: ReconcileKit, key: string, restore: Vi
     { type: 'Ready', status: 'False', reason: 'InProgress', message: `restoring VM ${r.observed.name} to snapshot ${snap.snapshot.name}: ${todo.join(', ')}` },
   );
   const conn = r.conn;
+  const release = holdVM(`VirtualMachine/${ns}/${restore.spec.vm}`, key);
   try {
     for (const step of todo) {
       const summary = STEP_TEXT[step](r.observed.name, snap.snapshot.name).summary;
@@ -124,7 +132,9 @@ export async function reconcileRestore(k: ReconcileKit, key: string, restore: Vi
       conn.observer.invalidate([r.target.providerID]);
       const vm = (await conn.observer.get({ maxAgeMs: 0 })).vms.find((v) => v.providerID === r.target.providerID);
       const target = vm ? targetOf(vm) : r.target;
-      if (step === 'stop' && vm?.power !== 'stopped') await conn.limit(() => conn.client.vms.execute({ type: 'stop', target }));
+      // Stopped again before the revert where it runs again (a restore resumed after a crash).
+      const stop = step === 'stop' || (step === 'revert' && r.snapshots.revertNeedsStop && steps.includes('stop'));
+      if (stop && vm && vm.power !== 'stopped') await conn.limit(() => conn.client.vms.execute({ type: 'stop', target }));
       if (step === 'revert') await conn.limit(() => r.snapshots.revert(target, snap.snapshot.id));
       // A snapshot with memory may come back running: started only if it did not (read just now).
       if (step === 'start' && vm?.power !== 'running') await conn.limit(() => conn.client.vms.execute({ type: 'start', target }));
@@ -141,10 +151,33 @@ export async function reconcileRestore(k: ReconcileKit, key: string, restore: Vi
       { type: 'Ready', status: 'False', reason: err.code, message: `restore stopped after ${done.join(', ') || 'no step'}: ${err.message}` },
     );
     throw e;
+  } finally {
+    release();
   }
   await write(
     { ...status, phase: 'Succeeded', completedAt: iso(k.o.now()) },
     { type: 'Ready', status: 'True', reason: 'Restored', message: `VM ${r.observed.name} reverted to snapshot ${snap.snapshot.name} (${steps.join(', ')})` },
   );
   return { ready: true };
+}
+
+/** How long the record of a finished restore outlives its manifest (directory mode), and on how many passes it must be seen gone. */
+export const RESTORE_RECORD_GRACE_MS = 10 * 60_000;
+
+/**
+ * A restore no longer declared. One that finished keeps its record until its manifest has been
+ * gone for a while on two passes: a file missing for a moment (a checkout mid-switch) must not
+ * make the restore new again, or it would revert the VM a second time when the file is back.
+ */
+export async function removeRestore(k: ReconcileKit, key: string, record: AppliedRecord<VirtualMachineRestore>): Promise<ReconcileResult> {
+  const st = record.status as Status;
+  if (k.o.dryRun) return {};
+  const now = k.o.now();
+  const since = st.absentSince ? Date.parse(st.absentSince) : undefined;
+  if (st.phase !== 'Succeeded' || (since !== undefined && now - since >= RESTORE_RECORD_GRACE_MS)) {
+    await k.o.statuses.remove(key);
+    return { ready: true };
+  }
+  if (since === undefined) await k.o.statuses.write({ ...record, status: { ...st, absentSince: iso(now) }, updatedAt: iso(now) });
+  return { ready: true, requeueAfter: Math.max(1000, (since ?? now) + RESTORE_RECORD_GRACE_MS - now) };
 }

@@ -1,7 +1,8 @@
 // The snapshot kinds as the registry sees them: a snapshot is removed (per its deletionPolicy)
-// down the one removal path; restores and schedules are forgotten, what they did stays.
+// down the one removal path; a schedule is forgotten (its snapshots stay), a finished restore's
+// record outlives a manifest missing for a moment (removeRestore).
 import type { VirtualMachineRestore, VirtualMachineSnapshot, VirtualMachineSnapshotSchedule } from '../../api/types.ts';
-import { reconcileRestore } from './restore.ts';
+import { reconcileRestore, removeRestore } from './restore.ts';
 import { reconcileSnapshot, removeSnapshot } from './snapshot.ts';
 import { reconcileSchedule } from './snapshot-schedule.ts';
 import type { KindReconciler } from './types.ts';
@@ -15,6 +16,7 @@ export const snapshotReconciler: KindReconciler<VirtualMachineSnapshot> = {
 export const restoreReconciler: KindReconciler<VirtualMachineRestore> = {
   kind: 'VirtualMachineRestore',
   reconcile: (k, key, { resource, source }, previous) => reconcileRestore(k, key, resource, source, previous),
+  remove: (k, key, record) => removeRestore(k, key, record),
 };
 
 export const scheduleReconciler: KindReconciler<VirtualMachineSnapshotSchedule> = {

@@ -83,7 +83,7 @@ export function busyReason(vm: ObservedVM): string | undefined {
 export interface Quiesce {
   /** True: frozen through the guest agent; false: not quiesced (see message); undefined: left to the hypervisor. */
   frozen?: boolean;
-  reason: 'Frozen' | 'NotAsked' | 'VMStopped' | 'GuestAgentMissing' | 'FreezeFailed' | 'ByHypervisor';
+  reason: 'Frozen' | 'NotAsked' | 'VMStopped' | 'WithMemory' | 'GuestAgentMissing' | 'ByHypervisor';
   message: string;
 }
 
@@ -93,6 +93,9 @@ export async function takeSnapshot(r: ResolvedVM, d: DesiredSnapshot, k: Reconci
   const plain = (quiesce: Quiesce) => r.conn.limit(() => r.snapshots.create(r.target, { ...d, quiesce: false }, ctx)).then((snapshot) => ({ snapshot, quiesce }));
   if (!d.quiesce) return plain({ reason: 'NotAsked', message: 'quiesce not asked' });
   if (r.observed.power !== 'running') return plain({ frozen: false, reason: 'VMStopped', message: `VM ${r.observed.name} is ${r.observed.power}: nothing to freeze, its disks are at rest` });
+  // Disks and memory saved at one instant are consistent as they are; a freeze would be saved with
+  // the memory, and the guest would come back frozen from a restore.
+  if (d.memory) return plain({ frozen: false, reason: 'WithMemory', message: 'memory saved with the disks at one instant: consistent without a freeze (a freeze would be restored with it)' });
   if (!r.desired.guestAgent) {
     return plain({ frozen: false, reason: 'GuestAgentMissing', message: `VM ${r.observed.name} has no guest agent (spec.guestAgent is false): snapshot taken without freezing the file systems` });
   }

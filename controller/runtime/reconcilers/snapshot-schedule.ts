@@ -19,11 +19,17 @@ type Status = NonNullable<VirtualMachineSnapshotSchedule['status']>;
 /** The VirtualMachines a schedule names: by label selector or by name, in its namespace. */
 export function selectedVMs(k: ReconcileKit, s: VirtualMachineSnapshotSchedule): string[] {
   const ns = s.metadata.namespace ?? 'default';
-  if (s.spec.vms) return [...s.spec.vms];
+  if (s.spec.vms)
+    return s.spec.vms.filter((n) => {
+      const e = k.o.store.get(`VirtualMachine/${ns}/${n}`);
+      // One not declared stays (it is reported); one on a Hypervisor served elsewhere is not ours.
+      return e?.resource.kind !== 'VirtualMachine' || !!k.o.store.hypervisor(e.resource.spec.hypervisor);
+    });
   const want = Object.entries(s.spec.selector?.matchLabels ?? {});
+  // Only VMs on a Hypervisor this controller serves (a shard leaves the others' to them).
   return k.o.store
     .vms()
-    .filter((v) => (v.metadata.namespace ?? 'default') === ns && want.every(([l, val]) => v.metadata.labels?.[l] === val))
+    .filter((v) => (v.metadata.namespace ?? 'default') === ns && !!k.o.store.hypervisor(v.spec.hypervisor) && want.every(([l, val]) => v.metadata.labels?.[l] === val))
     .map((v) => v.metadata.name)
     .sort();
 }
@@ -51,8 +57,12 @@ export async function reconcileSchedule(
   const kept: NonNullable<Status['snapshots']> = [];
   let pruned = prev?.pruned ?? 0;
   const errors: string[] = [];
+  // Between runs nothing is read of the hypervisors (one list per VM per run, not per pass); a
+  // first pass, an edit, a failed run and a plan look at what is there.
+  const look = due !== undefined || !prev?.snapshots || prev.observedGeneration !== gen || prev.conditions?.find((c) => c.type === 'Ready')?.status !== 'True' || k.o.dryRun;
+  if (!look && prev?.snapshots) kept.push(...prev.snapshots);
 
-  for (const name of selectedVMs(k, sched)) {
+  for (const name of look ? selectedVMs(k, sched) : []) {
     let res: Awaited<ReturnType<typeof resolveVM>>;
     try {
       res = await resolveVM(k, who, ns, name);

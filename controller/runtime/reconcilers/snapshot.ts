@@ -10,7 +10,7 @@ import { snapshotName } from '../../core/snapshot-name.ts';
 import { isoTime as iso, setCondition } from '../../core/status.ts';
 import type { ObservedSnapshot } from '../../core/provider.ts';
 import type { StatusRecord } from '../../status/writer.ts';
-import type { Intent, ReconcileKit, ReconcileResult } from './types.ts';
+import type { AppliedRecord, Intent, ReconcileKit, ReconcileResult } from './types.ts';
 import { describeKey, ownerOf, resolveVM, takeSnapshot, targetOf, type Quiesce } from './snapshot-kit.ts';
 
 type Status = NonNullable<VirtualMachineSnapshot['status']>;
@@ -44,7 +44,7 @@ export async function reconcileSnapshot(k: ReconcileKit, key: string, snap: Virt
   const write = async (s: Status, conds: Cond[]) => {
     let conditions = prev?.conditions;
     for (const c of conds) conditions = setCondition(conditions, c, gen, now());
-    await k.writeRecord({ key, resource: snap, status: { ...s, observedGeneration: gen, conditions }, source, lastApplied: snap });
+    await k.writeRecord({ key, resource: snap, status: { ...s, observedGeneration: gen, ...(conditions ? { conditions } : {}) }, source, lastApplied: snap });
     const ready = conds.find((c) => c.type === 'Ready');
     k.emit({ type: 'status', key, ...(s.phase ? { phase: s.phase } : {}), ready: ready?.status ?? 'Unknown', message: ready?.message ?? '' });
   };
@@ -71,7 +71,8 @@ export async function reconcileSnapshot(k: ReconcileKit, key: string, snap: Virt
     return { plan: { steps: [], refusals: [{ code: 'VK_UNSUPPORTED', message, field: 'spec.memory' }] }, ready: false };
   }
   const list = await r.conn.limit(() => r.snapshots.list(r.target));
-  const found = list.find((s) => (prev?.providerID ? s.id === prev.providerID : s.name === name));
+  // By id once made; by name before (ours first: where names are not unique another's may share it).
+  const found = prev?.providerID ? list.find((s) => s.id === prev.providerID) : (list.find((s) => s.name === name && sameOwnerRef(s.owner, owner)) ?? list.find((s) => s.name === name));
   if (found && !sameOwnerRef(found.owner, owner)) {
     const refusal = {
       code: 'VK_REFUSED_NOT_OWNED',
@@ -130,8 +131,8 @@ export async function reconcileSnapshot(k: ReconcileKit, key: string, snap: Virt
 }
 
 /** The removal path's step for a VirtualMachineSnapshot (the gate has admitted it): delete it on the hypervisor, or leave it. */
-export async function removeSnapshot(k: ReconcileKit, key: string, record: StatusRecord): Promise<ReconcileResult> {
-  const snap = record.lastApplied as VirtualMachineSnapshot;
+export async function removeSnapshot(k: ReconcileKit, key: string, record: AppliedRecord<VirtualMachineSnapshot>): Promise<ReconcileResult> {
+  const snap = record.lastApplied;
   const st = record.status as Status;
   const orphan = (snap.spec.deletionPolicy ?? 'Delete') === 'Orphan';
   const name = st.snapshotName ?? snapshotName(snap.metadata.name);

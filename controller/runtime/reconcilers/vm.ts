@@ -16,6 +16,7 @@ import type { Connected } from '../hypervisors.ts';
 import type { AppliedRecord, KindReconciler, ReconcileKit, ReconcileResult } from './types.ts';
 import { convertedInto, dependenciesNotReady } from './vm-dependencies.ts';
 import { statusOf } from '../records.ts';
+import { heldBy } from './vm-holds.ts';
 
 /** The VM as the core plans it, read with its Hypervisor connector's conventions. */
 export function desiredOf(k: ReconcileKit, vm: VirtualMachine, conventions: ProviderConventions): DesiredVM {
@@ -32,6 +33,8 @@ async function conventionsOf(k: ReconcileKit, vm: VirtualMachine): Promise<Provi
 }
 
 async function reconcileVM(k: ReconcileKit, key: string, vm: VirtualMachine, source: StatusRecord['source'], previous: StatusRecord | undefined): Promise<ReconcileResult> {
+  // A restore is stopping, reverting and starting this VM: its power is the restore's until done.
+  if (heldBy(key) && !k.o.dryRun) return { ready: false, requeueAfter: 2000 };
   const desired = desiredOf(k, vm, await conventionsOf(k, vm));
   const now = () => iso(k.o.now());
   const prevStatus = statusOf('VirtualMachine', previous);

@@ -247,6 +247,7 @@ export const ErrorCode = {
   NO_STORAGE_VOL: 50,
   OPERATION_INVALID: 55,
   OPERATION_TIMEOUT: 68,
+  NO_DOMAIN_SNAPSHOT: 72,
   AGENT_UNRESPONSIVE: 86,
   OPERATION_UNSUPPORTED: 84,
 } as const;
@@ -272,6 +273,7 @@ function kindOf(code: number): ErrorKind {
     case ErrorCode.NO_NETWORK:
     case ErrorCode.NO_STORAGE_POOL:
     case ErrorCode.NO_STORAGE_VOL:
+    case ErrorCode.NO_DOMAIN_SNAPSHOT:
       return 'not-found';
     case ErrorCode.AUTH_FAILED:
       return 'auth';

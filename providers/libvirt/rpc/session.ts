@@ -21,6 +21,7 @@ import {
   type Domain,
   type Header,
 } from './protocol.ts';
+import { MiB } from '../../kit/index.ts';
 import { openTransport, type TlsFiles } from './transport.ts';
 import { parseLibvirtURI, type LibvirtURI, type TransportPolicy } from './uri.ts';
 import { XdrReader, XdrWriter } from './xdr.ts';
@@ -123,7 +124,7 @@ export class RpcSession extends EventEmitter {
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
     while (this.buf.length >= 4) {
       const len = this.buf.readUInt32BE(0);
-      if (len < 4 + HEADER_SIZE || len > 32 * 1024 * 1024) {
+      if (len < 4 + HEADER_SIZE || len > 32 * MiB) {
         this.stream.destroy(new Error(`bad packet length ${len}`));
         return;
       }
@@ -255,7 +256,7 @@ export class RpcSession extends EventEmitter {
       else {
         queue.push(chunk);
         queued += chunk.length;
-        if (queued > 8 * 1024 * 1024) this.stream.pause();
+        if (queued > 8 * MiB) this.stream.pause();
       }
       wake?.();
     };
@@ -275,7 +276,7 @@ export class RpcSession extends EventEmitter {
         if (next) {
           queued -= next.length;
           received += next.length;
-          if (queued < 2 * 1024 * 1024 && this.stream.isPaused()) this.stream.resume();
+          if (queued < 2 * MiB && this.stream.isPaused()) this.stream.resume();
           yield next;
           continue;
         }

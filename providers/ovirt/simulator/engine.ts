@@ -82,8 +82,8 @@ export class Engine {
   deleteVm(vm: SimVM, options: { detachOnly?: boolean } = {}): void {
     vms.deleteVm(this, vm, options);
   }
-  growDisk(vm: SimVM, attachmentId: string, size: number): void {
-    disks.growDisk(this, vm, attachmentId, size);
+  growDisk(vm: SimVM, attachmentId: string, size: number, correlation?: string): void {
+    disks.growDisk(this, vm, attachmentId, size, correlation);
   }
   newDisk(disk: Tree, fallbackName: string): SimDisk {
     return disks.newDisk(this, disk, fallbackName);
@@ -94,8 +94,9 @@ export class Engine {
   updateDisk(d: SimDisk, change: { alias?: string; description?: string }): void {
     disks.updateDisk(d, change);
   }
-  growFloating(d: SimDisk, size: number): void {
-    disks.growFloating(this, d, size);
+  /** Grows a disk, attached or not; its job carries the request's correlation id, as the engine's do. */
+  growFloating(d: SimDisk, size: number, correlation?: string): void {
+    disks.growFloating(this, d, size, correlation);
   }
   removeDisk(d: SimDisk): void {
     disks.removeDisk(this, d);

@@ -4,6 +4,7 @@ import type { Engine } from './engine.ts';
 import { notFound } from './faults.ts';
 import type { RouteResult } from './routes/route.ts';
 import { API } from './views/common.ts';
+import { nicStatistics } from './views/statistics.ts';
 import { reportedDevices } from './views/vm.ts';
 
 /**
@@ -30,7 +31,8 @@ export function linkTargets(engine: Engine, method: string, seg: readonly string
     const n = vm.nics.find((x) => x.id === sid);
     if (!n) throw notFound();
     if (subsub === 'reporteddevices') return [200, 'reported_devices', reportedDevices(vm, n)];
-    if (subsub === 'statistics' || subsub === 'networkfilterparameters') return [200, subsub === 'statistics' ? 'statistics' : 'network_filter_parameters', {}];
+    if (subsub === 'statistics') return [200, 'statistics', { statistic: nicStatistics(vm, n) }];
+    if (subsub === 'networkfilterparameters') return [200, 'network_filter_parameters', {}];
     throw notFound();
   }
   if (seg.length !== 3 || !oid || !sub || modelled(`${col}/${sub}`)) return undefined;

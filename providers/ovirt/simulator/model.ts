@@ -12,7 +12,8 @@ export interface SimHost extends Named {
   cluster: string;
   memory: number;
   cores: number;
-  status: 'up' | 'maintenance';
+  /** `preparing_for_maintenance` and `unassigned` are the ways into and out of maintenance. */
+  status: 'up' | 'maintenance' | 'preparing_for_maintenance' | 'unassigned';
   load: number;
 }
 export interface SimDisk extends Named {
@@ -86,6 +87,29 @@ export interface SimVM extends Named {
   stop_time?: number;
   /** What the last stop or shutdown gave as its `reason`. */
   stop_reason?: string;
+  /** Regular snapshots (the `active` one is the VM itself). */
+  snapshots?: SimSnapshot[];
+  /** A snapshot being previewed: the VM runs from it until commit or undo. */
+  in_preview?: string;
+  /** What the VM was before the preview, for undosnapshot. */
+  preview_before?: SimSnapshot;
+  /** Memory restored with a snapshot: the next start resumes it instead of booting. */
+  resume_memory?: { from: string; bytes: number };
+  /** The console ticket last set (graphicsconsoles/{id}/ticket), with its end. */
+  ticket?: { value: string; expires: number };
+}
+
+/** What a snapshot holds: the configuration and each disk's size when it was taken, memory if saved. */
+export interface SimSnapshot {
+  id: string;
+  description: string;
+  date: number;
+  status: 'ok' | 'locked' | 'in_preview';
+  persist_memorystate: boolean;
+  config: VmConfig;
+  disks: { disk: string; provisioned_size: number; actual_size: number; interface: string; bootable: boolean }[];
+  /** The guest memory saved (bytes of the VM's memory then), when the VM was up and memory was asked. */
+  memory?: number;
 }
 
 export interface SimJob {

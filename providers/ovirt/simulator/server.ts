@@ -7,10 +7,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { RequestCounter, seededRandom } from '../../simulator-kit.ts';
 import { Engine } from './engine.ts';
+import { closeDisplays, ViewerFile } from './engine/consoles.ts';
 import { Fault } from './faults.ts';
 import { linkTargets } from './links.ts';
 import { seedEngine, type EngineState } from './model.ts';
-import { parseBody, toJson, toXml, type Tree } from './representation.ts';
+import { jsonText, parseBody, toXml, type Tree } from './representation.ts';
 import { ROUTES } from './routes/index.ts';
 import type { RouteResult } from './routes/route.ts';
 import { searchOptions } from './routes/search-options.ts';
@@ -78,6 +79,7 @@ export class OvirtSimulator {
 
   async close(): Promise<void> {
     this.engine.stop();
+    await closeDisplays(this.engine);
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
@@ -99,12 +101,16 @@ export class OvirtSimulator {
   }
 
   private send(req: IncomingMessage, res: ServerResponse, status: number, root: string, value: unknown): void {
+    if (value instanceof ViewerFile) {
+      res.writeHead(status, { 'content-type': value.contentType, 'content-length': Buffer.byteLength(value.text) }).end(value.text);
+      return;
+    }
     const xml = !(req.headers.accept ?? '').includes('json');
     if (status === 404 && value === undefined) {
       res.writeHead(404, { 'content-length': 0 }).end();
       return;
     }
-    const text = xml ? toXml(root, value) : JSON.stringify(toJson(value));
+    const text = xml ? toXml(root, value) : jsonText(value);
     res.writeHead(status, { 'content-type': xml ? 'application/xml;charset=UTF-8' : 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
   }
 

@@ -121,11 +121,17 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
     {
       method: 'GET',
       pattern: '/nodes/{node}/tasks',
-      params: { limit: INT, vmid: INT, start: INT, source: ANY, typefilter: ANY, errors: BOOL },
+      params: { limit: INT, vmid: INT, start: INT, source: ANY, typefilter: ANY, errors: BOOL, since: INT, until: INT },
+      // As PVE: finished tasks only unless source=active|all, newest first, `limit` (50) from `start`.
       handler: ({ path, params }) =>
         [...tasks.all.values()]
           .filter((t) => t.node === path.node && (!params.vmid || t.id === params.vmid))
-          .slice(-Number(params.limit ?? 50))
+          .filter((t) => (params.source === 'all' ? true : params.source === 'active' ? t.status === 'running' : t.status === 'stopped'))
+          .filter((t) => (!params.since || t.starttime >= Number(params.since)) && (!params.until || t.starttime <= Number(params.until)))
+          .filter((t) => !params.typefilter || t.type === params.typefilter)
+          .filter((t) => !(params.errors === '1' || params.errors === 'true') || (t.status === 'stopped' && t.exitstatus !== 'OK'))
+          .reverse()
+          .slice(Number(params.start ?? 0), Number(params.start ?? 0) + Number(params.limit ?? 50))
           .map((t) => ({
             upid: t.upid,
             node: t.node,
@@ -185,7 +191,12 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
       handler: ({ path }) => {
         const p = s().pools.find((x) => x.poolid === path.poolid);
         if (!p) throw new PveError(500, `pool '${path.poolid}' does not exist`);
-        return { ...(p.comment ? { comment: p.comment } : {}), members: p.members.map((m) => ({ id: `qemu/${m}`, vmid: m, type: 'qemu' })) };
+        // As PVE: a guest member carries its node, name and status, as in /cluster/resources.
+        const member = (m: number) => {
+          const vm = s().vms.find((v) => v.vmid === m);
+          return { id: `qemu/${m}`, vmid: m, type: 'qemu', ...(vm ? { node: vm.node, name: vm.config.name, status: vm.status, template: vm.template ? 1 : 0 } : {}) };
+        };
+        return { poolid: p.poolid, ...(p.comment ? { comment: p.comment } : {}), members: p.members.map(member) };
       },
     },
     {
@@ -195,6 +206,7 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
       handler: ({ path, params }) => {
         const p = s().pools.find((x) => x.poolid === path.poolid);
         if (!p) throw new PveError(500, `pool '${path.poolid}' does not exist`);
+        if (params.comment !== undefined) p.comment = params.comment;
         const ids = (params.vms ?? '')
           .split(/[,;\s]+/)
           .filter(Boolean)

@@ -8,6 +8,8 @@ export interface SimNode {
   memory: number;
   load: number;
   bridges: { iface: string; vlanAware: boolean }[];
+  /** Down: listed `offline`, and a request for it answers 595 as the proxying node does. */
+  offline?: boolean;
 }
 
 export interface SimVM {

@@ -223,6 +223,9 @@ export class ProxmoxSimulator {
       const user = this.authenticate(req, method);
       if (typeof user !== 'string') return this.send(res, 401, user.reason, { data: null, message: `${user.reason}\n` });
 
+      // A request for a node that is down fails where pveproxy forwards it.
+      const down = /^\/nodes\/([^/]+)\//.exec(path)?.[1];
+      if (down && this.state.nodes.some((n) => n.name === down && n.offline)) return this.send(res, 595, 'Connection refused', { data: null });
       const match = this.routes.map((r) => ({ r, m: r.route.method === method ? r.re.exec(path) : null })).find((x) => x.m);
       if (!match?.m) {
         this.count(`${method} (unknown)`);

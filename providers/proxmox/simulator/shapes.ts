@@ -124,7 +124,7 @@ export function nodeRow(node: SimNode, use: { cpu: number; mem: number }, where:
     id: `node/${node.name}`,
     type: 'node',
     node: node.name,
-    status: 'online',
+    status: node.offline ? 'offline' : 'online',
     cpu: use.cpu,
     maxcpu: node.cpus,
     mem: use.mem,

@@ -5,11 +5,11 @@ import { badRequest, conflict, Fault, notFound } from '../faults.ts';
 import { GiB, id, type SimDisk, type SimVM } from '../model.ts';
 import { bool, list, num, obj, type Tree } from '../representation.ts';
 
-export function growDisk(e: Engine, vm: SimVM, attachmentId: string, size: number): void {
+export function growDisk(e: Engine, vm: SimVM, attachmentId: string, size: number, correlation?: string): void {
   const a = vm.attachments.find((x) => x.id === attachmentId);
   const d = a && e.state.disks.find((x) => x.id === a.disk);
   if (!a || !d) throw notFound();
-  e.growFloating(d, size);
+  e.growFloating(d, size, correlation);
 }
 
 /** A disk of its own (`POST /disks`), or one made by a disk attachment. */
@@ -50,12 +50,12 @@ export function updateDisk(d: SimDisk, change: { alias?: string; description?: s
 }
 
 /** Grows a disk, attached or not (`PUT /disks/{id}` or through its attachment). */
-export function growFloating(e: Engine, d: SimDisk, size: number): void {
+export function growFloating(e: Engine, d: SimDisk, size: number, correlation?: string): void {
   if (d.status === 'locked') throw conflict('[Cannot edit Virtual Disk. Disk is locked. Please try again later.]');
   if (size < d.provisioned_size) throw new Fault(400, 'Operation Failed', '[Cannot edit Virtual Disk. New disk size cannot be smaller than the current.]');
   if (size === d.provisioned_size) return;
   d.status = 'locked';
-  e.job(`Extending disk ${d.name}`, undefined, e.t.diskResizeMs, () => {
+  e.job(`Extending disk ${d.name}`, correlation, e.t.diskResizeMs, () => {
     d.provisioned_size = size;
     d.status = 'ok';
     e.event(371, `Size of the disk '${d.name}' was successfully updated to ${size / GiB} GB by admin@internal-authz.`, e.holderOf(d.id)?.id);

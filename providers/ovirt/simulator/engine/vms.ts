@@ -5,6 +5,19 @@ import { badRequest, conflict, Fault, notFound } from '../faults.ts';
 import { GiB, id, mac, MiB, type SimVM, type VmConfig } from '../model.ts';
 import { bool, list, num, obj, type Tree } from '../representation.ts';
 
+function resumeMemory(e: Engine, vm: SimVM, host: string | undefined): void {
+  vm.status = 'restoring_state';
+  vm.started_once = true;
+  if (host) vm.host = host;
+  vm.start_time = Date.now();
+  delete vm.resume_memory;
+  e.later(e.t.bootStepMs, () => {
+    if (vm.status !== 'restoring_state') return;
+    vm.status = 'up';
+    e.event(10, `VM ${vm.name} was restored from the memory of a snapshot.`, vm.id);
+  });
+}
+
 export function createVm(e: Engine, body: Tree, clone: boolean, correlation: string | undefined): SimVM {
   const s = e.state;
   const name = typeof body.name === 'string' ? body.name : undefined;
@@ -124,21 +137,26 @@ export function action(e: Engine, vm: SimVM, name: string, body: Tree, correlati
       const host = s.hosts.find((h) => h.status === 'up' && (list(hostRef.host).length === 0 || list(hostRef.host).some((x) => x.id === h.id || x.name === h.name))) ?? s.hosts[0];
       if (bool(body.use_cloud_init) && obj(body.vm).initialization) vm.initialization = obj(obj(body.vm).initialization);
       applyNextRun(vm);
+      // Memory a snapshot restore brought back is resumed, not booted (engine/snapshots.ts).
+      if (vm.resume_memory) {
+        resumeMemory(e, vm, host?.id);
+        return;
+      }
       vm.status = 'wait_for_launch';
       if (host) vm.host = host.id;
       vm.started_once = true;
       vm.start_time = Date.now();
       delete vm.stop_reason;
       e.event(153, `VM ${vm.name} was started by admin@internal-authz (Host: ${host?.name}).`, vm.id, correlation);
-      e.job(`Launching VM ${vm.name}`, correlation, e.t.bootStepMs * 2);
+      // The launch job ends as the VM comes up: one who waits on the job finds it up.
+      e.job(`Launching VM ${vm.name}`, correlation, e.t.bootStepMs * 2, () => {
+        if (vm.status === 'powering_up') {
+          vm.status = 'up';
+          e.event(32, `VM ${vm.name} started on Host ${host?.name}`, vm.id, correlation);
+        }
+      });
       e.later(e.t.bootStepMs, () => {
         if (vm.status === 'wait_for_launch') vm.status = 'powering_up';
-        e.later(e.t.bootStepMs, () => {
-          if (vm.status === 'powering_up') {
-            vm.status = 'up';
-            e.event(32, `VM ${vm.name} started on Host ${host?.name}`, vm.id, correlation);
-          }
-        });
       });
       return;
     }

@@ -11,7 +11,7 @@ function disks(c: RouteContext): RouteResult {
   if (d && c.method === 'PUT') {
     // As the engine (4.4+): a floating disk's alias and description may change, its size only grow.
     e.updateDisk(d, { ...(body.alias !== undefined ? { alias: String(body.alias) } : {}), ...(body.description !== undefined ? { description: String(body.description) } : {}) });
-    if (body.provisioned_size !== undefined) e.growFloating(d, num(body.provisioned_size) ?? d.provisioned_size);
+    if (body.provisioned_size !== undefined) e.growFloating(d, num(body.provisioned_size) ?? d.provisioned_size, c.correlation);
     return [200, 'disk', diskView(d, s)];
   }
   if (d && c.method === 'DELETE') {

@@ -56,7 +56,7 @@ function diskAttachments(c: RouteContext): RouteResult {
     if (!a) throw notFound();
     if (bool(body.active) !== undefined) a.active = bool(body.active) ?? a.active;
     const size = num(obj(body.disk).provisioned_size);
-    if (size !== undefined) e.growDisk(v, sid, size);
+    if (size !== undefined) e.growDisk(v, sid, size, c.correlation);
     return [200, 'disk_attachment', attachmentView(s, v, v.attachments.find((a) => a.id === sid) as SimVM['attachments'][number], true)];
   }
   if (sid && c.method === 'DELETE') {

@@ -1,13 +1,14 @@
 // A VM as the engine sends it, with what `follow` inlines: disk attachments, NICs and their
 // reported devices, consoles, statistics; `vmBase` is what templates share.
-import type { EngineState, SimVM } from '../model.ts';
+import type { EngineState, SimDisk, SimVM } from '../model.ts';
 import { list, obj } from '../representation.ts';
-import { API, asFollow, type Follow, link, NONE, rels, stat } from './common.ts';
+import { API, asFollow, type Follow, link, NONE, rels } from './common.ts';
 import { diskView } from './disk.ts';
 import { clusterView, hostView } from './infra.ts';
 import { templateView } from './template.ts';
 import { vmBase } from './vm-base.ts';
 import { vnicProfileView } from './network.ts';
+import { diskStatistics, nicStatistics, vmUsageStatistics } from './statistics.ts';
 
 const VM_RELS = [
   'affinitylabels',
@@ -89,7 +90,13 @@ export function vmView(s: EngineState, vm: SimVM, follow: Follow | Set<string>, 
     ...(vm.initialization ? { initialization: { ...vm.initialization, root_password: undefined } } : {}),
     actions: { link: rels(base, VM_ACTIONS) },
     link: rels(base, VM_RELS),
-    ...(f.has('disk_attachments') ? { disk_attachments: { disk_attachment: vm.attachments.map((a) => attachmentView(s, vm, a, f.under('disk_attachments').has('disk'))) } } : {}),
+    ...(f.has('disk_attachments')
+      ? {
+          disk_attachments: {
+            disk_attachment: vm.attachments.map((a) => attachmentView(s, vm, a, f.under('disk_attachments').has('disk'), f.under('disk_attachments').under('disk').has('statistics'))),
+          },
+        }
+      : {}),
     ...(f.has('nics') ? { nics: { nic: vm.nics.map((n) => nicView(vm, n, s, f.under('nics'))) } } : {}),
     ...(f.has('tags') ? { tags: { tag: vm.tags.map((t) => ({ ...link('tags', t), name: s.tags.find((x) => x.id === t)?.name })) } } : {}),
     ...(f.has('graphics_consoles') ? { graphics_consoles: { graphics_console: graphicsConsoles(vm, false) } } : {}),
@@ -97,8 +104,20 @@ export function vmView(s: EngineState, vm: SimVM, follow: Follow | Set<string>, 
   };
 }
 
-export function attachmentView(s: EngineState, vm: SimVM, a: SimVM['attachments'][number], withDisk: boolean) {
-  const d = s.disks.find((x) => x.id === a.disk);
+/** The disks by id, built once per state of the list (a VM list reads every VM's disks). */
+const diskIndex = new WeakMap<SimDisk[], { size: number; byId: Map<string, SimDisk> }>();
+function diskById(s: EngineState, id: string): SimDisk | undefined {
+  let ix = diskIndex.get(s.disks);
+  if (!ix || ix.size !== s.disks.length) {
+    ix = { size: s.disks.length, byId: new Map(s.disks.map((d) => [d.id, d])) };
+    diskIndex.set(s.disks, ix);
+  }
+  // Disks are only pushed (the count changes) or filtered out (a new array): the index holds.
+  return ix.byId.get(id);
+}
+
+export function attachmentView(s: EngineState, vm: SimVM, a: SimVM['attachments'][number], withDisk: boolean, withStatistics = false) {
+  const d = diskById(s, a.disk);
   const i = vm.attachments.indexOf(a);
   return {
     id: a.id,
@@ -110,7 +129,7 @@ export function attachmentView(s: EngineState, vm: SimVM, a: SimVM['attachments'
     read_only: false,
     uses_scsi_reservation: false,
     ...(vm.status === 'up' ? { logical_name: a.interface === 'virtio' ? `/dev/vd${String.fromCharCode(97 + i)}` : `/dev/sd${String.fromCharCode(97 + i)}` } : {}),
-    disk: withDisk && d ? diskView(d, s) : link('disks', a.disk),
+    disk: withDisk && d ? { ...diskView(d, s), ...(withStatistics ? { statistics: { statistic: diskStatistics(s, d) } } : {}) } : link('disks', a.disk),
     vm: link('vms', vm.id),
   };
 }
@@ -137,9 +156,10 @@ export function nicView(vm: SimVM, n: SimVM['nics'][number], s?: EngineState, fo
     plugged: n.plugged,
     linked: n.linked,
     synced: true,
-    ...(n.vnic_profile ? { vnic_profile: follow.has('vnic_profile') && profile && s ? vnicProfileView(s, profile) : link('vnicprofiles', n.vnic_profile) } : {}),
+    ...(n.vnic_profile ? { vnic_profile: follow.has('vnic_profile') && profile && s ? vnicProfileView(s, profile, follow.under('vnic_profile')) : link('vnicprofiles', n.vnic_profile) } : {}),
     vm: link('vms', vm.id),
     ...(follow.has('reported_devices') ? { reported_devices: reportedDevices(vm, n) } : {}),
+    ...(follow.has('statistics') ? { statistics: { statistic: nicStatistics(vm, n) } } : {}),
     actions: { link: rels(base, ['activate', 'deactivate']) },
     link: rels(base, ['networkfilterparameters', 'reporteddevices', 'statistics']),
   };
@@ -157,14 +177,5 @@ export function graphicsConsoles(vm: SimVM, current: boolean) {
     },
   ];
 }
-export function vmStatistics(vm: SimVM) {
-  const up = vm.status === 'up';
-  const o = { vm: vm.id };
-  return [
-    stat(o, 'memory.installed', 'Total memory configured', 'bytes', vm.config.memory),
-    stat(o, 'memory.used', 'Memory used (agent)', 'bytes', up ? Math.floor(vm.config.memory / 4) : 0),
-    stat(o, 'memory.free', 'Memory free (agent)', 'bytes', up ? vm.config.memory - Math.floor(vm.config.memory / 4) : 0),
-    stat(o, 'cpu.current.guest', 'CPU used by guest', 'percent', up ? 1 : 0, 'decimal'),
-    stat(o, 'elapsed.time', 'Elapsed VM runtime', 'seconds', up ? Math.floor((Date.now() - vm.creation_time) / 1000) : 0),
-  ];
-}
+/** The VM's statistics: they move with the clock (views/statistics.ts). */
+export const vmStatistics = (vm: SimVM) => vmUsageStatistics(vm);
