@@ -91,7 +91,7 @@ describe('plan of disks and networks', () => {
     );
     const diskIntents = r.outcomes.find((o) => o.key === `VirtualDisk/default/${disk}`)?.intents ?? [];
     expect(diskIntents.map((i) => [i.symbol, i.unchecked])).toEqual([['+', undefined]]);
-    expect(diskIntents[0]?.summary).toMatch(new RegExp(`^create volume ${diskVolumeName('default', disk)}.* 64Mi in pool .* on host1$`));
+    expect(diskIntents[0]?.summary).toMatch(new RegExp(`^create volume ${diskVolumeName('default', disk)}.* 64 ?Mi(B)? in pool .* on host1$`));
     const netIntents = r.outcomes.find((o) => o.key === `VirtualNetwork/${net}`)?.intents ?? [];
     expect(netIntents.length).toBeGreaterThan(0);
     expect(netIntents.every((i) => !i.unchecked)).toBe(true);

@@ -68,7 +68,8 @@ describe('VirtualDisk on Proxmox', () => {
     await write(vm('pa'), vm('pb'), disk('3Gi', 'pb'));
     const planned = await converge({ ...opts, dryRun: true, wait: false });
     const text = renderPlan(planned.outcomes, { color: false, paint: (_f, t) => t });
-    expect(text).toMatch(/~ detach disk data from pa\n.*~ attach disk data to pb/s);
+    // As the provider observes it (disks.observe): the volume by its name, the VM it goes to.
+    expect(text).toMatch(new RegExp(`~ detach ${DATA} from pa\n.*~ attach ${VOLID} to pb`, 's'));
     expect(Object.values(guest('pa')?.config ?? {}).some((v) => v.startsWith(VOLID))).toBe(true);
     r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);

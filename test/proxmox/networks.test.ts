@@ -67,8 +67,10 @@ describe('VirtualNetwork on Proxmox and oVirt', () => {
     // The plan lists the network before the VMs that use it, and changes nothing.
     const planned = await converge({ ...opts, dryRun: true, wait: false });
     const text = renderPlan(planned.outcomes, { color: false, paint: (_f, t) => t });
-    expect(text.indexOf('+ make VLAN 130 available on pve, e15')).toBeGreaterThan(-1);
-    expect(text.indexOf('+ make VLAN 130')).toBeLessThan(text.indexOf('+ create VM ovirt-app'));
+    // As each provider observes it (networks.observe), per hypervisor.
+    expect(text).toContain('+ pve: create SDN vnet vlan130 with tag 130');
+    expect(text).toContain('+ e15: create network vlan130 with VLAN 130');
+    expect(text.indexOf('+ pve: create SDN vnet')).toBeLessThan(text.indexOf('+ create VM ovirt-app'));
     expect(pve.dump().sdn.vnets).toEqual([]);
     const r = await converge(opts);
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.plan?.waiting ?? o.key)).toEqual([]);
