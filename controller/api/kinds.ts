@@ -1,40 +1,14 @@
 // The registry of kinds: schema, scope, names and printer columns. The CRDs, ajv and the
 // CLI's `get` all read this one table.
-import type { TSchema } from 'typebox';
 import { Hypervisor } from './hypervisor.ts';
+import { KIND_NAMES, type KindInfo, type KindName, type PrinterColumn } from './kind-info.ts';
 import { VirtualDisk, VirtualMachineSet, VirtualNetwork, VMTemplate } from './others.ts';
 import { VirtualMachine } from './virtualmachine.ts';
 import { SNAPSHOT_KINDS } from './snapshot-kinds.ts';
 
-export interface PrinterColumn {
-  name: string;
-  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
-  jsonPath: string;
-  priority?: number;
-}
-
-export interface KindInfo {
-  kind: KindName;
-  plural: string;
-  singular: string;
-  shortNames: string[];
-  scope: 'Cluster' | 'Namespaced';
-  schema: TSchema;
-  columns: PrinterColumn[];
-}
-
-export const KIND_NAMES = [
-  'Hypervisor',
-  'VirtualNetwork',
-  'VMTemplate',
-  'VirtualDisk',
-  'VirtualMachine',
-  'VirtualMachineSet',
-  'VirtualMachineSnapshot',
-  'VirtualMachineRestore',
-  'VirtualMachineSnapshotSchedule',
-] as const;
-export type KindName = (typeof KIND_NAMES)[number];
+// Re-exported so callers keep one import for the registry; defined apart so snapshot-kinds.ts
+// can use the types without importing this file (no cycle).
+export { KIND_NAMES, type KindInfo, type KindName, type PrinterColumn };
 
 const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
 const ready: PrinterColumn = { name: 'Ready', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].status" };

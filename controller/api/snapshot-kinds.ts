@@ -1,5 +1,5 @@
 // The registry entries of the snapshot kinds (see kinds.ts): names and printer columns.
-import type { KindInfo, PrinterColumn } from './kinds.ts';
+import type { KindInfo, PrinterColumn } from './kind-info.ts';
 import { VirtualMachineRestore, VirtualMachineSnapshot, VirtualMachineSnapshotSchedule } from './snapshots.ts';
 
 const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
