@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ANY, BOOL, PveError, type Check, type Route } from './http.ts';
 import type { SimState, SimVM } from './model.ts';
-import { findVM } from './qemu.ts';
+import { findVM } from './qemu-common.ts';
 import type { Tasks } from './tasks.ts';
 
 export interface ConsoleEnv {

@@ -7,7 +7,7 @@ import { ANY, BOOL, PveError, paramError, truthy, type Route } from './http.ts';
 import { diskSize, isDataDisk, type SimSnapshot, type SimState, type SimVM } from './model.ts';
 import { typedConfig } from './shapes.ts';
 import { volumeSizes } from './storage.ts';
-import { findVM } from './qemu.ts';
+import { findVM } from './qemu-common.ts';
 import type { Tasks } from './tasks.ts';
 
 export interface SnapshotEnv {

@@ -4,7 +4,7 @@
 // target's next free `vm-<id>-disk-<n>`). Sizes of volumes not in a disk entry are kept here.
 import { ANY, BOOL, INT, NAME, PveError, paramError, type Route } from './http.ts';
 import { DISK_KEY, GiB, diskSize, isDataDisk, volumeOwner, withSize, type SimState } from './model.ts';
-import { findVM } from './qemu.ts';
+import { findVM } from './qemu-common.ts';
 import type { Tasks } from './tasks.ts';
 
 const SIZE = /^\d+(\.\d+)?[KMG]?$/;
