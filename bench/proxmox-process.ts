@@ -75,8 +75,12 @@ async function cli(sim: RunningProxmoxSimulator, args: string[]): Promise<Run> {
   sim.resetStats();
   const env = { ...process.env, VIRTKEEPER_BENCH_USERNAME: sim.credentials.username, VIRTKEEPER_BENCH_PASSWORD: sim.credentials.password, VK_LOG_LEVEL: 'error' };
   const t0 = performance.now();
-  const child = spawn('/usr/bin/time', ['-v', process.execPath, join(root, 'controller/cli/main.ts'), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-v', process.execPath, join(root, 'controller/cli/main.ts'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (b: Buffer) => {
+    stdout += b.toString();
+  });
   child.stderr.on('data', (b: Buffer) => {
     stderr += b.toString();
   });
@@ -84,7 +88,16 @@ async function cli(sim: RunningProxmoxSimulator, args: string[]): Promise<Run> {
   const wallMs = performance.now() - t0;
   const rssKB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] ?? 0);
   const byEndpoint = sim.stats();
-  if (code !== 0 && code !== 2) process.stdout.write(`  (exit ${code}: ${stderr.split('\n').slice(0, 3).join(' | ')})\n`);
+  if (code !== 0 && code !== 2)
+    process.stdout.write(
+      `  (exit ${code}: ${[
+        ...stdout.trim().split('\n').slice(-3),
+        ...stderr
+          .split('\n')
+          .filter((l) => !/^\t|^Command/.test(l))
+          .slice(0, 3),
+      ].join(' | ')})\n`,
+    );
   return { wallMs, rssMB: rssKB / 1024, requests: Object.values(byEndpoint).reduce((a, n) => a + n, 0), byEndpoint, code };
 }
 

@@ -9,13 +9,44 @@ import type { Refusal } from './plan-types.ts';
  * is the VM is a person's call, never the order hosts answered in.
  */
 export function findObserved(obs: Observation, owner: OwnerRef, name: string): { mine?: ObservedVM; clash?: ObservedVM; duplicates?: ObservedVM[] } {
-  const candidates = obs.vms.filter((v) => !v.isTemplate);
-  const marked = candidates.filter((v) => sameOwnerRef(v.owner, owner));
+  const ix = indexOf(obs.vms);
+  const marked = (ix.byOwner.get(ownerBucket(owner)) ?? []).filter((v) => sameOwnerRef(v.owner, owner));
   if (marked.length > 1) return { duplicates: marked };
   const mine = marked[0];
   if (mine) return { mine };
-  const clash = candidates.find((v) => v.name === name);
+  const clash = ix.byName.get(name);
   return clash ? { clash } : {};
+}
+
+interface ObservationIndex {
+  size: number;
+  /** VMs (not templates) by their marker's resource, every instance together. */
+  byOwner: Map<string, ObservedVM[]>;
+  /** The first VM (not a template) of each name, in the order observed. */
+  byName: Map<string, ObservedVM>;
+}
+
+const ownerBucket = (o: OwnerRef) => `${o.kind}/${o.namespace ?? ''}/${o.name}`;
+
+/**
+ * Built once per observed list (planning N VMs against one observation was N × N), and again
+ * if the list changed length; an observation is otherwise never changed once made.
+ */
+const indexes = new WeakMap<readonly ObservedVM[], ObservationIndex>();
+function indexOf(vms: readonly ObservedVM[]): ObservationIndex {
+  const hit = indexes.get(vms);
+  if (hit && hit.size === vms.length) return hit;
+  const ix: ObservationIndex = { size: vms.length, byOwner: new Map(), byName: new Map() };
+  for (const v of vms) {
+    if (v.isTemplate) continue;
+    if (!ix.byName.has(v.name)) ix.byName.set(v.name, v);
+    if (v.owner) {
+      const k = ownerBucket(v.owner);
+      ix.byOwner.set(k, [...(ix.byOwner.get(k) ?? []), v]);
+    }
+  }
+  indexes.set(vms, ix);
+  return ix;
 }
 
 export function duplicateRefusal(name: string, vms: ObservedVM[]): Refusal {

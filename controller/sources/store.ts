@@ -22,6 +22,8 @@ export interface StoreUpdate {
 
 export class DesiredStore {
   private entries = new Map<string, Entry>();
+  /** The entries by kind, built once per update: a pass over N VMs asks for the networks and templates N times. */
+  private byKind: Map<string, Entry[]> | undefined;
   /** Entries the last update dropped: held by the next one if their file is broken by then. */
   private vanished = new Map<string, Entry>();
   /** Files that could not be read in the last update, with their problems. */
@@ -62,6 +64,7 @@ export class DesiredStore {
     }
     for (const k of this.entries.keys()) if (!next.has(k)) changed.add(k);
     this.entries = next;
+    this.byKind = undefined;
     return changed;
   }
 
@@ -101,19 +104,32 @@ export class DesiredStore {
     return e?.resource.kind === 'Hypervisor' ? e.resource : undefined;
   }
 
+  private ofKind(kind: AnyResource['kind']): Entry[] {
+    if (!this.byKind) {
+      const by = new Map<string, Entry[]>();
+      for (const e of this.entries.values()) {
+        const list = by.get(e.resource.kind);
+        if (list) list.push(e);
+        else by.set(e.resource.kind, [e]);
+      }
+      this.byKind = by;
+    }
+    return this.byKind.get(kind) ?? [];
+  }
+
   hypervisors(): Hypervisor[] {
-    return this.all().flatMap((e) => (e.resource.kind === 'Hypervisor' ? [e.resource] : []));
+    return this.ofKind('Hypervisor').flatMap((e) => (e.resource.kind === 'Hypervisor' ? [e.resource] : []));
   }
 
   networks(): Map<string, VirtualNetwork> {
-    return new Map(this.all().flatMap((e) => (e.resource.kind === 'VirtualNetwork' ? [[e.resource.metadata.name, e.resource] as const] : [])));
+    return new Map(this.ofKind('VirtualNetwork').flatMap((e) => (e.resource.kind === 'VirtualNetwork' ? [[e.resource.metadata.name, e.resource] as const] : [])));
   }
 
   templates(): Map<string, VMTemplate> {
-    return new Map(this.all().flatMap((e) => (e.resource.kind === 'VMTemplate' ? [[e.resource.metadata.name, e.resource] as const] : [])));
+    return new Map(this.ofKind('VMTemplate').flatMap((e) => (e.resource.kind === 'VMTemplate' ? [[e.resource.metadata.name, e.resource] as const] : [])));
   }
 
   vms(): VirtualMachine[] {
-    return this.all().flatMap((e) => (e.resource.kind === 'VirtualMachine' ? [e.resource] : []));
+    return this.ofKind('VirtualMachine').flatMap((e) => (e.resource.kind === 'VirtualMachine' ? [e.resource] : []));
   }
 }
