@@ -17,7 +17,7 @@ describe('fileLedger', () => {
     dirs.push(dir);
     const path = join(dir, 'removals.ledger');
     const ledger = fileLedger(path);
-    const states: LedgerState[] = Array.from({ length: 8 }, (_, i) => ({ absent: {}, done: [{ key: `VirtualMachine/default/vm${i}`, hypervisors: ['hv'], at: i }] }));
+    const states: LedgerState[] = Array.from({ length: 40 }, (_, i) => ({ absent: {}, done: [{ key: `VirtualMachine/default/vm${i}`, hypervisors: ['hv'], at: i }] }));
     await Promise.all(states.map((s) => ledger.save(s)));
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(states.at(-1));
     expect(await ledger.load()).toEqual(states.at(-1));
