@@ -96,3 +96,14 @@ export function safeError(e: unknown): { code: string; message: string } {
   const m = e instanceof Error ? e.message : String(e);
   return { code: 'VK_INTERNAL', message: redactSecrets(m) };
 }
+
+/**
+ * A provider that cannot look at a disk or network without changing it: `plan` then shows what
+ * the status suggests, marked as not checked against the hypervisor.
+ */
+export class NoObservationError extends VkError {
+  override readonly code = 'VK_NO_OBSERVATION';
+  constructor(what: string) {
+    super(`this provider cannot look at a ${what} without changing it yet`);
+  }
+}

@@ -170,14 +170,17 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
 
   let timedOut = false;
   if (o.wait && !o.dryRun) {
+    // The seconds slept count too: a clock that does not move (a test's, a stuck one) must not keep the wait forever.
+    let slept = 0;
     for (;;) {
       const pending = [...outcomes.values()].filter((x) => !x.ready && !isFinal(x)).map((x) => x.key);
       if (pending.length === 0) break;
-      if (o.now() >= deadline) {
+      if (o.now() >= deadline || slept >= (o.timeoutMs ?? 10 * 60_000)) {
         timedOut = true;
         break;
       }
       await o.sleep(1000);
+      slept += 1000;
       await pool(
         pending.filter((k) => !removed.includes(k)),
         o.concurrency ?? 16,

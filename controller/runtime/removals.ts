@@ -43,8 +43,10 @@ export function memoryLedger(): RemovalLedger {
 }
 
 export function fileLedger(path: string): RemovalLedger {
-  // Removals finish concurrently: each save its own temporary file (one name for all made the
-  // second rename fail with ENOENT, and the removal that had succeeded was reported failed).
+  // Saves go one after another, in the order they were asked: removals done side by side each
+  // save, and two renames of one temporary file failed the second (ENOENT, the removal reported
+  // failed although done) or could land an older state last.
+  let queue: Promise<void> = Promise.resolve();
   let seq = 0;
   return {
     async load() {
@@ -57,11 +59,16 @@ export function fileLedger(path: string): RemovalLedger {
         throw e;
       }
     },
-    async save(state) {
-      await mkdir(dirname(path), { recursive: true });
-      const tmp = `${path}.${process.pid}.${seq++}.tmp`;
-      await writeFile(tmp, JSON.stringify(state), { mode: 0o600 });
-      await rename(tmp, path);
+    save(state) {
+      const text = JSON.stringify(state);
+      const write = queue.then(async () => {
+        await mkdir(dirname(path), { recursive: true });
+        const tmp = `${path}.${process.pid}.${seq++}.tmp`;
+        await writeFile(tmp, text, { mode: 0o600 });
+        await rename(tmp, path);
+      });
+      queue = write.catch(() => undefined);
+      return write;
     },
   };
 }

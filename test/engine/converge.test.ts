@@ -117,6 +117,15 @@ describe('converge (directory mode, in-memory provider)', () => {
     expect((await provider.vms.observe()).vms).toHaveLength(1);
   });
 
+  it('--wait ends with timedOut after timeoutMs of its sleeps even when the injected clock stands still', async () => {
+    provider.failNext = { count: 1_000_000, error: () => new ProviderTransientError('HTTP 500') };
+    await writeFile(join(dir, 'all.yaml'), `${hv}---\n${vm('a')}`);
+    const frozen = Date.parse('2026-12-01T10:00:00Z');
+    const r = await converge({ ...opts, now: () => frozen, sleep: () => new Promise((res) => setTimeout(res, 1)), timeoutMs: 3000 });
+    expect(r.timedOut).toBe(true);
+    expect(r.outcomes.find((o) => o.key === 'VirtualMachine/default/a')?.ready).toBe(false);
+  });
+
   it('memory change applies live and shows in status', async () => {
     await writeFile(join(dir, 'all.yaml'), `${hv}---\n${vm('a', '  maxMemory: 4Gi\n')}`);
     await converge(opts);

@@ -13,7 +13,8 @@ import type { DesiredNetwork, DesiredStandaloneDisk } from '../../controller/cor
 import { converge } from '../../controller/runtime/converge.ts';
 import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
 import { StateDir } from '../../controller/status/state-dir.ts';
-import { perKind } from '../../providers/flat-client.ts';
+import { NoObservationError } from '../../controller/core/errors.ts';
+import type { ProviderClient } from '../../controller/core/provider.ts';
 import { LibvirtConnection } from '../../providers/libvirt/rpc/connection.ts';
 import { loadConnector } from '../../providers/registry.ts';
 import { MemoryProvider } from '../support/memory-provider.ts';
@@ -35,28 +36,33 @@ async function plan(docs: string[], pool: HypervisorPool) {
 }
 
 describe('plan of disks and networks', () => {
-  it('through the flat adapter: the intents as status suggests them, said to be unchecked', async () => {
+  it('a provider that cannot observe: the intents as status suggests them, said to be unchecked', async () => {
     const vms = new MemoryProvider();
     const ensured: string[] = [];
-    // The flat shape: disks and networks can be ensured, not observed.
-    const flat = {
+    // A provider whose disks and networks can be ensured, not observed.
+    const blind: ProviderClient = {
       capabilities: vms.capabilities,
-      observe: () => vms.observe(),
-      execute: (a: Parameters<MemoryProvider['execute']>[0]) => vms.execute(a),
-      ensureDisk: async (d: DesiredStandaloneDisk) => {
-        ensured.push(d.name);
-        return { providerID: d.name, sizeBytes: d.sizeBytes };
+      vms: vms.vms,
+      disks: {
+        observe: () => Promise.reject(new NoObservationError('disk')),
+        ensure: async (d: DesiredStandaloneDisk) => {
+          ensured.push(d.name);
+          return { providerID: d.name, sizeBytes: d.sizeBytes };
+        },
+        delete: async () => {},
       },
-      deleteDisk: async () => {},
-      ensureNetwork: async (n: DesiredNetwork) => {
-        ensured.push(n.name);
-        return { present: true, providerIDs: [n.name] };
+      networks: {
+        observe: () => Promise.reject(new NoObservationError('network')),
+        ensure: async (n: DesiredNetwork) => {
+          ensured.push(n.name);
+          return { present: true, providerIDs: [n.name] };
+        },
+        delete: async () => {},
       },
-      deleteNetwork: async () => {},
       close: async () => {},
     };
     const pool = new HypervisorPool({
-      loadConnector: async () => ({ type: 'proxmox', connect: async () => perKind(flat) }),
+      loadConnector: async () => ({ type: 'proxmox', connect: async () => blind }),
       credentials: async () => ({ none: true }),
       logger: pino({ level: 'silent' }),
       now: Date.now,

@@ -7,7 +7,6 @@ import { plan } from '../../controller/core/plan.ts';
 import type { ReconcileEvent } from '../../controller/runtime/events.ts';
 import { executeSteps } from '../../controller/runtime/executor.ts';
 import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
-import { perKind } from '../../providers/flat-client.ts';
 import { contractVM } from '../contract/provider-contract.ts';
 import { MemoryProvider } from '../support/memory-provider.ts';
 
@@ -16,7 +15,7 @@ const hv: Hypervisor = { apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor
 async function setup() {
   const provider = new MemoryProvider({ templates: ['ubuntu'] });
   const pool = new HypervisorPool({
-    loadConnector: async () => ({ type: 'proxmox', connect: async () => perKind(provider) }),
+    loadConnector: async () => ({ type: 'proxmox', connect: async () => provider }),
     credentials: async () => ({ none: true }),
     logger: pino({ level: 'silent' }),
     now: () => Date.now(),

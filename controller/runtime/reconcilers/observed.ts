@@ -5,7 +5,7 @@ import { isVkError } from '../../core/errors.ts';
 import type { KindObservation } from '../../core/provider.ts';
 import type { Intent } from './types.ts';
 
-/** A provider that cannot look at this kind without changing it (providers/flat-client.ts). */
+/** A provider that cannot look at this kind without changing it (NoObservationError). */
 export function isNoObservation(e: unknown): boolean {
   return isVkError(e) && e.code === 'VK_NO_OBSERVATION';
 }
