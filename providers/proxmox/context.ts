@@ -33,16 +33,7 @@ export interface ProxmoxProviderOptions {
 }
 
 /** A guest's config as last read, and the list row it was read for. */
-export interface Detail {
-  signature: string;
-  /** The power state the config was read at: staged changes apply when it moves. */
-  status?: string;
-  config: Record<string, string>;
-  pending: boolean;
-  staged: Record<string, string>;
-  /** When it was read (ms): a config edited behind the list's back is found at the next full read. */
-  readAt: number;
-}
+export type { Detail } from './vms/memory.ts';
 
 /** How long the guests of the last list call serve a disk step before it lists again. */
 const GUESTS_FRESH_MS = 3000;

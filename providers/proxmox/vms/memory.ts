@@ -4,7 +4,18 @@
 // behind virtkeeper's back with the row unchanged is found at the full read, `fullReadMs` after
 // the entry was read, spread over ±25% so a fleet is not re-read all at once).
 import type { ProviderMemory } from '../../../controller/core/provider.ts';
-import type { Detail } from '../context.ts';
+
+/** What was read of one guest: its config, what is staged, and the list row it was read at. */
+export interface Detail {
+  signature: string;
+  /** The power state the config was read at: staged changes apply when it moves. */
+  status?: string;
+  config: Record<string, string>;
+  pending: boolean;
+  staged: Record<string, string>;
+  /** When it was read (ms): a config edited behind the list's back is found at the next full read. */
+  readAt: number;
+}
 
 const KEY = 'proxmox-guests';
 const VERSION = 2;
