@@ -69,14 +69,14 @@ async function run(n: number): Promise<void> {
   docs.forEach((d, i) => {
     const desired = normaliseVM(d, { hypervisor: hv, networks: new Map(), templates: new Map(), instance: INSTANCE });
     state.vms.push({
-      vmid: 1000 + i,
+      vmid: 10000 + i, // templates are 9000 and up
       node: `pve${(i % 4) + 1}`,
       template: false,
       status: 'running',
       startedAt: Date.now(),
       pending: {},
       pendingDelete: [],
-      config: { ...configParams(desired), scsihw: 'virtio-scsi-single', scsi0: `local-lvm:vm-${1000 + i}-disk-0,size=8G` },
+      config: { ...configParams(desired), scsihw: 'virtio-scsi-single', scsi0: `local-lvm:vm-${10000 + i}-disk-0,size=8G` },
     });
   });
   sim.load(state);
