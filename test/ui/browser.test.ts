@@ -95,11 +95,13 @@ describe.skipIf(!exe)('the inventory page in Chromium', () => {
 
   it('shows a VM with its spec, live state, conditions and a usage chart of the last hour', async () => {
     await until(
-      'two usage samples of web-1',
+      'two usage samples of web-1, with its spec and conditions',
       async () => {
         await page.goto(`${ctl.url}vms/pve-sim/web-1`);
+        // The page reads status records at most every 5 s: spec and conditions may come a little after the samples.
+        if ((await page.locator('pre.spec').count()) === 0 || (await page.locator('table.conditions').count()) === 0) return false;
         // Screenshots for docs/ wait for a longer line.
-        return Number(await page.locator('.charts').getAttribute('data-samples')) >= (shots ? 5 : 2);
+        return Number(await page.locator('.charts').getAttribute('data-samples', { timeout: 5000 })) >= (shots ? 5 : 2);
       },
       shots ? 200_000 : 60_000,
     );
