@@ -8,9 +8,8 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { kubectlWith } from '../test/support/kubectl.ts';
-import { normaliseVM } from '../controller/core/desired.ts';
 import type { Hypervisor, VirtualMachine } from '../controller/api/types.ts';
-import { configParams } from '../providers/proxmox/mapping.ts';
+import { seedConvergedFleet } from './support/pve-fleet.ts';
 import { startProxmoxSimulator } from '../providers/proxmox/simulator/index.ts';
 
 const admin = process.env.VK_KUBECONFIG ?? '';
@@ -65,21 +64,7 @@ async function run(n: number): Promise<void> {
     spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { name: 'bench-pve-credentials', namespace: 'virtkeeper-system' }, resyncInterval: '10s' },
   };
   const docs = Array.from({ length: n }, (_, i) => vmDoc(`vm-${String(i).padStart(5, '0')}`));
-  const state = sim.dump();
-  docs.forEach((d, i) => {
-    const desired = normaliseVM(d, { hypervisor: hv, networks: new Map(), templates: new Map(), instance: INSTANCE });
-    state.vms.push({
-      vmid: 10000 + i, // templates are 9000 and up
-      node: `pve${(i % 4) + 1}`,
-      template: false,
-      status: 'running',
-      startedAt: Date.now(),
-      pending: {},
-      pendingDelete: [],
-      config: { ...configParams(desired), scsihw: 'virtio-scsi-single', scsi0: `local-lvm:vm-${10000 + i}-disk-0,size=8G` },
-    });
-  });
-  sim.load(state);
+  seedConvergedFleet(sim, hv, docs, { instance: INSTANCE });
 
   await cleanup();
   await kubectl(['apply', '-f', 'crds/', '-f', 'manifests/namespace.yaml']);

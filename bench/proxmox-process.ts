@@ -7,10 +7,9 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { normaliseVM } from '../controller/core/desired.ts';
 import type { Hypervisor, VirtualMachine } from '../controller/api/types.ts';
-import { configParams } from '../providers/proxmox/mapping.ts';
 import { directoryInstance } from '../controller/cli/instance.ts';
+import { seedConvergedFleet } from './support/pve-fleet.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../providers/proxmox/simulator/index.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -133,21 +132,7 @@ export async function convergedFleet(n: number): Promise<void> {
   const f = await folderOf([hv, ...docs]);
   // Marked for the controller instance of this state directory, as its own apply would have.
   const instance = directoryInstance(undefined, f.state);
-  const state = sim.dump();
-  docs.forEach((d, i) => {
-    const desired = normaliseVM(d, { hypervisor: hv, networks: new Map(), templates: new Map(), instance });
-    state.vms.push({
-      vmid: 10000 + i, // templates are 9000 and up
-      node: `pve${(i % 4) + 1}`,
-      template: false,
-      status: 'running',
-      startedAt: Date.now(),
-      pending: {},
-      pendingDelete: [],
-      config: { ...configParams(desired), scsihw: 'virtio-scsi-single', scsi0: `local-lvm:vm-${10000 + i}-disk-0,size=8G` },
-    });
-  });
-  sim.load(state);
+  seedConvergedFleet(sim, hv, docs, { instance });
   const first = await cli(sim, ['--state-dir', f.state, 'apply', '-f', f.dir]);
   const plan = await cli(sim, ['--state-dir', f.state, 'plan', '-f', f.dir, '--detailed-exitcode']);
   const noop = await cli(sim, ['--state-dir', f.state, 'apply', '-f', f.dir]);

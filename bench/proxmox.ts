@@ -9,14 +9,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { normaliseVM } from '../controller/core/desired.ts';
 import { converge } from '../controller/runtime/converge.ts';
 import { directoryCredentials } from '../controller/runtime/credentials.ts';
 import { HypervisorPool } from '../controller/runtime/hypervisors.ts';
 import { StateDir } from '../controller/status/state-dir.ts';
 import type { Hypervisor, VirtualMachine } from '../controller/api/types.ts';
-import { configParams } from '../providers/proxmox/mapping.ts';
 import { loadConnector } from '../providers/registry.ts';
+import { seedConvergedFleet } from './support/pve-fleet.ts';
 import { startProxmoxSimulator } from '../providers/proxmox/simulator/index.ts';
 
 const logger = pino({ level: 'silent' });
@@ -74,21 +73,7 @@ async function fleet() {
   const sim = await startProxmoxSimulator({ nodes: 4, templates: ['ubuntu-24.04'], taskDurations: { default: 0 } });
   const hv = hvDoc(sim.url);
   const docs = Array.from({ length: 1000 }, (_, i) => vmDoc(`vm-${String(i).padStart(4, '0')}`));
-  const state = sim.dump();
-  docs.forEach((d, i) => {
-    const desired = normaliseVM(d, { hypervisor: hv, networks: new Map(), templates: new Map() });
-    state.vms.push({
-      vmid: 10000 + i, // templates are 9000 and up
-      node: `pve${(i % 4) + 1}`,
-      template: false,
-      status: 'running',
-      startedAt: Date.now(),
-      pending: {},
-      pendingDelete: [],
-      config: { ...configParams(desired), scsihw: 'virtio-scsi-single', scsi0: `local-lvm:vm-${10000 + i}-disk-0,size=8G` },
-    });
-  });
-  sim.load(state);
+  seedConvergedFleet(sim, hv, docs);
   return { sim, hv, docs };
 }
 
