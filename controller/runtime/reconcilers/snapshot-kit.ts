@@ -4,7 +4,6 @@
 import { describeId, parseKey } from '../../api/keys.ts';
 import type { VirtualMachine } from '../../api/types.ts';
 import type { Target } from '../../core/actions.ts';
-import { normaliseVM } from '../../core/desired.ts';
 import { safeError } from '../../core/errors.ts';
 import type { DesiredVM, ObservedVM, OwnerRef } from '../../core/model.ts';
 import { findObserved, type Refusal } from '../../core/plan.ts';
@@ -12,6 +11,7 @@ import type { ActionContext, DesiredSnapshot, ObservedSnapshot, SnapshotClient }
 import { namespaceRefusal } from '../../core/tenancy.ts';
 import type { Connected } from '../hypervisors.ts';
 import type { ReconcileKit } from './types.ts';
+import { desiredOf } from './vm.ts';
 
 export interface ResolvedVM {
   vm: VirtualMachine;
@@ -54,8 +54,9 @@ export async function resolveVM(k: ReconcileKit, who: string, ns: string, name: 
   const hv = k.o.store.hypervisor(vm.spec.hypervisor);
   if (!hv) return { ok: false, wait: `Hypervisor ${vm.spec.hypervisor} of VirtualMachine ${ns}/${name} is not defined` };
   if (!k.rights(vm.spec.hypervisor, ns).use) return { ok: false, refusal: namespaceRefusal(who, vm.spec.hypervisor, ns) };
-  const desired = normaliseVM(vm, { hypervisor: hv, networks: k.o.store.networks(), templates: k.o.store.templates(), ...(k.o.instance ? { instance: k.o.instance } : {}) });
   const conn = await k.connect(vm.spec.hypervisor);
+  // The VM as its own reconciler reads it (the connector's conventions included).
+  const desired = desiredOf(k, vm, conn.conventions);
   const found = findObserved(await conn.observer.get(), desired.owner, desired.name);
   if (found.duplicates)
     return { ok: false, refusal: { code: 'VK_REFUSED_DUPLICATE', message: `${who}: ${found.duplicates.length} VMs carry the marker of ${desired.name}; nothing is done until one is removed` } };
