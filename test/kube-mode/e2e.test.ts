@@ -8,27 +8,16 @@ import { join } from 'node:path';
 import { kubectlWith } from '../support/kubectl.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
+import { until as untilWithin } from '../support/until.ts';
+
+// Kubernetes round trips under CI load: a minute by default.
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> => untilWithin(what, fn, ms);
 
 const root = join(import.meta.dirname, '..', '..');
 const admin = process.env.VK_KUBECONFIG ?? '';
 const controllerConfig = process.env.VK_KUBECONFIG_CONTROLLER ?? '';
 
 const kubectl = kubectlWith(admin);
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 // The suite deletes most of what it makes, so its controllers run with the guard off; the
 // guard has a test of its own below, on a controller with the defaults.

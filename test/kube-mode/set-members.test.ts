@@ -8,22 +8,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { KubernetesSource } from '../../controller/sources/kubernetes.ts';
 import { DesiredStore } from '../../controller/sources/store.ts';
 import type { VirtualMachine } from '../../controller/api/types.ts';
+import { until } from '../support/until.ts';
 
 const admin = process.env.VK_KUBECONFIG ?? '';
 const root = join(import.meta.dirname, '..', '..');
 const ns = `vk-members-${Date.now().toString(36)}`;
 
 const kubectl = kubectlWith(admin);
-
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe.skipIf(!admin)('VirtualMachineSet members in Kubernetes mode', () => {
   let source: KubernetesSource | undefined;

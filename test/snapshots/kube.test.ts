@@ -21,6 +21,10 @@ import { KubernetesStatusStore } from '../../controller/status/kubernetes.ts';
 import { kubectlWith } from '../support/kubectl.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 import { loadConnector } from '../../providers/registry.ts';
+import { until as untilWithin } from '../support/until.ts';
+
+// Kubernetes round trips under CI load: a minute by default.
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> => untilWithin(what, fn, ms);
 
 const admin = process.env.VK_KUBECONFIG ?? '';
 const root = join(import.meta.dirname, '..', '..');
@@ -42,21 +46,6 @@ class OwnHypervisorStore extends DesiredStore {
   override hypervisors(): Hypervisor[] {
     return [...super.hypervisors(), this.own];
   }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 const getJson = async (kind: string, name: string) =>

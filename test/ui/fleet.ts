@@ -9,22 +9,11 @@ import { join } from 'node:path';
 import { startOvirtSimulator, type RunningOvirtSimulator } from '../../providers/ovirt/simulator/index.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 
+import { until } from '../support/until.ts';
+
+export { until };
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const PREFIX = `vkui${Math.random().toString(36).slice(2, 6)}`;
-
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    const v = await fn().catch((e: unknown) => {
-      last = e;
-      return undefined;
-    });
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 export interface Fleet {
   pve: RunningProxmoxSimulator;
