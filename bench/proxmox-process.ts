@@ -145,6 +145,7 @@ export async function convergedFleet(n: number): Promise<void> {
   await sim.close();
 }
 
-const sizes = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Number) : d);
+// Unset: the defaults; empty (VK_BENCH_FLEET=): that part is skipped.
+const sizes = (v: string | undefined, d: number[]) => (v === undefined ? d : v.split(',').filter(Boolean).map(Number));
 for (const n of sizes(process.env.VK_BENCH_NEW, [20, 200])) await newVMs(n);
 for (const n of sizes(process.env.VK_BENCH_FLEET, [1000, 10_000])) await convergedFleet(n);
