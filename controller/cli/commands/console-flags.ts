@@ -34,6 +34,11 @@ export async function consoleListenFrom(f: ConsoleFlags): Promise<(ConsoleListen
       throw new ConsoleListenError(`cannot read the console endpoint's TLS ${what} ${file}: ${e.code ?? e.message}`);
     });
   const tls = f.consoleTlsCert && f.consoleTlsKey ? { cert: await read(f.consoleTlsCert, 'certificate'), key: await read(f.consoleTlsKey, 'key') } : undefined;
-  parseListen(f.consoleListen, !!tls);
+  const { host } = parseListen(f.consoleListen, !!tls);
+  // A wildcard address is no URL a client can reach: what is published must be said.
+  if (/^(0\.0\.0\.0|::)$/.test(host) && !f.consoleUrl)
+    throw new ConsoleListenError(
+      `--console-listen ${f.consoleListen} listens on every address: give --console-url with the address clients reach (e.g. the Service https://virtkeeper-console.virtkeeper-system.svc:8443)`,
+    );
   return { listen: f.consoleListen, ...(tls ? { tls } : {}), ...(f.consoleUrl ? { url: f.consoleUrl.replace(/\/$/, '') } : {}) };
 }
