@@ -186,9 +186,12 @@ subjects: [{kind: ServiceAccount, name: alice, namespace: ${ns}}]
     expect(audit).toContain(`system:serviceaccount:${ns}:alice`);
     const secret = (f.password ?? '').split('::')[1] ?? 'missing';
     const seen = [logs.join(''), await kubectl(['-n', ns, 'get', 'vkvm', 'desk', '-o', 'json']), await kubectl(['-n', ns, 'get', 'events.events.k8s.io', '-o', 'json']), r.err];
+    const token = (parse(await readFile(kubeconfigs.alice ?? '', 'utf8')) as { users: { user: { token: string } }[] }).users[0]?.user.token ?? 'missing';
     for (const text of seen) {
       expect(text).not.toContain(secret);
       expect(text).not.toContain(f.password ?? 'missing');
+      // Nor the caller's bearer token.
+      expect(text).not.toContain(token.slice(-40));
     }
   });
 
@@ -222,6 +225,17 @@ subjects: [{kind: ServiceAccount, name: alice, namespace: ${ns}}]
     } finally {
       await dispatcher.close();
     }
+  });
+
+  it('reviews every request afresh: a removed RoleBinding counts at once, a wrong CA is said', async () => {
+    const args = ['console', 'desk', '-n', ns, '--kubeconfig', kubeconfigs.alice ?? '', '--controller-ca', join(dir, 'ca.crt'), '--print'];
+    expect((await cli(args)).code).toBe(0);
+    await kubectl(['-n', ns, 'delete', 'rolebinding', 'alice-console']);
+    await until('alice refused once her RoleBinding is gone', async () => (await cli(args)).err.includes('[VK_CONSOLE_FORBIDDEN]'), 30_000);
+    // The endpoint's certificate is not of the kubeconfig's cluster CA: refused, and said where to look.
+    const wrongCa = await cli(['console', 'desk', '-n', ns, '--kubeconfig', kubeconfigs.alice ?? '', '--print']);
+    expect(wrongCa.code).toBe(1);
+    expect(wrongCa.err).toMatch(/cannot reach the console endpoint https:\/\/127\.0\.0\.1:\d+: .*--controller-ca \[VK_CONSOLE_UNREACHABLE\]/);
   });
 
   it('says to use a token when the kubeconfig has only a client certificate', async () => {
