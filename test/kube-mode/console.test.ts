@@ -238,6 +238,62 @@ subjects: [{kind: ServiceAccount, name: alice, namespace: ${ns}}]
     expect(wrongCa.err).toMatch(/cannot reach the console endpoint https:\/\/127\.0\.0\.1:\d+: .*--controller-ca \[VK_CONSOLE_UNREACHABLE\]/);
   });
 
+  it('a controller whose RBAC lacks the review rules says to apply manifests/rbac.yaml, and still starts', async () => {
+    // manifests/rbac.yaml without the rules the console adds, bound to a ServiceAccount of this suite.
+    const docs = (await readFile(join(root, 'manifests', 'rbac.yaml'), 'utf8')).split(/^---$/m).map((d) => parse(d) as { kind: string; rules?: { apiGroups: string[]; resources: string[] }[] });
+    const addedForConsole = (r: { apiGroups: string[]; resources: string[] }) =>
+      r.apiGroups.some((g) => g.startsWith('authentication') || g.startsWith('authorization')) || r.resources.includes('configmaps');
+    const clusterRole = docs.find((d) => d.kind === 'ClusterRole');
+    const role = docs.find((d) => d.kind === 'Role');
+    const bare = (d: typeof clusterRole, metadata: Record<string, string>) => stringify({ ...d, metadata, rules: (d?.rules ?? []).filter((r) => !addedForConsole(r)) });
+    await kubectl(['-n', ns, 'create', 'serviceaccount', 'old-rbac']);
+    await kubectl(
+      ['apply', '-f', '-'],
+      `${bare(clusterRole, { name: `${id}-old-rbac` })}---
+${bare(role, { name: `${id}-old-rbac`, namespace: 'virtkeeper-system' })}---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: ${id}-old-rbac}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ${id}-old-rbac}
+subjects: [{kind: ServiceAccount, name: old-rbac, namespace: ${ns}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ${id}-old-rbac, namespace: virtkeeper-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: ${id}-old-rbac}
+subjects: [{kind: ServiceAccount, name: old-rbac, namespace: ${ns}}]
+`,
+    );
+    const config = await tokenConfig('old-rbac', (await kubectl(['-n', ns, 'create', 'token', 'old-rbac', '--duration', '20m'])).trim());
+    const oldLogs: string[] = [];
+    // It serves no Hypervisor: the reviews come before any lookup.
+    const old = spawn(
+      process.execPath,
+      ['bin/virtkeeper.js', 'run', '--kubeconfig', config, '--health-port', '0', '--hypervisor-selector', `vk-console-test=${id}-none`, '--console-listen', '127.0.0.1:0'],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    for (const s of [old.stdout, old.stderr]) s?.on('data', (d: Buffer) => oldLogs.push(d.toString()));
+    try {
+      const url = await until('the old controller listening', () => /"console":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(oldLogs.join(''))?.[1], 60_000);
+      expect(oldLogs.join('')).toContain(
+        `cannot publish the console URL in ConfigMap virtkeeper-system/virtkeeper-console; apply manifests/rbac.yaml again; clients need --controller ${url} meanwhile`,
+      );
+      const r = await cli(['console', 'desk', '-n', ns, '--kubeconfig', kubeconfigs.bob ?? '', '--controller', url, '--print']);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain('the controller may not create tokenreviews: apply manifests/rbac.yaml again');
+      expect(r.err).toContain('[VK_CONSOLE_REVIEW_DENIED]');
+      // The other controller's URL is still the published one.
+      expect(await kubectl(['-n', 'virtkeeper-system', 'get', 'configmap', 'virtkeeper-console', '-o', 'jsonpath={.data.url}'])).toBe(endpoint);
+    } finally {
+      old.kill('SIGKILL');
+      await kubectl(['delete', 'clusterrolebinding,clusterrole', `${id}-old-rbac`, '--ignore-not-found']).catch(() => undefined);
+      await kubectl(['-n', 'virtkeeper-system', 'delete', 'rolebinding,role', `${id}-old-rbac`, '--ignore-not-found']).catch(() => undefined);
+    }
+  });
+
   it('says to use a token when the kubeconfig has only a client certificate', async () => {
     const r = await cli(['console', 'desk', '-n', ns, '--kubeconfig', admin, '--print']);
     expect(r.code).toBe(1);

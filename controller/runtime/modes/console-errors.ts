@@ -33,6 +33,13 @@ export class ConsoleBadRequestError extends ConsoleError {
   readonly status = 400;
 }
 
+/** The controller's own RBAC does not let it review the caller (manifests/rbac.yaml not applied). */
+export class ConsoleReviewDeniedError extends ConsoleError {
+  override readonly code = 'VK_CONSOLE_REVIEW_DENIED';
+  override readonly kind = 'auth';
+  readonly status = 502;
+}
+
 /** The caches are not synced yet: a VM missing from them may exist. */
 export class ConsoleNotReadyError extends ConsoleError {
   override readonly code = 'VK_CONSOLE_NOT_READY';

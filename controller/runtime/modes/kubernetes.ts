@@ -22,8 +22,8 @@ import type { RemovalPolicy } from '../removals.ts';
 import { secretCredentials } from '../secret-credentials.ts';
 import { FINALIZED_KINDS, KubernetesRemovals } from './kubernetes-removals.ts';
 import { serveHealth } from './serve.ts';
-import { type ConsoleListen, type RunningConsoleEndpoint, startConsoleEndpoint } from './console-endpoint.ts';
-import { publishConsoleUrl } from './console-publish.ts';
+import type { ConsoleListen, RunningConsoleEndpoint } from './console-endpoint.ts';
+import { servePublishedConsole } from './console-publish.ts';
 import { declaredGauges, vmKeysOn } from './wake.ts';
 
 export { cacheView, FINALIZED_KINDS, KubernetesRemovals } from './kubernetes-removals.ts';
@@ -140,13 +140,9 @@ export async function startKubernetesMode(o: KubernetesModeOptions): Promise<Run
   // Alive while the process runs; ready once the caches are synced.
   const health = await serveHealth({ metrics, port: o.healthPort, host: o.healthPort === 0 ? '127.0.0.1' : '0.0.0.0', ready: () => source.synced });
   logger.info({ identity: o.identity, namespace, health: health.port }, 'starting in Kubernetes mode');
-  let consoles: RunningConsoleEndpoint | undefined;
-  if (o.console) {
-    consoles = await startConsoleEndpoint({ ...o.console, rest, store, statuses, pool: hypervisors, instance: o.instance, logger, ready: () => source.synced });
-    const url = o.console.url ?? consoles.url;
-    await publishConsoleUrl(rest, namespace, url);
-    logger.info({ console: consoles.url, published: url }, 'console endpoint listening');
-  }
+  const consoles: RunningConsoleEndpoint | undefined = o.console
+    ? await servePublishedConsole({ ...o.console, namespace, rest, store, statuses, pool: hypervisors, instance: o.instance, logger, ready: () => source.synced })
+    : undefined;
 
   await source.start();
   const startWork = () => {
