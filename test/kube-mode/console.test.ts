@@ -14,7 +14,7 @@ import { ProxmoxClient } from '../../providers/proxmox/client.ts';
 import { type RunningProxmoxSimulator, startProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 import { kubectlWith } from '../support/kubectl.ts';
 import { until } from '../support/until.ts';
-import { parseViewerFile } from '../support/viewer-file.ts';
+import { parseViewerFile, spiceConnect } from '../support/viewer-file.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const admin = process.env.VK_KUBECONFIG ?? '';
@@ -193,6 +193,19 @@ subjects: [{kind: ServiceAccount, name: alice, namespace: ${ns}}]
       // Nor the caller's bearer token.
       expect(text).not.toContain(token.slice(-40));
     }
+  });
+
+  it('gives the same SPICE file as directory mode for a qxl VM: proxy ticket and password accepted', async () => {
+    const state = sim.dump();
+    const vm = state.vms.find((v) => v.config.name === 'desk');
+    if (vm) vm.config.vga = 'qxl';
+    sim.load(state);
+    const r = await cli(['console', 'desk', '-n', ns, '--kubeconfig', kubeconfigs.alice ?? '', '--controller-ca', join(dir, 'ca.crt'), '--print', '--ttl', '20s']);
+    expect(r.code, r.err).toBe(0);
+    const f = parseViewerFile(r.out);
+    expect(f.type).toBe('spice');
+    expect(await spiceConnect(f.proxy ?? '', f.host ?? '', f['tls-port'] ?? '')).toBe(200);
+    expect(sim.sim.consoles.spiceLogin(vm?.vmid ?? 0, f.password ?? '')).toBe(true);
   });
 
   it('refuses a token without the role (403), no token or a bad one (401), and a VM it does not know (404)', async () => {
