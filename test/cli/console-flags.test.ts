@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { consoleListenFrom } from '../../controller/cli/commands/console-flags.ts';
+import { checkEndpoint } from '../../controller/cli/commands/console-kube.ts';
 import { parseListen } from '../../controller/runtime/modes/console-endpoint.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -56,6 +57,42 @@ describe('console endpoint listen flags', () => {
       await rm(dir, { recursive: true, force: true });
     }
     await expect(consoleListenFrom({ consoleListen: '127.0.0.1:0', consoleUrl: 'https://vk.example:8443/' })).resolves.toEqual({ listen: '127.0.0.1:0', url: 'https://vk.example:8443' });
+  });
+
+  it.each([
+    ['https://vk.svc:8443', true],
+    ['http://127.0.0.1:8443', true],
+    ['http://[::1]:8443', true],
+    ['http://localhost:8443', true],
+    ['http://10.0.0.1:8443', false],
+    ['http://vk.svc:8443', false],
+    ['ftp://127.0.0.1', false],
+  ])('the endpoint %s may get the token: %s', (url, ok) => {
+    if (ok) expect(() => checkEndpoint(url)).not.toThrow();
+    else expect(() => checkEndpoint(url)).toThrow(/is not https: your bearer token would cross the network in clear/);
+  });
+
+  it('console --kubeconfig sends the token to https or loopback only', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vk-console-flags-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    await writeFile(
+      kubeconfig,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: not-a-real-token}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+    );
+    try {
+      const r = await new Promise<{ code: number; err: string }>((resolve) => {
+        const p = execFile(process.execPath, ['bin/virtkeeper.js', 'console', 'web-1', '--kubeconfig', kubeconfig, '--controller', 'http://10.0.0.1:8443', '--print'], { cwd: root }, (e, _out, err) =>
+          resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, err }),
+        );
+        p.stdin?.end();
+      });
+      expect(r.code).toBe(1);
+      expect(r.err).toContain('the console endpoint http://10.0.0.1:8443 is not https: your bearer token would cross the network in clear, so it is not sent');
+      expect(r.err).toContain('[VK_CONSOLE_INSECURE]');
+      expect(r.err).not.toContain('not-a-real-token');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('run --console-listen on every address without TLS exits with the reason before it starts', async () => {

@@ -67,13 +67,31 @@ async function publishedUrl(access: KubeAccess, namespace: string): Promise<stri
   }
 }
 
+/** The token goes only to an https URL, or to plain HTTP on this machine's loopback (as the endpoint allows). */
+export function checkEndpoint(base: string): void {
+  let u: URL;
+  try {
+    u = new URL(base);
+  } catch {
+    throw new ConsoleClientError('VK_USAGE', `the console endpoint ${base} is not a URL like https://virtkeeper-console.virtkeeper-system.svc:8443`);
+  }
+  const loopback = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/.test(u.hostname);
+  if (u.protocol === 'https:' || (u.protocol === 'http:' && loopback)) return;
+  throw new ConsoleClientError(
+    'VK_CONSOLE_INSECURE',
+    `the console endpoint ${base} is not https: your bearer token would cross the network in clear, so it is not sent; give the controller --console-tls-cert/--console-tls-key and an https --console-url`,
+  );
+}
+
 /** Asks the controller for a console of VM `name`: the file and the ticket's facts, or a ConsoleClientError. */
 export async function requestKubeConsole(name: string, o: KubeConsoleOptions): Promise<ConsoleReply> {
   const access = await loadKubeAccess(o.kubeconfig);
   const token = bearerOf(access, o.kubeconfig);
   const base = (o.controller ?? (await publishedUrl(access, o.controllerNamespace))).replace(/\/+$/, '');
+  checkEndpoint(base);
   const ca = o.controllerCa ? await readFile(o.controllerCa, 'utf8') : access.ca;
-  const dispatcher = new Agent({ connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !access.insecureSkipVerify } });
+  // Always verified: the kubeconfig's insecure-skip-tls-verify is about the API server, and this server gets the token.
+  const dispatcher = new Agent({ connect: { ...(ca ? { ca } : {}), rejectUnauthorized: true } });
   const url = `${base}${CONSOLE_PATH}/namespaces/${encodeURIComponent(o.namespace)}/virtualmachines/${encodeURIComponent(name)}/console`;
   try {
     const res = await request(url, {
