@@ -11,6 +11,8 @@ import { StateDir } from '../../controller/status/state-dir.ts';
 const hv = 'apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "https://pve:8006", credentialsRef: {env: PVE}}\n';
 const vm = (name: string, memory = '1Gi') => `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: ${name}\nspec:\n  hypervisor: pve\n  template: t\n  memory: ${memory}\n`;
 
+const memoryOf = (f: DesiredFolder, key: string) => (f.store.get(key)?.resource as VirtualMachine | undefined)?.spec.memory;
+
 describe('DesiredFolder file cache', () => {
   let dir: string;
   let folder: DesiredFolder;
@@ -36,15 +38,16 @@ describe('DesiredFolder file cache', () => {
     const edited = await folder.read();
     expect([...edited.changed]).toEqual(['VirtualMachine/default/b1']);
     expect(folder.cache).toMatchObject({ misses: 4, hits: 5 });
-    expect((folder.store.get('VirtualMachine/default/b1')?.resource as VirtualMachine).spec.memory).toBe('2Gi');
+    expect(memoryOf(folder, 'VirtualMachine/default/b1')).toBe('2Gi');
   });
 
   it('hands out copies: a resource changed by a reader is read as the file says next time', async () => {
     await folder.read();
-    (folder.store.get('VirtualMachine/default/a1')?.resource as VirtualMachine).spec.memory = '64Gi';
+    const a1 = folder.store.get('VirtualMachine/default/a1')?.resource as VirtualMachine | undefined;
+    if (a1) a1.spec.memory = '64Gi';
     const again = await folder.read();
     expect(again.changed).toEqual(new Set(['VirtualMachine/default/a1']));
-    expect((folder.store.get('VirtualMachine/default/a1')?.resource as VirtualMachine).spec.memory).toBe('1Gi');
+    expect(memoryOf(folder, 'VirtualMachine/default/a1')).toBe('1Gi');
   });
 
   it('names the line of a cached file in a problem found across files', async () => {
