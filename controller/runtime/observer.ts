@@ -1,7 +1,8 @@
 // One observation per hypervisor, shared by every VM on it: a list call serves them all.
-// Concurrent callers share one in-flight call; a result younger than maxAge is reused. After
-// an action, the next list call waits a short window so that the actions finishing meanwhile
-// (many VMs' steps end close together) are all answered by it, not by one call each.
+// Concurrent callers share one in-flight call; a result younger than maxAge is reused. The
+// read after an action may wait a short window so that the actions finishing meanwhile (many
+// VMs' steps end close together) are all answered by one list call, not one each; a reconcile's
+// first read never waits.
 import type { Observation } from '../core/model.ts';
 import type { ProviderClient } from '../core/provider.ts';
 
@@ -10,7 +11,7 @@ export interface ObserverOptions {
   now: () => number;
   /** How long an observation serves reconciles before a new list call (default 2s). */
   maxAgeMs?: number;
-  /** How long the list call after an invalidate waits for others to join it (default 0: none). */
+  /** How long a read with `coalesce` after an invalidate waits for others to join it (default 0: none). */
   coalesceMs?: number;
   /** How that wait is made (an injected clock's; default a timer). */
   sleep?: (ms: number) => Promise<void>;
@@ -45,12 +46,13 @@ export class Observer {
     for (const id of providerIDs) if (id) this.refresh.add(id);
   }
 
-  async get(options: { maxAgeMs?: number } = {}): Promise<Observation> {
+  /** `coalesce`: a read after the caller's own action, which may wait out the window. */
+  async get(options: { maxAgeMs?: number; coalesce?: boolean } = {}): Promise<Observation> {
     const o = await this.read(options);
     return this.opts.view ? this.opts.view(o) : o;
   }
 
-  private read(options: { maxAgeMs?: number }): Promise<Observation> {
+  private read(options: { maxAgeMs?: number; coalesce?: boolean }): Promise<Observation> {
     const maxAge = options.maxAgeMs ?? this.opts.maxAgeMs;
     if (this.last && this.opts.now() - this.last.at <= maxAge) return Promise.resolve(this.last.value);
     // One not started yet serves anyone: it takes the invalidations and refreshes of its start.
@@ -58,7 +60,7 @@ export class Observer {
     // Shared only when it started after the last invalidate: one begun before a create would
     // not show the new VM ("created but not visible yet").
     if (this.inflight && this.inflight.generation === this.generation) return this.inflight.value;
-    if (this.dirty && this.opts.coalesceMs > 0) {
+    if (options.coalesce && this.dirty && this.opts.coalesceMs > 0) {
       const scheduled = this.opts.sleep(this.opts.coalesceMs).then(() => {
         if (this.scheduled === scheduled) this.scheduled = undefined;
         return this.start();

@@ -34,7 +34,7 @@ describe('Observer', () => {
     for (const name of ['a', 'b', 'c']) {
       await client.vms.execute({ type: 'create', vm: contractVM(name, 'ubuntu-24.04', { key: `VirtualMachine/default/${name}` }) });
       observer.invalidate();
-      reads.push(observer.get({ maxAgeMs: 0 }).then((o) => o.vms.map((v) => v.name).sort()));
+      reads.push(observer.get({ maxAgeMs: 0, coalesce: true }).then((o) => o.vms.map((v) => v.name).sort()));
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(await Promise.all(reads)).toEqual([
