@@ -29,6 +29,8 @@ export interface DrainInput {
   now?: number;
   /** How long a failed move waits before it is tried again (default 60 s). */
   retryAfterMs?: number;
+  /** How far each migrating VM (by name on the hypervisor) is, in percent, where known. */
+  progress?: ReadonlyMap<string, number>;
 }
 
 export interface DrainMove {
@@ -130,7 +132,7 @@ export function planDrain(input: DrainInput): DrainResult {
     const phase: MaintenanceStatus['phase'] = movable > 0 ? (blocked && migrating.length === 0 ? 'Blocked' : 'Draining') : hostWanted && inHostMaintenance ? 'HostMaintenance' : 'Drained';
     const parts = [
       `${moved.length} of ${plural(total, 'VM')} moved`,
-      ...(migrating.length ? [`${migrating.length} migrating`] : []),
+      ...(migrating.length ? [`${migrating.length} migrating${percents(migrating, (n) => input.progress?.get(n) ?? on.find((m) => m.vm.name === n)?.vm.migration?.progress)}`] : []),
       ...(pinned.length ? [`${pinned.length} pinned`] : []),
       ...(waiting.length ? [`waiting: ${waiting.join(', ')}`] : []),
       ...(foreign ? [`${plural(foreign, 'VM')} not managed by virtkeeper still running`] : []),
@@ -163,6 +165,15 @@ export function planDrain(input: DrainInput): DrainResult {
 
   const inFlight = status.some((s) => s.phase === 'Draining');
   return { moves, host, status, settled: moves.length === 0 && host.length === 0 && !inFlight };
+}
+
+/** ` (40 %, 75 %)`: the migrating VMs' progress (what the moves report, else what the list showed), those known. */
+function percents(names: readonly string[], progress: (name: string) => number | undefined): string {
+  const known = names.flatMap((n) => {
+    const p = progress(n);
+    return p === undefined ? [] : [`${p} %`];
+  });
+  return known.length ? ` (${known.join(', ')})` : '';
 }
 
 /** Where a VM leaving a cordoned node goes: an eligible node other than its own, with room. */
