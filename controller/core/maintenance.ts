@@ -65,6 +65,12 @@ const isRunning = (v: ObservedVM) => v.power === 'running' || v.power === 'pause
 const isMigrating = (v: ObservedVM) => !!v.migration || v.busy === 'migrate' || v.busy === 'migrating';
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
+/** The VMs already migrating off the nodes of the entries (a move of an earlier process, or another client's). */
+export function migratingOff(obs: Observation, entries: readonly MaintenanceEntry[]): ObservedVM[] {
+  const nodes = new Set(entries.map((e) => e.node));
+  return obs.vms.filter((v) => !v.isTemplate && v.node !== undefined && nodes.has(v.node) && isMigrating(v));
+}
+
 export function planDrain(input: DrainInput): DrainResult {
   const obs = applyCordons(input.observation, input.entries);
   const mine = input.managed.flatMap((m) => {

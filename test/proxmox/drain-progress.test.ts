@@ -104,4 +104,36 @@ describe('Proxmox: a drain shows each migration as it moves', () => {
     await moving;
     expect((await client.vms.migrations?.([{ ...target, node: to }]))?.size).toBe(0);
   }, 30_000);
+
+  it('a migration this process did not start (an earlier process’s move): the pass reads how far it is', async () => {
+    const conn = (await f.pool.connections()).find((c) => c.name === 'pve-prog');
+    if (!conn) throw new Error('not connected');
+    const client = conn.client;
+    const vms = (await client.vms.observe()).vms;
+    const a = vms.find((v) => v.name === 'prog-a');
+    const b = vms.find((v) => v.name === 'prog-b');
+    if (!a?.node || !b?.node) throw new Error('not observed');
+    const targetOf = (v: typeof a) => ({ providerID: v.providerID, name: v.name, ...(v.node ? { node: v.node } : {}), ...(v.owner ? { owner: v.owner } : {}) });
+    const other = ['pve1', 'pve2', 'pve3'].find((n) => n !== a.node && n !== b.node) ?? 'pve1';
+    if (b.node === a.node) await client.vms.execute({ type: 'migrate', target: targetOf(b), to: other });
+    // The move under way, as a process that stopped would have left it.
+    const moving = client.vms.execute({ type: 'migrate', target: targetOf(a), to: other });
+    await until('prog-a to be migrating', async () => (await client.vms.migrations?.([targetOf(a)]))?.get(a.providerID)?.percent !== undefined);
+    const writes: string[] = [];
+    const statuses: StatusStore = {
+      ...f.opts.statuses,
+      read: (k) => f.opts.statuses.read(k),
+      list: () => f.opts.statuses.list(),
+      remove: (k) => f.opts.statuses.remove(k),
+      write: (rec) => {
+        if (rec.key === 'Hypervisor/pve-prog') writes.push((rec.status as { conditions?: { type: string; message: string }[] }).conditions?.find((c) => c.type === 'Maintenance')?.message ?? '');
+        return f.opts.statuses.write(rec);
+      },
+    };
+    header = hv(`  maintenance: [{node: ${a.node}}]\n`);
+    await f.write(...names.map((n) => vm(n)));
+    await converge({ ...f.opts, statuses, wait: false });
+    await moving;
+    expect(writes[0]).toMatch(new RegExp(`^${a.node}: 0 of 1 VM moved, 1 migrating \\(\\d+ %\\)$`));
+  }, 30_000);
 });

@@ -4,9 +4,10 @@
 // Progress is written in steps (every PROGRESS_STEP points, or when the stage changes), not on
 // every report: a status write per VM per second would be the drain's main cost.
 import type { Logger } from 'pino';
-import type { Hypervisor, MaintenanceStatus, VirtualMachineStatus } from '../../api/types.ts';
+import type { Hypervisor, MaintenanceEntry, MaintenanceStatus, VirtualMachineStatus } from '../../api/types.ts';
 import type { Progress } from '../../core/provider.ts';
-import { maintenanceCondition, planDrain, type DrainMove, type DrainResult, type ManagedVM } from '../../core/maintenance.ts';
+import { maintenanceCondition, migratingOff, planDrain, type DrainMove, type DrainResult, type ManagedVM } from '../../core/maintenance.ts';
+import type { Observation } from '../../core/model.ts';
 import { safeError } from '../../core/errors.ts';
 import { isoTime, setCondition } from '../../core/status.ts';
 import type { StatusStore } from '../../status/writer.ts';
@@ -55,13 +56,14 @@ export async function reconcileMaintenance(
     now: kit.now(),
   };
   const observation = await conn.observer.get();
-  const first = planDrain({ ...base, observation, ...(previous ? { previous } : {}) });
+  // Migrations already under way (this process did not start them): how far, with one read.
+  const progress = await inFlight(conn, observation, entries);
+  const first = planDrain({ ...base, observation, ...(previous ? { previous } : {}), progress });
   if (kit.dryRun) return { ...done(first.status, first), intents: intentsOf(first) };
   if (first.moves.length === 0 && first.host.length === 0) return done(first.status, first);
 
   // While the wave runs: the same plan again (pure: same input, same moves) with the moves'
   // progress, so the Hypervisor says "2 migrating (40 %, 75 %)" as they go.
-  const progress = new Map<string, number>();
   let drainWrites: Promise<void> = Promise.resolve();
   const onStep = (vm: string, percent: number) => {
     progress.set(vm, percent);
@@ -101,6 +103,20 @@ export async function reconcileMaintenance(
   const after = planDrain({ ...base, maxConcurrent: 0, observation: await conn.observer.get({ maxAgeMs: 0 }), previous: previousNow });
   const status = after.status.map((s) => (failures.has(s.node) ? { ...s, message: `${s.message}; failed: ${failures.get(s.node)}` } : s));
   return done(status, { ...after, settled: after.settled && after.host.length === 0 });
+}
+
+/** How far the migrations already under way off the cordoned nodes are (by VM name), from the provider's batched read. */
+async function inFlight(conn: Connected, obs: Observation, entries: readonly MaintenanceEntry[]): Promise<Map<string, number>> {
+  const moving = migratingOff(obs, entries).filter((v) => v.owner);
+  const read = conn.client.vms.migrations?.bind(conn.client.vms);
+  if (!read || moving.length === 0) return new Map();
+  const got = await read(moving.map((v) => ({ providerID: v.providerID, name: v.name, ...(v.node ? { node: v.node } : {}), ...(v.owner ? { owner: v.owner } : {}) }))).catch(() => new Map());
+  return new Map(
+    moving.flatMap((v) => {
+      const p = got.get(v.providerID)?.percent;
+      return p === undefined ? [] : [[v.name, p] as const];
+    }),
+  );
 }
 
 function done(status: MaintenanceStatus[], r?: DrainResult): MaintenanceOutcome {
