@@ -13,6 +13,7 @@ const UNITS: Record<string, number> = { B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2
 const bytes = (n: string, unit: string) => Math.round(Number(n) * (UNITS[unit] ?? 1));
 const TRANSFER = /migration (\w+), transferred ([\d.]+) (B|KiB|MiB|GiB|TiB) of ([\d.]+) (B|KiB|MiB|GiB|TiB) VM-state/;
 const STATUS = /migration status: (\w+)/;
+const PAGE = 500;
 
 /** What the log lines say of the migration, on top of what was known (`known`). */
 export function progressFromLog(lines: readonly string[], known: MigrationProgress = {}): MigrationProgress {
@@ -53,7 +54,13 @@ export class ProxmoxMigrations {
       upids.map(async (upid) => {
         const { node, starttime } = parseUpid(upid);
         const had = this.logs.get(upid) ?? { next: 0, progress: { phase: 'setup', startedAt: new Date(starttime * 1000).toISOString() } };
-        const rows = await this.get<{ n: number; t: string }[]>(`/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`, { start: had.next, limit: 500 });
+        // A page at a time until the end: a long migration logs a line a second.
+        const rows: { n: number; t: string }[] = [];
+        for (;;) {
+          const page = await this.get<{ n: number; t: string }[]>(`/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`, { start: had.next + rows.length, limit: PAGE });
+          rows.push(...page);
+          if (page.length < PAGE) break;
+        }
         const now = {
           next: had.next + rows.length,
           progress: progressFromLog(
@@ -67,6 +74,11 @@ export class ProxmoxMigrations {
       }),
     );
     return out;
+  }
+
+  /** Forgets a task followed to its end (or abandoned). */
+  forget(upid: string): void {
+    this.logs.delete(upid);
   }
 
   /** The VMClient read: the active `qmigrate` tasks of the targets' nodes (one list per node), then their logs. */
