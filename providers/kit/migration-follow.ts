@@ -25,6 +25,8 @@ export class MigrationFollower {
       done: () => false,
       minMs: o.minMs ?? 500,
       maxMs: o.maxMs ?? 2000,
+      // Migrations started moments apart share the group's ticks instead of each adding its own.
+      align: true,
       ...(o.now ? { now: o.now } : {}),
     });
   }

@@ -22,7 +22,7 @@ describe('oVirt: a drain shows each migration as it moves', () => {
     `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}, namespace: op}\nspec:\n  hypervisor: ov-prog\n  template: centos-9\n  memory: 1Gi\n  disks: [{name: root, size: 10Gi}]\n${pin ? `  placement: {node: ${pin}}\n` : ''}`;
 
   beforeAll(async () => {
-    sim = await startOvirtSimulator({ name: 'ov-prog', hosts: 3, templates: ['centos-9'], imageCopyMs: 60, bootStepMs: 20, migrateMs: 3000, diskResizeMs: 20 });
+    sim = await startOvirtSimulator({ name: 'ov-prog', hosts: 3, templates: ['centos-9'], imageCopyMs: 60, bootStepMs: 20, migrateMs: 4000, diskResizeMs: 20 });
     f = await convergeFolder({
       prefix: 'vk-ov-prog-',
       header: hv,

@@ -36,6 +36,8 @@ export interface MaintenanceOutcome {
 const DEFAULT_CONCURRENT = 2;
 /** Percentage points a migration moves before its progress is written again. */
 export const PROGRESS_STEP = 10;
+/** The Hypervisor's drain is written at most this often while a wave runs (each VM's step would write it again and again). */
+export const DRAIN_WRITE_MS = 2000;
 
 /** Runs one drain wave for a Hypervisor and reports where every drain stands after it. */
 export async function reconcileMaintenance(
@@ -65,10 +67,13 @@ export async function reconcileMaintenance(
   // While the wave runs: the same plan again (pure: same input, same moves) with the moves'
   // progress, so the Hypervisor says "2 migrating (40 %, 75 %)" as they go.
   let drainWrites: Promise<void> = Promise.resolve();
+  let drainWritten: number | undefined;
   const onStep = (vm: string, percent: number) => {
     progress.set(vm, percent);
     const report = kit.onDrainProgress;
-    if (!report) return;
+    // What a skipped step would have said, a later one (or the pass's own write at the end) says.
+    if (!report || (drainWritten !== undefined && kit.now() - drainWritten < DRAIN_WRITE_MS)) return;
+    drainWritten = kit.now();
     const now = planDrain({ ...base, observation, ...(previous ? { previous } : {}), progress: new Map(progress) }).status;
     drainWrites = drainWrites
       .then(() => report(now, maintenanceCondition(now)))
