@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { MigrationProgress, Progress } from '../../controller/core/provider.ts';
 import { MigrationFollower } from '../../providers/kit/migration-follow.ts';
 
-const after = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 describe('MigrationFollower', () => {
   it('one read a tick answers every migration of the group; reports stop with the migration', async () => {
@@ -27,7 +27,7 @@ describe('MigrationFollower', () => {
     });
     const seen: Record<string, Progress[]> = { a: [], b: [] };
     let over = false;
-    const work = (ms: number) => after(ms).then(() => (over = true));
+    const work = (ms: number) => sleepMs(ms).then(() => (over = true));
     const [ra] = await Promise.all([
       follower.during(
         'engine',
@@ -35,10 +35,10 @@ describe('MigrationFollower', () => {
         work(400).then(() => 'a done'),
         { to: 'host2', onProgress: (p) => seen.a?.push(p) },
       ),
-      follower.during('engine', 'b', after(400), { to: 'host3', onProgress: (p) => seen.b?.push(p) }),
+      follower.during('engine', 'b', sleepMs(400), { to: 'host3', onProgress: (p) => seen.b?.push(p) }),
     ]);
     const reads = follower.reads;
-    await after(150);
+    await sleepMs(150);
     expect(ra).toBe('a done');
     expect(over).toBe(true);
     // Both were in every read: one read for the group per tick, not one per migration.

@@ -54,7 +54,7 @@ describe.skipIf(!uri)('snapshot schedule on a real libvirtd', () => {
     expect(await onDomain()).toEqual([BY_HAND, `vks-minutely-${s}-20261201-1002`, `vks-minutely-${s}-20261201-1003`].sort());
     const st = (await f.opts.statuses.read(`VirtualMachineSnapshotSchedule/default/minutely-${s}`))?.status;
     expect(st).toMatchObject({ lastRunTime: '2026-12-01T10:03:00.000Z', pruned: 1 });
-    expect((st?.snapshots as { name: string }[]).map((x) => x.name).sort()).toEqual([`vks-minutely-${s}-20261201-1002`, `vks-minutely-${s}-20261201-1003`]);
+    expect(((st?.snapshots ?? []) as { name: string }[]).map((x) => x.name).sort()).toEqual([`vks-minutely-${s}-20261201-1002`, `vks-minutely-${s}-20261201-1003`]);
 
     // The provider lists the admin's snapshot, as no one's.
     const conn = (await f.pool.connections()).find((x) => x.name === HV);
