@@ -8,6 +8,7 @@ import { converge } from '../../controller/runtime/converge.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
 import type { StatusRecord, StatusStore } from '../../controller/status/writer.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
+import { ProxmoxClient } from '../../providers/proxmox/client.ts';
 import { progressFromLog } from '../../providers/proxmox/migration-progress.ts';
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 import { until } from '../support/until.ts';
@@ -84,6 +85,13 @@ describe('Proxmox: a drain shows each migration as it moves', () => {
       .map((w) => (w.status as { conditions?: { type: string; message: string }[] }).conditions?.find((c) => c.type === 'Maintenance')?.message ?? '');
     expect(drain.some((m) => /^pve1: 0 of 2 VMs moved, 2 migrating \(\d+ %, \d+ %\)$/.test(m))).toBe(true);
     expect(drain.at(-1)).toBe('pve1: 2 of 2 VMs moved');
+    // The task logs as QemuMigrate does: the transfer while it runs, then how it ended.
+    const api = new ProxmoxClient({ endpoint: sim.url, credentials: { token: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` } });
+    const [task] = await api.get<{ upid: string }[]>('/nodes/pve1/tasks', { typefilter: 'qmigrate', limit: 1 });
+    const log = (await api.get<{ t: string }[]>(`/nodes/pve1/tasks/${encodeURIComponent(task?.upid ?? '')}/log`, { limit: 500 })).map((l) => l.t);
+    await api.close();
+    expect(log.some((l) => /migration active, transferred [\d.]+ MiB of 1\.0 GiB VM-state/.test(l))).toBe(true);
+    expect(log.slice(-3)).toEqual([expect.stringMatching(/migration status: completed$/), expect.stringMatching(/migration finished successfully \(duration 00:00:0\d\)$/), 'TASK OK']);
     // At most one Hypervisor write per 2 s while the wave runs, not one per VM step (and the passes' own).
     expect(drain.length).toBeLessThanOrEqual(Math.ceil(MIGRATE_MS / 2000) + 4);
   }, 30_000);

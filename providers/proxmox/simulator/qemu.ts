@@ -38,6 +38,23 @@ function migrationProgressLine(vm: SimVM, fraction: number, durationMs: number):
   return `${stamp()} migration active, transferred ${renderBytes(Math.floor(total * fraction))} of ${renderBytes(total)} VM-state, ${renderBytes(speed)}/s`;
 }
 
+/** The lines QemuMigrate ends a successful migration with. */
+function migrationEndLog(vm: SimVM, tookMs: number, online: boolean): string[] {
+  const total = Number(vm.config.memory ?? 512) * 2 ** 20;
+  const secs = Math.max(1, Math.round(tookMs / 1000));
+  const hms = new Date(secs * 1000).toISOString().slice(11, 19);
+  return [
+    ...(online
+      ? [
+          `${stamp()} migration completed, transferred ${renderBytes(total)} of ${renderBytes(total)} VM-state, ${renderBytes(total / secs)}/s`,
+          `${stamp()} average migration speed: ${renderBytes(total / secs)}/s - downtime 42 ms`,
+          `${stamp()} migration status: completed`,
+        ]
+      : []),
+    `${stamp()} migration finished successfully (duration ${hms})`,
+  ];
+}
+
 export function qemuRoutes(env: QemuEnv): Route[] {
   const s = env.state;
   const task = taskStarter(env);
@@ -213,6 +230,7 @@ export function qemuRoutes(env: QemuEnv): Route[] {
           log: migrationStartLog(vm, target, online),
           // As QemuMigrate: a line per poll of QEMU's migration status while the VM state is sent.
           ...(online ? { progress: { everyMs: Math.max(20, Math.floor(durationMs / 10)), line: (f) => migrationProgressLine(vm, f, durationMs) } } : {}),
+          done: (took) => migrationEndLog(vm, took, online),
           work: () => {
             delete vm.lock;
             // As QemuMigrate: a local volume another VM owns cannot be copied along.

@@ -28,6 +28,8 @@ export class Tasks {
     until?: Promise<unknown>;
     /** Lines the task writes as it runs (a migration's progress): asked every `everyMs` with the share of its time gone. */
     progress?: { everyMs: number; line: (fraction: number) => string | undefined };
+    /** Lines the task writes when its work succeeded, before `TASK OK`. */
+    done?: (tookMs: number) => string[];
   }): string {
     const s = this.state();
     const now = Date.now();
@@ -51,6 +53,7 @@ export class Tasks {
     const finish = () => {
       try {
         o.work();
+        task.log.push(...(o.done?.(Date.now() - now) ?? []));
         task.exitstatus = 'OK';
         task.log.push('TASK OK');
       } catch (e) {
