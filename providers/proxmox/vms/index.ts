@@ -1,6 +1,6 @@
 // The Proxmox VMClient: observation (observe.ts), create (create.ts), the other actions (actions.ts).
 import type { VMAction } from '../../../controller/core/actions.ts';
-import type { ActionContext, ExecuteResult, ObserveOptions, VMClient } from '../../../controller/core/provider.ts';
+import type { ActionContext, ExecuteResult, MigrationProgress, ObserveOptions, Target, VMClient } from '../../../controller/core/provider.ts';
 import type { Observation } from '../../../controller/core/model.ts';
 import type { ProxmoxContext } from '../context.ts';
 import { runAction } from './actions.ts';
@@ -32,5 +32,9 @@ export class ProxmoxVMs implements VMClient {
     }
     await runAction(this.c, action, ctx, { reuse: untouched });
     return {};
+  }
+
+  migrations(targets: readonly Target[]): Promise<ReadonlyMap<string, MigrationProgress>> {
+    return this.c.migrations.of(targets);
   }
 }
