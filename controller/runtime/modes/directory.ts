@@ -66,6 +66,8 @@ export interface RunningMode {
 
 export async function startDirectoryMode(o: DirectoryModeOptions): Promise<RunningMode> {
   const { logger, statuses } = o;
+  // Every folder read lists the state directory: read again only the records that changed.
+  statuses.rememberListing();
   const store = new DesiredStore();
   const stopping = new AbortController();
   // Events between resyncs wake the VMs of that hypervisor at once.
