@@ -7,9 +7,7 @@ import { converge, type ConvergeOptions } from '../../controller/runtime/converg
 import type { ProxmoxClient } from '../../providers/proxmox/client.ts';
 import type { RunningProxmoxSimulator, SimState } from '../../providers/proxmox/simulator/index.ts';
 import type { ConvergeFolder } from '../support/converge-folder.ts';
-import { type ProxmoxDiskFixture, proxmoxDiskFixture, pveDisk, pveVM, pveVolid } from '../support/proxmox-disks.ts';
-
-const volid = pveVolid;
+import { type ProxmoxDiskFixture, proxmoxDiskFixture, pveDisk as disk, pveVM as vm, pveVolid as volid } from '../support/proxmox-disks.ts';
 
 describe('Proxmox: nothing taken on a name alone', () => {
   let sim: RunningProxmoxSimulator;
@@ -17,8 +15,6 @@ describe('Proxmox: nothing taken on a name alone', () => {
   let folder: ConvergeFolder;
   let raw: ProxmoxClient;
   let fx: ProxmoxDiskFixture;
-  const vm = pveVM;
-  const disk = pveDisk;
   const holders = (id: string) =>
     sim
       .dump()

@@ -10,19 +10,15 @@ import { converge, type ConvergeOptions } from '../../controller/runtime/converg
 import type { ProxmoxClient } from '../../providers/proxmox/client.ts';
 import type { RunningProxmoxSimulator, SimState } from '../../providers/proxmox/simulator/index.ts';
 import type { ConvergeFolder } from '../support/converge-folder.ts';
-import { type ProxmoxDiskFixture, proxmoxDiskFixture, pveDisk, pveVM, pveVolid } from '../support/proxmox-disks.ts';
+import { type ProxmoxDiskFixture, proxmoxDiskFixture, pveDisk as disk, pveVM as vm, pveVolid as volid } from '../support/proxmox-disks.ts';
 
 const GiB = 2 ** 30;
-const volid = pveVolid;
-
 describe('Proxmox VirtualDisk data safety', () => {
   let sim: RunningProxmoxSimulator;
   let opts: ConvergeOptions;
   let folder: ConvergeFolder;
   let raw: ProxmoxClient;
   let fx: ProxmoxDiskFixture;
-  const vm = pveVM;
-  const disk = pveDisk;
   const guest = (name: string) => sim.dump().vms.find((v) => v.config.name === name);
   /** The VMs whose config references the volume, as the simulator holds them. */
   const holders = (id: string) =>
