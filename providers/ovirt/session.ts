@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Observation } from '../../controller/core/model.ts';
 import { arr, num, obj, type Json, type OvirtClient } from './client.ts';
 import { JobWatch } from './jobs.ts';
+import { UsageReader } from './usage.ts';
 
 export interface OvirtOptions {
   client: OvirtClient;
@@ -19,6 +20,10 @@ export interface OvirtOptions {
   /** Passes between refreshes of hosts, templates and vNIC profiles (default 10). */
   slowRefreshEvery?: number;
   pollMs?: number;
+  /** Whether observations carry usage (run, ui): read by a statistics search of its own (usage.ts). */
+  usage?: boolean;
+  /** How old usage may be before an observation has it read again (default 15 s). */
+  usageEveryMs?: number;
   /** The clock (tests inject their own). */
   now?: () => number;
 }
@@ -59,6 +64,8 @@ export class OvirtSession {
   /** The newest event index seen: every watch of this engine goes on from it. */
   eventIndex = 0;
   readonly jobs: JobWatch;
+  /** Present when usage is wanted. */
+  readonly usage: UsageReader | undefined;
   readonly now: () => number;
   private observedNames: { at: number; names: Set<string> } | undefined;
   private readonly attempted = new Set<string>();
@@ -69,6 +76,9 @@ export class OvirtSession {
     this.now = options.now ?? Date.now;
     // Ticks from 100 ms: creates and starts take seconds; a shorter tick only adds jobs searches.
     this.jobs = new JobWatch({ api: this.api, now: this.now, minMs: options.pollMs ?? 100 });
+    this.usage = options.usage
+      ? new UsageReader({ api: this.api, now: this.now, logger: options.logger, ...(options.usageEveryMs !== undefined ? { everyMs: options.usageEveryMs } : {}) })
+      : undefined;
   }
 
   get logger(): Logger {
