@@ -197,6 +197,8 @@ export class OvirtSession {
   async recentVms(): Promise<Json[]> {
     const seen = this.lastVms;
     if (seen?.whole && this.dirty.size === 0 && this.now() - seen.at < RECENT_MS) return seen.vms;
-    return arr((await this.api.get('/vms', { follow: 'disk_attachments' })).vm);
+    const vms: Json[] = [];
+    await this.api.list('/vms', { follow: 'disk_attachments' }, (v) => vms.push(v));
+    return vms;
   }
 }

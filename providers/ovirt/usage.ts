@@ -82,12 +82,12 @@ export class UsageReader {
     const at = this.o.now();
     this.reads++;
     try {
-      const list = await this.o.api.get('/vms', { search: USAGE_SEARCH, follow: USAGE_FOLLOW });
       const byId = new Map<string, VMUsage>();
-      for (const vm of arr(list.vm)) {
+      // Each VM's statistics are read into its few numbers as they arrive, and dropped.
+      await this.o.api.list('/vms', { search: USAGE_SEARCH, follow: USAGE_FOLLOW }, (vm) => {
         const u = toUsage(vm);
         if (u) byId.set(String(vm.id), u);
-      }
+      });
       this.last = { at, byId };
       return byId;
     } catch (e) {

@@ -29,9 +29,9 @@ export function observeVms(s: OvirtSession): Promise<Observation> {
 }
 
 async function observe(s: OvirtSession, since: number): Promise<Observation> {
-  const [inv, list, usage] = await Promise.all([s.inventory(), s.api.get('/vms', { follow: OBSERVE_FOLLOW }), s.usage?.current()]);
+  const vms: Json[] = [];
+  const [inv, , usage] = await Promise.all([s.inventory(), s.api.list('/vms', { follow: OBSERVE_FOLLOW }, (v) => vms.push(v)), s.usage?.current()]);
   s.countPass();
-  const vms = arr(list.vm);
   s.seen(vms, since);
   const profiles = vms.some(bareProfile) ? (await s.profiles()).profiles : undefined;
   const hostName = (id: string) => String(inv.hosts.find((h) => h.id === id)?.name ?? '') || undefined;
