@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Json } from '../../providers/ovirt/client.ts';
 import { CollectionSplitter } from '../../providers/ovirt/json-stream.ts';
+import { jsonPieces, jsonText } from '../../providers/ovirt/simulator/representation.ts';
 
 const items = [
   { id: '1', href: '/ovirt-engine/api/vms/1', name: 'web "quoted" {braces} [brackets]', memory: '1073741824', link: [{ rel: 'nics', href: '/x' }], actions: { link: [{ rel: 'start', href: '/y' }] } },
@@ -46,5 +47,19 @@ describe('CollectionSplitter', () => {
     const cut = split(bytes.subarray(0, bytes.length - 20), []);
     expect(cut.complete).toBe(false);
     expect(cut.got).toEqual(expected.slice(0, 2));
+  });
+});
+
+describe("the simulator's streamed lists", () => {
+  it('join to the text it sends whole, and split back into the same items', () => {
+    const value = { vm: Array.from({ length: 450 }, (_, i) => ({ id: String(i), memory: i * 2 ** 20, creation_time: 1_700_000_000_000 + i, stateless: i % 2 === 0, tags: [i, 'x'] })) };
+    const pieces = [...jsonPieces(value)];
+    expect(pieces.length).toBeGreaterThan(4);
+    expect(pieces.join('')).toBe(jsonText(value));
+    const got: Json[] = [];
+    const s = new CollectionSplitter((x) => got.push(x));
+    for (const p of pieces) s.push(Buffer.from(p));
+    expect(got).toEqual(JSON.parse(jsonText(value)).vm);
+    expect([...jsonPieces({ fault: { reason: 'x' } })]).toEqual([jsonText({ fault: { reason: 'x' } })]);
   });
 });
