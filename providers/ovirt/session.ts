@@ -50,6 +50,30 @@ const RECENT_MS = 3000;
 /** How recent an observation must be for a create to trust that no VM of its name exists. */
 const NAMES_MS = 60_000;
 
+/**
+ * What a start or a disk step reads of a listed VM, kept until the next observation (the rest
+ * of the row, a 10,000-VM fleet's disks and NICs in full, is not): the VM's id, name, status,
+ * marker and cloud-init, its attachments with their disks' ids, as `follow=disk_attachments` has them.
+ */
+function kept(vm: Json): Json {
+  return {
+    id: vm.id,
+    name: vm.name,
+    status: vm.status,
+    comment: vm.comment,
+    ...(vm.initialization ? { initialization: vm.initialization } : {}),
+    disk_attachments: {
+      disk_attachment: arr(obj(vm.disk_attachments).disk_attachment).map((a) => ({
+        id: a.id,
+        active: a.active,
+        bootable: a.bootable,
+        interface: a.interface,
+        disk: { id: obj(a.disk).id },
+      })),
+    },
+  };
+}
+
 export class OvirtSession {
   readonly api: OvirtClient;
   readonly o: OvirtOptions;
@@ -153,8 +177,9 @@ export class OvirtSession {
   }
 
   /** The VMs a list call answered; `since` is the write count when it was sent. */
-  seen(vms: Json[], since: number): void {
+  seen(listed: Json[], since: number): void {
     const fresh = since === this.writes;
+    const vms = listed.map(kept);
     this.lastVms = { at: this.now(), vms, byId: new Map(vms.map((v) => [String(v.id), v])), whole: fresh };
     this.dirty.clear();
     this.observedNames = { at: this.now(), names: new Set(vms.map((v) => String(v.name))) };
