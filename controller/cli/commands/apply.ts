@@ -81,7 +81,8 @@ export function applyCommand(program: Command, globals: () => GlobalOptions): vo
       const g = globals();
       const logger = makeLogger(g.logLevel, 'warn');
       const statuses = stateFor(o.filename, g);
-      const hypervisors = hypervisorPool(logger, g, undefined, { dir: statuses.dir });
+      // One look at each hypervisor per pass (converge looks again each wait round), however long the pass.
+      const hypervisors = hypervisorPool(logger, g, undefined, { dir: statuses.dir }, { observeMaxAgeMs: Number.POSITIVE_INFINITY });
       const json = o.output === 'json' || !process.stdout.isTTY;
       const st = styleFor(process.stdout);
       try {
