@@ -181,6 +181,8 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
       }
       await o.sleep(1000);
       slept += 1000;
+      // Each round looks at the hypervisors afresh, whatever age the pool lets an observation reach.
+      for (const c of await o.hypervisors.connections()) c.observer.invalidate();
       await pool(
         pending.filter((k) => !removed.includes(k)),
         o.concurrency ?? 16,

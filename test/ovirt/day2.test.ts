@@ -192,17 +192,41 @@ describe('oVirt day-2 over HTTP', () => {
     await expect(nodes.setMaintenance('host9', true)).rejects.toThrow(/the engine has no host host9/);
   });
 
-  it('usage comes with the one list call and moves with the clock', async () => {
+  // What was asked of VMs (hosts and templates are refreshed every few passes besides).
+  const vmReads = () => Object.fromEntries(Object.entries(sim.stats()).filter(([k]) => /vms|statistics/.test(k)));
+
+  it('usage is never read for plan and apply: the one list call carries no statistics', async () => {
+    await client.vms.observe();
     sim.resetStats();
-    const first = (await client.vms.observe()).vms.find((v) => v.name === desired.name)?.usage;
-    expect(Object.keys(sim.stats()).filter((k) => k.includes('statistics'))).toEqual([]);
+    const obs = await client.vms.observe();
+    expect(vmReads()).toEqual({ 'GET /vms': 1 });
+    expect(obs.vms.find((v) => v.name === desired.name)?.power).toBe('running');
+    expect(obs.vms.filter((v) => v.usage)).toEqual([]);
+  });
+
+  it('usage, when wanted, is a search of its own over the running VMs, at most every usageEveryMs, and moves with the clock', async () => {
+    const gauges = ovirtProvider({ client: new OvirtClient({ endpoint: sim.url, credentials: sim.credentials }), logger: pino({ level: 'silent' }), usage: true, usageEveryMs: 1000 });
+    await gauges.vms.observe();
+    sim.resetStats();
+    await new Promise((r) => setTimeout(r, 1100));
+    const firstObs = await gauges.vms.observe();
+    const first = firstObs.vms.find((v) => v.name === desired.name)?.usage;
+    // The list and the usage search; no per-VM statistics read.
+    expect(vmReads()).toEqual({ 'GET /vms': 2 });
+    // Only running VMs have gauges.
+    expect(firstObs.vms.filter((v) => v.usage && v.power !== 'running')).toEqual([]);
+    sim.resetStats();
+    // Within usageEveryMs: the list alone, the last usage kept.
+    expect((await gauges.vms.observe()).vms.find((v) => v.name === desired.name)?.usage).toEqual(first);
+    expect(vmReads()).toEqual({ 'GET /vms': 1 });
     expect(first?.cpuRatio).toBeGreaterThan(0);
     expect(first?.memoryUsedBytes).toBeGreaterThan(0);
     expect(first?.diskReadBytesPerSecond).toBeGreaterThanOrEqual(0);
     await new Promise((r) => setTimeout(r, 1100));
-    const second = (await client.vms.observe()).vms.find((v) => v.name === desired.name)?.usage;
+    const second = (await gauges.vms.observe()).vms.find((v) => v.name === desired.name)?.usage;
     expect(second?.networkReceiveBytes ?? 0).toBeGreaterThan(first?.networkReceiveBytes ?? 0);
     expect(second?.networkTransmitBytes ?? 0).toBeGreaterThan(first?.networkTransmitBytes ?? 0);
+    await gauges.close();
   });
   it('the two-step restore: preview shows the snapshot, undo goes back, commit keeps it and drops later snapshots', async () => {
     await client.vms.execute({ type: 'stop', target });

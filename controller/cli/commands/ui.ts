@@ -23,7 +23,7 @@ export function uiCommand(program: Command, globals: () => GlobalOptions): void 
       const g = globals();
       const logger = makeLogger(g.logLevel, 'info');
       const statuses = stateFor(o.filename, g);
-      const pool = hypervisorPool(logger, g);
+      const pool = hypervisorPool(logger, g, undefined, undefined, { usage: true });
       let declared: readonly AnyResource[] = [];
       const reload = async () => {
         const load = await loadFolder(o.filename);

@@ -78,6 +78,7 @@ export async function startDirectoryMode(o: DirectoryModeOptions): Promise<Runni
     now: o.clock.now,
     onChange: (name) => manager.enqueue(vmKeysOn(store, name)),
     ...(o.memory ? { memory: o.memory } : {}),
+    usage: true,
   });
   const gate = directoryGate({ stateDir: statuses.dir, now: o.clock.now, ...(o.removal ? { policy: o.removal } : {}) });
   const metrics = new Metrics();

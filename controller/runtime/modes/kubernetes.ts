@@ -111,7 +111,7 @@ export async function startKubernetesMode(o: KubernetesModeOptions): Promise<Run
       ),
   });
   const credentials = secretCredentials({ namespace, secrets: source.secrets });
-  const hypervisors = new HypervisorPool({ loadConnector: o.loadConnector, credentials, logger, now, onChange: (name) => enqueue(vmKeysOn(store, name)) });
+  const hypervisors = new HypervisorPool({ loadConnector: o.loadConnector, credentials, logger, now, onChange: (name) => enqueue(vmKeysOn(store, name)), usage: true });
   const statuses = new KubernetesStatusStore({ source, rest, now });
   const events = new KubeEventRecorder({ rest, source, logger, instance: o.identity, now });
   const metrics = new Metrics();
