@@ -2,7 +2,7 @@
 // child process under /usr/bin/time -v against the simulator over HTTP, with wall time, peak
 // RSS and the simulator's request count. Prints figures; asserts nothing.
 //   VK_BENCH_FLEET=1000,10000  sizes of the converged fleet (plan and no-op apply)
-//   VK_BENCH_NEW=20,200        sizes of the new-VM applies
+//   VK_BENCH_NEW=20,200        sizes of the new-VM applies (empty: none)
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -145,6 +145,7 @@ export async function convergedFleet(n: number): Promise<void> {
   await sim.close();
 }
 
-const sizes = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Number) : d);
+// Set but empty (VK_BENCH_NEW=) runs none of that kind, so one kind can be measured alone.
+const sizes = (v: string | undefined, d: number[]) => (v === undefined ? d : v.split(',').filter(Boolean).map(Number));
 for (const n of sizes(process.env.VK_BENCH_NEW, [20, 200])) await newVMs(n);
 for (const n of sizes(process.env.VK_BENCH_FLEET, [1000, 10_000])) await convergedFleet(n);
