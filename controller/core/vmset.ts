@@ -69,8 +69,8 @@ export function expandSet(set: VirtualMachineSet): (VirtualMachine & { user?: st
 
 type Party = { r: ValidResource; what: string };
 
-// Asked only for a duplicate: a field's line means parsing its file again (manifest.ts).
-const whereOf = (r: ValidResource) => `${r.source.file}:${r.source.lineOf('/metadata/name')}`;
+/** Where a party is defined; asked only for a problem (a line lookup walks the file's YAML). */
+const whereOf = (p: Party) => `${p.r.source.file}:${p.r.source.lineOf('/metadata/name')}`;
 
 /**
  * Duplicates that only show once sets are expanded: a member with the key of a VirtualMachine,
@@ -94,7 +94,7 @@ export function checkMembers(resources: ValidResource[]): { accepted: ValidResou
     if (group.length < 2) continue;
     for (const p of group) {
       refused.add(p.r);
-      const others = group.filter((o) => o !== p).map((o) => `${o.what} at ${whereOf(o.r)}`);
+      const others = group.filter((o) => o !== p).map((o) => `${o.what} at ${whereOf(o)}`);
       const fix = p.r.resource.kind === 'VirtualMachineSet' ? 'change spec.namePattern or the other name' : 'rename one of them';
       problems.push({
         file: p.r.source.file,
