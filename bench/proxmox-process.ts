@@ -16,6 +16,8 @@ const root = new URL('..', import.meta.url).pathname;
 
 interface Run {
   wallMs: number;
+  /** User + system CPU seconds of the child: steadier than wall time on a shared machine. */
+  cpuS: number;
   rssMB: number;
   requests: number;
   byEndpoint: Record<string, number>;
@@ -86,6 +88,7 @@ async function cli(sim: RunningProxmoxSimulator, args: string[]): Promise<Run> {
   const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
   const wallMs = performance.now() - t0;
   const rssKB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] ?? 0);
+  const cpuS = Number(/User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? 0) + Number(/System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? 0);
   const byEndpoint = sim.stats();
   if (code !== 0 && code !== 2)
     process.stdout.write(
@@ -97,10 +100,10 @@ async function cli(sim: RunningProxmoxSimulator, args: string[]): Promise<Run> {
           .slice(0, 3),
       ].join(' | ')})\n`,
     );
-  return { wallMs, rssMB: rssKB / 1024, requests: Object.values(byEndpoint).reduce((a, n) => a + n, 0), byEndpoint, code };
+  return { wallMs, cpuS, rssMB: rssKB / 1024, requests: Object.values(byEndpoint).reduce((a, n) => a + n, 0), byEndpoint, code };
 }
 
-const fmt = (r: Run) => `${(r.wallMs / 1000).toFixed(2)} s wall, ${r.rssMB.toFixed(0)} MB peak RSS, ${r.requests} requests`;
+const fmt = (r: Run) => `${(r.wallMs / 1000).toFixed(2)} s wall (${r.cpuS.toFixed(2)} s CPU), ${r.rssMB.toFixed(0)} MB peak RSS, ${r.requests} requests`;
 const top = (r: Run, n = Number(process.env.VK_BENCH_TOP ?? 6)) =>
   Object.entries(r.byEndpoint)
     .sort((a, b) => b[1] - a[1])
