@@ -3,6 +3,7 @@
 // RSS and the simulator's request count. Prints figures; asserts nothing.
 //   VK_BENCH_FLEET=1000,10000  sizes of the converged fleet (plan and no-op apply)
 //   VK_BENCH_NEW=20,200        sizes of the new-VM applies (empty: none)
+//   VK_BENCH_NODE_FLAGS='--max-semi-space-size=4'  Node.js flags for the CLI child (default none)
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { seedConvergedFleet } from './support/pve-fleet.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../providers/proxmox/simulator/index.ts';
 
 const root = new URL('..', import.meta.url).pathname;
+const nodeFlags = (process.env.VK_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 interface Run {
   wallMs: number;
@@ -76,7 +78,7 @@ async function cli(sim: RunningProxmoxSimulator, args: string[]): Promise<Run> {
   sim.resetStats();
   const env = { ...process.env, VIRTKEEPER_BENCH_USERNAME: sim.credentials.username, VIRTKEEPER_BENCH_PASSWORD: sim.credentials.password, VK_LOG_LEVEL: 'error' };
   const t0 = performance.now();
-  const child = spawn('/usr/bin/time', ['-v', process.execPath, join(root, 'controller/cli/main.ts'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-v', process.execPath, ...nodeFlags, join(root, 'controller/cli/main.ts'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   child.stdout.on('data', (b: Buffer) => {
