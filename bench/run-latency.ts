@@ -57,6 +57,8 @@ const child = spawn(process.execPath, [join(root, 'controller/cli/main.ts'), '--
   env: { ...process.env, VIRTKEEPER_BENCH_USERNAME: sim.credentials.username, VIRTKEEPER_BENCH_PASSWORD: sim.credentials.password, VK_LOG_LEVEL: 'info' },
   stdio: ['ignore', 'ignore', 'pipe'],
 });
+// The controller goes with the bench, however the bench ends.
+process.on('exit', () => child.kill('SIGKILL'));
 let log = '';
 child.stderr.on('data', (b: Buffer) => {
   log += b.toString();

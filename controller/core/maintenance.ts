@@ -29,6 +29,8 @@ export interface DrainInput {
   now?: number;
   /** How long a failed move waits before it is tried again (default 60 s). */
   retryAfterMs?: number;
+  /** How far each migrating VM (by name on the hypervisor) is, in percent, where known. */
+  progress?: ReadonlyMap<string, number>;
 }
 
 export interface DrainMove {
@@ -62,6 +64,12 @@ export function applyCordons(obs: Observation, entries: readonly MaintenanceEntr
 const isRunning = (v: ObservedVM) => v.power === 'running' || v.power === 'paused';
 const isMigrating = (v: ObservedVM) => !!v.migration || v.busy === 'migrate' || v.busy === 'migrating';
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** The VMs already migrating off the nodes of the entries (a move of an earlier process, or another client's). */
+export function migratingOff(obs: Observation, entries: readonly MaintenanceEntry[]): ObservedVM[] {
+  const nodes = new Set(entries.map((e) => e.node));
+  return obs.vms.filter((v) => !v.isTemplate && v.node !== undefined && nodes.has(v.node) && isMigrating(v));
+}
 
 export function planDrain(input: DrainInput): DrainResult {
   const obs = applyCordons(input.observation, input.entries);
@@ -130,7 +138,7 @@ export function planDrain(input: DrainInput): DrainResult {
     const phase: MaintenanceStatus['phase'] = movable > 0 ? (blocked && migrating.length === 0 ? 'Blocked' : 'Draining') : hostWanted && inHostMaintenance ? 'HostMaintenance' : 'Drained';
     const parts = [
       `${moved.length} of ${plural(total, 'VM')} moved`,
-      ...(migrating.length ? [`${migrating.length} migrating`] : []),
+      ...(migrating.length ? [`${migrating.length} migrating${percents(migrating, (n) => input.progress?.get(n) ?? on.find((m) => m.vm.name === n)?.vm.migration?.progress)}`] : []),
       ...(pinned.length ? [`${pinned.length} pinned`] : []),
       ...(waiting.length ? [`waiting: ${waiting.join(', ')}`] : []),
       ...(foreign ? [`${plural(foreign, 'VM')} not managed by virtkeeper still running`] : []),
@@ -163,6 +171,15 @@ export function planDrain(input: DrainInput): DrainResult {
 
   const inFlight = status.some((s) => s.phase === 'Draining');
   return { moves, host, status, settled: moves.length === 0 && host.length === 0 && !inFlight };
+}
+
+/** ` (40 %, 75 %)`: the migrating VMs' progress (what the moves report, else what the list showed), those known. */
+function percents(names: readonly string[], progress: (name: string) => number | undefined): string {
+  const known = names.flatMap((n) => {
+    const p = progress(n);
+    return p === undefined ? [] : [`${p} %`];
+  });
+  return known.length ? ` (${known.join(', ')})` : '';
 }
 
 /** Where a VM leaving a cordoned node goes: an eligible node other than its own, with room. */

@@ -38,6 +38,19 @@ export type Credentials = { username: string; password: string } | { token: stri
 export interface Progress {
   percent?: number;
   message?: string;
+  /** A live migration's progress while it runs, as far as the hypervisor tells. */
+  migration?: MigrationProgress;
+}
+
+/** A live migration in flight: what the hypervisor reports of it. */
+export interface MigrationProgress {
+  percent?: number;
+  /** Memory (and disk, where it is copied along) sent so far and in all, where the hypervisor counts bytes. */
+  bytesDone?: number;
+  bytesTotal?: number;
+  /** The hypervisor's word for the stage (`active`, `completed`), where it gives one. */
+  phase?: string;
+  startedAt?: string;
 }
 
 export interface ActionContext {
@@ -144,6 +157,12 @@ export interface KindObservation<S> {
 export interface VMClient {
   observe(options?: ObserveOptions): Promise<Observation>;
   execute(action: VMAction, context?: ActionContext): Promise<void>;
+  /**
+   * Where the live migrations of these VMs stand, keyed by provider id (a VM not migrating is
+   * absent); one read per group the provider batches by (the hypervisor, a source node). A
+   * `migrate` action reports the same through `onProgress` while it runs.
+   */
+  migrations?(targets: readonly Target[], context?: ActionContext): Promise<ReadonlyMap<string, MigrationProgress>>;
 }
 
 /** Standalone disks (VirtualDisks). */

@@ -15,6 +15,8 @@ export interface BatchPollerOptions<R> {
   maxMs?: number;
   /** The share of its age a waiter waits before its next look (default 0.25). */
   backoff?: number;
+  /** Every waiter a tick answers looks next with the group (from this tick), not at a time of its own: for waiters polled at a steady pace, one tick per interval answers all. */
+  align?: boolean;
   now?: () => number;
 }
 
@@ -145,7 +147,7 @@ export class BatchPoller<R> {
       this.settle(group, w, () => w.reject(w.o.onTimeout?.(age) ?? new Error(`${w.id}: still not done after ${age} ms`)));
       return;
     }
-    // A waiter looked at before its time (another's tick) keeps its own next look.
-    if (now >= w.due) w.due = now + Math.max(this.min(), Math.min(this.o.maxMs ?? 1000, age * (this.o.backoff ?? 0.25)));
+    // A waiter looked at before its time (another's tick) keeps its own next look, unless aligned.
+    if (now >= w.due || this.o.align) w.due = now + Math.max(this.min(), Math.min(this.o.maxMs ?? 1000, age * (this.o.backoff ?? 0.25)));
   }
 }

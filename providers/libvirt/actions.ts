@@ -4,12 +4,14 @@ import type { VMAction } from '../../controller/core/actions.ts';
 import { ProviderNotFoundError, RefusedError } from '../../controller/core/errors.ts';
 import { sameOwner, type ActionContext, type VMClient } from '../../controller/core/provider.ts';
 import type { Observation } from '../../controller/core/model.ts';
-import { sleep } from '../kit/index.ts';
+import type { MigrationProgress, Target } from '../../controller/core/provider.ts';
+import { MigrationFollower } from '../kit/index.ts';
 import type { LibvirtContext } from './context.ts';
 import { create } from './create.ts';
 import { deviceXml, nicXml, NS, ownerElementXml, type ParsedDomain } from './domain-xml.ts';
 import type { Located } from './hosts.ts';
 import { migrationRequest } from './migrate-params.ts';
+import { migrationsOf, readMigrations } from './migration-progress.ts';
 import type { DomainObserver } from './observe.ts';
 import { hostClaims, volumesOwnedBy } from './ownership.ts';
 import { AffectFlags, MemoryFlags, MetadataType, orAbsent, UndefineFlags, VcpuFlags } from './rpc/protocol.ts';
@@ -20,10 +22,19 @@ const bridgeNic = (have: ParsedDomain['nics'][number]) => deviceXml('interface',
 export class LibvirtVMs implements VMClient {
   private readonly ctx: LibvirtContext;
   private readonly observer: DomainObserver;
+  private readonly now: () => number;
+  /** Every migration off a host is followed with one round of job-info calls per tick. */
+  readonly follower: MigrationFollower;
 
-  constructor(ctx: LibvirtContext, observer: DomainObserver) {
+  constructor(ctx: LibvirtContext, observer: DomainObserver, o: { now?: () => number; progressMs?: number } = {}) {
     this.ctx = ctx;
     this.observer = observer;
+    this.now = o.now ?? Date.now;
+    this.follower = new MigrationFollower({ read: (host, ids) => readMigrations(ctx.hosts, host, ids, this.now), ...(o.progressMs ? { minMs: o.progressMs, maxMs: o.progressMs } : {}) });
+  }
+
+  migrations(targets: readonly Target[]): Promise<ReadonlyMap<string, MigrationProgress>> {
+    return migrationsOf(this.ctx.hosts, targets, this.now);
   }
 
   observe(): Promise<Observation> {
@@ -116,20 +127,7 @@ export class LibvirtVMs implements VMClient {
     // only as of its last refresh; one made since (on the source) is "not found" there until then.
     if (shared) await this.refreshPoolsOn(to, parsed);
     const { flags, params } = migrationRequest({ sourceURI: this.ctx.hosts.entry(from)?.uri ?? '', destURI: dest.uri, ...(this.ctx.migration ? { migration: this.ctx.migration } : {}) });
-    const done = c.migratePerform3Params(d, dest.uri, params, flags);
-    let finished = false;
-    void done
-      .finally(() => {
-        finished = true;
-      })
-      .catch(() => undefined);
-    while (!finished) {
-      await sleep(250);
-      if (finished) break;
-      const job = await c.jobInfo(d).catch(() => undefined);
-      if (job && job.dataTotal > 0n) actx.onProgress?.({ percent: Math.min(99, Number((job.dataProcessed * 100n) / job.dataTotal)), message: `migrating to ${to}` });
-    }
-    await done;
+    await this.follower.during(from, d.uuid.toString('hex'), c.migratePerform3Params(d, dest.uri, params, flags), { to, ...(actx.onProgress ? { onProgress: actx.onProgress } : {}) });
     if (!shared) {
       // The disks were copied: the source's copies of this VM's own volumes are now garbage.
       const owned = volumesOwnedBy(parsed, await hostClaims(c, this.ctx.pool), this.ctx.pool);

@@ -76,7 +76,7 @@ export class LibvirtProvider implements ProviderClient {
       forget,
       known: (d) => observer.known(d),
     };
-    this.vms = new LibvirtVMs(ctx, observer);
+    this.vms = new LibvirtVMs(ctx, observer, o.now ? { now: o.now } : {});
     this.disks = new LibvirtDisks(ctx);
     this.networks = new LibvirtNetworks(this.hosts);
     const th = templateHost(ctx);

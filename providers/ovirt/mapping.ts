@@ -3,6 +3,7 @@
 import type { DesiredVM, ObservedNode, ObservedVM, PowerState } from '../../controller/core/model.ts';
 import { formatOwner, isAdopted, parseOwner } from '../../controller/core/provider.ts';
 import { arr, bool, num, obj, type Json } from './client.ts';
+import { statistics } from './usage.ts';
 
 export interface Lookups {
   hostName: (id: string) => string | undefined;
@@ -88,7 +89,11 @@ export function toObservedVM(vm: Json, l: Lookups): ObservedVM {
   if (owner && isAdopted(String(vm.comment ?? ''))) out.adopted = true;
   if (BUSY.has(status)) out.busy = status;
   else if (lockedDisk) out.busy = 'disk locked';
-  if (status === 'migrating') out.migration = { from: host ?? '' };
+  if (status === 'migrating') {
+    // The list follows the statistics: how far it is rides along (migration.progress, percent).
+    const progress = statistics(vm).get('migration.progress');
+    out.migration = { from: host ?? '', ...(progress !== undefined ? { progress: Math.floor(progress) } : {}) };
+  }
   if (vm.creation_time) out.createdAt = new Date(num(vm.creation_time)).toISOString();
   if (status === 'image_locked' && out.createdAt) out.busySince = out.createdAt;
   return out;

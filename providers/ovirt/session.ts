@@ -3,6 +3,8 @@
 // profiles, read when a NIC is written; both again after a write that adds one), the job watch, and the VMs of the last observation, which a disk step
 // reads instead of listing again.
 import type { Logger } from 'pino';
+import { MigrationFollower } from '../kit/migration-follow.ts';
+import { readMigrations } from './migration-progress.ts';
 import type { Observation } from '../../controller/core/model.ts';
 import { arr, num, obj, type Json, type OvirtClient } from './client.ts';
 import { JobWatch } from './jobs.ts';
@@ -59,6 +61,8 @@ export class OvirtSession {
   /** The newest event index seen: every watch of this engine goes on from it. */
   eventIndex = 0;
   readonly jobs: JobWatch;
+  /** Live migrations followed while they run: one search for every migrating VM per tick. */
+  readonly migrations: MigrationFollower;
   readonly now: () => number;
   private observedNames: { at: number; names: Set<string> } | undefined;
   private readonly attempted = new Set<string>();
@@ -69,6 +73,7 @@ export class OvirtSession {
     this.now = options.now ?? Date.now;
     // Ticks from 100 ms: creates and starts take seconds; a shorter tick only adds jobs searches.
     this.jobs = new JobWatch({ api: this.api, now: this.now, minMs: options.pollMs ?? 100 });
+    this.migrations = new MigrationFollower({ read: (_engine, ids) => readMigrations(this, ids), now: this.now });
   }
 
   get logger(): Logger {

@@ -10,6 +10,7 @@ import { DetailCache } from './vms/memory.ts';
 import { retryOnLock } from '../kit/retry.ts';
 import type { ProxmoxClient } from './client.ts';
 import { readGuestConfig } from './guest-config.ts';
+import { ProxmoxMigrations } from './migration-progress.ts';
 import { toObservedVM, type ResourceRow } from './mapping.ts';
 
 export interface ProxmoxDefaults {
@@ -43,6 +44,8 @@ export class ProxmoxContext {
   readonly logger: Logger;
   readonly defaults: ProxmoxDefaults;
   readonly details: DetailCache;
+  /** Live migrations followed through their task logs while they run. */
+  readonly migrations: ProxmoxMigrations;
   private readonly lockRetries: number;
   private lastGuests: { at: number; rows: ResourceRow[] } | undefined;
   private readonly touched = new Set<string>();
@@ -52,6 +55,7 @@ export class ProxmoxContext {
     this.logger = o.logger;
     this.defaults = o.defaults ?? {};
     this.lockRetries = o.lockRetries ?? 6;
+    this.migrations = new ProxmoxMigrations({ get: (path, params) => this.api.get(path, params) });
     this.details = new DetailCache({ ...(o.memory ? { memory: o.memory } : {}), ...(o.fullReadMs !== undefined ? { fullReadMs: o.fullReadMs } : {}) });
   }
 

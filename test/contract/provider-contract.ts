@@ -133,6 +133,12 @@ export function describeProviderContract(name: string, makeHarness: () => Promis
       expect(find(await h.client.vms.observe(), vmName)?.power).toBe('running');
     });
 
+    it('migrations (where offered) leaves out a running VM that is not migrating', async () => {
+      const vm = find(await h.client.vms.observe(), vmName) as ObservedVM;
+      const read = h.client.vms.migrations?.bind(h.client.vms);
+      if (read) expect((await read([targetOf(vm)])).has(vm.providerID)).toBe(false);
+    });
+
     const standalone = (attachTo?: string, sizeBytes = GiB): DesiredStandaloneDisk => ({
       key: `VirtualDisk/contract/data-${suffix}`,
       owner: { kind: 'VirtualDisk', namespace: 'contract', name: `data-${suffix}` },

@@ -69,7 +69,7 @@ describe('planDrain', () => {
       input: base({ observation: obs([vm('a', 'n1', { migration: { progress: 40, from: 'n1', to: 'n2' } }), vm('b', 'n1')]), managed: [desired('a'), desired('b')], maxConcurrent: 1 }),
       moves: [],
       phase: 'Draining',
-      message: /1 migrating, waiting: b \(queued\)/,
+      message: /1 migrating \(40 %\), waiting: b \(queued\)/,
     },
     {
       name: 'a pinned VM stays and is reported',
@@ -298,5 +298,21 @@ describe('get hv -o wide', () => {
     expect(wide).toContain('pve2,pve3');
     expect(wide).toContain('pve2: 7 of 9 VMs moved, 2 pinned; pve3: 0 of 1 VM moved, 1 migrating');
     expect(renderTable(KINDS.Hypervisor, [record], { wide: false, nowMs: 0 })).not.toContain('DRAIN');
+  });
+});
+
+describe('drain progress in the Maintenance condition', () => {
+  const managed = ['a', 'b', 'c', 'd'].map((n) => desired(n));
+  const observation = obs([vm('a', 'n2'), vm('b', 'n1'), vm('c', 'n1'), vm('d', 'n1', { migration: { from: 'n1', progress: 75 } })]);
+  const previous: MaintenanceStatus[] = [{ node: 'n1', phase: 'Draining', moved: ['a'], migrating: ['d'] }];
+
+  it('says how far each migrating VM is: what the moves report, else what the list showed', () => {
+    const input = base({ observation, managed, previous, maxConcurrent: 2 });
+    expect(planDrain(input).status[0]?.message).toBe('n1: 1 of 4 VMs moved, 2 migrating (75 %), waiting: c (queued)');
+    // The same input with the moves' progress: the same plan, the percents in the message.
+    const again = planDrain({ ...input, progress: new Map([['b', 40]]) });
+    expect(again.moves).toEqual(planDrain(input).moves);
+    expect(again.status[0]?.message).toBe('n1: 1 of 4 VMs moved, 2 migrating (40 %, 75 %), waiting: c (queued)');
+    expect(maintenanceCondition(again.status)).toMatchObject({ reason: 'Draining', message: 'n1: 1 of 4 VMs moved, 2 migrating (40 %, 75 %), waiting: c (queued)' });
   });
 });

@@ -85,6 +85,7 @@ describe.skipIf(!uri1 || !uri2)('libvirt node maintenance (two real hosts)', () 
     for (const n of NAMES) expect(await where(n)).toBe('host2');
     expect(await where(PINNED)).toBe('host1');
     const st = (await f.opts.statuses.read(`Hypervisor/kvm-mnt-${suffix}`))?.status as { conditions?: { type: string; message: string }[] } | undefined;
-    expect(st?.conditions?.find((c) => c.type === 'Maintenance')?.message).toBe('host1: 2 of 3 VMs moved, 1 pinned');
+    // Others' domains on the shared host1 are reported after it, as not managed by virtkeeper.
+    expect(st?.conditions?.find((c) => c.type === 'Maintenance')?.message).toMatch(/^host1: 2 of 3 VMs moved, 1 pinned(,|$)/);
   }, 240_000);
 });

@@ -70,7 +70,7 @@ describe('Proxmox: node maintenance drains by live migration', () => {
 
     // Each moving VM's status showed the move while it ran, and says after where it went and why.
     const during = writes.filter((w) => w.key === 'VirtualMachine/mnt/mnt-a' && w.status.phase === 'Migrating').map((w) => w.status.migration);
-    expect(during[0]).toEqual({ from: 'pve1', to: now['mnt-a'], reason: 'node pve1 in maintenance', progress: 0 });
+    expect(during[0]).toEqual({ from: 'pve1', to: now['mnt-a'], reason: 'node pve1 in maintenance', progress: 0, startedAt: expect.stringMatching(/^\d{4}-/) });
     const st = (await f.opts.statuses.read('VirtualMachine/mnt/mnt-a'))?.status as { node?: string; lastAction?: string };
     expect(st.node).toBe(now['mnt-a']);
     expect(st.lastAction).toBe(`migrate (live, pve1 → ${now['mnt-a']}, node pve1 in maintenance)`);

@@ -50,7 +50,16 @@ export const hypervisorReconciler: KindReconciler<Hypervisor> = {
         observedGeneration: gen,
         ...(obs.version ? { version: obs.version } : {}),
       };
-      const drain = await reconcileMaintenance({ ...k.o, emit: k.emit }, hv, conn, managedOn(k, hv.metadata.name, conn.conventions), prev?.maintenance);
+      // While VMs migrate, the drain's progress goes into the status as it moves (in steps).
+      const onDrainProgress = (maintenance: NonNullable<typeof status.maintenance>, condition: { status: 'True' | 'False'; reason: string; message: string }) =>
+        k.writeRecord({
+          key,
+          resource: hv,
+          status: { ...status, maintenance, conditions: setCondition(status.conditions, { type: 'Maintenance', ...condition }, gen, iso(k.o.now())) },
+          source,
+          lastApplied: hv,
+        });
+      const drain = await reconcileMaintenance({ ...k.o, emit: k.emit, onDrainProgress }, hv, conn, managedOn(k, hv.metadata.name, conn.conventions), prev?.maintenance);
       if (drain.status.length > 0) status.maintenance = drain.status;
       if (drain.status.length > 0 || prev?.conditions?.some((c) => c.type === 'Maintenance'))
         status.conditions = setCondition(status.conditions, { type: 'Maintenance', ...drain.condition }, gen, now);

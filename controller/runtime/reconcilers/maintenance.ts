@@ -1,9 +1,13 @@
 // Node maintenance, the runtime side: one wave of drain moves per Hypervisor pass (at most
 // migration.maxConcurrent at a time), the engine's host maintenance once a node is empty, the
 // progress written into each moving VM's status, and the drains' status for the Hypervisor.
+// Progress is written in steps (every PROGRESS_STEP points, or when the stage changes), not on
+// every report: a status write per VM per second would be the drain's main cost.
 import type { Logger } from 'pino';
-import type { Hypervisor, MaintenanceStatus, VirtualMachineStatus } from '../../api/types.ts';
-import { maintenanceCondition, planDrain, type DrainMove, type DrainResult, type ManagedVM } from '../../core/maintenance.ts';
+import type { Hypervisor, MaintenanceEntry, MaintenanceStatus, VirtualMachineStatus } from '../../api/types.ts';
+import type { Progress } from '../../core/provider.ts';
+import { maintenanceCondition, migratingOff, planDrain, type DrainMove, type DrainResult, type ManagedVM } from '../../core/maintenance.ts';
+import type { Observation } from '../../core/model.ts';
 import { safeError } from '../../core/errors.ts';
 import { isoTime, setCondition } from '../../core/status.ts';
 import type { StatusStore } from '../../status/writer.ts';
@@ -16,6 +20,8 @@ export interface MaintenanceKit {
   logger: Logger;
   now: () => number;
   dryRun?: boolean;
+  /** Told where the drains stand while a wave runs, each time a VM's progress moved a step (the Hypervisor's status is written from it). */
+  onDrainProgress?: (status: MaintenanceStatus[], condition: ReturnType<typeof maintenanceCondition>) => Promise<void>;
 }
 
 export interface MaintenanceOutcome {
@@ -28,6 +34,10 @@ export interface MaintenanceOutcome {
 }
 
 const DEFAULT_CONCURRENT = 2;
+/** Percentage points a migration moves before its progress is written again. */
+export const PROGRESS_STEP = 10;
+/** The Hypervisor's drain is written at most this often while a wave runs (each VM's step would write it again and again). */
+export const DRAIN_WRITE_MS = 2000;
 
 /** Runs one drain wave for a Hypervisor and reports where every drain stands after it. */
 export async function reconcileMaintenance(
@@ -47,19 +57,38 @@ export async function reconcileMaintenance(
     hostMaintenance: conn.client.nodes !== undefined,
     now: kit.now(),
   };
-  const first = planDrain({ ...base, observation: await conn.observer.get(), ...(previous ? { previous } : {}) });
+  const observation = await conn.observer.get();
+  // Migrations already under way (this process did not start them): how far, with one read.
+  const progress = await inFlight(conn, observation, entries);
+  const first = planDrain({ ...base, observation, ...(previous ? { previous } : {}), progress });
   if (kit.dryRun) return { ...done(first.status, first), intents: intentsOf(first) };
   if (first.moves.length === 0 && first.host.length === 0) return done(first.status, first);
 
+  // While the wave runs: the same plan again (pure: same input, same moves) with the moves'
+  // progress, so the Hypervisor says "2 migrating (40 %, 75 %)" as they go.
+  let drainWrites: Promise<void> = Promise.resolve();
+  let drainWritten: number | undefined;
+  const onStep = (vm: string, percent: number) => {
+    progress.set(vm, percent);
+    const report = kit.onDrainProgress;
+    // What a skipped step would have said, a later one (or the pass's own write at the end) says.
+    if (!report || (drainWritten !== undefined && kit.now() - drainWritten < DRAIN_WRITE_MS)) return;
+    drainWritten = kit.now();
+    const now = planDrain({ ...base, observation, ...(previous ? { previous } : {}), progress: new Map(progress) }).status;
+    drainWrites = drainWrites
+      .then(() => report(now, maintenanceCondition(now)))
+      .catch((e: unknown) => kit.logger.warn({ hypervisor: hv.metadata.name, err: safeError(e).message }, 'could not write drain progress'));
+  };
   const failures = new Map<string, string>();
   const failedMoves: { node: string; vm: string; message: string }[] = [];
   await Promise.all(
     first.moves.map((m) =>
-      move(kit, conn, m).catch((e: unknown) => {
+      move(kit, conn, m, onStep).catch((e: unknown) => {
         failedMoves.push({ node: m.node, vm: m.action.target.name, message: safeError(e).message });
       }),
     ),
   );
+  await drainWrites;
   for (const step of first.host) {
     try {
       kit.logger.info({ hypervisor: hv.metadata.name, node: step.node }, `${step.on ? 'putting' : 'taking'} host ${step.node} ${step.on ? 'into' : 'out of'} the engine's maintenance`);
@@ -81,6 +110,20 @@ export async function reconcileMaintenance(
   return done(status, { ...after, settled: after.settled && after.host.length === 0 });
 }
 
+/** How far the migrations already under way off the cordoned nodes are (by VM name), from the provider's batched read. */
+async function inFlight(conn: Connected, obs: Observation, entries: readonly MaintenanceEntry[]): Promise<Map<string, number>> {
+  const moving = migratingOff(obs, entries).filter((v) => v.owner);
+  const read = conn.client.vms.migrations?.bind(conn.client.vms);
+  if (!read || moving.length === 0) return new Map();
+  const got = await read(moving.map((v) => ({ providerID: v.providerID, name: v.name, ...(v.node ? { node: v.node } : {}), ...(v.owner ? { owner: v.owner } : {}) }))).catch(() => new Map());
+  return new Map(
+    moving.flatMap((v) => {
+      const p = got.get(v.providerID)?.percent;
+      return p === undefined ? [] : [[v.name, p] as const];
+    }),
+  );
+}
+
 function done(status: MaintenanceStatus[], r?: DrainResult): MaintenanceOutcome {
   return { status, condition: maintenanceCondition(status), settled: r ? r.settled : true, intents: [] };
 }
@@ -90,7 +133,7 @@ function intentsOf(r: DrainResult): string[] {
 }
 
 /** Migrates one VM off a cordoned node, with its progress in the VM's own status. */
-async function move(kit: MaintenanceKit, conn: Connected, m: DrainMove): Promise<void> {
+async function move(kit: MaintenanceKit, conn: Connected, m: DrainMove, onStep: (vm: string, percent: number) => void): Promise<void> {
   const from = m.node;
   const to = m.action.to;
   const reason = `node ${from} in maintenance`;
@@ -102,20 +145,18 @@ async function move(kit: MaintenanceKit, conn: Connected, m: DrainMove): Promise
   };
   kit.emit({ type: 'action', key: m.key, phase: 'start', action: 'migrate', summary: m.summary });
   kit.logger.info({ resource: m.key, action: 'migrate' }, m.summary);
-  await patch((s) => migrating(kit, s, { from, to, reason, progress: 0 }));
-  let last = 0;
+  let written: Migration = { from, to, reason, progress: 0, startedAt: isoTime(kit.now()) };
+  await patch((s) => migrating(kit, s, written));
+  const onProgress = (p: Progress) => {
+    kit.emit({ type: 'progress', key: m.key, action: 'migrate', ...(p.percent !== undefined ? { percent: p.percent } : {}), ...(p.message ? { message: p.message } : {}) });
+    const next = advance(written, p);
+    if (!next) return;
+    written = next;
+    onStep(m.action.target.name, next.progress ?? 0);
+    void patch((s) => migrating(kit, s, next));
+  };
   try {
-    await conn.limit(() =>
-      conn.client.vms.execute(m.action, {
-        onProgress: (p) => {
-          kit.emit({ type: 'progress', key: m.key, action: 'migrate', ...(p.percent !== undefined ? { percent: p.percent } : {}), ...(p.message ? { message: p.message } : {}) });
-          const percent = Math.round(p.percent ?? last);
-          if (percent === last) return;
-          last = percent;
-          void patch((s) => migrating(kit, s, { from, to, reason, progress: percent }));
-        },
-      }),
-    );
+    await conn.limit(() => conn.client.vms.execute(m.action, { onProgress }));
   } catch (e) {
     const err = safeError(e);
     kit.emit({ type: 'action', key: m.key, phase: 'failed', action: 'migrate', summary: m.summary, message: err.message });
@@ -126,9 +167,34 @@ async function move(kit: MaintenanceKit, conn: Connected, m: DrainMove): Promise
   await patch((s) => settle(kit, s, { node: to, message: `moved from ${from} to ${to} (${reason})`, lastAction: `migrate (live, ${from} → ${to}, ${reason})` }));
 }
 
-function migrating(kit: MaintenanceKit, s: VirtualMachineStatus, migration: NonNullable<VirtualMachineStatus['migration']>): VirtualMachineStatus {
+type Migration = NonNullable<VirtualMachineStatus['migration']>;
+
+/** The migration as it should be written after this report, or undefined when the last write still says enough (less than a step moved, same stage). */
+export function advance(written: Migration, p: Progress): Migration | undefined {
+  const raw = p.migration?.percent ?? p.percent;
+  // 100 is the end, which the final write says (with where it landed).
+  if (raw !== undefined && raw >= 100) return undefined;
+  const percent = raw === undefined ? undefined : Math.max(0, Math.round(raw));
+  const phase = p.migration?.phase;
+  const stepped = percent !== undefined && Math.abs(percent - (written.progress ?? 0)) >= PROGRESS_STEP;
+  const staged = phase !== undefined && phase !== written.phase;
+  if (!stepped && !staged) return undefined;
+  const mp = p.migration;
+  return {
+    ...written,
+    ...(percent !== undefined ? { progress: percent } : {}),
+    ...(phase ? { phase } : {}),
+    ...(mp?.bytesDone !== undefined ? { bytesDone: mp.bytesDone } : {}),
+    ...(mp?.bytesTotal !== undefined ? { bytesTotal: mp.bytesTotal } : {}),
+    ...(mp?.startedAt ? { startedAt: mp.startedAt } : {}),
+  };
+}
+
+function migrating(kit: MaintenanceKit, s: VirtualMachineStatus, migration: Migration): VirtualMachineStatus {
   const gen = s.observedGeneration ?? 1;
-  const message = `${migration.from} → ${migration.to} ${migration.progress ?? 0}% (${migration.reason})`;
+  const mib = (n: number) => Math.round(n / 2 ** 20);
+  const bytes = migration.bytesTotal ? `, ${mib(migration.bytesDone ?? 0)} of ${mib(migration.bytesTotal)} MiB` : '';
+  const message = `${migration.from} → ${migration.to} ${migration.progress ?? 0}%${bytes} (${migration.reason})`;
   return { ...s, phase: 'Migrating', migration, conditions: setCondition(s.conditions, { type: 'Migrating', status: 'True', reason: 'NodeMaintenance', message }, gen, isoTime(kit.now())) };
 }
 

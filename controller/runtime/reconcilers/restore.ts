@@ -56,6 +56,17 @@ async function snapshotOf(k: ReconcileKit, restore: VirtualMachineRestore, r: Re
   // A snapshot a schedule (or another resource) of this namespace made: found by its name and marker.
   const made = list.find((s) => s.name === restore.spec.snapshot && s.owner?.namespace === ns);
   if (made) return { snapshot: made };
+  // One of that name made by hand (no marker): listed, but a restore reverts only to virtkeeper's own.
+  const byHand = list.find((s) => !s.owner && (s.name === restore.spec.snapshot || s.id === restore.spec.snapshot));
+  if (byHand) {
+    return {
+      refusal: {
+        code: 'VK_REFUSED_FOREIGN_SNAPSHOT',
+        field: 'spec.snapshot',
+        message: `${who}: snapshot ${byHand.name} of VM ${r.observed.name} was not made by virtkeeper (it carries no marker), and a restore reverts only to snapshots virtkeeper made; revert to it on the hypervisor itself, or name a VirtualMachineSnapshot of this VM. Nothing was changed`,
+      },
+    };
+  }
   return {
     refusal: { code: 'VK_REFUSED_NO_SNAPSHOT', field: 'spec.snapshot', message: `${who}: VM ${r.observed.name} has no snapshot ${restore.spec.snapshot} made by virtkeeper in namespace ${ns}` },
   };

@@ -83,6 +83,8 @@ export interface SimVM extends Named {
   creation_time: number;
   tags: string[];
   migrating_to?: string;
+  /** When the migration under way began and is due to end (ms): its `migration.progress` goes with the clock between. */
+  migration_window?: { from: number; to: number };
   start_time?: number;
   stop_time?: number;
   /** What the last stop or shutdown gave as its `reason`. */

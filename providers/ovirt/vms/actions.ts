@@ -115,7 +115,9 @@ async function act(s: OvirtSession, action: VMAction, ctx: ActionContext, planne
       case 'migrate': {
         const c = correlationId(`migrate-${action.target.name}`);
         await api.call('POST', `/vms/${id}/migrate`, { body: { host: { name: action.to } }, query: { correlation_id: c } });
-        await afterJob(s, c, id, `migrate to ${action.to}`, (v) => v.status === 'up' && (s.cachedInventory()?.hosts.find((h) => h.id === obj(v.host).id)?.name ?? '') === action.to, ctx);
+        const landed = afterJob(s, c, id, `migrate to ${action.to}`, (v) => v.status === 'up' && (s.cachedInventory()?.hosts.find((h) => h.id === obj(v.host).id)?.name ?? '') === action.to, ctx);
+        // The job says when it is over; the VM's migration.progress how far it is meanwhile.
+        await s.migrations.during('engine', id, landed, { to: action.to, ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}) });
         return;
       }
       case 'setAutostart':

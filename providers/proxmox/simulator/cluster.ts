@@ -167,10 +167,13 @@ export function clusterRoutes(state: () => SimState, tasks: Tasks, certificate: 
       method: 'GET',
       pattern: '/nodes/{node}/tasks/{upid}/log',
       params: { start: INT, limit: INT },
-      handler: ({ path }) => {
+      handler: ({ path, params }) => {
         const t = tasks.get(decodeURIComponent(path.upid ?? ''));
         if (!t) throw new PveError(500, `no such task`);
-        return t.log.map((line, i) => ({ n: i + 1, t: line }));
+        // As the node: lines from `start` (0-based), at most `limit` (default 50) of them.
+        const start = Number(params.start ?? 0);
+        const limit = Number(params.limit ?? 50);
+        return t.log.slice(start, start + limit).map((line, i) => ({ n: start + i + 1, t: line }));
       },
     },
     { method: 'GET', pattern: '/pools', handler: () => s().pools.map((p) => ({ poolid: p.poolid, ...(p.comment ? { comment: p.comment } : {}) })) },

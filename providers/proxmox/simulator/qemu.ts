@@ -8,6 +8,53 @@ import { applyConfig, applyPending, assignMacs, CONFIG_PARAMS, configRoutes } fr
 import { qemuListRow, qemuStatusCurrent } from './shapes.ts';
 import { isShared, volumeNodes, volumeSizes } from './storage.ts';
 
+const stamp = () => new Date().toISOString().replace('T', ' ').slice(0, 19);
+/** As PVE::Tools::render_bytes: `351.2 MiB`. */
+function renderBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+function migrationStartLog(vm: SimVM, target: string, online: boolean): string[] {
+  return [
+    `${stamp()} use dedicated network address for sending migration traffic`,
+    `${stamp()} starting migration of VM ${vm.vmid} to node '${target}'`,
+    ...(online
+      ? [`${stamp()} starting VM ${vm.vmid} on remote node '${target}'`, `${stamp()} start remote tunnel`, `${stamp()} starting online/live migration on unix:/run/qemu-server/${vm.vmid}.migrate`]
+      : []),
+  ];
+}
+
+/** `migration active, transferred 351.2 MiB of 2.0 GiB VM-state, 110.0 MiB/s`, the memory sent in step with the task's time. */
+function migrationProgressLine(vm: SimVM, fraction: number, durationMs: number): string {
+  const total = Number(vm.config.memory ?? 512) * 2 ** 20;
+  const speed = total / (durationMs / 1000);
+  return `${stamp()} migration active, transferred ${renderBytes(Math.floor(total * fraction))} of ${renderBytes(total)} VM-state, ${renderBytes(speed)}/s`;
+}
+
+/** The lines QemuMigrate ends a successful migration with. */
+function migrationEndLog(vm: SimVM, tookMs: number, online: boolean): string[] {
+  const total = Number(vm.config.memory ?? 512) * 2 ** 20;
+  const secs = Math.max(1, Math.round(tookMs / 1000));
+  const hms = new Date(secs * 1000).toISOString().slice(11, 19);
+  return [
+    ...(online
+      ? [
+          `${stamp()} migration completed, transferred ${renderBytes(total)} of ${renderBytes(total)} VM-state, ${renderBytes(total / secs)}/s`,
+          `${stamp()} average migration speed: ${renderBytes(total / secs)}/s - downtime 42 ms`,
+          `${stamp()} migration status: completed`,
+        ]
+      : []),
+    `${stamp()} migration finished successfully (duration ${hms})`,
+  ];
+}
+
 export function qemuRoutes(env: QemuEnv): Route[] {
   const s = env.state;
   const task = taskStarter(env);
@@ -171,15 +218,29 @@ export function qemuRoutes(env: QemuEnv): Route[] {
         if (params.target === vm.node) throw new PveError(500, `target is local node.`);
         if (vm.status === 'running' && !truthy(params.online)) throw new PveError(500, `can't migrate running VM without --online`);
         vm.lock = 'migrate';
-        return task(vm.node, 'qmigrate', vm.vmid, user, () => {
-          delete vm.lock;
-          // As QemuMigrate: a local volume another VM owns cannot be copied along.
-          for (const [k, v] of Object.entries(vm.config)) {
-            const volid = v.split(',')[0] ?? '';
-            if (isDataDisk(k, v) && !isShared(s(), volid) && volumeOwner(volid) !== vm.vmid)
-              throw new PveError(500, `can't migrate local disk '${volid}': owned by other VM (owner = VM ${volumeOwner(volid) ?? '?'})`);
-          }
-          vm.node = params.target ?? vm.node;
+        const target = params.target ?? vm.node;
+        const durationMs = env.durations.qmigrate ?? env.durations.default ?? 200;
+        const online = vm.status === 'running';
+        return env.tasks.start({
+          node: vm.node,
+          type: 'qmigrate',
+          id: String(vm.vmid),
+          user,
+          durationMs,
+          log: migrationStartLog(vm, target, online),
+          // As QemuMigrate: a line per poll of QEMU's migration status while the VM state is sent.
+          ...(online ? { progress: { everyMs: Math.max(20, Math.floor(durationMs / 10)), line: (f) => migrationProgressLine(vm, f, durationMs) } } : {}),
+          done: (took) => migrationEndLog(vm, took, online),
+          work: () => {
+            delete vm.lock;
+            // As QemuMigrate: a local volume another VM owns cannot be copied along.
+            for (const [k, v] of Object.entries(vm.config)) {
+              const volid = v.split(',')[0] ?? '';
+              if (isDataDisk(k, v) && !isShared(s(), volid) && volumeOwner(volid) !== vm.vmid)
+                throw new PveError(500, `can't migrate local disk '${volid}': owned by other VM (owner = VM ${volumeOwner(volid) ?? '?'})`);
+            }
+            vm.node = target;
+          },
         });
       },
     },

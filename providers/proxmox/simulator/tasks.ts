@@ -17,16 +17,43 @@ export class Tasks {
    * Starts a task. `work` runs when it finishes; throwing a PveError makes the task fail with
    * that text. `onStart` runs at once (locks, placeholders).
    */
-  start(o: { node: string; type: string; id: string; user: string; durationMs: number; work: () => void; log?: string[]; until?: Promise<unknown> }): string {
+  start(o: {
+    node: string;
+    type: string;
+    id: string;
+    user: string;
+    durationMs: number;
+    work: () => void;
+    log?: string[];
+    until?: Promise<unknown>;
+    /** Lines the task writes as it runs (a migration's progress): asked every `everyMs` with the share of its time gone. */
+    progress?: { everyMs: number; line: (fraction: number) => string | undefined };
+    /** Lines the task writes when its work succeeded, before `TASK OK`. */
+    done?: (tookMs: number) => string[];
+  }): string {
     const s = this.state();
     const now = Date.now();
     const pid = s.nextPid++;
     const upid = `UPID:${o.node}:${hex8(pid)}:${hex8(pid * 7919)}:${hex8(Math.floor(now / 1000))}:${o.type}:${o.id}:${o.user}:`;
     const task: SimTask = { upid, node: o.node, type: o.type, id: o.id, user: o.user, starttime: Math.floor(now / 1000), endsAt: now + o.durationMs, status: 'running', log: [...(o.log ?? [])] };
     this.all.set(upid, task);
+    if (o.progress && o.durationMs > 0) {
+      const { everyMs, line } = o.progress;
+      const t = setInterval(() => {
+        if (task.status !== 'running') {
+          clearInterval(t);
+          this.timers.delete(t);
+          return;
+        }
+        const text = line(Math.min(1, (Date.now() - now) / o.durationMs));
+        if (text) task.log.push(text);
+      }, everyMs);
+      this.timers.add(t);
+    }
     const finish = () => {
       try {
         o.work();
+        task.log.push(...(o.done?.(Date.now() - now) ?? []));
         task.exitstatus = 'OK';
         task.log.push('TASK OK');
       } catch (e) {
@@ -78,7 +105,7 @@ export class Tasks {
   }
 
   stop(): void {
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) clearTimeout(t); // clears intervals as well
     this.timers.clear();
   }
 }

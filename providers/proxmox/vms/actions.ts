@@ -125,7 +125,13 @@ export async function runAction(c: ProxmoxContext, action: TargetedAction, ctx: 
       return run(async () => {
         if (node === action.to) return;
         const online = (await status()) === 'running';
-        await post('migrate', { target: action.to, ...(online ? { online: 1 } : {}), 'with-local-disks': 1 });
+        const upid = await c.api.post<string>(`${path}/migrate`, { target: action.to, ...(online ? { online: 1 } : {}), 'with-local-disks': 1 });
+        // The task's wait says when it is over; its log says how far it is meanwhile.
+        try {
+          await c.migrations.follower.during(node, upid, wait(upid), { to: action.to, ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}) });
+        } finally {
+          c.migrations.forget(upid);
+        }
       });
     case 'setAutostart':
       return run(() => post('config', { onboot: action.enabled ? 1 : 0 }));

@@ -1,6 +1,6 @@
 // The Proxmox VMClient: observation (observe.ts), create (create.ts), the other actions (actions.ts).
 import type { VMAction } from '../../../controller/core/actions.ts';
-import type { ActionContext, ObserveOptions, VMClient } from '../../../controller/core/provider.ts';
+import type { ActionContext, MigrationProgress, ObserveOptions, Target, VMClient } from '../../../controller/core/provider.ts';
 import type { Observation } from '../../../controller/core/model.ts';
 import type { ProxmoxContext } from '../context.ts';
 import { runAction } from './actions.ts';
@@ -29,5 +29,9 @@ export class ProxmoxVMs implements VMClient {
       return this.c.retry(() => createVM(this.c, this.clones, { vm, ...(node ? { node } : {}), ...(resume ? { resume } : {}) }, ctx), ctx);
     }
     return runAction(this.c, action, ctx, { reuse: untouched });
+  }
+
+  migrations(targets: readonly Target[]): Promise<ReadonlyMap<string, MigrationProgress>> {
+    return this.c.migrations.of(targets);
   }
 }

@@ -192,12 +192,14 @@ export function action(e: Engine, vm: SimVM, name: string, body: Tree, correlati
       if (target.id === vm.host) throw conflict('[Cannot migrate VM. Destination host is the same as the source host.]');
       vm.status = 'migrating';
       vm.migrating_to = target.id;
+      vm.migration_window = { from: Date.now(), to: Date.now() + e.t.migrateMs };
       e.event(62, `Migration started (VM: ${vm.name}, Destination: ${target.name}).`, vm.id, correlation);
       e.job(`Migrating VM ${vm.name} to Host ${target.name}`, correlation, e.t.migrateMs, () => {
         if (vm.status !== 'migrating') return;
         vm.status = 'up';
         vm.host = target.id;
         delete vm.migrating_to;
+        delete vm.migration_window;
         e.event(63, `Migration completed (VM: ${vm.name}, Destination: ${target.name}).`, vm.id, correlation);
       });
       return;
@@ -206,6 +208,7 @@ export function action(e: Engine, vm: SimVM, name: string, body: Tree, correlati
       if (vm.status !== 'migrating') throw conflict('[Cannot cancel migration for non migrating VM.]');
       vm.status = 'up';
       delete vm.migrating_to;
+      delete vm.migration_window;
       return;
     default:
       throw notFound();

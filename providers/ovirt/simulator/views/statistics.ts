@@ -44,7 +44,15 @@ export function vmUsageStatistics(vm: SimVM, now = Date.now()) {
     stat(href, owner, 'cpu.current.hypervisor', 'CPU overhead', 'percent', Number(overhead.toFixed(2)), 'decimal', vm.id),
     stat(href, owner, 'cpu.current.total', 'Total CPU used', 'percent', Number((guest + overhead).toFixed(2)), 'decimal', vm.id),
     stat(href, owner, 'elapsed.time', 'Elapsed VM runtime', 'seconds', Math.floor(upFor(vm, now)), 'integer', vm.id),
+    stat(href, owner, 'migration.progress', 'Migration Progress', 'percent', migrationProgress(vm, now), 'integer', vm.id),
   ];
+}
+
+/** How far a migration is, with the clock (0 when none is under way, as the engine reports it). */
+function migrationProgress(vm: SimVM, now: number): number {
+  const w = vm.migration_window;
+  if (vm.status !== 'migrating' || !w || w.to <= w.from) return 0;
+  return Math.min(99, Math.max(0, Math.floor(((now - w.from) * 100) / (w.to - w.from))));
 }
 
 export function nicStatistics(vm: SimVM, n: SimNic, now = Date.now()) {
