@@ -153,10 +153,17 @@ export interface KindObservation<S> {
   problem?: string;
 }
 
+/** What an action says it did, where it knows (a provider may return nothing). */
+export interface ExecuteResult {
+  /** The VM a `create` made or finished, where it is now: the plan's later steps act on it without a new observation. */
+  made?: Target;
+}
+
 /** VMs: every VM of the hypervisor from one list call, and the actions of a plan. */
 export interface VMClient {
   observe(options?: ObserveOptions): Promise<Observation>;
-  execute(action: VMAction, context?: ActionContext): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a provider with nothing to tell keeps its Promise<void>
+  execute(action: VMAction, context?: ActionContext): Promise<ExecuteResult | void>;
   /**
    * Where the live migrations of these VMs stand, keyed by provider id (a VM not migrating is
    * absent); one read per group the provider batches by (the hypervisor, a source node). A

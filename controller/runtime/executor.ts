@@ -27,23 +27,25 @@ export interface ExecuteOptions {
 
 /**
  * Runs the steps; resolves with the last one done (`reconfigure (live)`), for status. A step
- * after `create` gets the new VM's id from a fresh observation.
+ * after `create` acts on the VM the create says it made, or else finds it in a fresh observation.
  */
 export async function executeSteps(o: ExecuteOptions): Promise<string | undefined> {
   const { key, conn, emit } = o;
   let last: string | undefined;
+  let made: Target | undefined;
   for (const s of o.steps) {
     if (o.signal?.aborted) throw new ExecutionAbortedError(`stopped before ${s.summary}${last ? ` (after ${last})` : ''}`);
-    const action = await resolveTarget(conn, s.action);
+    const action = await resolveTarget(conn, s.action, made);
     emit({ type: 'action', key, phase: 'start', action: action.type, summary: s.summary });
     o.logger.info({ resource: key, action: action.type }, s.summary);
     try {
-      await conn.limit(() =>
+      const result = await conn.limit(() =>
         conn.client.vms.execute(action, {
           ...(o.signal ? { signal: o.signal } : {}),
           onProgress: (p) => emit({ type: 'progress', key, action: action.type, ...(p.percent !== undefined ? { percent: p.percent } : {}), ...(p.message ? { message: p.message } : {}) }),
         }),
       );
+      if (action.type === 'create' && result?.made?.providerID) made = result.made;
     } catch (e) {
       emit({ type: 'action', key, phase: 'failed', action: action.type, summary: s.summary, message: safeError(e).message });
       throw e;
@@ -57,8 +59,13 @@ export async function executeSteps(o: ExecuteOptions): Promise<string | undefine
 }
 
 /** A step planned before its VM existed (empty providerID) gets the id the VM has now. */
-async function resolveTarget(conn: Connected, action: PlannedStep['action']): Promise<PlannedStep['action']> {
+async function resolveTarget(conn: Connected, action: PlannedStep['action'], made: Target | undefined): Promise<PlannedStep['action']> {
   if (!('target' in action) || action.target.providerID !== '') return action;
+  if (made && made.name === action.target.name) {
+    const owner = made.owner ?? action.target.owner;
+    const node = made.node ?? action.target.node;
+    return { ...action, target: { providerID: made.providerID, name: made.name, ...(node ? { node } : {}), ...(owner ? { owner } : {}) } } as typeof action;
+  }
   conn.observer.invalidate();
   const obs = await conn.observer.get({ maxAgeMs: 0 });
   const owner = action.target.owner;

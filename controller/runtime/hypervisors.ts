@@ -28,6 +28,8 @@ export interface HypervisorPoolOptions {
   now: () => number;
   /** Observation reuse window (default 2s). */
   observeMaxAgeMs?: number;
+  /** How long the list call after an action waits for other actions' ends to share it (default 250 ms). */
+  observeCoalesceMs?: number;
   /** Where each Hypervisor's provider may keep what it learned between processes (directory mode: the state directory). */
   memory?: (hypervisor: string) => ProviderMemory;
   /** Called when a provider reports changes between resyncs (oVirt events, libvirt lifecycle events). */
@@ -99,6 +101,7 @@ export class HypervisorPool {
         now: this.opts.now,
         view: (o) => applyCordons(o, current.hv.spec.maintenance),
         ...(this.opts.observeMaxAgeMs !== undefined ? { maxAgeMs: this.opts.observeMaxAgeMs } : {}),
+        coalesceMs: this.opts.observeCoalesceMs ?? 250,
       });
       const onChange = this.opts.onChange;
       subscription.stop =

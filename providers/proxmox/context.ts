@@ -48,6 +48,12 @@ export class ProxmoxContext {
   readonly migrations: ProxmoxMigrations;
   private readonly lockRetries: number;
   private lastGuests: { at: number; rows: ResourceRow[] } | undefined;
+  /** The list call in flight for creates, joined by those that start while it runs. */
+  private listing: { at: number; rows: Promise<ResourceRow[]> } | undefined;
+  /** When this process last sent a create or delete for a name: a list from before then does not answer for it. */
+  private readonly namesSent = new Map<string, number>();
+  /** Guests this process is making now (clone or create sent, configuration not yet written): observation does not read them. */
+  readonly making = new Set<string>();
   private readonly touched = new Set<string>();
 
   constructor(o: ProxmoxProviderOptions) {
@@ -73,6 +79,29 @@ export class ProxmoxContext {
     return this.api.get<ResourceRow[]>('/cluster/resources', { type: 'vm' });
   }
 
+  /** Notes that a create or delete of this name is being sent (see guestsFor). */
+  sending(name: string): void {
+    this.namesSent.set(name, performance.now());
+  }
+
+  /**
+   * Every guest, for a create of `name`: creates that start together share one list call in
+   * flight, unless this process sent a create or delete of that name after it began (then it
+   * could miss or still show that VM); otherwise a new list call.
+   */
+  guestsFor(name: string): Promise<ResourceRow[]> {
+    const listing = this.listing;
+    const sent = this.namesSent.get(name);
+    if (listing && (sent === undefined || sent < listing.at)) return listing.rows;
+    const entry = { at: performance.now(), rows: this.listGuests() };
+    this.listing = entry;
+    const clear = () => {
+      if (this.listing === entry) this.listing = undefined;
+    };
+    entry.rows.then(clear, clear);
+    return entry.rows;
+  }
+
   /** Remembers what an observation listed, for the steps of the same pass. */
   rememberGuests(rows: ResourceRow[]): void {
     this.lastGuests = { at: Date.now(), rows };
@@ -94,7 +123,7 @@ export class ProxmoxContext {
   }
 
   /** The remembered row of a VM no action touched since the list, when the list is recent. */
-  private rememberedRow(target: Target): ResourceRow | undefined {
+  rememberedRow(target: Target): ResourceRow | undefined {
     const seen = this.lastGuests;
     if (!seen || Date.now() - seen.at >= GUESTS_FRESH_MS) return undefined;
     return seen.rows.find((r) => r.id === target.providerID);

@@ -45,7 +45,8 @@ export class TaskWaiter {
         return { running: st.status !== 'stopped', ...(st.exitstatus ? { exit: st.exitstatus } : {}), ...(st.type ? { type: st.type } : {}) };
       },
       done: (s) => !s.running,
-      minMs: o.minMs ?? 20,
+      // A task is a worker the node forks: none is over within 50 ms, so no look comes sooner.
+      minMs: o.minMs ?? 50,
       maxMs: o.maxMs ?? 1000,
     });
   }
@@ -55,15 +56,22 @@ export class TaskWaiter {
     const type = upid.split(':')[5] || 'task';
     const started = Date.now();
     const expect = this.typical.get(type);
+    let missed = false;
     const st = await this.poller.wait(node, upid, {
-      // A little before the typical time: a task that ends as its kind did is seen at the first look.
-      ...(expect !== undefined ? { expectMs: expect * 0.9 } : {}),
+      // First looked at when its kind lately took: most are seen done at that one look.
+      ...(expect !== undefined ? { expectMs: expect } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs, onTimeout: () => new ProviderTransientError(`task ${upid} still running after ${o.timeoutMs} ms`) } : {}),
-      onTick: () => o.onProgress?.({ message: `${type} running` }),
+      onTick: () => {
+        missed = true;
+        o.onProgress?.({ message: `${type} running` });
+      },
     });
     const took = Date.now() - started;
-    this.typical.set(type, expect === undefined ? took : expect * 0.7 + took * 0.3);
+    // Seen done at the first look, the next of its kind is looked at a little sooner (so the
+    // typical time drifts down to the real one rather than up with each look's lateness); seen
+    // running first, what it took is the new typical time.
+    this.typical.set(type, expect === undefined || missed ? took : Math.min(took, expect) * 0.95);
     const exit = st.exit ?? '';
     if (exit === 'OK' || exit.startsWith('WARNINGS')) {
       o.onProgress?.({ percent: 100, message: `${st.type ?? type} OK` });

@@ -25,4 +25,23 @@ describe('Observer', () => {
     // And the older answer does not become the cached one.
     expect((await observer.get()).vms.map((v) => v.name)).toEqual(['fresh']);
   });
+
+  it('after actions, one list call answers every action that ends within the window (and sees them all)', async () => {
+    const client = new MemoryProvider();
+    const observer = new Observer({ client: client, now: Date.now, maxAgeMs: 0, coalesceMs: 100 });
+    await observer.get();
+    const reads: Promise<unknown>[] = [];
+    for (const name of ['a', 'b', 'c']) {
+      await client.vms.execute({ type: 'create', vm: contractVM(name, 'ubuntu-24.04', { key: `VirtualMachine/default/${name}` }) });
+      observer.invalidate();
+      reads.push(observer.get({ maxAgeMs: 0, coalesce: true }).then((o) => o.vms.map((v) => v.name).sort()));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await Promise.all(reads)).toEqual([
+      ['a', 'b', 'c'],
+      ['a', 'b', 'c'],
+      ['a', 'b', 'c'],
+    ]);
+    expect(client.calls.observe).toBe(2);
+  });
 });

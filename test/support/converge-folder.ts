@@ -19,10 +19,18 @@ export interface ConvergeFolder {
   close(): Promise<void>;
 }
 
-export async function convergeFolder(o: { prefix: string; header: () => string; credentials?: CredentialsResolver; timeoutMs?: number; sleepCapMs?: number }): Promise<ConvergeFolder> {
+/** `observeMaxAgeMs`: how long an observation serves (default 0: every read lists; the CLI's is 2 s). */
+export async function convergeFolder(o: {
+  prefix: string;
+  header: () => string;
+  credentials?: CredentialsResolver;
+  timeoutMs?: number;
+  sleepCapMs?: number;
+  observeMaxAgeMs?: number;
+}): Promise<ConvergeFolder> {
   const dir = await mkdtemp(join(tmpdir(), o.prefix));
   const logger = pino({ level: 'silent' });
-  const pool = new HypervisorPool({ loadConnector, credentials: o.credentials ?? (async () => ({ none: true })), logger, now: Date.now, observeMaxAgeMs: 0 });
+  const pool = new HypervisorPool({ loadConnector, credentials: o.credentials ?? (async () => ({ none: true })), logger, now: Date.now, observeMaxAgeMs: o.observeMaxAgeMs ?? 0 });
   const opts: ConvergeOptions = {
     folder: dir,
     statuses: new StateDir(`${dir}-state`),

@@ -127,7 +127,7 @@ async function reconcileVM(k: ReconcileKit, key: string, vm: VirtualMachine, sou
     throw e;
   }
   conn.observer.invalidate();
-  const after = await conn.observer.get({ maxAgeMs: 0 });
+  const after = await conn.observer.get({ maxAgeMs: 0, coalesce: true });
   // The create succeeded: the record goes once the VM is seen with its marker.
   if (creates && findObserved(after, desired.owner, desired.name).mine) pendingCreate = undefined;
   const rest = planFor(after);

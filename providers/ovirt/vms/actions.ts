@@ -3,7 +3,7 @@
 // the engine has done it.
 import type { Target, VMAction } from '../../../controller/core/actions.ts';
 import { ProviderNotFoundError, RefusedError, VkError } from '../../../controller/core/errors.ts';
-import { ADOPTED_MARKER, parseOwner, sameOwner, withMarker, type ActionContext } from '../../../controller/core/provider.ts';
+import { ADOPTED_MARKER, parseOwner, sameOwner, withMarker, type ActionContext, type ExecuteResult } from '../../../controller/core/provider.ts';
 import { arr, bool, num, obj, type Json } from '../client.ts';
 import { attachmentsToKeep } from '../disk-find.ts';
 import { correlationId } from '../jobs.ts';
@@ -13,22 +13,37 @@ import { addNic, profileFor } from './nics.ts';
 import { retry } from '../wait.ts';
 import { afterJob, disksReady, getVm, waitVm } from './wait.ts';
 
-export async function executeVm(s: OvirtSession, action: VMAction, ctx: ActionContext = {}): Promise<void> {
+/** The VMs a create of this session just made, as it last read them: the start that follows goes by that. */
+const justMade = new WeakMap<OvirtSession, Map<string, { at: number; vm: Json }>>();
+/** How long that read serves (a start follows its create at once; an entry no action took is dropped). */
+const JUST_MADE_MS = 30_000;
+
+export async function executeVm(s: OvirtSession, action: VMAction, ctx: ActionContext = {}): Promise<ExecuteResult> {
   // What the write changes, the last observation (and one in flight) no longer shows.
   const vmId = action.type === 'create' ? undefined : action.target.providerID;
-  // A start (no marker check) goes by the observation it was planned from, when that is recent.
-  const planned = action.type === 'start' ? s.observedVm(action.target.providerID) : undefined;
+  const made = justMade.get(s) ?? new Map<string, { at: number; vm: Json }>();
+  justMade.set(s, made);
+  for (const [id, m] of made) if (s.now() - m.at > JUST_MADE_MS) made.delete(id);
+  const fresh = vmId ? made.get(vmId)?.vm : undefined;
+  if (vmId) made.delete(vmId);
+  // A start (no marker check) goes by the create just before it, or the observation it was planned from, when that is recent.
+  const planned = action.type === 'start' ? (fresh ?? s.observedVm(action.target.providerID)) : undefined;
   s.wrote(vmId);
   try {
-    return await act(s, action, ctx, planned);
+    if (action.type === 'create') {
+      const r = await retry(() => createVm(s, action.vm, ctx, action.resume), ctx);
+      if (r.vm) made.set(r.target.providerID, { at: s.now(), vm: r.vm });
+      return { made: r.target };
+    }
+    await act(s, action, ctx, planned);
+    return {};
   } finally {
     s.wrote(vmId);
   }
 }
 
-async function act(s: OvirtSession, action: VMAction, ctx: ActionContext, planned: Json | undefined): Promise<void> {
+async function act(s: OvirtSession, action: Exclude<VMAction, { type: 'create' }>, ctx: ActionContext, planned: Json | undefined): Promise<void> {
   const api = s.api;
-  if (action.type === 'create') return retry(() => createVm(s, action.vm, ctx, action.resume), ctx);
   let vm: Json;
   try {
     vm = planned ?? (await getVm(s, action.target.providerID));

@@ -30,7 +30,8 @@ export async function addDisk(s: OvirtSession, vmId: string, vmName: string, dis
   });
 }
 
-export async function createVm(s: OvirtSession, vm: DesiredVM, ctx: ActionContext, resume?: Target): Promise<void> {
+/** Makes (or finishes) the VM; resolves with it, so the plan's next steps act on it without an observation. */
+export async function createVm(s: OvirtSession, vm: DesiredVM, ctx: ActionContext, resume?: Target): Promise<{ target: Target; vm: Json | undefined }> {
   const api = s.api;
   const lockMs = s.o.imageLockTimeoutMs ?? 5000;
   // The observation just made says whether a VM of the name exists; a retry, or a resume, looks.
@@ -97,8 +98,11 @@ export async function createVm(s: OvirtSession, vm: DesiredVM, ctx: ActionContex
   if (vm.nics.length > 0) for (const extra of nics.slice(vm.nics.length)) await api.call('DELETE', `/vms/${id}/nics/${String(extra.id)}`);
   // A grown disk is done when its job is; a disk added here (no job to wait on) is read for.
   const jobs = await Promise.all(grown.map((c) => s.jobs.wait(c, `grow the disks of ${vm.name}`, ctx)));
-  if (added || jobs.some((o) => o !== 'finished')) await waitVm(s, id, 'prepare its disks', disksReady, ctx);
+  const ready = added || jobs.some((o) => o !== 'finished') ? await waitVm(s, id, 'prepare its disks', disksReady, ctx) : undefined;
   ctx.onProgress?.({ percent: 100, message: `VM ${vm.name} is ${id}` });
+  // A VM that is down runs on no host: the start's placement decides. As read here, it serves a
+  // start that follows (its power and cloud-init settings, which nothing above changes).
+  return { target: { providerID: id, name: vm.name, owner: vm.owner }, vm: ready ?? current };
 }
 
 const copied = (v: Json) => v.status !== 'image_locked' && disksReady(v);

@@ -14,7 +14,49 @@ export type TargetedAction = Exclude<VMAction, { type: 'create' }>;
 
 const POWER = new Set<VMAction['type']>(['start', 'stop', 'restart']);
 
+/** What the cached config of a VM is worth after an action on it. */
+function afterAction(c: ProxmoxContext, action: TargetedAction): void {
+  // A power step leaves the config as it was unless changes were staged (they apply on start):
+  // then the cached config still answers, even for the re-read asked after an action.
+  const cached = c.details.get(action.target.providerID);
+  if (POWER.has(action.type) && cached && !cached.pending) c.details.settle(action.target.providerID);
+  else c.details.delete(action.target.providerID);
+}
+
+/**
+ * A start where the VM is known to be (the observation's row, or the node a create just put it
+ * on): no config read (a start changes no config and checks no marker) and no status read
+ * first, since a VM already running refuses the start and its status then answers. A VM not on
+ * that node any more is looked up again.
+ */
+async function startAt(c: ProxmoxContext, action: Extract<TargetedAction, { type: 'start' }>, node: string, ctx: ActionContext): Promise<void> {
+  const vmid = Number(action.target.providerID.split('/')[1]);
+  const wait = c.waiter(ctx);
+  const start = async (at: string) => {
+    const path = `/nodes/${at}/qemu/${vmid}`;
+    try {
+      await wait(await c.api.post<string>(`${path}/status/start`));
+    } catch (e) {
+      if (e instanceof ProviderNotFoundError) throw e;
+      if ((await c.api.get<{ status: string }>(`${path}/status/current`).catch(() => undefined))?.status !== 'running') throw e;
+    }
+  };
+  await c.retry(async () => {
+    try {
+      await start(node);
+    } catch (e) {
+      if (!(e instanceof ProviderNotFoundError)) throw e;
+      await start((await c.locate(action.target)).node);
+    }
+  }, ctx);
+  afterAction(c, action);
+}
+
 export async function runAction(c: ProxmoxContext, action: TargetedAction, ctx: ActionContext, o: { reuse?: boolean } = {}): Promise<void> {
+  if (action.type === 'start') {
+    const node = (o.reuse ? c.rememberedRow(action.target)?.node : undefined) ?? action.target.node;
+    if (node) return startAt(c, action, node, ctx);
+  }
   let located: Awaited<ReturnType<ProxmoxContext['locate']>>;
   try {
     located = await c.locate(action.target, o);
@@ -39,11 +81,7 @@ export async function runAction(c: ProxmoxContext, action: TargetedAction, ctx: 
   };
   const run = async (fn: () => Promise<void>) => {
     await c.retry(fn, ctx);
-    // A power step leaves the config as it was unless changes were staged (they apply on start):
-    // then the cached config still answers, even for the re-read asked after an action.
-    const cached = c.details.get(action.target.providerID);
-    if (POWER.has(action.type) && cached && !cached.pending) c.details.settle(action.target.providerID);
-    else c.details.delete(action.target.providerID);
+    afterAction(c, action);
   };
   switch (action.type) {
     case 'adopt':
@@ -136,6 +174,7 @@ export async function runAction(c: ProxmoxContext, action: TargetedAction, ctx: 
     case 'setAutostart':
       return run(() => post('config', { onboot: action.enabled ? 1 : 0 }));
     case 'delete':
+      c.sending(action.target.name);
       return run(async () => {
         if ((await status()) === 'running') await post('status/stop');
         // A VirtualDisk outlives its VM: detached first, so that only the VM's own disks go.

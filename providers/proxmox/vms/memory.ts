@@ -18,6 +18,8 @@ export interface Detail {
 }
 
 const KEY = 'proxmox-guests';
+/** The signature of an entry an action wrote (seed): the first list row seen for the guest is taken as its own. */
+const SEEDED = '';
 const VERSION = 2;
 
 interface Stored {
@@ -74,7 +76,11 @@ export class DetailCache {
 
   /** The entry when it still answers for this row (signature, and status unless changes were staged) and is younger than its full read. */
   fresh(id: string, signature: string, status?: string): Detail | undefined {
-    const d = this.map.get(id);
+    let d = this.map.get(id);
+    if (d?.signature === SEEDED && !d.pending) {
+      d = { ...d, signature, ...(status ? { status } : {}) };
+      this.set(id, d);
+    }
     if (!d || d.signature !== signature || (d.pending && d.status !== status)) return undefined;
     return this.now() - d.readAt < this.fullReadMs * spread(id) ? d : undefined;
   }
@@ -87,6 +93,21 @@ export class DetailCache {
   /** Whether the entry was settled since the last look (and forgets that). */
   takeSettled(id: string): boolean {
     return this.settled.delete(id);
+  }
+
+  /**
+   * Records a config an action knows exactly (it wrote it to a stopped VM with nothing staged),
+   * so the next observation does not read it again; that observation's row is taken as its own.
+   */
+  seed(id: string, d: Pick<Detail, 'config' | 'pending' | 'staged'>): void {
+    this.settled.delete(id);
+    this.set(id, { ...d, signature: SEEDED, readAt: this.now() });
+  }
+
+  /** Whether an action seeded the entry at or after `t` (a list begun before then may not show the VM yet). */
+  seededSince(id: string, t: number): boolean {
+    const d = this.map.get(id);
+    return d?.signature === SEEDED && d.readAt >= t;
   }
 
   get(id: string): Detail | undefined {

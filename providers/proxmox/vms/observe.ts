@@ -17,6 +17,7 @@ export class VMObserver {
   }
 
   async observe(options: ObserveOptions = {}): Promise<Observation> {
+    const listedAt = Date.now();
     const [rows] = await Promise.all([this.c.api.get<ResourceRow[]>('/cluster/resources'), this.c.details.load()]);
     const guests = rows.filter((r) => r.type === 'qemu');
     this.c.rememberGuests(guests);
@@ -32,9 +33,17 @@ export class VMObserver {
       seen.add(row.id);
       if (row.template === 1) continue;
       const cached = this.c.details.fresh(row.id, rowSignature(row), row.status);
-      const settled = this.c.details.takeSettled(row.id);
+      // Taken only by the observation that was asked to refresh it: one for another VM's action,
+      // run in between, must not use it up.
+      const settled = refresh.has(row.id) && this.c.details.takeSettled(row.id);
       if (cached && (!refresh.has(row.id) || settled)) {
         pass.set(row.id, cached);
+        continue;
+      }
+      // A guest being cloned, never read before: its config is the source's until the clone and
+      // the configuration after it finish (the create records it then), so it is not read now.
+      if ((row.lock === 'clone' || this.c.making.has(row.id)) && !this.c.details.get(row.id)) {
+        gone.add(row.id);
         continue;
       }
       reads.push(
@@ -42,7 +51,7 @@ export class VMObserver {
           (d) => void pass.set(row.id, d),
           (e: unknown) => {
             // A guest that vanished (or moved) between the list and the read: its marker is unknown
-            // in this pass, which is neither "ours" nor "foreign".
+            // in this pass, which is neither "ours" nor "foreign" (as for one being cloned).
             if (!(e instanceof ProviderNotFoundError)) throw e;
             gone.add(row.id);
           },
@@ -50,7 +59,7 @@ export class VMObserver {
       );
     }
     await Promise.all(reads);
-    for (const id of this.c.details.keys()) if (!seen.has(id)) this.c.details.delete(id);
+    for (const id of this.c.details.keys()) if (!seen.has(id) && !this.c.details.seededSince(id, listedAt)) this.c.details.delete(id);
     const vms: ObservedVM[] = [];
     const templates: ObservedTemplate[] = [];
     for (const row of guests) {
