@@ -13,15 +13,19 @@ import type { AnyResource } from './types.ts';
 // ajv-formats is CommonJS with a default export; under NodeNext it arrives as the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-let validators: Map<KindName, ValidateFunction> | undefined;
+// Compiled per kind when first needed: a controller that sees two kinds does not hold the code of all of them.
+let ajv: Ajv | undefined;
+const validators = new Map<KindName, ValidateFunction>();
 function validatorFor(kind: KindName): ValidateFunction {
-  if (!validators) {
-    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+  const known = validators.get(kind);
+  if (known) return known;
+  if (!KIND_NAMES.includes(kind)) throw new Error(`no validator for ${kind}`);
+  if (!ajv) {
+    ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
     addFormats(ajv);
-    validators = new Map(KIND_NAMES.map((k) => [k, ajv.compile(KINDS[k].schema)]));
   }
-  const v = validators.get(kind);
-  if (!v) throw new Error(`no validator for ${kind}`);
+  const v = ajv.compile(KINDS[kind].schema);
+  validators.set(kind, v);
   return v;
 }
 
