@@ -17,9 +17,13 @@ import { startProxmoxSimulator } from '../providers/proxmox/simulator/index.ts';
 
 const admin = process.env.VK_KUBECONFIG ?? '';
 const root = join(import.meta.dirname, '..');
-// A namespace per run: the test bed has no kube-controller-manager, so a deleted namespace stays Terminating.
-const NS = `vk-bench-${Date.now().toString(36)}`;
-const HV = 'bench-pve';
+// A namespace, a Hypervisor and a selector per run: the test bed has no kube-controller-manager
+// (a deleted namespace stays Terminating), and another checkout's run of this benchmark on the
+// same apiserver would otherwise delete this one's Hypervisor when it cleans up.
+const RUN = Date.now().toString(36);
+const NS = `vk-bench-${RUN}`;
+const HV = `bench-pve-${RUN}`;
+const SECRET = `bench-pve-credentials-${RUN}`;
 const INSTANCE = 'bench-kube';
 const sizes = (process.env.VK_BENCH_KUBE_SIZES ?? '1000').split(',').map(Number);
 const soakMs = Number(process.env.VK_BENCH_SOAK_S ?? 60) * 1000;
@@ -88,6 +92,7 @@ async function cleanup(rest: KubeRest): Promise<void> {
   await kubectl(['delete', 'vkvm', '--all', '-n', NS, '--wait=false']).catch(() => undefined);
   await kubectl(['patch', 'hv', HV, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined);
   await kubectl(['delete', 'hv', HV, '--ignore-not-found']).catch(() => undefined);
+  await kubectl(['delete', 'secret', '-n', 'virtkeeper-system', SECRET, '--ignore-not-found']).catch(() => undefined);
 }
 
 async function run(n: number, rest: KubeRest): Promise<void> {
@@ -95,8 +100,8 @@ async function run(n: number, rest: KubeRest): Promise<void> {
   const hv: Hypervisor = {
     apiVersion: 'virtkeeper.io/v1alpha1',
     kind: 'Hypervisor',
-    metadata: { name: HV, labels: { 'virtkeeper.io/bench': 'kube' } },
-    spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { name: 'bench-pve-credentials', namespace: 'virtkeeper-system' }, resyncInterval: '10s' },
+    metadata: { name: HV, labels: { 'virtkeeper.io/bench': RUN } },
+    spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { name: SECRET, namespace: 'virtkeeper-system' }, resyncInterval: '10s' },
   };
   const docs = Array.from({ length: n }, (_, i) => vmDoc(`vm-${String(i).padStart(5, '0')}`));
   seedConvergedFleet(sim, hv, docs, { instance: INSTANCE });
@@ -109,7 +114,7 @@ async function run(n: number, rest: KubeRest): Promise<void> {
     JSON.stringify({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'bench-pve-credentials', namespace: 'virtkeeper-system', labels: { 'virtkeeper.io/credentials': 'true' } },
+      metadata: { name: SECRET, namespace: 'virtkeeper-system', labels: { 'virtkeeper.io/credentials': 'true' } },
       stringData: { username: sim.credentials.username, password: sim.credentials.password },
     }),
   );
@@ -125,6 +130,8 @@ async function run(n: number, rest: KubeRest): Promise<void> {
     process.execPath,
     [
       ...(process.env.VK_BENCH_HEAP_DIR ? [`--heapsnapshot-signal=SIGUSR2`, `--diagnostic-dir=${process.env.VK_BENCH_HEAP_DIR}`] : []),
+      // VK_BENCH_NODE_ARGS: more flags for the controller's node, e.g. `--cpu-prof --cpu-prof-dir=DIR` (written as it stops).
+      ...(process.env.VK_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
       'bin/virtkeeper.js',
       'run',
       '--kubeconfig',
@@ -132,7 +139,7 @@ async function run(n: number, rest: KubeRest): Promise<void> {
       '--instance',
       INSTANCE,
       '--hypervisor-selector',
-      'virtkeeper.io/bench=kube',
+      `virtkeeper.io/bench=${RUN}`,
       '--health-port',
       String(healthPort),
       '--workers',
@@ -178,6 +185,10 @@ async function run(n: number, rest: KubeRest): Promise<void> {
     console.log(`  after ${soakS.toFixed(0)} s of 10 s resyncs: ${mb(afterSoak)}, ${soakRequests} simulator requests (${((soakRequests / soakS) * 10).toFixed(1)} per resync)`);
     console.log(`  target: RSS ≤ 250 MB at 10,000 VMs, flat over time → ${afterSoak.rssMB <= 250 ? 'met' : 'NOT met'} at ${n}`);
   } finally {
+    // SIGTERM first: a controller that stops cleanly writes what VK_BENCH_NODE_ARGS asked for.
+    const exited = new Promise((r) => controller.once('exit', r));
+    controller.kill('SIGTERM');
+    await Promise.race([exited, sleep(15_000)]);
     controller.kill('SIGKILL');
     await cleanup(rest);
     await sim.close();
