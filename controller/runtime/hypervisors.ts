@@ -49,8 +49,23 @@ function limiter(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
   };
 }
 
+interface Entry {
+  fingerprint: string;
+  conn: Promise<Connected>;
+  current: { hv: Hypervisor };
+  /** Ends the client's change subscription: a poll loop left running keeps the process alive. */
+  subscription: { stop?: () => void };
+}
+
+/** Ends a connection: its change subscription first, then the client. */
+async function release(e: Entry): Promise<void> {
+  const c = await e.conn;
+  e.subscription.stop?.();
+  await c.client.close();
+}
+
 export class HypervisorPool {
-  private readonly conns = new Map<string, { fingerprint: string; conn: Promise<Connected>; current: { hv: Hypervisor } }>();
+  private readonly conns = new Map<string, Entry>();
   private readonly opts: HypervisorPoolOptions;
   constructor(options: HypervisorPoolOptions) {
     this.opts = options;
@@ -70,7 +85,8 @@ export class HypervisorPool {
       return c;
     }
     const current = { hv };
-    if (existing) void existing.conn.then((c) => c.client.close()).catch(() => undefined);
+    if (existing) void release(existing).catch(() => undefined);
+    const subscription: Entry['subscription'] = {};
     const conn = (async (): Promise<Connected> => {
       const connector = await this.opts.loadConnector(hv.spec.type);
       const logger = this.opts.logger.child({ hypervisor: name });
@@ -83,12 +99,13 @@ export class HypervisorPool {
         ...(this.opts.observeMaxAgeMs !== undefined ? { maxAgeMs: this.opts.observeMaxAgeMs } : {}),
       });
       const onChange = this.opts.onChange;
-      if (onChange && client.watch) {
-        client.watch((ids) => {
-          observer.invalidate(ids);
-          onChange(name, ids);
-        });
-      }
+      subscription.stop =
+        onChange && client.watch
+          ? client.watch((ids) => {
+              observer.invalidate(ids);
+              onChange(name, ids);
+            })
+          : undefined;
       return {
         name,
         conventions: connector.conventions ?? {},
@@ -99,7 +116,7 @@ export class HypervisorPool {
         limit: limiter(hv.spec.limits?.maxConcurrentActions ?? 8),
       };
     })();
-    this.conns.set(name, { fingerprint, conn, current });
+    this.conns.set(name, { fingerprint, conn, current, subscription });
     conn.catch(() => this.conns.delete(name));
     return conn;
   }
@@ -122,6 +139,6 @@ export class HypervisorPool {
   async closeAll(): Promise<void> {
     const all = [...this.conns.values()];
     this.conns.clear();
-    await Promise.all(all.map((c) => c.conn.then((x) => x.client.close()).catch(() => undefined)));
+    await Promise.all(all.map((e) => release(e).catch(() => undefined)));
   }
 }

@@ -5,9 +5,9 @@ import type { OvirtSession } from './session.ts';
 import { sleep } from './wait.ts';
 
 export function watchEvents(s: OvirtSession, onChange: (ids: string[]) => void, everyMs = 2000): () => void {
-  let stopped = false;
+  const stop = new AbortController();
   const tick = async () => {
-    while (!stopped) {
+    while (!stop.signal.aborted) {
       try {
         const evs = arr((await s.api.get('/events', s.eventIndex ? { from: String(s.eventIndex) } : { max: '1' })).event);
         const first = s.eventIndex === 0;
@@ -17,11 +17,10 @@ export function watchEvents(s: OvirtSession, onChange: (ids: string[]) => void, 
       } catch (e) {
         s.logger.debug({ err: (e as Error).message }, 'events poll failed');
       }
-      await sleep(everyMs);
+      // Stopping ends the wait at once: a loop left sleeping would keep the process alive.
+      await sleep(everyMs, stop.signal).catch(() => undefined);
     }
   };
   void tick();
-  return () => {
-    stopped = true;
-  };
+  return () => stop.abort();
 }

@@ -40,6 +40,8 @@ export function ovirtDay2(s: OvirtSession, o: { pollMs?: number } = {}): Pick<Pr
 /** An engine's clients: VMs, VirtualDisks, networks, templates, and the event log as change notifications. */
 export function ovirtProvider(options: OvirtOptions): ProviderClient {
   const s = new OvirtSession(options);
+  // Closing the client stops its event polls too, whoever subscribed.
+  const watches = new Set<() => void>();
   return {
     capabilities: OVIRT_CAPABILITIES,
     vms: ovirtVms(s),
@@ -47,8 +49,19 @@ export function ovirtProvider(options: OvirtOptions): ProviderClient {
     networks: ovirtNetworks(s),
     templates: ovirtTemplates(s),
     ...ovirtDay2(s, options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
-    watch: (onChange) => watchEvents(s, onChange),
-    close: () => s.api.close(),
+    watch: (onChange) => {
+      const stop = watchEvents(s, onChange);
+      watches.add(stop);
+      return () => {
+        watches.delete(stop);
+        stop();
+      };
+    },
+    close: () => {
+      for (const stop of watches) stop();
+      watches.clear();
+      return s.api.close();
+    },
   };
 }
 

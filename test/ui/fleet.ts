@@ -120,7 +120,7 @@ export async function startController(fleet: Fleet, extra: string[] = []): Promi
       if (proc.exitCode !== null) return;
       const done = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
-      // `run` does not always exit on SIGTERM while its first reconciles run (not the inventory's doing: it happens without --ui too).
+      // A last resort: `run` exits on SIGTERM (test/engine/run-stop.test.ts), a hung one must not hang the suite.
       const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
       await done;
       clearTimeout(timer);

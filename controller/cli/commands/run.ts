@@ -64,6 +64,11 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
         });
         return;
       }
+      // Listening from the start: a SIGTERM while starting stops cleanly once started, not half-way.
+      const stopRequested = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
       const folder = o.filename;
       const logger = makeLogger(g.logLevel, 'info');
       const statuses = stateFor(folder, g);
@@ -85,10 +90,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
         ...(o.progress ? { emit: progressPrinter(process.stdout, styleFor(process.stdout), !process.stdout.isTTY) } : {}),
       });
       logger.info({ folder, stateDir: statuses.dir, instance, resources: mode.resources }, 'watching');
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await stopRequested;
       logger.info('stopping');
       await mode.stop();
       process.exitCode = EXIT.ok;
