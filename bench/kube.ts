@@ -81,18 +81,22 @@ async function cleanup(rest: KubeRest): Promise<void> {
   // Finalizers first: the controller that would finish them is gone. Through the API, 16 at a
   // time: a kubectl process per object took longer than the benchmark on the shared cores.
   const path = `/apis/virtkeeper.io/v1alpha1/namespaces/${NS}/virtualmachines`;
-  const list = await rest.call<{ items: { metadata: { name: string; finalizers?: string[] } }[] }>('GET', path).catch(() => ({ items: [] }));
-  const held = list.items.filter((i) => (i.metadata.finalizers ?? []).length > 0).map((i) => i.metadata.name);
-  const unhold = async () => {
-    for (let name = held.pop(); name; name = held.pop()) {
-      await rest.call('PATCH', `${path}/${name}`, { metadata: { finalizers: null } }, 'application/merge-patch+json').catch(() => undefined);
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, unhold));
+  // Again while some are still held: under load a list or a patch fails now and then.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const list = await rest.call<{ items: { metadata: { name: string; finalizers?: string[] } }[] }>('GET', path).catch(() => undefined);
+    const held = (list?.items ?? []).filter((i) => (i.metadata.finalizers ?? []).length > 0).map((i) => i.metadata.name);
+    if (list && held.length === 0) break;
+    const unhold = async () => {
+      for (let name = held.pop(); name; name = held.pop()) {
+        await rest.call('PATCH', `${path}/${name}`, { metadata: { finalizers: null } }, 'application/merge-patch+json').catch(() => undefined);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, unhold));
+  }
   await kubectl(['delete', 'vkvm', '--all', '-n', NS, '--wait=false']).catch(() => undefined);
   await kubectl(['patch', 'hv', HV, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined);
   await kubectl(['delete', 'hv', HV, '--ignore-not-found']).catch(() => undefined);
-  await kubectl(['delete', 'secret', '-n', 'virtkeeper-system', SECRET, '--ignore-not-found']).catch(() => undefined);
+  await kubectl(['delete', 'secret', '-n', NS, SECRET, '--ignore-not-found']).catch(() => undefined);
 }
 
 async function run(n: number, rest: KubeRest): Promise<void> {
@@ -101,7 +105,7 @@ async function run(n: number, rest: KubeRest): Promise<void> {
     apiVersion: 'virtkeeper.io/v1alpha1',
     kind: 'Hypervisor',
     metadata: { name: HV, labels: { 'virtkeeper.io/bench': RUN } },
-    spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { name: SECRET, namespace: 'virtkeeper-system' }, resyncInterval: '10s' },
+    spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { name: SECRET, namespace: NS }, resyncInterval: '10s' },
   };
   const docs = Array.from({ length: n }, (_, i) => vmDoc(`vm-${String(i).padStart(5, '0')}`));
   seedConvergedFleet(sim, hv, docs, { instance: INSTANCE });
@@ -114,7 +118,7 @@ async function run(n: number, rest: KubeRest): Promise<void> {
     JSON.stringify({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: SECRET, namespace: 'virtkeeper-system', labels: { 'virtkeeper.io/credentials': 'true' } },
+      metadata: { name: SECRET, namespace: NS, labels: { 'virtkeeper.io/credentials': 'true' } },
       stringData: { username: sim.credentials.username, password: sim.credentials.password },
     }),
   );
@@ -140,6 +144,11 @@ async function run(n: number, rest: KubeRest): Promise<void> {
       INSTANCE,
       '--hypervisor-selector',
       `virtkeeper.io/bench=${RUN}`,
+      // Its Secret in the run's namespace: a controller of another suite on the same apiserver
+      // (one without a selector sees this Hypervisor) gets no credentials, so it cannot observe
+      // these VMs and write "owned by another controller" over their status.
+      '--namespace',
+      NS,
       '--health-port',
       String(healthPort),
       '--workers',

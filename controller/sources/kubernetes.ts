@@ -19,6 +19,9 @@ import type { ValidationResult } from '../api/validate.ts';
 
 export const FINALIZER = 'virtkeeper.io/finalizer';
 
+/** An object from the API has no lines: every problem is on its first. One function for all, not a closure each. */
+const firstLine = () => 1;
+
 export type KubeObject = KubernetesObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
 
 export interface KubernetesSourceOptions {
@@ -113,7 +116,7 @@ export class KubernetesSource {
       hit.obj = obj;
       return hit.result;
     }
-    const result = validateDocuments([{ source: { file: `kubernetes:${key}`, line: 1, lineOf: () => 1 }, value: desiredValue(obj) }]);
+    const result = validateDocuments([{ source: { file: `kubernetes:${key}`, line: 1, lineOf: firstLine }, value: desiredValue(obj) }]);
     this.validated.set(key, { obj, result });
     // Said once, when found: a flush repeats every object's result, and would repeat the log.
     for (const p of result.problems) this.o.logger.error({ resource: p.resource }, `invalid object: ${formatProblem(p)}`);
