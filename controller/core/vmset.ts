@@ -67,7 +67,10 @@ export function expandSet(set: VirtualMachineSet): (VirtualMachine & { user?: st
   }));
 }
 
-type Party = { r: ValidResource; what: string; where: string };
+type Party = { r: ValidResource; what: string };
+
+/** Where a party is defined; asked only for a problem (a line lookup walks the file's YAML). */
+const whereOf = (p: Party) => `${p.r.source.file}:${p.r.source.lineOf('/metadata/name')}`;
 
 /**
  * Duplicates that only show once sets are expanded: a member with the key of a VirtualMachine,
@@ -78,12 +81,11 @@ export function checkMembers(resources: ValidResource[]): { accepted: ValidResou
   const byKey = new Map<string, Party[]>();
   const add = (key: string, p: Party) => byKey.set(key, [...(byKey.get(key) ?? []), p]);
   for (const r of resources) {
-    const where = `${r.source.file}:${r.source.lineOf('/metadata/name')}`;
-    if (r.resource.kind === 'VirtualMachine') add(r.key, { r, what: describeId(r.id), where });
+    if (r.resource.kind === 'VirtualMachine') add(r.key, { r, what: describeId(r.id) });
     if (r.resource.kind !== 'VirtualMachineSet') continue;
     for (const m of expandSet(r.resource)) {
       const id = { kind: 'VirtualMachine' as const, namespace: m.metadata.namespace ?? DEFAULT_NAMESPACE, name: m.metadata.name };
-      add(keyOf(id), { r, what: `${describeId(id)} (a member of ${describeId(r.id)}${m.user ? ` for user ${m.user}` : ''})`, where });
+      add(keyOf(id), { r, what: `${describeId(id)} (a member of ${describeId(r.id)}${m.user ? ` for user ${m.user}` : ''})` });
     }
   }
   const refused = new Set<ValidResource>();
@@ -92,7 +94,7 @@ export function checkMembers(resources: ValidResource[]): { accepted: ValidResou
     if (group.length < 2) continue;
     for (const p of group) {
       refused.add(p.r);
-      const others = group.filter((o) => o !== p).map((o) => `${o.what} at ${o.where}`);
+      const others = group.filter((o) => o !== p).map((o) => `${o.what} at ${whereOf(o)}`);
       const fix = p.r.resource.kind === 'VirtualMachineSet' ? 'change spec.namePattern or the other name' : 'rename one of them';
       problems.push({
         file: p.r.source.file,

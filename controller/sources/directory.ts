@@ -90,8 +90,11 @@ export class DirectorySource {
   }
 
   private async pass(): Promise<void> {
+    const started = performance.now();
     const read = await this.folder.read();
     const { records, changed, problems } = read;
+    // One line a pass: a `git pull` of many files shows as one read.
+    this.o.logger.info({ folder: this.o.folder, changed: changed.size, ms: Math.round(performance.now() - started) }, 'folder read');
     const lines = new Set(problems);
     // Log each problem once per change, not on every reload.
     for (const l of lines) if (!this.lastProblems.has(l)) this.o.logger.error({ folder: this.o.folder }, `invalid manifest: ${l}`);

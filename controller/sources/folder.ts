@@ -3,6 +3,7 @@
 // disk that would shrink) and replaces the store's content; what a broken file held stays.
 import type { AnyResource } from '../api/types.ts';
 import type { StatusRecord, StatusStore } from '../status/writer.ts';
+import { FileCache } from './file-cache.ts';
 import { formatProblem, loadFolder } from './load-folder.ts';
 import { DesiredStore } from './store.ts';
 
@@ -24,6 +25,8 @@ export class DesiredFolder {
   records: StatusRecord[] = [];
   /** Reads of the folder so far. */
   reads = 0;
+  /** Unchanged files are not parsed again on the next read. */
+  readonly cache = new FileCache();
 
   constructor(o: { path: string; statuses: StatusStore; store?: DesiredStore }) {
     this.path = o.path;
@@ -36,7 +39,7 @@ export class DesiredFolder {
     this.reads++;
     const records = await this.statuses.list();
     const lastApplied = new Map(records.flatMap((r) => (r.lastApplied ? [[r.key, r.lastApplied.spec as AnyResource['spec']] as const] : [])));
-    const load = await loadFolder(this.path, { lastApplied });
+    const load = await loadFolder(this.path, { lastApplied, cache: this.cache });
     const changed = this.store.update(load, formatProblem);
     this.problems = load.problems.map(formatProblem);
     this.records = records;

@@ -6,9 +6,10 @@ import { constants, type Dirent } from 'node:fs';
 import { type FileHandle, open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { checkConsistency, type ConsistencyOptions } from '../api/consistency.ts';
-import { parseManifestText, type LoadedDocument, type ManifestProblem } from '../api/manifest.ts';
-import { validateDocuments, type ValidResource } from '../api/validate.ts';
+import type { ManifestProblem } from '../api/manifest.ts';
+import type { ValidResource } from '../api/validate.ts';
 import { checkMembers } from '../core/vmset.ts';
+import { type FileCache, loadFileText } from './file-cache.ts';
 
 /** The largest manifest file read (one file, not the folder): bigger ones are reported, not read. */
 export const MAX_MANIFEST_BYTES = 4 * 2 ** 20;
@@ -23,6 +24,8 @@ export interface FolderLoad {
 
 export interface FolderOptions extends ConsistencyOptions {
   maxFileBytes?: number;
+  /** What a long-running reader keeps of unchanged files between reads (`run -f`). */
+  cache?: FileCache;
 }
 
 /** What the walk found: files to read (relative name → real path) and per-entry problems. */
@@ -139,18 +142,17 @@ async function readManifest(name: string, path: string, maxBytes: number): Promi
   }
 }
 
-/** Parses and validates the given texts (relative file name → content). Pure apart from nothing: testable without a disk. */
-export function loadTexts(texts: ReadonlyMap<string, string>, options: ConsistencyOptions = {}, readProblems: ManifestProblem[] = []): FolderLoad {
-  const docs: LoadedDocument[] = [];
+/** Parses and validates the given texts (relative file name → content). Pure apart from the optional cache: testable without a disk. */
+export function loadTexts(texts: ReadonlyMap<string, string>, options: ConsistencyOptions & { cache?: FileCache } = {}, readProblems: ManifestProblem[] = []): FolderLoad {
+  const resources: ValidResource[] = [];
   const problems: ManifestProblem[] = [...readProblems];
   for (const [file, text] of texts) {
-    const parsed = parseManifestText(file, text);
-    docs.push(...parsed.documents);
-    problems.push(...parsed.problems);
+    const one = options.cache ? options.cache.load(file, text) : loadFileText(file, text);
+    resources.push(...one.resources);
+    problems.push(...one.problems);
   }
-  const validated = validateDocuments(docs);
-  problems.push(...validated.problems);
-  const consistent = checkConsistency(validated.resources, options);
+  options.cache?.sweep();
+  const consistent = checkConsistency(resources, options);
   problems.push(...consistent.problems);
   const members = checkMembers(consistent.accepted);
   problems.push(...members.problems);

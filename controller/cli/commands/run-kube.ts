@@ -10,6 +10,7 @@ import { makeLogger } from '../context.ts';
 import type { UiFlags } from '../../ui/serve.ts';
 import { inventoryFromFlags } from './ui.ts';
 import { kubernetesInstance } from '../instance.ts';
+import { consoleListenFrom, type ConsoleFlags } from './console-flags.ts';
 
 export interface RunKubernetesOptions {
   /** The inventory page (--ui …); intake creates the accepted resources through the API server. */
@@ -25,6 +26,8 @@ export interface RunKubernetesOptions {
   removal?: Partial<RemovalPolicy>;
   /** The controller instance VM markers name (default: derived from the cluster). */
   instance?: string;
+  /** The console endpoint (--console-listen …). */
+  console?: ConsoleFlags;
 }
 
 /**
@@ -43,6 +46,8 @@ export function preferMemory(env: NodeJS.ProcessEnv = process.env): boolean {
 export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
   preferMemory();
   const logger = makeLogger(o.logLevel, 'info');
+  // Refused before anything starts: plain HTTP off loopback, unreadable certificates.
+  const consoleListen = o.console ? await consoleListenFrom(o.console) : undefined;
   const rest = await kubeRest(loadKubeConfig(o.kubeconfig));
   const { instance, from } = await kubernetesInstance(o.instance, rest);
   logger.info({ instance }, `controller instance from ${from}`);
@@ -60,6 +65,7 @@ export async function runKubernetes(o: RunKubernetesOptions): Promise<void> {
     healthPort: o.healthPort ?? 8080,
     ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}),
     ...(o.removal ? { removal: o.removal } : {}),
+    ...(consoleListen ? { console: consoleListen } : {}),
     attach: (p) =>
       inventoryFromFlags(o.ui ?? {}, {
         kube: p.rest,

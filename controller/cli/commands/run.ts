@@ -12,9 +12,10 @@ import { addRemovalOptions, removalPolicy, type RemovalFlags } from '../removal-
 import { progressPrinter } from '../progress.ts';
 import { styleFor } from '../style.ts';
 import { addUiOptions, inventoryFromFlags } from './ui.ts';
+import { addConsoleOptions, type ConsoleFlags } from './console-flags.ts';
 import type { UiFlags } from '../../ui/serve.ts';
 
-interface RunOpts extends RemovalFlags, UiFlags {
+interface RunOpts extends RemovalFlags, UiFlags, ConsoleFlags {
   filename?: string;
   kubeconfig?: string;
   workers: string;
@@ -45,8 +46,12 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
     )
     .option('--metrics-port <port>', 'directory mode: serve /metrics (Prometheus) and /healthz on 127.0.0.1:PORT (0 picks one, logged)');
   addUiOptions(cmd);
+  addConsoleOptions(cmd);
   addRemovalOptions(cmd, { grace: '30s' })
-    .addHelpText('after', '\nExamples:\n  virtkeeper run -f ./vms\n  virtkeeper run -f ./vms --metrics-port 9464\n  virtkeeper run --kubeconfig ~/.kube/config --leader-elect')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  virtkeeper run -f ./vms\n  virtkeeper run -f ./vms --metrics-port 9464\n  virtkeeper run --kubeconfig ~/.kube/config --leader-elect\n  virtkeeper run --kubeconfig ~/.kube/config --console-listen 127.0.0.1:8443',
+    )
     .action(async (o: RunOpts) => {
       const g = globals();
       if (!o.filename) {
@@ -61,6 +66,7 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
           ...(o.hypervisorSelector ? { hypervisorSelector: o.hypervisorSelector } : {}),
           ...(g.logLevel ? { logLevel: g.logLevel } : {}),
           ...(o.ui ? { ui: o } : {}),
+          console: o,
         });
         return;
       }

@@ -22,6 +22,8 @@ import type { RemovalPolicy } from '../removals.ts';
 import { secretCredentials } from '../secret-credentials.ts';
 import { FINALIZED_KINDS, KubernetesRemovals } from './kubernetes-removals.ts';
 import { serveHealth } from './serve.ts';
+import type { ConsoleListen, RunningConsoleEndpoint } from './console-endpoint.ts';
+import { servePublishedConsole } from './console-publish.ts';
 import { declaredGauges, vmKeysOn } from './wake.ts';
 
 export { cacheView, FINALIZED_KINDS, KubernetesRemovals } from './kubernetes-removals.ts';
@@ -44,6 +46,8 @@ export interface KubernetesModeOptions {
   workers?: number;
   /** This replica lost its lease: it must stop at once (and restart clean). */
   onLostLease: () => void;
+  /** The console endpoint (console-endpoint.ts); `url` is what is published when it differs from the listen address (a Service). */
+  console?: ConsoleListen & { url?: string };
   /** Something that reads the running mode (the inventory page): told every event, closed at stop. */
   attach?: (parts: KubernetesModeParts) => Promise<Attachment | undefined>;
 }
@@ -61,6 +65,8 @@ export interface KubernetesModeParts {
 
 export interface RunningKubernetesMode {
   healthPort: number;
+  /** Where the console endpoint listens, when it is on. */
+  consoleUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -142,6 +148,9 @@ export async function startKubernetesMode(o: KubernetesModeOptions): Promise<Run
   // Alive while the process runs; ready once the caches are synced.
   const health = await serveHealth({ metrics, port: o.healthPort, host: o.healthPort === 0 ? '127.0.0.1' : '0.0.0.0', ready: () => source.synced });
   logger.info({ identity: o.identity, namespace, health: health.port }, 'starting in Kubernetes mode');
+  const consoles: RunningConsoleEndpoint | undefined = o.console
+    ? await servePublishedConsole({ ...o.console, namespace, rest, store, statuses, pool: hypervisors, instance: o.instance, logger, ready: () => source.synced })
+    : undefined;
 
   await source.start();
   const startWork = () => {
@@ -171,7 +180,9 @@ export async function startKubernetesMode(o: KubernetesModeOptions): Promise<Run
   else startWork();
   return {
     healthPort: health.port,
+    ...(consoles ? { consoleUrl: consoles.url } : {}),
     async stop() {
+      await consoles?.close();
       elector?.stop();
       stopping.abort();
       await manager?.stop();
