@@ -5,6 +5,8 @@ import { systemClock } from '../../runtime/clock.ts';
 import { loadFolder } from '../../sources/load-folder.ts';
 import type { KubeRest } from '../../sources/kube-rest.ts';
 import type { AnyResource } from '../../api/types.ts';
+// The inventory server (fastify, its templates) is imported when served: a controller without
+// --ui never loads it (some 20 MB of a Kubernetes-mode controller's resident memory).
 import type { ServedInventory, ServeInventoryOptions, UiFlags } from '../../ui/serve.ts';
 import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -65,8 +67,14 @@ export function addUiOptions(cmd: Command): Command {
 /** The inventory `run` serves when --ui is given (directory mode: intake writes into the folder). */
 export async function inventoryFromFlags(f: UiFlags, o: Omit<ServeInventoryOptions, 'listen' | 'tokenFile' | 'intake'> & { folder?: string; kube?: KubeRest }): Promise<ServedInventory | undefined> {
   if (!f.ui) return undefined;
-  const [{ serveInventory }, { folderSink }, { kubeSink }] = await Promise.all([import('../../ui/serve.ts'), import('../../ui/intake.ts'), import('../../ui/intake-kube.ts')]);
-  const intake = f.uiReadOnly ? undefined : o.folder ? folderSink(f.uiRequestsDir ?? join(o.folder, 'requests')) : o.kube ? kubeSink(o.kube) : undefined;
+  const intake = f.uiReadOnly
+    ? undefined
+    : o.folder
+      ? (await import('../../ui/intake.ts')).folderSink(f.uiRequestsDir ?? join(o.folder, 'requests'))
+      : o.kube
+        ? (await import('../../ui/intake-kube.ts')).kubeSink(o.kube)
+        : undefined;
+  const { serveInventory } = await import('../../ui/serve.ts');
   return serveInventory({ ...o, listen: f.ui, ...(f.uiTokenFile ? { tokenFile: f.uiTokenFile } : {}), ...(intake ? { intake } : {}) });
 }
 
