@@ -5,8 +5,9 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { ProviderAuthError, ProviderConflictError, ProviderInvalidError, ProviderLockedError, ProviderNotFoundError, ProviderTransientError, type VkError } from '../../controller/core/errors.ts';
 import type { Credentials } from '../../controller/core/provider.ts';
 import { CollectionSplitter } from './json-stream.ts';
+import type { Json } from './json.ts';
 
-export type Json = Record<string, unknown>;
+export type { Json } from './json.ts';
 
 export interface OvirtClientOptions {
   /** `https://engine/ovirt-engine/api` */

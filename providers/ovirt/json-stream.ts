@@ -2,7 +2,7 @@
 // byte level (quotes, escapes, brackets: ASCII, never inside a UTF-8 sequence) and each item is
 // parsed and handed on alone, so a list of 10,000 VMs is never held as one text and one tree.
 // What no reader uses is dropped from each item (`link`, `actions`, `href`: half a VM's bytes).
-import type { Json } from './client.ts';
+import type { Json } from './json.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
