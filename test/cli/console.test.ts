@@ -83,7 +83,8 @@ describe('virtkeeper console (Proxmox simulator)', () => {
     setVga('deskvm', 'qxl');
     const seen = join(dir, 'seen.vv');
     const viewer = join(dir, 'fake-viewer');
-    await writeFile(viewer, `#!/bin/sh\nstat -c %a "$1" > "${seen}.mode"\ncp "$1" "${seen}"\n`);
+    // Each file appears whole (written aside, then renamed): the test polls for the mode file.
+    await writeFile(viewer, `#!/bin/sh\ncp "$1" "${seen}.tmp" && mv "${seen}.tmp" "${seen}"\nstat -c %a "$1" > "${seen}.mode.tmp" && mv "${seen}.mode.tmp" "${seen}.mode"\n`);
     await chmod(viewer, 0o755);
     const r = await cli(['console', 'deskvm', '-f', dir, '--viewer', viewer, '-o', 'json']);
     expect(r.code, r.err).toBe(0);
