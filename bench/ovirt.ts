@@ -1,6 +1,9 @@
 // oVirt benchmarks against two simulated engines over HTTP, the CLI run as a whole process
-// (as a new user would): wall time, peak RSS (`/usr/bin/time -v`, else the child's own report)
-// and the requests each engine saw. Prints figures; asserts nothing.
+// (as a new user would): wall time, the CLI process's CPU time and peak RSS (`/usr/bin/time -v`:
+// the child's, never the simulators', which run in this process) and the requests each engine
+// saw. Prints figures; asserts nothing. On a shared machine wall time is noisy: CPU time, RSS and
+// requests are the evidence. `--cli=<main.ts>` runs another checkout's CLI against the same
+// engines (a before/after on one machine state).
 //  1. `plan` and a no-op `apply` of 1,000 and 10,000 converged VMs on two engines, fresh process
 //  2. `apply --wait` of 20 new VMs (from a template, memory, CPU, a NIC, cloud-init, started) on
 //     one engine: requests per new VM
@@ -21,6 +24,7 @@ const NAMES = ['e15', 'n32'] as const;
 const ROOT = new URL('..', import.meta.url).pathname;
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const sizes = (arg('sizes') ?? '1000,10000').split(',').map(Number);
+const CLI = arg('cli') ?? join(ROOT, 'controller/cli/main.ts');
 
 const hvDoc = (name: string, url: string): Hypervisor => ({
   apiVersion: 'virtkeeper.io/v1alpha1',
@@ -86,6 +90,8 @@ interface Run {
   code: number;
   wallMs: number;
   rssMB: number | undefined;
+  /** User + system CPU seconds of the CLI process. */
+  cpuS: number | undefined;
   requests: number;
   byEngine: Record<string, number>[];
   tail: string;
@@ -103,7 +109,7 @@ async function cli(engines: RunningOvirtSimulator[], args: string[], stateDir: s
       ]),
     ),
   };
-  const node = [process.execPath, join(ROOT, 'controller/cli/main.ts'), '--state-dir', stateDir, '--log-level', 'error', ...args, '--instance', INSTANCE];
+  const node = [process.execPath, CLI, '--state-dir', stateDir, '--log-level', 'error', ...args, '--instance', INSTANCE];
   const timed = existsSync('/usr/bin/time');
   const t0 = performance.now();
   const { code, out, err } = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
@@ -120,11 +126,13 @@ async function cli(engines: RunningOvirtSimulator[], args: string[], stateDir: s
   });
   const wallMs = performance.now() - t0;
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err)?.[1];
+  const cpu = ['User', 'System'].map((k) => new RegExp(`${k} time \\(seconds\\): ([\\d.]+)`).exec(err)?.[1]);
   const byEngine = engines.map((e) => e.stats());
   return {
     code,
     wallMs,
     rssMB: rss ? Number(rss) / 1024 : undefined,
+    cpuS: cpu.every((c) => c !== undefined) ? cpu.reduce((a, c) => a + Number(c), 0) : undefined,
     requests: byEngine.reduce((a, s) => a + Object.values(s).reduce((x, n) => x + n, 0), 0),
     byEngine,
     tail: `${out}\n${err.replace(/\n\s*(Command being timed|User time|System time|Percent|Elapsed|Average|Maximum|Major|Minor|Voluntary|Involuntary|Swaps|File system|Socket|Signals|Page size|Exit status)[^\n]*/g, '')}`
@@ -134,7 +142,7 @@ async function cli(engines: RunningOvirtSimulator[], args: string[], stateDir: s
 }
 
 const fmt = (r: Run) =>
-  `${(r.wallMs / 1000).toFixed(2)} s, ${r.rssMB !== undefined ? `${r.rssMB.toFixed(0)} MB peak RSS` : 'RSS n/a'}, ${r.requests} requests${r.code > 2 || r.code === 1 ? ` (exit ${r.code})` : ''}`;
+  `${(r.wallMs / 1000).toFixed(2)} s${r.cpuS !== undefined ? ` (CLI CPU ${r.cpuS.toFixed(2)} s)` : ''}, ${r.rssMB !== undefined ? `${r.rssMB.toFixed(0)} MB peak RSS` : 'RSS n/a'}, ${r.requests} requests${r.code > 2 || r.code === 1 ? ` (exit ${r.code})` : ''}`;
 const perEngine = (r: Run) => r.byEngine.map((s, k) => `    ${NAMES[k]}: ${JSON.stringify(s)}`).join('\n');
 
 async function folder(docs: object[]): Promise<{ dir: string; state: string; done: () => Promise<void> }> {

@@ -2,7 +2,8 @@
 // child process under /usr/bin/time -v against the simulator over HTTP, with wall time, peak
 // RSS and the simulator's request count. Prints figures; asserts nothing.
 //   VK_BENCH_FLEET=1000,10000  sizes of the converged fleet (plan and no-op apply)
-//   VK_BENCH_NEW=20,200        sizes of the new-VM applies
+//   VK_BENCH_NEW=20,200        sizes of the new-VM applies (empty: none)
+//   VK_BENCH_NODE_FLAGS='--max-semi-space-size=4'  Node.js flags for the CLI child (default none)
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,9 +14,12 @@ import { seedConvergedFleet } from './support/pve-fleet.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../providers/proxmox/simulator/index.ts';
 
 const root = new URL('..', import.meta.url).pathname;
+const nodeFlags = (process.env.VK_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 interface Run {
   wallMs: number;
+  /** User + system CPU seconds of the child: steadier than wall time on a shared machine. */
+  cpuS: number;
   rssMB: number;
   requests: number;
   byEndpoint: Record<string, number>;
@@ -74,7 +78,7 @@ async function cli(sim: RunningProxmoxSimulator, args: string[]): Promise<Run> {
   sim.resetStats();
   const env = { ...process.env, VIRTKEEPER_BENCH_USERNAME: sim.credentials.username, VIRTKEEPER_BENCH_PASSWORD: sim.credentials.password, VK_LOG_LEVEL: 'error' };
   const t0 = performance.now();
-  const child = spawn('/usr/bin/time', ['-v', process.execPath, join(root, 'controller/cli/main.ts'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-v', process.execPath, ...nodeFlags, join(root, 'controller/cli/main.ts'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   child.stdout.on('data', (b: Buffer) => {
@@ -86,6 +90,7 @@ async function cli(sim: RunningProxmoxSimulator, args: string[]): Promise<Run> {
   const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
   const wallMs = performance.now() - t0;
   const rssKB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] ?? 0);
+  const cpuS = Number(/User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? 0) + Number(/System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? 0);
   const byEndpoint = sim.stats();
   if (code !== 0 && code !== 2)
     process.stdout.write(
@@ -97,10 +102,10 @@ async function cli(sim: RunningProxmoxSimulator, args: string[]): Promise<Run> {
           .slice(0, 3),
       ].join(' | ')})\n`,
     );
-  return { wallMs, rssMB: rssKB / 1024, requests: Object.values(byEndpoint).reduce((a, n) => a + n, 0), byEndpoint, code };
+  return { wallMs, cpuS, rssMB: rssKB / 1024, requests: Object.values(byEndpoint).reduce((a, n) => a + n, 0), byEndpoint, code };
 }
 
-const fmt = (r: Run) => `${(r.wallMs / 1000).toFixed(2)} s wall, ${r.rssMB.toFixed(0)} MB peak RSS, ${r.requests} requests`;
+const fmt = (r: Run) => `${(r.wallMs / 1000).toFixed(2)} s wall (${r.cpuS.toFixed(2)} s CPU), ${r.rssMB.toFixed(0)} MB peak RSS, ${r.requests} requests`;
 const top = (r: Run, n = Number(process.env.VK_BENCH_TOP ?? 6)) =>
   Object.entries(r.byEndpoint)
     .sort((a, b) => b[1] - a[1])
@@ -145,7 +150,7 @@ export async function convergedFleet(n: number): Promise<void> {
   await sim.close();
 }
 
-// Unset: the defaults; empty (VK_BENCH_FLEET=): that part is skipped.
+// Set but empty (VK_BENCH_NEW=) runs none of that kind, so one kind can be measured alone.
 const sizes = (v: string | undefined, d: number[]) => (v === undefined ? d : v.split(',').filter(Boolean).map(Number));
 for (const n of sizes(process.env.VK_BENCH_NEW, [20, 200])) await newVMs(n);
 for (const n of sizes(process.env.VK_BENCH_FLEET, [1000, 10_000])) await convergedFleet(n);

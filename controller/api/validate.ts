@@ -13,15 +13,19 @@ import type { AnyResource } from './types.ts';
 // ajv-formats is CommonJS with a default export; under NodeNext it arrives as the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-let validators: Map<KindName, ValidateFunction> | undefined;
+let ajv: Ajv | undefined;
+const validators = new Map<KindName, ValidateFunction>();
+/** Compiled on first use, per kind: a folder of VMs does not pay for the snapshot kinds' schemas. */
 function validatorFor(kind: KindName): ValidateFunction {
-  if (!validators) {
-    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-    addFormats(ajv);
-    validators = new Map(KIND_NAMES.map((k) => [k, ajv.compile(KINDS[k].schema)]));
+  let v = validators.get(kind);
+  if (!v) {
+    if (!ajv) {
+      ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+      addFormats(ajv);
+    }
+    v = ajv.compile(KINDS[kind].schema);
+    validators.set(kind, v);
   }
-  const v = validators.get(kind);
-  if (!v) throw new Error(`no validator for ${kind}`);
   return v;
 }
 

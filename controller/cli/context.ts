@@ -55,9 +55,11 @@ export function hypervisorPool(
   onChange?: (hypervisor: string, providerIDs: string[]) => void,
   /** The state directory, where providers keep what they learned between processes (`readOnly` for plan). */
   state?: { dir: string; readOnly?: boolean },
+  /** `usage`: the observations feed usage gauges (`ui`; plan and apply never want them). `observeMaxAgeMs`: how long an observation serves (plan: the whole command). */
+  o: { usage?: boolean; observeMaxAgeMs?: number } = {},
 ): HypervisorPool {
   const memory = state ? fileMemory(join(state.dir, 'provider-memory'), { readOnly: state.readOnly ?? false }) : undefined;
-  return new HypervisorPool({ loadConnector, credentials: credentialsFor(g), logger, now: Date.now, ...(onChange ? { onChange } : {}), ...(memory ? { memory } : {}) });
+  return new HypervisorPool({ loadConnector, credentials: credentialsFor(g), logger, now: Date.now, ...(onChange ? { onChange } : {}), ...(memory ? { memory } : {}), ...o });
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -317,6 +317,11 @@ export interface ConnectOptions {
   credentials: Credentials;
   logger: Logger;
   memory?: ProviderMemory;
+  /**
+   * Whether usage (ObservedVM.usage) is wanted: a long-running `run` or `ui` that shows the
+   * gauges. A provider whose usage costs reads of their own (oVirt's statistics) makes them only then.
+   */
+  usage?: boolean;
 }
 
 /**

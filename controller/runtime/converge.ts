@@ -6,6 +6,7 @@ import { KIND_NAMES } from '../api/kinds.ts';
 import { parseKey } from '../api/keys.ts';
 import type { PlanResult } from '../core/plan.ts';
 import { type DesiredFolder, openFolder } from '../sources/folder.ts';
+import { PassStatusView } from '../status/pass-view.ts';
 import type { StatusRecord } from '../status/writer.ts';
 import type { StatusStore } from '../status/writer.ts';
 import { directoryGate, folderView } from './modes/directory-removals.ts';
@@ -88,7 +89,10 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
     });
   // Each read of the folder tells the gate what is gone (counted by its grace); the first is
   // the one the folder was loaded with.
+  // The pass reads the state directory once, with the folder (see PassStatusView).
+  const statuses = new PassStatusView(o.statuses);
   const review = async (records: readonly StatusRecord[]): Promise<string[]> => {
+    statuses.reset(records);
     const view = folderView(records, store);
     await gate.review(view);
     return view.absent.map((a) => a.key);
@@ -97,7 +101,7 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
   let removed = await review(folder.records);
   const reconciler = new Reconciler({
     store,
-    statuses: o.statuses,
+    statuses,
     hypervisors: o.hypervisors,
     logger: o.logger,
     now: o.now,
@@ -181,6 +185,8 @@ export async function converge(o: ConvergeOptions): Promise<ConvergeReport> {
       }
       await o.sleep(1000);
       slept += 1000;
+      // Each round looks at the hypervisors afresh, whatever age the pool lets an observation reach.
+      for (const c of await o.hypervisors.connections()) c.observer.invalidate();
       await pool(
         pending.filter((k) => !removed.includes(k)),
         o.concurrency ?? 16,

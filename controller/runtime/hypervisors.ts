@@ -34,6 +34,8 @@ export interface HypervisorPoolOptions {
   memory?: (hypervisor: string) => ProviderMemory;
   /** Called when a provider reports changes between resyncs (oVirt events, libvirt lifecycle events). */
   onChange?: (hypervisor: string, providerIDs: string[]) => void;
+  /** Whether the observations feed usage gauges (run, ui): see ConnectOptions.usage. */
+  usage?: boolean;
 }
 
 function limiter(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
@@ -93,7 +95,7 @@ export class HypervisorPool {
       const connector = await this.opts.loadConnector(hv.spec.type);
       const logger = this.opts.logger.child({ hypervisor: name });
       const memory = this.opts.memory?.(name);
-      const client = await connector.connect({ name, spec: hv.spec, credentials, logger, ...(memory ? { memory } : {}) });
+      const client = await connector.connect({ name, spec: hv.spec, credentials, logger, ...(memory ? { memory } : {}), ...(this.opts.usage ? { usage: true } : {}) });
       const observer = new Observer({
         client,
         now: this.opts.now,

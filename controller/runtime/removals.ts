@@ -9,6 +9,10 @@ import { dirname } from 'node:path';
 import type { AnyResource } from '../api/types.ts';
 import { DEFAULT_GUARD, guardRemovals, type GuardPolicy, type Removable } from '../core/removal-guard.ts';
 import { isoTime } from '../core/status.ts';
+import type { Admission } from './admission.ts';
+import { registeredReconcilers } from './reconcilers/registry.ts';
+
+export type { Admission } from './admission.ts';
 
 export interface RemovalPolicy extends GuardPolicy {
   /** Absent this long (on two reads at least) before a removal may go. */
@@ -80,16 +84,14 @@ export function hypervisorsOf(r: AnyResource): string[] {
   return (spec.hypervisors ?? []).flatMap((b) => (typeof b.hypervisor === 'string' ? [b.hypervisor] : []));
 }
 
-/** The kinds whose removal can destroy something on a hypervisor. */
-export const DESTROYING_KINDS: ReadonlySet<string> = new Set(['VirtualMachine', 'VirtualDisk', 'VirtualNetwork', 'VirtualMachineSnapshot']);
+/** The kinds whose removal can destroy something on a hypervisor, as their registry entries say. */
+export const DESTROYING_KINDS: ReadonlySet<string> = new Set(registeredReconcilers().flatMap((r) => (r.removalDestroys ? [r.kind] : [])));
 
 /** A removal destroys something (rather than forgetting it): a VM, disk or network with deletionPolicy Delete. */
 export function destroys(r: AnyResource | undefined): boolean {
   if (!r || !DESTROYING_KINDS.has(r.kind)) return false;
   return ((r.spec as { deletionPolicy?: string }).deletionPolicy ?? 'Delete') === 'Delete';
 }
-
-export type Admission = { allowed: true } | { allowed: false; code: 'VK_DELETE_GRACE' | 'VK_DELETE_GUARD'; message: string; retryAfterMs?: number };
 
 export interface SourceView {
   /** Resources the source no longer declares (or that are being deleted), as last applied. */

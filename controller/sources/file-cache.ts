@@ -1,9 +1,10 @@
 // What a long-running reader of a folder (`run -f`) keeps of each file between reads: the
 // parse and per-document validation of its text, keyed by a digest of that text. A read of a
 // folder where one file changed parses and validates that file only; checks across files
-// (names, consistency with what was applied, set members) still run over all. Values are handed
-// out as copies, so nothing a reader does to a resource leaks into the next read, and no YAML
-// tree is kept: a line number asked of a cached file (for a problem) parses its text again.
+// (names, consistency with what was applied, set members) still run over all. What a cached
+// file hands out is frozen and the same object each read (so the store sees it unchanged without
+// comparing), and no YAML tree is kept: a line number asked of a cached file (for a problem)
+// parses its text again.
 import { createHash } from 'node:crypto';
 import { parseManifestText, type LoadedDocument, type ManifestProblem } from '../api/manifest.ts';
 import { validateDocuments, type ValidResource } from '../api/validate.ts';
@@ -41,7 +42,7 @@ export class FileCache {
       this.hits++;
       const parse = lazyParse(file, text);
       return {
-        resources: hit.resources.map((r) => ({ id: r.id, key: r.key, resource: structuredClone(r.value) as ValidResource['resource'], source: lazySource(file, r.line, parse) })),
+        resources: hit.resources.map((r) => ({ id: r.id, key: r.key, resource: r.value as ValidResource['resource'], source: lazySource(file, r.line, parse) })),
         problems: hit.problems,
       };
     }
@@ -49,7 +50,7 @@ export class FileCache {
     const fresh = loadFileText(file, text);
     this.entries.set(file, {
       digest,
-      resources: fresh.resources.map((r) => ({ id: r.id, key: r.key, value: structuredClone(r.resource), line: r.source.line })),
+      resources: fresh.resources.map((r) => ({ id: r.id, key: r.key, value: deepFreeze(structuredClone(r.resource)), line: r.source.line })),
       problems: fresh.problems,
     });
     return fresh;
@@ -70,4 +71,12 @@ function lazyParse(file: string, text: string): () => Map<number, LoadedDocument
 
 function lazySource(file: string, line: number, parse: () => Map<number, LoadedDocument>): LoadedDocument['source'] {
   return { file, line, lineOf: (path) => parse().get(line)?.source.lineOf(path) ?? line };
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }

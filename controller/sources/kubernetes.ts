@@ -19,6 +19,9 @@ import type { ValidationResult } from '../api/validate.ts';
 
 export const FINALIZER = 'virtkeeper.io/finalizer';
 
+/** An object from the API has no lines: every problem is on its first. One function for all, not a closure each. */
+const firstLine = () => 1;
+
 export type KubeObject = KubernetesObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
 
 export interface KubernetesSourceOptions {
@@ -59,6 +62,7 @@ export class KubernetesSource {
         const old = this.objects.get(key);
         this.objects.set(key, slim(obj));
         if (worthAPass(old, obj)) this.touch(key);
+        else this.revalidated(key, obj);
       };
       const remove = (obj: Listed) => {
         const key = this.keyOf(info, obj);
@@ -82,23 +86,54 @@ export class KubernetesSource {
     this.flush();
   }
 
+  /**
+   * A flush rebuilds the desired state of every object, so at 10,000 objects a burst of updates
+   * (the finalizers a first pass adds, one watch event each) would keep the process doing little
+   * else: the next flush waits at least twice as long as the last one took.
+   */
   private touch(key: string): void {
     this.pending.add(key);
-    if (!this.synced) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.flush(), 20);
+    if (!this.synced || this.timer) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        const t0 = performance.now();
+        this.flush();
+        this.flushMs = performance.now() - t0;
+      },
+      Math.max(20, 2 * this.flushMs),
+    );
   }
 
-  /** One object validated, kept while the cache holds that same object (an update replaces it). */
+  private flushMs = 0;
+
+  /** One object validated, kept while the cache holds that object or one that differs only in status. */
   private readonly validated = new Map<string, { obj: KubeObject; result: ValidationResult }>();
 
   private validate(key: string, obj: KubeObject): ValidationResult {
     const hit = this.validated.get(key);
-    if (hit?.obj === obj) return hit.result;
-    const result = validateDocuments([{ source: { file: `kubernetes:${key}`, line: 1, lineOf: () => 1 }, value: desiredValue(obj) }]);
+    if (hit && (hit.obj === obj || !worthAPass(hit.obj, obj))) {
+      hit.obj = obj;
+      return hit.result;
+    }
+    const result = validateDocuments([{ source: { file: `kubernetes:${key}`, line: 1, lineOf: firstLine }, value: desiredValue(obj) }]);
     this.validated.set(key, { obj, result });
+    // Said once, when found: a flush repeats every object's result, and would repeat the log.
+    for (const p of result.problems) this.o.logger.error({ resource: p.resource }, `invalid object: ${formatProblem(p)}`);
     return result;
   }
+
+  /**
+   * A status-only update (the controller's own writes, most updates) validates the same: the
+   * result is kept for the new object, and the old one (with its old status) is let go now.
+   */
+  private revalidated(key: string, obj: KubeObject): void {
+    const hit = this.validated.get(key);
+    if (hit) hit.obj = obj;
+  }
+
+  /** The duplicate-name problems logged last flush: each is logged when it appears. */
+  private memberProblems = new Set<string>();
 
   /** Rebuilds the desired state from the caches (validating only what changed) and reports what changed. */
   private flush(): void {
@@ -110,10 +145,15 @@ export class KubernetesSource {
       v.resources.push(...r.resources);
       v.problems.push(...r.problems);
     }
-    for (const p of v.problems) this.o.logger.error({ resource: p.resource }, `invalid object: ${formatProblem(p)}`);
     // A set member with the name of another VM: both are held as they were, neither replaces the other.
     const members = checkMembers(v.resources);
-    for (const p of members.problems) this.o.logger.error({ resource: p.resource }, formatProblem(p));
+    const said = new Set<string>();
+    for (const p of members.problems) {
+      const text = formatProblem(p);
+      said.add(text);
+      if (!this.memberProblems.has(text)) this.o.logger.error({ resource: p.resource }, text);
+    }
+    this.memberProblems = said;
     const changed = this.o.store.update({ resources: members.accepted, problems: members.problems, brokenFiles: new Set(members.problems.map((p) => p.file)) }, formatProblem);
     for (const k of this.pending) changed.add(k);
     this.pending = new Set();
@@ -126,6 +166,7 @@ export class KubernetesSource {
 
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     await Promise.all(this.informers.map((i) => i.stop().catch(() => undefined)));
   }
 }

@@ -60,7 +60,8 @@ export class DesiredStore {
     const changed = new Set<string>();
     for (const [k, e] of next) {
       const old = this.entries.get(k);
-      if (!old || JSON.stringify(old.resource) !== JSON.stringify(e.resource) || !!old.heldBecause !== !!e.heldBecause) changed.add(k);
+      // The same object is the same resource (a cached file, the Kubernetes source's validated object): only others are compared.
+      if (!old || (old.resource !== e.resource && JSON.stringify(old.resource) !== JSON.stringify(e.resource)) || !!old.heldBecause !== !!e.heldBecause) changed.add(k);
     }
     for (const k of this.entries.keys()) if (!next.has(k)) changed.add(k);
     this.entries = next;

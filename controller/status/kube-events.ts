@@ -83,5 +83,20 @@ export class KubeEventRecorder {
       },
     });
     this.sent.set(dedup, { name: created.metadata.name, namespace, count: 1, at: now });
+    this.forgetOld(now);
+  }
+
+  private sweptAt = 0;
+
+  /** What is older than the window bumps nothing any more: dropped, so a long run's map stays the size of ten minutes' Events. */
+  private forgetOld(now: number): void {
+    if (now - this.sweptAt < WINDOW_MS) return;
+    this.sweptAt = now;
+    for (const [k, s] of this.sent) if (now - s.at >= WINDOW_MS) this.sent.delete(k);
+  }
+
+  /** How many Events are remembered for de-duplication (for tests). */
+  get remembered(): number {
+    return this.sent.size;
   }
 }

@@ -16,6 +16,28 @@ export function statusPatch(old: Record<string, unknown> | undefined, next: Reco
   return patch;
 }
 
+/** Whether two values serialise to the same JSON (undefined members are absent), without serialising them: a pass compares every VM's status. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    // JSON writes an undefined element as null.
+    return a.every((x, i) => sameJson(x ?? null, b[i] ?? null));
+  }
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  let na = 0;
+  for (const k in ra) {
+    if (ra[k] === undefined) continue;
+    na++;
+    if (!sameJson(ra[k], rb[k])) return false;
+  }
+  let nb = 0;
+  for (const k in rb) if (rb[k] !== undefined) nb++;
+  return na === nb;
+}
+
 export class KubernetesStatusStore implements StatusStore {
   private readonly source: KubernetesSource;
   private readonly rest: KubeRest;
@@ -55,8 +77,8 @@ export class KubernetesStatusStore implements StatusStore {
   async write(record: StatusRecord): Promise<void> {
     const obj = this.source.object(record.key);
     if (!obj) return;
+    if (sameJson(obj.status ?? {}, record.status)) return;
     const next = JSON.parse(JSON.stringify(record.status)) as Record<string, unknown>;
-    if (JSON.stringify(obj.status ?? {}) === JSON.stringify(next)) return;
     const info = KINDS[parseKey(record.key).kind];
     try {
       const updated = await this.rest.call<KubeObject>('PATCH', pathOf(info, obj, '/status'), { status: statusPatch(obj.status, next) }, 'application/merge-patch+json');

@@ -3,7 +3,7 @@
 // only when it changes: a record that says what the file says already (but its updatedAt) is
 // not written again, so a steady pass over 10,000 VMs writes nothing.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { StatusRecord, StatusStore } from './writer.ts';
@@ -32,8 +32,22 @@ export class StateDir implements StatusStore {
   private readonly known = new Map<string, string>();
   /** Records written (not skipped as unchanged), for tests and benchmarks. */
   writes = 0;
-  constructor(dir: string) {
+  /** Record files read by list(), for tests and benchmarks. */
+  listReads = 0;
+  /**
+   * A long-running reader (`run -f`) lists the directory on every folder read: it keeps each
+   * file's text with its inode, size and mtime, and reads again only files that changed (a write
+   * renames a new file into place, so a new inode). Off for one-pass commands, which list once.
+   */
+  private listing: Map<string, { ino: number; size: number; mtimeMs: number; text: string }> | undefined;
+  constructor(dir: string, options: { rememberListing?: boolean } = {}) {
     this.dir = dir;
+    if (options.rememberListing) this.listing = new Map();
+  }
+
+  /** Turns on remembering the listing (see `listing`). */
+  rememberListing(): void {
+    this.listing ??= new Map();
   }
 
   async read(key: string): Promise<StatusRecord | undefined> {
@@ -59,9 +73,18 @@ export class StateDir implements StatusStore {
       throw e;
     }
     const out: StatusRecord[] = [];
-    for (const n of names.filter((x) => x.endsWith('.json')).sort()) {
+    const listed = names.filter((x) => x.endsWith('.json')).sort();
+    // A few at a time: thousands of files opened at once would run out of descriptors.
+    const texts: (string | undefined)[] = [];
+    for (let i = 0; i < listed.length; i += 32) texts.push(...(await Promise.all(listed.slice(i, i + 32).map((n) => this.textOf(n)))));
+    if (this.listing) {
+      const present = new Set(listed);
+      for (const n of this.listing.keys()) if (!present.has(n)) this.listing.delete(n);
+    }
+    for (const text of texts) {
+      if (text === undefined) continue;
       try {
-        const r = JSON.parse(await readFile(join(this.dir, n), 'utf8')) as StatusRecord;
+        const r = JSON.parse(text) as StatusRecord;
         this.known.set(r.key, digest(r));
         out.push(r);
       } catch {
@@ -69,6 +92,26 @@ export class StateDir implements StatusStore {
       }
     }
     return out;
+  }
+
+  /** A record file's text: from the remembered listing when the file is the one read before. */
+  private async textOf(name: string): Promise<string | undefined> {
+    const path = join(this.dir, name);
+    try {
+      if (!this.listing) {
+        this.listReads++;
+        return await readFile(path, 'utf8');
+      }
+      const st = await stat(path);
+      const had = this.listing.get(name);
+      if (had && had.ino === st.ino && had.size === st.size && had.mtimeMs === st.mtimeMs) return had.text;
+      this.listReads++;
+      const text = await readFile(path, 'utf8');
+      this.listing.set(name, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, text });
+      return text;
+    } catch {
+      return undefined;
+    }
   }
 
   async write(record: StatusRecord): Promise<void> {

@@ -13,9 +13,11 @@ import { keyOf } from '../api/keys.ts';
 import type { AnyResource, Hypervisor, VirtualMachine, VirtualNetwork, VMTemplate } from '../api/types.ts';
 import { convertRows, type ConvertProblem, type RequestRow } from '../convert/request.ts';
 import { readXlsx } from '../convert/xlsx.ts';
+import { formatBytes } from '../api/quantity.ts';
 import { normaliseVM } from '../core/desired.ts';
 import { VkError } from '../core/errors.ts';
 import { chooseNode } from '../core/placement.ts';
+import type { ProviderConventions } from '../core/provider.ts';
 import type { Inventory } from './inventory.ts';
 
 const run = promisify(execFile);
@@ -78,10 +80,27 @@ export interface IntakeContext {
   /** Resources declared now (the folder, or the cluster). */
   declared: readonly AnyResource[];
   inventory: Inventory;
+  /**
+   * The conventions of a Hypervisor type, as the VM reconciler reads them (the pool's
+   * `conventions(type)`): without them a default (a disk's bus) would show other than it is made.
+   */
+  conventions: (type: Hypervisor['spec']['type']) => Promise<ProviderConventions>;
+}
+
+/** What planDocuments reads: the conventions resolved for every declared Hypervisor type. */
+export interface PlanContext extends Omit<IntakeContext, 'conventions'> {
+  conventions: ReadonlyMap<string, ProviderConventions>;
+}
+
+/** Resolves the conventions of the declared Hypervisors' types, once each. */
+export async function planContext(ctx: IntakeContext): Promise<PlanContext> {
+  const types = [...new Set(ctx.declared.filter((r): r is Hypervisor => r.kind === 'Hypervisor').map((h) => h.spec.type))];
+  const conventions = new Map(await Promise.all(types.map(async (t) => [t, await ctx.conventions(t)] as const)));
+  return { ...ctx, conventions };
 }
 
 /** The plan of converted documents against what is declared and observed. Pure. */
-export function planDocuments(documents: readonly object[], problems: readonly ConvertProblem[], ctx: IntakeContext): PlanRow[] {
+export function planDocuments(documents: readonly object[], problems: readonly ConvertProblem[], ctx: PlanContext): PlanRow[] {
   const rows: PlanRow[] = problems.map((p) => ({ kind: 'request row', name: `row ${p.row}`, action: 'error', message: `${p.column ? `${p.column}: ` : ''}${p.message}`, row: p.row }));
   const declaredKeys = new Set(ctx.declared.map((r) => keyOf({ kind: r.kind, ...(r.metadata.namespace ? { namespace: r.metadata.namespace } : {}), name: r.metadata.name })));
   const hypervisors = new Map(ctx.declared.filter((r): r is Hypervisor => r.kind === 'Hypervisor').map((h) => [h.metadata.name, h]));
@@ -114,13 +133,16 @@ export function planDocuments(documents: readonly object[], problems: readonly C
       rows.push({ ...withHv, action: 'error', message: `duplicate name: a VM named ${onHypervisor} exists on ${hv.metadata.name} already` });
     else {
       try {
-        const desired = normaliseVM(vm, { hypervisor: hv, networks, templates });
+        // The same reading as the VM reconciler's (desiredOf): the connector's conventions included.
+        const desired = normaliseVM(vm, { hypervisor: hv, networks, templates, conventions: ctx.conventions.get(hv.spec.type) ?? {} });
         const nodes = ctx.inventory.hypervisors.find((h) => h.name === hv.metadata.name)?.nodes ?? [];
         const counts = planned.get(hv.metadata.name) ?? new Map<string, number>();
         planned.set(hv.metadata.name, counts);
         const node = chooseNode({ vm: desired, nodes, planned: counts });
         if (node) counts.set(node, (counts.get(node) ?? 0) + 1);
-        rows.push({ ...withHv, action: 'create', ...(node ? { node } : {}), message: node ? `create on ${node}` : 'create (the hypervisor places it)' });
+        const disks = desired.disks.map((x) => `${x.name} ${formatBytes(x.sizeBytes)} ${x.interface}`).join(', ');
+        const where = node ? `create on ${node}` : 'create (the hypervisor places it)';
+        rows.push({ ...withHv, action: 'create', ...(node ? { node } : {}), message: disks ? `${where}; disks ${disks}` : where });
       } catch (e) {
         rows.push({ ...withHv, action: 'error', message: (e as Error).message });
       }
@@ -133,7 +155,7 @@ export function planDocuments(documents: readonly object[], problems: readonly C
 export async function prepareRequest(file: { filename?: string; data: Buffer }, ctx: IntakeContext): Promise<IntakeRequest> {
   const requestRows = await rowsOf(file);
   const { documents, problems } = convertRows(requestRows);
-  const plan = planDocuments(documents, problems, ctx);
+  const plan = planDocuments(documents, problems, await planContext(ctx));
   const doc = requestRows.map((r) => r.meta?.document_num).find((x) => x !== undefined && x !== '');
   return {
     id: randomBytes(9).toString('base64url'),

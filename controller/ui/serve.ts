@@ -78,7 +78,8 @@ export async function serveInventory(o: ServeInventoryOptions): Promise<ServedIn
     ...(token ? { token } : {}),
     feed,
     now: o.now,
-    ...(o.intake ? { intake: { sink: o.intake, declared: o.declared } } : {}),
+    // The pool's conventions: the plan a request shows reads VMs as the reconciler does.
+    ...(o.intake ? { intake: { sink: o.intake, declared: o.declared, conventions: (t: Hypervisor['spec']['type']) => o.pool.conventions(t) } } : {}),
   });
   await feed.start();
   o.logger.info({ url: server.url, intake: !!o.intake }, 'serving the inventory');

@@ -9,7 +9,7 @@ import { isVkError } from '../core/errors.ts';
 import { UI_CSS, UI_JS } from './assets.ts';
 import type { InventoryFeed } from './feed.ts';
 import { type Html, layout, type LayoutOptions } from './html.ts';
-import { acceptRequest, IntakeError, type IntakeRequest, type IntakeSink, MAX_UPLOAD_BYTES, prepareRequest } from './intake.ts';
+import { acceptRequest, IntakeError, type IntakeContext, type IntakeRequest, type IntakeSink, MAX_UPLOAD_BYTES, prepareRequest } from './intake.ts';
 import { findVM, matches, parseFilter, sortVMs } from './inventory.ts';
 import { OPENAPI } from './openapi.ts';
 import { eventRows, inventoryPage, nodesPage, parseListQuery } from './pages-inventory.ts';
@@ -25,7 +25,7 @@ export interface UiServerOptions {
   feed: InventoryFeed;
   now: () => number;
   /** Request intake; absent: read-only. */
-  intake?: { sink: IntakeSink; declared: () => readonly AnyResource[] };
+  intake?: { sink: IntakeSink; declared: () => readonly AnyResource[]; conventions: IntakeContext['conventions'] };
   /** The usage window the VM page charts (default one hour). */
   windowMs?: number;
 }
@@ -137,7 +137,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const file = body.jsonfile;
     if (!isFile(file)) throw new IntakeError('no file in the field jsonfile: attach the request as jsonfile (curl -F jsonfile=@request.json)');
-    const r = await prepareRequest({ filename: file.filename, data: await file.toBuffer() }, { declared: o.intake.declared(), inventory: o.feed.current() });
+    const r = await prepareRequest({ filename: file.filename, data: await file.toBuffer() }, { declared: o.intake.declared(), inventory: o.feed.current(), conventions: o.intake.conventions });
     keep(r);
     return { r, accept: fieldValue(body.accept) === 'true' };
   };

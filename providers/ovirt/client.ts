@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ProviderAuthError, ProviderConflictError, ProviderInvalidError, ProviderLockedError, ProviderNotFoundError, ProviderTransientError, type VkError } from '../../controller/core/errors.ts';
 import type { Credentials } from '../../controller/core/provider.ts';
+import { CollectionSplitter } from './json-stream.ts';
+import type { Json } from './json.ts';
 
-export type Json = Record<string, unknown>;
+export type { Json } from './json.ts';
 
 export interface OvirtClientOptions {
   /** `https://engine/ovirt-engine/api` */
@@ -88,7 +90,8 @@ export class OvirtClient {
     await this.login;
   }
 
-  async call<T = Json>(method: string, path: string, options: { query?: Record<string, string>; body?: Json } = {}): Promise<{ status: number; data: T }> {
+  /** Sends one request, logging in again once on a 401 (tokens expire without refresh). */
+  private async send(method: string, path: string, options: { query?: Record<string, string>; body?: Json }): Promise<Dispatcher.ResponseData> {
     if (!this.token && 'username' in this.o.credentials) await this.sso();
     const qs = options.query && Object.keys(options.query).length > 0 ? `?${new URLSearchParams(options.query)}` : '';
     const send = async () => {
@@ -116,14 +119,40 @@ export class OvirtClient {
       await this.sso();
       res = await send();
     }
+    return res;
+  }
+
+  private refused(method: string, path: string, status: number, data: Json): VkError {
+    const err = classifyOvirt(status, String(data.reason ?? ''), String(data.detail ?? ''));
+    this.o.logger?.debug({ method, path, status, code: err.code }, err.message);
+    return err;
+  }
+
+  async call<T = Json>(method: string, path: string, options: { query?: Record<string, string>; body?: Json } = {}): Promise<{ status: number; data: T }> {
+    const res = await this.send(method, path, options);
     const text = await res.body.text();
     const data = (text ? JSON.parse(text) : {}) as Json;
-    if (res.statusCode >= 300) {
-      const err = classifyOvirt(res.statusCode, String(data.reason ?? ''), String(data.detail ?? ''));
-      this.o.logger?.debug({ method, path, status: res.statusCode, code: err.code }, err.message);
-      throw err;
-    }
+    if (res.statusCode >= 300) throw this.refused(method, path, res.statusCode, data);
     return { status: res.statusCode, data: data as T };
+  }
+
+  /**
+   * A collection read as it arrives, each item handed to `each` alone, without the links and
+   * action lists no reader uses (json-stream.ts): a fleet's list is never one text and one tree.
+   */
+  async list(path: string, query: Record<string, string>, each: (item: Json) => void): Promise<void> {
+    const res = await this.send('GET', path, { query });
+    if (res.statusCode >= 300) {
+      const text = await res.body.text();
+      throw this.refused('GET', path, res.statusCode, (text ? JSON.parse(text) : {}) as Json);
+    }
+    const splitter = new CollectionSplitter(each);
+    try {
+      for await (const chunk of res.body) splitter.push(chunk as Buffer);
+    } catch (e) {
+      throw new ProviderTransientError(`the engine at ${this.base} stopped answering GET ${path} midway: ${(e as Error).message}`);
+    }
+    if (!splitter.complete) throw new ProviderTransientError(`the engine at ${this.base} answered GET ${path} with a cut-off or non-collection body; it is read again at the next pass`);
   }
 
   async get<T = Json>(path: string, query: Record<string, string> = {}): Promise<T> {

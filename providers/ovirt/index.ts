@@ -68,9 +68,9 @@ export function ovirtProvider(options: OvirtOptions): ProviderClient {
 export const ovirtConnector: ProviderConnector = {
   type: 'ovirt',
   conventions: { virtualNetworks: 'named' },
-  async connect({ spec, credentials, logger }) {
+  async connect({ spec, credentials, logger, usage }) {
     if (!spec.endpoint) throw new Error('an ovirt Hypervisor needs spec.endpoint');
     const client = new OvirtClient({ endpoint: spec.endpoint, credentials, logger, ...(spec.tls ? { tls: spec.tls } : {}) });
-    return ovirtProvider({ client, logger, ...(spec.defaults ? { defaults: spec.defaults } : {}) });
+    return ovirtProvider({ client, logger, ...(spec.defaults ? { defaults: spec.defaults } : {}), ...(usage ? { usage } : {}) });
   },
 };

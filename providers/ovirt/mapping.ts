@@ -90,7 +90,8 @@ export function toObservedVM(vm: Json, l: Lookups): ObservedVM {
   if (BUSY.has(status)) out.busy = status;
   else if (lockedDisk) out.busy = 'disk locked';
   if (status === 'migrating') {
-    // The list follows the statistics: how far it is rides along (migration.progress, percent).
+    // How far it is rides along only where statistics were followed (the migrations read, not the
+    // fleet's list, which follows none: that read answers for every migrating VM in one search).
     const progress = statistics(vm).get('migration.progress');
     out.migration = { from: host ?? '', ...(progress !== undefined ? { progress: Math.floor(progress) } : {}) };
   }

@@ -8,6 +8,7 @@ import { readMigrations } from './migration-progress.ts';
 import type { Observation } from '../../controller/core/model.ts';
 import { arr, num, obj, type Json, type OvirtClient } from './client.ts';
 import { JobWatch } from './jobs.ts';
+import { UsageReader } from './usage.ts';
 
 export interface OvirtOptions {
   client: OvirtClient;
@@ -21,6 +22,10 @@ export interface OvirtOptions {
   /** Passes between refreshes of hosts, templates and vNIC profiles (default 10). */
   slowRefreshEvery?: number;
   pollMs?: number;
+  /** Whether observations carry usage (run, ui): read by a statistics search of its own (usage.ts). */
+  usage?: boolean;
+  /** How old usage may be before an observation has it read again (default 15 s). */
+  usageEveryMs?: number;
   /** The clock (tests inject their own). */
   now?: () => number;
 }
@@ -47,6 +52,30 @@ const RECENT_MS = 3000;
 /** How recent an observation must be for a create to trust that no VM of its name exists. */
 const NAMES_MS = 60_000;
 
+/**
+ * What a start or a disk step reads of a listed VM, kept until the next observation (the rest
+ * of the row, a 10,000-VM fleet's disks and NICs in full, is not): the VM's id, name, status,
+ * marker and cloud-init, its attachments with their disks' ids, as `follow=disk_attachments` has them.
+ */
+function kept(vm: Json): Json {
+  return {
+    id: vm.id,
+    name: vm.name,
+    status: vm.status,
+    comment: vm.comment,
+    ...(vm.initialization ? { initialization: vm.initialization } : {}),
+    disk_attachments: {
+      disk_attachment: arr(obj(vm.disk_attachments).disk_attachment).map((a) => ({
+        id: a.id,
+        active: a.active,
+        bootable: a.bootable,
+        interface: a.interface,
+        disk: { id: obj(a.disk).id },
+      })),
+    },
+  };
+}
+
 export class OvirtSession {
   readonly api: OvirtClient;
   readonly o: OvirtOptions;
@@ -63,6 +92,8 @@ export class OvirtSession {
   readonly jobs: JobWatch;
   /** Live migrations followed while they run: one search for every migrating VM per tick. */
   readonly migrations: MigrationFollower;
+  /** Present when usage is wanted. */
+  readonly usage: UsageReader | undefined;
   readonly now: () => number;
   private observedNames: { at: number; names: Set<string> } | undefined;
   private readonly attempted = new Set<string>();
@@ -74,6 +105,9 @@ export class OvirtSession {
     // Ticks from 100 ms: creates and starts take seconds; a shorter tick only adds jobs searches.
     this.jobs = new JobWatch({ api: this.api, now: this.now, minMs: options.pollMs ?? 100 });
     this.migrations = new MigrationFollower({ read: (_engine, ids) => readMigrations(this, ids), now: this.now });
+    this.usage = options.usage
+      ? new UsageReader({ api: this.api, now: this.now, logger: options.logger, ...(options.usageEveryMs !== undefined ? { everyMs: options.usageEveryMs } : {}) })
+      : undefined;
   }
 
   get logger(): Logger {
@@ -148,8 +182,9 @@ export class OvirtSession {
   }
 
   /** The VMs a list call answered; `since` is the write count when it was sent. */
-  seen(vms: Json[], since: number): void {
+  seen(listed: Json[], since: number): void {
     const fresh = since === this.writes;
+    const vms = listed.map(kept);
     this.lastVms = { at: this.now(), vms, byId: new Map(vms.map((v) => [String(v.id), v])), whole: fresh };
     this.dirty.clear();
     this.observedNames = { at: this.now(), names: new Set(vms.map((v) => String(v.name))) };
@@ -192,6 +227,8 @@ export class OvirtSession {
   async recentVms(): Promise<Json[]> {
     const seen = this.lastVms;
     if (seen?.whole && this.dirty.size === 0 && this.now() - seen.at < RECENT_MS) return seen.vms;
-    return arr((await this.api.get('/vms', { follow: 'disk_attachments' })).vm);
+    const vms: Json[] = [];
+    await this.api.list('/vms', { follow: 'disk_attachments' }, (v) => vms.push(v));
+    return vms;
   }
 }

@@ -1,8 +1,17 @@
-// What a VM uses, from the statistics the one list call follows (`statistics`,
-// `nics.statistics`, `disk_attachments.disk.statistics`): CPU and memory gauges of the VM,
-// network totals per NIC, disk rates per disk (the engine keeps no disk totals).
-import type { ObservedVM, VMUsage } from '../../controller/core/model.ts';
-import { arr, num, obj, type Json } from './client.ts';
+// What a VM uses, from the engine's statistics (`statistics`, `nics.statistics`,
+// `disk_attachments.disk.statistics`): CPU and memory gauges of the VM, network totals per
+// NIC, disk rates per disk (the engine keeps no disk totals). Statistics are the heaviest part
+// of a VM's representation (twenty-odd entries a VM), so observation never follows them: only a
+// caller that shows usage (run, ui) has them read, by a search of their own over the running
+// VMs, at most every `everyMs`.
+import type { Logger } from 'pino';
+import type { VMUsage } from '../../controller/core/model.ts';
+import { arr, num, obj, type Json, type OvirtClient } from './client.ts';
+
+/** What the usage search follows: the three kinds of statistics, nothing else. */
+export const USAGE_FOLLOW = 'statistics,nics.statistics,disk_attachments.disk.statistics';
+/** A VM not up reports zeros, or nothing: its gauges are left out rather than read. */
+export const USAGE_SEARCH = 'status=up';
 
 /** Statistic name → its first datum, from a `statistics` element. */
 export function statistics(holder: Json): Map<string, number> {
@@ -40,8 +49,52 @@ export function toUsage(vm: Json): VMUsage | undefined {
   return Object.keys(u).length > 0 ? u : undefined;
 }
 
-/** The observed VM with its usage, when the engine reported any. */
-export function withUsage(o: ObservedVM, vm: Json): ObservedVM {
-  const usage = toUsage(vm);
-  return usage ? { ...o, usage } : o;
+export interface UsageReaderOptions {
+  api: OvirtClient;
+  now: () => number;
+  /** How old the last read may be before an observation has it read again (default 15 s, under the usage history's 30 s step). */
+  everyMs?: number;
+  logger?: Logger;
+}
+
+/** The running VMs' usage by VM id: one search in flight, answered from the last read while it is recent. */
+export class UsageReader {
+  private last: { at: number; byId: Map<string, VMUsage> } | undefined;
+  private reading: Promise<Map<string, VMUsage>> | undefined;
+  private readonly o: UsageReaderOptions;
+  /** Searches sent (tests count them). */
+  reads = 0;
+
+  constructor(options: UsageReaderOptions) {
+    this.o = options;
+  }
+
+  current(): Promise<Map<string, VMUsage>> {
+    const last = this.last;
+    if (last && this.o.now() - last.at < (this.o.everyMs ?? 15_000)) return Promise.resolve(last.byId);
+    this.reading ??= this.read().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  private async read(): Promise<Map<string, VMUsage>> {
+    const at = this.o.now();
+    this.reads++;
+    try {
+      const byId = new Map<string, VMUsage>();
+      // Each VM's statistics are read into its few numbers as they arrive, and dropped.
+      await this.o.api.list('/vms', { search: USAGE_SEARCH, follow: USAGE_FOLLOW }, (vm) => {
+        const u = toUsage(vm);
+        if (u) byId.set(String(vm.id), u);
+      });
+      this.last = { at, byId };
+      return byId;
+    } catch (e) {
+      // Gauges are not worth failing an observation for: keep the last ones, try again next time.
+      this.o.logger?.warn({ err: (e as Error).message }, 'cannot read VM statistics; usage gauges keep their last values');
+      this.last = { at, byId: this.last?.byId ?? new Map() };
+      return this.last.byId;
+    }
+  }
 }

@@ -37,6 +37,7 @@ export interface PendingRow {
 }
 
 export const MAX_MEMORY_LINE = 'virtkeeper.io/max-memory=';
+const MAX_MEMORY = new RegExp(`${MAX_MEMORY_LINE.replace(/\./g, '\\.')}(\\d+)`);
 
 /**
  * The fields of a row whose change means the guest's config must be read again. The power state
@@ -68,34 +69,40 @@ export function parseSize(entry: string): number {
   return Math.round(Number(m[1]) * { '': 1, K: 2 ** 10, M: MiB, G: GiB, T: 2 ** 40 }[m[2] as '' | 'K' | 'M' | 'G' | 'T']);
 }
 
+const DISK_LINE = 'virtkeeper.io/disk=';
+
 export function dataDisks(config: Record<string, string>): ObservedDisk[] {
   // VirtualDisks on this VM: named vkdisk-… when made, or listed in the description after a move.
+  const text = config.description ?? '';
   const listed = new Set(
-    (config.description ?? '')
-      .split('\n')
-      .filter((l) => l.startsWith('virtkeeper.io/disk='))
-      .map((l) => l.slice('virtkeeper.io/disk='.length).split(' ')[0] ?? ''),
+    text.includes(DISK_LINE)
+      ? text
+          .split('\n')
+          .filter((l) => l.startsWith(DISK_LINE))
+          .map((l) => l.slice(DISK_LINE.length).split(' ')[0] ?? '')
+      : [],
   );
-  return Object.entries(config)
-    .filter(([k, v]) => DISK.test(k) && !/media=cdrom/.test(v) && !/cloudinit/.test(v))
-    .map(([k, v]) => {
-      const m = DISK.exec(k) as RegExpExecArray;
-      const bus = m[1] as string;
-      return {
-        key: k,
-        rank: (BUS_RANK[bus] ?? 9) * 1000 + Number(m[2]),
-        disk: {
-          name: k,
-          id: v.split(',')[0] ?? '',
-          sizeBytes: parseSize(v),
-          storage: v.split(':')[0] ?? '',
-          interface: bus === 'scsi' ? 'virtio-scsi' : bus,
-          ...(/vkdisk-/.test(v.split(',')[0] ?? '') || listed.has(v.split(',')[0] ?? '') ? { standalone: true } : {}),
-        },
-      };
-    })
-    .sort((a, b) => a.rank - b.rank)
-    .map((x) => x.disk);
+  // One pass over the keys, no array of entries: observation maps every guest of a fleet each pass.
+  const found: { rank: number; disk: ObservedDisk }[] = [];
+  for (const k in config) {
+    const m = DISK.exec(k);
+    const v = config[k];
+    if (!m || v === undefined || v.includes('media=cdrom') || v.includes('cloudinit')) continue;
+    const bus = m[1] as string;
+    const id = v.split(',')[0] ?? '';
+    found.push({
+      rank: (BUS_RANK[bus] ?? 9) * 1000 + Number(m[2]),
+      disk: {
+        name: k,
+        id,
+        sizeBytes: parseSize(v),
+        storage: v.split(':')[0] ?? '',
+        interface: bus === 'scsi' ? 'virtio-scsi' : bus,
+        ...(id.includes('vkdisk-') || listed.has(id) ? { standalone: true } : {}),
+      },
+    });
+  }
+  return found.sort((a, b) => a.rank - b.rank).map((x) => x.disk);
 }
 
 export function parseNic(key: string, value: string): ObservedNic {
@@ -106,11 +113,12 @@ export function parseNic(key: string, value: string): ObservedNic {
   return { name: key, ...(model ? { model } : {}), ...(mac ? { mac: mac.toLowerCase() } : {}), ...(kv.bridge ? { network: kv.bridge } : {}), ...(kv.tag ? { vlan: Number(kv.tag) } : {}) };
 }
 
+const NIC = /^net\d+$/;
+
 export function nics(config: Record<string, string>): ObservedNic[] {
-  return Object.entries(config)
-    .filter(([k]) => /^net\d+$/.test(k))
-    .sort(([a], [b]) => Number(a.slice(3)) - Number(b.slice(3)))
-    .map(([k, v]) => parseNic(k, v));
+  const keys: string[] = [];
+  for (const k in config) if (NIC.test(k)) keys.push(k);
+  return keys.sort((a, b) => Number(a.slice(3)) - Number(b.slice(3))).map((k) => parseNic(k, config[k] ?? ''));
 }
 
 function power(status: string | undefined): PowerState {
@@ -120,7 +128,7 @@ function power(status: string | undefined): PowerState {
 export function toObservedVM(row: ResourceRow, detail: { config: Record<string, string>; pending: boolean; staged?: Record<string, string> } | undefined, ipAddresses: string[]): ObservedVM {
   const config = detail?.config ?? {};
   const description = config.description ?? '';
-  const maxMem = new RegExp(`${MAX_MEMORY_LINE.replace(/\./g, '\\.')}(\\d+)`).exec(description)?.[1];
+  const maxMem = MAX_MEMORY.exec(description)?.[1];
   const owner = parseOwner(description);
   const sockets = Number(config.sockets ?? 1);
   const cores = Number(config.cores ?? (row.maxcpu ?? 1) / sockets);

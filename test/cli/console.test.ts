@@ -3,16 +3,14 @@
 // the file's ticket; SPICE: the simulator's proxy takes the file's proxy ticket and QEMU its
 // password), or written 0600 and handed to the viewer. The ticket is in no log line and in
 // nothing of the state directory.
-import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { virtkeeperCli } from '../support/cli.ts';
 import { ProxmoxClient } from '../../providers/proxmox/client.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 import { parseViewerFile, spiceConnect } from '../support/viewer-file.ts';
-
-const root = join(import.meta.dirname, '..', '..');
 
 async function allText(dir: string): Promise<string> {
   const out: string[] = [];
@@ -26,13 +24,7 @@ describe('virtkeeper console (Proxmox simulator)', () => {
   let dir: string;
   let stateDir: string;
   let env: NodeJS.ProcessEnv;
-  const cli = (args: string[]) =>
-    new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      const p = execFile(process.execPath, ['bin/virtkeeper.js', '--state-dir', stateDir, ...args], { cwd: root, env }, (e, out, err) =>
-        resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }),
-      );
-      p.stdin?.end();
-    });
+  const cli = virtkeeperCli(() => ({ stateDir, env }));
   const setVga = (name: string, vga: string) => {
     const state = sim.dump();
     const vm = state.vms.find((v) => v.config.name === name);
@@ -91,7 +83,8 @@ describe('virtkeeper console (Proxmox simulator)', () => {
     setVga('deskvm', 'qxl');
     const seen = join(dir, 'seen.vv');
     const viewer = join(dir, 'fake-viewer');
-    await writeFile(viewer, `#!/bin/sh\nstat -c %a "$1" > "${seen}.mode"\ncp "$1" "${seen}"\n`);
+    // Each file appears whole (written aside, then renamed): the test polls for the mode file.
+    await writeFile(viewer, `#!/bin/sh\ncp "$1" "${seen}.tmp" && mv "${seen}.tmp" "${seen}"\nstat -c %a "$1" > "${seen}.mode.tmp" && mv "${seen}.mode.tmp" "${seen}.mode"\n`);
     await chmod(viewer, 0o755);
     const r = await cli(['console', 'deskvm', '-f', dir, '--viewer', viewer, '-o', 'json']);
     expect(r.code, r.err).toBe(0);

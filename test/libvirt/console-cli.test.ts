@@ -1,29 +1,22 @@
 // `virtkeeper console --print` on a real libvirtd, the CLI as a user runs it: the file's host,
 // port and password let a VNC client in (RFB 3.8, VNC authentication); the password is in no
 // log line and in nothing of the state directory.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { virtkeeperCli } from '../support/cli.ts';
 import { parseViewerFile } from '../support/viewer-file.ts';
 import { vncLogin } from './vnc-client.ts';
 
 const uri = process.env.VK_LIBVIRT_URI_1 ?? '';
-const root = join(import.meta.dirname, '..', '..');
 const s = Math.random().toString(36).slice(2, 6);
 const VM = `vk-concli-${s}`;
 
 describe.skipIf(!uri)('virtkeeper console on libvirt', () => {
   let dir: string;
   let stateDir: string;
-  const cli = (args: string[]) =>
-    new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      const p = execFile(process.execPath, ['bin/virtkeeper.js', '--state-dir', stateDir, ...args], { cwd: root }, (e, out, err) =>
-        resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }),
-      );
-      p.stdin?.end();
-    });
+  const cli = virtkeeperCli(() => ({ stateDir }));
   const hv = `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: kvm}\nspec: {type: libvirt, hosts: [{name: host1, uri: "${uri}"}]}\n`;
 
   beforeAll(async () => {

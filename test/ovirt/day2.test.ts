@@ -1,7 +1,6 @@
 // oVirt day-2 clients against the simulator over HTTP: snapshots (with and without memory,
 // listed, the VM changed, restored, removed), a console ticket the VM's display accepts, the
 // engine's host maintenance, usage that moves, and a VM not owned refused everywhere.
-import { connect as tcp } from 'node:net';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,23 +12,10 @@ import { parseViewerFile } from '../../providers/ovirt/consoles.ts';
 import { ovirtProvider } from '../../providers/ovirt/index.ts';
 import { startOvirtSimulator, type RunningOvirtSimulator } from '../../providers/ovirt/simulator/index.ts';
 import { contractVM } from '../contract/provider-contract.ts';
+import { presentPassword } from '../support/viewer-file.ts';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
-
-/** What a viewer does first with the file: connect to the display and present the password. */
-function present(port: number, password: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = tcp({ host: '127.0.0.1', port }, () => s.write(`${password}\n`));
-    let got = '';
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => {
-      got += d;
-    });
-    s.on('end', () => resolve(got.trim()));
-    s.on('error', reject);
-  });
-}
 
 describe('oVirt day-2 over HTTP', () => {
   let sim: RunningOvirtSimulator;
@@ -144,8 +130,8 @@ describe('oVirt day-2 over HTTP', () => {
     const vv = parseViewerFile(t.viewerFile);
     expect(vv).toMatchObject({ type: 'spice', password: t.password, port: String(t.port) });
     expect(Date.parse(t.expiresAt) - Date.now()).toBeLessThanOrEqual(2000);
-    expect(await present(t.port, t.password)).toBe(`OK ${target.name}`);
-    expect(await present(t.port, 'guess')).toBe('DENIED');
+    expect(await presentPassword(t.port, t.password)).toBe(`OK ${target.name}`);
+    expect(await presentPassword(t.port, 'guess')).toBe('DENIED');
     // The same file, as remote-viewer asks for it (Accept: application/x-virt-viewer).
     const res = await request(`${sim.url}/vms/${target.providerID}/graphicsconsoles/7370696365`, {
       headers: { accept: 'application/x-virt-viewer', authorization: `Basic ${Buffer.from(`${sim.credentials.username}:${sim.credentials.password}`).toString('base64')}` },
@@ -154,12 +140,12 @@ describe('oVirt day-2 over HTTP', () => {
     const file = parseViewerFile(await res.body.text());
     expect(file.type).toBe('spice');
     // A new file carries a new ticket: the old one is no longer the display's.
-    expect(await present(Number(file.port), t.password)).toBe('DENIED');
-    expect(await present(Number(file.port), file.password ?? '')).toBe(`OK ${target.name}`);
+    expect(await presentPassword(Number(file.port), t.password)).toBe('DENIED');
+    expect(await presentPassword(Number(file.port), file.password ?? '')).toBe(`OK ${target.name}`);
     const short = await consoles.open(target, { ttlSeconds: 1, protocol: 'vnc' });
     expect(short.protocol).toBe('vnc');
     await new Promise((r) => setTimeout(r, 1100));
-    expect(await present(short.port, short.password)).toBe('DENIED');
+    expect(await presentPassword(short.port, short.password)).toBe('DENIED');
   });
 
   it('a VM not owned is refused by every day-2 call, and nothing is asked of it', async () => {
@@ -206,17 +192,41 @@ describe('oVirt day-2 over HTTP', () => {
     await expect(nodes.setMaintenance('host9', true)).rejects.toThrow(/the engine has no host host9/);
   });
 
-  it('usage comes with the one list call and moves with the clock', async () => {
+  // What was asked of VMs (hosts and templates are refreshed every few passes besides).
+  const vmReads = () => Object.fromEntries(Object.entries(sim.stats()).filter(([k]) => /vms|statistics/.test(k)));
+
+  it('usage is never read for plan and apply: the one list call carries no statistics', async () => {
+    await client.vms.observe();
     sim.resetStats();
-    const first = (await client.vms.observe()).vms.find((v) => v.name === desired.name)?.usage;
-    expect(Object.keys(sim.stats()).filter((k) => k.includes('statistics'))).toEqual([]);
+    const obs = await client.vms.observe();
+    expect(vmReads()).toEqual({ 'GET /vms': 1 });
+    expect(obs.vms.find((v) => v.name === desired.name)?.power).toBe('running');
+    expect(obs.vms.filter((v) => v.usage)).toEqual([]);
+  });
+
+  it('usage, when wanted, is a search of its own over the running VMs, at most every usageEveryMs, and moves with the clock', async () => {
+    const gauges = ovirtProvider({ client: new OvirtClient({ endpoint: sim.url, credentials: sim.credentials }), logger: pino({ level: 'silent' }), usage: true, usageEveryMs: 1000 });
+    await gauges.vms.observe();
+    sim.resetStats();
+    await new Promise((r) => setTimeout(r, 1100));
+    const firstObs = await gauges.vms.observe();
+    const first = firstObs.vms.find((v) => v.name === desired.name)?.usage;
+    // The list and the usage search; no per-VM statistics read.
+    expect(vmReads()).toEqual({ 'GET /vms': 2 });
+    // Only running VMs have gauges.
+    expect(firstObs.vms.filter((v) => v.usage && v.power !== 'running')).toEqual([]);
+    sim.resetStats();
+    // Within usageEveryMs: the list alone, the last usage kept.
+    expect((await gauges.vms.observe()).vms.find((v) => v.name === desired.name)?.usage).toEqual(first);
+    expect(vmReads()).toEqual({ 'GET /vms': 1 });
     expect(first?.cpuRatio).toBeGreaterThan(0);
     expect(first?.memoryUsedBytes).toBeGreaterThan(0);
     expect(first?.diskReadBytesPerSecond).toBeGreaterThanOrEqual(0);
     await new Promise((r) => setTimeout(r, 1100));
-    const second = (await client.vms.observe()).vms.find((v) => v.name === desired.name)?.usage;
+    const second = (await gauges.vms.observe()).vms.find((v) => v.name === desired.name)?.usage;
     expect(second?.networkReceiveBytes ?? 0).toBeGreaterThan(first?.networkReceiveBytes ?? 0);
     expect(second?.networkTransmitBytes ?? 0).toBeGreaterThan(first?.networkTransmitBytes ?? 0);
+    await gauges.close();
   });
   it('the two-step restore: preview shows the snapshot, undo goes back, commit keeps it and drops later snapshots', async () => {
     await client.vms.execute({ type: 'stop', target });

@@ -70,7 +70,7 @@ describe('oVirt: a drain shows each migration as it moves', () => {
     expect(drain.at(-1)).toBe('host1: 2 of 2 VMs moved');
   }, 30_000);
 
-  it('the contract read (one search for every migrating VM) and the observation show a migration in flight', async () => {
+  it('the contract read (one search for every migrating VM) says how far a migration is; the observation says it migrates', async () => {
     const conn = (await f.pool.connections()).find((c) => c.name === 'ov-prog');
     if (!conn) throw new Error('not connected');
     const client = conn.client;
@@ -85,7 +85,8 @@ describe('oVirt: a drain shows each migration as it moves', () => {
     });
     expect(seen.phase).toBe('active');
     const observed = (await client.vms.observe({ refresh: [a.providerID] })).vms.find((v) => v.name === 'op-a');
-    expect(observed?.migration?.progress).toBeGreaterThanOrEqual(10);
+    // The fleet's list follows no statistics (their size at 10,000 VMs): it names the source, the read above the percent.
+    expect(observed?.migration?.from).toBe(a.node);
     await moving;
     expect((await client.vms.migrations?.([target]))?.size).toBe(0);
   }, 30_000);

@@ -2,26 +2,19 @@
 // over HTTP: a detached volume by its name alone, a second volume while a node that may hold the
 // first is offline, and a legacy pool relabelled for a namespace while it holds another's VMs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diskVolumeName } from '../../controller/core/disk-name.ts';
-import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
-import { directoryCredentials } from '../../controller/runtime/credentials.ts';
-import { ProxmoxClient } from '../../providers/proxmox/client.ts';
 import { DISK_OWNER_VMID } from '../../providers/proxmox/disks/index.ts';
-import { startProxmoxSimulator, type RunningProxmoxSimulator, type SimState } from '../../providers/proxmox/simulator/index.ts';
-import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
-
-const volid = (ns: string, name: string) => `local-lvm:vm-${DISK_OWNER_VMID}-${diskVolumeName(ns, name)}`;
+import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
+import type { ProxmoxClient } from '../../providers/proxmox/client.ts';
+import type { RunningProxmoxSimulator, SimState } from '../../providers/proxmox/simulator/index.ts';
+import type { ConvergeFolder } from '../support/converge-folder.ts';
+import { type ProxmoxDiskFixture, proxmoxDiskFixture, pveDisk as disk, pveVM as vm, pveVolid as volid } from '../support/proxmox-disks.ts';
 
 describe('Proxmox: nothing taken on a name alone', () => {
   let sim: RunningProxmoxSimulator;
   let opts: ConvergeOptions;
   let folder: ConvergeFolder;
   let raw: ProxmoxClient;
-  const hv = () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}, defaults: {node: pve1}}\n`;
-  const vm = (ns: string, name: string, extra = '') =>
-    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}, namespace: ${ns}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, disks: [{name: root, size: 8Gi}]${extra}}\n`;
-  const disk = (ns: string, name: string, attachTo?: string) =>
-    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: ${name}, namespace: ${ns}}\nspec: {hypervisor: pve, size: 1Gi, storage: local-lvm${attachTo ? `, attachTo: {vm: ${attachTo}}` : ''}}\n`;
+  let fx: ProxmoxDiskFixture;
   const holders = (id: string) =>
     sim
       .dump()
@@ -29,24 +22,15 @@ describe('Proxmox: nothing taken on a name alone', () => {
       .map((v) => v.config.name);
   const volumes = async (node: string, id: string) => (await raw.get<{ volid: string }[]>(`/nodes/${node}/storage/local-lvm/content`)).filter((v) => v.volid === id).length;
   const diskStatus = async (key: string) => JSON.stringify((await opts.statuses.read(key))?.status);
-  const putState = (s: SimState) => fetch(`${sim.url.replace(/\/$/, '')}/_sim/state`, { method: 'PUT', body: JSON.stringify(s) });
+  const putState = (s: SimState) => fx.putState(s);
 
   beforeAll(async () => {
-    sim = await startProxmoxSimulator({ nodes: 2, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
-    raw = new ProxmoxClient({ endpoint: sim.url, credentials: { token: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` } });
-    folder = await convergeFolder({
-      prefix: 'vk-pleft-',
-      header: hv,
-      credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }),
-      timeoutMs: 20000,
-      sleepCapMs: 50,
-    });
+    fx = await proxmoxDiskFixture({ prefix: 'vk-pleft-', nodes: 2, defaultNode: 'pve1' });
+    ({ sim, raw, folder } = fx);
     ({ opts } = folder);
   });
   afterAll(async () => {
-    await folder.close();
-    await raw.close();
-    await sim.close();
+    await fx?.close();
   });
 
   it('a detached volume that no record names is not taken by its name, and no second one is made', async () => {

@@ -5,26 +5,20 @@
 // its VM, upgraded, never taken by its old namesake, and never destroyed with its VM.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diskVolumeName } from '../../controller/core/disk-name.ts';
-import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
-import { directoryCredentials } from '../../controller/runtime/credentials.ts';
-import { ProxmoxClient } from '../../providers/proxmox/client.ts';
 import { DISK_OWNER_VMID } from '../../providers/proxmox/disks/index.ts';
-import { startProxmoxSimulator, type RunningProxmoxSimulator, type SimState } from '../../providers/proxmox/simulator/index.ts';
-import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
+import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
+import type { ProxmoxClient } from '../../providers/proxmox/client.ts';
+import type { RunningProxmoxSimulator, SimState } from '../../providers/proxmox/simulator/index.ts';
+import type { ConvergeFolder } from '../support/converge-folder.ts';
+import { type ProxmoxDiskFixture, proxmoxDiskFixture, pveDisk as disk, pveVM as vm, pveVolid as volid } from '../support/proxmox-disks.ts';
 
 const GiB = 2 ** 30;
-const volid = (ns: string, name: string) => `local-lvm:vm-${DISK_OWNER_VMID}-${diskVolumeName(ns, name)}`;
-
 describe('Proxmox VirtualDisk data safety', () => {
   let sim: RunningProxmoxSimulator;
   let opts: ConvergeOptions;
   let folder: ConvergeFolder;
   let raw: ProxmoxClient;
-  const hv = () => `apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: pve}\nspec: {type: proxmox, endpoint: "${sim.url}", credentialsRef: {env: PVE}}\n`;
-  const vm = (ns: string, name: string) =>
-    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: ${name}, namespace: ${ns}}\nspec: {hypervisor: pve, template: ubuntu-24.04, memory: 1Gi, disks: [{name: root, size: 8Gi}]}\n`;
-  const disk = (ns: string, name: string, attachTo?: string, meta = '') =>
-    `apiVersion: virtkeeper.io/v1alpha1\nkind: VirtualDisk\nmetadata: {name: ${name}, namespace: ${ns}${meta}}\nspec: {hypervisor: pve, size: 1Gi, storage: local-lvm${attachTo ? `, attachTo: {vm: ${attachTo}}` : ''}}\n`;
+  let fx: ProxmoxDiskFixture;
   const guest = (name: string) => sim.dump().vms.find((v) => v.config.name === name);
   /** The VMs whose config references the volume, as the simulator holds them. */
   const holders = (id: string) =>
@@ -37,24 +31,15 @@ describe('Proxmox VirtualDisk data safety', () => {
   /** Every volume of the node whose name carries this one, whatever VM id it is named for. */
   const named = async (name: string) => (await raw.get<{ volid: string }[]>('/nodes/pve1/storage/local-lvm/content')).map((v) => v.volid).filter((v) => v.includes(name));
   const notReady = async () => (await converge(opts)).outcomes.filter((o) => !o.ready).map((o) => o.error?.message ?? o.key);
-  const putState = (s: SimState) => fetch(`${sim.url.replace(/\/$/, '')}/_sim/state`, { method: 'PUT', body: JSON.stringify(s) });
+  const putState = (s: SimState) => fx.putState(s);
 
   beforeAll(async () => {
-    sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 5 }, agentDelayMs: 0 });
-    raw = new ProxmoxClient({ endpoint: sim.url, credentials: { token: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` } });
-    folder = await convergeFolder({
-      prefix: 'vk-pdsafe-',
-      header: hv,
-      credentials: directoryCredentials({ VIRTKEEPER_PVE_TOKEN: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` }),
-      timeoutMs: 20000,
-      sleepCapMs: 50,
-    });
+    fx = await proxmoxDiskFixture({ prefix: 'vk-pdsafe-', nodes: 1 });
+    ({ sim, raw, folder } = fx);
     ({ opts } = folder);
   });
   afterAll(async () => {
-    await folder.close();
-    await raw.close();
-    await sim.close();
+    await fx?.close();
   });
 
   it("the simulator destroys as a node does: a VM's own volumes (attached or unused) go, another id's stay", async () => {

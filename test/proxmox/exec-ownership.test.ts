@@ -1,27 +1,19 @@
 // `virtkeeper exec` runs nothing in a VM that is not this resource's (issue 12, item 14): the
 // state file names a Proxmox vmid, and ids are reused. The CLI over the simulator over HTTP.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { virtkeeperCli } from '../support/cli.ts';
 import { StateDir } from '../../controller/status/state-dir.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
-
-const root = join(import.meta.dirname, '..', '..');
 
 describe('virtkeeper exec checks ownership first (Proxmox simulator)', () => {
   let sim: RunningProxmoxSimulator;
   let dir: string;
   let stateDir: string;
   let env: NodeJS.ProcessEnv;
-  const cli = (args: string[]) =>
-    new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      const p = execFile(process.execPath, ['bin/virtkeeper.js', '--state-dir', stateDir, ...args], { cwd: root, env }, (e, out, err) =>
-        resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, out, err }),
-      );
-      p.stdin?.end();
-    });
+  const cli = virtkeeperCli(() => ({ stateDir, env }));
 
   beforeEach(async () => {
     sim = await startProxmoxSimulator({ nodes: 1, templates: ['ubuntu-24.04'], taskDurations: { default: 0, qmclone: 0 }, agentDelayMs: 0 });

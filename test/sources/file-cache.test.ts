@@ -41,13 +41,18 @@ describe('DesiredFolder file cache', () => {
     expect(memoryOf(folder, 'VirtualMachine/default/b1')).toBe('2Gi');
   });
 
-  it('hands out copies: a resource changed by a reader is read as the file says next time', async () => {
+  it('keeps its own copy: a resource changed by a reader is read as the file says next time, and what it hands out again is frozen', async () => {
     await folder.read();
     const a1 = folder.store.get('VirtualMachine/default/a1')?.resource as VirtualMachine | undefined;
     if (a1) a1.spec.memory = '64Gi';
     const again = await folder.read();
     expect(again.changed).toEqual(new Set(['VirtualMachine/default/a1']));
     expect(memoryOf(folder, 'VirtualMachine/default/a1')).toBe('1Gi');
+    const cached = folder.store.get('VirtualMachine/default/a1')?.resource as VirtualMachine;
+    expect(() => {
+      cached.spec.memory = '64Gi';
+    }).toThrow(TypeError);
+    expect((await folder.read()).changed.size).toBe(0);
   });
 
   it('names the line of a cached file in a problem found across files', async () => {

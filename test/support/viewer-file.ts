@@ -1,5 +1,6 @@
 // Reading a remote-viewer (.vv) file and doing what remote-viewer does first with it.
 import { request } from 'node:http';
+import { connect as tcp } from 'node:net';
 
 /** The `key=value` lines of a remote-viewer file. */
 export function parseViewerFile(text: string): Record<string, string> {
@@ -19,5 +20,19 @@ export function spiceConnect(proxy: string, host: string, port: string): Promise
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+/** What a viewer does first at a simulated display: connect and present the password; the display's answer (`OK <vm>` or `DENIED`). */
+export function presentPassword(port: number, password: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tcp({ host: '127.0.0.1', port }, () => s.write(`${password}\n`));
+    let got = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => {
+      got += d;
+    });
+    s.on('end', () => resolve(got.trim()));
+    s.on('error', reject);
   });
 }

@@ -63,7 +63,7 @@ describe('inventory server (loopback, no token)', () => {
     dir = await mkdtemp(join(tmpdir(), 'vkui-srv-'));
     feed = feedOf(Date.now);
     await feed.refresh();
-    server = await startUiServer({ listen: '127.0.0.1:0', feed, now: Date.now, intake: { sink: folderSink(join(dir, 'requests')), declared: () => declared } });
+    server = await startUiServer({ listen: '127.0.0.1:0', feed, now: Date.now, intake: { sink: folderSink(join(dir, 'requests')), declared: () => declared, conventions: async () => ({}) } });
   });
   afterAll(async () => {
     await server?.close();

@@ -47,7 +47,8 @@ export function planCommand(program: Command, globals: () => GlobalOptions): voi
       const g = globals();
       const logger = makeLogger(g.logLevel, 'warn');
       const state = stateFor(o.filename, g);
-      const hypervisors = hypervisorPool(logger, g, undefined, { dir: state.dir, readOnly: true });
+      // A plan is one look at each hypervisor: a pass longer than the observation's 2 s must not list again.
+      const hypervisors = hypervisorPool(logger, g, undefined, { dir: state.dir, readOnly: true }, { observeMaxAgeMs: Number.POSITIVE_INFINITY });
       try {
         const instance = directoryInstance(o.instance, state.dir);
         const statuses = new ReadOnlyStatusStore(state);
@@ -80,7 +81,8 @@ export function applyCommand(program: Command, globals: () => GlobalOptions): vo
       const g = globals();
       const logger = makeLogger(g.logLevel, 'warn');
       const statuses = stateFor(o.filename, g);
-      const hypervisors = hypervisorPool(logger, g, undefined, { dir: statuses.dir });
+      // One look at each hypervisor per pass (converge looks again each wait round), however long the pass.
+      const hypervisors = hypervisorPool(logger, g, undefined, { dir: statuses.dir }, { observeMaxAgeMs: Number.POSITIVE_INFINITY });
       const json = o.output === 'json' || !process.stdout.isTTY;
       const st = styleFor(process.stdout);
       try {

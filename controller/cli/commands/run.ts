@@ -4,7 +4,6 @@ import { fileMemory } from '../../status/provider-memory.ts';
 import type { Command } from 'commander';
 import { loadConnector } from '../../../providers/registry.ts';
 import { systemClock } from '../../runtime/clock.ts';
-import { startDirectoryMode } from '../../runtime/modes/directory.ts';
 import { credentialsFor, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
 import { directoryInstance } from '../instance.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -79,6 +78,8 @@ export function runCommand(program: Command, globals: () => GlobalOptions): void
       const logger = makeLogger(g.logLevel, 'info');
       const statuses = stateFor(folder, g);
       const instance = directoryInstance(o.instance, statuses.dir);
+      // Imported here, as run-kube.ts is: the watcher and manager are `run`'s alone.
+      const { startDirectoryMode } = await import('../../runtime/modes/directory.ts');
       const mode = await startDirectoryMode({
         folder,
         statuses,

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
+// The web server (fastify) and intake are imported when served: the other commands never load them.
 import { systemClock } from '../../runtime/clock.ts';
 import { loadFolder } from '../../sources/load-folder.ts';
 import type { KubeRest } from '../../sources/kube-rest.ts';
-import { folderSink } from '../../ui/intake.ts';
-import { kubeSink } from '../../ui/intake-kube.ts';
 import type { AnyResource } from '../../api/types.ts';
-import { type ServedInventory, type ServeInventoryOptions, serveInventory, type UiFlags } from '../../ui/serve.ts';
+// The inventory server (fastify, its templates) is imported when served: a controller without
+// --ui never loads it (some 20 MB of a Kubernetes-mode controller's resident memory).
+import type { ServedInventory, ServeInventoryOptions, UiFlags } from '../../ui/serve.ts';
 import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
 import { EXIT } from '../exit-codes.ts';
 
@@ -23,13 +24,14 @@ export function uiCommand(program: Command, globals: () => GlobalOptions): void 
       const g = globals();
       const logger = makeLogger(g.logLevel, 'info');
       const statuses = stateFor(o.filename, g);
-      const pool = hypervisorPool(logger, g);
+      const pool = hypervisorPool(logger, g, undefined, undefined, { usage: true });
       let declared: readonly AnyResource[] = [];
       const reload = async () => {
         const load = await loadFolder(o.filename);
         declared = load.resources.map((r) => r.resource);
       };
       await reload();
+      const { serveInventory } = await import('../../ui/serve.ts');
       const served = await serveInventory({
         listen: o.listen,
         ...(o.uiTokenFile ? { tokenFile: o.uiTokenFile } : {}),
@@ -65,7 +67,14 @@ export function addUiOptions(cmd: Command): Command {
 /** The inventory `run` serves when --ui is given (directory mode: intake writes into the folder). */
 export async function inventoryFromFlags(f: UiFlags, o: Omit<ServeInventoryOptions, 'listen' | 'tokenFile' | 'intake'> & { folder?: string; kube?: KubeRest }): Promise<ServedInventory | undefined> {
   if (!f.ui) return undefined;
-  const intake = f.uiReadOnly ? undefined : o.folder ? folderSink(f.uiRequestsDir ?? join(o.folder, 'requests')) : o.kube ? kubeSink(o.kube) : undefined;
+  const intake = f.uiReadOnly
+    ? undefined
+    : o.folder
+      ? (await import('../../ui/intake.ts')).folderSink(f.uiRequestsDir ?? join(o.folder, 'requests'))
+      : o.kube
+        ? (await import('../../ui/intake-kube.ts')).kubeSink(o.kube)
+        : undefined;
+  const { serveInventory } = await import('../../ui/serve.ts');
   return serveInventory({ ...o, listen: f.ui, ...(f.uiTokenFile ? { tokenFile: f.uiTokenFile } : {}), ...(intake ? { intake } : {}) });
 }
 
@@ -82,6 +91,7 @@ export async function quickstartInventory(o: {
 }): Promise<ServedInventory | undefined> {
   const load = await loadFolder(o.folder);
   const declared = load.resources.map((r) => r.resource);
+  const { serveInventory } = await import('../../ui/serve.ts');
   return serveInventory({ listen: o.listen, pool: o.pool, declared: () => declared, records: o.records, now: systemClock.now, logger: o.logger, observe: true }).catch((e: unknown) => {
     o.logger.warn({ err: (e as Error).message }, 'quickstart: no inventory page');
     return undefined;

@@ -66,6 +66,8 @@ export interface RunningMode {
 
 export async function startDirectoryMode(o: DirectoryModeOptions): Promise<RunningMode> {
   const { logger, statuses } = o;
+  // Every folder read lists the state directory: read again only the records that changed.
+  statuses.rememberListing();
   const store = new DesiredStore();
   const stopping = new AbortController();
   // Events between resyncs wake the VMs of that hypervisor at once.
@@ -76,6 +78,7 @@ export async function startDirectoryMode(o: DirectoryModeOptions): Promise<Runni
     now: o.clock.now,
     onChange: (name) => manager.enqueue(vmKeysOn(store, name)),
     ...(o.memory ? { memory: o.memory } : {}),
+    usage: true,
   });
   const gate = directoryGate({ stateDir: statuses.dir, now: o.clock.now, ...(o.removal ? { policy: o.removal } : {}) });
   const metrics = new Metrics();

@@ -70,6 +70,13 @@ export interface RunningKubernetesMode {
   stop(): Promise<void>;
 }
 
+/** The process's memory, as prom-client names it: what a fleet of N objects costs is watched, not guessed. */
+function processGauges(metrics: Metrics): void {
+  metrics.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => [{ labels: {}, value: process.memoryUsage.rss() }]);
+  metrics.gauge('nodejs_heap_size_total_bytes', 'V8 heap allocated, in bytes.', () => [{ labels: {}, value: process.memoryUsage().heapTotal }]);
+  metrics.gauge('nodejs_heap_size_used_bytes', 'V8 heap in use, in bytes.', () => [{ labels: {}, value: process.memoryUsage().heapUsed }]);
+}
+
 export async function startKubernetesMode(o: KubernetesModeOptions): Promise<RunningKubernetesMode> {
   const { logger, rest, namespace } = o;
   const now = () => o.clock.now();
@@ -111,7 +118,7 @@ export async function startKubernetesMode(o: KubernetesModeOptions): Promise<Run
       ),
   });
   const credentials = secretCredentials({ namespace, secrets: source.secrets });
-  const hypervisors = new HypervisorPool({ loadConnector: o.loadConnector, credentials, logger, now, onChange: (name) => enqueue(vmKeysOn(store, name)) });
+  const hypervisors = new HypervisorPool({ loadConnector: o.loadConnector, credentials, logger, now, onChange: (name) => enqueue(vmKeysOn(store, name)), usage: true });
   const statuses = new KubernetesStatusStore({ source, rest, now });
   const events = new KubeEventRecorder({ rest, source, logger, instance: o.identity, now });
   const metrics = new Metrics();
@@ -135,6 +142,7 @@ export async function startKubernetesMode(o: KubernetesModeOptions): Promise<Run
     },
   });
   declaredGauges(metrics, store, () => manager?.queue.len() ?? 0, 'Declared resources this replica sees, by kind.');
+  processGauges(metrics);
   metrics.gauge('virtkeeper_leader', '1 on the replica that holds the lease and does the work.', () => [{ labels: {}, value: leading && manager ? 1 : 0 }]);
 
   // Alive while the process runs; ready once the caches are synced.

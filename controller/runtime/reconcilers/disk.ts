@@ -155,6 +155,7 @@ export function diskIntents(disk: VirtualDisk, known: VirtualDisk['status'] | un
 
 export const diskReconciler: KindReconciler<VirtualDisk> = {
   kind: 'VirtualDisk',
+  removalDestroys: true,
   reconcile: (k, key, { resource, source }, previous) => reconcileDisk(k, key, resource, source, previous),
   remove: removeDisk,
 };

@@ -26,6 +26,7 @@ function managedOn(k: ReconcileKit, hypervisor: string, conventions: ProviderCon
 
 export const hypervisorReconciler: KindReconciler<Hypervisor> = {
   kind: 'Hypervisor',
+  removalDestroys: false,
   async reconcile(k, key, { resource: hv, source }, previous) {
     const gen = hv.metadata.generation ?? 1;
     const prev = statusOf('Hypervisor', previous);

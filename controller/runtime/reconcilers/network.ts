@@ -108,6 +108,7 @@ export async function removeNetwork(k: ReconcileKit, key: string, previous: Appl
 
 export const networkReconciler: KindReconciler<VirtualNetwork> = {
   kind: 'VirtualNetwork',
+  removalDestroys: true,
   reconcile: (k, key, { resource, source }, previous) => reconcileNetwork(k, key, resource, source, previous),
   remove: removeNetwork,
 };

@@ -24,6 +24,11 @@ const RECONCILERS: readonly KindReconciler[] = [
 
 const BY_KIND: ReadonlyMap<string, KindReconciler> = new Map(RECONCILERS.map((r) => [r.kind, r]));
 
+/** Every registered reconciler, in registry order. */
+export function registeredReconcilers(): readonly KindReconciler[] {
+  return RECONCILERS;
+}
+
 export function reconcilerFor(kind: AnyResource['kind']): KindReconciler | undefined {
   return BY_KIND.get(kind);
 }

@@ -9,17 +9,20 @@ import type { KindReconciler } from './types.ts';
 
 export const snapshotReconciler: KindReconciler<VirtualMachineSnapshot> = {
   kind: 'VirtualMachineSnapshot',
+  removalDestroys: true,
   reconcile: (k, key, { resource, source }, previous) => reconcileSnapshot(k, key, resource, source, previous),
   remove: (k, key, record) => removeSnapshot(k, key, record),
 };
 
 export const restoreReconciler: KindReconciler<VirtualMachineRestore> = {
   kind: 'VirtualMachineRestore',
+  removalDestroys: false,
   reconcile: (k, key, { resource, source }, previous) => reconcileRestore(k, key, resource, source, previous),
   remove: (k, key, record) => removeRestore(k, key, record),
 };
 
 export const scheduleReconciler: KindReconciler<VirtualMachineSnapshotSchedule> = {
   kind: 'VirtualMachineSnapshotSchedule',
+  removalDestroys: false,
   reconcile: (k, key, { resource, source }, previous) => reconcileSchedule(k, key, resource, source, previous),
 };

@@ -114,5 +114,6 @@ export async function reconcileTemplate(k: ReconcileKit, key: string, t: VMTempl
 
 export const templateReconciler: KindReconciler<VMTemplate> = {
   kind: 'VMTemplate',
+  removalDestroys: false,
   reconcile: (k, key, { resource, source }, previous) => reconcileTemplate(k, key, resource, source, previous),
 };

@@ -11,7 +11,7 @@ import type { StatusRecord, StatusStore } from '../../status/writer.ts';
 import type { EventSink } from '../events.ts';
 import type { Connected, HypervisorPool } from '../hypervisors.ts';
 import type { RecordWrite } from '../records.ts';
-import type { Admission } from '../removals.ts';
+import type { Admission } from '../admission.ts';
 
 export interface ReconcilerOptions {
   store: DesiredStore;
@@ -81,6 +81,12 @@ export type AppliedRecord<R extends AnyResource = AnyResource> = StatusRecord & 
  */
 export interface KindReconciler<R extends AnyResource = AnyResource> {
   kind: R['kind'];
+  /**
+   * Whether removing a resource of this kind (deletionPolicy Delete) destroys something on a
+   * hypervisor: such removals pass the removal gate (grace and guard) and, in Kubernetes mode,
+   * carry a finalizer. Required, so a new kind cannot forget to say.
+   */
+  removalDestroys: boolean;
   reconcile(k: ReconcileKit, key: string, entry: Entry & { resource: R }, previous: StatusRecord | undefined): Promise<ReconcileResult>;
   remove?(k: ReconcileKit, key: string, record: AppliedRecord<R>): Promise<ReconcileResult>;
 }

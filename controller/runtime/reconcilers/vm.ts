@@ -173,6 +173,7 @@ async function removeVM(k: ReconcileKit, key: string, previous: AppliedRecord<Vi
 
 export const vmReconciler: KindReconciler<VirtualMachine> = {
   kind: 'VirtualMachine',
+  removalDestroys: true,
   reconcile: (k, key, { resource, source }, previous) => reconcileVM(k, key, resource, source, previous),
   remove: removeVM,
 };

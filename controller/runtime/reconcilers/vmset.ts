@@ -11,6 +11,7 @@ import { statusOf, readStatus } from '../records.ts';
 
 export const vmSetReconciler: KindReconciler<VirtualMachineSet> = {
   kind: 'VirtualMachineSet',
+  removalDestroys: false,
   async reconcile(k, key, { resource: set, source }, previous) {
     const gen = set.metadata.generation ?? 1;
     const ns = set.metadata.namespace ?? 'default';

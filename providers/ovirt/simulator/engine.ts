@@ -2,6 +2,7 @@
 // wait_for_launch → powering_up → up, migrating), hot-plug rules and next-run staging,
 // disk growth, jobs and events. The state, timers, jobs and events live here; what each kind
 // does lives in engine/{vms,disks,templates}.ts, called through the methods below.
+import type { EngineCore, Timings } from './engine-core.ts';
 import * as disks from './engine/disks.ts';
 import * as templates from './engine/templates.ts';
 import * as vms from './engine/vms.ts';
@@ -11,14 +12,9 @@ import { conflict, notFound } from './faults.ts';
 
 export { badRequest, conflict, Fault, notFound } from './faults.ts';
 
-export interface Timings {
-  imageCopyMs: number;
-  bootStepMs: number;
-  migrateMs: number;
-  diskResizeMs: number;
-}
+export type { EngineCore, Timings } from './engine-core.ts';
 
-export class Engine {
+export class Engine implements EngineCore {
   state: EngineState;
   readonly t: Timings;
   private readonly timers = new Set<NodeJS.Timeout>();

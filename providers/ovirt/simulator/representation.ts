@@ -15,6 +15,27 @@ export function jsonText(value: unknown): string {
   return JSON.stringify(value, (k: string, v: unknown) => (typeof v === 'number' ? (TIME.test(k) ? v : String(v)) : typeof v === 'boolean' ? String(v) : v)) ?? '';
 }
 
+/**
+ * A large collection's JSON text in pieces of `batch` items (`{"vm":[` … `]}`), the same text as
+ * jsonText: an engine streams its lists (chunked), so a client reads the first VMs while the
+ * last are rendered. Undefined for anything else (sent whole).
+ */
+export function* jsonPieces(value: unknown, batch = 100): Generator<string> {
+  const keys = value && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : [];
+  const items = keys.length === 1 ? (value as Tree)[keys[0] as string] : undefined;
+  if (!Array.isArray(items)) {
+    yield jsonText(value);
+    return;
+  }
+  yield `{${JSON.stringify(keys[0])}:[`;
+  for (let i = 0; i < items.length; i += batch)
+    yield `${i ? ',' : ''}${items
+      .slice(i, i + batch)
+      .map((x: unknown) => jsonText(x))
+      .join(',')}`;
+  yield ']}';
+}
+
 /** XML dates are xsd:dateTime, as engines send them (`2026-11-24T01:08:33.316+00:00`). */
 function xmlDate(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '+00:00');

@@ -11,13 +11,20 @@ import { closeDisplays, ViewerFile } from './engine/consoles.ts';
 import { Fault } from './faults.ts';
 import { linkTargets } from './links.ts';
 import { seedEngine, type EngineState } from './model.ts';
-import { jsonText, parseBody, toXml, type Tree } from './representation.ts';
+import { jsonPieces, jsonText, parseBody, toXml, type Tree } from './representation.ts';
 import { ROUTES } from './routes/index.ts';
 import type { RouteResult } from './routes/route.ts';
 import { searchOptions } from './routes/search-options.ts';
 import { applySearch, engineErrorText, parseSearch, SearchSyntaxError, type ParsedSearch } from './search.ts';
 import { SCHEMAS } from './search-fields.ts';
 import { API, Follow, link, productInfo } from './views/common.ts';
+
+/** Collections longer than this are streamed (chunked), as an engine does with its large lists. */
+const STREAM_FROM = 200;
+const collectionSize = (v: unknown): number => {
+  const items = v && typeof v === 'object' && !Array.isArray(v) ? Object.values(v) : [];
+  return items.length === 1 && Array.isArray(items[0]) ? items[0].length : 0;
+};
 
 export interface OvirtFaults {
   /** Share of API requests answered 503 (transient). */
@@ -110,8 +117,20 @@ export class OvirtSimulator {
       res.writeHead(404, { 'content-length': 0 }).end();
       return;
     }
+    if (!xml && status === 200 && collectionSize(value) > STREAM_FROM) return void this.stream(res, value);
     const text = xml ? toXml(root, value) : jsonText(value);
     res.writeHead(status, { 'content-type': xml ? 'application/xml;charset=UTF-8' : 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+  }
+
+  /** A large JSON collection, chunked, a batch of items a turn: other requests and the client go on meanwhile. */
+  private async stream(res: ServerResponse, value: unknown): Promise<void> {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    for (const piece of jsonPieces(value)) {
+      if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
+      else await new Promise((r) => setImmediate(r));
+      if (res.destroyed) return;
+    }
+    res.end();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,15 +1,14 @@
 // Observation: one follow search (`GET /vms?follow=disk_attachments.disk,nics.reporteddevices,
 // nics.vnic_profile.network`) serves every VM of the engine with its disks, NICs, addresses and
 // networks; hosts and templates come from the session's cached inventory, read beside it. The
-// next-run configuration is read only for the VMs that have one.
+// next-run configuration is read only for the VMs that have one. Statistics are never followed
+// here: usage, when wanted, is a search of its own beside it (usage.ts).
 import type { Observation } from '../../../controller/core/model.ts';
 import { arr, num, obj, type Json } from '../client.ts';
 import { toObservedNode, toObservedVM } from '../mapping.ts';
 import type { OvirtSession } from '../session.ts';
-import { withUsage } from '../usage.ts';
 
-// Usage rides along in the same call: the VMs', NICs' and disks' statistics followed.
-export const OBSERVE_FOLLOW = 'disk_attachments.disk.statistics,nics.reporteddevices,nics.vnic_profile.network,nics.statistics,statistics';
+export const OBSERVE_FOLLOW = 'disk_attachments.disk,nics.reporteddevices,nics.vnic_profile.network';
 
 /** A NIC whose profile came without its network inline (an engine that did not follow it). */
 const bareProfile = (vm: Json) => arr(obj(vm.nics).nic).some((n) => obj(n.vnic_profile).id && !obj(obj(n.vnic_profile).network).name);
@@ -30,13 +29,17 @@ export function observeVms(s: OvirtSession): Promise<Observation> {
 }
 
 async function observe(s: OvirtSession, since: number): Promise<Observation> {
-  const [inv, list] = await Promise.all([s.inventory(), s.api.get('/vms', { follow: OBSERVE_FOLLOW })]);
+  const vms: Json[] = [];
+  const [inv, , usage] = await Promise.all([s.inventory(), s.api.list('/vms', { follow: OBSERVE_FOLLOW }, (v) => vms.push(v)), s.usage?.current()]);
   s.countPass();
-  const vms = arr(list.vm);
   s.seen(vms, since);
   const profiles = vms.some(bareProfile) ? (await s.profiles()).profiles : undefined;
   const hostName = (id: string) => String(inv.hosts.find((h) => h.id === id)?.name ?? '') || undefined;
-  const observed = vms.map((v) => withUsage(toObservedVM(v, { hostName, profile: (id) => profiles?.get(id) }), v));
+  const observed = vms.map((v) => {
+    const o = toObservedVM(v, { hostName, profile: (id) => profiles?.get(id) });
+    const u = usage?.get(o.providerID);
+    return u ? { ...o, usage: u } : o;
+  });
   await Promise.all(
     observed
       .filter((v) => v.pendingRestart)

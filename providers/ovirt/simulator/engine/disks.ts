@@ -1,11 +1,11 @@
 // Disks in the engine: new ones (floating or through an attachment), attaching a floating one,
 // growth (locked while it extends), edits and removal.
-import type { Engine } from '../engine.ts';
+import type { EngineCore } from '../engine-core.ts';
 import { badRequest, conflict, Fault, notFound } from '../faults.ts';
 import { GiB, id, type SimDisk, type SimVM } from '../model.ts';
 import { bool, list, num, obj, type Tree } from '../representation.ts';
 
-export function growDisk(e: Engine, vm: SimVM, attachmentId: string, size: number, correlation?: string): void {
+export function growDisk(e: EngineCore, vm: SimVM, attachmentId: string, size: number, correlation?: string): void {
   const a = vm.attachments.find((x) => x.id === attachmentId);
   const d = a && e.state.disks.find((x) => x.id === a.disk);
   if (!a || !d) throw notFound();
@@ -13,7 +13,7 @@ export function growDisk(e: Engine, vm: SimVM, attachmentId: string, size: numbe
 }
 
 /** A disk of its own (`POST /disks`), or one made by a disk attachment. */
-export function newDisk(e: Engine, disk: Tree, fallbackName: string): SimDisk {
+export function newDisk(e: EngineCore, disk: Tree, fallbackName: string): SimDisk {
   const size = num(disk.provisioned_size);
   if (!size) throw badRequest('[Disk [provisionedSize] required for add]');
   const sdRef = obj(list(obj(disk.storage_domains).storage_domain)[0]);
@@ -38,7 +38,7 @@ export function newDisk(e: Engine, disk: Tree, fallbackName: string): SimDisk {
 }
 
 /** The VM a disk is attached to, if any (disks here are not shareable). */
-export function holderOf(e: Engine, diskId: string): SimVM | undefined {
+export function holderOf(e: EngineCore, diskId: string): SimVM | undefined {
   return e.state.vms.find((v) => v.attachments.some((a) => a.disk === diskId));
 }
 
@@ -50,7 +50,7 @@ export function updateDisk(d: SimDisk, change: { alias?: string; description?: s
 }
 
 /** Grows a disk, attached or not (`PUT /disks/{id}` or through its attachment). */
-export function growFloating(e: Engine, d: SimDisk, size: number, correlation?: string): void {
+export function growFloating(e: EngineCore, d: SimDisk, size: number, correlation?: string): void {
   if (d.status === 'locked') throw conflict('[Cannot edit Virtual Disk. Disk is locked. Please try again later.]');
   if (size < d.provisioned_size) throw new Fault(400, 'Operation Failed', '[Cannot edit Virtual Disk. New disk size cannot be smaller than the current.]');
   if (size === d.provisioned_size) return;
@@ -62,7 +62,7 @@ export function growFloating(e: Engine, d: SimDisk, size: number, correlation?: 
   });
 }
 
-export function removeDisk(e: Engine, d: SimDisk): void {
+export function removeDisk(e: EngineCore, d: SimDisk): void {
   const vm = e.holderOf(d.id);
   if (d.status === 'locked') throw conflict('[Cannot remove Virtual Disk. Disk is locked. Please try again later.]');
   if (vm && vm.status !== 'down') throw conflict(`[Cannot remove Virtual Disk. At least one of the VMs is not down.]`);
@@ -72,7 +72,7 @@ export function removeDisk(e: Engine, d: SimDisk): void {
 }
 
 /** `POST /vms/{id}/diskattachments`: a new disk, or an existing floating one by id (hot-plugged when the VM is up). */
-export function addDisk(e: Engine, vm: SimVM, body: Tree): SimVM['attachments'][number] {
+export function addDisk(e: EngineCore, vm: SimVM, body: Tree): SimVM['attachments'][number] {
   const disk = obj(body.disk);
   let d: SimDisk | undefined;
   if (disk.id) {

@@ -1,11 +1,11 @@
 // Templates made from a VM: the VM must be down; the template is locked while its disks copy.
-import type { Engine } from '../engine.ts';
+import type { EngineCore } from '../engine-core.ts';
 import { badRequest, conflict } from '../faults.ts';
 import { id, type SimTemplate, type SimVM } from '../model.ts';
 import type { Tree } from '../representation.ts';
 
 /** `POST /templates` with a VM: the VM must be down; the template is locked while its disks copy. */
-export function templateFromVm(e: Engine, body: Tree, vm: SimVM, correlation: string | undefined): SimTemplate {
+export function templateFromVm(e: EngineCore, body: Tree, vm: SimVM, correlation: string | undefined): SimTemplate {
   const name = typeof body.name === 'string' ? body.name : undefined;
   if (!name) throw badRequest('[Template [name] required for add]');
   if (e.state.templates.some((t) => t.name === name)) throw conflict('[Cannot add Template. The given name is already in use. Please choose a unique name and try again.]');

@@ -1,11 +1,11 @@
 // A VM's lifecycle in the engine: creation from a template (image_locked while its disks copy),
 // edits live or staged for the next run by the hot-plug rules, power actions, migration, removal.
-import type { Engine } from '../engine.ts';
+import type { EngineCore } from '../engine-core.ts';
 import { badRequest, conflict, Fault, notFound } from '../faults.ts';
 import { GiB, id, mac, MiB, type SimVM, type VmConfig } from '../model.ts';
 import { bool, list, num, obj, type Tree } from '../representation.ts';
 
-function resumeMemory(e: Engine, vm: SimVM, host: string | undefined): void {
+function resumeMemory(e: EngineCore, vm: SimVM, host: string | undefined): void {
   vm.status = 'restoring_state';
   vm.started_once = true;
   if (host) vm.host = host;
@@ -18,7 +18,7 @@ function resumeMemory(e: Engine, vm: SimVM, host: string | undefined): void {
   });
 }
 
-export function createVm(e: Engine, body: Tree, clone: boolean, correlation: string | undefined): SimVM {
+export function createVm(e: EngineCore, body: Tree, clone: boolean, correlation: string | undefined): SimVM {
   const s = e.state;
   const name = typeof body.name === 'string' ? body.name : undefined;
   if (!name) throw badRequest('[Vm [name] required for add]');
@@ -86,7 +86,7 @@ export function createVm(e: Engine, body: Tree, clone: boolean, correlation: str
 }
 
 /** Edits a VM: live where the hot-plug rules allow, the rest in the next-run configuration. */
-export function updateVm(e: Engine, vm: SimVM, body: Tree, nextRunOnly: boolean): void {
+export function updateVm(e: EngineCore, vm: SimVM, body: Tree, nextRunOnly: boolean): void {
   e.locked(vm, 'edit VM');
   const topo = obj(obj(body.cpu).topology);
   const policy = obj(body.memory_policy);
@@ -127,7 +127,7 @@ function applyNextRun(vm: SimVM): void {
   delete vm.next_run;
 }
 
-export function action(e: Engine, vm: SimVM, name: string, body: Tree, correlation: string | undefined): void {
+export function action(e: EngineCore, vm: SimVM, name: string, body: Tree, correlation: string | undefined): void {
   const s = e.state;
   switch (name) {
     case 'start': {
@@ -216,7 +216,7 @@ export function action(e: Engine, vm: SimVM, name: string, body: Tree, correlati
 }
 
 /** As the engine: the VM's attached disks go with it, unless `detach_only` keeps them all (floating). */
-export function deleteVm(e: Engine, vm: SimVM, options: { detachOnly?: boolean } = {}): void {
+export function deleteVm(e: EngineCore, vm: SimVM, options: { detachOnly?: boolean } = {}): void {
   e.locked(vm, 'remove VM');
   if (vm.status !== 'down') throw conflict('[Cannot remove VM. VM is running.]');
   if (vm.config.delete_protected) throw conflict('[Cannot remove VM. Delete protection is enabled. In order to delete, disable Delete protection first.]');

@@ -74,8 +74,9 @@ export function nicStatistics(vm: SimVM, n: SimNic, now = Date.now()) {
   ];
 }
 
-export function diskStatistics(s: EngineState, d: SimDisk, now = Date.now()) {
-  const vm = s.vms.find((v) => v.attachments.some((a) => a.disk === d.id));
+/** `holder`: the VM the disk is attached to, when the caller has it (a VM list: no search of every VM per disk). */
+export function diskStatistics(s: EngineState, d: SimDisk, holder?: SimVM, now = Date.now()) {
+  const vm = holder ?? s.vms.find((v) => v.attachments.some((a) => a.disk === d.id));
   const up = vm ? upFor(vm, now) > 0 : false;
   const href = `${API}/disks/${d.id}`;
   const owner = { disk: { id: d.id, href } };

@@ -129,7 +129,7 @@ export function attachmentView(s: EngineState, vm: SimVM, a: SimVM['attachments'
     read_only: false,
     uses_scsi_reservation: false,
     ...(vm.status === 'up' ? { logical_name: a.interface === 'virtio' ? `/dev/vd${String.fromCharCode(97 + i)}` : `/dev/sd${String.fromCharCode(97 + i)}` } : {}),
-    disk: withDisk && d ? { ...diskView(d, s), ...(withStatistics ? { statistics: { statistic: diskStatistics(s, d) } } : {}) } : link('disks', a.disk),
+    disk: withDisk && d ? { ...diskView(d, s), ...(withStatistics ? { statistics: { statistic: diskStatistics(s, d, vm) } } : {}) } : link('disks', a.disk),
     vm: link('vms', vm.id),
   };
 }
