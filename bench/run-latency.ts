@@ -90,6 +90,7 @@ for (let i = 0; i < samples; i++) {
 console.log(`run -f, ${fleetSize} converged VMs on the hypervisor: a new manifest written → the simulator sees its clone request (${samples} samples):`);
 const reads = [...log.matchAll(/"changed":(\d+),"ms":(\d+),"msg":"folder read"/g)].map((m) => Number(m[2]));
 console.log(`  folder reads took p50 ${quantile(reads, 0.5)} ms, max ${Math.max(...reads)} ms (the whole folder is read again on a change)`);
+console.log(`  samples (ms, in order): ${latencies.map((l) => l.toFixed(0)).join(' ')}`);
 console.log(`  p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms (target p99 ≤ 200 ms)`);
 
 // A `git pull` of 500 files: a branch with 500 new manifests merged in at once.

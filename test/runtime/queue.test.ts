@@ -28,6 +28,26 @@ describe('work queue', () => {
     expect(q.len()).toBe(1);
   });
 
+  it('serves what a source changed before what came back on a timer, and a change promotes a waiting key', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ clock });
+    // A resync brings every VM of a hypervisor back at once.
+    for (const k of ['vm-1', 'vm-2', 'vm-3']) q.addAfter(k, 1000);
+    await clock.advance(1000);
+    q.add('new-vm');
+    q.add('vm-3');
+    expect(q.len()).toBe(4);
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) order.push((await q.get()) as string);
+    expect(order).toEqual(['new-vm', 'vm-3', 'vm-1', 'vm-2']);
+    // A key requeued while processing keeps the lane it was added with.
+    q.done('vm-1');
+    q.add('vm-2', 'later');
+    q.add('other');
+    q.done('vm-2');
+    expect([await q.get(), await q.get()]).toEqual(['other', 'vm-2']);
+  });
+
   it('addAfter fires on the fake clock, the earliest delay wins', async () => {
     const clock = new FakeClock();
     const q = new WorkQueue({ clock });
