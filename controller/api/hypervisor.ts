@@ -120,6 +120,13 @@ export const HypervisorSpec = Type.Object(
       ),
     ),
     resyncInterval: Type.Optional(Type.String({ pattern: '^[0-9]+(ms|s|m|h)$', description: 'Drift check period, e.g. 60s.' })),
+    fullResyncInterval: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]+(ms|s|m|h)$',
+        description:
+          "How long what a per-VM read learned (a Proxmox guest config) serves while the VM list row is unchanged, before it is read again: a change made behind virtkeeper's back that the list does not show is found within this time (default 1h, spread ±25% per VM).",
+      }),
+    ),
     migration: Type.Optional(
       Type.Object(
         {

@@ -1,4 +1,5 @@
 // The Proxmox connector: builds the HTTP client and one client per kind for one Hypervisor.
+import { parseDuration } from '../../controller/api/quantity.ts';
 import type { Capabilities } from '../../controller/core/model.ts';
 import type { ProviderClient, ProviderConnector } from '../../controller/core/provider.ts';
 import { ProxmoxClient } from './client.ts';
@@ -46,7 +47,13 @@ export const proxmoxConnector: ProviderConnector = {
   async connect({ spec, credentials, logger, memory }) {
     if (!spec.endpoint) throw new Error('a proxmox Hypervisor needs spec.endpoint');
     const client = new ProxmoxClient({ endpoint: spec.endpoint, credentials, logger, ...(spec.tls ? { tls: spec.tls } : {}) });
-    const kinds = proxmoxProvider({ client, logger, ...(spec.defaults ? { defaults: spec.defaults } : {}), ...(memory ? { memory } : {}) });
+    const kinds = proxmoxProvider({
+      client,
+      logger,
+      ...(spec.defaults ? { defaults: spec.defaults } : {}),
+      ...(memory ? { memory } : {}),
+      ...(spec.fullResyncInterval ? { fullReadMs: parseDuration(spec.fullResyncInterval) } : {}),
+    });
     return { ...kinds, snapshots: new ProxmoxSnapshots({ api: client }), consoles: new ProxmoxConsoles({ api: client, endpoint: spec.endpoint }) };
   },
 };

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { ProviderMemory } from '../../controller/core/provider.ts';
 import { ProxmoxClient } from '../../providers/proxmox/client.ts';
-import { proxmoxProvider } from '../../providers/proxmox/index.ts';
+import { proxmoxConnector, proxmoxProvider } from '../../providers/proxmox/index.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 
 const logger = pino({ level: 'silent' });
@@ -59,7 +59,15 @@ describe('Proxmox observation memory', () => {
     const stale = provider(memory);
     expect((await stale.vms.observe()).vms.find((v) => v.name === 'm-200')?.nics).toEqual([]);
     await stale.close();
-    const full = provider(memory, 0);
+    // The Hypervisor's spec.fullResyncInterval sets when that full read comes.
+    const full = await proxmoxConnector.connect({
+      name: 'pve',
+      spec: { type: 'proxmox', endpoint: sim.url, credentialsRef: { env: 'PVE' }, fullResyncInterval: '1ms' },
+      credentials: { token: `${sim.credentials.tokenId}=${sim.credentials.tokenSecret}` },
+      logger,
+      memory,
+    });
+    await new Promise((r) => setTimeout(r, 5));
     expect((await full.vms.observe()).vms.find((v) => v.name === 'm-200')?.nics[0]).toMatchObject({ network: 'vmbr0', vlan: 7 });
     await full.close();
     await raw.close();
