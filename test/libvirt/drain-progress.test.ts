@@ -8,10 +8,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VirtualMachineStatus } from '../../controller/api/types.ts';
 import { converge } from '../../controller/runtime/converge.ts';
-import type { StatusRecord, StatusStore } from '../../controller/status/writer.ts';
+import type { StatusRecord } from '../../controller/status/writer.ts';
 import { LibvirtConnection } from '../../providers/libvirt/rpc/connection.ts';
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 import { until } from '../support/until.ts';
+import { recordingStatuses } from '../support/recording-statuses.ts';
 
 const run = promisify(execFile);
 const uri1 = process.env.VK_LIBVIRT_URI_1 ?? '';
@@ -80,16 +81,9 @@ describe.skipIf(!uri1 || !uri2 || !image)('libvirt: a drain shows the migration 
     );
 
     const writes: StatusRecord[] = [];
-    const statuses: StatusStore = {
-      ...f.opts.statuses,
-      read: (k) => f.opts.statuses.read(k),
-      list: () => f.opts.statuses.list(),
-      remove: (k) => f.opts.statuses.remove(k),
-      write: (rec) => {
-        writes.push(structuredClone(rec));
-        return f.opts.statuses.write(rec);
-      },
-    };
+    const statuses = recordingStatuses(f.opts.statuses, (rec) => {
+      writes.push(structuredClone(rec));
+    });
     maintenance = '  maintenance: [{node: host1, reason: libvirt upgrade}]\n';
     await f.write(tpl, vm());
     const started = Date.now();

@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VirtualMachineStatus } from '../../controller/api/types.ts';
 import { converge } from '../../controller/runtime/converge.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
-import type { StatusRecord, StatusStore } from '../../controller/status/writer.ts';
+import type { StatusRecord } from '../../controller/status/writer.ts';
 import { startOvirtSimulator, type RunningOvirtSimulator } from '../../providers/ovirt/simulator/index.ts';
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 import { until } from '../support/until.ts';
+import { recordingStatuses } from '../support/recording-statuses.ts';
 
 describe('oVirt: a drain shows each migration as it moves', () => {
   let sim: RunningOvirtSimulator;
@@ -39,16 +40,9 @@ describe('oVirt: a drain shows each migration as it moves', () => {
 
   it('writes the VMs’ progress in steps and the Hypervisor’s drain as it goes', async () => {
     const writes: StatusRecord[] = [];
-    const statuses: StatusStore = {
-      ...f.opts.statuses,
-      read: (k) => f.opts.statuses.read(k),
-      list: () => f.opts.statuses.list(),
-      remove: (k) => f.opts.statuses.remove(k),
-      write: (rec) => {
-        writes.push(structuredClone(rec));
-        return f.opts.statuses.write(rec);
-      },
-    };
+    const statuses = recordingStatuses(f.opts.statuses, (rec) => {
+      writes.push(structuredClone(rec));
+    });
     maintenance = '  maintenance: [{node: host1, reason: firmware}]\n';
     await f.write(...names.map((n) => vm(n)));
     const r = await converge({ ...f.opts, statuses });

@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VirtualMachineStatus } from '../../controller/api/types.ts';
 import { converge } from '../../controller/runtime/converge.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
-import type { StatusRecord, StatusStore } from '../../controller/status/writer.ts';
+import type { StatusRecord } from '../../controller/status/writer.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
 import { ProxmoxClient } from '../../providers/proxmox/client.ts';
 import { progressFromLog } from '../../providers/proxmox/migration-progress.ts';
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
 import { until } from '../support/until.ts';
+import { recordingStatuses } from '../support/recording-statuses.ts';
 
 const MIGRATE_MS = 4000;
 
@@ -50,16 +51,9 @@ describe('Proxmox: a drain shows each migration as it moves', () => {
 
   it('writes the VMs’ progress in steps and the Hypervisor’s drain as it goes', async () => {
     const writes: StatusRecord[] = [];
-    const statuses: StatusStore = {
-      ...f.opts.statuses,
-      read: (k) => f.opts.statuses.read(k),
-      list: () => f.opts.statuses.list(),
-      remove: (k) => f.opts.statuses.remove(k),
-      write: (rec) => {
-        writes.push(structuredClone(rec));
-        return f.opts.statuses.write(rec);
-      },
-    };
+    const statuses = recordingStatuses(f.opts.statuses, (rec) => {
+      writes.push(structuredClone(rec));
+    });
     header = hv('  maintenance: [{node: pve1, reason: kernel update}]\n');
     await f.write(...names.map((n) => vm(n)));
     const r = await converge({ ...f.opts, statuses });
@@ -130,16 +124,9 @@ describe('Proxmox: a drain shows each migration as it moves', () => {
     const moving = client.vms.execute({ type: 'migrate', target: targetOf(a), to: other });
     await until('prog-a to be migrating', async () => (await client.vms.migrations?.([targetOf(a)]))?.get(a.providerID)?.percent !== undefined);
     const writes: string[] = [];
-    const statuses: StatusStore = {
-      ...f.opts.statuses,
-      read: (k) => f.opts.statuses.read(k),
-      list: () => f.opts.statuses.list(),
-      remove: (k) => f.opts.statuses.remove(k),
-      write: (rec) => {
-        if (rec.key === 'Hypervisor/pve-prog') writes.push((rec.status as { conditions?: { type: string; message: string }[] }).conditions?.find((c) => c.type === 'Maintenance')?.message ?? '');
-        return f.opts.statuses.write(rec);
-      },
-    };
+    const statuses = recordingStatuses(f.opts.statuses, (rec) => {
+      if (rec.key === 'Hypervisor/pve-prog') writes.push((rec.status as { conditions?: { type: string; message: string }[] }).conditions?.find((c) => c.type === 'Maintenance')?.message ?? '');
+    });
     header = hv(`  maintenance: [{node: ${a.node}}]\n`);
     await f.write(...names.map((n) => vm(n)));
     await converge({ ...f.opts, statuses, wait: false });

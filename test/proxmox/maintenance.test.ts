@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { converge } from '../../controller/runtime/converge.ts';
 import { directoryCredentials } from '../../controller/runtime/credentials.ts';
 import { startProxmoxSimulator, type RunningProxmoxSimulator } from '../../providers/proxmox/simulator/index.ts';
-import type { StatusRecord, StatusStore } from '../../controller/status/writer.ts';
+import type { StatusRecord } from '../../controller/status/writer.ts';
 import { convergeFolder, type ConvergeFolder } from '../support/converge-folder.ts';
+import { recordingStatuses } from '../support/recording-statuses.ts';
 
 describe('Proxmox: node maintenance drains by live migration', () => {
   let sim: RunningProxmoxSimulator;
@@ -45,16 +46,9 @@ describe('Proxmox: node maintenance drains by live migration', () => {
     expect(Object.values(where()).every((n) => n === 'pve1')).toBe(true);
     const events: string[] = [];
     const writes: StatusRecord[] = [];
-    const statuses: StatusStore = {
-      ...f.opts.statuses,
-      read: (k) => f.opts.statuses.read(k),
-      list: () => f.opts.statuses.list(),
-      remove: (k) => f.opts.statuses.remove(k),
-      write: (rec) => {
-        writes.push(structuredClone(rec));
-        return f.opts.statuses.write(rec);
-      },
-    };
+    const statuses = recordingStatuses(f.opts.statuses, (rec) => {
+      writes.push(structuredClone(rec));
+    });
     const r = await converge({ ...f.opts, statuses, emit: (e) => e.type === 'action' && e.phase === 'start' && e.action === 'migrate' && events.push(e.key) });
     expect(r.outcomes.filter((o) => !o.ready).map((o) => o.error ?? o.key)).toEqual([]);
     const now = where();
