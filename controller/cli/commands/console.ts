@@ -10,14 +10,11 @@ import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
 import { parseDuration } from '../../api/quantity.ts';
-import { parseKey } from '../../api/keys.ts';
-import type { Hypervisor } from '../../api/types.ts';
 import { RefusedError, VkError } from '../../core/errors.ts';
 import type { ConsoleTicket } from '../../core/provider.ts';
-import { formatProblem, loadFolder } from '../../sources/load-folder.ts';
-import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
+import { hypervisorPool, type GlobalOptions } from '../context.ts';
+import { type FolderTarget, FolderTargetError, folderTarget } from '../folder-target.ts';
 import { EXIT } from '../exit-codes.ts';
-import { directoryInstance } from '../instance.ts';
 import { requestKubeConsole } from './console-kube.ts';
 
 interface ConsoleOptions {
@@ -125,36 +122,21 @@ export function consoleCommand(program: Command, globals: () => GlobalOptions): 
 
 /** Directory mode: the ticket straight from the provider, with the credentials this process has. */
 async function fromFolder(vmName: string, o: ConsoleOptions, ttlSeconds: number, g: GlobalOptions): Promise<ConsoleTicket | undefined> {
-  const logger = makeLogger(g.logLevel, 'warn');
-  const key = `VirtualMachine/${o.namespace}/${vmName}`;
-  const state = stateFor(o.filename, g);
-  const instance = directoryInstance(o.instance, state.dir);
-  const record = await state.read(key);
-  const providerID = record?.status.providerID as string | undefined;
-  if (!record || !providerID) return fail(`${key} has no VM on a hypervisor yet; run \`virtkeeper apply -f ${o.filename}\` first`, 'VK_NOT_FOUND');
-  const load = await loadFolder(o.filename);
-  const hv = load.resources.find((r) => r.key === `Hypervisor/${record.hypervisor}`)?.resource as Hypervisor | undefined;
-  if (!hv)
-    return fail(
-      `Hypervisor ${record.hypervisor} is not declared in ${o.filename}${load.problems.length ? ` (${formatProblem(load.problems[0] ?? { file: '', line: 0, message: '' })})` : ''}`,
-      'VK_NOT_FOUND',
-    );
+  let found: FolderTarget;
+  try {
+    found = await folderTarget(vmName, o, g);
+  } catch (e) {
+    if (e instanceof FolderTargetError) return fail(e.message, e.code);
+    throw e;
+  }
+  const { hypervisor: hv, target, logger } = found;
   const pool = hypervisorPool(logger, g);
   let ticket: ConsoleTicket;
   try {
     const conn = await pool.get(hv);
-    if (!conn.client.consoles) return fail(`the ${hv.spec.type} provider cannot open consoles yet; use the hypervisor's own console for ${vmName} (${providerID}) meanwhile`, 'VK_UNSUPPORTED');
-    const id = parseKey(key);
+    if (!conn.client.consoles) return fail(`the ${hv.spec.type} provider cannot open consoles yet; use the hypervisor's own console for ${vmName} (${target.providerID}) meanwhile`, 'VK_UNSUPPORTED');
     // The provider re-reads the VM and gives no ticket unless its marker names this resource.
-    ticket = await conn.client.consoles.open(
-      {
-        providerID,
-        name: vmName,
-        ...(record.status.node ? { node: String(record.status.node) } : {}),
-        owner: { kind: 'VirtualMachine', namespace: id.namespace ?? 'default', name: id.name, instance },
-      },
-      { ttlSeconds, ...(o.protocol ? { protocol: o.protocol as 'spice' | 'vnc' } : {}) },
-    );
+    ticket = await conn.client.consoles.open(target, { ttlSeconds, ...(o.protocol ? { protocol: o.protocol as 'spice' | 'vnc' } : {}) });
   } catch (e) {
     if (e instanceof RefusedError)
       return fail(`${e.message}. The state directory may name an id another VM has taken since: run \`virtkeeper apply -f ${o.filename}\` to observe again, then retry`, e.code);

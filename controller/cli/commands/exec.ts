@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import { parseKey } from '../../api/keys.ts';
-import type { Hypervisor } from '../../api/types.ts';
-import { formatProblem, loadFolder } from '../../sources/load-folder.ts';
-import { hypervisorPool, makeLogger, stateFor, type GlobalOptions } from '../context.ts';
+import { hypervisorPool, type GlobalOptions } from '../context.ts';
+import { type FolderTarget, FolderTargetError, folderTarget } from '../folder-target.ts';
 import { RefusedError } from '../../core/errors.ts';
 import { EXIT } from '../exit-codes.ts';
-import { directoryInstance } from '../instance.ts';
 
 async function readStdin(): Promise<string | undefined> {
   if (process.stdin.isTTY) return undefined;
@@ -30,26 +27,16 @@ export function execCommand(program: Command, globals: () => GlobalOptions): voi
     )
     .action(async (vmName: string, command: string[], o: { filename: string; namespace: string; timeout: string; instance?: string }) => {
       const g = globals();
-      const logger = makeLogger(g.logLevel, 'warn');
-      const key = `VirtualMachine/${o.namespace}/${vmName}`;
-      const state = stateFor(o.filename, g);
-      const instance = directoryInstance(o.instance, state.dir);
-      const record = await state.read(key);
-      const providerID = record?.status.providerID as string | undefined;
-      if (!record || !providerID) {
-        process.stderr.write(`error: ${key} has no VM on a hypervisor yet; run \`virtkeeper apply -f ${o.filename}\` first [VK_NOT_FOUND]\n`);
+      let found: FolderTarget;
+      try {
+        found = await folderTarget(vmName, o, g);
+      } catch (e) {
+        if (!(e instanceof FolderTargetError)) throw e;
+        process.stderr.write(`error: ${e.message} [${e.code}]\n`);
         process.exitCode = EXIT.failed;
         return;
       }
-      const load = await loadFolder(o.filename);
-      const hv = load.resources.find((r) => r.key === `Hypervisor/${record.hypervisor}`)?.resource as Hypervisor | undefined;
-      if (!hv) {
-        process.stderr.write(
-          `error: Hypervisor ${record.hypervisor} is not declared in ${o.filename}${load.problems.length ? ` (${formatProblem(load.problems[0] ?? { file: '', line: 0, message: '' })})` : ''} [VK_NOT_FOUND]\n`,
-        );
-        process.exitCode = EXIT.failed;
-        return;
-      }
+      const { hypervisor: hv, target, logger } = found;
       const pool = hypervisorPool(logger, g);
       try {
         const conn = await pool.get(hv);
@@ -58,20 +45,10 @@ export function execCommand(program: Command, globals: () => GlobalOptions): voi
           process.exitCode = EXIT.failed;
           return;
         }
-        const id = parseKey(key);
         const input = await readStdin();
         // The provider re-reads the VM and runs nothing unless its marker names this resource
         // (and instance): the id in the state file may since belong to another VM.
-        const r = await conn.client.guest.exec(
-          {
-            providerID,
-            name: vmName,
-            ...(record.status.node ? { node: String(record.status.node) } : {}),
-            owner: { kind: 'VirtualMachine', namespace: id.namespace ?? 'default', name: id.name, instance },
-          },
-          command,
-          { timeoutMs: Number(o.timeout) * 1000, ...(input !== undefined ? { input } : {}) },
-        );
+        const r = await conn.client.guest.exec(target, command, { timeoutMs: Number(o.timeout) * 1000, ...(input !== undefined ? { input } : {}) });
         process.stdout.write(r.stdout);
         process.stderr.write(r.stderr);
         process.exitCode = r.exitCode;
