@@ -2,7 +2,7 @@
 // Concurrent callers share one in-flight call; a result younger than maxAge is reused. The
 // read after an action may wait a short window so that the actions finishing meanwhile (many
 // VMs' steps end close together) are all answered by one list call, not one each; a reconcile's
-// first read never waits.
+// first read never starts such a wait (it joins one already scheduled: at most the window).
 import type { Observation } from '../core/model.ts';
 import type { ProviderClient } from '../core/provider.ts';
 
