@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { converge } from '../../controller/runtime/converge.ts';
-import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
 import { openFolder } from '../../controller/sources/folder.ts';
 import { StateDir } from '../../controller/status/state-dir.ts';
-import { MemoryProvider } from '../support/memory-provider.ts';
+import { MemoryProvider, memoryPool } from '../support/memory-provider.ts';
 
 const hv = 'apiVersion: virtkeeper.io/v1alpha1\nkind: Hypervisor\nmetadata: {name: mem}\nspec: {type: proxmox, endpoint: http://127.0.0.1:1}\n';
 const vm = (n: string) =>
@@ -31,13 +30,7 @@ describe('converge --wait and a removal in its grace', () => {
     const sleep = async (ms: number) => {
       t += ms;
     };
-    const hypervisors = new HypervisorPool({
-      loadConnector: async () => ({ type: 'proxmox', connect: async () => provider }),
-      credentials: async () => ({ none: true }),
-      logger: pino({ level: 'silent' }),
-      now,
-      observeMaxAgeMs: 0,
-    });
+    const hypervisors = memoryPool(provider, now);
     const base = { statuses, hypervisors, logger: pino({ level: 'silent' }), now, sleep, wait: true, timeoutMs: 120_000, removal: { graceMs: 30_000, maxShare: 1 } };
     await writeFile(join(folder, 'all.yaml'), [hv, vm('a'), vm('b')].join('---\n'));
     await converge({ ...base, folder });

@@ -7,10 +7,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
-import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
 import { StateDir } from '../../controller/status/state-dir.ts';
 import type { StatusRecord } from '../../controller/status/writer.ts';
-import { MemoryProvider } from '../support/memory-provider.ts';
+import { MemoryProvider, memoryPool } from '../support/memory-provider.ts';
 
 /** The state directory, counting the reads of single records by key. */
 class CountingStateDir extends StateDir {
@@ -35,13 +34,7 @@ describe('converge reads the state directory once a pass', () => {
     dir = await mkdtemp(join(tmpdir(), 'vk-reads-'));
     state = new CountingStateDir(await mkdtemp(join(tmpdir(), 'vk-reads-state-')));
     provider = new MemoryProvider();
-    const hypervisors = new HypervisorPool({
-      loadConnector: async () => ({ type: 'proxmox', connect: async () => provider }),
-      credentials: async () => ({ none: true }),
-      logger: pino({ level: 'silent' }),
-      now: () => Date.now(),
-      observeMaxAgeMs: 0,
-    });
+    const hypervisors = memoryPool(provider);
     opts = { folder: dir, statuses: state, hypervisors, logger: pino({ level: 'silent' }), now: () => Date.now(), sleep: async () => {} };
     await writeFile(join(dir, 'all.yaml'), [hv, ...['a', 'b', 'c', 'd'].map(vm)].join('---\n'));
     await converge(opts);

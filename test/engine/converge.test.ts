@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
-import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
 import { StateDir } from '../../controller/status/state-dir.ts';
 import { ProviderTransientError } from '../../controller/core/errors.ts';
-import { MemoryProvider } from '../support/memory-provider.ts';
+import { MemoryProvider, memoryPool } from '../support/memory-provider.ts';
 
 const hv = `apiVersion: virtkeeper.io/v1alpha1
 kind: Hypervisor
@@ -34,13 +33,7 @@ describe('converge (directory mode, in-memory provider)', () => {
     dir = await mkdtemp(join(tmpdir(), 'vk-folder-'));
     state = new StateDir(await mkdtemp(join(tmpdir(), 'vk-state-')));
     provider = new MemoryProvider();
-    const hypervisors = new HypervisorPool({
-      loadConnector: async () => ({ type: 'proxmox', connect: async () => provider }),
-      credentials: async () => ({ none: true }),
-      logger: pino({ level: 'silent' }),
-      now: () => Date.now(),
-      observeMaxAgeMs: 0,
-    });
+    const hypervisors = memoryPool(provider);
     opts = { folder: dir, statuses: state, hypervisors, logger: pino({ level: 'silent' }), now: () => Date.now(), sleep: async () => {}, wait: true, timeoutMs: 5000 };
   });
   afterEach(async () => {

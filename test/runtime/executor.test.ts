@@ -6,21 +6,14 @@ import type { Hypervisor } from '../../controller/api/types.ts';
 import { plan } from '../../controller/core/plan.ts';
 import type { ReconcileEvent } from '../../controller/runtime/events.ts';
 import { executeSteps } from '../../controller/runtime/executor.ts';
-import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
 import { contractVM } from '../contract/provider-contract.ts';
-import { MemoryProvider } from '../support/memory-provider.ts';
+import { MemoryProvider, memoryPool } from '../support/memory-provider.ts';
 
 const hv: Hypervisor = { apiVersion: 'virtkeeper.io/v1alpha1', kind: 'Hypervisor', metadata: { name: 'contract' }, spec: { type: 'proxmox', endpoint: 'http://127.0.0.1:1' } };
 
 async function setup() {
   const provider = new MemoryProvider({ templates: ['ubuntu'] });
-  const pool = new HypervisorPool({
-    loadConnector: async () => ({ type: 'proxmox', connect: async () => provider }),
-    credentials: async () => ({ none: true }),
-    logger: pino({ level: 'silent' }),
-    now: () => Date.now(),
-    observeMaxAgeMs: 0,
-  });
+  const pool = memoryPool(provider);
   const conn = await pool.get(hv);
   const desired = contractVM('web', 'ubuntu');
   const p = plan({ desired, observation: await conn.observer.get(), capabilities: conn.client.capabilities });

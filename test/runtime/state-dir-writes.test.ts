@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { converge } from '../../controller/runtime/converge.ts';
-import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
 import { StateDir } from '../../controller/status/state-dir.ts';
 import type { StatusRecord } from '../../controller/status/writer.ts';
-import { MemoryProvider } from '../support/memory-provider.ts';
+import { MemoryProvider, memoryPool } from '../support/memory-provider.ts';
 
 const record = (updatedAt: string, phase = 'Running'): StatusRecord => ({ key: 'VirtualMachine/default/a', kind: 'VirtualMachine', name: 'a', namespace: 'default', status: { phase }, updatedAt });
 
@@ -56,13 +55,7 @@ describe('state directory writes', () => {
     const provider = new MemoryProvider();
     const pass = async () => {
       const statuses = new StateDir(stateDir);
-      const hypervisors = new HypervisorPool({
-        loadConnector: async () => ({ type: 'proxmox', connect: async () => provider }),
-        credentials: async () => ({ none: true }),
-        logger: pino({ level: 'silent' }),
-        now: Date.now,
-        observeMaxAgeMs: 0,
-      });
+      const hypervisors = memoryPool(provider);
       const r = await converge({ folder, statuses, hypervisors, logger: pino({ level: 'silent' }), now: Date.now, sleep: async () => {}, wait: true, timeoutMs: 5000 });
       expect(r.outcomes.every((o) => o.ready)).toBe(true);
       return statuses.writes;

@@ -9,9 +9,8 @@ import { KINDS } from '../../controller/api/kinds.ts';
 import { renderPlan } from '../../controller/cli/render-plan.ts';
 import { renderTable } from '../../controller/cli/render-get.ts';
 import { converge, type ConvergeOptions } from '../../controller/runtime/converge.ts';
-import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
 import { StateDir } from '../../controller/status/state-dir.ts';
-import { MemoryProvider, type MemoryProviderOptions } from '../support/memory-provider.ts';
+import { MemoryProvider, type MemoryProviderOptions, memoryPool } from '../support/memory-provider.ts';
 
 const hv = `apiVersion: virtkeeper.io/v1alpha1
 kind: Hypervisor
@@ -48,13 +47,7 @@ describe('snapshots, restores and schedules in directory mode (memory provider)'
 
   const setup = async (o: MemoryProviderOptions = {}) => {
     provider = new MemoryProvider({ now: () => clock, ...o });
-    const hypervisors = new HypervisorPool({
-      loadConnector: async () => ({ type: 'proxmox', connect: async () => provider }),
-      credentials: async () => ({ none: true }),
-      logger: pino({ level: 'silent' }),
-      now: () => clock,
-      observeMaxAgeMs: 0,
-    });
+    const hypervisors = memoryPool(provider, () => clock);
     opts = { folder: dir, statuses: state, hypervisors, logger: pino({ level: 'silent' }), now: () => clock, sleep: async () => {}, wait: true, timeoutMs: 5000, maxDeleteShare: 1 };
   };
   const write = (...docs: string[]) => writeFile(join(dir, 'all.yaml'), [hv, ...docs].join('---\n'));

@@ -5,6 +5,8 @@ import type { Target, VMAction } from '../../controller/core/actions.ts';
 import { ProviderNotFoundError, ProviderTransientError, RefusedError } from '../../controller/core/errors.ts';
 import type { Capabilities, Observation, ObservedNode, ObservedVM } from '../../controller/core/model.ts';
 import { sameOwner, type ActionContext, type GuestClient, type ProviderClient, type SnapshotClient, type TemplateClient, type TemplateFacts, type VMClient } from '../../controller/core/provider.ts';
+import { pino } from 'pino';
+import { HypervisorPool } from '../../controller/runtime/hypervisors.ts';
 import { MemorySnapshots } from './memory-snapshots.ts';
 
 export interface MemoryProviderOptions {
@@ -250,4 +252,15 @@ export class MemoryProvider implements ProviderClient {
   }
 
   async close(): Promise<void> {}
+}
+
+/** A pool whose every Hypervisor is `provider` (as a proxmox one), observed afresh on each read. */
+export function memoryPool(provider: MemoryProvider, now: () => number = Date.now): HypervisorPool {
+  return new HypervisorPool({
+    loadConnector: async () => ({ type: 'proxmox', connect: async () => provider }),
+    credentials: async () => ({ none: true }),
+    logger: pino({ level: 'silent' }),
+    now,
+    observeMaxAgeMs: 0,
+  });
 }
